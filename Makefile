@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh Debian machine:
+#   make demo   a small cluster in network namespaces (root) or on loopback, with a failure and recovery
+#   make test   the test suite
+# Both create .venv and install the project into it first.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: all venv test test-fast demo bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  else echo "need python3-venv: sudo apt-get install python3-venv" >&2; exit 1; fi; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not lab and not slow"
+
+demo: $(STAMP)
+	$(VENV)/bin/hb demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""OCF resource agents shipped with pyheartbeat (built by the lrmd issue)."""

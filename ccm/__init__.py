@@ -1,0 +1,1 @@
+"""Consensus cluster membership (built by the membership issue)."""

@@ -1,0 +1,62 @@
+"""`hb`: the one command-line entry point, with subcommands. Each subcommand lives in the package
+that owns it and is imported only when used, so `hb` starts fast and a missing part of the stack
+is reported plainly instead of pretended.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Callable, Optional
+
+# subcommand -> (module, function, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "status": ("messaging.cl_status", "main", "query the local messaging layer (cl_status)"),
+    "logger": ("logd.ha_logger", "main", "send a line to the cluster log (ha_logger)"),
+    "check-config": ("core.checkconfig", "main", "validate ha.cf, authkeys and haresources"),
+    "lab": ("lab.cli", "main", "network-namespace lab of cluster nodes"),
+    "demo": ("lab.demo", "main", "bring up a lab, show a failure and a recovery, tear down"),
+    "membership": ("ccm.cli", "main", "show the agreed cluster membership and quorum"),
+    "sim": ("sim.cli", "main", "deterministic whole-cluster simulator"),
+    "lrm": ("lrmd.cli", "main", "talk to the local resource manager (lrmadmin)"),
+    "simulate": ("pengine.simulate", "main", "run the policy engine on a CIB (crm_simulate)"),
+    "haresources2cib": ("pengine.haresources2cib", "main", "translate haresources into a CIB"),
+}
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def usage() -> str:
+    lines = ["usage: hb COMMAND [ARGS...]", "", "commands:"]
+    for name, (module, _, text) in COMMANDS.items():
+        if _available(module):
+            lines.append(f"  {name:<16} {text}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    entry = COMMANDS.get(name)
+    if entry is None:
+        print(f"hb: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, function_name, _ = entry
+    if not _available(module_name):
+        print(f"hb: {name} is not part of this build yet", file=sys.stderr)
+        return 2
+    function: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), function_name)
+    return int(function(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

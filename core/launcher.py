@@ -1,0 +1,296 @@
+"""`heartbeat`: start a node's whole stack without systemd and keep it running.
+
+Like heartbeat 2's master control process, the launcher validates the configuration (any error:
+one `file:line:` line, exit 2, nothing started), then forks each daemon of the stack and every
+`respawn` entry of ha.cf, restarts what dies (with back-off, see `core.supervise`) and stops
+everything in reverse order on SIGTERM. Daemons are forked, not exec'ed: the interpreter and the
+shared libraries imported here are shared copy-on-write by all of them, which keeps a node's memory
+small.
+
+    heartbeat [--confdir D --rundir R --statedir S --node-name N]   run in the foreground
+    heartbeat -d                                                     detach (daemonize)
+    heartbeat -k                                                     stop the running stack
+    heartbeat -s                                                     status (exit 0 running, 3 not)
+    heartbeat -r                                                     reload (SIGHUP to every daemon)
+    heartbeat --check                                                validate the configuration only
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import os
+import pwd
+import signal
+import sys
+import time
+from typing import Optional
+
+from core import paths as pathmod
+from core.clock import monotonic_ms
+from core.config import read_authkeys, read_haresources
+from core.daemon import load_config, pid_alive, read_pidfile, release_pidfile, take_pidfile
+from core.errors import ConfigError
+from core.logsink import Sinks
+from core.loop import Loop
+from core.paths import NodePaths
+from core.procname import set_process_name
+from core.stack import DaemonSpec, daemons_for
+from core.supervise import Supervisor
+
+STOP_WAIT_S = 15.0
+
+
+def validate(paths: NodePaths, quiet: bool = False) -> "tuple[object, list[str]]":
+    config = load_config(paths)
+    read_authkeys(paths.authkeys)
+    if not config.crm_enabled and os.path.exists(paths.haresources):
+        read_haresources(paths.haresources, config.nodes)
+    return config, list(config.warnings)  # type: ignore[attr-defined]
+
+
+class Launcher:
+    def __init__(self, paths: NodePaths, config, argv_common: list[str]) -> None:
+        self.paths = paths
+        self.config = config
+        self.argv_common = argv_common
+        self.log = Sinks(config.logfile, config.debugfile, config.logfacility, config.debug, "heartbeat")
+        self.loop = Loop()
+        self.supervisor = Supervisor()
+        self.specs: dict[str, DaemonSpec] = {}
+        self.respawns: dict[str, object] = {}
+        self.order: list[str] = []
+
+    def say(self, level: str, text: str) -> None:
+        self.log.emit(time.time(), self.paths.node_name, "heartbeat", os.getpid(), level, text)
+
+    def setup(self) -> None:
+        for spec in daemons_for(self.config):
+            self.specs[spec.name] = spec
+            self.supervisor.add(spec.name)
+            self.order.append(spec.name)
+        for index, entry in enumerate(self.config.respawns):
+            name = f"respawn{index + 1}:{os.path.basename(entry.command[0])}"
+            self.respawns[name] = entry
+            self.supervisor.add(name, respawn_entry=True)
+            self.order.append(name)
+
+    def start_all(self) -> None:
+        now = monotonic_ms()
+        for name in self.order:
+            self.spawn(name, now)
+
+    def spawn(self, name: str, now_ms: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            self._child(name)  # never returns
+        self.supervisor.started(name, pid, now_ms)
+        self.say("info", f"Starting child process {name} [pid {pid}]")
+
+    def _child(self, name: str) -> None:
+        code = 1
+        try:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            os.environ.update(self.paths.environ())
+            if name in self.specs:
+                gc.unfreeze()
+                set_process_name(f"hb-{name}"[:15])
+                module = importlib.import_module(self.specs[name].module)
+                code = int(module.main(self.argv_common) or 0)
+            else:
+                self._exec_respawn(self.respawns[name])
+        except SystemExit as exc:
+            code = int(exc.code or 0) if isinstance(exc.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+
+    def _exec_respawn(self, entry) -> None:
+        for key, value in self.config.env:
+            os.environ[key] = value
+        if os.getuid() == 0:
+            try:
+                user = pwd.getpwnam(entry.user)
+            except KeyError:
+                print(f"respawn: unknown user {entry.user}", file=sys.stderr)
+                os._exit(100)
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+        os.execvp(entry.command[0], list(entry.command))
+
+    def reap(self) -> None:
+        now = monotonic_ms()
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            child = self.supervisor.exited(pid, code, now)
+            if child is None or self.supervisor.stopping:
+                continue
+            how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            if child.given_up:
+                self.say("info", f"Child {child.name} {how}; not restarting it (status 100)")
+            else:
+                self.say("error", f"Child {child.name} [pid {pid}] {how}; restarting in "
+                         f"{child.restart_due_ms - now} ms")
+        # unreachable
+
+    def tick(self) -> None:
+        now = monotonic_ms()
+        for name in self.supervisor.due(now):
+            self.spawn(name, now)
+        self.rearm()
+
+    def rearm(self) -> None:
+        self.loop.set_timer("supervise", self.supervisor.next_deadline_ms(), self.tick)
+
+    def forward(self, signum: int) -> None:
+        for child in self.supervisor.running():
+            try:
+                os.kill(child.pid, signum)  # type: ignore[arg-type]
+            except ProcessLookupError:
+                pass
+
+    def stop_all(self) -> None:
+        self.supervisor.stopping = True
+        self.say("info", "Heartbeat shutdown in progress.")
+        for name in reversed(self.order):
+            child = self.supervisor.children[name]
+            if child.pid is None:
+                continue
+            try:
+                os.kill(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            self._wait_for(child, STOP_WAIT_S)
+        self.say("info", f"{self.paths.node_name} Heartbeat shutdown complete.")
+
+    def _wait_for(self, child, limit_s: float) -> None:
+        deadline = time.monotonic() + limit_s
+        while child.pid is not None and time.monotonic() < deadline:
+            self.reap()
+            if child.pid is not None:
+                time.sleep(0.02)
+        if child.pid is not None:
+            self.say("warn", f"Child {child.name} [pid {child.pid}] did not stop; killing it")
+            try:
+                os.kill(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(child.pid, 0)
+            child.pid = None
+
+    def run(self) -> int:
+        self.setup()
+        self.loop.on_signal(signal.SIGCHLD, lambda _s: (self.reap(), self.rearm()))
+        self.loop.on_signal(signal.SIGTERM, lambda _s: self.loop.stop())
+        self.loop.on_signal(signal.SIGINT, lambda _s: self.loop.stop())
+        self.loop.on_signal(signal.SIGHUP, lambda _s: self.forward(signal.SIGHUP))
+        self.say("info", f"Heartbeat (pyheartbeat) starting on {self.paths.node_name}; "
+                 f"daemons: {', '.join(self.order)}")
+        gc.collect()
+        gc.freeze()
+        self.start_all()
+        self.rearm()
+        try:
+            self.loop.run()
+        finally:
+            self.stop_all()
+            self.loop.close()
+        return 0
+
+
+def _daemonize() -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
+def _stop(paths: NodePaths) -> int:
+    pid = read_pidfile(paths.pidfile("heartbeat"))
+    if not pid or not pid_alive(pid):
+        print("heartbeat is not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_WAIT_S * 4
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        print(f"heartbeat [pid {pid}] did not stop", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status(paths: NodePaths) -> int:
+    pid = read_pidfile(paths.pidfile("heartbeat"))
+    if pid and pid_alive(pid):
+        print(f"heartbeat OK [pid {pid} et al] is running on {paths.node_name}...")
+        return 0
+    print("heartbeat is stopped. No process")
+    return 3
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="heartbeat", description="start and supervise a pyheartbeat node")
+    pathmod.add_arguments(parser)
+    parser.add_argument("-d", "--daemonize", action="store_true", help="detach from the terminal")
+    parser.add_argument("-k", "--kill", action="store_true", help="stop the running stack")
+    parser.add_argument("-s", "--status", action="store_true", help="is the stack running?")
+    parser.add_argument("-r", "--reload", action="store_true", help="reload the configuration")
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    args = parser.parse_args(argv)
+    paths = pathmod.from_args(args)
+    if args.kill:
+        return _stop(paths)
+    if args.status:
+        return _status(paths)
+    if args.reload:
+        pid = read_pidfile(paths.pidfile("heartbeat"))
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGHUP)
+            return 0
+        print("heartbeat is not running", file=sys.stderr)
+        return 3
+    try:
+        config, warnings = validate(paths)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    if args.check:
+        return 0
+    common = ["--confdir", paths.confdir, "--rundir", paths.rundir, "--statedir", paths.statedir,
+              "--node-name", paths.node_name]
+    if args.daemonize:
+        _daemonize()
+    paths.ensure_dirs()
+    pidfile = paths.pidfile("heartbeat")
+    other = take_pidfile(pidfile)
+    if other is not None:
+        print(f"heartbeat: already running [pid {other}]", file=sys.stderr)
+        return 1
+    try:
+        return Launcher(paths, config, common).run()
+    finally:
+        release_pidfile(pidfile)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

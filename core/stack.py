@@ -1,0 +1,51 @@
+"""Which daemons make up a node's stack, in start order (stopped in reverse).
+
+A daemon is part of the stack only once its package provides `<package>/daemon.py` with a
+`main(argv)`; the launcher and the systemd units are generated from this one table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from core.config import HaConfig
+
+
+@dataclass(frozen=True)
+class DaemonSpec:
+    name: str  # process and socket name
+    module: str  # module with main(argv) -> int
+    crm_only: bool  # only with `crm yes` / `pacemaker respawn`
+    description: str
+
+
+STACK: tuple[DaemonSpec, ...] = (
+    DaemonSpec("logd", "logd.daemon", False, "ha-logd: cluster event logging"),
+    DaemonSpec("messaging", "messaging.daemon", False, "heartbeat messaging layer"),
+    DaemonSpec("ccm", "ccm.daemon", True, "consensus cluster membership"),
+    DaemonSpec("lrmd", "lrmd.daemon", True, "local resource manager"),
+    DaemonSpec("stonithd", "stonithd.daemon", True, "fencing daemon"),
+    DaemonSpec("pengine", "pengine.daemon", True, "policy engine"),
+    DaemonSpec("tengine", "tengine.daemon", True, "transition engine"),
+    DaemonSpec("crmd", "crmd.daemon", True, "cluster resource manager"),
+)
+
+
+def module_present(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def daemons_for(config: HaConfig) -> list[DaemonSpec]:
+    chosen = []
+    for spec in STACK:
+        if spec.name == "logd" and not config.use_logd:
+            continue
+        if spec.crm_only and not config.crm_enabled:
+            continue
+        if module_present(spec.module):
+            chosen.append(spec)
+    return chosen

@@ -1,0 +1,1 @@
+"""Cluster resource manager (built by a later issue)."""

@@ -1,0 +1,1 @@
+"""Local resource manager (built by the lrmd issue)."""

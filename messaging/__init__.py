@@ -1,0 +1,1 @@
+"""The heartbeat messaging layer: media, authentication, liveness, reliable cluster messages."""

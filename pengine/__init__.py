@@ -1,0 +1,1 @@
+"""Policy engine (built by the pengine issue)."""

@@ -1,0 +1,1 @@
+"""Deterministic whole-cluster simulator (grown by the membership issue)."""

@@ -1,0 +1,1 @@
+"""Fencing daemon (built by a later issue)."""

@@ -1,0 +1,1 @@
+"""Transition engine (built by a later issue)."""
