@@ -20,7 +20,8 @@ from typing import Callable, Optional, Protocol
 
 from core import paths as pathmod
 from core import sdnotify
-from core.config import HaConfig, read_hacf
+from core.config import HaConfig
+from core.config.load import read_hacf
 from core.errors import ConfigError
 from core.log import Logger
 from core.loop import Loop
