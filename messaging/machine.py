@@ -124,6 +124,7 @@ class HeartbeatMachine:
         self._drop_log: dict[str, tuple[int, int]] = {}
         self.next_heartbeat_ms = now_ms
         self.last_local_heartbeat_ms: Optional[int] = None
+        self.stall_grace_until_ms = now_ms
         self._handlers: dict[type, Callable[[int, object], list[object]]] = {
             Tick: self._on_tick, PacketIn: self._on_packet, ClientSend: self._on_client_send,
             LocalClient: self._on_local_client, ClientStatusQuery: self._on_client_query,
@@ -144,7 +145,10 @@ class HeartbeatMachine:
     def next_deadline_ms(self) -> Optional[int]:
         if self.stopping:
             return None
-        deadlines = [self.next_heartbeat_ms, self.liveness.next_deadline_ms()]
+        liveness = self.liveness.next_deadline_ms()
+        if liveness is not None and liveness < self.stall_grace_until_ms:
+            liveness = self.stall_grace_until_ms
+        deadlines = [self.next_heartbeat_ms, liveness]
         deadlines += [r.next_deadline_ms() for name, r in self.receive.items() if self._is_alive(name)]
         present = [d for d in deadlines if d is not None]
         return min(present) if present else None
@@ -182,9 +186,14 @@ class HeartbeatMachine:
         if self.stopping:
             return []
         effects: list[object] = []
+        if now_ms - self.next_heartbeat_ms > self.config.warntime_ms:
+            # we were stalled (SIGSTOP, swap, a long pause): what our peers sent meanwhile may not be
+            # read yet, so judge nobody dead before they had a keepalive or two to be heard
+            self.stall_grace_until_ms = now_ms + 2 * self.config.keepalive_ms
         was_up = self.liveness.comm_up
-        for change in self.liveness.check(now_ms):
-            effects.extend(self._liveness_change(change, now_ms))
+        if now_ms >= self.stall_grace_until_ms:
+            for change in self.liveness.check(now_ms):
+                effects.extend(self._liveness_change(change, now_ms))
         if not was_up and self.liveness.comm_up:
             effects.append(Log("info", "Comm_now_up(): updating status to active"))
             effects.extend(self._set_local_status(STATUS_ACTIVE, now_ms))
