@@ -97,8 +97,12 @@ def _dec(text: Optional[str]) -> Optional[int]:
 
 
 class HeartbeatMachine:
-    def __init__(self, config: MachineConfig, keys: AuthKeys, rng: Rng, now_ms: int, wall_s: int = 0) -> None:
+    def __init__(self, config: MachineConfig, keys: AuthKeys, rng: Rng, now_ms: int, wall_s: int = 0,
+                 decode: Callable[[bytes, AuthKeys], pkt.Decoded] = pkt.decode) -> None:
+        """decode: the packet decoder (the simulator passes one that decodes each broadcast once
+        for all receivers; it must behave exactly like `packet.decode`)."""
         self.config = config
+        self.decode = decode
         self.keys = keys
         self.rng = rng
         self.start_ms = now_ms
@@ -375,7 +379,7 @@ class HeartbeatMachine:
         assert isinstance(event, PacketIn)
         self.count("packets_received")
         try:
-            decoded = pkt.decode(event.data, self.keys)
+            decoded = self.decode(event.data, self.keys)
         except pkt.PacketError as exc:
             return self._drop(exc.reason, now_ms, f"on {event.link}: {exc}")
         fields = decoded.fields

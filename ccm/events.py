@@ -1,0 +1,85 @@
+"""Inputs and effects of the membership core (`ccm.machine.CcmMachine`): frozen dataclasses, so the
+daemon shell and the simulator drive the same core the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed; the shell steps the core at next_deadline_ms() (more often is harmless)."""
+
+
+@dataclass(frozen=True)
+class PeerStatus:
+    """The messaging layer's status of a node (init | up | active | dead | ping) and generation."""
+
+    node: str
+    status: str
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class PeerClient:
+    """A client of the messaging layer on a node joined or left (we care about `ccm` leaving)."""
+
+    node: str
+    client: str
+    status: str  # join | leave
+
+
+@dataclass(frozen=True)
+class PeerMessage:
+    """A `ccm` cluster message from source (payload: `ccm.protocol` state)."""
+
+    source: str
+    payload: bytes
+    generation: int = 0
+
+
+# -- effects -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Broadcast:
+    """Send payload to every node as a `ccm` cluster message."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Persist:
+    """Store max_instance durably (fsync) before carrying out the effects after this one."""
+
+    max_instance: int
+
+
+@dataclass(frozen=True)
+class ViewInfo:
+    instance: int
+    members: tuple[str, ...]  # in rank order (ha.cf node order)
+    incarnations: tuple[int, ...]
+    leader: str
+    quorum: bool
+    node: str  # this node
+    incarnation: int  # this node's
+
+
+@dataclass(frozen=True)
+class ViewChanged:
+    """A new view was installed (every member agreed to exactly this view)."""
+
+    view: ViewInfo
+
+
+@dataclass(frozen=True)
+class QuorumChanged:
+    view: ViewInfo
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str
+    text: str

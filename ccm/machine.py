@@ -1,0 +1,506 @@
+"""The membership core: turns what the messaging layer hears into one view that every member
+agreed to, and says whether that view has quorum. Sans-I/O: `step(now_ms, input) -> effects`,
+`next_deadline_ms()`; inputs and effects in `ccm.events`, the wire format in `ccm.protocol`.
+
+Theory of operation (docs/architecture.md, "Membership (ccm)", has the proofs)
+-------------------------------------------------------------------------------
+State exchange. Every node broadcasts its whole state (`protocol.State`) when it changes and every
+beat (keepalive): incarnation, installed view, its proposal (as a leader), the proposal it
+accepts (ack), the connectivity rows it knows, and lease promises.
+
+Groups. A node *hears* a peer when the messaging layer says it is alive and a state of the peer's
+current ccm incarnation arrived. From all rows, every node computes the same split of the nodes
+into cliques (`ccm.graph.partition`); its group's first node in rank order is the group leader.
+
+Two-phase agreement. The leader proposes (instance, members) = its group. A member accepts (acks)
+a proposal only if the members are exactly its own group and the instance is newer than its
+view. When every member acks, the leader installs the view (commit) and its next state carries
+it; a member installs a view it sees installed elsewhere only if it acked that very instance. An
+instance is never proposed twice: instance = k * (configured nodes + 1) + leader slot, above
+every instance seen, persisted before it is sent. Same instance => same members (agreement); a
+view contains exactly the nodes that acked it (validity).
+
+Quorum by promises (leases). A node counts the votes of its view's members only while it holds a
+fresh *promise* from each: member m echoes the target's own timestamp ts, tagged with a view or
+proposal instance, meaning "I take part in no view that excludes you until your ts + lease".
+Before a node issues a promise under a newer tag, every promise it gave under an older tag to a
+node the newer tag excludes must have run out (and the other way round), and its own vote in a
+view waits the same way. A node that starts stays quiet (no promises, no own vote) for one lease,
+so it cannot break promises of its previous incarnation. Hence two nodes that both report
+quorum never hold views where the newer excludes the holder of the older: at most one quorate
+partition, even with one-way links and hung nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ccm import graph, protocol
+from ccm.events import (Broadcast, Log, PeerClient, PeerMessage, PeerStatus, Persist, QuorumChanged,
+                        Tick, ViewChanged, ViewInfo)
+from ccm.protocol import Member, Row
+from ccm.quorum import QuorumPolicy
+
+Members = tuple[Member, ...]
+ALIVE_STATUSES = ("up", "active")
+FULL_ROWS_EVERY = 5  # beats: every few beats a state carries all rows (repairs what was missed)
+
+
+@dataclass(frozen=True)
+class CcmConfig:
+    node: str
+    nodes: tuple[str, ...]  # configured nodes (ha.cf order): votes and leader rank
+    keepalive_ms: int
+    deadtime_ms: int
+    incarnation: int  # increases with every start of this node's ccm (persisted by the shell)
+    instance_floor: int = 0  # the highest instance this node ever proposed (persisted)
+    generation: int = 0  # the messaging generation, reported for information
+    two_node: Optional[bool] = None  # None: on when exactly two nodes are configured
+    coalesce_ms: int = 3  # a changed state is sent this much later, with whatever else changed
+
+    @property
+    def margin_ms(self) -> int:
+        """Slack for clock rate differences and the messaging layer's timer granularity."""
+        return 2 + self.deadtime_ms // 50
+
+    @property
+    def lease_ms(self) -> int:
+        """How long a promise lasts after the target's timestamp it echoes. lease + margin stays
+        below deadtime, so promises to a node the messaging layer declared dead have always run
+        out: excluding a dead node never waits."""
+        return max(self.keepalive_ms, self.deadtime_ms - 2 * self.margin_ms)
+
+
+@dataclass
+class Peer:
+    incarnation: int
+    generation: int
+    view_instance: int = 0
+    proposal_instance: int = 0
+    proposal_members: Members = ()
+    ack_instance: int = 0
+    ts_ms: int = -1  # the peer's clock in its newest state
+    received_ms: int = 0  # our clock when that state arrived
+
+
+@dataclass
+class Issued:
+    members: frozenset  # the tag's members
+    expiry: dict = field(default_factory=dict)  # target member -> our time its promise surely ran out
+
+
+class CcmMachine:
+    def __init__(self, config: CcmConfig, now_ms: int,
+                 decode: Callable[[bytes], protocol.State] = protocol.decode) -> None:
+        """decode: the state decoder (the simulator shares one that decodes each broadcast once)."""
+        self.config = config
+        self.decode = decode
+        self.me = config.node
+        self.inc = config.incarnation
+        self.self_member: Member = (self.me, self.inc)
+        order = {name: i for i, name in enumerate(config.nodes)}
+        self.key = graph.rank_key(order)
+        self.modulus = len(config.nodes) + 1
+        self.slot = order.get(self.me, len(config.nodes))
+        self.policy = QuorumPolicy.for_nodes(config.nodes, config.two_node)
+        self.lease_ms = config.lease_ms
+        self.margin_ms = config.margin_ms
+        self.beat_ms = config.keepalive_ms
+        self.quiet_until_ms = now_ms + self.lease_ms + self.margin_ms
+        self.alive: dict[str, int] = {}  # messaging: node -> generation, while not dead
+        self.peers: dict[str, Peer] = {}
+        self.rows: dict[str, Row] = {self.me: (self.inc, 0, {})}
+        self._groups_dirty = True
+        self.group: Members = (self.self_member,)
+        self.view: Optional[tuple[int, Members]] = None
+        self.view_set: frozenset = frozenset()
+        self.proposal: Optional[tuple[int, Members]] = None  # ours, as leader
+        self.pending: Optional[tuple[int, Members]] = None  # our leader's, that we mean to accept
+        self.ack = 0
+        self.acked: dict[int, Members] = {}
+        self.max_instance = config.instance_floor
+        self.persisted = config.instance_floor
+        self.issued: dict[int, Issued] = {}
+        self.received: dict[tuple[str, int], int] = {}  # (granter, tag) -> our ts it echoed
+        self.relay_in: dict[tuple[str, str], int] = {}  # (granter, target) -> ts, for our proposal
+        self.relay_out: list[protocol.Promise] = []
+        self.seen_all = False
+        self.quorate = False
+        self.next_beat_ms = now_ms
+        self.send_at_ms: Optional[int] = None
+        self.wake_ms: Optional[int] = None
+        self.dirty = True
+        self.rows_sent: dict[str, tuple[int, int]] = {}  # origin -> (inc, version) last sent
+        self.full_rows = True
+        self.beats = 0
+        self.counters: dict[str, int] = {}
+        self._effects: list[object] = []
+
+    # -- the surface -------------------------------------------------------------------------------
+    def step(self, now_ms: int, event: object) -> list[object]:
+        self._effects = effects = []
+        kind = type(event)
+        if kind is PeerMessage:
+            self._on_message(now_ms, event)  # type: ignore[arg-type]
+        elif kind is PeerStatus:
+            self._on_status(event)  # type: ignore[arg-type]
+        elif kind is PeerClient:
+            self._on_client(event)  # type: ignore[arg-type]
+        else:
+            assert kind is Tick, f"ccm core got an unknown input {event!r}"
+        self._evaluate(now_ms)
+        return effects
+
+    def next_deadline_ms(self) -> int:
+        deadline = self.next_beat_ms
+        if self.send_at_ms is not None and self.send_at_ms < deadline:
+            deadline = self.send_at_ms
+        if self.wake_ms is not None and self.wake_ms < deadline:
+            deadline = self.wake_ms
+        return deadline
+
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    # -- queries -----------------------------------------------------------------------------------
+    def view_info(self) -> Optional[ViewInfo]:
+        if self.view is None:
+            return None
+        instance, members = self.view
+        return ViewInfo(instance, tuple(m[0] for m in members), tuple(m[1] for m in members), members[0][0],
+                        self.quorate, self.me, self.inc)
+
+    def peer_table(self) -> list[dict]:
+        """Per configured or known node: what this node knows (for `hb membership`)."""
+        names = sorted(set(self.config.nodes) | set(self.rows), key=self.key)
+        members = dict(self.view[1]) if self.view else {}
+        out = []
+        for name in names:
+            row = self.rows.get(name)
+            out.append({"name": name, "member": name in members, "incarnation": members.get(name, row[0] if row else None),
+                        "heard": name == self.me or name in self.rows[self.me][2],
+                        "messaging": "self" if name == self.me else ("alive" if name in self.alive else "dead"),
+                        "votes": self.policy.vote(name)})
+        return out
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def _on_status(self, event: PeerStatus) -> None:
+        if event.node == self.me:
+            return
+        alive = event.status in ALIVE_STATUSES or (event.status == "init" and event.generation > 0)
+        if not alive:
+            if self.alive.pop(event.node, None) is not None:
+                self.peers.pop(event.node, None)
+            return
+        previous = self.alive.get(event.node)
+        self.alive[event.node] = event.generation
+        peer = self.peers.get(event.node)
+        if peer is not None and peer.generation < event.generation:
+            del self.peers[event.node]  # its state came from before a restart
+        if previous is None:
+            self.dirty = self.full_rows = True  # it missed what we sent while it was away
+
+    def _on_client(self, event: PeerClient) -> None:
+        if event.client == "ccm" and event.status == "leave" and event.node != self.me:
+            self.peers.pop(event.node, None)
+
+    def _on_message(self, now_ms: int, event: PeerMessage) -> None:
+        source = event.source
+        if source == self.me:
+            return
+        try:
+            state = self.decode(event.payload)
+        except protocol.ProtocolError as exc:
+            self.count("bad_messages")
+            self._effects.append(Log("warn", f"dropped ccm message from {source}: {exc}"))
+            return
+        peer = self.peers.get(source)
+        if peer is not None and state.incarnation < peer.incarnation:
+            self.count("old_incarnation_messages")
+            return
+        if peer is None or state.incarnation > peer.incarnation:
+            peer = self.peers[source] = Peer(state.incarnation, event.generation)
+        peer.generation = max(peer.generation, event.generation)
+        peer.view_instance = state.view_instance
+        peer.proposal_instance = state.proposal_instance
+        peer.proposal_members = state.proposal_members
+        peer.ack_instance = state.ack_instance
+        if state.ts_ms > peer.ts_ms:
+            peer.ts_ms, peer.received_ms = state.ts_ms, now_ms
+        for origin, row in state.rows.items():
+            if origin == self.me:
+                continue
+            current = self.rows.get(origin)
+            if current is None or (row[0], row[1]) > (current[0], current[1]):
+                self.rows[origin] = row
+                self._groups_dirty = True
+        self.max_instance = max(self.max_instance, state.max_instance, state.view_instance, state.proposal_instance)
+        proposal = self.proposal
+        for granter, target, tag, ts in state.promises:
+            if target == self.me and granter != self.me and ts <= now_ms:
+                key = (granter, tag)
+                if self.received.get(key, -1) < ts:
+                    self.received[key] = ts
+            if proposal is not None and tag == proposal[0] and granter == source:
+                key2 = (granter, target)
+                if self.relay_in.get(key2, -1) < ts:
+                    self.relay_in[key2] = ts
+        instance = state.view_instance
+        if instance and (self.view is None or instance > self.view[0]) and instance in self.acked:
+            members = state.view_members
+            if self.acked[instance] == members:
+                self._install(instance, members, now_ms, f"committed by {members[0][0]}")
+
+    # -- deciding ----------------------------------------------------------------------------------
+    def _evaluate(self, now_ms: int) -> None:
+        self.wake_ms = None
+        hears = {name: peer.incarnation for name, peer in self.peers.items() if name in self.alive}
+        inc, version, row = self.rows[self.me]
+        if hears != row:
+            self.rows[self.me] = (inc, version + 1, dict(sorted(hears.items())))
+            self._groups_dirty = True
+            self.dirty = True
+        if self._groups_dirty:
+            self._groups_dirty = False
+            self.group = graph.group_of(graph.partition(self.rows, self.key), self.me)
+        if self.group[0][0] == self.me:
+            self._lead(now_ms)
+        else:
+            self._follow(now_ms)
+        self._update_quorum(now_ms)
+        if self.dirty and self.send_at_ms is None:
+            self.send_at_ms = now_ms + self.config.coalesce_ms
+        if now_ms >= self.next_beat_ms or (self.send_at_ms is not None and now_ms >= self.send_at_ms):
+            self._broadcast(now_ms)
+
+    def _next_instance(self) -> int:
+        base = self.max_instance + 1
+        return base + (self.slot - base) % self.modulus
+
+    def _lead(self, now_ms: int) -> None:
+        if self.pending is not None or self.ack:
+            self.pending, self.ack = None, 0
+            self.dirty = True
+        group = self.group
+        others = group[1:]
+        view = self.view
+        if view is not None and view[1] == group and not any(
+                self.peers[name].view_instance > view[0] for name, _ in others):
+            if self.proposal is not None:
+                self.proposal = None
+                self.dirty = True
+            return
+        proposal = self.proposal
+        if proposal is None or proposal[1] != group or any(
+                self.peers[name].view_instance >= proposal[0] for name, _ in others):
+            instance = self._next_instance()
+            self.max_instance = instance
+            if instance > self.persisted:
+                self.persisted = instance
+                self._effects.append(Persist(instance))
+            proposal = self.proposal = (instance, group)
+            self.relay_in.clear()
+            self.dirty = True
+            self.count("proposals")
+        instance = proposal[0]
+        for name, incarnation in others:
+            peer = self.peers[name]
+            if peer.ack_instance != instance or peer.incarnation != incarnation:
+                return
+        if self._issuable(instance, group, now_ms):
+            self.relay_out = [(g, t, instance, ts) for (g, t), ts in sorted(self.relay_in.items())]
+            self._install(instance, group, now_ms, "committed as leader")
+
+    def _follow(self, now_ms: int) -> None:
+        if self.proposal is not None:
+            self.proposal = None
+            self.dirty = True
+        group = self.group
+        leader, leader_inc = group[0]
+        peer = self.peers.get(leader)
+        view_instance = self.view[0] if self.view else 0
+        if (peer is not None and peer.incarnation == leader_inc and peer.proposal_members == group
+                and peer.proposal_instance > view_instance):
+            wanted = (peer.proposal_instance, group)
+            if self.pending != wanted:
+                self.pending = wanted
+                if self.ack:
+                    self.ack = 0
+                    self.dirty = True
+            if self.ack != wanted[0] and self._issuable(wanted[0], group, now_ms):
+                self.ack = wanted[0]
+                self.acked[wanted[0]] = group
+                self.dirty = True
+        elif self.pending is not None or self.ack:
+            self.pending, self.ack = None, 0
+            self.dirty = True
+
+    def _install(self, instance: int, members: Members, now_ms: int, why: str) -> None:
+        self.view = (instance, members)
+        self.view_set = frozenset(members)
+        self.acked = {i: m for i, m in self.acked.items() if i > instance}
+        if self.pending is not None and self.pending[0] <= instance:
+            self.pending = None
+        if self.ack and self.ack <= instance:
+            self.ack = 0
+        if self.proposal is not None and self.proposal[0] <= instance:
+            self.proposal = None
+        self.received = {k: v for k, v in self.received.items() if k[1] >= instance}
+        if len(members) == len(self.config.nodes) and all(m[0] in self.policy.nodes for m in members):
+            self.seen_all = True
+        self.max_instance = max(self.max_instance, instance)
+        self.dirty = True
+        self.count("views")
+        self.quorate = self._quorum(now_ms)
+        info = self.view_info()
+        assert info is not None
+        self._effects.append(Log("info", f"view {instance} ({why}): {', '.join(info.members)}; "
+                                         f"quorum {'yes' if info.quorum else 'no'}"))
+        self._effects.append(ViewChanged(info))
+
+    # -- promises and quorum -----------------------------------------------------------------------
+    def _blocked_until(self, tag: int, tag_members: frozenset, target: Member, now_ms: int) -> Optional[int]:
+        """None if a promise (tag, target) is compatible with every live promise given; else when
+        the ones in the way run out."""
+        until: Optional[int] = None
+        if len(self.issued) < 2 and tag in self.issued:
+            return None
+        for other_tag, issued in self.issued.items():
+            if other_tag == tag:
+                continue
+            for member, expiry in issued.expiry.items():
+                if expiry <= now_ms:
+                    continue
+                if (other_tag < tag and member not in tag_members) or (
+                        other_tag > tag and target not in issued.members):
+                    until = expiry if until is None else max(until, expiry)
+        return until
+
+    def _wake(self, at_ms: int) -> None:
+        if self.wake_ms is None or at_ms < self.wake_ms:
+            self.wake_ms = at_ms
+
+    def _issuable(self, tag: int, members: Members, now_ms: int) -> bool:
+        tag_members = frozenset(members)
+        for member in members:
+            until = self._blocked_until(tag, tag_members, member, now_ms)
+            if until is not None:
+                self._wake(until + 1)
+                return False
+        return True
+
+    def _active_tags(self) -> list[tuple[int, frozenset, Members]]:
+        newer = self.proposal if self.proposal is not None else self.pending
+        tags = []
+        if self.view is not None:
+            targets = self.view[1]
+            if newer is not None:
+                keep = frozenset(newer[1])
+                targets = tuple(m for m in targets if m in keep)
+            tags.append((self.view[0], self.view_set, targets))
+        if newer is not None:
+            tags.append((newer[0], frozenset(newer[1]), newer[1]))
+        return tags
+
+    def _promises(self, now_ms: int) -> list[protocol.Promise]:
+        if now_ms < self.quiet_until_ms:
+            self._wake(self.quiet_until_ms)
+            return []
+        out: list[protocol.Promise] = []
+        for tag, tag_members, targets in self._active_tags():
+            for member in targets:
+                name = member[0]
+                if name == self.me or name not in self.alive:
+                    continue
+                peer = self.peers.get(name)
+                if peer is None or peer.incarnation != member[1] or peer.ts_ms < 0:
+                    continue
+                until = self._blocked_until(tag, tag_members, member, now_ms)
+                if until is not None:
+                    self._wake(until + 1)
+                    continue
+                issued = self.issued.get(tag)
+                if issued is None:
+                    issued = self.issued[tag] = Issued(tag_members)
+                expiry = peer.received_ms + self.lease_ms + self.margin_ms
+                if issued.expiry.get(member, -1) < expiry:
+                    issued.expiry[member] = expiry
+                out.append((self.me, name, tag, peer.ts_ms))
+        for tag in [t for t, issued in self.issued.items() if all(e <= now_ms for e in issued.expiry.values())]:
+            del self.issued[tag]
+        return out
+
+    def _self_vote(self, now_ms: int) -> bool:
+        if self.view is None:
+            return False
+        if now_ms < self.quiet_until_ms:
+            self._wake(self.quiet_until_ms)
+            return False
+        until = self._blocked_until(self.view[0], self.view_set, self.self_member, now_ms)
+        if until is not None:
+            self._wake(until + 1)
+            return False
+        return True
+
+    def _quorum(self, now_ms: int) -> bool:
+        if self.view is None:
+            return False
+        instance, members = self.view
+        policy = self.policy
+        votes = policy.vote(self.me) if self._self_vote(now_ms) else 0
+        needed = policy.votes_needed(self.seen_all)
+        soonest: Optional[int] = None
+        for name, _ in members:
+            if name == self.me:
+                continue
+            ts = self.received.get((name, instance))
+            if ts is not None and ts + self.lease_ms > now_ms:
+                vote = policy.vote(name)
+                if vote:
+                    votes += vote
+                    expiry = ts + self.lease_ms
+                    soonest = expiry if soonest is None else min(soonest, expiry)
+        quorate = votes >= needed
+        if quorate and soonest is not None:
+            self._wake(soonest)
+        return quorate
+
+    def _update_quorum(self, now_ms: int) -> None:
+        quorate = self._quorum(now_ms)
+        if quorate != self.quorate:
+            self.quorate = quorate
+            info = self.view_info()
+            assert info is not None
+            self._effects.append(Log("info", f"quorum {'gained' if quorate else 'lost'} in view {info.instance}"))
+            self._effects.append(QuorumChanged(info))
+
+    # -- sending -----------------------------------------------------------------------------------
+    def _broadcast(self, now_ms: int) -> None:
+        promises = self._promises(now_ms)
+        if self.relay_out:
+            promises.extend(self.relay_out)
+            self.relay_out = []
+        view = self.view or (0, ())
+        proposal = self.proposal or (0, ())
+        self.beats += 1
+        if self.beats % FULL_ROWS_EVERY == 0:
+            self.full_rows = True
+        if self.full_rows:
+            rows = self.rows
+            self.full_rows = False
+        else:
+            sent = self.rows_sent
+            rows = {origin: row for origin, row in self.rows.items()
+                    if origin == self.me or sent.get(origin) != (row[0], row[1])}
+        for origin, row in rows.items():
+            self.rows_sent[origin] = (row[0], row[1])
+        state = protocol.State(incarnation=self.inc, ts_ms=now_ms, generation=self.config.generation,
+                               view_instance=view[0], view_members=view[1],
+                               proposal_instance=proposal[0], proposal_members=proposal[1],
+                               ack_instance=self.ack, max_instance=self.max_instance,
+                               rows=rows, promises=tuple(promises))
+        self._effects.append(Broadcast(protocol.encode(state)))
+        self.dirty = False
+        self.send_at_ms = None
+        self.next_beat_ms = now_ms + self.beat_ms

@@ -1,0 +1,122 @@
+"""`hb sim membership`: run seeded whole-cluster membership simulations.
+
+    hb sim membership --nodes 5 --seeds 1000            seeds 0..999, 5 nodes each
+    hb sim membership --nodes 2-7 --seeds 5000          node count cycles through 2..7
+    hb sim membership --nodes 5 --seed 4242 --trace     replay one seed and print its trace
+    hb sim membership ... --faults partition,oneway     only these fault kinds (default: all)
+    hb sim membership ... --jobs 2 --quiet              parallel workers; only violations and a summary
+
+One line per run; a violation prints the seed, what was violated, the run's trace and the
+command that replays it, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import sys
+import time
+from typing import Iterable, Iterator, Optional
+
+from sim.membership import FAULT_KINDS, RunResult, run_seed
+
+
+def parse_nodes(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: want N or N-M") from None
+    if not 2 <= first <= last <= 16:
+        raise argparse.ArgumentTypeError(f"{text!r}: node counts from 2 to 16")
+    return first, last
+
+
+def parse_faults(text: str) -> tuple[str, ...]:
+    if text in ("", "none"):
+        return ()
+    if text == "all":
+        return FAULT_KINDS
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown fault kinds {', '.join(unknown)} (known: {', '.join(FAULT_KINDS)})")
+    return kinds
+
+
+def nodes_for(seed: int, nodes: tuple[int, int]) -> int:
+    first, last = nodes
+    return first + seed % (last - first + 1)
+
+
+def _one(job: tuple[int, int, tuple[str, ...], bool]) -> RunResult:
+    seed, count, kinds, keep_trace = job
+    return run_seed(seed, count, random.Random(seed), kinds, keep_trace=keep_trace)
+
+
+def run_many(seeds: Iterable[int], nodes: tuple[int, int], kinds: tuple[str, ...] = FAULT_KINDS,
+             jobs: int = 1, keep_trace: bool = False) -> Iterator[RunResult]:
+    """Results in seed order; with jobs > 1 the runs are spread over worker processes."""
+    work = [(seed, nodes_for(seed, nodes), kinds, keep_trace) for seed in seeds]
+    if jobs <= 1:
+        for job in work:
+            yield _one(job)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        yield from pool.imap(_one, work, chunksize=16)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hb sim", description="deterministic whole-cluster simulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    membership = sub.add_parser("membership", help="membership (messaging + ccm) under random faults")
+    membership.add_argument("--nodes", type=parse_nodes, default=(2, 7), help="N or N-M (cycled by seed); default 2-7")
+    membership.add_argument("--seeds", type=int, default=100, help="how many seeds (default 100)")
+    membership.add_argument("--seed", type=int, help="run this one seed (or, with --seeds, the first seed)")
+    membership.add_argument("--faults", type=parse_faults, default=FAULT_KINDS,
+                            help=f"comma list of {','.join(FAULT_KINDS)}; 'all' (default) or 'none'")
+    membership.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    membership.add_argument("--quiet", action="store_true", help="print only violations and the summary")
+    membership.add_argument("--trace", action="store_true", help="print the trace of every run")
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    first = args.seed if args.seed is not None else 0
+    count = 1 if args.seed is not None and "--seeds" not in (argv if argv is not None else sys.argv) else args.seeds
+    jobs = max(1, min(args.jobs, os.cpu_count() or 1))
+    started = time.monotonic()
+    failures: list[RunResult] = []
+    converge: list[int] = []
+    total = 0
+    for result in run_many(range(first, first + count), args.nodes, args.faults, jobs, keep_trace=args.trace):
+        total += 1
+        if not args.quiet or not result.ok:
+            print(result.line(), flush=True)
+        if args.trace and result.ok:
+            print(result.trace)
+        if result.ok:
+            if result.converged_ms is not None:
+                converge.append(result.converged_ms)
+        else:
+            failures.append(result)
+            print(f"VIOLATION seed {result.seed} nodes {result.nodes}: {result.violation}")
+            print(result.trace)
+            faults = ",".join(args.faults) or "none"
+            print(f"replay: hb sim membership --nodes {result.nodes} --seed {result.seed} --faults {faults} --trace")
+    elapsed = time.monotonic() - started
+    converge.sort()
+    spread = ""
+    if converge:
+        spread = (f"; convergence after heal: median {converge[len(converge) // 2]} ms, "
+                  f"p99 {converge[min(len(converge) - 1, int(len(converge) * 0.99))]} ms, max {converge[-1]} ms")
+    print(f"{total} runs, {len(failures)} violations, {elapsed:.1f} s{spread}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
