@@ -2,14 +2,14 @@
 everything, and check the invariants after every step and convergence at the end.
 
 Timeline of a run (keepalive 100 ms, deadtime 500 ms):
-  0 .. 200 ms                      nodes start at random times
-  200 .. 1400 ms                   1-4 faults (kinds below), overlapping, random durations
-  heal = 1400 ms                   links restored, hung nodes resumed, crashed nodes restarted
+  0 .. 150 ms                      nodes start at random times
+  150 .. 1150 ms                   1-4 faults (kinds below), overlapping, random durations
+  heal = 1150 ms                   links restored, hung nodes resumed, crashed nodes restarted
                                    (each with probability 0.8; the others stay down)
   heal + deadtime + bound (= deadtime)  every running node must report one view of exactly the running
                                    nodes, with the quorum the votes give
-  then                             nothing may change for 600 ms (no flapping); the run ends
-                                   after those 600 ms
+  then                             nothing may change for 500 ms (more than a lease: no
+                                   flapping); the run ends after those 500 ms
 
 Fault kinds (`--faults`): partition (2 or 3 sides), oneway (some directed links cut: A hears B,
 B does not hear A), loss (10-60% on some links), crash (restart later, at heal, or never), pause
@@ -28,9 +28,9 @@ from sim.network import Network
 from sim.trace import Trace
 
 FAULT_KINDS = ("partition", "oneway", "loss", "crash", "pause", "jitter", "dup")
-START_WINDOW_MS = 200
-FAULT_WINDOW_MS = 1200
-STABLE_MS = 600
+START_WINDOW_MS = 150
+FAULT_WINDOW_MS = 1000
+STABLE_MS = 500
 CHECK_EVERY_MS = 25
 
 
