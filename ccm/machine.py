@@ -127,6 +127,8 @@ class CcmMachine:
         self.relay_out: list[protocol.Promise] = []
         self.seen_all = False
         self.quorate = False
+        self.votes = 0
+        self.votes_needed = self.policy.votes_needed(False)
         self.next_beat_ms = now_ms
         self.send_at_ms: Optional[int] = None
         self.wake_ms: Optional[int] = None
@@ -462,6 +464,7 @@ class CcmMachine:
                     expiry = ts + self.lease_ms
                     soonest = expiry if soonest is None else min(soonest, expiry)
         quorate = votes >= needed
+        self.votes, self.votes_needed = votes, needed
         if quorate and soonest is not None:
             self._wake(soonest)
         return quorate

@@ -23,7 +23,7 @@ class DaemonSpec:
 STACK: tuple[DaemonSpec, ...] = (
     DaemonSpec("logd", "logd.daemon", False, "ha-logd: cluster event logging"),
     DaemonSpec("messaging", "messaging.daemon", False, "heartbeat messaging layer"),
-    DaemonSpec("ccm", "ccm.daemon", True, "consensus cluster membership"),
+    DaemonSpec("ccm", "ccm.daemon", False, "consensus cluster membership"),
     DaemonSpec("lrmd", "lrmd.daemon", True, "local resource manager"),
     DaemonSpec("stonithd", "stonithd.daemon", True, "fencing daemon"),
     DaemonSpec("pengine", "pengine.daemon", True, "policy engine"),

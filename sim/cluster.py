@@ -69,7 +69,10 @@ class SimNode:
 
 class Cluster:
     def __init__(self, names: list[str], rng: Rng, timing: Timing = Timing(), network: Optional[Network] = None,
-                 trace: Optional[Trace] = None, keys: AuthKeys = KEYS, two_node: Optional[bool] = None) -> None:
+                 trace: Optional[Trace] = None, keys: AuthKeys = KEYS, two_node: Optional[bool] = None,
+                 ccm_factory: Callable[..., CcmMachine] = CcmMachine) -> None:
+        """ccm_factory: builds each node's ccm core (tests pass deliberately broken variants to
+        show the checkers catch them)."""
         self.names = list(names)
         self.rng = rng
         self.timing = timing
@@ -77,6 +80,7 @@ class Cluster:
         self.network = network or Network(self.names, rng)
         self.trace = trace or Trace()
         self.two_node = two_node
+        self.ccm_factory = ccm_factory
         self.now_ms = 0
         self.nodes = {name: SimNode(name, rng.randint(0, 1_000_000)) for name in self.names}
         self.checker = Checker(self.names, two_node if two_node is not None else len(self.names) == 2)
@@ -222,7 +226,7 @@ class Cluster:
                           deadping_ms=timing.deadtime_ms, local_links=(LINK,)),
             self.keys, _SubRng(self.rng.randint(0, 2**31)), local, WALL_BASE_S + local // 1000,
             decode=self.packet_decoder)
-        node.ccm = CcmMachine(CcmConfig(node=name, nodes=tuple(self.names), keepalive_ms=timing.keepalive_ms,
+        node.ccm = self.ccm_factory(CcmConfig(node=name, nodes=tuple(self.names), keepalive_ms=timing.keepalive_ms,
                                         deadtime_ms=timing.deadtime_ms, incarnation=node.incarnation,
                                         instance_floor=node.disk_instance, generation=node.generation,
                                         two_node=self.two_node), local, decode=self.state_decoder)

@@ -175,12 +175,13 @@ def _convergence(cluster: Cluster, names: list[str]) -> Optional[str]:
 
 
 def run_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT_KINDS, timing: Timing = Timing(),
-             trace_limit: int = 3000, keep_trace: bool = False) -> RunResult:
+             trace_limit: int = 3000, keep_trace: bool = False, ccm_factory=None) -> RunResult:
     """rng: a fresh random.Random(seed) (passed in: this module imports no randomness)."""
     names = [f"node{i}" for i in range(1, nodes + 1)]
     trace = Trace(trace_limit)
     network = Network(names, rng)
-    cluster = Cluster(names, rng, timing, network, trace)
+    cluster = Cluster(names, rng, timing, network, trace) if ccm_factory is None else \
+        Cluster(names, rng, timing, network, trace, ccm_factory=ccm_factory)
     heal_ms = START_WINDOW_MS + FAULT_WINDOW_MS
     for name in names:
         cluster.at(rng.randint(0, START_WINDOW_MS), lambda n=name: cluster.nodes[n].up or cluster.start(n))

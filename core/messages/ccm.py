@@ -1,0 +1,41 @@
+"""The membership daemon's local API: ROUTER `ccm.sock` in the node's run directory.
+
+A client connects a DEALER and sends requests (each answered by one `Reply`):
+  CcmQuery(what="view")      {"instance", "members", "incarnations", "leader", "quorum", "node",
+                              "incarnation", "votes", "votes_needed", "total_votes"}
+                             (instance 0 and no members before the first view)
+  CcmQuery(what="nodes")     [{"name", "member", "incarnation", "heard", "messaging", "votes"}]
+  CcmQuery(what="counters")  {name: int}
+  CcmSubscribe(client, pid)  the client then gets a `MembershipEvent` pushed at every view and
+                             quorum change (and the current view right after the reply)
+
+Views are published only once every member agreed to exactly that view.
+"""
+
+from __future__ import annotations
+
+from core.wire import message
+
+
+@message("ccm.query")
+class CcmQuery:
+    request_id: int
+    what: str = "view"
+
+
+@message("ccm.subscribe")
+class CcmSubscribe:
+    request_id: int
+    client: str
+    pid: int
+
+
+@message("ccm.event")
+class MembershipEvent:
+    kind: str  # "view" (a new view was installed) | "quorum" (quorum changed in the same view)
+    instance: int
+    members: list[str]
+    incarnations: list[int]
+    leader: str
+    quorum: bool
+    node: str

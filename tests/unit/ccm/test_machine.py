@@ -1,0 +1,133 @@
+"""The membership core alone, fed hand-made peer states on a manual clock."""
+
+from __future__ import annotations
+
+from ccm import protocol
+from ccm.events import Broadcast, Log, PeerMessage, PeerStatus, Persist, Tick, ViewChanged
+from ccm.machine import CcmConfig, CcmMachine
+
+NODES = ("node1", "node2", "node3")
+ALL = (("node1", 1), ("node2", 1), ("node3", 1))
+
+
+def machine(name="node2", nodes=NODES, incarnation=1, floor=0) -> CcmMachine:
+    return CcmMachine(CcmConfig(node=name, nodes=nodes, keepalive_ms=100, deadtime_ms=500,
+                                incarnation=incarnation, instance_floor=floor), 0)
+
+
+def peer_state(ts: int, rows: dict, view=(0, ()), proposal=(0, ()), ack=0, max_instance=0, promises=()) -> bytes:
+    return protocol.encode(protocol.State(incarnation=1, ts_ms=ts, generation=1, view_instance=view[0],
+                                          view_members=view[1], proposal_instance=proposal[0],
+                                          proposal_members=proposal[1], ack_instance=ack,
+                                          max_instance=max(max_instance, view[0], proposal[0]), rows=rows,
+                                          promises=tuple(promises)))
+
+
+def sent(effects) -> list[protocol.State]:
+    return [protocol.decode(e.payload) for e in effects if isinstance(e, Broadcast)]
+
+
+def settle(core: CcmMachine, now: int) -> list:
+    """Step through every deadline up to now."""
+    effects = []
+    while core.next_deadline_ms() <= now:
+        effects += core.step(core.next_deadline_ms(), Tick())
+    return effects + core.step(now, Tick())
+
+
+FULL_ROWS = {"node1": (1, 1, {"node2": 1, "node3": 1}), "node3": (1, 1, {"node1": 1, "node2": 1})}
+
+
+def joined(core: CcmMachine, now: int = 10) -> list:
+    effects = core.step(now, PeerStatus("node1", "active", 1))
+    effects += core.step(now, PeerStatus("node3", "active", 1))
+    effects += core.step(now, PeerMessage("node1", peer_state(now, FULL_ROWS)))
+    effects += core.step(now, PeerMessage("node3", peer_state(now, FULL_ROWS)))
+    return effects + settle(core, now + 5)
+
+
+def test_a_lone_node_forms_its_own_view_without_quorum_and_persists_first():
+    core = machine("node1")
+    effects = core.step(0, Tick())
+    kinds = [type(e) for e in effects if not isinstance(e, Log)]
+    assert kinds.index(Persist) < kinds.index(Broadcast)
+    view = [e.view for e in effects if isinstance(e, ViewChanged)][0]
+    assert view.members == ("node1",) and not view.quorum
+    # instance = k * (nodes + 1) + slot, above the persisted floor
+    assert view.instance % 4 == 0 and view.instance > 0
+    again = machine("node1", floor=view.instance)
+    second = [e.view for e in again.step(0, Tick()) if isinstance(e, ViewChanged)][0]
+    assert second.instance > view.instance
+
+
+def test_garbage_is_counted_not_fatal():
+    core = machine()
+    core.step(0, PeerStatus("node1", "active", 1))
+    effects = core.step(1, PeerMessage("node1", b"\x93garbage"))
+    assert core.counters["bad_messages"] == 1
+    assert any(isinstance(e, Log) and e.level == "warn" for e in effects)
+
+
+def test_follower_acks_only_its_own_group_and_installs_only_what_it_acked():
+    core = machine()
+    joined(core)
+    wrong = (("node1", 1), ("node2", 1))
+    out = sent(core.step(20, PeerMessage("node1", peer_state(20, FULL_ROWS, proposal=(8, wrong)))) + settle(core, 150))
+    assert out and all(s.ack_instance != 8 for s in out)
+    forged = core.step(151, PeerMessage("node3", peer_state(151, FULL_ROWS, view=(8, wrong))))
+    assert not [e for e in forged if isinstance(e, ViewChanged)]
+    out = sent(core.step(160, PeerMessage("node1", peer_state(160, FULL_ROWS, proposal=(12, ALL)))) + settle(core, 170))
+    assert out[-1].ack_instance == 12
+    installed = core.step(180, PeerMessage("node1", peer_state(180, FULL_ROWS, view=(12, ALL))))
+    view = [e.view for e in installed if isinstance(e, ViewChanged)][0]
+    assert (view.instance, view.members, view.leader) == (12, ("node1", "node2", "node3"), "node1")
+
+
+def test_excluding_a_node_it_promised_waits_until_the_promise_ran_out():
+    core = machine()
+    joined(core)
+    core.step(40, PeerMessage("node1", peer_state(40, FULL_ROWS, proposal=(12, ALL))))
+    settle(core, 50)
+    core.step(60, PeerMessage("node1", peer_state(60, FULL_ROWS, view=(12, ALL))))
+    # past the start-up quiet period, node2 promises node1 and node3 in view 12
+    core.step(600, PeerMessage("node1", peer_state(600, FULL_ROWS, view=(12, ALL))))
+    last_from_node3 = 600
+    core.step(last_from_node3, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))
+    out = sent(settle(core, 700))
+    assert ("node2", "node3", 12, 600) in out[-1].promises
+    mine = out[-1].ts_ms
+    # node3 stops hearing node1 (one-way trouble): the groups become {node1, node2} and {node3}
+    rows = {"node1": (1, 1, {"node2": 1, "node3": 1}), "node3": (1, 2, {"node2": 1})}
+    pair = (("node1", 1), ("node2", 1))
+    core.step(710, PeerMessage("node1", peer_state(710, rows, view=(12, ALL), proposal=(16, pair),
+                                                   promises=[("node1", "node2", 12, mine)])))
+    lease, margin = core.lease_ms, core.margin_ms
+    free_at = last_from_node3 + lease + margin
+    early = sent(settle(core, free_at - 1))
+    assert early and all(s.ack_instance != 16 for s in early)
+    assert all(p[1] != "node3" for s in early for p in s.promises if s.ts_ms > 710)
+    late = sent(settle(core, free_at + 10))
+    assert late and late[-1].ack_instance == 16
+    assert core.view_info().quorum  # node2 kept quorum in view 12 all along (node1's promise)
+
+
+def test_quorum_needs_fresh_promises():
+    core = machine()
+    joined(core)
+    core.step(40, PeerMessage("node1", peer_state(40, FULL_ROWS, proposal=(12, ALL))))
+    settle(core, 50)
+    core.step(60, PeerMessage("node1", peer_state(60, FULL_ROWS, view=(12, ALL))))
+    mine = sent(settle(core, 600))[-1].ts_ms
+    promise = [("node1", "node2", 12, mine)]
+    core.step(610, PeerMessage("node1", peer_state(610, FULL_ROWS, view=(12, ALL), promises=promise)))
+    assert core.view_info().quorum
+    settle(core, mine + core.lease_ms - 1)
+    assert core.view_info().quorum
+    settle(core, mine + core.lease_ms)
+    assert not core.view_info().quorum
+
+
+def test_two_node_waits_for_all_before_quorum():
+    core = machine("node1", nodes=("node1", "node2"))
+    settle(core, 5000)
+    assert core.view_info().members == ("node1",) and not core.view_info().quorum

@@ -1,0 +1,129 @@
+"""The ccm wire format, the group computation and the quorum rule."""
+
+from __future__ import annotations
+
+import random
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccm import graph, protocol
+from ccm.quorum import QuorumPolicy
+
+
+def state(**kw) -> protocol.State:
+    base = dict(incarnation=3, ts_ms=12345, generation=7, view_instance=12,
+                view_members=(("node1", 1), ("node2", 3)), proposal_instance=0, proposal_members=(),
+                ack_instance=11, max_instance=16, rows={"node2": (3, 4, {"node1": 1})},
+                promises=(("node2", "node1", 12, 12000),))
+    base.update(kw)
+    return protocol.State(**base)
+
+
+def test_round_trip():
+    original = state()
+    assert protocol.decode(protocol.encode(original)) == original
+
+
+@pytest.mark.parametrize("payload", [
+    b"", b"\xc1", msgpack.packb([2, 1]), msgpack.packb({"a": 1}),
+    msgpack.packb([1, -1, 0, 0, 0, [], 0, [], 0, 0, [], []]),
+    msgpack.packb([1, 1, 0, 0, 0, ["node1"], 0, [], 0, 0, [], []]),
+    msgpack.packb([1, 1, 0, 0, 0, [], 0, [], 0, 0, [["n", 1, 1]], []]),
+    msgpack.packb([1, 1, 0, 0, 0, [], 0, [], 0, 0, [], [["a", "b", 1, "x"]]]),
+    msgpack.packb([1, 1, 0, 0, 0, [], 0, [], 0, 0, [], [["", "b", 1, 1]]]),
+])
+def test_garbage_is_a_protocol_error(payload):
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_never_raise_anything_else(data):
+    try:
+        protocol.decode(data)
+    except protocol.ProtocolError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 3), st.text(max_size=3), st.lists(st.integers(0, 2), max_size=3),
+                          st.none()), min_size=12, max_size=12))
+def test_wrong_shapes_never_raise_anything_else(items):
+    items[0] = 1
+    try:
+        protocol.decode(msgpack.packb(items))
+    except protocol.ProtocolError:
+        pass
+
+
+# -- groups ------------------------------------------------------------------------------------
+
+KEY = graph.rank_key({f"node{i}": i for i in range(1, 8)})
+
+
+def rows_from(edges: dict[str, list[str]], incs: dict[str, int] | None = None) -> dict:
+    incs = incs or {}
+    return {n: (incs.get(n, 1), 1, {h: incs.get(h, 1) for h in heard}) for n, heard in edges.items()}
+
+
+def test_everyone_connected_is_one_group_in_rank_order():
+    edges = {f"node{i}": [f"node{j}" for j in range(1, 5) if j != i] for i in range(1, 5)}
+    assert graph.partition(rows_from(edges), KEY) == [tuple((f"node{i}", 1) for i in range(1, 5))]
+
+
+def test_one_way_link_drops_the_lower_ranked_end():
+    edges = {"node1": ["node2", "node3", "node4"], "node2": ["node3", "node4"],  # node2 does not hear node1
+             "node3": ["node1", "node2", "node4"], "node4": ["node1", "node2", "node3"]}
+    groups = graph.partition(rows_from(edges), KEY)
+    assert groups == [(("node1", 1), ("node3", 1), ("node4", 1)), (("node2", 1),)]
+
+
+def test_two_islands():
+    edges = {"node1": ["node2"], "node2": ["node1"], "node3": ["node4", "node5"], "node4": ["node3", "node5"],
+             "node5": ["node3", "node4"]}
+    groups = graph.partition(rows_from(edges), KEY)
+    assert sorted(groups) == [(("node1", 1), ("node2", 1)), (("node3", 1), ("node4", 1), ("node5", 1))]
+
+
+def test_a_stale_incarnation_is_no_connection():
+    edges = {"node1": ["node2"], "node2": ["node1"]}
+    rows = rows_from(edges)
+    rows["node1"] = (1, 1, {"node2": 1})
+    rows["node2"] = (2, 1, {"node1": 1})  # node2 restarted; node1 still lists its old incarnation
+    assert sorted(graph.partition(rows, KEY)) == [(("node1", 1),), (("node2", 2),)]
+
+
+def test_groups_do_not_depend_on_row_order():
+    rng = random.Random(5)
+    names = [f"node{i}" for i in range(1, 8)]
+    for _ in range(50):
+        heard = {a: [b for b in names if b != a and rng.random() < 0.7] for a in names}
+        rows = rows_from(heard)
+        expected = graph.partition(rows, KEY)
+        items = list(rows.items())
+        rng.shuffle(items)
+        assert graph.partition(dict(items), KEY) == expected
+        for group in expected:  # every group is a clique of mutual hearing
+            for a, _ in group:
+                for b, _ in group:
+                    assert a == b or (b in heard[a] and a in heard[b])
+
+
+# -- quorum ------------------------------------------------------------------------------------
+
+def test_strict_majority_of_configured_votes():
+    assert QuorumPolicy.for_nodes(("a", "b", "c")).votes_needed(False) == 2
+    assert QuorumPolicy.for_nodes(("a", "b", "c", "d")).votes_needed(True) == 3
+    assert QuorumPolicy.for_nodes(("a", "b", "c", "d", "e")).votes_needed(True) == 3
+    assert QuorumPolicy.for_nodes(("a", "b", "c")).vote("z") == 0
+
+
+def test_two_node_needs_one_vote_after_both_were_seen():
+    policy = QuorumPolicy.for_nodes(("a", "b"))
+    assert policy.two_node
+    assert policy.votes_needed(False) == 2 and policy.votes_needed(True) == 1
+    assert QuorumPolicy.for_nodes(("a", "b"), two_node=False).votes_needed(True) == 2
