@@ -70,6 +70,8 @@ class Launcher:
 
     def setup(self) -> None:
         for spec in [] if self.respawn_only else daemons_for(self.config):
+            # import every daemon's code here, once: after the fork all children share these pages
+            importlib.import_module(spec.module)
             self.specs[spec.name] = spec
             self.supervisor.add(spec.name)
             self.order.append(spec.name)
