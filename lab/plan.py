@@ -86,6 +86,8 @@ def validate(spec: LabSpec) -> LabSpec:
         raise LabError(f"loopback mode has no {spec.media}: use --media ucast (or run as root for namespaces)")
     if not 1 <= spec.nodes <= MAX_NODES:
         raise LabError(f"--nodes {spec.nodes}: want 1..{MAX_NODES}")
+    if spec.media == "ucast" and spec.nodes < 2:
+        raise LabError("ucast needs at least 2 nodes (a node does not send heartbeats to itself)")
     try:
         net = ipaddress.ip_network(spec.subnet, strict=True)
     except ValueError as exc:
