@@ -58,6 +58,7 @@ class Lab:
             raise LabError(f"lab {spec.name} is up already ({spec.root}); hb lab down --name {spec.name} first")
         if spec.mode == "netns":
             network.check_free(spec)
+        stack.check_configs(spec)
         with statemod.locked(spec.root):
             lab = cls(LabState(spec=spec))
             lab.save()
@@ -253,7 +254,16 @@ class Lab:
         return healed
 
     def heal_all(self) -> dict[str, list[str]]:
-        return {node: healed for node in self.nodes if (healed := self.heal(node))}
+        """Undo every fault of every node; returns what was healed per node."""
+        was_cut = {a for a, _ in self.state.cuts}
+        if was_cut:
+            self._set_cuts(set())
+        out = {}
+        for node in self.nodes:
+            healed = self.heal(node) + (["partition"] if node in was_cut else [])
+            if healed:
+                out[node] = healed
+        return out
 
     # -- running things in a node ---------------------------------------------------------------
     def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]:

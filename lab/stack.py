@@ -17,6 +17,7 @@ import time
 from typing import Optional
 
 from core.config import parse_hacf
+from core.errors import ConfigError
 from core.paths import NodePaths
 from core.stack import daemons_for
 from lab import host, plan
@@ -81,6 +82,16 @@ def start(spec: LabSpec, node: str) -> tuple[int, int]:
     return host.spawn(launcher_argv(spec, node), node_env(spec, node), os.path.join(log_dir, "stack.out"))
 
 
+def check_configs(spec: LabSpec) -> None:
+    """Refuse a lab whose generated ha.cf would not parse (a bad --hacf line), before anything
+    is created. Interfaces are checked later, by each node's launcher inside its namespace."""
+    for node in plan.node_names(spec):
+        try:
+            parse_hacf(plan.render_hacf(spec, node), f"{node}/ha.cf", node_name=node)
+        except ConfigError as exc:
+            raise LabError(str(exc)) from None
+
+
 def expected_daemons(spec: LabSpec, node: str) -> list[str]:
     config = parse_hacf(plan.render_hacf(spec, node), node_name=node)
     return [d.name for d in daemons_for(config)]
@@ -90,7 +101,7 @@ def readiness(spec: LabSpec, node: str, pid: int, start_ticks: int) -> tuple[boo
     """(ready, what is missing): the launcher runs and every daemon of the stack has its pid file
     (with a live pid) and, for logd and messaging, its socket."""
     if not host.alive(pid, start_ticks):
-        return False, f"the launcher [pid {pid}] is not running (see {plan.node_dirs(spec, node)['log']}/stack.out)"
+        return False, f"the launcher [pid {pid}] is not running"
     paths = node_paths(spec, node)
     for name in expected_daemons(spec, node):
         try:
