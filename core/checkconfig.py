@@ -9,7 +9,7 @@ import sys
 from typing import Optional
 
 from core import paths as pathmod
-from core.config import read_authkeys, read_haresources
+from core.config.load import read_authkeys, read_haresources
 from core.daemon import load_config
 from core.errors import ConfigError
 

@@ -12,7 +12,8 @@ from typing import Callable, Optional
 
 # subcommand -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "status": ("messaging.cl_status", "main", "query the local messaging layer (cl_status)"),
+    "status": ("messaging.cl_status", "status_main", "every node and link as this node sees them (--json)"),
+    "cl_status": ("messaging.cl_status", "main", "heartbeat's cl_status subcommands"),
     "logger": ("logd.ha_logger", "main", "send a line to the cluster log (ha_logger)"),
     "check-config": ("core.checkconfig", "main", "validate ha.cf, authkeys and haresources"),
     "lab": ("lab.cli", "main", "network-namespace lab of cluster nodes"),

@@ -20,7 +20,8 @@ from typing import Callable, Optional, Protocol
 
 from core import paths as pathmod
 from core import sdnotify
-from core.config import HaConfig, read_hacf
+from core.config import HaConfig
+from core.config.load import read_hacf
 from core.errors import ConfigError
 from core.log import Logger
 from core.loop import Loop
@@ -108,7 +109,9 @@ def parse_args(name: str, argv: Optional[list[str]],
 
 
 def run_daemon(name: str, build: Callable[[DaemonContext], Service], argv: Optional[list[str]] = None,
-               extra_args: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> int:
+               extra_args: Optional[Callable[[argparse.ArgumentParser], None]] = None,
+               log_ident: Optional[str] = None) -> int:
+    """log_ident: the program name in log lines (the messaging daemon logs as `heartbeat`)."""
     args = parse_args(name, argv, extra_args)
     paths = pathmod.from_args(args)
     try:
@@ -122,7 +125,7 @@ def run_daemon(name: str, build: Callable[[DaemonContext], Service], argv: Optio
     if other is not None:
         print(f"{name}: already running [pid {other}]", file=sys.stderr)
         return EXIT_RUNNING
-    log = Logger.from_config(name, paths, config)
+    log = Logger.from_config(log_ident or name, paths, config)
     loop = Loop()
     ctx = DaemonContext(name=name, paths=paths, config=config, log=log, loop=loop, args=args)
     try:

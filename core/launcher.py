@@ -29,7 +29,7 @@ from typing import Optional
 
 from core import paths as pathmod
 from core.clock import monotonic_ms
-from core.config import read_authkeys, read_haresources
+from core.config.load import read_authkeys, read_haresources
 from core.daemon import load_config, pid_alive, read_pidfile, release_pidfile, take_pidfile
 from core.errors import ConfigError
 from core.logsink import Sinks

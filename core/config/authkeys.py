@@ -13,7 +13,6 @@ group or others (mode 600): heartbeat refuses to start otherwise, and so do we.
 
 from __future__ import annotations
 
-import os
 import stat
 from dataclasses import dataclass
 from typing import Optional
@@ -90,14 +89,3 @@ def check_mode(path: str, st_mode: int) -> None:
     if st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(path, None, f"bad permissions {stat.S_IMODE(st_mode):03o}: authkeys must be "
                           f"mode 600 (chmod 600 {path})")
-
-
-def read_authkeys(path: str) -> AuthKeys:
-    try:
-        info = os.stat(path)
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
-    check_mode(path, info.st_mode)
-    return parse_authkeys(text, path)

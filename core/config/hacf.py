@@ -551,13 +551,3 @@ def _finish(state: _State, node_name: Optional[str], interfaces: Optional[set[st
         env=tuple(state.env), parameters=tuple(sorted(parameters.items())),
         warnings=tuple(state.warnings),
     )
-
-
-def read_hacf(path: str, node_name: Optional[str] = None,
-              interfaces: Optional[set[str]] = None) -> HaConfig:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
-    return parse_hacf(text, path, node_name, interfaces)

@@ -84,12 +84,3 @@ def _group(words: list[str], path: str, line: int, nodes: Optional[tuple[str, ..
         raise ConfigError(path, line, f"node {words[0]} has no resources")
     resources = tuple(parse_resource(word, path, line) for word in words[1:])
     return ResourceGroup(node=node, resources=resources, line=line)
-
-
-def read_haresources(path: str, nodes: Optional[tuple[str, ...]] = None) -> tuple[ResourceGroup, ...]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
-    return parse_haresources(text, path, nodes)

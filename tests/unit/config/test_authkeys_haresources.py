@@ -4,7 +4,8 @@ import stat
 import pytest
 from hypothesis import given, strategies as st
 
-from core.config import parse_authkeys, parse_haresources, read_authkeys
+from core.config import parse_authkeys, parse_haresources
+from core.config.load import read_authkeys
 from core.errors import ConfigError
 
 

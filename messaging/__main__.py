@@ -1,0 +1,5 @@
+import sys
+
+from messaging.daemon import main
+
+sys.exit(main())

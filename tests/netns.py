@@ -1,0 +1,70 @@
+"""Small helpers for tests that build their own network namespaces (addresses in 198.18.0.0/15,
+no default route) and always remove them, even when the test fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import pytest
+
+
+def need_root() -> None:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 (network namespaces)")
+
+
+def sh(*args: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def ns_run(ns: str, *args: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
+    return sh("ip", "netns", "exec", ns, *args, check=check, timeout=timeout)
+
+
+@contextmanager
+def bridge_with_namespaces(prefix: str, subnet: str, names: list[str]) -> Iterator[dict[str, str]]:
+    """A bridge `{prefix}br` with one namespace `{prefix}-{name}` per name, eth0 addressed
+    {subnet}.{11+i}/24. Yields {name: address}. Removes everything on exit."""
+    need_root()
+    bridge = f"{prefix}br"
+    created: list[str] = []
+    addresses: dict[str, str] = {}
+    try:
+        sh("ip", "link", "add", bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0")
+        sh("ip", "link", "set", bridge, "up")
+        for index, name in enumerate(names):
+            ns = f"{prefix}-{name}"
+            sh("ip", "netns", "add", ns)
+            created.append(ns)
+            host_end = f"{prefix}v{index}"
+            sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "link", "set", host_end, "master", bridge, "up")
+            address = f"{subnet}.{11 + index}"
+            ns_run(ns, "ip", "link", "set", "lo", "up")
+            ns_run(ns, "ip", "addr", "add", f"{address}/24", "brd", f"{subnet}.255", "dev", "eth0")
+            ns_run(ns, "ip", "link", "set", "eth0", "up")
+            addresses[name] = address
+        yield addresses
+    finally:
+        for ns in created:
+            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), 9)
+                except (ProcessLookupError, ValueError):
+                    pass
+            sh("ip", "netns", "del", ns, check=False)
+        sh("ip", "link", "del", bridge, check=False)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval_s)
+    return condition()
