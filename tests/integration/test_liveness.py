@@ -154,3 +154,17 @@ def test_packets_with_the_wrong_key_are_rejected(healthy):
             handle.write(good)
     assert lab.exec("node3", ["heartbeat", "-r"]).returncode == 0  # SIGHUP: authkeys reloaded
     lab.wait_all_see("active", timeout_s=20)
+
+
+@pytest.mark.parametrize("media, third", [("mcast", 2), ("ucast", 3)])
+def test_other_media_carry_heartbeats(media, third):
+    lab = Lab.up(LabSpec(name=f"tliv{media[0]}", nodes=2, subnet=f"198.18.{third}.0/24", media=media,
+                         keepalive_ms=KEEPALIVE_MS, deadtime_ms=DEADTIME_MS))
+    try:
+        lab.wait_all_see("active", timeout_s=20)
+        links = observe.query(lab.paths("node1"), "links", {"node": "node2"})
+        assert [(l["link"], l["status"]) for l in links] == [("eth0", "up")]
+        lab.fail("node2", "link")
+        lab.wait_view(["node1"], "node2", "dead", timeout_s=10)
+    finally:
+        assert lab.down() == []

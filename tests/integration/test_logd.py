@@ -176,6 +176,12 @@ def test_records_logged_while_logd_is_dead_are_written_directly(lab):
         down_direct = log.written_directly
         assert down_direct >= 50
         assert ha_logger(lab, f"cli while down {tag}").returncode == 0
+        if module_present("messaging.daemon"):  # a daemon's own record while logd is dead
+            messaging = read_pidfile(lab.paths("node1").pidfile("messaging"))
+            reloads = read(logfile).count(f"[{messaging}]: info: SIGHUP:")
+            os.kill(messaging, signal.SIGHUP)
+            wait_until(lambda: read(logfile).count(f"[{messaging}]: info: SIGHUP:") == reloads + 1, 10,
+                       "the messaging daemon's record of the SIGHUP")
         # the launcher restarts logd (1 s back-off); the client reconnects by itself
         wait_until(lambda: (p := read_pidfile(lab.paths("node1").pidfile("logd"))) not in (None, old)
                    and host.alive(p), 10, "the launcher to restart logd")
