@@ -25,8 +25,9 @@ from typing import Optional
 
 from core.config import parse_time_ms
 from lab import plan
-from lab.lab import FAULTS, Lab, auto_mode
+from lab.lab import FAULTS, Lab, auto_mode, sweep
 from lab.plan import LabError, LabSpec
+from lab.state import find_root, state_path
 
 
 def _time(text: str) -> int:
@@ -148,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
         lab = Lab.up(spec_from_args(args))
         print(format_status(lab.status()))
         return 0
+    if args.command == "down" and not os.path.exists(state_path(find_root(args.name, args.root))):
+        done = sweep(args.name, args.root)  # no state file: remove what the lab's names say is ours
+        print("\n".join(done) if done else f"no lab {args.name} here: nothing to remove")
+        return 1 if any(line.startswith("could not") for line in done) else 0
     lab = Lab.load(args.name, args.root)
     if args.command == "status":
         status = lab.status()

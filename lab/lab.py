@@ -16,6 +16,7 @@ to the state file before the next step, so `down` removes what exists even after
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -322,6 +323,53 @@ class Lab:
         if spec.mode == "netns":
             out["client"] = {"namespace": plan.namespace(spec, "client"), "address": plan.address(spec, "client")}
         return out
+
+
+def sweep(name: str, root: Optional[str] = None) -> list[str]:
+    """Remove what a lab of this name left behind when its state file is gone or unreadable:
+    processes of its node directories (found through their pid files, and checked to be running
+    with that node's run directory), everything inside its namespaces, the namespaces, its links
+    and the root. Only names derived from the lab's own name are touched. Returns what it did."""
+    root = root or plan.default_root(name)
+    done: list[str] = []
+    procs: list[tuple[int, int]] = []
+    if os.path.isdir(root):
+        for entry in sorted(os.listdir(root)):
+            rundir = os.path.join(root, entry, "run")
+            pid = _pidfile(os.path.join(rundir, "heartbeat.pid"))
+            if pid and rundir in _cmdline(pid):
+                procs += host.tree(pid)
+    namespaces = sorted(ns for ns in host.netns_list() if re.fullmatch(rf"{re.escape(name)}-(node\d+|client)", ns))
+    for ns in namespaces:
+        procs += host.netns_pids(ns)
+    if procs:
+        host.kill_all(procs, term_wait_s=2.0)
+        done.append(f"stopped pids {sorted({p for p, _ in procs})}")
+    links = sorted(ln for ln in os.listdir("/sys/class/net") if re.fullmatch(rf"{re.escape(name)}(br|n\d+|cl)", ln))
+    problems = network.destroy(LabSpec(name=name), namespaces, [ln for ln in links if not ln.endswith("br")] +
+                               [ln for ln in links if ln.endswith("br")])
+    done += [f"removed netns {ns}" for ns in namespaces] + [f"removed link {ln}" for ln in links]
+    done += [f"could not remove {p}" for p in problems]
+    if os.path.isdir(root) and not problems:
+        shutil.rmtree(root, ignore_errors=True)
+        done.append(f"removed {root}")
+    return done
+
+
+def _pidfile(path: str) -> Optional[int]:
+    try:
+        with open(path, encoding="ascii") as handle:
+            return int(handle.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str,

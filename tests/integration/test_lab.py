@@ -14,7 +14,7 @@ import pytest
 
 from core.daemon import read_pidfile
 from lab import host, plan
-from lab.lab import Lab, wait_until
+from lab.lab import Lab, sweep, wait_until
 from lab.plan import LabError, LabSpec
 
 pytestmark = [pytest.mark.lab,
@@ -35,7 +35,7 @@ def leftovers(spec: LabSpec) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab():
-    assert not leftovers(SPEC), f"leftovers of an earlier run: {leftovers(SPEC)}"
+    sweep(SPEC.name)  # whatever a killed earlier run left behind
     lab = Lab.up(SPEC)
     procs: list[tuple[int, int]] = []
     try:
@@ -194,3 +194,19 @@ def test_second_lab_coexists_and_a_failed_up_leaves_nothing(lab):
     finally:
         assert second.down() == []
     assert not leftovers(other)
+
+
+def test_down_without_a_state_file_sweeps_by_name():
+    spec = LabSpec(name="tlab2", nodes=2, subnet="198.18.5.0/24")
+    lab = Lab.up(spec)
+    procs = [p for n in lab.nodes for p in lab.processes(n)]
+    os.unlink(os.path.join(lab.spec.root, "state.json"))
+    done = subprocess.run([sys.executable, "-m", "core.cli", "lab", "down", "--name", "tlab2"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "removed netns tlab2-node1" in done.stdout and "removed link tlab2br" in done.stdout
+    assert not leftovers(spec)
+    assert not any(host.alive(pid, start) for pid, start in procs)
+    again = subprocess.run([sys.executable, "-m", "core.cli", "lab", "down", "--name", "tlab2"],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "nothing to remove" in again.stdout

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from lab import host, plan
-from lab.lab import Lab
+from lab.lab import Lab, sweep
 from lab.plan import LabError, LabSpec
 
 SPEC = LabSpec(name="tlo", nodes=2, mode="loopback", media="ucast", realtime=False)
@@ -17,6 +17,7 @@ SPEC = LabSpec(name="tlo", nodes=2, mode="loopback", media="ucast", realtime=Fal
 
 @pytest.fixture(scope="module")
 def lab():
+    sweep(SPEC.name)  # whatever a killed earlier run left behind
     lab = Lab.up(SPEC)
     try:
         yield lab

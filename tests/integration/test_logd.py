@@ -21,7 +21,7 @@ from core.log import Logger
 from core.messages.log import LogRecord
 from core.stack import module_present
 from lab import host
-from lab.lab import Lab, wait_until
+from lab.lab import Lab, sweep, wait_until
 from lab.plan import LabSpec
 
 SPEC = LabSpec(name="tlogd", nodes=2, mode="loopback", media="ucast", realtime=False)
@@ -30,6 +30,7 @@ LINE = re.compile(r"^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d (\S+) (\S+): \[(\d+)\]: (
 
 @pytest.fixture(scope="module")
 def lab():
+    sweep(SPEC.name)  # whatever a killed earlier run left behind
     lab = Lab.up(SPEC)
     try:
         yield lab
