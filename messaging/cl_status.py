@@ -36,8 +36,8 @@ class Status:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def ask(self, what: str, timeout_ms: int = 2000, **args: Any) -> Any:
-        return self.client.request(Query(ipc.next_request_id(), what, args), timeout_ms)
+    def ask(self, what: str, wait_ms: int = 2000, **args: Any) -> Any:
+        return self.client.request(Query(ipc.next_request_id(), what, args), wait_ms)
 
 
 def _parser() -> argparse.ArgumentParser:
