@@ -64,8 +64,11 @@ class Events:
                 return event, monotonic_ms()
 
     def close(self) -> None:
+        """Sign off (waiting briefly for the answer, so the daemon forgets this client) and close."""
         try:
-            self.client.send(SignOff(request_id=next_request_id(), client=self.name))
+            self.client.request(SignOff(request_id=next_request_id(), client=self.name), 500)
+        except (DaemonUnavailable, RuntimeError):
+            pass  # the daemon is gone or hung: nothing to sign off from
         finally:
             self.client.close()
 
