@@ -28,8 +28,8 @@ def escape(text: str) -> str:
 
 def parse_mounts(text: str) -> list[MountEntry]:
     entries = []
-    for line in text.splitlines():
-        parts = line.split()
+    for line in text.split("\n"):  # the kernel separates with exactly "\n" and " "
+        parts = line.split(" ")
         if len(parts) < 4:
             continue
         entries.append(MountEntry(unescape(parts[0]), unescape(parts[1]), parts[2], parts[3]))

@@ -292,6 +292,10 @@ class LrmService:
         self._persist_now()
         self.runner.close()
         self.sock.close(0)
+        try:
+            os.unlink(self.ctx.paths.socket_path("lrmd"))
+        except OSError:
+            pass
 
 
 def _head(path: str, limit: int = 65536) -> str:

@@ -321,8 +321,9 @@ class LrmMachine:
         if rsc is None or rsc.deleting:
             out.append(Reply(ev.client, ev.request_id, error=f"no such resource {ev.rsc_id}"))
             return
-        for op in list(rsc.recurring.values()) + list(rsc.queue):
-            self._cancel_op(now_ms, rsc, op, out)
+        for op in {id(op): op for op in list(rsc.recurring.values()) + list(rsc.queue)}.values():
+            if not op.cancelled:
+                self._cancel_op(now_ms, rsc, op, out)
         late = rsc.running is not None
         if late:
             rsc.deleting = True
