@@ -50,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "<confdir>/resource.d then /etc/ha.d/resource.d)")
     parser.add_argument("--max-children", type=int, default=max(4, (os.cpu_count() or 2) // 2),
                         help="agents running at once (default max(4, nproc/2))")
+    parser.add_argument("--kill-grace-ms", type=int, default=m.DEFAULT_KILL_GRACE_MS,
+                        help="after a timeout, ms between SIGTERM and SIGKILL (default 5000)")
     parser.add_argument("--no-probe", action="store_true", help="do not probe known resources at start")
 
 
@@ -71,7 +73,8 @@ class LrmService:
         self.agent_ctx = AgentContext(ocf_root=roots[0], rsctmp=rsctmp, node_name=paths.node_name,
                                       extra=_extra_env(ctx))
         self.state_path = paths.state_file(STATE_FILE)
-        self.core = m.LrmMachine(max_children=max(1, args.max_children))
+        self.core = m.LrmMachine(max_children=max(1, args.max_children),
+                                 kill_grace_ms=max(1, args.kill_grace_ms))
         self.runner = AgentRunner(self.loop)
         self.run_pgids: dict[int, int] = {}
         self.garbage = 0
