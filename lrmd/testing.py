@@ -25,7 +25,8 @@ HA_CF = "node {node}\nucast lo 127.0.0.1\nauto_failback off\ncrm yes\nuse_logd n
 
 class LrmdProcess:
     def __init__(self, base: str, ocf_roots: Optional[list[str]] = None, node: str = "n1",
-                 extra_args: Optional[list[str]] = None, stderr_path: Optional[str] = None) -> None:
+                 extra_args: Optional[list[str]] = None, stderr_path: Optional[str] = None,
+                 netns: Optional[str] = None) -> None:
         self.base = base
         self.node = node
         self.confdir = os.path.join(base, "conf")
@@ -35,6 +36,7 @@ class LrmdProcess:
         self.ocf_roots = ocf_roots or ["/usr/lib/ocf"]
         self.extra_args = extra_args or []
         self.stderr_path = stderr_path or os.path.join(base, "lrmd.stderr")
+        self.netns = netns  # run the daemon inside this network namespace
         self.proc: Optional[subprocess.Popen] = None
         self.client: Optional[Client] = None
         os.makedirs(self.confdir, exist_ok=True)
@@ -47,7 +49,8 @@ class LrmdProcess:
         return os.path.join(self.rundir, "rsctmp")
 
     def argv(self) -> list[str]:
-        argv = [sys.executable, "-m", "lrmd.daemon", "--confdir", self.confdir, "--rundir", self.rundir,
+        argv = ["ip", "netns", "exec", self.netns] if self.netns else []
+        argv += [sys.executable, "-m", "lrmd.daemon", "--confdir", self.confdir, "--rundir", self.rundir,
                 "--statedir", self.statedir, "--node-name", self.node]
         for root in self.ocf_roots:
             argv += ["--ocf-root", root]
@@ -161,3 +164,75 @@ class LrmdProcess:
 
     def status(self) -> dict:
         return self.request(api.Query(next_request_id(), "status"))
+
+
+# -- network namespaces --------------------------------------------------------------------------
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=check)
+
+
+class NetLab:
+    """Small namespace lab: node namespaces, each with one veth `lrt0` plugged into a bridge that
+    lives in its own switch namespace (nothing is added to the host's namespace). Names start
+    with `lrt`; `close()` kills what still runs in the namespaces (by pid) and deletes them."""
+
+    def __init__(self, tag: Optional[str] = None) -> None:
+        self.tag = tag or f"{os.getpid() % 100000:x}"
+        self.switch = f"lrt{self.tag}sw"
+        self.nodes: dict[str, str] = {}  # short name -> namespace
+        self._created: list[str] = []
+        self._add_ns(self.switch)
+        _ip("-n", self.switch, "link", "add", "lrtbr", "type", "bridge")
+        _ip("-n", self.switch, "link", "set", "lrtbr", "up")
+
+    def _add_ns(self, name: str) -> None:
+        _ip("netns", "add", name)
+        self._created.append(name)
+        _ip("-n", name, "link", "set", "lo", "up")
+
+    def add_node(self, short: str, cidr: Optional[str]) -> str:
+        ns = f"lrt{self.tag}{short}"
+        self._add_ns(ns)
+        port = f"lrt{len(self.nodes)}p"
+        _ip("-n", self.switch, "link", "add", port, "type", "veth", "peer", "name", "lrt0", "netns", ns)
+        _ip("-n", self.switch, "link", "set", port, "master", "lrtbr")
+        _ip("-n", self.switch, "link", "set", port, "up")
+        _ip("-n", ns, "link", "set", "lrt0", "up")
+        if cidr:
+            _ip("-n", ns, "addr", "add", cidr, "dev", "lrt0")
+        self.nodes[short] = ns
+        return ns
+
+    def mac(self, short: str) -> str:
+        out = _ip("-n", self.nodes[short], "-o", "link", "show", "lrt0").stdout
+        return out.split("link/ether", 1)[1].split()[0]
+
+    def run(self, short: str, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", self.nodes[short], *argv], capture_output=True,
+                              text=True, timeout=timeout)
+
+    def addresses(self, short: str) -> list[str]:
+        out = _ip("-n", self.nodes[short], "-4", "-o", "addr", "show", "dev", "lrt0").stdout
+        return [line.split()[3] for line in out.splitlines()]
+
+    def neighbour(self, short: str, ip: str) -> Optional[str]:
+        out = _ip("-n", self.nodes[short], "neigh", "show", ip, "dev", "lrt0").stdout
+        words = out.split()
+        return words[words.index("lladdr") + 1] if "lladdr" in words else None
+
+    def close(self) -> None:
+        for ns in reversed(self._created):
+            pids = _ip("netns", "pids", ns, check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            _ip("netns", "del", ns, check=False)
+        self._created.clear()
+
+    def __enter__(self) -> "NetLab":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
