@@ -319,7 +319,6 @@ def _extra_env(ctx: DaemonContext) -> tuple[tuple[str, str], ...]:
     if config.logfacility:
         env["HA_LOGFACILITY"] = config.logfacility
     env["HA_debug"] = "1" if config.debug else "0"
-    env["HA_LOGTAG"] = "lrmd"
     return tuple(sorted(env.items()))
 
 

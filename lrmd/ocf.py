@@ -133,7 +133,8 @@ def build_env(ctx: AgentContext, rsc_id: str, rsc_class: str, provider: str, rsc
     if rsc_class in ("ocf", "service"):
         env["OCF_RA_VERSION_MAJOR"] = RA_VERSION_MAJOR
         env["OCF_RA_VERSION_MINOR"] = RA_VERSION_MINOR
-        env["OCF_RESOURCE_INSTANCE"] = rsc_id
+        if rsc_id:  # meta-data runs have no instance (ocf-shellfuncs then uses RESOURCE_ID)
+            env["OCF_RESOURCE_INSTANCE"] = rsc_id
         env["OCF_RESOURCE_TYPE"] = rsc_type if rsc_class == "ocf" else "daemon"
         env["OCF_RESOURCE_PROVIDER"] = provider if rsc_class == "ocf" else "pyheartbeat"
         for key, value in params.items():

@@ -236,3 +236,44 @@ class NetLab:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+# -- loop-device file systems --------------------------------------------------------------------
+class LoopFs:
+    """An ext4 file system on a loop device over a sparse file in `base`; `close()` unmounts
+    whatever is still mounted from it, kills (by pid) processes using the mount point and
+    detaches the loop device."""
+
+    def __init__(self, base: str, size_mb: int = 16) -> None:
+        self.image = os.path.join(base, "lrt-fs.img")
+        self.mountpoint = os.path.join(base, "lrt-mnt")
+        os.makedirs(self.mountpoint, exist_ok=True)
+        with open(self.image, "wb") as handle:
+            handle.truncate(size_mb * 1024 * 1024)
+        self.device = subprocess.run(["losetup", "--find", "--show", self.image], capture_output=True,
+                                     text=True, timeout=30, check=True).stdout.strip()
+        try:
+            subprocess.run(["mkfs.ext4", "-q", "-F", self.device], capture_output=True, timeout=60, check=True)
+        except Exception:
+            self.close()
+            raise
+
+    def mounted(self) -> bool:
+        with open("/proc/mounts", encoding="utf-8") as handle:
+            return any(line.split(" ")[1] == self.mountpoint for line in handle)
+
+    def close(self) -> None:
+        from agents.fsutil import users_of
+
+        for _ in range(10):
+            if not self.mounted():
+                break
+            for pid in users_of(self.mountpoint, exclude={os.getpid()}):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            subprocess.run(["umount", self.mountpoint], capture_output=True, timeout=30)
+        if self.device:
+            subprocess.run(["losetup", "-d", self.device], capture_output=True, timeout=30)
+            self.device = ""
