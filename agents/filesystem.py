@@ -133,7 +133,7 @@ def start(ctx: ocf.Context) -> int:
 def stop(ctx: ocf.Context) -> int:
     directory = os.path.realpath(ctx.params["directory"])
     force = _force(ctx)
-    signals = [signal.SIGTERM, signal.SIGTERM, signal.SIGKILL, signal.SIGKILL]
+    signals = [signal.SIGTERM, signal.SIGKILL]
     attempt = 0
     deadline = time.monotonic() + ctx.remaining_s(margin_s=2.0)
     while fsutil.find_mount(fsutil.read_mounts(), directory) is not None:
@@ -155,7 +155,7 @@ def stop(ctx: ocf.Context) -> int:
                 except ProcessLookupError:
                     pass
             ocf.wait_until(lambda: not fsutil.users_of(directory, exclude={os.getpid()}),
-                           min(2.0, max(0.1, deadline - time.monotonic())))
+                           min(1.0, max(0.1, deadline - time.monotonic())))
         elif attempt > 20:
             raise ctx.fail(ocf.OCF_ERR_GENERIC, f"cannot unmount {directory}: {proc.stderr.strip()}")
         else:
