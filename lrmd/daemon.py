@@ -35,6 +35,7 @@ from lrmd.runner import AgentRunner
 
 STATE_FILE = "lrmd.resources.json"
 SHUTDOWN_WAIT_MS = 10_000
+PERSIST_DELAY_MS = 200  # registrations in a burst are written once
 _SIGNALS = {"TERM": signal.SIGTERM, "KILL": signal.SIGKILL}
 
 
@@ -199,7 +200,7 @@ class LrmService:
         first = self.persist_pending is None
         self.persist_pending = resources
         if first:
-            self.loop.set_timer("persist", monotonic_ms(), self._persist_now)
+            self.loop.set_timer("persist", monotonic_ms() + PERSIST_DELAY_MS, self._persist_now)
 
     def _persist_now(self) -> None:
         resources, self.persist_pending = self.persist_pending, None

@@ -300,3 +300,27 @@ def test_garbage_frames_do_not_hurt_the_daemon(lrmd):
         sock.close()
     lrmd.register("d", "ocf", "Dummy", "pyheartbeat")
     assert lrmd.run("d", "monitor").rc == 7
+
+
+def test_signed_on_clients_get_every_result_and_history_survives_for_the_crm(lrmd):
+    from core.ipc import Client
+
+    watcher = Client(lrmd.paths, "lrmd")
+    try:
+        watcher.request(api.SignOn(next_request_id(), "crmd"), 5000)
+        lrmd.register("w", "ocf", "Dummy", "pyheartbeat")
+        call = lrmd.execute("w", "start")
+        assert lrmd.wait_result(call).rc == 0
+        deadline = time.monotonic() + 10
+        seen = None
+        while seen is None and time.monotonic() < deadline:
+            event = watcher.recv(timeout_ms=200)
+            if isinstance(event, api.OpResult) and event.call_id == call:
+                seen = event
+        assert seen is not None and seen.rsc_id == "w" and seen.operation == "start" and seen.rc == 0
+        (last,) = lrmd.history("w")["w"]["last"]
+        assert (last["call_id"], last["rc"], last["status"]) == (call, 0, "done")
+        assert abs(last["started_wall_s"] - time.time()) < 60
+        assert {"exec_ms", "queue_ms", "exit_reason"} <= set(last)
+    finally:
+        watcher.close()
