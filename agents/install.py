@@ -89,6 +89,12 @@ def install(ocf_root: str, hadir: Optional[str] = None, force: bool = False) -> 
     """Install every agent; returns the paths written. hadir None = OCF agents only."""
     written = []
     target = os.path.join(ocf_root, "resource.d", PROVIDER)
+    planned = [os.path.join(target, name) for name in OCF_AGENTS]
+    if hadir is not None:
+        planned += [os.path.join(hadir, "resource.d", name) for name in LEGACY_SCRIPTS]
+    clashes = [p for p in planned if os.path.exists(p) and not _ours(p)]
+    if clashes and not force:
+        raise FileExistsError(f"not installed by pyheartbeat (use --force to replace): {', '.join(clashes)}")
     os.makedirs(target, mode=0o755, exist_ok=True)
     for name in OCF_AGENTS:
         path = os.path.join(target, name)
