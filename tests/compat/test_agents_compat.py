@@ -168,7 +168,10 @@ LSB_SCRIPT = """#!/bin/sh
 PIDFILE=@PIDFILE@
 case "$1" in
   start) start-stop-daemon --start --quiet --background --make-pidfile --pidfile $PIDFILE \\
-             --exec /bin/sleep --oknodo -- 600 ;;
+             --startas /bin/sleep --oknodo -- 600
+         # LSB: return once started (the backgrounded child writes the pid file itself)
+         n=0; while [ ! -s $PIDFILE ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
+         [ -s $PIDFILE ] ;;
   stop)  start-stop-daemon --stop --quiet --pidfile $PIDFILE --retry TERM/5/KILL/5 --oknodo
          rm -f $PIDFILE ;;
   status) if [ ! -e $PIDFILE ]; then exit 3; fi

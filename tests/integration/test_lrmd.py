@@ -324,3 +324,18 @@ def test_signed_on_clients_get_every_result_and_history_survives_for_the_crm(lrm
         assert {"exec_ms", "queue_ms", "exit_reason"} <= set(last)
     finally:
         watcher.close()
+
+
+def test_stopping_lrmd_lets_an_operation_in_flight_finish(tmp_path, ocf_root):
+    proc = LrmdProcess(str(tmp_path), ocf_roots=[ocf_root])
+    try:
+        proc.start()
+        proc.register("slow", "ocf", "Dummy", "pyheartbeat", {"op_sleep": "1"})
+        proc.execute("slow", "start")
+        deadline = time.monotonic() + 10
+        while proc.status()["running"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proc.stop() == 0
+        assert os.path.exists(os.path.join(proc.rsctmp, "Dummy-slow.state"))
+    finally:
+        proc.stop()
