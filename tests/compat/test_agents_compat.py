@@ -263,3 +263,22 @@ def test_legacy_heartbeat_ipaddr_scripts_debians_and_ours(tmp_path):
             assert "running" in status.lower() or "OK" in status
             assert run("stop").returncode == 0
             assert "stopped" in run("status").stdout.lower()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/ocf/resource.d/pacemaker/Stateful"),
+                    reason="pacemaker's agents not installed")
+def test_promotable_stateful_agent_through_lrmd(lrmd, tmp_path):
+    lrmd.register("st", "ocf", "Stateful", "pacemaker")
+    ops = ["monitor", "start", "monitor", "promote", "monitor", "demote", "monitor", "stop", "monitor"]
+    via = sequence_via_lrmd(lrmd, "st", ops)
+    rsctmp = str(tmp_path / "rsctmp-direct")
+    os.makedirs(rsctmp)
+    by_hand = sequence_direct("/usr/lib/ocf/resource.d/pacemaker/Stateful", "st", {}, rsctmp, ops)
+    assert via == by_hand == [7, 0, 0, 0, 8, 0, 0, 0, 7]
+    # a recurring monitor of the promoted instance expects 8: it is reported once, not as failures
+    assert [lrmd.run("st", op).rc for op in ("start", "promote")] == [0, 0]
+    call = lrmd.execute("st", "monitor", interval_ms=100, expected_rc=8, meta={"role": "Promoted"})
+    assert lrmd.wait_result(call, 10).rc == 8
+    assert lrmd.events(call, 0.5) == []
+    lrmd.request(api.Cancel(next_request_id(), "st", "monitor", 100))
+    assert [lrmd.run("st", op).rc for op in ("demote", "stop")] == [0, 0]

@@ -9,7 +9,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents import ipspec, mounts
@@ -55,6 +55,7 @@ def test_resolve_params_applies_defaults_and_checks_types():
         resolve_params(_spec("IPaddr2"), {})
 
 
+@settings(deadline=None)
 @given(st.integers(0, 10**6), st.sampled_from(["", "s", "ms", "min", "h"]))
 def test_time_values(value, unit):
     factor = {"": 1000, "s": 1000, "ms": 1, "min": 60_000, "h": 3_600_000}[unit]
@@ -65,6 +66,7 @@ ips = st.ip_addresses(v=4).map(str)
 ifnames = st.from_regex(r"[a-z][a-z0-9]{0,7}", fullmatch=True)
 
 
+@settings(deadline=None)
 @given(ips, st.integers(1, 32), ifnames, ips)
 def test_legacy_ip_form_round_trips(ip, prefix, nic, bcast):
     assert ipspec.parse_legacy(f"{ip}/{prefix}/{nic}/{bcast}") == ipspec.LegacyIp(ip, str(prefix), nic, bcast)
@@ -73,6 +75,7 @@ def test_legacy_ip_form_round_trips(ip, prefix, nic, bcast):
     assert ipspec.parse_legacy(ip) == ipspec.LegacyIp(ip)
 
 
+@settings(deadline=None)
 @given(st.integers(1, 32))
 def test_netmask_forms_agree(prefix):
     dotted = str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask)
@@ -113,6 +116,7 @@ def test_labels():
     assert ipspec.broadcast_for("10.0.0.5", 24, "-") is None
 
 
+@settings(deadline=None)
 @given(st.binary(min_size=6, max_size=6), ips, st.booleans())
 def test_gratuitous_arp_frames(mac, ip, reply):
     frame = ipspec.arp_frame(mac, ip, reply)
@@ -127,6 +131,7 @@ paths = st.lists(st.text(alphabet=st.characters(blacklist_characters="/\0", blac
                          min_size=1, max_size=8), min_size=1, max_size=4).map(lambda p: "/" + "/".join(p))
 
 
+@settings(deadline=None)
 @given(paths, paths)
 def test_proc_mounts_escapes_round_trip(device, mountpoint):
     line = f"{mounts.escape(device)} {mounts.escape(mountpoint)} ext4 rw,relatime 0 0\n"

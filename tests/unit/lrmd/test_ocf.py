@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lrmd import ocf
@@ -19,6 +19,7 @@ names = st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1,
 values = st.text(max_size=40).filter(lambda v: "\0" not in v)
 
 
+@settings(deadline=None)
 @given(st.dictionaries(names, values, max_size=8), st.dictionaries(names, values, max_size=5),
        st.integers(0, 10**7), st.integers(1, 10**7))
 def test_env_carries_every_param_and_the_op_meta(params, meta, interval, timeout):
@@ -40,6 +41,7 @@ def test_env_carries_every_param_and_the_op_meta(params, meta, interval, timeout
         assert key and "=" not in key and "\0" not in key and "\0" not in value
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=6))
 def test_env_never_contains_unusable_names(params):
     env = ocf.build_env(CTX, "r", "ocf", "p", "t", "start", params, 0, 1000, {})
@@ -53,6 +55,7 @@ def test_lsb_and_heartbeat_scripts_get_no_ocf_instance_variables():
         assert "OCF_RESOURCE_INSTANCE" not in env and "OCF_RA_VERSION_MAJOR" not in env
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(min_size=0, max_size=12).filter(lambda a: "::" not in a and ":" not in a[-1:]),
                 max_size=5), st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True))
 def test_heartbeat_spec_round_trips_positional_args(args, name):
@@ -71,11 +74,13 @@ def test_heartbeat_spec_examples():
     assert ocf.heartbeat_args({"10": "j", "2": "b", "1": "a"}) == ["a", "b", "j"]
 
 
+@settings(deadline=None)
 @given(names, st.text(max_size=30))
 def test_param_parsing_splits_at_the_first_equals(name, value):
     assert ocf.parse_param(f"{name}={value}") == (name, value)
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(names, st.text(alphabet=string.printable.replace("\n", ""), max_size=15)),
                 max_size=5), st.integers(0, 10**6), st.integers(1, 10**6))
 def test_cli_exec_arguments_parse(pairs, interval, timeout):
@@ -106,6 +111,7 @@ def test_ocf_exit_codes_map_to_results():
     assert (perm.rc, perm.status) == (4, "error")
 
 
+@settings(deadline=None)
 @given(st.integers(0, 255))
 def test_every_exit_code_maps_to_a_known_rc_and_status(code):
     for cls in ("ocf", "lsb", "heartbeat", "service"):
