@@ -255,7 +255,13 @@ def test_legacy_heartbeat_ipaddr_scripts_debians_and_ours(tmp_path):
             spec = f"{ip}/24/lrt0"
 
             def run(action):
-                return net.run("a", "env", f"HA_RSCTMP={tmp_path}", script, spec, action)
+                # stdout to a file, not a pipe: Debian's IPaddr leaves send_arp running in the
+                # background with its stdout (our lrmd does not wait for that; a pipe reader would)
+                with open(tmp_path / "out.txt", "w+") as out:
+                    proc = subprocess.run(["ip", "netns", "exec", ns, "env", f"HA_RSCTMP={tmp_path}", script,
+                                           spec, action], stdout=out, stderr=subprocess.DEVNULL, timeout=60)
+                    out.seek(0)
+                    return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), "")
 
             assert "stopped" in run("status").stdout.lower()
             assert run("start").returncode == 0
