@@ -27,8 +27,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from agents.install import install  # noqa: E402
-from core.ipc import next_request_id  # noqa: E402
-from core.messages import lrm as api  # noqa: E402
 from lrmd.ocf import AgentContext, build_env  # noqa: E402
 from lrmd.testing import LrmdProcess  # noqa: E402
 

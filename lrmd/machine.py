@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.messages.lrm import NOTIFY_CHANGED, NOTIFY_EVERYTIME, OpResult

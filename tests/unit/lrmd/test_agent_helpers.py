@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents import ipspec, mounts
-from agents.metadata import Param, ParamError, metadata_xml, parse_time_ms, resolve_params
+from agents.metadata import ParamError, metadata_xml, parse_time_ms, resolve_params
 from agents.main import OCF_AGENTS
 
 DTD_DIR = "/usr/share/resource-agents"
