@@ -76,7 +76,9 @@ def test_every_daemon_of_the_stack_has_a_systemd_unit():
         unit = os.path.join(ROOT_DIR, "systemd", f"pyheartbeat-{spec.name}.service")
         assert os.path.exists(unit), unit
         text = open(unit).read()
-        assert "Type=notify" in text and f"-m {spec.module.split('.')[0]}" in text
+        package = spec.module.split(".")[0]
+        assert "Type=notify" in text and f"-m {package}" in text
+        assert os.path.exists(os.path.join(ROOT_DIR, package, "__main__.py")), f"python -m {package} must work"
         assert f"pyheartbeat-{spec.name}.service" in open(os.path.join(ROOT_DIR, "systemd", "heartbeat.target")).read()
 
 
