@@ -13,6 +13,8 @@ small.
     heartbeat -s                                                     status (exit 0 running, 3 not)
     heartbeat -r                                                     reload (SIGHUP to every daemon)
     heartbeat --check                                                validate the configuration only
+    heartbeat --respawn-only                                         only ha.cf respawn entries
+                                                                     (the daemons run as systemd units)
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def validate(paths: NodePaths, quiet: bool = False) -> "tuple[object, list[str]]
 
 
 class Launcher:
-    def __init__(self, paths: NodePaths, config, argv_common: list[str]) -> None:
+    def __init__(self, paths: NodePaths, config, argv_common: list[str], respawn_only: bool = False) -> None:
+        self.respawn_only = respawn_only
         self.paths = paths
         self.config = config
         self.argv_common = argv_common
@@ -66,7 +69,9 @@ class Launcher:
         self.log.emit(time.time(), self.paths.node_name, "heartbeat", os.getpid(), level, text)
 
     def setup(self) -> None:
-        for spec in daemons_for(self.config):
+        for spec in [] if self.respawn_only else daemons_for(self.config):
+            # import every daemon's code here, once: after the fork all children share these pages
+            importlib.import_module(spec.module)
             self.specs[spec.name] = spec
             self.supervisor.add(spec.name)
             self.order.append(spec.name)
@@ -254,6 +259,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("-s", "--status", action="store_true", help="is the stack running?")
     parser.add_argument("-r", "--reload", action="store_true", help="reload the configuration")
     parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument("--respawn-only", action="store_true",
+                        help="supervise only ha.cf respawn entries (daemons run as systemd units)")
     args = parser.parse_args(argv)
     paths = pathmod.from_args(args)
     if args.kill:
@@ -281,13 +288,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.daemonize:
         _daemonize()
     paths.ensure_dirs()
-    pidfile = paths.pidfile("heartbeat")
+    pidfile = paths.pidfile("respawn" if args.respawn_only else "heartbeat")
     other = take_pidfile(pidfile)
     if other is not None:
         print(f"heartbeat: already running [pid {other}]", file=sys.stderr)
         return 1
     try:
-        return Launcher(paths, config, common).run()
+        return Launcher(paths, config, common, args.respawn_only).run()
     finally:
         release_pidfile(pidfile)
 

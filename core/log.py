@@ -37,6 +37,7 @@ class Logger:
         self.sent_to_logd = 0
         self.written_directly = 0
         self._sock: Optional[zmq.Socket] = None
+        self._logd_path = paths.socket_path("logd")
         if use_logd:
             self._sock = (ctx or zmq.Context.instance()).socket(zmq.PUSH)
             self._sock.setsockopt(zmq.IMMEDIATE, 1)
@@ -52,6 +53,14 @@ class Logger:
         return cls(daemon, paths, use_logd=config.use_logd, logfile=config.logfile,
                    debugfile=config.debugfile, facility=config.logfacility,
                    debug_level=config.debug)
+
+    def wait_for_logd(self, timeout_ms: int) -> bool:
+        """Wait (bounded) until the connection to logd is up, so that the next record goes to logd
+        rather than straight to the files (a new PUSH socket is not connected at once). For
+        short-lived tools such as ha_logger; False when logd is not running."""
+        if self._sock is None or not os.path.exists(self._logd_path):
+            return False
+        return bool(self._sock.poll(timeout_ms, zmq.POLLOUT))
 
     def log(self, level: str, text: str, *args: Any, **fields: Any) -> None:
         if args:

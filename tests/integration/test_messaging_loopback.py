@@ -190,3 +190,38 @@ def test_node_not_in_node_list_is_refused(tmp_path):
     node.write_config(["node1", "node2"], ["udpport 17999", "bind_address 127.0.0.20", "ucast lo 127.0.0.29"])
     assert node.start().wait(20) == 2
     assert "this node (node7) is not in the node list" in open(f"{node.root}/log/stderr").read()
+
+
+def test_realtime_on_runs_messaging_at_a_realtime_priority(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("real-time scheduling needs root (CAP_SYS_NICE)")
+    node = TestNode("node1", str(tmp_path / "node1"))
+    node.write_config(["node1"], [f"udpport {PORT_BASE + 1}", "bind_address 127.0.0.20", "ucast lo 127.0.0.29"],
+                      extra="realtime on\n")
+    with open(f"{node.root}/etc/ha.cf") as handle:
+        text = handle.read().replace("realtime off\n", "")
+    with open(f"{node.root}/etc/ha.cf", "w") as handle:
+        handle.write(text)
+    node.start()
+    try:
+        assert wait_for(lambda: node.status_of("node1") == "active", 10)
+        assert os.sched_getscheduler(node.proc.pid) == os.SCHED_RR
+        log = node.log_text()
+        # locking ~20 MB needs CAP_IPC_LOCK or a big RLIMIT_MEMLOCK: either it worked or it said why
+        assert "cannot lock memory" in log or "cannot set real-time" not in log
+    finally:
+        node.stop()
+
+
+def test_ping_node_on_loopback_is_shown_as_a_ping_node(tmp_path):
+    node = TestNode("node1", str(tmp_path / "node1"))
+    node.write_config(["node1"], [f"udpport {PORT_BASE + 1}", "bind_address 127.0.0.20", "ucast lo 127.0.0.29"],
+                      extra="ping 127.0.0.1\nping_group loops 127.0.0.2 127.0.0.3\n")
+    node.start()
+    try:
+        assert wait_for(lambda: node.status_of("127.0.0.1") == "ping" and node.status_of("loops") == "ping", 10)
+        assert cl_status(node, "nodetype", "ping").stdout.split() == ["127.0.0.1", "loops"]
+        assert cl_status(node, "listnodes", "-p").stdout.split() == ["127.0.0.1", "loops"]
+        assert cl_status(node, "listnodes", "-n").stdout.split() == ["node1"]
+    finally:
+        node.stop()

@@ -1,0 +1,24 @@
+"""Entry point of every installed agent: `run(name, argv)` imports only the agent asked for."""
+
+from __future__ import annotations
+
+import importlib
+
+# installed name -> (module, function); "legacy:<Name>" are the heartbeat-class scripts
+OCF_AGENTS: dict[str, tuple[str, str]] = {
+    "Dummy": ("agents.dummy", "main"),
+    "IPaddr2": ("agents.ipaddr2", "main"),
+    "IPaddr": ("agents.ipaddr2", "main_ipaddr"),
+    "Filesystem": ("agents.filesystem", "main"),
+    "daemon": ("agents.daemon", "main"),
+}
+LEGACY_SCRIPTS = ("IPaddr", "IPaddr2", "Filesystem")
+
+
+def run(name: str, argv: list[str]) -> int:
+    if name.startswith("legacy:"):
+        from agents import legacy
+
+        return legacy.main(name.split(":", 1)[1], argv)
+    module, function = OCF_AGENTS[name]
+    return int(getattr(importlib.import_module(module), function)(argv))

@@ -1,0 +1,387 @@
+"""The lab as one object, for the CLI, the demo, the tests and the benchmarks.
+
+    lab = Lab.up(LabSpec(name="t1", nodes=3, subnet="198.18.3.0/24"))
+    try:
+        lab.wait_all_see("active", timeout_s=20)
+        lab.fail("node3", "link")
+        lab.wait_view(["node1", "node2"], "node3", "dead", timeout_s=5)
+        lab.heal("node3")
+    finally:
+        lab.down()
+
+`Lab.load(name=..., root=...)` picks up a lab another process brought up. Every change is saved
+to the state file before the next step, so `down` removes what exists even after a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from typing import Callable, Iterable, Optional, Sequence
+
+from core.paths import NodePaths
+from lab import host, network, observe, plan, stack
+from lab import state as statemod
+from lab.plan import LabError, LabSpec
+from lab.state import LabState, NodeState
+
+FAULTS = ("kill", "link", "hang", "partition")
+READY_TIMEOUT_S = 30.0
+
+
+def auto_mode() -> str:
+    return "netns" if host.is_root() and host.have_tool("ip") else "loopback"
+
+
+class Lab:
+    def __init__(self, state: LabState) -> None:
+        self.state = state
+
+    @property
+    def spec(self) -> LabSpec:
+        return self.state.spec
+
+    @property
+    def nodes(self) -> list[str]:
+        return plan.node_names(self.spec)
+
+    # -- life cycle --------------------------------------------------------------------------
+    @classmethod
+    def up(cls, spec: LabSpec, ready_timeout_s: float = READY_TIMEOUT_S) -> "Lab":
+        spec = plan.validate(spec)
+        if spec.mode == "netns" and not host.is_root():
+            raise LabError("netns mode needs root (or use --mode loopback)")
+        if os.path.exists(statemod.state_path(spec.root)):
+            raise LabError(f"lab {spec.name} is up already ({spec.root}); hb lab down --name {spec.name} first")
+        if spec.mode == "netns":
+            network.check_free(spec)
+        stack.check_configs(spec)
+        with statemod.locked(spec.root):
+            lab = cls(LabState(spec=spec))
+            lab.save()
+            try:
+                lab._bring_up(ready_timeout_s)
+            except LabError as exc:
+                logs = "".join(stack.log_tail(spec, node) for node in plan.node_names(spec))
+                problems = lab._teardown()
+                raise LabError(f"{exc}{logs}" + "".join(f"\ncleanup: {p}" for p in problems)) from None
+            except BaseException:
+                lab._teardown()
+                raise
+        return lab
+
+    def _bring_up(self, ready_timeout_s: float) -> None:
+        spec = self.spec
+        if spec.mode == "netns":
+            network.create(spec, self._record)
+        secret = stack.new_secret()
+        for node in self.nodes:
+            stack.prepare(spec, node, secret)
+            self.state.nodes[node] = NodeState()
+        self.save()
+        started = {}
+        for node in self.nodes:
+            pid, start = stack.start(spec, node)
+            self.state.nodes[node] = NodeState(pid=pid, start=start)
+            self.save()
+            started[node] = (pid, start)
+        stack.wait_ready(spec, started, ready_timeout_s)
+        self.state.ready = True
+        self.save()
+
+    def _record(self, kind: str, name: str) -> None:
+        (self.state.netns if kind == "netns" else self.state.links).append(name)
+        self.save()
+
+    @classmethod
+    def load(cls, name: Optional[str] = None, root: Optional[str] = None) -> "Lab":
+        return cls(statemod.load(statemod.find_root(name, root)))
+
+    def save(self) -> None:
+        self.state.save()
+
+    def down(self) -> list[str]:
+        """Stop every stack and remove everything the lab created; returns problems (empty when
+        everything is gone)."""
+        with statemod.locked(self.spec.root):
+            return self._teardown()
+
+    def _teardown(self) -> list[str]:
+        spec = self.spec
+        problems = stack.stop(spec, {n: (s.pid, s.start) for n, s in self.state.nodes.items()})
+        if spec.mode == "netns":
+            for ns in self.state.netns:  # anything else still running in our namespaces
+                if ns in host.netns_list():
+                    if not host.kill_all(host.netns_pids(ns), term_wait_s=2.0):
+                        problems.append(f"{ns}: processes would not die")
+            problems += network.destroy(spec, reversed(self.state.netns), reversed(self.state.links))
+        if not problems:
+            shutil.rmtree(spec.root, ignore_errors=True)
+        return problems
+
+    # -- nodes -------------------------------------------------------------------------------
+    def paths(self, node: str) -> NodePaths:
+        return stack.node_paths(self.spec, node)
+
+    def pid(self, node: str) -> Optional[int]:
+        s = self.state.nodes[node]
+        return s.pid if s.pid is not None and host.alive(s.pid, s.start) else None
+
+    def processes(self, node: str) -> list[tuple[int, int]]:
+        s = self.state.nodes[node]
+        return host.tree(s.pid, s.start) if s.pid is not None else []
+
+    def start_node(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+        plan.node_index(self.spec, node)
+        if self.pid(node) is not None:
+            raise LabError(f"{node}: the stack is running already [pid {self.pid(node)}]")
+        pid, start = stack.start(self.spec, node)
+        self.state.nodes[node].pid, self.state.nodes[node].start = pid, start
+        self.save()
+        stack.wait_ready(self.spec, {node: (pid, start)}, ready_timeout_s)
+
+    def stop_node(self, node: str) -> list[str]:
+        s = self.state.nodes[node]
+        problems = stack.stop(self.spec, {node: (s.pid, s.start)})
+        s.pid = s.start = None
+        self.save()
+        return problems
+
+    def restart_node(self, node: str) -> None:
+        problems = self.stop_node(node)
+        if problems:
+            raise LabError("; ".join(problems))
+        self.start_node(node)
+
+    # -- faults ------------------------------------------------------------------------------
+    def _need_netns(self, what: str) -> None:
+        if self.spec.mode != "netns":
+            raise LabError(f"{what} needs namespaces (netns mode, as root); this lab runs on loopback. "
+                           "Use --how hang or --how kill")
+
+    def fail(self, node: str, how: str) -> None:
+        plan.node_index(self.spec, node)
+        if how not in FAULTS:
+            raise LabError(f"--how {how!r}: want one of {', '.join(FAULTS)}")
+        faults = self.state.nodes[node].faults
+        if how in faults:
+            raise LabError(f"{node} is already failed by {how}")
+        if how == "link":
+            self._need_netns("--how link")
+            network.set_link(self.spec, node, up=False)
+        elif how == "partition":
+            self._need_netns("--how partition")
+            self._set_cuts(set(self.state.cuts) | plan.cut_pairs([[node], [n for n in self.nodes if n != node]]))
+        elif how == "hang":
+            procs = self.processes(node)
+            if not procs:
+                raise LabError(f"{node}: the stack is not running")
+            host.signal_all(procs, signal.SIGSTOP)
+        elif how == "kill":
+            procs = self.processes(node)
+            if not procs:
+                raise LabError(f"{node}: the stack is not running")
+            host.signal_all(procs, signal.SIGKILL)
+            host.wait_gone(procs, 5.0)
+        if how != "partition":
+            faults.append(how)
+        self.save()
+
+    def partition(self, words: Sequence[str]) -> list[list[str]]:
+        self._need_netns("a partition")
+        groups = plan.parse_groups(self.spec, words)
+        self._set_cuts(set(self.state.cuts) | plan.cut_pairs(groups))
+        return groups
+
+    def set_loss(self, node: str, percent: float) -> None:
+        self._need_netns("packet loss")
+        plan.node_index(self.spec, node)
+        if not 0 <= percent <= 100:
+            raise LabError(f"loss {percent}%: want 0..100")
+        if percent:
+            self.state.loss[node] = percent
+        else:
+            self.state.loss.pop(node, None)
+        self._apply_filters([node])
+
+    def _set_cuts(self, cuts: set[tuple[str, str]]) -> None:
+        touched = {a for a, _ in set(self.state.cuts) ^ cuts}
+        self.state.cuts = sorted(cuts)
+        for node in self.nodes:
+            cut = {b for a, b in cuts if a == node}
+            faults = self.state.nodes[node].faults
+            if cut and "partition" not in faults:
+                faults.append("partition")
+            if not cut and "partition" in faults:
+                faults.remove("partition")
+        self._apply_filters(sorted(touched))
+
+    def _apply_filters(self, nodes: Iterable[str]) -> None:
+        for node in nodes:
+            rules = plan.filter_rules(self.spec, node, self.state.cuts, self.state.loss.get(node, 0.0))
+            network.apply_filters(self.spec, node, rules)
+        self.save()
+
+    def heal(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S) -> list[str]:
+        """Undo every fault of one node (its partitions and packet loss included); returns what
+        was healed."""
+        plan.node_index(self.spec, node)
+        s = self.state.nodes[node]
+        healed = []
+        if "link" in s.faults:
+            network.set_link(self.spec, node, up=True)
+            healed.append("link")
+        if "hang" in s.faults:
+            host.signal_all(self.processes(node), signal.SIGCONT)
+            healed.append("hang")
+        if "kill" in s.faults:
+            s.faults.remove("kill")
+            s.pid = s.start = None
+            self.save()
+            self.start_node(node, ready_timeout_s)
+            healed.append("kill")
+        s.faults = [f for f in s.faults if f == "partition"]
+        if any(node in pair for pair in self.state.cuts):
+            self._set_cuts({p for p in self.state.cuts if node not in p})
+            healed.append("partition")
+        if node in self.state.loss:
+            self.set_loss(node, 0)
+            healed.append("loss")
+        self.save()
+        return healed
+
+    def heal_all(self) -> dict[str, list[str]]:
+        """Undo every fault of every node; returns what was healed per node."""
+        was_cut = {a for a, _ in self.state.cuts}
+        if was_cut:
+            self._set_cuts(set())
+        out = {}
+        for node in self.nodes:
+            healed = self.heal(node) + (["partition"] if node in was_cut else [])
+            if healed:
+                out[node] = healed
+        return out
+
+    # -- running things in a node ---------------------------------------------------------------
+    def exec_argv(self, node: str, argv: Sequence[str]) -> list[str]:
+        if node != "client":
+            plan.node_index(self.spec, node)
+        if self.spec.mode != "netns":
+            if node == "client":
+                raise LabError("a loopback lab has no client namespace")
+            return list(argv)
+        return host.ns_argv(plan.namespace(self.spec, node), argv)
+
+    def exec(self, node: str, argv: Sequence[str], capture: bool = False,
+             timeout_s: Optional[float] = None) -> subprocess.CompletedProcess:
+        """Run argv inside the node (its namespace, with PYHB_* pointing at its directories)."""
+        if not argv:
+            raise LabError("exec: no command given")
+        return subprocess.run(self.exec_argv(node, argv), env=stack.node_env(self.spec, node),
+                              capture_output=capture, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+
+    # -- what the nodes see ------------------------------------------------------------------
+    def view(self, observer: str, timeout_ms: int = 1000) -> Optional[dict[str, str]]:
+        return observe.view(self.paths(observer), timeout_ms)
+
+    def wait_view(self, observers: Iterable[str], subject: str, status: str, timeout_s: float) -> float:
+        """Wait until every observer sees subject in status; returns the seconds it took."""
+        observers = list(observers)
+        return wait_until(lambda: all((self.view(o, 500) or {}).get(subject) == status for o in observers),
+                          timeout_s, f"{', '.join(observers)} to see {subject} {status}",
+                          lambda: {o: self.view(o, 500) for o in observers})
+
+    def wait_all_see(self, status: str = "active", timeout_s: float = 30.0) -> float:
+        """Wait until every running node sees every node (itself included) in status."""
+        live = [n for n in self.nodes if self.pid(n) is not None]
+        return wait_until(lambda: all(self.view(o, 500) == {n: status for n in self.nodes} for o in live),
+                          timeout_s, f"every node to see every node {status}",
+                          lambda: {o: self.view(o, 500) for o in live})
+
+    def status(self) -> dict:
+        spec = self.spec
+        nodes = {}
+        for node in self.nodes:
+            s = self.state.nodes.get(node, NodeState())
+            pid = self.pid(node)
+            entry = {"address": plan.address(spec, node), "pid": pid, "faults": list(s.faults),
+                     "running": pid is not None, "hung": bool(pid and host.stopped(pid)),
+                     "cut_from": sorted(b for a, b in self.state.cuts if a == node),
+                     "loss": self.state.loss.get(node, 0.0), "dir": plan.node_dir(spec, node)}
+            if spec.mode == "netns":
+                entry["namespace"] = plan.namespace(spec, node)
+                entry["link_up"] = network.link_up(spec, node) if host.link_exists(plan.host_veth(spec, node)) else False
+            entry["view"] = self.view(node, 300) if pid is not None and not entry["hung"] else None
+            nodes[node] = entry
+        out = {"name": spec.name, "mode": spec.mode, "root": spec.root, "ready": self.state.ready,
+               "messaging": "messaging" in stack.expected_daemons(spec, self.nodes[0]),
+               "spec": spec.to_dict(), "nodes": nodes}
+        if spec.mode == "netns":
+            out["client"] = {"namespace": plan.namespace(spec, "client"), "address": plan.address(spec, "client")}
+        return out
+
+
+def sweep(name: str, root: Optional[str] = None) -> list[str]:
+    """Remove what a lab of this name left behind when its state file is gone or unreadable:
+    processes of its node directories (found through their pid files, and checked to be running
+    with that node's run directory), everything inside its namespaces, the namespaces, its links
+    and the root. Only names derived from the lab's own name are touched. Returns what it did."""
+    root = root or plan.default_root(name)
+    done: list[str] = []
+    procs: list[tuple[int, int]] = []
+    if os.path.isdir(root):
+        for entry in sorted(os.listdir(root)):
+            rundir = os.path.join(root, entry, "run")
+            pid = _pidfile(os.path.join(rundir, "heartbeat.pid"))
+            if pid and rundir in _cmdline(pid):
+                procs += host.tree(pid)
+    namespaces = sorted(ns for ns in host.netns_list() if re.fullmatch(rf"{re.escape(name)}-(node\d+|client)", ns))
+    for ns in namespaces:
+        procs += host.netns_pids(ns)
+    if procs:
+        host.kill_all(procs, term_wait_s=2.0)
+        done.append(f"stopped pids {sorted({p for p, _ in procs})}")
+    links = sorted(ln for ln in os.listdir("/sys/class/net") if re.fullmatch(rf"{re.escape(name)}(br|n\d+|cl)", ln))
+    problems = network.destroy(LabSpec(name=name), namespaces, [ln for ln in links if not ln.endswith("br")] +
+                               [ln for ln in links if ln.endswith("br")])
+    done += [f"removed netns {ns}" for ns in namespaces] + [f"removed link {ln}" for ln in links]
+    done += [f"could not remove {p}" for p in problems]
+    if os.path.isdir(root) and not problems:
+        shutil.rmtree(root, ignore_errors=True)
+        done.append(f"removed {root}")
+    return done
+
+
+def _pidfile(path: str) -> Optional[int]:
+    try:
+        with open(path, encoding="ascii") as handle:
+            return int(handle.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str,
+               detail: Optional[Callable[[], object]] = None, interval_s: float = 0.05) -> float:
+    """Poll predicate until it holds (returns the seconds it took) or raise LabError at the deadline."""
+    started = time.monotonic()
+    deadline = started + timeout_s
+    while True:
+        if predicate():
+            return time.monotonic() - started
+        if time.monotonic() >= deadline:
+            extra = f": {detail()}" if detail is not None else ""
+            raise LabError(f"timed out after {timeout_s:g} s waiting for {what}{extra}")
+        time.sleep(interval_s)
+

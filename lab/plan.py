@@ -1,0 +1,272 @@
+"""What a lab looks like, computed from its spec alone (sans-I/O): names of namespaces, bridge and
+veths, addresses, per-node directories, the ha.cf and authkeys each node gets, and the packet
+filter rules that partitions and packet loss turn into.
+
+Naming (the lab name is at most 6 characters so every interface name fits Linux's 15):
+
+| what                      | netns mode               | loopback mode         |
+|---------------------------|--------------------------|-----------------------|
+| node K namespace          | `{name}-nodeK`           | none                  |
+| client namespace          | `{name}-client`          | none                  |
+| bridge                    | `{name}br`               | none                  |
+| host side of node K veth  | `{name}nK` (eth0 inside) | none                  |
+| host side of client veth  | `{name}cl`               | none                  |
+| node K address            | subnet + 10 + K          | 127.0.0.(10 + K)      |
+| client address            | subnet + 50              | none                  |
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Optional
+
+LAB_SPACE = ipaddress.ip_network("198.18.0.0/15")
+DEFAULT_SUBNET = "198.18.0.0/24"
+DEFAULT_NAME = "phb"
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
+MODES = ("netns", "loopback")
+MEDIA = ("bcast", "mcast", "ucast")
+NODE_OFFSET = 10
+CLIENT_OFFSET = 50
+MAX_NODES = CLIENT_OFFSET - NODE_OFFSET - 1
+IFACE = "eth0"
+CHAIN_IN = "PYHBLAB-IN"
+CHAIN_OUT = "PYHBLAB-OUT"
+
+
+class LabError(Exception):
+    """Something the user can fix: a bad option, a lab that exists already, missing privileges."""
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    name: str = DEFAULT_NAME
+    nodes: int = 3
+    mode: str = "netns"
+    subnet: str = DEFAULT_SUBNET
+    media: str = "bcast"
+    keepalive_ms: int = 100
+    deadtime_ms: int = 500
+    warntime_ms: Optional[int] = None
+    initdead_ms: Optional[int] = None
+    udpport: Optional[int] = None
+    realtime: bool = True
+    debug: int = 0
+    root: str = ""
+    extra_hacf: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["extra_hacf"] = list(self.extra_hacf)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LabSpec":
+        data = dict(data)
+        data["extra_hacf"] = tuple(data.get("extra_hacf", ()))
+        return cls(**data)
+
+
+def default_root(name: str) -> str:
+    return f"/tmp/pyhb-lab-{name}"
+
+
+def validate(spec: LabSpec) -> LabSpec:
+    """Check a spec; returns it with the root and udpport filled in."""
+    if not NAME_RE.match(spec.name):
+        raise LabError(f"lab name {spec.name!r}: want 1-6 lower-case letters or digits, starting with a letter")
+    if spec.mode not in MODES:
+        raise LabError(f"mode {spec.mode!r}: want one of {', '.join(MODES)}")
+    if spec.media not in MEDIA:
+        raise LabError(f"media {spec.media!r}: want one of {', '.join(MEDIA)}")
+    if spec.mode == "loopback" and spec.media != "ucast":
+        raise LabError(f"loopback mode has no {spec.media}: use --media ucast (or run as root for namespaces)")
+    if not 1 <= spec.nodes <= MAX_NODES:
+        raise LabError(f"--nodes {spec.nodes}: want 1..{MAX_NODES}")
+    if spec.media == "ucast" and spec.nodes < 2:
+        raise LabError("ucast needs at least 2 nodes (a node does not send heartbeats to itself)")
+    try:
+        net = ipaddress.ip_network(spec.subnet, strict=True)
+    except ValueError as exc:
+        raise LabError(f"subnet {spec.subnet!r}: {exc}") from None
+    if net.version != 4 or not net.subnet_of(LAB_SPACE):  # type: ignore[arg-type]
+        raise LabError(f"subnet {spec.subnet}: lab addresses must lie within {LAB_SPACE}")
+    if net.num_addresses < 64:
+        raise LabError(f"subnet {spec.subnet}: too small, want /26 or larger")
+    if spec.keepalive_ms <= 0 or spec.deadtime_ms <= spec.keepalive_ms:
+        raise LabError(f"deadtime ({spec.deadtime_ms} ms) must be greater than keepalive ({spec.keepalive_ms} ms)")
+    if spec.udpport is not None and not 1 <= spec.udpport <= 65535:
+        raise LabError(f"udpport {spec.udpport}: want 1..65535")
+    udpport = spec.udpport if spec.udpport is not None else default_udpport(spec)
+    root = spec.root or default_root(spec.name)
+    return LabSpec(**{**spec.to_dict(), "root": root, "udpport": udpport, "extra_hacf": spec.extra_hacf})
+
+
+def default_udpport(spec: LabSpec) -> int:
+    """694 (heartbeat's port) inside namespaces; on loopback an unprivileged port that differs
+    between lab names, so several loopback labs can coexist."""
+    if spec.mode == "netns":
+        return 694
+    return 20_000 + zlib.crc32(spec.name.encode()) % 10_000
+
+
+def node_names(spec: LabSpec) -> list[str]:
+    return [f"node{k}" for k in range(1, spec.nodes + 1)]
+
+
+def node_index(spec: LabSpec, node: str) -> int:
+    if node not in node_names(spec):
+        raise LabError(f"no node {node!r} in lab {spec.name} (nodes: {', '.join(node_names(spec))})")
+    return int(node[4:])
+
+
+def namespace(spec: LabSpec, node: str) -> str:
+    if node == "client":
+        return f"{spec.name}-client"
+    node_index(spec, node)
+    return f"{spec.name}-{node}"
+
+
+def namespaces(spec: LabSpec) -> list[str]:
+    return [namespace(spec, n) for n in node_names(spec)] + [namespace(spec, "client")]
+
+
+def bridge(spec: LabSpec) -> str:
+    return f"{spec.name}br"
+
+
+def host_veth(spec: LabSpec, node: str) -> str:
+    if node == "client":
+        return f"{spec.name}cl"
+    return f"{spec.name}n{node_index(spec, node)}"
+
+
+def network(spec: LabSpec) -> ipaddress.IPv4Network:
+    return ipaddress.ip_network(spec.subnet)  # type: ignore[return-value]
+
+
+def address(spec: LabSpec, node: str) -> str:
+    if node == "client":
+        return str(network(spec).network_address + CLIENT_OFFSET)
+    k = node_index(spec, node)
+    if spec.mode == "loopback":
+        return f"127.0.0.{NODE_OFFSET + k}"
+    return str(network(spec).network_address + NODE_OFFSET + k)
+
+
+def mcast_group(spec: LabSpec) -> str:
+    net = network(spec).network_address.packed
+    return f"239.{net[1]}.{net[2]}.1"
+
+
+def node_dir(spec: LabSpec, node: str) -> str:
+    node_index(spec, node)
+    return f"{spec.root}/{node}"
+
+
+def node_dirs(spec: LabSpec, node: str) -> dict[str, str]:
+    base = node_dir(spec, node)
+    return {"etc": f"{base}/etc", "run": f"{base}/run", "state": f"{base}/state", "log": f"{base}/log"}
+
+
+def node_environ(spec: LabSpec, node: str) -> dict[str, str]:
+    dirs = node_dirs(spec, node)
+    return {"PYHB_CONFDIR": dirs["etc"], "PYHB_RUNDIR": dirs["run"], "PYHB_STATEDIR": dirs["state"],
+            "PYHB_NODENAME": node}
+
+
+def _ms(value: int) -> str:
+    return f"{value}ms"
+
+
+def render_hacf(spec: LabSpec, node: str) -> str:
+    """ha.cf for one node of the lab."""
+    dirs = node_dirs(spec, node)
+    initdead = spec.initdead_ms if spec.initdead_ms is not None else max(2 * spec.deadtime_ms, 2000)
+    lines = [
+        f"# generated by `hb lab up` for lab {spec.name}, {node} ({spec.mode} mode)",
+        f"logfile {dirs['log']}/ha-log",
+        f"debugfile {dirs['log']}/ha-debug",
+        "logfacility none",
+        "use_logd yes",
+        f"debug {spec.debug}",
+        f"keepalive {_ms(spec.keepalive_ms)}",
+        f"deadtime {_ms(spec.deadtime_ms)}",
+    ]
+    if spec.warntime_ms is not None:
+        lines.append(f"warntime {_ms(spec.warntime_ms)}")
+    lines += [f"initdead {_ms(initdead)}", f"udpport {spec.udpport}"]
+    peers = [n for n in node_names(spec) if n != node]
+    if spec.mode == "loopback":
+        lines += [f"ucast lo {address(spec, p)}" for p in peers]
+        lines.append(f"bind_address {address(spec, node)}")
+    elif spec.media == "bcast":
+        lines.append(f"bcast {IFACE}")
+    elif spec.media == "mcast":
+        lines.append(f"mcast {IFACE} {mcast_group(spec)} {spec.udpport} 1 0")
+    else:
+        lines += [f"ucast {IFACE} {address(spec, p)}" for p in peers]
+    lines += [
+        "auto_failback on",
+        "crm off",
+        f"realtime {'on' if spec.realtime else 'off'}",
+        "node " + " ".join(node_names(spec)),
+    ]
+    lines += list(spec.extra_hacf)
+    return "\n".join(lines) + "\n"
+
+
+def render_authkeys(secret: str, method: str = "sha1") -> str:
+    assert secret and secret.isalnum(), "lab secrets are plain alphanumerics"
+    return f"# generated by `hb lab up`\nauth 1\n1 {method} {secret}\n"
+
+
+# -- partitions and packet loss ------------------------------------------------------------
+
+def parse_groups(spec: LabSpec, words: Iterable[str]) -> list[list[str]]:
+    """`node1,node2 node3` -> [[node1, node2], [node3]]; nodes not named form one more group."""
+    groups: list[list[str]] = []
+    seen: set[str] = set()
+    for word in words:
+        group = [n for n in word.split(",") if n]
+        if not group:
+            raise LabError(f"empty group {word!r}")
+        for n in group:
+            node_index(spec, n)
+            if n in seen:
+                raise LabError(f"{n} is in two groups")
+            seen.add(n)
+        groups.append(group)
+    rest = [n for n in node_names(spec) if n not in seen]
+    if rest:
+        groups.append(rest)
+    if len(groups) < 2:
+        raise LabError("a partition needs at least two groups")
+    return groups
+
+
+def cut_pairs(groups: list[list[str]]) -> set[tuple[str, str]]:
+    """(a, b) for every a and b in different groups: a drops what comes from b."""
+    pairs: set[tuple[str, str]] = set()
+    for i, left in enumerate(groups):
+        for j, right in enumerate(groups):
+            if i != j:
+                pairs.update((a, b) for a in left for b in right)
+    return pairs
+
+
+def filter_rules(spec: LabSpec, node: str, cuts: Iterable[tuple[str, str]],
+                 loss_percent: float = 0.0) -> list[list[str]]:
+    """iptables arguments (after `iptables`) that make node's chains match the wanted faults:
+    drop everything from the nodes it is cut from, and lose loss_percent of packets each way."""
+    rules = [["-A", CHAIN_IN, "-s", address(spec, peer), "-j", "DROP"]
+             for a, peer in sorted(cuts) if a == node]
+    if loss_percent > 0:
+        probability = f"{min(loss_percent, 100.0) / 100.0:.4f}"
+        statistic = ["-m", "statistic", "--mode", "random", "--probability", probability, "-j", "DROP"]
+        rules.append(["-A", CHAIN_IN, "-i", IFACE] + statistic)
+        rules.append(["-A", CHAIN_OUT, "-o", IFACE] + statistic)
+    return rules

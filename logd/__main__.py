@@ -1,0 +1,5 @@
+import sys
+
+from logd.daemon import main
+
+sys.exit(main())

@@ -1,0 +1,99 @@
+"""ha-logd, the shell: a PULL socket `logd.sock` in the node's run directory receives `LogRecord`
+frames from every local daemon; `logd.core` validates them and the lines go to `logfile`,
+`debugfile` and syslog (`logfacility`) through `core.logsink`, in heartbeat's line shape.
+
+    logd --confdir /etc/ha.d --rundir /run/pyheartbeat --node-name node1
+
+logd writes its own lines straight to the sinks (never through its own socket). SIGHUP re-reads
+ha.cf (a new logfile, debug level or facility takes effect; files are reopened, so rotation works
+with or without it). On SIGTERM it drains what is already queued before it exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import zmq
+
+from core.clock import wall_s
+from core.daemon import DaemonContext, load_config, run_daemon
+from core.errors import ConfigError
+from core.ipc import bind_pull
+from core.logsink import Sinks
+from logd.core import Frame, LogdCore, Stopping, Tick, Write
+
+BATCH = 512  # frames handled per wake-up before timers get a turn
+DRAIN_LIMIT = 100_000  # frames written at most on the way out
+
+
+def _sinks(config) -> Sinks:
+    return Sinks(config.logfile, config.debugfile, config.logfacility, config.debug, "logd")
+
+
+class LogdService:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.sinks = _sinks(ctx.config)
+        self.core = LogdCore(node=ctx.paths.node_name, pid=os.getpid())
+        self.sock = bind_pull(ctx.paths, "logd")
+        ctx.loop.add_reader(self.sock, self.on_readable)
+        self.write([Write(wall_s(), self.core.node, "logd", self.core.pid, "info",
+                          f"logd started on {ctx.paths.endpoint('logd')}")])
+
+    def write(self, lines: list[Write]) -> None:
+        for w in lines:
+            self.sinks.emit(w.ts_s, w.node, w.daemon, w.pid, w.level, w.text)
+
+    def receive(self, limit: int) -> int:
+        handled = 0
+        while handled < limit:
+            try:
+                parts = self.sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            handled += 1
+            self.write(self.core.step(self.ctx.loop.clock(), Frame(parts=tuple(parts), wall_s=wall_s())))
+        return handled
+
+    def on_readable(self) -> None:
+        self.receive(BATCH)
+        self.rearm()
+
+    def on_tick(self) -> None:
+        self.write(self.core.step(self.ctx.loop.clock(), Tick(wall_s=wall_s())))
+        self.rearm()
+
+    def rearm(self) -> None:
+        self.ctx.loop.set_timer("core", self.core.next_deadline_ms(), self.on_tick)
+
+    def reload(self) -> None:
+        try:
+            config = load_config(self.ctx.paths)
+        except ConfigError as exc:
+            self.write([Write(wall_s(), self.core.node, "logd", self.core.pid, "error",
+                              f"reload failed, keeping the old configuration: {exc}")])
+            return
+        self.sinks.close()
+        self.ctx.config = config
+        self.sinks = _sinks(config)
+        self.write([Write(wall_s(), self.core.node, "logd", self.core.pid, "info", "configuration reloaded")])
+
+    def shutdown(self) -> None:
+        self.receive(DRAIN_LIMIT)
+        self.write(self.core.step(self.ctx.loop.clock(), Stopping(wall_s=wall_s())))
+        self.sock.close(0)
+        self.sinks.close()
+
+
+def build(ctx: DaemonContext) -> LogdService:
+    return LogdService(ctx)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    return run_daemon("logd", build, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

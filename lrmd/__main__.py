@@ -1,0 +1,5 @@
+import sys
+
+from lrmd.daemon import main
+
+sys.exit(main())

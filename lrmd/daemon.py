@@ -1,0 +1,335 @@
+"""lrmd: the local resource manager daemon (shell around `lrmd.machine.LrmMachine`).
+
+    python -m lrmd.daemon [--confdir D --rundir R --statedir S --node-name N]
+                          [--ocf-root DIR]... [--rsctmp DIR] [--lsb-dir DIR]
+                          [--heartbeat-dir DIR]... [--max-children N]
+
+It serves `core.messages.lrm` requests on `lrmd.sock`, forks agents (lrmd.runner) for the core's
+RunAgent effects and feeds their exits back. Resource definitions are kept in
+`<statedir>/lrmd.resources.json`; after a restart every known resource is probed (monitor with
+interval 0) so its state is learnt again: an lrmd restart never stops or restarts a resource.
+At shutdown, agents still running are served for up to 10 s, then left to finish on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sys
+from typing import Any, Optional
+
+from core import ipc, wire
+from core.clock import monotonic_ms, wall_s
+from core.daemon import DaemonContext, run_daemon
+from core.errors import WireError
+from core.messages import common
+from core.messages import lrm as api
+from core.paths import DEFAULT_RUNDIR
+from lrmd import machine as m
+from lrmd import resolve
+from lrmd.ocf import CLASSES, AgentContext, AgentExit, build_env, synthesized_metadata
+from lrmd.runner import AgentRunner
+
+STATE_FILE = "lrmd.resources.json"
+SHUTDOWN_WAIT_MS = 10_000
+PERSIST_DELAY_MS = 200  # registrations in a burst are written once
+_SIGNALS = {"TERM": signal.SIGTERM, "KILL": signal.SIGKILL}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ocf-root", action="append", default=None,
+                        help="OCF root to search for agents (repeatable; first = OCF_ROOT default "
+                             "$OCF_ROOT or /usr/lib/ocf)")
+    parser.add_argument("--rsctmp", help="HA_RSCTMP for agents (default /run/resource-agents, or "
+                                         "<rundir>/rsctmp when --rundir is not the default)")
+    parser.add_argument("--lsb-dir", default="/etc/init.d", help="where lsb scripts live")
+    parser.add_argument("--heartbeat-dir", action="append", default=None,
+                        help="where heartbeat-class scripts live (repeatable; default "
+                             "<confdir>/resource.d then /etc/ha.d/resource.d)")
+    parser.add_argument("--max-children", type=int, default=max(4, (os.cpu_count() or 2) // 2),
+                        help="agents running at once (default max(4, nproc/2))")
+    parser.add_argument("--kill-grace-ms", type=int, default=m.DEFAULT_KILL_GRACE_MS,
+                        help="after a timeout, ms between SIGTERM and SIGKILL (default 5000)")
+    parser.add_argument("--no-probe", action="store_true", help="do not probe known resources at start")
+
+
+class LrmService:
+    def __init__(self, ctx: DaemonContext) -> None:
+        args = ctx.args
+        self.ctx = ctx
+        self.log = ctx.log
+        self.loop = ctx.loop
+        paths = ctx.paths
+        roots = args.ocf_root or [os.environ.get("OCF_ROOT") or "/usr/lib/ocf"]
+        hb_dirs = args.heartbeat_dir or [os.path.join(paths.confdir, "resource.d"), "/etc/ha.d/resource.d"]
+        rsctmp = args.rsctmp or ("/run/resource-agents" if paths.rundir == DEFAULT_RUNDIR
+                                 else os.path.join(paths.rundir, "rsctmp"))
+        os.makedirs(rsctmp, mode=0o755, exist_ok=True)
+        self.resolver = resolve.Resolver(ocf_roots=list(dict.fromkeys(roots)),
+                                         lsb_dir=args.lsb_dir,
+                                         heartbeat_dirs=list(dict.fromkeys(hb_dirs)))
+        self.agent_ctx = AgentContext(ocf_root=roots[0], rsctmp=rsctmp, node_name=paths.node_name,
+                                      extra=_extra_env(ctx))
+        self.state_path = paths.state_file(STATE_FILE)
+        self.core = m.LrmMachine(max_children=max(1, args.max_children),
+                                 kill_grace_ms=max(1, args.kill_grace_ms))
+        self.runner = AgentRunner(self.loop)
+        self.run_pgids: dict[int, int] = {}
+        self.garbage = 0
+        self.persist_pending: Optional[tuple[dict, ...]] = None
+        os.chdir("/")
+        self.sock = ipc.bind_router(paths, "lrmd")
+        self.loop.add_reader(self.sock, self.on_readable)
+        self._load_and_probe(probe=not args.no_probe)
+        self.log.info("lrmd started: OCF roots %s, HA_RSCTMP %s, max-children %d, %d known resources",
+                      ",".join(self.resolver.ocf_roots), rsctmp, self.core.max_children,
+                      len(self.core.resources))
+
+    # -- input ---------------------------------------------------------------------------------
+    def feed(self, event: Any) -> None:
+        effects = self.core.step(monotonic_ms(), event)
+        self.carry_out(effects)
+        self.loop.set_timer("core", self.core.next_deadline_ms(), self.on_tick)
+
+    def on_tick(self) -> None:
+        self.feed(m.Tick())
+
+    def on_readable(self) -> None:
+        for _ in range(256):  # bounded batch; the poller calls again when more is waiting
+            frame = ipc.recv_router(self.sock)
+            if frame is None:
+                return
+            identity, payload = frame
+            try:
+                msg = wire.decode(payload)
+            except WireError as exc:
+                self.garbage += 1
+                self.log.warn("dropped a bad frame from a client: %s", exc)
+                continue
+            self.handle(identity, msg)
+
+    def handle(self, ident: bytes, msg: Any) -> None:
+        rid = getattr(msg, "request_id", 0)
+        if isinstance(msg, api.SignOn):
+            self.feed(m.SignOn(ident, rid, msg.client))
+        elif isinstance(msg, api.Register):
+            self.feed(m.Register(ident, rid, msg.rsc_id, msg.rsc_class, msg.rsc_type, msg.provider,
+                                 tuple(sorted(msg.params.items()))))
+        elif isinstance(msg, api.Unregister):
+            self.feed(m.Unregister(ident, rid, msg.rsc_id))
+        elif isinstance(msg, api.Execute):
+            params = None if msg.params is None else tuple(sorted(msg.params.items()))
+            self.feed(m.Execute(ident, rid, msg.rsc_id, msg.operation, msg.interval_ms, msg.timeout_ms,
+                                msg.start_delay_ms, params, tuple(sorted(msg.meta.items())),
+                                msg.expected_rc, msg.notify))
+        elif isinstance(msg, api.Cancel):
+            self.feed(m.Cancel(ident, rid, msg.rsc_id, msg.operation, msg.interval_ms, msg.call_id))
+        elif isinstance(msg, api.ListResources):
+            ipc.reply(self.sock, ident, rid, self.core.describe_resources())
+        elif isinstance(msg, api.History):
+            ipc.reply(self.sock, ident, rid, self._history(msg.rsc_id))
+        elif isinstance(msg, api.Metadata):
+            self._metadata(ident, rid, msg)
+        elif isinstance(msg, api.Query):
+            self._query(ident, rid, msg)
+        elif isinstance(msg, common.PingRequest):
+            ipc.reply(self.sock, ident, rid, {"daemon": "lrmd", "pid": os.getpid()})
+        else:
+            self.garbage += 1
+            ipc.reply(self.sock, ident, rid, error=f"lrmd does not handle {wire.tag_of(msg)}")
+
+    # -- effects -------------------------------------------------------------------------------
+    def carry_out(self, effects: list[Any]) -> None:
+        for effect in effects:
+            if isinstance(effect, m.Reply):
+                if effect.client is not None:
+                    ipc.reply(self.sock, effect.client, effect.request_id, effect.result, effect.error)
+            elif isinstance(effect, m.RunAgent):
+                self._run(effect)
+            elif isinstance(effect, m.SignalAgent):
+                pgid = self.run_pgids.get(effect.run_id)
+                if pgid is not None:
+                    self.runner.signal_group(pgid, _SIGNALS[effect.signal])
+            elif isinstance(effect, m.Publish):
+                self._publish(effect)
+            elif isinstance(effect, m.Persist):
+                self._schedule_persist(effect.resources)
+            elif isinstance(effect, m.Log):
+                self.log.log(effect.level, effect.text)
+            else:
+                raise AssertionError(f"unknown effect {effect!r}")
+
+    def _run(self, run: m.RunAgent) -> None:
+        params = dict(run.params)
+        env = build_env(self.agent_ctx, run.rsc_id, run.rsc_class, run.provider, run.rsc_type,
+                        run.operation, params, run.interval_ms, run.timeout_ms, dict(run.meta))
+        plan = self.resolver.plan(run.rsc_class, run.provider, run.rsc_type, run.operation, params)
+        env.update(plan.env)
+        if plan.env.get("OCF_ROOT"):
+            env["OCF_ROOT"] = plan.env["OCF_ROOT"]
+        run_id = run.run_id
+
+        def exited(result: AgentExit) -> None:
+            self.feed(m.AgentExited(run_id, result))
+            self.run_pgids.pop(run_id, None)
+
+        if plan.error is not None:
+            self.loop.set_timer(f"exec-error-{run_id}", 0,
+                                lambda: exited(AgentExit(exec_error=plan.error, exec_errno_class=plan.error_class)))
+            return
+        pid = self.runner.spawn(plan.argv, env, lambda result: self.loop.set_timer(
+            f"exit-{run_id}", 0, lambda: exited(result)))
+        if pid is not None:
+            self.run_pgids[run_id] = pid
+
+    def _publish(self, pub: m.Publish) -> None:
+        age_s = (monotonic_ms() - pub.started_ms) / 1000.0
+        result = dataclasses.replace(pub.result, started_wall_s=round(wall_s() - age_s, 3))
+        for client in pub.clients:
+            ipc.send_router(self.sock, client, result)
+        level = "info" if result.status == "done" and result.rc in (0, 7, 8) else "warn"
+        if result.interval_ms == 0 or level == "warn":
+            self.log.log(level, "%s_%s_%d (call %d): rc=%d status=%s%s", result.rsc_id, result.operation,
+                         result.interval_ms, result.call_id, result.rc, result.status,
+                         f" ({result.exit_reason})" if result.exit_reason else "")
+
+    def _schedule_persist(self, resources: tuple[dict, ...]) -> None:
+        first = self.persist_pending is None
+        self.persist_pending = resources
+        if first:
+            self.loop.set_timer("persist", monotonic_ms() + PERSIST_DELAY_MS, self._persist_now)
+
+    def _persist_now(self) -> None:
+        resources, self.persist_pending = self.persist_pending, None
+        if resources is None:
+            return
+        tmp = f"{self.state_path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"version": 1, "resources": list(resources)}, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.state_path)
+
+    # -- queries -------------------------------------------------------------------------------
+    def _history(self, rsc_id: Optional[str]) -> dict:
+        now, wall = monotonic_ms(), wall_s()
+
+        def convert(rec: dict) -> dict:
+            out = dict(rec)
+            for key in ("started_ms", "rc_changed_ms"):
+                if key in out:
+                    out[key.replace("_ms", "_wall_s")] = round(wall - (now - out.pop(key)) / 1000.0, 3)
+            return out
+
+        return {rid: {"recent": [convert(r) for r in h["recent"]], "last": [convert(r) for r in h["last"]],
+                      "pending": h["pending"], "recurring": h["recurring"]}
+                for rid, h in self.core.history(rsc_id).items()}
+
+    def _metadata(self, ident: bytes, rid: int, msg: api.Metadata) -> None:
+        if msg.rsc_class in ("lsb", "heartbeat") or (msg.rsc_class == "service"
+                                                      and self.resolver.is_init_script(msg.rsc_type)):
+            path = self.resolver.script_path(msg.rsc_class if msg.rsc_class != "service" else "lsb", msg.rsc_type)
+            if path is None:
+                ipc.reply(self.sock, ident, rid, error=f"{msg.rsc_class}:{msg.rsc_type} is not installed")
+                return
+            ipc.reply(self.sock, ident, rid, synthesized_metadata(
+                "lsb" if msg.rsc_class == "service" else msg.rsc_class, msg.rsc_type, _head(path)))
+            return
+        self.feed(m.GetMetadata(ident, rid, msg.rsc_class, msg.provider, msg.rsc_type))
+
+    def _query(self, ident: bytes, rid: int, msg: api.Query) -> None:
+        args = msg.args
+        if msg.what == "classes":
+            result: Any = list(CLASSES)
+        elif msg.what == "providers":
+            result = self.resolver.providers(args.get("rsc_type"))
+        elif msg.what == "types":
+            result = self.resolver.types(str(args.get("rsc_class", "ocf")), args.get("provider"))
+        elif msg.what == "status":
+            result = {"pid": os.getpid(), "resources": len(self.core.resources),
+                      "running": self.core.running_count(), "max_children": self.core.max_children,
+                      "garbage_frames": self.garbage, "counters": dict(self.core.counters),
+                      "ocf_roots": self.resolver.ocf_roots, "rsctmp": self.agent_ctx.rsctmp}
+        else:
+            ipc.reply(self.sock, ident, rid, error=f"unknown query {msg.what!r}")
+            return
+        ipc.reply(self.sock, ident, rid, result)
+
+    # -- restart ---------------------------------------------------------------------------------
+    def _load_and_probe(self, probe: bool) -> None:
+        try:
+            with open(self.state_path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+            resources = saved["resources"]
+            assert isinstance(resources, list)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, AssertionError, TypeError) as exc:
+            self.log.error("ignoring unreadable %s: %s", self.state_path, exc)
+            return
+        for index, rsc in enumerate(resources):
+            try:
+                reg = m.Register(None, 0, str(rsc["rsc_id"]), str(rsc["rsc_class"]), str(rsc["rsc_type"]),
+                                 str(rsc.get("provider", "")),
+                                 tuple(sorted((str(k), str(v)) for k, v in dict(rsc.get("params", {})).items())),
+                                 persist=False)
+            except (KeyError, TypeError, ValueError):
+                self.log.error("ignoring resource #%d in %s", index, self.state_path)
+                continue
+            self.feed(reg)
+            if probe and reg.rsc_id in self.core.resources:
+                self.feed(m.Execute(None, 0, reg.rsc_id, "monitor", 0, 20_000))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.log.info("lrmd: reload requested (nothing to reload)")
+
+    def shutdown(self) -> None:
+        self.loop.remove_reader(self.sock)
+        self.core.max_children = 0  # start nothing new
+        if self.runner.children:
+            self.log.info("lrmd stopping: waiting for %d running agents", len(self.runner.children))
+            self.runner.wait_all(SHUTDOWN_WAIT_MS)
+        self._persist_now()
+        self.runner.close()
+        self.sock.close(0)
+        try:
+            os.unlink(self.ctx.paths.socket_path("lrmd"))
+        except OSError:
+            pass
+
+
+def _head(path: str, limit: int = 65536) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _extra_env(ctx: DaemonContext) -> tuple[tuple[str, str], ...]:
+    config = ctx.config
+    env = dict(ctx.paths.environ())
+    if config.logfile:
+        env["HA_LOGFILE"] = config.logfile
+    if config.debugfile:
+        env["HA_DEBUGLOG"] = config.debugfile
+    if config.logfacility:
+        env["HA_LOGFACILITY"] = config.logfacility
+    env["HA_debug"] = "1" if config.debug else "0"
+    return tuple(sorted(env.items()))
+
+
+def build(ctx: DaemonContext) -> LrmService:
+    return LrmService(ctx)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    return run_daemon("lrmd", build, argv, extra_args=add_arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
