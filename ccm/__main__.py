@@ -1,0 +1,5 @@
+import sys
+
+from ccm.daemon import main
+
+sys.exit(main())
