@@ -51,7 +51,8 @@ def render(view: dict, nodes: list[dict]) -> str:
         name = node["name"]
         state = "member" if name in members else "lost"
         detail = f"incarnation {members[name]}" if name in members else f"messaging: {node['messaging']}"
-        me = "  (this node)" if name == view["node"] else ""
+        me = f"  (this node, uuid {view['uuid']})" if name == view["node"] and view.get("uuid") else \
+            ("  (this node)" if name == view["node"] else "")
         votes = "" if node["votes"] else "  (no vote)"
         lines.append(f"  {name:<16} {state:<7} {detail}{votes}{me}")
     return "\n".join(lines)

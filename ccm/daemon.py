@@ -70,6 +70,7 @@ class CcmService:
         self.subscribers: dict[bytes, tuple[str, int]] = {}
         self.messaging: Optional[ipc.Client] = None
         self.hb_generation: Optional[int] = None
+        self.uuid = ""
         self.core: Optional[CcmMachine] = None
         self.incarnation = 0
         self.status_poll: Optional[int] = None
@@ -90,6 +91,8 @@ class CcmService:
         try:
             hello = client.request(SignOn(ipc.next_request_id(), "ccm", os.getpid(), ["ccm"], True), REQUEST_TIMEOUT_MS)
             nodes = client.request(Query(ipc.next_request_id(), "nodes"), REQUEST_TIMEOUT_MS)
+            me = client.request(Query(ipc.next_request_id(), "node", {"node": self.paths.node_name}),
+                                REQUEST_TIMEOUT_MS)
         except (ipc.DaemonUnavailable, RuntimeError) as exc:
             client.close()
             if not self.unavailable_logged:
@@ -100,6 +103,7 @@ class CcmService:
         self.unavailable_logged = False
         self.messaging = client
         self.hb_generation = int(hello.get("generation", 0))
+        self.uuid = str(me.get("uuid") or "") if isinstance(me, dict) else ""
         self.last_answer_ms = monotonic_ms()
         self.incarnation = read_number(self.incarnation_path) + 1
         write_durably(self.incarnation_path, f"{self.incarnation}\n")
@@ -198,7 +202,7 @@ class CcmService:
 
     def publish(self, kind: str, view: Any) -> None:
         event = MembershipEvent(kind, view.instance, list(view.members), list(view.incarnations), view.leader,
-                                view.quorum, view.node)
+                                view.quorum, view.node, self.uuid)
         for identity in list(self.subscribers):
             if not ipc.send_router(self.router, identity, event):
                 self.count("subscriber_queue_full")
@@ -209,11 +213,12 @@ class CcmService:
         total = len(self.config.nodes)
         if info is None:
             return {"instance": 0, "members": [], "incarnations": [], "leader": None, "quorum": False,
-                    "node": self.paths.node_name, "incarnation": self.incarnation, "votes": 0,
+                    "node": self.paths.node_name, "uuid": self.uuid, "incarnation": self.incarnation, "votes": 0,
                     "votes_needed": total // 2 + 1, "total_votes": total}
         assert core is not None
         return {"instance": info.instance, "members": list(info.members), "incarnations": list(info.incarnations),
-                "leader": info.leader, "quorum": info.quorum, "node": info.node, "incarnation": info.incarnation,
+                "leader": info.leader, "quorum": info.quorum, "node": info.node, "uuid": self.uuid,
+                "incarnation": info.incarnation,
                 "votes": core.votes, "votes_needed": core.votes_needed, "total_votes": total}
 
     # -- the local API -----------------------------------------------------------------------
@@ -238,7 +243,7 @@ class CcmService:
                     info = self.core.view_info()
                     ipc.send_router(self.router, identity, MembershipEvent(
                         "view", info.instance, list(info.members), list(info.incarnations), info.leader,  # type: ignore[union-attr]
-                        info.quorum, info.node))  # type: ignore[union-attr]
+                        info.quorum, info.node, self.uuid))  # type: ignore[union-attr]
             elif isinstance(request, PingRequest):
                 ipc.reply(self.router, identity, request.request_id, {"daemon": "ccm", "pid": os.getpid()})
             else:

@@ -2,7 +2,7 @@
 
 A client connects a DEALER and sends requests (each answered by one `Reply`):
   CcmQuery(what="view")      {"instance", "members", "incarnations", "leader", "quorum", "node",
-                              "incarnation", "votes", "votes_needed", "total_votes"}
+                              "uuid", "incarnation", "votes", "votes_needed", "total_votes"}
                              (instance 0 and no members before the first view)
   CcmQuery(what="nodes")     [{"name", "member", "incarnation", "heard", "messaging", "votes"}]
   CcmQuery(what="counters")  {name: int}
@@ -39,3 +39,4 @@ class MembershipEvent:
     leader: str
     quorum: bool
     node: str
+    uuid: str = ""  # this node's uuid (hex), as the messaging layer has it

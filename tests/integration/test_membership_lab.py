@@ -80,7 +80,7 @@ def test_five_nodes_agree_and_the_clis_say_so(merged):
     assert run_in(lab, "node2", "crm_node", "-p").split() == ALL
     assert run_in(lab, "node4", "crm_node", "-l").splitlines() == [f"{i} node{i} member" for i in range(1, 6)]
     human = run_in(lab, "node5", "hb", "membership")
-    assert "quorum yes (5 of 5 votes, 3 needed)" in human and "(this node)" in human
+    assert "quorum yes (5 of 5 votes, 3 needed)" in human and "(this node, uuid " in human
 
 
 def test_partition_three_two_then_heal(merged):
