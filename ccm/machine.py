@@ -205,7 +205,13 @@ class CcmMachine:
 
     def _on_client(self, event: PeerClient) -> None:
         if event.client == "ccm" and event.status == "leave" and event.node != self.me:
-            self.peers.pop(event.node, None)
+            # its ccm stopped (signed off or died): it reports no quorum any more, so what we promised
+            # it binds nobody, and a view without it need not wait for those promises to run out
+            peer = self.peers.pop(event.node, None)
+            if peer is not None:
+                gone = (event.node, peer.incarnation)
+                for issued in self.issued.values():
+                    issued.expiry.pop(gone, None)
 
     def _on_message(self, now_ms: int, event: PeerMessage) -> None:
         source = event.source

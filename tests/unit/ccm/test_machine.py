@@ -131,3 +131,20 @@ def test_two_node_waits_for_all_before_quorum():
     core = machine("node1", nodes=("node1", "node2"))
     settle(core, 5000)
     assert core.view_info().members == ("node1",) and not core.view_info().quorum
+
+
+def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
+    from ccm.events import PeerClient
+    core = machine()
+    joined(core)
+    core.step(40, PeerMessage("node1", peer_state(40, FULL_ROWS, proposal=(12, ALL))))
+    settle(core, 50)
+    core.step(60, PeerMessage("node1", peer_state(60, FULL_ROWS, view=(12, ALL))))
+    core.step(600, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))
+    assert any(p[1] == "node3" for p in sent(settle(core, 700))[-1].promises)
+    core.step(710, PeerClient("node3", "ccm", "leave"))
+    rows = {"node1": (1, 2, {"node2": 1})}
+    pair = (("node1", 1), ("node2", 1))
+    out = sent(core.step(720, PeerMessage("node1", peer_state(720, rows, view=(12, ALL), proposal=(16, pair))))
+               + settle(core, 730))
+    assert out[-1].ack_instance == 16
