@@ -9,7 +9,8 @@ beat (keepalive): incarnation, installed view, its proposal (as a leader), the p
 accepts (ack), the connectivity rows it knows, and lease promises.
 
 Groups. A node *hears* a peer when the messaging layer says it is alive and a state of the peer's
-current ccm incarnation arrived. From all rows, every node computes the same split of the nodes
+current ccm incarnation arrived within the last two deadtimes (a hung ccm on a live node is
+dropped too). From all rows, every node computes the same split of the nodes
 into cliques (`ccm.graph.partition`); its group's first node in rank order is the group leader.
 
 Two-phase agreement. The leader proposes (instance, members) = its group. A member accepts (acks)
@@ -107,6 +108,7 @@ class CcmMachine:
         self.lease_ms = config.lease_ms
         self.margin_ms = config.margin_ms
         self.beat_ms = config.keepalive_ms
+        self.stale_ms = 2 * config.deadtime_ms  # a peer whose ccm sent nothing this long is not heard
         self.quiet_until_ms = now_ms + self.lease_ms + self.margin_ms
         self.alive: dict[str, int] = {}  # messaging: node -> generation, while not dead
         self.peers: dict[str, Peer] = {}
@@ -263,7 +265,14 @@ class CcmMachine:
     # -- deciding ----------------------------------------------------------------------------------
     def _evaluate(self, now_ms: int) -> None:
         self.wake_ms = None
-        hears = {name: peer.incarnation for name, peer in self.peers.items() if name in self.alive}
+        hears = {}
+        stale_ms = self.stale_ms
+        for name, peer in self.peers.items():
+            if name in self.alive:
+                fresh_until = peer.received_ms + stale_ms
+                if now_ms <= fresh_until:
+                    hears[name] = peer.incarnation
+                    self._wake(fresh_until + 1)
         inc, version, row = self.rows[self.me]
         if hears != row:
             self.rows[self.me] = (inc, version + 1, dict(sorted(hears.items())))

@@ -64,6 +64,8 @@ class SimNode:
     ccm: Optional[CcmMachine] = None
     wake_ms: Optional[int] = None
     backlog: list = field(default_factory=list)
+    ccm_paused: bool = False  # only the ccm process hangs; messaging runs on
+    ccm_backlog: list = field(default_factory=list)
     ccm_deliveries: int = 0
 
 
@@ -111,7 +113,7 @@ class Cluster:
                     if node.paused:
                         node.backlog.append(data)
                     else:
-                        self._dispatch(node, PacketIn(LINK, data))
+                        self._dispatch(node, "hb", PacketIn(LINK, data))
                         self._rearm(node)
             elif kind == TIMER:
                 name, epoch = payload  # type: ignore[misc]
@@ -129,10 +131,13 @@ class Cluster:
 
     def _rearm(self, node: SimNode) -> None:
         assert node.hb is not None and node.ccm is not None
-        deadline = node.ccm.next_deadline_ms()
         hb_deadline = node.hb.next_deadline_ms()
-        if hb_deadline is not None and hb_deadline < deadline:
+        deadline = None if node.ccm_paused else node.ccm.next_deadline_ms()
+        if hb_deadline is not None and (deadline is None or hb_deadline < deadline):
             deadline = hb_deadline
+        if deadline is None:
+            node.wake_ms = None
+            return
         at_ms = max(self.now_ms, deadline - node.offset_ms)
         if node.wake_ms != at_ms:
             node.wake_ms = at_ms
@@ -143,24 +148,27 @@ class Cluster:
         local = self._local(node)
         deadline = node.hb.next_deadline_ms()
         if deadline is not None and deadline <= local:
-            self._dispatch(node, Tick())
-        if node.ccm.next_deadline_ms() <= local:
-            self._dispatch(node, None)
+            self._dispatch(node, "hb", Tick())
+        if not node.ccm_paused and node.ccm.next_deadline_ms() <= local:
+            self._dispatch(node, "ccm", CcmTick())
 
     # -- one node's processes, wired like the daemons --------------------------------------------
-    def _dispatch(self, node: SimNode, hb_input: object) -> None:
-        """Feed one input to the messaging core (or None: a Tick to ccm) and carry out every effect
-        that follows inside the node, in order."""
+    def _dispatch(self, node: SimNode, target: str, first: object) -> None:
+        """Feed one input to the node's messaging ("hb") or ccm ("ccm") core and carry out every
+        effect that follows inside the node, in order."""
         hb, ccm = node.hb, node.ccm
         assert hb is not None and ccm is not None
         self.steps += 1
         local = self._local(node)
         wall = WALL_BASE_S + local // 1000
-        work: list = [("hb", hb_input)] if hb_input is not None else [("ccm", CcmTick())]
+        work: list = [(target, first)]
         index = 0
         while index < len(work):
             target, item = work[index]
             index += 1
+            if target == "ccm" and node.ccm_paused:
+                node.ccm_backlog.append(item)
+                continue
             if target == "hb":
                 for effect in hb.step(local, item, wall):
                     kind = type(effect)
@@ -217,6 +225,7 @@ class Cluster:
         node.incarnation += 1
         node.epoch += 1
         node.up, node.paused, node.backlog, node.wake_ms = True, False, [], None
+        node.ccm_paused, node.ccm_backlog = False, []
         local = self._local(node)
         timing = self.timing
         node.hb = HeartbeatMachine(
@@ -232,9 +241,9 @@ class Cluster:
                                         two_node=self.two_node), local, decode=self.state_decoder)
         self.trace.add(self.now_ms, name, f"START generation {node.generation} incarnation {node.incarnation}")
         self.checker.started(name)
-        self._dispatch(node, Tick())
-        self._dispatch(node, LocalClient("ccm", True))
-        self._dispatch(node, None)
+        self._dispatch(node, "hb", Tick())
+        self._dispatch(node, "hb", LocalClient("ccm", True))
+        self._dispatch(node, "ccm", CcmTick())
         self.checker.set_running(name, True, self.now_ms)
         self._rearm(node)
 
@@ -263,16 +272,44 @@ class Cluster:
         node.paused = False
         self.trace.add(self.now_ms, name, f"RESUME ({len(node.backlog)} packets waiting)")
         node.wake_ms = None
-        self._dispatch(node, Tick())
-        self._dispatch(node, None)
-        self.checker.set_running(name, True, self.now_ms)
+        self._dispatch(node, "hb", Tick())
+        self._dispatch(node, "ccm", CcmTick())
+        if not node.ccm_paused:
+            self.checker.set_running(name, True, self.now_ms)
+            queued, node.ccm_backlog = node.ccm_backlog, []
+            for item in queued:
+                self._dispatch(node, "ccm", item)
         backlog, node.backlog = node.backlog, []
         for data in backlog:
-            self._dispatch(node, PacketIn(LINK, data))
+            self._dispatch(node, "hb", PacketIn(LINK, data))
         self._rearm(node)
 
+    def pause_ccm(self, name: str) -> None:
+        """Only the node's ccm process hangs (SIGSTOP): messaging keeps the node alive."""
+        node = self.nodes[name]
+        if not node.up or node.ccm_paused:
+            return
+        node.ccm_paused = True
+        self.trace.add(self.now_ms, name, "PAUSE ccm only")
+        self.checker.set_running(name, False, self.now_ms)
+        self._rearm(node)
+
+    def resume_ccm(self, name: str) -> None:
+        node = self.nodes[name]
+        if not node.up or not node.ccm_paused:
+            return
+        node.ccm_paused = False
+        self.trace.add(self.now_ms, name, f"RESUME ccm ({len(node.ccm_backlog)} inputs waiting)")
+        if not node.paused:
+            self._dispatch(node, "ccm", CcmTick())
+            self.checker.set_running(name, True, self.now_ms)
+            backlog, node.ccm_backlog = node.ccm_backlog, []
+            for item in backlog:
+                self._dispatch(node, "ccm", item)
+            self._rearm(node)
+
     def running(self) -> dict[str, int]:
-        return {n.name: n.incarnation for n in self.nodes.values() if n.up and not n.paused}
+        return {n.name: n.incarnation for n in self.nodes.values() if n.up and not n.paused and not n.ccm_paused}
 
 
 class PacketDecoder:

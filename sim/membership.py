@@ -13,7 +13,8 @@ Timeline of a run (keepalive 100 ms, deadtime 500 ms):
 
 Fault kinds (`--faults`): partition (2 or 3 sides), oneway (some directed links cut: A hears B,
 B does not hear A), loss (10-60% on some links), crash (restart later, at heal, or never), pause
-(a hung node, 50 ms .. 3 x deadtime), jitter (0-80 ms extra latency: reordering), dup
+(a hung node, 50 ms .. 3 x deadtime), ccmhang (only the node's ccm hangs; its messaging
+runs on), jitter (0-80 ms extra latency: reordering), dup
 (duplicated packets).
 """
 
@@ -27,7 +28,7 @@ from sim.cluster import Cluster, Timing
 from sim.network import Network
 from sim.trace import Trace
 
-FAULT_KINDS = ("partition", "oneway", "loss", "crash", "pause", "jitter", "dup")
+FAULT_KINDS = ("partition", "oneway", "loss", "crash", "pause", "ccmhang", "jitter", "dup")
 START_WINDOW_MS = 150
 FAULT_WINDOW_MS = 1000
 STABLE_MS = 500
@@ -124,6 +125,12 @@ def plan_faults(cluster: Cluster, rng: Rng, kinds: tuple[str, ...], heal_ms: int
             described.append(f"pause {victim} at {start}-{end}")
             cluster.at(start, lambda v=victim: cluster.pause(v))
             cluster.at(end, lambda v=victim: cluster.resume(v))
+        elif kind == "ccmhang":
+            victim = rng.choice(names)
+            end = min(heal_ms, start + rng.randint(50, 3 * timing.deadtime_ms))
+            described.append(f"ccm of {victim} hangs at {start}-{end}")
+            cluster.at(start, lambda v=victim: cluster.pause_ccm(v))
+            cluster.at(end, lambda v=victim: cluster.resume_ccm(v))
         elif kind == "jitter":
             victim = rng.choice(names)
             extra = rng.randint(5, 80)
@@ -158,6 +165,8 @@ def heal_all(cluster: Cluster, rng: Rng, restart_probability: float = 0.8) -> No
     for node in cluster.nodes.values():
         if node.up and node.paused:
             cluster.resume(node.name)
+        if node.up and node.ccm_paused:
+            cluster.resume_ccm(node.name)
     for node in cluster.nodes.values():
         if not node.up and rng.random() < restart_probability:
             cluster.start(node.name)
