@@ -267,12 +267,17 @@ class CcmMachine:
         self.wake_ms = None
         hears = {}
         stale_ms = self.stale_ms
+        alive = self.alive
+        first_stale: Optional[int] = None
         for name, peer in self.peers.items():
-            if name in self.alive:
+            if name in alive:
                 fresh_until = peer.received_ms + stale_ms
                 if now_ms <= fresh_until:
                     hears[name] = peer.incarnation
-                    self._wake(fresh_until + 1)
+                    if first_stale is None or fresh_until < first_stale:
+                        first_stale = fresh_until
+        if first_stale is not None:
+            self.wake_ms = first_stale + 1
         inc, version, row = self.rows[self.me]
         if hears != row:
             self.rows[self.me] = (inc, version + 1, dict(sorted(hears.items())))
@@ -367,7 +372,8 @@ class CcmMachine:
         if len(members) == len(self.config.nodes) and all(m[0] in self.policy.nodes for m in members):
             self.seen_all = True
         self.max_instance = max(self.max_instance, instance)
-        self.dirty = True
+        if members[0][0] == self.me:
+            self.dirty = True  # the commit: members install when they see it
         self.count("views")
         self.quorate = self._quorum(now_ms)
         info = self.view_info()

@@ -2,9 +2,9 @@
 everything, and check the invariants after every step and convergence at the end.
 
 Timeline of a run (keepalive 100 ms, deadtime 500 ms):
-  0 .. 150 ms                      nodes start at random times
-  150 .. 1150 ms                   1-4 faults (kinds below), overlapping, random durations
-  heal = 1150 ms                   links restored, hung nodes resumed, crashed nodes restarted
+  0 .. 100 ms                      nodes start at random times
+  100 .. 900 ms                    1-4 faults (kinds below), overlapping, random durations
+  heal = 900 ms                    links restored, hung nodes resumed, crashed nodes restarted
                                    (each with probability 0.8; the others stay down)
   heal + deadtime + bound (= deadtime)  every running node must report one view of exactly the running
                                    nodes, with the quorum the votes give
@@ -29,8 +29,8 @@ from sim.network import Network
 from sim.trace import Trace
 
 FAULT_KINDS = ("partition", "oneway", "loss", "crash", "pause", "ccmhang", "jitter", "dup")
-START_WINDOW_MS = 150
-FAULT_WINDOW_MS = 1000
+START_WINDOW_MS = 100
+FAULT_WINDOW_MS = 800
 STABLE_MS = 500
 CHECK_EVERY_MS = 25
 
