@@ -268,8 +268,10 @@ class HeartbeatMachine:
             fields.add("destuuid", node.uuid)
         return fields
 
-    def _flow_peers(self) -> list[str]:
-        return [n.name for n in self.liveness.peers() if self._is_alive(n.name) and n.flow_control]
+    def _flow_peers(self, now_ms: int) -> list[str]:
+        history, deadtime = self.history, self.config.deadtime_ms
+        return [n.name for n in self.liveness.peers() if self._is_alive(n.name) and n.flow_control
+                and not history.stalled(n.name, now_ms, deadtime)]
 
     def _on_client_send(self, now_ms: int, event: object) -> list[object]:
         assert isinstance(event, ClientSend)
@@ -285,7 +287,7 @@ class HeartbeatMachine:
 
     def _drain_queue(self, now_ms: int) -> list[object]:
         effects: list[object] = []
-        peers = self._flow_peers()
+        peers = self._flow_peers(now_ms)
         while self.queue and self.history.window_open(peers, FLOW_WINDOW):
             effects.extend(self._send_client_message(self.queue.pop(0), now_ms))
         return effects
@@ -459,6 +461,7 @@ class HeartbeatMachine:
             node.uuid = uuid
         self.partial.pop(node.name, None)
         self.history.forget_peer(node.name)
+        self.history.restart_peer(node.name)
         self.receive[node.name] = PeerReceive(generation, self.config.max_rexmit_delay_ms,
                                               ack_trigger=self.rng.randint(0, 9))
         return effects
@@ -642,8 +645,11 @@ class HeartbeatMachine:
             self.remote_clients.pop(change.node, None)
         elif change.previous == STATUS_DEAD and node.node_type == "normal":
             effects.append(Log("info", f"Cluster node {change.node} returning after partition."))
+            self.history.restart_peer(change.node)
         else:
             effects.append(Log("info", f"Status update for node {change.node}: status {change.status}"))
+            if change.previous == STATUS_INIT and node.node_type == "normal":
+                self.history.restart_peer(change.node)
         effects.append(NodeStatusChanged(change.node, change.previous, change.status, node.node_type, node.generation))
         return effects
 

@@ -6,7 +6,10 @@ packets are kept so peers can ask for them again (`NS_rexmit firstseq..lastseq`)
 seq below what is kept is answered `NS_nak_rexmit` ("seqno too low"); one not kept at all "seqno
 not found". A slot is not resent more than once per `min_resend_interval_ms`. Peers acknowledge
 every 10th in-order seq (`NS_ackmsg`); with flow control on, client messages wait while
-`highest_sent - min(acked) >= window` so un-acked packets always stay in the history.
+`highest_sent - min(acked) >= window` so un-acked packets always stay in the history. A peer that
+is first heard, comes back from the dead or restarts is owed nothing sent before (its receive
+state starts at our next packet); a peer that did not acknowledge a packet sent a deadtime ago (two acknowledgement
+intervals past its last acknowledgement) does not hear us (one-way link) and is not waited for.
 
 Receiver side (`PeerReceive`, one per sending node and generation): a packet is
 - the first of this generation: accepted, delivery starts there;
@@ -46,6 +49,7 @@ class Rng(Protocol):
 class HistoryEntry:
     packet: bytes
     last_sent_ms: int
+    first_sent_ms: int = 0
 
 
 @dataclass
@@ -65,7 +69,7 @@ class SendHistory:
         return self.next_seq - 1
 
     def record(self, seq: int, packet: bytes, now_ms: int) -> None:
-        self.entries[seq] = HistoryEntry(packet, now_ms)
+        self.entries[seq] = HistoryEntry(packet, now_ms, now_ms)
         while len(self.entries) > self.history_size:
             self.entries.popitem(last=False)
 
@@ -80,8 +84,23 @@ class SendHistory:
         if seq > self.acked.get(peer, 0) and seq <= self.highest_sent:
             self.acked[peer] = seq
 
+    def restart_peer(self, peer: str) -> None:
+        """The peer (first heard, back from the dead, or restarted) receives from our next packet
+        on: nothing we sent before waits for its acknowledgement."""
+        self.acked[peer] = self.highest_sent
+
     def forget_peer(self, peer: str) -> None:
         self.acked.pop(peer, None)
+
+    def stalled(self, peer: str, now_ms: int, after_ms: int) -> bool:
+        """The peer should have acknowledged a packet we sent more than after_ms ago (two
+        acknowledgement intervals past what it acknowledged) and did not: it does not hear us (a
+        one-way link), so flow control must not wait for it."""
+        overdue = self.acked.get(peer, 0) + 2 * ACK_EVERY + 1
+        if overdue > self.highest_sent:
+            return False
+        entry = self.entries.get(overdue)
+        return entry is None or now_ms - entry.first_sent_ms > after_ms
 
     def window_open(self, peers: list[str], window: int = FLOW_WINDOW) -> bool:
         """May another client message be sent? peers: live nodes that take part in acks."""
