@@ -1,0 +1,208 @@
+"""`hb simulate`: run the policy engine on a CIB file, like Pacemaker's crm_simulate.
+
+    hb simulate -x CIB.xml [-S] [-s] [--node-up N] [--node-down N] [--node-fail N]
+                [--op-inject rsc_op_interval@node=rc] [--op-fail ...] [--save-graph FILE]
+                [-O FILE] [-t DATE] [--json]
+
+This module is the shell: it reads files and the clock; the decisions are made by the pure
+`pengine.engine`/`pengine.simexec` code it calls. The text output has crm_simulate 2.1.5's
+shapes so the two can be compared line by line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+import time
+from typing import Optional
+
+from core.cib import dates
+from core.cib.xmltree import XNode, parse_xml, to_xml
+from core.errors import ConfigError
+from pengine import display, engine, simexec, summary
+from pengine.graph import graph_xml
+from pengine.model import CLONE, PRIMITIVE, A_PSEUDO, WorkingSet
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hb simulate",
+                                description="Run the policy engine on a CIB (crm_simulate).")
+    p.add_argument("-x", "--xml-file", required=True, help="CIB to read")
+    p.add_argument("-S", "--simulate", action="store_true",
+                   help="simulate the transition and show the resulting cluster status")
+    p.add_argument("-s", "--show-scores", action="store_true", help="show allocation scores")
+    p.add_argument("-R", "--run", action="store_true",
+                   help="compute the transition only (the default)")
+    p.add_argument("-Q", "--quiet", action="store_true", help="only essential output")
+    p.add_argument("-u", "--node-up", action="append", default=[], metavar="NODE")
+    p.add_argument("-d", "--node-down", action="append", default=[], metavar="NODE")
+    p.add_argument("-f", "--node-fail", action="append", default=[], metavar="NODE")
+    p.add_argument("-i", "--op-inject", action="append", default=[], metavar="SPEC",
+                   help="inject an operation result before scheduling: rsc_op_interval@node=rc")
+    p.add_argument("-F", "--op-fail", action="append", default=[], metavar="SPEC",
+                   help="make a simulated action fail: rsc_op_interval@node=rc")
+    p.add_argument("-q", "--quorum", help="set have-quorum before scheduling (true/false)")
+    p.add_argument("-t", "--set-datetime", metavar="DATE", help="pretend 'now' is DATE")
+    p.add_argument("-G", "--save-graph", metavar="FILE", help="write the transition graph")
+    p.add_argument("-O", "--save-output", metavar="FILE",
+                   help="write the CIB after the simulated transition")
+    p.add_argument("--json", action="store_true",
+                   help="print placement after the transition and its actions as JSON")
+    return p
+
+
+def _now(cib: XNode, option: Optional[str], lines: list[str]) -> _dt.datetime:
+    if option is not None:
+        lines.append(f"Setting effective cluster time: {option}")
+        return dates.parse_date(option)
+    original = cib.get("execution-date")
+    if original is not None and original.strip().lstrip("-").isdigit() and int(original) != 0:
+        when = dates.from_epoch(int(original))
+        lines.append(f"Using the original execution date of: {dates.format_date(when)}")
+        return when
+    return _dt.datetime.now(tz=dates.UTC)
+
+
+def placement(ws: WorkingSet) -> dict[str, object]:
+    """Where each primitive runs (the revised state): node, null, or sorted list for clones."""
+    out: dict[str, object] = {}
+
+    def visit(rsc, cloned: bool) -> None:
+        if rsc.variant == PRIMITIVE:
+            ident = rsc.xml.get("id") or rsc.id
+            nodes = [n.uname for n in rsc.running_on]
+            if cloned:
+                current = out.get(ident) or []
+                assert isinstance(current, list)
+                out[ident] = sorted(set(current) | set(nodes))
+            elif ident in out and out[ident] is not None:
+                pass
+            else:
+                out[ident] = (nodes[0] if len(nodes) == 1 else
+                              (sorted(nodes) if nodes else None))
+            return
+        for child in rsc.children:
+            visit(child, cloned or rsc.variant == CLONE)
+    for rsc in ws.resources:
+        if rsc.orphan:
+            continue
+        visit(rsc, False)
+    return out
+
+
+def transition_actions(ws: WorkingSet) -> list[str]:
+    keep = {"start", "stop", "promote", "demote", "migrate_to", "migrate_from"}
+    out = []
+    assert ws.graph is not None
+    for syn in ws.graph.synapses:
+        action = syn.action
+        if action.rsc is None or action.node is None or action.flags & A_PSEUDO:
+            continue
+        if action.task not in keep:
+            continue
+        ident = action.rsc.xml.get("id") or action.rsc.id
+        out.append(f"{ident}_{action.task}_{action.node.uname}")
+    return sorted(out)
+
+
+def _section(out: list[str], title: str, lines: list[str]) -> None:
+    out.append(f"{title}:")
+    out.extend(lines)
+
+
+def run(argv: list[str], stdout=sys.stdout) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        with open(args.xml_file, "rb") as handle:
+            data = handle.read()
+        cib = parse_xml(data, args.xml_file)
+    except OSError as exc:
+        print(f"hb simulate: cannot read {args.xml_file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"hb simulate: {exc}", file=sys.stderr)
+        return 2
+    if cib.tag != "cib":
+        print(f"hb simulate: {args.xml_file}: root element is <{cib.tag}>, not <cib>",
+              file=sys.stderr)
+        return 2
+    header: list[str] = []
+    try:
+        now = _now(cib, args.set_datetime, header)
+    except dates.DateError as exc:
+        print(f"hb simulate: {exc}", file=sys.stderr)
+        return 2
+    now_epoch = int(now.timestamp())
+    out: list[str] = list(header)
+    ws = engine.unpack_cib(cib, now)
+    if not args.json:
+        counts = display.counts_line(ws)
+        if counts is not None:
+            out.append(counts)
+        if out:
+            out.append("")
+        if not args.quiet:
+            _section(out, "Current cluster status", display.cluster_status(ws))
+            out.append("")
+    modified = (args.node_up or args.node_down or args.node_fail or args.op_inject
+                or args.quorum is not None)
+    if modified:
+        try:
+            mods = simexec.apply_modifications(cib, args.node_up, args.node_down,
+                                               args.node_fail, args.op_inject, now_epoch,
+                                               args.quorum)
+        except ValueError as exc:
+            print(f"hb simulate: {exc}", file=sys.stderr)
+            return 2
+        if not args.json and not args.quiet:
+            _section(out, "Performing Requested Modifications", [f"  * {m}" for m in mods])
+            out.append("")
+        ws = engine.unpack_cib(cib, now)
+    ws = engine.schedule(cib, now, show_scores=args.show_scores, ws=ws)
+    if ws.unsupported:
+        for what in ws.unsupported:
+            print(f"hb simulate: unsupported: {what}", file=sys.stderr)
+    if args.show_scores and not args.json:
+        out.extend(ws.score_lines)
+        out.append("")
+    if not args.json and not args.quiet:
+        _section(out, "Transition Summary", [f"  * {line}"
+                                              for line in summary.transition_summary(ws)])
+        out.append("")
+    if args.save_graph:
+        assert ws.graph is not None
+        with open(args.save_graph, "w", encoding="utf-8") as handle:
+            handle.write(graph_xml(ws, ws.graph))
+    revised = None
+    if args.simulate or args.json or args.save_output:
+        assert ws.graph is not None
+        executed = simexec.execute_graph(ws, ws.graph, cib, now_epoch, args.op_fail)
+        if not args.json and args.simulate and not args.quiet:
+            _section(out, "Executing Cluster Transition", [f"  * {line}" for line in executed])
+            out.append("")
+        revised = engine.unpack_cib(cib, now)
+        if not args.json and args.simulate and not args.quiet:
+            _section(out, "Revised Cluster Status", display.cluster_status(revised))
+        if args.save_output:
+            with open(args.save_output, "w", encoding="utf-8") as handle:
+                handle.write(to_xml(cib))
+    if args.json:
+        assert revised is not None
+        stdout.write(json.dumps({"placement": placement(revised),
+                                 "actions": transition_actions(ws)}, indent=2,
+                                sort_keys=True) + "\n")
+        return 0
+    while out and out[-1] == "":
+        out.pop()
+    stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    return run(list(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
