@@ -468,3 +468,39 @@ def order_stops(ws: WorkingSet, first: Resource, then: Resource, flags: int) -> 
 
 def iter_nodes(actions: Iterable[Action]) -> list[Node]:
     return [a.node for a in actions if a.node is not None]
+
+
+# ------------------------------------------------------------------------------------------------
+# unfencing
+
+def node_unfenced(node: Node) -> bool:
+    value = node.attrs.get("#node-unfenced")
+    return value is not None and value != "0"
+
+
+def trigger_unfencing(ws: WorkingSet, rsc: Optional[Resource], node: Optional[Node],
+                      reason: str, dependency: Optional[Action]) -> None:
+    if not ws.enable_unfencing:
+        return
+    if rsc is not None and not rsc.fence_device:
+        return
+    if node is not None and node.online and not node.unclean and not node.shutdown:
+        unfence = fence_op(ws, node, "on", False, reason, False)
+        if dependency is not None:
+            order_actions(unfence, dependency, m.O_OPTIONAL)
+    elif rsc is not None:
+        for each in list(rsc.allowed):
+            if each.online and not each.unclean and not each.shutdown:
+                trigger_unfencing(ws, rsc, each, reason, dependency)
+
+
+def order_vs_unfence(ws: WorkingSet, rsc: Resource, node: Optional[Node], action: Action,
+                     order: int) -> None:
+    """pcmk__order_vs_unfence: unfence a node before probing/starting what needs it."""
+    if node is None:
+        return
+    if (rsc.fence_device and ws.enable_unfencing) or rsc.needs_unfencing:
+        unfence = fence_op(ws, node, "on", True, None, False)
+        order_actions(unfence, action, order)
+        if not node_unfenced(node):
+            trigger_unfencing(ws, None, node, f"required by {rsc.id} {action.task}", None)

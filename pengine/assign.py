@@ -140,7 +140,48 @@ def apply_exclusive_discovery(rsc: Resource, node: Node) -> None:
             rsc.allowed[node] = -INFINITY
 
 
+def _shutdown_time(ws: WorkingSet, node: Node) -> int:
+    value = node.attrs.get("shutdown")
+    try:
+        result = int(value) if value is not None else 0
+    except ValueError:
+        result = 0
+    return result if result != 0 else ws.now_epoch
+
+
+def shutdown_lock(ws: WorkingSet, rsc: Resource) -> None:
+    """pcmk__primitive_shutdown_lock: keep a cleanly stopped resource on its node."""
+    if rsc.children:
+        for child in rsc.children:
+            shutdown_lock(ws, child)
+        return
+    cls = rsc.xml.get("class")
+    if cls is None or cls == "stonith":
+        return
+    if rsc.lock_node is not None:
+        if rsc.running_on:
+            rsc.lock_node = None
+            rsc.lock_time = 0
+    elif len(rsc.running_on) == 1:
+        node = rsc.running_on[0]
+        if node.shutdown and not node.unclean:
+            rsc.lock_node = node
+            rsc.lock_time = _shutdown_time(ws, node)
+    if rsc.lock_node is None:
+        return
+    if ws.shutdown_lock_limit > 0:
+        expires = rsc.lock_time + ws.shutdown_lock_limit + 1
+        if ws.recheck_by == 0 or expires < ws.recheck_by:
+            ws.recheck_by = expires
+    for node in ws.nodes:
+        if node.uname != rsc.lock_node.uname:
+            resource_location(ws, rsc, node, -INFINITY, "shutdown-lock")
+
+
 def apply_node_criteria(ws: WorkingSet) -> None:
+    if ws.shutdown_lock:
+        for rsc in ws.resources:
+            shutdown_lock(ws, rsc)
     apply_locations(ws)
     for rsc in ws.resources:
         apply_stickiness(ws, rsc)

@@ -109,14 +109,45 @@ def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
     calc = md5(render(params))
     if calc != digest_all:
         secure = op.get("op-secure-digest")
-        if secure is not None:
-            private = op.get("op-secure-params") or ""
-            secure_params = {k: v for k, v in params.items()
-                             if f" {k} " not in private}
-            if md5(render(secure_params)) == secure:
-                return DIGEST_MATCH
+        if secure is not None and md5(render(_secure_params(ws, rsc, node, op, params))) == secure:
+            return DIGEST_MATCH
         return DIGEST_RESTART if extra_forces_restart else DIGEST_ALL
     return DIGEST_MATCH
+
+
+def _is_fence_param(name: str) -> bool:
+    """pcmk_stonith_param: parameters Pacemaker adds for fence devices."""
+    if name in ("provides", "stonith-timeout"):
+        return True
+    if not name.startswith("pcmk_"):
+        return False
+    if name in ("pcmk_action_limit", "pcmk_delay_base", "pcmk_delay_max", "pcmk_host_argument",
+                "pcmk_host_check", "pcmk_host_list", "pcmk_host_map"):
+        return True
+    rest = name[5:]
+    idx = rest.find("_")
+    return idx >= 0 and rest[idx:] in ("_action", "_timeout", "_retries")
+
+
+def _secure_params(ws: WorkingSet, rsc: Resource, node: Node, op: XNode,
+                   params_all: dict[str, str]) -> dict[str, str]:
+    """calculate_secure_digest: parameters minus the private ones (as crm_report masks them)."""
+    from core.cib.rules import compare_versions
+    version = op.get("crm_feature_set") or ""
+    old = compare_versions(version, "3.16.0") < 0
+    private = op.get("op-secure-params") or ""
+    if old:
+        base = dict(rsc_params(ws, rsc, node))
+    else:
+        base = dict(params_all)
+    out = {k: v for k, v in base.items() if f" {k} " not in private}
+    if old and (rsc.xml.get("class") or "") == "stonith":
+        out = {k: v for k, v in out.items() if not _is_fence_param(k)}
+    out = {k: v for k, v in out.items()
+           if not k.startswith("CRM_meta_") and k not in _FILTERED}
+    if not old and "CRM_meta_timeout" in params_all:
+        out["CRM_meta_timeout"] = params_all["CRM_meta_timeout"]
+    return out
 
 
 def digest_mismatch(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> Optional[bool]:

@@ -16,7 +16,7 @@ from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
 from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
 from pengine.status import get_failcount, unpack_status
-from pengine.unpack import (numeric_key, unpack_config, unpack_constraints, unpack_nodes,
+from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
 
 
@@ -27,8 +27,6 @@ def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:
     unpack_nodes(ws)
     unpack_resources(ws)
     unpack_status(ws)
-    for node in ws.nodes:
-        node.sort_key = numeric_key(node.uname)
     return ws
 
 

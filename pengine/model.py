@@ -197,6 +197,7 @@ class Resource:
         self.failure_timeout = 0
         self.remote_reconnect_ms = 0
         self.recovery_type = RECOVERY_STOP_START
+        self.restart_type_restart = False
         self.role = ROLE_STOPPED
         self.next_role = ROLE_UNKNOWN
         self.allowed: dict[Node, int] = {}
@@ -413,7 +414,8 @@ class WorkingSet:
         self.concurrent_fencing = False
         self.enable_unfencing = False
         self.is_managed_default = True
-        self.shutdown_lock = 0
+        self.shutdown_lock = False
+        self.shutdown_lock_limit = 0  # seconds, 0 = no limit
         self.have_remote_nodes = False
         self.no_quorum_policy = NQ_STOP
         self.stonith_action = "reboot"

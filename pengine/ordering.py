@@ -125,6 +125,8 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
     action_first = xml.get("first-action") or "start"
     action_then = xml.get("then-action") or action_first
     flags = _flags_for_kind(kind, action_first, symmetry)
+    if kind == KIND_OPTIONAL and then.restart_type_restart:
+        flags |= m.O_IMPLIES_THEN
     min_before = _minimum_first_instances(first, xml)
     if min_before > 0:
         _clone_min_ordering(ws, ident, first, action_first, then, action_then, flags, min_before)
@@ -137,6 +139,8 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
                                "manually)")
         else:
             flags = _flags_for_kind(kind, inv_first, SYMMETRIC_INVERSE)
+            if kind == KIND_OPTIONAL and then.restart_type_restart:
+                flags |= m.O_IMPLIES_FIRST
             act.order_resource_actions(ws, then, inv_then, first, inv_first, flags)
 
 

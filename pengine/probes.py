@@ -46,6 +46,7 @@ def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     probe = act.custom_action(ws, rsc, op_key(rsc.id, "monitor", 0), "monitor", node,
                               False, True)
     probe.flags &= ~A_OPTIONAL
+    act.order_vs_unfence(ws, rsc, node, probe, m.O_OPTIONAL)
     if node not in rsc.running_on:
         act.add_expected_result(probe, m.OCF_NOT_RUNNING)
     elif rsc.role == m.ROLE_PROMOTED:

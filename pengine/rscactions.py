@@ -67,10 +67,14 @@ def _stop_resource(ws: WorkingSet, rsc: Resource, node: Optional[Node], optional
             stop.flags &= ~A_RUNNABLE
         if ws.remove_after_stop:
             _schedule_cleanup(ws, rsc, current, opt)
+        if rsc.needs_unfencing:
+            unfence = act.fence_op(ws, current, "on", True, None, False)
+            act.order_actions(stop, unfence, m.O_IMPLIES_FIRST)
 
 
 def _start_resource(ws: WorkingSet, rsc: Resource, node: Optional[Node], optional: bool) -> None:
     start = act.start_action(ws, rsc, node, True)
+    act.order_vs_unfence(ws, rsc, node, start, m.O_IMPLIES_THEN)
     if (start.flags & A_RUNNABLE) and not optional:
         start.flags &= ~A_OPTIONAL
     if _is_expected_node(rsc, node):
@@ -407,6 +411,13 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
     act.new_ordering(ws, rsc, op_key(rsc.id, "lrm_delete", 0), None, rsc,
                      op_key(rsc.id, "monitor", 0), None,
                      m.O_SAME_NODE | m.O_THEN_CANCELS_FIRST)
+    if not rsc.fence_device and ws.enable_unfencing and rsc.needs_unfencing:
+        for node in sorted(rsc.allowed, key=lambda n: n.sort_key):
+            unfence = act.fence_op(ws, node, "on", True, None, False)
+            act.new_ordering(ws, rsc, op_key(rsc.id, "stop", 0), None, None, unfence.uuid,
+                             unfence, m.O_OPTIONAL | m.O_SAME_NODE)
+            act.new_ordering(ws, None, unfence.uuid, unfence, rsc, op_key(rsc.id, "start", 0),
+                             None, m.O_IMPLIES_THEN_ON_NODE | m.O_SAME_NODE)
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:

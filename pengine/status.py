@@ -327,6 +327,8 @@ def unpack_lrm_resource(ws: WorkingSet, node: Node, entry: XNode) -> Optional[Re
         rsc = _process_orphan(ws, entry, node)
         if rsc is None:
             return None
+    if ws.shutdown_lock:
+        _unpack_shutdown_lock(ws, entry, rsc, node)
     saved_role = rsc.role
     rsc.role = m.ROLE_UNKNOWN
     ordered = sort_ops(ops)
@@ -346,6 +348,22 @@ def unpack_lrm_resource(ws: WorkingSet, node: Node, entry: XNode) -> Optional[Re
     history = ws.__dict__.setdefault("_history", {})
     history[(id(rsc), node.id)] = (entry, ordered)
     return rsc
+
+
+def _unpack_shutdown_lock(ws: WorkingSet, entry: XNode, rsc: Resource, node: Node) -> None:
+    value = entry.get("shutdown-lock")
+    try:
+        lock_time = int(value) if value is not None else 0
+    except ValueError:
+        lock_time = 0
+    if lock_time == 0:
+        return
+    if ws.shutdown_lock_limit > 0 and ws.now_epoch > lock_time + ws.shutdown_lock_limit:
+        # expired: the lock is dropped and the history cleared
+        act.custom_action(ws, rsc, f"{rsc.id}_lrm_delete_0", "lrm_delete", node, False, True)
+        return
+    rsc.lock_node = node
+    rsc.lock_time = lock_time
 
 
 def _process_recurring(ws: WorkingSet, node: Node, rsc: Resource, start_index: int,

@@ -89,6 +89,8 @@ def rsc_action(out: list, rsc: Resource, current: Optional[Node], nxt: Optional[
     start = _first(act.resource_actions(rsc, nxt, "start", False))
     start_node = current if (start is not None and start.flags & A_RUNNABLE) else None
     stop = _first(act.resource_actions(rsc, start_node, "stop", False))
+    if stop is None and rsc.stop_unexpected:
+        stop = _first(act.resource_actions(rsc, None, "stop", False))
     promote = _first(act.resource_actions(rsc, nxt, "promote", False))
     demote = _first(act.resource_actions(rsc, nxt, "demote", False))
     if rsc.role == rsc.next_role:

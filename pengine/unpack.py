@@ -112,15 +112,16 @@ def unpack_config(ws: WorkingSet) -> None:
     ws.stop_action_orphans = to_bool(opt("stop-orphan-actions")) is not False
     ws.remove_after_stop = is_true(opt("remove-after-stop"))
     ws.stop_everything = is_true(opt("stop-all-resources"))
-    ws.startup_fencing = to_bool(opt("startup-fencing")) is not False
+    # startup-fencing is only honoured when fencing is enabled ("blind faith" otherwise)
+    ws.startup_fencing = ws.stonith_enabled and to_bool(opt("startup-fencing")) is not False
     ws.startup_probes = to_bool(opt("enable-startup-probes")) is not False
     ws.concurrent_fencing = is_true(opt("concurrent-fencing"))
     ws.is_managed_default = to_bool(opt("is-managed-default")) is not False
     ws.placement_strategy = opt("placement-strategy")
     ws.node_health_strategy = opt("node-health-strategy")
     if is_true(opt("shutdown-lock")):
-        limit = parse_interval_ms(opt("shutdown-lock-limit")) // 1000
-        ws.shutdown_lock = limit if limit > 0 else -1
+        ws.shutdown_lock = True
+        ws.shutdown_lock_limit = parse_interval_ms(opt("shutdown-lock-limit")) // 1000
     nqp = opt("no-quorum-policy").lower()
     policy = {"ignore": m.NQ_IGNORE, "freeze": m.NQ_FREEZE, "stop": m.NQ_STOP,
               "demote": m.NQ_DEMOTE, "suicide": m.NQ_SUICIDE}.get(nqp, m.NQ_STOP)
@@ -132,6 +133,12 @@ def unpack_config(ws: WorkingSet) -> None:
     version = cib.get("crm_feature_set")
     from core.cib.rules import compare_versions
     ws.legacy_failcounts = version is None or compare_versions(version, "3.0.13") < 0
+    # unfencing is in use if any device provides it or any resource requires it
+    for pair in cib.iter("nvpair"):
+        if (pair.get("name"), pair.get("value")) in (("provides", "unfencing"),
+                                                     ("requires", "unfencing")):
+            ws.enable_unfencing = True
+            break
     ws.rsc_defaults = section(cib, "rsc_defaults")
     ws.op_defaults = section(cib, "op_defaults")
     if ws.placement_strategy not in ("default",):
@@ -197,6 +204,7 @@ def unpack_nodes(ws: WorkingSet) -> None:
     ws.nodes.sort(key=lambda n: numeric_key(n.uname))
     for index, node in enumerate(ws.nodes):
         node.index = index
+        node.sort_key = numeric_key(node.uname)
 
 
 def find_node(ws: WorkingSet, ident: Optional[str], uname: Optional[str]) -> Optional[Node]:
@@ -364,6 +372,7 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> O
     rsc.recovery_type = {"stop_only": m.RECOVERY_STOP_ONLY, "block": m.RECOVERY_BLOCK,
                          "stop_unexpected": m.RECOVERY_STOP_UNEXPECTED}.get(
                              multiple, m.RECOVERY_STOP_START)
+    rsc.restart_type_restart = (meta.get("restart-type") or "").lower() == "restart"
     sticky = meta.get("resource-stickiness")
     if sticky is not None and sticky.lower() != "default":
         rsc.stickiness = parse_score(sticky)

@@ -18,8 +18,6 @@ UTC = _dt.timezone.utc
 _DATE = re.compile(r"^(\d{4})-?(?:W(\d{2})-?(\d)|(\d{3})(?!\d)|(\d{2})-?(\d{2}))")
 _TIME = re.compile(r"^[T ]?(\d{2}):?(\d{2})(?::?(\d{2}))?(?:[.,]\d+)?")
 _ZONE = re.compile(r"^\s*(Z|[+-]\d{2}(?::?\d{2})?)\s*$")
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-                       r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
 class DateError(ValueError):
@@ -90,12 +88,29 @@ def add_duration(when: _dt.datetime, years: int = 0, months: int = 0, weeks: int
 
 
 def parse_duration(text: str) -> dict[str, int]:
-    """`P1Y2M3DT4H` -> {"years": 1, "months": 2, "days": 3, "hours": 4}."""
-    match = _DURATION.match(text.strip())
-    if match is None or text.strip() == "P":
+    """`P1Y2M3DT4H` -> {"years": 1, "months": 2, "days": 3, "hours": 4}.
+
+    Like crm_time_parse_duration, a unit is accepted before or after `T` (`P30S` is 30 seconds);
+    `M` means months before `T` and minutes after it.
+    """
+    body = text.strip()
+    if not body.startswith("P") or len(body) < 3:
         raise DateError(f"bad duration {text!r}")
-    names = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
-    return {name: int(value) for name, value in zip(names, match.groups()) if value}
+    out: dict[str, int] = {}
+    in_time = False
+    for match in re.finditer(r"T|(\d+)([YMWDHS])|(.)", body[1:]):
+        if match.group(0) == "T":
+            in_time = True
+            continue
+        if match.group(3) is not None:
+            raise DateError(f"bad duration {text!r}")
+        number, unit = int(match.group(1)), match.group(2)
+        name = {"Y": "years", "W": "weeks", "D": "days", "H": "hours", "S": "seconds",
+                "M": "minutes" if in_time else "months"}[unit]
+        out[name] = out.get(name, 0) + number
+    if not out:
+        raise DateError(f"bad duration {text!r}")
+    return out
 
 
 def format_date(when: _dt.datetime) -> str:
