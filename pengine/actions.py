@@ -17,7 +17,8 @@ from core.cib.rules import RuleContext, unpack_nvpairs
 from core.cib.status import op_key
 from core.cib.xmltree import XNode
 from pengine import model as m
-from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Ordering,
+from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
+                           Ordering,
                            Resource, WorkingSet)
 
 
@@ -84,7 +85,7 @@ def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
 
 
 def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: int) -> OpConfig:
-    cache = ws.__dict__.setdefault("_opcfg", {})
+    cache = ws.op_configs
     cache_key = (id(rsc), key, task)
     cfg = cache.get(cache_key)
     if cfg is not None:
@@ -176,6 +177,17 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
 
 def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
     """find_actions: by key; with a node also matches (and assigns) node-less actions."""
+    if isinstance(actions, ActionList):
+        if node is not None:
+            on_node = actions.by_key_node.get((key, node))
+            floating = actions.by_key_node.get((key, None))
+            if not floating:
+                return list(on_node) if on_node else []
+            found = sorted((on_node or []) + floating, key=lambda a: a.id)
+            for action in floating[:]:
+                actions.assign_node(action, node)
+            return found
+        actions = actions.by_key.get(key, ())  # type: ignore[assignment]
     result = []
     for action in actions:
         if action.uuid != key:
@@ -193,12 +205,19 @@ def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[
 def find_actions_exact(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
     if node is None:
         return []
+    if isinstance(actions, ActionList):
+        return list(actions.by_key_node.get((key, node), ()))
     return [a for a in actions if a.node is node and a.uuid == key]
 
 
 def find_first_action(actions: list[Action], uuid: Optional[str], task: Optional[str],
                       node: Optional[Node]) -> Optional[Action]:
     """The newest matching action (Pacemaker prepends to its lists)."""
+    if isinstance(actions, ActionList):
+        if uuid is not None:
+            actions = actions.by_key.get(uuid, ())  # type: ignore[assignment]
+        elif task is not None:
+            actions = actions.by_task.get(task, ())  # type: ignore[assignment]
     for action in reversed(actions):
         if uuid is not None and action.uuid != uuid:
             continue
@@ -330,7 +349,7 @@ def _new_action(ws: WorkingSet, key: str, task: str, rsc: Optional[Resource],
         if rsc is None:
             ws.singletons[key] = action
         else:
-            rsc.actions.append(action)
+            rsc.actions.add(action)
     return action
 
 

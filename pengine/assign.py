@@ -101,7 +101,7 @@ def apply_stickiness(ws: WorkingSet, rsc: Resource) -> None:
 
 def _failcount_clear_exists(rsc: Resource, node: Node) -> bool:
     key = f"{rsc.id}_clear_failcount_0"
-    return any(a.uuid == key and a.node is node for a in rsc.actions)
+    return any(a.node is node for a in rsc.actions.by_key.get(key, ()))
 
 
 def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Resource]:
@@ -330,24 +330,27 @@ def coloc_lh(dependent: Resource, primary: Resource, con: Colocation) -> None:
         clone_coloc_lh(dependent, primary, con)
 
 
-def _best_score_matching(rsc: Resource, attr: str, value: Optional[str]) -> int:
-    best = -INFINITY
-    lvalue = value.lower() if value is not None else None
+def _best_scores_by_value(rsc: Resource, attr: str) -> dict[Optional[str], int]:
+    """For each (lower-cased) attribute value, the best score of rsc on an available node
+    with that value (best_node_score_matching_attr for all values at once)."""
+    best: dict[Optional[str], int] = {}
     for node, score in rsc.allowed.items():
-        if score > best and node.available():
-            nval = node.attrs.get(attr)
-            if (nval is None and value is None) or (
-                    nval is not None and lvalue is not None and nval.lower() == lvalue):
-                best = score
+        if score > -INFINITY and node.available():
+            value = node.attrs.get(attr)
+            key = None if value is None else value.lower()
+            if score > best.get(key, -INFINITY):
+                best[key] = score
     return best
 
 
 def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[str],
                          factor: float, only_positive: bool) -> None:
     attr = attr or "#uname"
+    best = _best_scores_by_value(rsc, attr)
     for node in list(nodes):
         weight_now = nodes[node]
-        score = _best_score_matching(rsc, attr, node.attrs.get(attr))
+        value = node.attrs.get(attr)
+        score = best.get(None if value is None else value.lower(), -INFINITY)
         if factor < 0 and score < 0:
             continue
         if weight_now == m.INFINITY_HACK:

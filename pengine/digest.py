@@ -29,7 +29,7 @@ _FILTERED = {"id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid",
 
 def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
     """pe_rsc_params: instance attributes evaluated for a node (cached)."""
-    cache = ws.__dict__.setdefault("_params", {})
+    cache = ws.params_cache
     key = (id(rsc), None if node is None else node.id)
     got = cache.get(key)
     if got is not None:
@@ -92,8 +92,7 @@ def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
     params, extra_forces_restart = _all_params(ws, rsc, node, task, interval)
     digest_all = op.get("op-digest")
     digest_restart = op.get("op-restart-digest")
-    forced = ws.__dict__.get("_reschedule", set())
-    if (id(rsc), node.id, op.get("operation_key") or op.get("id")) in forced:
+    if (id(rsc), node.id, op.get("operation_key") or op.get("id")) in ws.reschedule:
         digest_restart = digest_restart or "calculated-failure-timeout"
         if digest_restart is not None:
             return DIGEST_RESTART

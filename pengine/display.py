@@ -102,12 +102,12 @@ def displayable_role(rsc: Resource) -> int:
 
 
 def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Optional[int]:
-    from core.cib.status import history_key, int_attr, parse_op_key
+    from core.cib.status import history_key, int_attr, op_record, parse_op_key
     from pengine.status import mask_probe_failure
     for op, node, owner in ws.failed_ops:
         if node_name is not None and node.uname != node_name:
             continue
-        if not mask_probe_failure(op):
+        if not mask_probe_failure(op_record(op)):
             continue
         parsed = parse_op_key(history_key(op))
         if parsed is None:

@@ -176,6 +176,31 @@ class Node:
         return f"Node({self.uname})"
 
 
+class ActionList(list):
+    """A resource's actions in creation order, indexed by key and by task for fast lookups
+    (Pacemaker scans its lists; with thousands of probes that would be quadratic here)."""
+
+    __slots__ = ("by_key", "by_task", "by_key_node")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_key: dict[str, list] = {}
+        self.by_task: dict[str, list] = {}
+        self.by_key_node: dict[tuple, list] = {}
+
+    def add(self, action: "Action") -> None:
+        self.append(action)
+        self.by_key.setdefault(action.uuid, []).append(action)
+        self.by_task.setdefault(action.task, []).append(action)
+        self.by_key_node.setdefault((action.uuid, action.node), []).append(action)
+
+    def assign_node(self, action: "Action", node: "Node") -> None:
+        """Give a node-less action its node (find_actions does this) and keep the index."""
+        self.by_key_node[(action.uuid, None)].remove(action)
+        action.node = node
+        self.by_key_node.setdefault((action.uuid, node), []).append(action)
+
+
 class Resource:
     """A primitive, group or clone with Pacemaker's resource state."""
 
@@ -200,6 +225,7 @@ class Resource:
         self.restart_type_restart = False
         self.role = ROLE_STOPPED
         self.next_role = ROLE_UNKNOWN
+        self.target_role: Optional[int] = None
         self.allowed: dict[Node, int] = {}
         self.discover_mode: dict[Node, int] = {}
         self.exclusive_discover = False
@@ -214,7 +240,7 @@ class Resource:
         self.partial_migration_target: Optional[Node] = None
         self.dangling_migrations: list[Node] = []
         self.container: Optional[Resource] = None
-        self.actions: list[Action] = []
+        self.actions: ActionList = ActionList()
         self.rsc_cons: list[Colocation] = []       # this with others
         self.rsc_cons_lhs: list[Colocation] = []   # others with this
         self.rsc_location: list[Location] = []
@@ -432,6 +458,13 @@ class WorkingSet:
         self.warnings: list[str] = []
         self.score_lines: list[str] = []
         self.param_checks: list = []
+        # per-run caches and bookkeeping
+        self.history: dict = {}          # (rsc, node) -> (lrm_resource xml, sorted OpRecs)
+        self.reschedule: set = set()      # (id(rsc), node id, op key) whose monitor must restart
+        self.fail_regexes: dict = {}
+        self.node_fail_attrs: dict = {}
+        self.op_configs: dict = {}
+        self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None
         self.ids = None  # IdIndex

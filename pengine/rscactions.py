@@ -591,6 +591,7 @@ def handle_config_changes(ws: WorkingSet) -> None:
     status = ws.cib.find("status")
     if status is None:
         return
+    matching = _rscs_matching_index(ws)
     states: dict[str, XNode] = {}
     for state in status.children:
         if state.tag == "node_state" and state.get("uname") is not None:
@@ -608,24 +609,26 @@ def handle_config_changes(ws: WorkingSet) -> None:
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
-            for rsc in _rscs_matching(ws, entry.get("id") or ""):
+            for rsc in matching.get(entry.get("id") or "", ()):
                 if rsc.variant != PRIMITIVE:
                     continue
                 _process_rsc_history(ws, entry, rsc, node, calculate_active_ops,
                                      get_failcount)
 
 
-def _rscs_matching(ws: WorkingSet, ident: str) -> list[Resource]:
-    result: list[Resource] = []
+def _rscs_matching_index(ws: WorkingSet) -> dict[str, list[Resource]]:
+    """pcmk__rscs_matching_id for every id at once: id or clone name -> resources."""
+    index: dict[str, list[Resource]] = {}
 
     def visit(rsc: Resource) -> None:
-        if rsc.id == ident or rsc.clone_name == ident:
-            result.insert(0, rsc)
+        index.setdefault(rsc.id, []).insert(0, rsc)
+        if rsc.clone_name is not None and rsc.clone_name != rsc.id:
+            index.setdefault(rsc.clone_name, []).insert(0, rsc)
         for child in rsc.children:
             visit(child)
     for rsc in ws.resources:
         visit(rsc)
-    return result
+    return index
 
 
 def _process_rsc_history(ws: WorkingSet, entry: XNode, rsc: Resource, node: Node,
@@ -641,17 +644,21 @@ def _process_rsc_history(ws: WorkingSet, entry: XNode, rsc: Resource, node: Node
         return
     if _agent_changed(ws, rsc, node, entry, True):
         _schedule_cleanup(ws, rsc, node, False)
-    ops = sort_ops([op for op in entry.children if op.tag == "lrm_rsc_op"])
+    known = ws.history.get((rsc, node))
+    if known is not None and known[0] is entry:
+        ops = known[1]
+    else:
+        ops = sort_ops([op for op in entry.children if op.tag == "lrm_rsc_op"])
     start_index, stop_index = calculate_active_ops(ops)
     if start_index < stop_index:
         return
     for offset, op in enumerate(ops):
         if offset < start_index:
             continue
-        task = op.get("operation")
-        interval = int_attr(op, "interval")
+        task = op.task
+        interval = op.interval
         if interval > 0 and (rsc.maintenance or node.maintenance):
-            schedule_cancel(ws, rsc, op.get("call-id"), task or "", interval, node)
+            schedule_cancel(ws, rsc, op.xml.get("call-id"), task or "", interval, node)
         elif interval > 0 or task in ("monitor", "start", "promote", "migrate_from"):
-            if check_action_config(ws, rsc, node, op) and get_failcount(ws, node, rsc)[0]:
+            if check_action_config(ws, rsc, node, op.xml) and get_failcount(ws, node, rsc)[0]:
                 act.clear_failcount(ws, rsc, node, "action definition changed")

@@ -14,8 +14,7 @@ import re
 from typing import Optional
 
 from core.cib.scores import INFINITY, add_scores, parse_score
-from core.cib.status import (history_key, int_attr, parse_transition_magic, strip_clone_suffix,
-                             target_rc)
+from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
 from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine import model as m
@@ -227,15 +226,11 @@ def _process_orphan(ws: WorkingSet, entry: XNode, node: Node) -> Optional[Resour
     return rsc
 
 
-def _call_id(op: XNode) -> int:
-    return int_attr(op, "call-id", -1)
-
-
-def _cmp_ops(a: XNode, b: XNode) -> int:
+def _cmp_ops(a: OpRec, b: OpRec) -> int:
     """sort_op_by_callid."""
-    if a.get("id") == b.get("id"):
+    if a.id == b.id:
         return 0
-    a_id, b_id = _call_id(a), _call_id(b)
+    a_id, b_id = a.call_id, b.call_id
     if a_id == -1 and b_id == -1:
         return 0
     if a_id >= 0 and a_id < b_id:
@@ -243,14 +238,14 @@ def _cmp_ops(a: XNode, b: XNode) -> int:
     if b_id >= 0 and a_id > b_id:
         return 1
     if b_id >= 0 and a_id == b_id:
-        last_a, last_b = int_attr(a, "last-rc-change", -1), int_attr(b, "last-rc-change", -1)
+        last_a, last_b = a.last_change, b.last_change
         if last_a >= 0 and last_a < last_b:
             return -1
         if last_b >= 0 and last_a > last_b:
             return 1
         return 0
-    ma = parse_transition_magic(a.get("transition-magic"))
-    mb = parse_transition_magic(b.get("transition-magic"))
+    ma = parse_transition_magic(a.magic)
+    mb = parse_transition_magic(b.magic)
     if ma is None or mb is None:
         return 0
     ka, kb = ma[2].split(":"), mb[2].split(":")
@@ -271,28 +266,30 @@ def _cmp_ops(a: XNode, b: XNode) -> int:
     return 0
 
 
-def sort_ops(ops: list[XNode]) -> list[XNode]:
+def sort_ops(ops: list[XNode]) -> list[OpRec]:
     """Operations by call id (GLib's stable merge sort over the prepended list)."""
-    ops = list(reversed(ops))
-    ids = [_call_id(op) for op in ops]
-    if all(i >= 0 for i in ids) and len(set(ids)) == len(ids):
-        return [op for _, op in sorted(zip(ids, ops), key=lambda pair: pair[0])]
-    return sorted(ops, key=functools.cmp_to_key(_cmp_ops))
+    recs = [op_record(op) for op in reversed(ops)]
+    if len(recs) < 2:
+        return recs
+    ids = [r.call_id for r in recs]
+    if min(ids) >= 0 and len(set(ids)) == len(ids):
+        recs.sort(key=lambda r: r.call_id)
+        return recs
+    return sorted(recs, key=functools.cmp_to_key(_cmp_ops))
 
 
-def calculate_active_ops(ops: list[XNode]) -> tuple[int, int]:
+def calculate_active_ops(ops: list[OpRec]) -> tuple[int, int]:
     """(start index, stop index) in the sorted history."""
     stop_index = start_index = -1
     implied_monitor_start = implied_clone_start = -1
     for counter, op in enumerate(ops):
-        task = op.get("operation")
-        status = op.get("op-status")
-        if task == "stop" and status == "0":
+        task = op.task
+        if task == "stop" and op.status == 0 and op.xml.get("op-status") == "0":
             stop_index = counter
         elif task in ("start", "migrate_from"):
             start_index = counter
         elif implied_monitor_start <= stop_index and task == "monitor":
-            if op.get("rc-code") in ("0", "8"):
+            if op.xml.get("rc-code") in ("0", "8"):
                 implied_monitor_start = counter
         elif task in ("promote", "demote"):
             implied_clone_start = counter
@@ -309,7 +306,7 @@ class _State:
     __slots__ = ("last_failure", "on_fail")
 
     def __init__(self) -> None:
-        self.last_failure: Optional[XNode] = None
+        self.last_failure: Optional[OpRec] = None
         self.on_fail = m.F_IGNORE
 
 
@@ -338,15 +335,12 @@ def unpack_lrm_resource(ws: WorkingSet, node: Node, entry: XNode) -> Optional[Re
     start_index, stop_index = calculate_active_ops(ordered)
     _process_recurring(ws, node, rsc, start_index, stop_index, ordered)
     _process_rsc_state(ws, rsc, node, state.on_fail)
-    from pengine.unpack import get_target_role
-    req = get_target_role(rsc)
-    if req is not None:
-        if rsc.next_role == m.ROLE_UNKNOWN or req < rsc.next_role:
-            rsc.next_role = req
+    if rsc.target_role is not None:
+        if rsc.next_role == m.ROLE_UNKNOWN or rsc.target_role < rsc.next_role:
+            rsc.next_role = rsc.target_role
     if saved_role > rsc.role:
         rsc.role = saved_role
-    history = ws.__dict__.setdefault("_history", {})
-    history[(id(rsc), node.id)] = (entry, ordered)
+    ws.history[(rsc, node)] = (entry, ordered)
     return rsc
 
 
@@ -367,20 +361,20 @@ def _unpack_shutdown_lock(ws: WorkingSet, entry: XNode, rsc: Resource, node: Nod
 
 
 def _process_recurring(ws: WorkingSet, node: Node, rsc: Resource, start_index: int,
-                       stop_index: int, ordered: list[XNode]) -> None:
+                       stop_index: int, ordered: list[OpRec]) -> None:
+    if not node.online:
+        return
     for counter, op in enumerate(ordered):
-        if not node.online:
-            break
         if start_index < stop_index and counter <= stop_index:
             continue
         if counter < start_index:
             continue
-        interval = int_attr(op, "interval")
+        interval = op.interval
         if interval == 0:
             continue
-        if op.get("op-status") == "-1":
+        if op.xml.get("op-status") == "-1":
             continue
-        task = op.get("operation") or ""
+        task = op.task or ""
         act.custom_action(ws, rsc, f"{rsc.id}_{task}_{interval}", task, node, True, True)
 
 
@@ -388,13 +382,12 @@ def _set_active(rsc: Resource) -> None:
     rsc.role = m.ROLE_UNPROMOTED if rsc.top.promotable else m.ROLE_STARTED
 
 
-def mask_probe_failure(op: XNode) -> bool:
+def mask_probe_failure(op: OpRec) -> bool:
     """pcmk_xe_mask_probe_failure: probe result 'not installed'/'invalid parameter'."""
-    if op.get("operation") != "monitor" or int_attr(op, "interval") != 0:
+    if op.task != "monitor" or op.interval != 0:
         return False
-    rc = int_attr(op, "rc-code")
-    return rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM) or \
-        int_attr(op, "op-status") == m.EXEC_NOT_INSTALLED
+    return op.rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM) or \
+        op.status == m.EXEC_NOT_INSTALLED
 
 
 def _get_on_fail(ws: WorkingSet, rsc: Resource, key: str, task: str) -> int:
@@ -405,31 +398,26 @@ def _get_on_fail(ws: WorkingSet, rsc: Resource, key: str, task: str) -> int:
     return act.op_config(ws, rsc, key, task, interval).on_fail
 
 
-def _op_fail_role(ws: WorkingSet, rsc: Resource, key: str, task: str) -> int:
-    interval = 0
-    tail = key.rpartition("_")[2]
-    if tail.isdigit():
-        interval = int(tail)
-    return act.op_config(ws, rsc, key, task, interval).fail_role
-
-
-def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: XNode, state: _State) -> None:
-    task = op.get("operation")
+def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: _State) -> None:
+    task = op.task
     if task is None:
         return
     if task in ("notify", "meta-data"):
         return
-    expected = target_rc(op)
-    key = history_key(op)
-    rc = int_attr(op, "rc-code")
-    status = int_attr(op, "op-status")
-    interval = int_attr(op, "interval")
+    expected = op.target_rc
+    key = op.key
+    rc = op.rc
+    status = op.status
+    interval = op.interval
     if status < m.EXEC_PENDING or status > m.EXEC_NO_SECRETS:
         return
     parent = rsc if rsc.unique else rsc.top
     expired = False
-    if status != m.EXEC_NOT_INSTALLED and _check_operation_expiry(ws, rsc, node, rc, op):
+    if status != m.EXEC_NOT_INSTALLED and rsc.failure_timeout > 0 and \
+            _check_operation_expiry(ws, rsc, node, rc, op):
         expired = True
+    elif status != m.EXEC_NOT_INSTALLED and op.id.endswith("_last_failure_0"):
+        _check_param_change(ws, rsc, node, op)
     old_rc, old_target = rc, expected
     rc, status = _remap(ws, op, rsc, node, state, expected, rc, status)
     maskable = mask_probe_failure(op)
@@ -442,11 +430,11 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: XNode, state: 
             return
         if node.online and not node.unclean:
             # reschedule the recurring monitor via a forced restart digest mismatch
-            ws.__dict__.setdefault("_reschedule", set()).add((id(rsc), node.id, key))
+            ws.reschedule.add((id(rsc), node.id, key))
             return
     if maskable:
         _update_resource_state(ws, rsc, node, op, task, expected, state)
-        ws.failed_ops.append((op, node, rsc))
+        ws.failed_ops.append((op.xml, node, rsc))
         resource_location(ws, parent, node, -INFINITY, "masked-probe-failure")
         return
     if status == m.EXEC_CANCELLED:
@@ -458,7 +446,7 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: XNode, state: 
         elif task == "promote":
             rsc.role = m.ROLE_PROMOTED
         elif task == "migrate_to" and node.unclean:
-            target = ws.node_by_uname.get(op.get("migrate_target") or "")
+            target = ws.node_by_uname.get(op.xml.get("migrate_target") or "")
             if target is not None:
                 act.stop_action(ws, rsc, target, False)
         if rsc.pending_task is None:
@@ -482,7 +470,7 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: XNode, state: 
     if strategy == m.F_IGNORE or (strategy == m.F_RESTART_CONTAINER and task == "stop"):
         _update_resource_state(ws, rsc, node, op, task, expected, state)
         rsc.failure_ignored = True
-        ws.failed_ops.append((op, node, rsc))
+        ws.failed_ops.append((op.xml, node, rsc))
         if strategy == m.F_RESTART_CONTAINER and state.on_fail <= m.F_RECOVER:
             state.on_fail = strategy
     else:
@@ -493,14 +481,13 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: XNode, state: 
             resource_location(ws, parent, None, -INFINITY, "fatal-error")
 
 
-def _remap(ws: WorkingSet, op: XNode, rsc: Resource, node: Node, state: _State, expected: int,
+def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, expected: int,
            rc: int, status: int) -> tuple[int, int]:
     """remap_operation: decide from rc and the expected result whether this was a failure."""
     if status != m.EXEC_DONE and status != m.EXEC_ERROR:
         return rc, status
-    task = op.get("operation")
     status = m.EXEC_DONE
-    probe = task == "monitor" and int_attr(op, "interval") == 0
+    probe = op.task == "monitor" and op.interval == 0
     if expected < 0:
         status = m.EXEC_ERROR
     elif expected != rc:
@@ -524,7 +511,7 @@ def _remap(ws: WorkingSet, op: XNode, rsc: Resource, node: Node, state: _State, 
     elif rc == m.OCF_NOT_CONFIGURED:
         status = m.EXEC_ERROR_FATAL
     elif rc == m.OCF_UNIMPLEMENT_FEATURE:
-        status = m.EXEC_ERROR_HARD if int_attr(op, "interval") == 0 else m.EXEC_NOT_SUPPORTED
+        status = m.EXEC_ERROR_HARD if op.interval == 0 else m.EXEC_NOT_SUPPORTED
     elif rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM, m.OCF_INSUFFICIENT_PRIV):
         status = m.EXEC_ERROR_HARD
     elif rc == m.OCF_DEGRADED:
@@ -536,7 +523,7 @@ def _remap(ws: WorkingSet, op: XNode, rsc: Resource, node: Node, state: _State, 
     return rc, status
 
 
-def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: XNode, task: str,
+def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, task: str,
                            rc: int, state: _State) -> None:
     clear_past = False
     if rc == m.OCF_NOT_INSTALLED or mask_probe_failure(op):
@@ -545,7 +532,7 @@ def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: XNode,
         clear_past = True
     elif task == "monitor":
         if state.last_failure is not None:
-            if history_key(op) == history_key(state.last_failure):
+            if op.key == state.last_failure.key:
                 clear_past = True
         if rsc.role < m.ROLE_STARTED:
             _set_active(rsc)
@@ -583,14 +570,14 @@ def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: XNode,
                 rsc.next_role = m.ROLE_UNKNOWN
 
 
-def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, op: XNode,
+def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, op: OpRec,
                            state: _State) -> None:
-    key = history_key(op)
-    task = op.get("operation") or ""
+    key = op.key
+    task = op.task or ""
     state.last_failure = op
-    probe = task == "monitor" and int_attr(op, "interval") == 0
+    probe = task == "monitor" and op.interval == 0
     if not (not ws.symmetric and rc == m.OCF_NOT_INSTALLED):
-        ws.failed_ops.append((op, node, rsc))
+        ws.failed_ops.append((op.xml, node, rsc))
     interval = 0
     tail = key.rpartition("_")[2]
     if tail.isdigit():
@@ -727,8 +714,7 @@ def add_running(ws: WorkingSet, rsc: Resource, node: Node, failed: bool) -> None
 # fail counts and expiry
 
 def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    cache = ws.__dict__.setdefault("_fc_re", {})
-    got = cache.get(id(rsc))
+    got = ws.fail_regexes.get(rsc)
     if got is not None:
         return got
     name = strip_clone_suffix(rsc.id)
@@ -740,19 +726,28 @@ def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pa
     except re.error:
         fc = re.compile("^fail-count-" + re.escape(name) + f"{instance}{op_pattern}$")
         lf = re.compile("^last-failure-" + re.escape(name) + f"{instance}{op_pattern}$")
-    cache[id(rsc)] = (fc, lf)
+    ws.fail_regexes[rsc] = (fc, lf)
     return fc, lf
+
+
+def _failure_attrs(node: Node) -> list[tuple[str, str]]:
+    """The node's fail-count/last-failure attributes (most nodes have none)."""
+    return [(k, v) for k, v in node.attrs.items()
+            if k.startswith("fail-count-") or k.startswith("last-failure-")]
 
 
 def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = True
                   ) -> tuple[int, int]:
     """pe_get_failcount: (fail count, last failure epoch) of rsc on node."""
+    attrs = ws.node_fail_attrs.get(node)
+    if attrs is None:
+        attrs = ws.node_fail_attrs[node] = _failure_attrs(node)
+    if not attrs:
+        return 0, 0
     fc_re, lf_re = _fail_regexes(ws, rsc)
     failcount = 0
     last_failure = 0
-    for key, value in node.attrs.items():
-        if not (key.startswith("fail-count-") or key.startswith("last-failure-")):
-            continue
+    for key, value in attrs:
         if fc_re.match(key):
             failcount = add_scores(failcount, parse_score(value))
         elif lf_re.match(key):
@@ -769,63 +764,59 @@ def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = T
 
 
 def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
-    """Whether a failed operation of rsc has on-fail=block (failure timeout then does not apply)."""
+    """block_failure: a failed operation of rsc with on-fail=block (failure timeout then
+    does not apply)."""
     if rsc.ops_xml is None:
         return False
+    from core.cib.durations import interval_ms
     name = strip_clone_suffix(rsc.id)
     for op in rsc.ops_xml.children:
         if op.tag != "op" or (op.get("on-fail") or "").lower() != "block":
             continue
-        from core.cib.durations import interval_ms
         interval = interval_ms(op.get("interval"))
-        attr = f"fail-count-{name}#{op.get('name')}_{interval}"
-        if ws.legacy_failcounts:
-            history = ws.__dict__.get("_history", {})
-            entry = history.get((id(rsc), node.id))
-            ops = entry[1] if entry else []
-            for hop in ops:
-                if (hop.get("operation") == op.get("name")
-                        and int_attr(hop, "interval") == interval
-                        and int_attr(hop, "rc-code") != target_rc(hop)):
+        if not ws.legacy_failcounts:
+            if f"fail-count-{name}#{op.get('name')}_{interval}" in node.attrs:
+                return True
+            continue
+        # legacy fail counts carry no operation: look for a matching failed history entry
+        status = ws.cib.find("status")
+        if status is None:
+            continue
+        for state in status.children:
+            if state.get("uname") != node.uname:
+                continue
+            for hop in state.iter("lrm_rsc_op"):
+                rec = op_record(hop)
+                if (rec.task == op.get("name") and rec.interval == interval
+                        and rec.key.startswith(name + "_") and rec.rc != rec.target_rc):
                     return True
-            # histories are unpacked after fail counts are first consulted: look directly
-            status = ws.cib.find("status")
-            if status is not None:
-                for state in status.children:
-                    if state.get("uname") != node.uname:
-                        continue
-                    for hop in state.iter("lrm_rsc_op"):
-                        if (hop.get("operation") == op.get("name")
-                                and int_attr(hop, "interval") == interval
-                                and history_key(hop).startswith(name + "_")
-                                and int_attr(hop, "rc-code") != target_rc(hop)):
-                            return True
-        elif attr in node.attrs:
-            return True
     return False
 
 
+def _check_param_change(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec) -> None:
+    """A failed start/monitor whose parameters changed since: clear the fail count."""
+    if op.task in ("start", "monitor"):
+        from pengine.digest import digest_mismatch
+        if digest_mismatch(ws, rsc, node, op.xml) is True:
+            act.clear_failcount(ws, rsc, node, "resource parameters have changed")
+
+
 def _check_operation_expiry(ws: WorkingSet, rsc: Resource, node: Node, rc: int,
-                            op: XNode) -> bool:
+                            op: OpRec) -> bool:
     expired = False
-    is_last_failure = (op.get("id") or "").endswith("_last_failure_0")
-    interval = int_attr(op, "interval")
-    task = op.get("operation")
+    is_last_failure = op.id.endswith("_last_failure_0")
+    interval = op.interval
+    task = op.task
     unexpired = 0
-    last_run = op.get("last-rc-change")
-    if rsc.failure_timeout > 0 and last_run is not None:
-        try:
-            last = int(last_run)
-        except ValueError:
-            last = None
-        if last is not None:
-            if ws.now_epoch >= last + rsc.failure_timeout:
-                expired = True
-            unexpired, last_failure = get_failcount(ws, node, rsc, True)
-            recheck = last_failure + rsc.failure_timeout + 1
-            if unexpired and ws.now_epoch < recheck:
-                if ws.recheck_by == 0 or recheck < ws.recheck_by:
-                    ws.recheck_by = recheck
+    last = op.last_change
+    if rsc.failure_timeout > 0 and op.xml.get("last-rc-change") is not None:
+        if ws.now_epoch >= last + rsc.failure_timeout:
+            expired = True
+        unexpired, last_failure = get_failcount(ws, node, rsc, True)
+        recheck = last_failure + rsc.failure_timeout + 1
+        if unexpired and ws.now_epoch < recheck:
+            if ws.recheck_by == 0 or recheck < ws.recheck_by:
+                ws.recheck_by = recheck
     clear_reason = None
     if expired:
         if get_failcount(ws, node, rsc, False)[0]:
@@ -835,7 +826,7 @@ def _check_operation_expiry(ws: WorkingSet, rsc: Resource, node: Node, rc: int,
                 expired = False
     if not expired and is_last_failure and task in ("start", "monitor"):
         from pengine.digest import digest_mismatch
-        if digest_mismatch(ws, rsc, node, op) is True:
+        if digest_mismatch(ws, rsc, node, op.xml) is True:
             clear_reason = "resource parameters have changed"
     if clear_reason is not None:
         act.clear_failcount(ws, rsc, node, clear_reason)

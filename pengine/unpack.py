@@ -392,6 +392,7 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> O
         rsc.allow_migrate = True
         ws.unsupported_feature(f"live migration (allow-migrate) of {ident}")
     role = get_target_role(rsc)
+    rsc.target_role = role
     if role is not None:
         rsc.next_role = role
     ws.rsc_by_id.setdefault(ident, rsc)

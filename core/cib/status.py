@@ -116,3 +116,65 @@ def strip_clone_suffix(rsc_id: str) -> str:
     """`rsc:3` -> `rsc` (clone_strip)."""
     head, sep, tail = rsc_id.rpartition(":")
     return head if sep and tail.isdigit() else rsc_id
+
+
+def _to_int(value: Optional[str], default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        digits = ""
+        for ch in value.strip():
+            if ch.isdigit() or (not digits and ch in "+-"):
+                digits += ch
+            else:
+                break
+        try:
+            return int(digits)
+        except ValueError:
+            return default
+
+
+class OpRec:
+    """The fields of one `lrm_rsc_op` history entry, parsed once (cached on the element)."""
+
+    __slots__ = ("xml", "id", "task", "key", "rc", "status", "interval", "call_id",
+                 "target_rc", "last_change", "magic")
+
+    def __init__(self, op: XNode) -> None:
+        get = op.idx.get
+        vals = op.vals
+        i = get("id")
+        self.xml = op
+        self.id = "" if i is None else vals[i]
+        i = get("operation")
+        self.task = None if i is None else vals[i]
+        i = get("operation_key")
+        self.key = self.id if i is None else vals[i]
+        i = get("rc-code")
+        self.rc = 0 if i is None else _to_int(vals[i], 0)
+        i = get("op-status")
+        self.status = 0 if i is None else _to_int(vals[i], 0)
+        i = get("interval")
+        self.interval = 0 if i is None else _to_int(vals[i], 0)
+        i = get("call-id")
+        self.call_id = -1 if i is None else _to_int(vals[i], -1)
+        i = get("transition-key")
+        parsed = None if i is None else parse_transition_key(vals[i])
+        self.target_rc = -1 if parsed is None else parsed[2]
+        i = get("last-rc-change")
+        self.last_change = -1 if i is None else _to_int(vals[i], -1)
+        i = get("transition-magic")
+        self.magic = None if i is None else vals[i]
+
+    @property
+    def is_probe(self) -> bool:
+        return self.task == "monitor" and self.interval == 0
+
+
+def op_record(op: XNode) -> OpRec:
+    rec = op.rec
+    if rec is None:
+        rec = op.rec = OpRec(op)
+    return rec

@@ -35,50 +35,54 @@ def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
 class XNode:
     """One element: `tag`, attributes (`get`, `set`, `attrs`), `children`, `text`, `line`."""
 
-    __slots__ = ("tag", "keys", "vals", "children", "text", "line")
+    __slots__ = ("tag", "idx", "vals", "children", "text", "line", "rec")
 
     def __init__(self, tag: str, attrs: Optional[dict[str, str]] = None,
                  children: Optional[list["XNode"]] = None, line: int = 0) -> None:
         self.tag = tag
         if attrs:
-            self.keys = tuple(attrs)
-            _index_for(self.keys)
+            self.idx = _index_for(tuple(attrs))
             self.vals: tuple[str, ...] = tuple(attrs.values())
         else:
-            self.keys = _EMPTY
+            self.idx = _INDEX[_EMPTY]
             self.vals = ()
         self.children: list[XNode] = children if children is not None else []
         self.text: Optional[str] = None
         self.line = line
+        self.rec = None  # parsed form cached by readers (e.g. core.cib.status.OpRec)
 
     # attributes -------------------------------------------------------------------------------
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.idx)
+
     def get(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        i = _INDEX[self.keys].get(name)
+        i = self.idx.get(name)
         return default if i is None else self.vals[i]
 
     def __contains__(self, name: str) -> bool:
-        return name in _INDEX[self.keys]
+        return name in self.idx
 
     def set(self, name: str, value: Optional[str]) -> None:
         """Set (or with None remove) an attribute, keeping the others in place."""
-        i = _INDEX[self.keys].get(name)
+        self.rec = None
+        i = self.idx.get(name)
+        keys = tuple(self.idx)
         if value is None:
             if i is not None:
-                self.keys = self.keys[:i] + self.keys[i + 1:]
+                self.idx = _index_for(keys[:i] + keys[i + 1:])
                 self.vals = self.vals[:i] + self.vals[i + 1:]
-                _index_for(self.keys)
             return
         if i is None:
-            self.keys = self.keys + (name,)
+            self.idx = _index_for(keys + (name,))
             self.vals = self.vals + (value,)
-            _index_for(self.keys)
         else:
             vals = list(self.vals)
             vals[i] = value
             self.vals = tuple(vals)
 
     def attrs(self) -> dict[str, str]:
-        return dict(zip(self.keys, self.vals))
+        return dict(zip(self.idx, self.vals))
 
     # children ---------------------------------------------------------------------------------
     def __iter__(self) -> Iterator["XNode"]:
@@ -119,7 +123,7 @@ class XNode:
 
     def copy(self) -> "XNode":
         node = XNode(self.tag)
-        node.keys, node.vals, node.text, node.line = self.keys, self.vals, self.text, self.line
+        node.idx, node.vals, node.text, node.line = self.idx, self.vals, self.text, self.line
         node.children = [child.copy() for child in self.children]
         return node
 
@@ -128,65 +132,75 @@ class XNode:
         return f"<{self.tag}{' id=' + ident if ident else ''}>"
 
 
-class _Builder:
-    """expat callbacks building XNodes; attribute value strings are interned (most repeat)."""
-
-    def __init__(self, parser: "expat.XMLParserType") -> None:
-        self.parser = parser
-        self.stack: list[XNode] = []
-        self.root: Optional[XNode] = None
-        self.values: dict[str, str] = {}
-        self.keys: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-    def start(self, tag: str, attrs: list[str]) -> None:
-        node = XNode.__new__(XNode)
-        node.tag = tag
-        if attrs:
-            names = tuple(attrs[0::2])
-            keys = self.keys.get(names)
-            if keys is None:
-                keys = self.keys[names] = names
-                _index_for(keys)
-            intern = self.values.setdefault
-            node.keys = keys
-            node.vals = tuple([intern(v, v) for v in attrs[1::2]])
-        else:
-            node.keys = _EMPTY
-            node.vals = ()
-        node.children = []
-        node.text = None
-        node.line = self.parser.CurrentLineNumber
-        if self.stack:
-            self.stack[-1].children.append(node)
-        else:
-            self.root = node
-        self.stack.append(node)
-
-    def end(self, tag: str) -> None:
-        self.stack.pop()
-
-    def chars(self, data: str) -> None:
-        if self.stack and data.strip():
-            node = self.stack[-1]
-            node.text = data if node.text is None else node.text + data
+# attribute values that are (almost) never shared between elements: not worth interning
+_UNIQUE = frozenset(("id", "operation_key", "transition-key", "transition-magic", "call-id",
+                     "last-rc-change", "last-run"))
 
 
 def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
-    """Parse a whole document; malformed XML raises ConfigError(path, line, message)."""
+    """Parse a whole document; malformed XML raises ConfigError(path, line, message).
+
+    The element callback is a closure over local variables (it runs once per element, over a
+    million times for a large CIB); attribute values are interned except the few that are
+    unique per history entry, which keeps memory low without paying for useless lookups.
+    """
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
     parser.buffer_text = True
-    builder = _Builder(parser)
-    parser.StartElementHandler = builder.start
-    parser.EndElementHandler = builder.end
-    parser.CharacterDataHandler = builder.chars
+    stack: list[XNode] = []
+    roots: list[XNode] = []
+    known: dict[tuple[str, ...], tuple[dict[str, int], tuple[bool, ...]]] = {}
+    values: dict[str, str] = {}
+    intern = values.setdefault
+    empty_idx = _INDEX[_EMPTY]
+    new = XNode.__new__
+    push = stack.append
+
+    def start(tag: str, attrs: list[str]) -> None:
+        node = new(XNode)
+        node.tag = tag
+        if attrs:
+            names = tuple(attrs[0::2])
+            got = known.get(names)
+            if got is None:
+                got = known[names] = (_index_for(names),
+                                      tuple(n not in _UNIQUE for n in names))
+            node.idx = got[0]
+            node.vals = tuple([intern(v, v) if keep else v
+                               for v, keep in zip(attrs[1::2], got[1])])
+        else:
+            node.idx = empty_idx
+            node.vals = ()
+        node.children = []
+        node.text = None
+        node.rec = None
+        if stack:
+            stack[-1].children.append(node)
+            # line numbers matter for messages about configuration, not for history
+            node.line = parser.CurrentLineNumber if len(stack) < 6 else 0
+        else:
+            node.line = parser.CurrentLineNumber
+            roots.append(node)
+        push(node)
+
+    def end(tag: str) -> None:
+        stack.pop()
+
+    def chars(data: str) -> None:
+        if stack and data.strip():
+            node = stack[-1]
+            node.text = data if node.text is None else node.text + data
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise ConfigError(path, exc.lineno, f"malformed XML: {expat.ErrorString(exc.code)} "
                                             f"(column {exc.offset + 1})") from None
-    assert builder.root is not None
-    return builder.root
+    assert roots
+    return roots[0]
 
 
 _ATTR_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -196,7 +210,7 @@ _TEXT_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 def _write(node: XNode, out: list[str], indent: Optional[str], depth: int) -> None:
     pad = "" if indent is None else indent * depth
-    attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.keys, node.vals))
+    attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
     if not node.children and node.text is None:
         out.append(f"{pad}<{node.tag}{attrs}/>")
         return
