@@ -9,7 +9,6 @@ anti-colocation/load orderings on different nodes etc. are dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional
 
 from core.cib.xmltree import XNode, to_xml
@@ -18,19 +17,27 @@ from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEU
                            A_RUNNABLE, Action, Resource, WorkingSet)
 
 
-@dataclass
 class Synapse:
-    id: int
-    action: Action
-    inputs: list[Action] = field(default_factory=list)
-    priority: int = 0
+    """One graph entry: an action and the actions it waits for."""
+
+    __slots__ = ("id", "action", "inputs", "priority")
+
+    def __init__(self, ident: int, action: Action) -> None:
+        self.id = ident
+        self.action = action
+        self.inputs: list[Action] = []
+        self.priority = 0
 
 
-@dataclass
 class Graph:
-    transition_id: int
-    synapses: list[Synapse]
-    attrs: dict[str, str]
+    """The transition graph: synapses in id order and the graph element's attributes."""
+
+    __slots__ = ("transition_id", "synapses", "attrs")
+
+    def __init__(self, transition_id: int, synapses: list[Synapse], attrs: dict[str, str]) -> None:
+        self.transition_id = transition_id
+        self.synapses = synapses
+        self.attrs = attrs
 
     def actions(self) -> list[Action]:
         return [s.action for s in self.synapses]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import sys
 import time
 from typing import Optional
@@ -27,8 +26,10 @@ from pengine.model import CLONE, PRIMITIVE, A_PSEUDO, WorkingSet
 
 
 def _parser() -> argparse.ArgumentParser:
+    # a fixed help width: the default asks the terminal (importing shutil) on every add_argument
     p = argparse.ArgumentParser(prog="hb simulate",
-                                description="Run the policy engine on a CIB (crm_simulate).")
+                                description="Run the policy engine on a CIB (crm_simulate).",
+                                formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100))
     p.add_argument("-x", "--xml-file", required=True, help="CIB to read")
     p.add_argument("-S", "--simulate", action="store_true",
                    help="simulate the transition and show the resulting cluster status")
@@ -190,6 +191,7 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
                 handle.write(to_xml(cib))
     if args.json:
         assert revised is not None
+        import json  # only here: most runs print text
         stdout.write(json.dumps({"placement": placement(revised),
                                  "actions": transition_actions(ws)}, indent=2,
                                 sort_keys=True) + "\n")

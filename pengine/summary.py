@@ -12,8 +12,7 @@ lines are collected first and formatted at the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from pengine import actions as act
 from pengine import model as m
@@ -21,16 +20,14 @@ from pengine.assign import current_node
 from pengine.model import A_OPTIONAL, A_RUNNABLE, Action, Node, Resource, WorkingSet
 
 
-@dataclass
-class Item:
+class Item(NamedTuple):
     change: str
     rsc: str
     details: str
     reason: Optional[str]
 
 
-@dataclass
-class NodeItem:
+class NodeItem(NamedTuple):
     text: str
 
 

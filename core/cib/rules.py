@@ -12,32 +12,45 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, NamedTuple, Optional
 
 from core.cib import dates
 from core.cib.scores import parse_score
 from core.cib.xmltree import XNode
 
 
-@dataclass
 class RuleContext:
-    """What a rule may look at: node attributes, "now", the resource and operation at hand."""
+    """What a rule may look at: node attributes, "now", the resource and operation at hand.
 
-    now: Optional[_dt.datetime] = None
-    node_attrs: Optional[dict[str, str]] = None
-    role: Optional[str] = None
-    rsc_class: Optional[str] = None
-    rsc_provider: Optional[str] = None
-    rsc_type: Optional[str] = None
-    op_name: Optional[str] = None
-    op_interval_ms: Optional[int] = None
-    params: Optional[dict[str, str]] = None
-    meta: Optional[dict[str, str]] = None
-    # regular-expression submatches (location rules with rsc-pattern)
-    submatches: Optional[tuple[str, ...]] = None
-    # earliest future time at which a date expression's outcome changes (recheck-by)
-    next_change: list[_dt.datetime] = field(default_factory=list)
+    `submatches` are the regular-expression groups of a location's rsc-pattern; `next_change`
+    collects the earliest future times at which a date expression's outcome changes (recheck-by).
+    A plain slotted class, not a dataclass: importing dataclasses costs more than a small
+    scheduling run.
+    """
+
+    __slots__ = ("now", "node_attrs", "role", "rsc_class", "rsc_provider", "rsc_type", "op_name",
+                 "op_interval_ms", "params", "meta", "submatches", "next_change")
+
+    def __init__(self, *, now: Optional[_dt.datetime] = None,
+                 node_attrs: Optional[dict[str, str]] = None, role: Optional[str] = None,
+                 rsc_class: Optional[str] = None, rsc_provider: Optional[str] = None,
+                 rsc_type: Optional[str] = None, op_name: Optional[str] = None,
+                 op_interval_ms: Optional[int] = None, params: Optional[dict[str, str]] = None,
+                 meta: Optional[dict[str, str]] = None,
+                 submatches: Optional[tuple[str, ...]] = None,
+                 next_change: Optional[list[_dt.datetime]] = None) -> None:
+        self.now = now
+        self.node_attrs = node_attrs
+        self.role = role
+        self.rsc_class = rsc_class
+        self.rsc_provider = rsc_provider
+        self.rsc_type = rsc_type
+        self.op_name = op_name
+        self.op_interval_ms = op_interval_ms
+        self.params = params
+        self.meta = meta
+        self.submatches = submatches
+        self.next_change = next_change if next_change is not None else []
 
 
 class IdIndex:
@@ -322,8 +335,7 @@ def cron_satisfied(now: _dt.datetime, spec: XNode) -> int:
     return 0
 
 
-@dataclass
-class NvSet:
+class NvSet(NamedTuple):
     element: XNode
     ident: str
     score: int
