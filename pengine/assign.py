@@ -196,15 +196,14 @@ def apply_node_criteria(ws: WorkingSet) -> None:
 
 def show_scores(ws: WorkingSet, rsc: Resource, function: str,
                 nodes: Optional[dict[Node, int]] = None) -> None:
-    if not ws.show_scores:
+    if not ws.show_scores or rsc.orphan:
         return
     table = rsc.allowed if nodes is None else nodes
     for node in sorted(table, key=lambda n: n.sort_key):
         ws.score_lines.append(f"{function}: {rsc.id} allocation score on {node.uname}: "
                               f"{score_text(table[node])}")
-    if rsc.children and nodes is None:
-        for child in rsc.children:
-            show_scores(ws, child, function)
+    for child in rsc.children:
+        show_scores(ws, child, function)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -278,8 +277,24 @@ def apply_coloc_to_weights(dependent: Resource, primary: Resource, con: Colocati
 
 
 def apply_coloc_to_priority(dependent: Resource, primary: Resource, con: Colocation) -> None:
-    from pengine.clone import apply_coloc_to_priority as clone_priority
-    clone_priority(dependent, primary, con)
+    """pcmk__apply_coloc_to_priority: a colocation with a promotable instance's role adjusts
+    its promotion priority (where both are placed on matching nodes)."""
+    if primary.allocated_to is None or dependent.allocated_to is None:
+        return
+    attribute = con.node_attribute or "#id"
+    dependent_value = dependent.allocated_to.attrs.get(attribute)
+    primary_value = primary.allocated_to.attrs.get(attribute)
+    same = (dependent_value is None and primary_value is None) or (
+        dependent_value is not None and primary_value is not None
+        and dependent_value.lower() == primary_value.lower())
+    if not same:
+        if con.score == INFINITY and con.dependent_role == m.ROLE_PROMOTED:
+            dependent.priority = -INFINITY
+        return
+    if con.primary_role != m.ROLE_UNKNOWN and con.primary_role != primary.next_role:
+        return
+    multiplier = -1 if con.dependent_role == m.ROLE_UNPROMOTED else 1
+    dependent.priority = add_scores(multiplier * con.score, dependent.priority)
 
 
 def coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
@@ -509,10 +524,24 @@ def assign_to(ws: WorkingSet, rsc: Resource, chosen: Optional[Node], force: bool
                     op.flags &= ~m.A_RUNNABLE
         return False
     rsc.allocated_to = chosen
+    rsc.allocated_weight = rsc.allowed.get(chosen, chosen.weight)
     chosen.allocated_rsc.append(rsc)
     chosen.num_resources += 1
     chosen.count += 1
     return True
+
+
+def assign_resource(ws: WorkingSet, rsc: Resource, node: Optional[Node], force: bool) -> bool:
+    """pcmk__assign_resource: assign rsc (each primitive in it) to node; True if an existing
+    assignment was replaced."""
+    if not rsc.children:
+        changed = rsc.allocated_to is not None
+        assign_to(ws, rsc, node, force)
+        return changed
+    changed = False
+    for child in rsc.children:
+        changed |= assign_resource(ws, child, node, force)
+    return changed
 
 
 def unassign(rsc: Resource) -> None:

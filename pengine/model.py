@@ -216,6 +216,7 @@ class Resource:
         self.params_xml: Optional[XNode] = None
         self.ops_xml: Optional[XNode] = None
         self.clone_name: Optional[str] = None
+        self.incarnation: Optional[str] = None  # clone instance number (also on group members)
         self.priority = 0
         self.stickiness = 0
         self.migration_threshold = INFINITY
@@ -286,6 +287,11 @@ class Resource:
         self.clone_min = 0
         self.total_instances = 0
         self.promotion_priority = 0
+        self.clone_child_xml: Optional[XNode] = None  # the primitive/group a clone copies
+        self.node_counts: dict[Node, int] = {}         # clone: instances placed per node
+        self.promotion_added = False
+        self.promotion_constrained = False
+        self.allocated_weight = 0  # score of allocated_to in allowed when assigned
         self.sort_index = 0
         self.weight = 0
         self.count = 0

@@ -22,6 +22,9 @@ def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> boo
 def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     if not ws.startup_probes:
         return False
+    if rsc.variant == m.CLONE:
+        from pengine.clone import clone_create_probe
+        return clone_create_probe(ws, rsc, node)
     if rsc.children:
         return probe_resource_list(ws, rsc.children, node)
     if rsc.container is not None and not rsc.is_remote_node:

@@ -318,8 +318,11 @@ def get_target_role(rsc: Resource) -> Optional[int]:
     return role
 
 
-def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> Optional[Resource]:
-    """common_unpack + the variant's unpack."""
+def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
+                    incarnation: Optional[str] = None) -> Optional[Resource]:
+    """common_unpack + the variant's unpack. A clone instance (and each member of a cloned
+    group) is unpacked from the clone's child definition with an `incarnation` number: its id
+    becomes "<id>:<n>" while its XML (and so its printable name) stays the configured one."""
     tag = xml.tag
     variant = RESOURCE_TAGS.get(tag)
     ident = xml.get("id")
@@ -336,6 +339,9 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> O
         ws.unsupported_feature(f"resource template reference in {ident}")
         return None
     rsc = Resource(ws, xml, variant, parent)
+    if incarnation is not None:
+        rsc.id = f"{ident}:{incarnation}"
+        rsc.incarnation = incarnation
     rsc.index = len(ws.rsc_by_id)
     rsc.meta = _meta_for(ws, xml, parent)
     meta = rsc.meta
@@ -344,9 +350,8 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> O
     if rsc.variant == PRIMITIVE:
         ops = xml.find("operations")
         rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
-    if parent is not None:
-        # clone instances append ":n" themselves; everything else keeps its id
-        pass
+    if incarnation is not None:
+        meta.setdefault("clone", incarnation)
     rsc.priority = parse_score(meta.get("priority"))
     rsc.critical = to_bool(meta.get("critical")) is not False
     rsc.notify = is_true(meta.get("notify"))
@@ -395,8 +400,10 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> O
     rsc.target_role = role
     if role is not None:
         rsc.next_role = role
-    ws.rsc_by_id.setdefault(ident, rsc)
+    ws.rsc_by_id.setdefault(rsc.id, rsc)
     if variant == PRIMITIVE:
+        if parent is not None and top.variant == CLONE and not _unpack_cloned_primitive(ws, rsc):
+            return None
         if xml.find("utilization") is not None:
             unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
                            into=rsc.utilization)
@@ -411,6 +418,33 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> O
     return rsc
 
 
+_NO_UNIQUE_CLASSES = ("lsb", "systemd", "upstart", "service", "nagios")
+
+
+def _unpack_cloned_primitive(ws: WorkingSet, rsc: Resource) -> bool:
+    """native_unpack's checks for a primitive inside a clone: agents of classes without
+    unique instances make the clone anonymous; only OCF agents can be promotable."""
+    cls = (rsc.xml.get("class") or "").lower()
+    clone = rsc.top
+    if rsc.unique and cls in _NO_UNIQUE_CLASSES:
+        ws.warnings.append(f"Ignoring globally-unique for {clone.id} because {cls} resources "
+                           f"such as {rsc.id} can be used only as anonymous clones")
+        clone.clone_node_max = 1
+        clone.clone_max = min(clone.clone_max, len(ws.nodes))
+
+        def clear(r: Resource) -> None:
+            r.unique = False
+            for child in r.children:
+                clear(child)
+        clear(clone)
+        rsc.unique = False
+    if rsc.promotable and cls != "ocf":
+        ws.warnings.append(f"Resource {rsc.id} is of type {cls} and therefore cannot be used "
+                           "as a promotable clone resource")
+        return False
+    return True
+
+
 def _unpack_group(ws: WorkingSet, rsc: Resource) -> None:
     ordered = to_bool(rsc.meta.get("ordered"))
     colocated = to_bool(rsc.meta.get("collocated"))
@@ -421,7 +455,7 @@ def _unpack_group(ws: WorkingSet, rsc: Resource) -> None:
             if child_xml.tag in RESOURCE_TAGS:
                 ws.unsupported_feature(f"<{child_xml.tag}> inside group {rsc.id}")
             continue
-        child = unpack_resource(ws, child_xml, rsc)
+        child = unpack_resource(ws, child_xml, rsc, rsc.incarnation)
         if child is not None:
             rsc.children.append(child)
 
@@ -458,10 +492,24 @@ def find_rsc(ws: WorkingSet, ident: Optional[str]) -> Optional[Resource]:
     if ident is None:
         return None
     rsc = ws.rsc_by_id.get(ident)
-    if rsc is not None and rsc.parent is not None and rsc.parent.variant == CLONE:
-        # constraints name the clone's configured child, not an instance
+    if rsc is not None:
         return rsc
-    return rsc
+    # an instance known under its configured name from history: the constraint means the clone
+    for each in ws.resources:
+        found = _find_renamed(each, ident)
+        if found is not None:
+            return found.top
+    return None
+
+
+def _find_renamed(rsc: Resource, ident: str) -> Optional[Resource]:
+    if rsc.clone_name == ident:
+        return rsc
+    for child in rsc.children:
+        found = _find_renamed(child, ident)
+        if found is not None:
+            return found
+    return None
 
 
 # ------------------------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ def run_case(case: Case, base: Optional[pathlib.Path] = None) -> tuple[bool, str
     old_err = sys.stderr
     sys.stderr = err
     try:
-        run(["-x", str(base / "xml" / f"{case.name}.xml"), "-S", *case.args], stdout=out)
+        # as Pacemaker's runner: the stored summaries were made without the case's extra ARGS
+        run(["-x", str(base / "xml" / f"{case.name}.xml"), "-S"], stdout=out)
     except Exception as exc:  # report, do not abort the whole corpus run
         return False, f"crashed: {type(exc).__name__}: {exc}"
     finally:
