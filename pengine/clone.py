@@ -1286,9 +1286,7 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int) -> list[str]:
             attrs.append("unique")
         if is_disabled(rsc):
             attrs.append("disabled")
-        if rsc.maintenance:
-            attrs.append("maintenance")
-        elif not rsc.managed:
+        if not rsc.managed:  # 2.1.5 has no separate "maintenance" word here
             attrs.append("unmanaged")
         child_id = rsc.clone_child_xml.get("id") if rsc.clone_child_xml is not None else ""
         text = f"Clone Set: {rsc.id} [{child_id}]"

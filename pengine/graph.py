@@ -94,8 +94,9 @@ def should_add_input(action: Action, wrapper: list) -> bool:
         return True
     if otype == m.O_NONE:
         return False
-    if not (first.flags & A_RUNNABLE) and otype == m.O_OPTIONAL:
-        return False
+    if not (first.flags & A_RUNNABLE) and not (
+            otype & ~(m.O_IMPLIES_FIRST_PRINTED | m.O_IMPLIES_THEN_PRINTED | m.O_OPTIONAL)):
+        return False  # an unrunnable input whose ordering cannot change anything
     if not (first.flags & A_RUNNABLE) and (otype & m.O_ONE_OR_MORE):
         return False
     if (action.flags & A_PSEUDO) and (otype & m.O_STONITH_STOP):
@@ -139,6 +140,8 @@ def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None
     syn = Synapse(len(synapses), action)
     if action.rsc is not None:
         syn.priority = action.rsc.priority
+    if action.priority > syn.priority:
+        syn.priority = action.priority
     action.synapse = syn.id
     for wrapper in action.before:
         if should_add_input(action, wrapper):
@@ -148,6 +151,9 @@ def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None
 
 
 def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
+    if rsc.variant == m.CLONE:  # clone_expand: the instances' actions come first
+        for child in rsc.children:
+            _expand(ws, child, synapses)
     for action in reversed(rsc.actions):
         _add_action(ws, action, synapses)
     for child in rsc.children:

@@ -105,10 +105,11 @@ def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: 
     lrm = state.find("lrm")
     rscs = None if lrm is None else lrm.find("lrm_resources")
     if rscs is not None:
+        # as crm_simulate's XPath lookup: an entry is reused only if exactly one matches
         for name in (resource, lrm_name):
-            for entry in rscs.children:
-                if entry.tag == "lrm_resource" and entry.get("id") == name:
-                    return entry
+            found = [e for e in rscs.children if e.tag == "lrm_resource" and e.get("id") == name]
+            if len(found) == 1:
+                return found[0]
     if lrm is None:
         lrm = state.sub("lrm", {"id": state.get("id") or ""})
     if rscs is None:
