@@ -1259,7 +1259,8 @@ def _failed_probe_rc(ws: WorkingSet, clone: Resource, node_name: str) -> Optiona
     for op, node, _ in ws.failed_ops:
         if not mask_probe_failure(op_record(op)):
             continue
-        if node.uname.lower() != node_name.lower():
+        target = op.get("on_node")  # the op's own attribute, as Pacemaker reads it
+        if target is None or target.lower() != node_name.lower():
             continue
         parsed = parse_op_key(history_key(op))
         if parsed is None or parsed[0] != ident:

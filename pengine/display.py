@@ -105,7 +105,9 @@ def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Op
     from core.cib.status import history_key, int_attr, op_record, parse_op_key
     from pengine.status import mask_probe_failure
     for op, node, owner in ws.failed_ops:
-        if node_name is not None and node.uname != node_name:
+        # Pacemaker matches the op's own on_node attribute (absent in older histories)
+        target = op.get("on_node")
+        if target is None or (node_name is not None and target.lower() != node_name.lower()):
             continue
         if not mask_probe_failure(op_record(op)):
             continue

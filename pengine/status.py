@@ -507,7 +507,11 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
         rsc.role = m.ROLE_PROMOTED
     elif rc in (m.OCF_DEGRADED_PROMOTED, m.OCF_FAILED_PROMOTED):
         rsc.role = m.ROLE_PROMOTED
-        status = m.EXEC_ERROR
+        # degraded is success when the undegraded result was expected (pcmk__effective_rc)
+        if rc == m.OCF_DEGRADED_PROMOTED and expected == m.OCF_RUNNING_PROMOTED:
+            status = m.EXEC_DONE
+        else:
+            status = m.EXEC_ERROR
     elif rc == m.OCF_NOT_CONFIGURED:
         status = m.EXEC_ERROR_FATAL
     elif rc == m.OCF_UNIMPLEMENT_FEATURE:
