@@ -1304,6 +1304,9 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int) -> list[str]:
         if rsc.unique:
             if partially or not rsc.orphan:
                 print_full = True
+        elif ws.show_pending and child.pending_task is not None \
+                and child.pending_task != "probe":
+            print_full = True
         elif not partially:
             if not child.orphan:
                 if stopped is None:

@@ -121,6 +121,10 @@ def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Op
     return None
 
 
+_PENDING_STATE = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating",
+                  "migrate_from": "Migrating", "promote": "Promoting", "demote": "Demoting"}
+
+
 def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node],
                    rsc_only: bool = False) -> str:
     cls = rsc.xml.get("class") or "unknown"
@@ -140,7 +144,9 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
         if role > m.ROLE_UNPROMOTED:
             words.append(m.role2text(role))
     else:
-        words.append(m.role2text(displayable_role(rsc)))
+        # crm_simulate shows pending actions (record-pending): "Starting", "Stopping", ...
+        pending = _PENDING_STATE.get(rsc.pending_task or "") if ws.show_pending else None
+        words.append(pending or m.role2text(displayable_role(rsc)))
     if node is not None:
         words.append(node.uname)
     out += " " + " ".join(words)
@@ -153,6 +159,8 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
         flags.append("UNCLEAN")
     if node is not None and node is rsc.lock_node:
         flags.append("LOCKED")
+    if ws.show_pending and rsc.pending_task == "monitor":
+        flags.append("Monitoring")
     target = rsc.meta.get("target-role")
     if target is not None:
         target_role = m.text2role(target)
@@ -215,8 +223,10 @@ def resource_lines(ws: WorkingSet, rsc: Resource, indent: int) -> list[str]:
     return clone_lines(ws, rsc, indent)
 
 
-def cluster_status(ws: WorkingSet) -> list[str]:
-    """The lines of one status section (without its title)."""
+def cluster_status(ws: WorkingSet, show_pending: bool = False) -> list[str]:
+    """The lines of one status section (without its title). crm_simulate shows pending
+    actions ("Starting", "(Monitoring)") in the current status only."""
+    ws.show_pending = show_pending
     lines = ["  * Node List:"]
     lines.extend(f"    * {line}" for line in node_list(ws))
     lines.append("")

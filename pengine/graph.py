@@ -218,10 +218,10 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
         return elem
     rsc = action.rsc
     if rsc is not None and tag == "rsc_op":
-        rattrs = {"id": rsc.xml.get("id") or rsc.id}
-        if rsc.id != rattrs["id"]:
-            rattrs = {"id": rsc.id, "long-id": f"{rsc.parent.id}:{rsc.id}"
-                      if rsc.parent is not None else rsc.id}
+        ident, long_id = graph_resource_ids(rsc)
+        rattrs = {"id": ident}
+        if long_id is not None:
+            rattrs["long-id"] = long_id
         for key in ("class", "provider", "type"):
             if rsc.xml.get(key) is not None:
                 rattrs[key] = rsc.xml.get(key)  # type: ignore[assignment]
@@ -232,6 +232,19 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
         downed = elem.sub("downed")
         downed.sub("node", {"id": action.node.id})
     return elem
+
+
+def graph_resource_ids(rsc: Resource) -> tuple[str, Optional[str]]:
+    """(id, long-id) of a resource in a graph action (add_resource_details): an anonymous
+    clone instance goes by its configured name, which is what its history uses."""
+    if rsc.orphan and rsc.clone_name is not None:
+        return rsc.clone_name, rsc.id
+    if not rsc.unique:
+        xml_id = rsc.xml.get("id") or rsc.id
+        if rsc.clone_name is not None and rsc.clone_name != xml_id:
+            return xml_id, rsc.clone_name
+        return xml_id, rsc.id
+    return rsc.id, None
 
 
 def graph_xml(ws: WorkingSet, graph: Graph) -> str:

@@ -456,6 +456,7 @@ class WorkingSet:
         self.priority_fencing_delay = 0
         self.node_health_strategy = "none"
         self.show_scores = False
+        self.show_pending = False  # display: show pending actions (current status only)
         self.recheck_by = 0
         self.legacy_failcounts = False
         # collected for the caller

@@ -530,16 +530,19 @@ def _agent_changed(ws: WorkingSet, rsc: Resource, node: Node, entry: XNode,
         if value == old:
             continue
         changed = True
-        if active:
-            act.stop_action(ws, rsc, node, False)
-            rsc.start_pending = True
+        act.trigger_unfencing(ws, rsc, node, "Device definition changed", None)
+    if changed and active:
+        act.stop_action(ws, rsc, node, False)
+        rsc.start_pending = True
     return changed
 
 
-def _force_restart(ws: WorkingSet, rsc: Resource, task: str, interval: int) -> None:
+def _force_restart(ws: WorkingSet, rsc: Resource, task: str, interval: int,
+                   node: Node) -> None:
     key = op_key(rsc.id, task, interval)
     required = act.custom_action(ws, rsc, key, task, None, False, True)
     act.set_reason(required, "resource definition change", True)
+    act.trigger_unfencing(ws, rsc, node, "Device parameters changed", None)
 
 
 def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> bool:
@@ -555,17 +558,20 @@ def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) ->
         task = "start"
     result = digest.digest_compare(ws, rsc, node, op)
     if result == digest.DIGEST_RESTART:
-        _force_restart(ws, rsc, task, interval)
+        _force_restart(ws, rsc, task, interval, node)
         return True
     if result in (digest.DIGEST_ALL, digest.DIGEST_UNKNOWN):
         if interval > 0:
+            act.trigger_unfencing(ws, rsc, node, "Device parameters changed (reschedule)",
+                                  None)
             mon = act.custom_action(ws, rsc, op_key(rsc.id, task, interval), task, node,
                                     True, True)
             mon.flags |= m.A_RESCHEDULE
         elif op.get("op-restart-digest") is not None:
+            act.trigger_unfencing(ws, rsc, node, "Device parameters changed (reload)", None)
             _schedule_reload(ws, rsc, node)
         else:
-            _force_restart(ws, rsc, task, interval)
+            _force_restart(ws, rsc, task, interval, node)
         return True
     return False
 

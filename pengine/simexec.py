@@ -233,18 +233,18 @@ def _find_primitive(cib: XNode, rsc_id: str) -> Optional[XNode]:
 # executing the graph
 
 def _resource_names(ws: WorkingSet, action: Action) -> tuple[str, str]:
-    """(name shown and used first, configuration name) like crm_simulate's graph lookup."""
+    """(name shown and used first, configuration name), looked up as crm_simulate does with
+    the graph's resource id and long-id."""
+    from pengine.graph import graph_resource_ids
+    from pengine.status import find_resource
     rsc = action.rsc
     assert rsc is not None
-    if rsc.orphan and rsc.clone_name is not None:
-        return rsc.clone_name, rsc.clone_name
-    if not rsc.unique:
-        config = rsc.xml.get("id") or rsc.id
-        long_id = rsc.clone_name if rsc.clone_name and rsc.clone_name != config else rsc.id
-        if config in ws.rsc_by_id and ws.rsc_by_id[config].variant == m.PRIMITIVE:
-            return config, config
-        return long_id, config
-    return rsc.id, rsc.id
+    config, long_id = graph_resource_ids(rsc)
+    resource = config
+    if find_resource(ws, config) is None and long_id is not None \
+            and find_resource(ws, long_id) is not None:
+        resource = long_id
+    return resource, config
 
 
 def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
@@ -301,7 +301,9 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     if action.rsc is None or action.task in ("clear_failcount", "lrm_delete", "do_shutdown"):
         where = node.uname if node is not None else ""
         if action.rsc is not None:
-            lines.append(f"Cluster action:  {action.task} for {action.rsc.id} on {where}")
+            from pengine.graph import graph_resource_ids
+            name = graph_resource_ids(action.rsc)[0]
+            lines.append(f"Cluster action:  {action.task} for {name} on {where}")
         else:
             lines.append(f"Cluster action:  {action.task} on {where}")
         return False

@@ -109,6 +109,10 @@ def transition_actions(ws: WorkingSet) -> list[str]:
 
 
 def _section(out: list[str], title: str, lines: list[str]) -> None:
+    """A titled section; every section but the first is preceded by a blank line, as
+    crm_simulate's list output does (its "info" lines, like the date, are not)."""
+    if any(line.endswith(":") and not line.startswith(" ") for line in out):
+        out.append("")
     out.append(f"{title}:")
     out.extend(lines)
 
@@ -139,14 +143,16 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
     out: list[str] = list(header)
     ws = engine.unpack_cib(cib, now)
     if not args.json:
+        if ws.maintenance_mode and not args.quiet:
+            out.extend(["", "              *** Resource management is DISABLED ***",
+                        "  The cluster will not attempt to start, stop or recover services"])
         counts = display.counts_line(ws)
         if counts is not None:
             out.append(counts)
         if out:
             out.append("")
         if not args.quiet:
-            _section(out, "Current cluster status", display.cluster_status(ws))
-            out.append("")
+            _section(out, "Current cluster status", display.cluster_status(ws, show_pending=True))
     modified = (args.node_up or args.node_down or args.node_fail or args.op_inject
                 or args.quorum is not None)
     if modified:
@@ -159,7 +165,7 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
             return 2
         if not args.json and not args.quiet:
             _section(out, "Performing Requested Modifications", [f"  * {m}" for m in mods])
-            out.append("")
+            out.extend(header)  # crm_simulate re-reads the CIB and says which date again
         ws = engine.unpack_cib(cib, now)
     ws = engine.schedule(cib, now, show_scores=args.show_scores, ws=ws)
     if ws.unsupported:
@@ -182,7 +188,7 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
         executed = simexec.execute_graph(ws, ws.graph, cib, now_epoch, args.op_fail)
         if not args.json and args.simulate and not args.quiet:
             _section(out, "Executing Cluster Transition", [f"  * {line}" for line in executed])
-            out.append("")
+            out.extend(header)
         revised = engine.unpack_cib(cib, now)
         if not args.json and args.simulate and not args.quiet:
             _section(out, "Revised Cluster Status", display.cluster_status(revised))

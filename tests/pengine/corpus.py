@@ -86,7 +86,38 @@ def judge(expected: str, actual: str) -> tuple[bool, str]:
     return True, ""
 
 
-def run_case(case: Case, base: Optional[pathlib.Path] = None) -> tuple[bool, str]:
+def judge_strict(expected: str, actual: str) -> tuple[bool, str]:
+    """The whole output equal (blank lines and whitespace aside), the executed actions as a
+    set: what Pacemaker's runner checks, except that equal graphs may order actions
+    differently."""
+    def split(text: str) -> tuple[list[str], list[str]]:
+        main, executing = [], []
+        section = None
+        for line in text.splitlines():
+            if line and not line.startswith(" ") and line.endswith(":"):
+                section = line[:-1]
+            if not line.strip():
+                continue
+            if section == "Executing Cluster Transition" and line.startswith(" "):
+                executing.append(norm(line))
+            else:
+                main.append(norm(line))
+        return main, sorted(executing)
+    exp_main, exp_exec = split(expected)
+    got_main, got_exec = split(actual)
+    if exp_main != got_main:
+        for a, b in zip(exp_main + [""] * 99, got_main + [""] * 99):
+            if a != b:
+                return False, f"output differs: expected {a!r} got {b!r}"
+    if exp_exec != got_exec:
+        missing = sorted(set(exp_exec) - set(got_exec))
+        extra = sorted(set(got_exec) - set(exp_exec))
+        return False, f"executed actions differ: missing={missing[:3]} extra={extra[:3]}"
+    return True, ""
+
+
+def run_case(case: Case, base: Optional[pathlib.Path] = None,
+             strict: bool = False) -> tuple[bool, str]:
     from pengine.simulate import run
     base = base or corpus_dir()
     expected = (base / "summary" / f"{case.name}.summary").read_text()
@@ -101,8 +132,7 @@ def run_case(case: Case, base: Optional[pathlib.Path] = None) -> tuple[bool, str
         return False, f"crashed: {type(exc).__name__}: {exc}"
     finally:
         sys.stderr = old_err
-    ok, why = judge(expected, out.getvalue())
-    return ok, why
+    return (judge_strict if strict else judge)(expected, out.getvalue())
 
 
 def main(argv: list[str]) -> int:
@@ -112,6 +142,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--group")
     p.add_argument("--show-fail", action="store_true")
     p.add_argument("--write-passing", action="store_true")
+    p.add_argument("--strict", action="store_true",
+                   help="compare the whole output, not just summary and revised status")
     p.add_argument("names", nargs="*")
     args = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -126,7 +158,7 @@ def main(argv: list[str]) -> int:
     counts: dict[tuple[int, str], list[int]] = {}
     start = time.time()
     for case in cases:
-        ok, why = run_case(case)
+        ok, why = run_case(case, strict=args.strict)
         c = counts.setdefault((case.tier, case.group), [0, 0])
         c[1] += 1
         if ok:
