@@ -92,8 +92,9 @@ def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
     params, extra_forces_restart = _all_params(ws, rsc, node, task, interval)
     digest_all = op.get("op-digest")
     digest_restart = op.get("op-restart-digest")
-    if (id(rsc), node.id, op.get("operation_key") or op.get("id")) in ws.reschedule:
-        digest_restart = digest_restart or "calculated-failure-timeout"
+    if (id(rsc), node.id, op.get("id")) in ws.reschedule:
+        # this very history entry had its restart digest replaced (see status.py)
+        digest_restart = "calculated-failure-timeout"
         if digest_restart is not None:
             return DIGEST_RESTART
     if digest_restart is not None:

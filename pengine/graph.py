@@ -207,7 +207,10 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
         tag = "crm_event"
     else:
         tag = "rsc_op"
-    attrs = {"id": str(action.id), "operation": action.task, "operation_key": action.uuid}
+    attrs = {"id": str(action.id), "operation": action.task,
+             "operation_key": graph_operation_key(action)}
+    if attrs["operation_key"] != action.uuid:
+        attrs["internal_operation_key"] = action.uuid
     if action.task == "cancel" and action.cancel_task:
         attrs["operation"] = "cancel"
     if action.node is not None and not (action.flags & A_PSEUDO):
@@ -232,6 +235,21 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
         downed = elem.sub("downed")
         downed.sub("node", {"id": action.node.id})
     return elem
+
+
+def graph_operation_key(action: Action) -> str:
+    """The action key the graph shows: for an instance known by another name in history (an
+    anonymous clone instance), that name (clone_op_key)."""
+    rsc = action.rsc
+    if rsc is None or rsc.clone_name is None:
+        return action.uuid
+    if action.task == "notify":
+        return (f"{rsc.clone_name}_{action.meta.get('notify_type')}_notify_"
+                f"{action.meta.get('notify_operation')}_0")
+    interval = action.interval_ms
+    if action.cancel_task:
+        return f"{rsc.clone_name}_{action.cancel_task}_{interval}"
+    return f"{rsc.clone_name}_{action.task}_{interval}"
 
 
 def graph_resource_ids(rsc: Resource) -> tuple[str, Optional[str]]:

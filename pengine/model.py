@@ -467,7 +467,7 @@ class WorkingSet:
         self.param_checks: list = []
         # per-run caches and bookkeeping
         self.history: dict = {}          # (rsc, node) -> (lrm_resource xml, sorted OpRecs)
-        self.reschedule: set = set()      # (id(rsc), node id, op key) whose monitor must restart
+        self.reschedule: set = set()      # (id(rsc), node id, history entry id) to reschedule
         self.fail_regexes: dict = {}
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}

@@ -93,11 +93,16 @@ def inject_transient_attr(state: XNode, name: str, value: str) -> None:
 
 
 def inject_failcount(state: XNode, rsc: str, task: str, interval: int, rc: int,
-                     now: int) -> None:
+                     now: int, lines: Optional[list[str]] = None) -> None:
+    """Count a failure as the controller would (and say so, as crm_simulate does)."""
     if rc == 0 or (rc == 7 and interval == 0):
         return
-    inject_transient_attr(state, failcount_name(rsc, task, interval), "value++")
-    inject_transient_attr(state, last_failure_name(rsc, task, interval), str(now))
+    for name, value in ((failcount_name(rsc, task, interval), "value++"),
+                        (last_failure_name(rsc, task, interval), str(now))):
+        if lines is not None:
+            lines.append(f"Injecting attribute {name}={value} into /node_state "
+                         f"'{state.get('id')}'")
+        inject_transient_attr(state, name, value)
 
 
 def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: Optional[str],
@@ -210,7 +215,7 @@ def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
             raise ValueError(f"invalid resource name: {rsc_id}")
         state = find_node_state(cib, node)
         assert state is not None
-        inject_failcount(state, rsc_id, task, interval, outcome, now)
+        inject_failcount(state, rsc_id, task, interval, outcome, now, lines)
         entry = inject_resource_history(state, rsc_id, rsc_id, rsc_xml.get("class"),
                                         rsc_xml.get("type"), rsc_xml.get("provider"))
         inject_action_result(entry, rsc_id, task, interval, outcome, 0, now, None)
@@ -287,7 +292,8 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     node = action.node
     if action.flags & A_PSEUDO:
         suffix = f" on {node.uname}" if node is not None and action.task == "stonith" else ""
-        lines.append(f"Pseudo action:   {action.uuid}{suffix}")
+        from pengine.graph import graph_operation_key
+        lines.append(f"Pseudo action:   {graph_operation_key(action)}{suffix}")
         return False
     if action.task == "stonith":
         assert node is not None
@@ -334,7 +340,7 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
                 lines.append(f"Pretending action {action.id} failed with rc={rc}")
                 state = find_node_state(cib, node.uname)
                 assert state is not None
-                inject_failcount(state, name, task, interval, rc, now)
+                inject_failcount(state, name, task, interval, rc, now, lines)
                 break
         if failed:
             break

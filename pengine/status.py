@@ -430,7 +430,7 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: 
             return
         if node.online and not node.unclean:
             # reschedule the recurring monitor via a forced restart digest mismatch
-            ws.reschedule.add((id(rsc), node.id, key))
+            ws.reschedule.add((id(rsc), node.id, op.id))
             return
     if maskable:
         _update_resource_state(ws, rsc, node, op, task, expected, state)

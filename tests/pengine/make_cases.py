@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -285,7 +286,7 @@ def main(argv: list[str]) -> int:
             xml, summary = build(name, case, crm_simulate, pathlib.Path(tmp))
             (CASES / f"{name}.xml").write_text(xml)
             (CASES / f"{name}.summary").write_text(summary)
-            index.append(f"{name}\t{' '.join(case[3])}\t{case[0]}")
+            index.append(f"{name}\t{shlex.join(case[3])}\t{case[0]}")
             print(f"wrote {name}")
     if not argv:
         (CASES / "cases.tsv").write_text("\n".join(index) + "\n")
