@@ -133,6 +133,12 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
         print(f"hb simulate: {args.xml_file}: root element is <{cib.tag}>, not <cib>",
               file=sys.stderr)
         return 2
+    from core.cib.validate import validate
+    problems = validate(cib)
+    for problem in problems:
+        print(f"hb simulate: {problem.format(args.xml_file)}", file=sys.stderr)
+    if any(problem.severity == "error" for problem in problems):
+        return 2
     header: list[str] = []
     try:
         now = _now(cib, args.set_datetime, header)
