@@ -185,10 +185,19 @@ def apply_node_criteria(ws: WorkingSet) -> None:
     apply_locations(ws)
     for rsc in ws.resources:
         apply_stickiness(ws, rsc)
+    from pengine.status import _failure_attrs
+    exclusive = [rsc for rsc in ws.resources if _any_exclusive(rsc)]
     for node in ws.nodes:
-        for rsc in ws.resources:
-            check_failure_threshold(ws, rsc, node)
+        # without fail-count attributes on a node, no threshold can be reached there
+        if _failure_attrs(node):
+            for rsc in ws.resources:
+                check_failure_threshold(ws, rsc, node)
+        for rsc in exclusive:
             apply_exclusive_discovery(rsc, node)
+
+
+def _any_exclusive(rsc: Resource) -> bool:
+    return rsc.exclusive_discover or any(_any_exclusive(c) for c in rsc.children)
 
 
 # ------------------------------------------------------------------------------------------------

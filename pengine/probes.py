@@ -22,6 +22,8 @@ def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> boo
 def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     if not ws.startup_probes:
         return False
+    if not rsc.children and node in rsc.known_on:
+        return False  # the usual case, answered before anything else
     if rsc.variant == m.CLONE:
         from pengine.clone import clone_create_probe
         return clone_create_probe(ws, rsc, node)

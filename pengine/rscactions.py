@@ -618,6 +618,13 @@ def handle_config_changes(ws: WorkingSet) -> None:
             for rsc in matching.get(entry.get("id") or "", ()):
                 if rsc.variant != PRIMITIVE:
                     continue
+                if not rsc.orphan and node not in rsc.running_on:
+                    # where it is not active only an agent change matters: check inline
+                    xml = rsc.xml
+                    if entry.get("type") == xml.get("type") and \
+                            entry.get("class") == xml.get("class") and \
+                            entry.get("provider") == xml.get("provider"):
+                        continue
                 _process_rsc_history(ws, entry, rsc, node, calculate_active_ops,
                                      get_failcount)
 

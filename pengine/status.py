@@ -172,9 +172,46 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     rscs = lrm.find("lrm_resources")
     if rscs is None:
         return
+    fast = not ws.shutdown_lock
+    by_id = ws.rsc_by_id
     for entry in rscs.children:
-        if entry.tag == "lrm_resource":
-            unpack_lrm_resource(ws, node, entry)
+        if entry.tag != "lrm_resource":
+            continue
+        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id):
+            continue
+        unpack_lrm_resource(ws, node, entry)
+
+
+def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource]) -> bool:
+    """The common history "probed here, not running" (one successful monitor_0 that found
+    rc 7) of a primitive outside clones, unpacked directly: the same effects as
+    unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
+    rsc = by_id.get(entry.get("id") or "")
+    if rsc is None or rsc.variant != m.PRIMITIVE or rsc.orphan or rsc.failure_timeout:
+        return False
+    parent = rsc.parent
+    if parent is not None and (parent.variant != m.GROUP or parent.parent is not None):
+        return False  # clone instances (also in cloned groups) take the general path
+    op = entry.children[0]
+    if op.tag != "lrm_rsc_op":
+        return False
+    get = op.get
+    if get("operation") != "monitor" or get("rc-code") != "7" or get("op-status") != "0" \
+            or get("interval", "0") != "0" or (get("id") or "").endswith("_last_failure_0"):
+        return False
+    key = get("transition-key") or ""
+    parts = key.split(":", 3)
+    if len(parts) < 4 or parts[2] != "7":
+        return False
+    if rsc.actions.by_task.get("stop"):
+        return False
+    saved = rsc.role
+    rsc.role = m.ROLE_STOPPED
+    rsc.next_role = m.ROLE_UNKNOWN if rsc.target_role is None else rsc.target_role
+    rsc.known_on.setdefault(node, True)
+    if saved > m.ROLE_STOPPED:
+        rsc.role = saved
+    return True
 
 
 # ------------------------------------------------------------------------------------------------

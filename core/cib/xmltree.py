@@ -178,6 +178,10 @@ def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
             stack[-1].children.append(node)
             # line numbers matter for messages about configuration, not for history
             node.line = parser.CurrentLineNumber if len(stack) < 6 else 0
+            if tag == "lrm_resources":
+                # resource history has no text, only (lots of) whitespace between elements:
+                # not reporting it saves a callback per history entry
+                parser.CharacterDataHandler = None
         else:
             node.line = parser.CurrentLineNumber
             roots.append(node)
@@ -185,6 +189,8 @@ def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
 
     def end(tag: str) -> None:
         stack.pop()
+        if tag == "lrm_resources":
+            parser.CharacterDataHandler = chars
 
     def chars(data: str) -> None:
         if stack and data.strip():
