@@ -592,6 +592,9 @@ def _schedule_reload(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> Non
                      m.O_OPTIONAL | m.O_THEN_CANCELS_FIRST)
 
 
+_ENTRY_FIELDS = ("id", "type", "class", "provider")
+
+
 def handle_config_changes(ws: WorkingSet) -> None:
     from pengine.status import calculate_active_ops, get_failcount
     status = ws.cib.find("status")
@@ -615,15 +618,15 @@ def handle_config_changes(ws: WorkingSet) -> None:
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
-            for rsc in matching.get(entry.get("id") or "", ()):
+            ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
+            for rsc in matching.get(ident or "", ()):
                 if rsc.variant != PRIMITIVE:
                     continue
                 if not rsc.orphan and node not in rsc.running_on:
                     # where it is not active only an agent change matters: check inline
                     xml = rsc.xml
-                    if entry.get("type") == xml.get("type") and \
-                            entry.get("class") == xml.get("class") and \
-                            entry.get("provider") == xml.get("provider"):
+                    if kind == xml.get("type") and cls == xml.get("class") and \
+                            provider == xml.get("provider"):
                         continue
                 _process_rsc_history(ws, entry, rsc, node, calculate_active_ops,
                                      get_failcount)

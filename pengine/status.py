@@ -182,6 +182,9 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
         unpack_lrm_resource(ws, node, entry)
 
 
+_PROBE_FIELDS = ("operation", "rc-code", "op-status", "interval", "id", "transition-key")
+
+
 def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource]) -> bool:
     """The common history "probed here, not running" (one successful monitor_0 that found
     rc 7) of a primitive outside clones, unpacked directly: the same effects as
@@ -195,11 +198,10 @@ def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource]) ->
     op = entry.children[0]
     if op.tag != "lrm_rsc_op":
         return False
-    get = op.get
-    if get("operation") != "monitor" or get("rc-code") != "7" or get("op-status") != "0" \
-            or get("interval", "0") != "0" or (get("id") or "").endswith("_last_failure_0"):
+    task, rc, status, interval, ident, key = op.values_of(_PROBE_FIELDS)
+    if task != "monitor" or rc != "7" or status != "0" or (interval or "0") != "0" \
+            or ident is None or ident.endswith("_last_failure_0") or key is None:
         return False
-    key = get("transition-key") or ""
     parts = key.split(":", 3)
     if len(parts) < 4 or parts[2] != "7":
         return False

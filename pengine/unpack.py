@@ -87,7 +87,10 @@ def section(cib: XNode, name: str) -> Optional[XNode]:
 
 def unpack_config(ws: WorkingSet) -> None:
     cib = ws.cib
-    ws.ids = IdIndex(cib)
+    # id-refs point into the configuration; indexing the status section too (hundreds of
+    # thousands of history entries) would only cost time
+    config = cib.find("configuration")
+    ws.ids = IdIndex(config if config is not None else cib)
     crm_config = section(cib, "crm_config")
     ctx = RuleContext(now=ws.now)
     options = unpack_nvpairs(crm_config, "cluster_property_set", ctx, ws.ids,
@@ -234,11 +237,29 @@ def resource_location(ws: WorkingSet, rsc: Resource, node: Optional[Node], score
     """Pacemaker's resource_location(): add `score` on one node or on all cluster nodes."""
     if node is not None:
         _resource_node_score(rsc, node, score, tag)
+    elif score == 0 and tag == "symmetric_default":
+        _symmetric_default(rsc, ws.nodes)
     else:
         for each in ws.nodes:
             _resource_node_score(rsc, each, score, tag)
     if node is None and score <= -INFINITY and rsc.allocated_to is not None:
         rsc.allocated_to = None
+
+
+def _symmetric_default(rsc: Resource, nodes: list[Node]) -> None:
+    """resource_location(rsc, all nodes, 0, "symmetric_default") without the general path's
+    per-node calls (adding 0 only creates missing entries); like it, a resource with exclusive
+    discovery, or a node where discovery is "never", is skipped with everything below."""
+    if rsc.exclusive_discover:
+        return
+    if rsc.discover_mode:
+        nodes = [n for n in nodes if rsc.discover_mode.get(n) != m.DISCOVER_NEVER]
+    for child in rsc.children:
+        _symmetric_default(child, nodes)
+    allowed = rsc.allowed
+    for node in nodes:
+        if node not in allowed:
+            allowed[node] = node.weight
 
 
 def _resource_node_score(rsc: Resource, node: Node, score: int, tag: str) -> None:

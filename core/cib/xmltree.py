@@ -22,6 +22,8 @@ from core.errors import ConfigError
 # names tuple -> {name: index}; shared by all nodes with the same attribute names
 _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
 _EMPTY: tuple[str, ...] = ()
+# (id of a shared name->index dict, names) -> positions; those dicts live as long as _INDEX
+_POSITIONS: dict[tuple[int, tuple[str, ...]], tuple[Optional[int], ...]] = {}
 
 
 def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
@@ -80,6 +82,16 @@ class XNode:
             vals = list(self.vals)
             vals[i] = value
             self.vals = tuple(vals)
+
+    def values_of(self, names: tuple[str, ...]) -> list[Optional[str]]:
+        """Several attributes at once (None where absent); fast for many elements alike, as
+        elements with the same attribute names share one position lookup."""
+        key = (id(self.idx), names)
+        positions = _POSITIONS.get(key)
+        if positions is None:
+            positions = _POSITIONS[key] = tuple(self.idx.get(n) for n in names)
+        vals = self.vals
+        return [None if i is None else vals[i] for i in positions]
 
     def attrs(self) -> dict[str, str]:
         return dict(zip(self.idx, self.vals))
