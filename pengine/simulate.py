@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import gc
 import sys
 import time
 from typing import Optional
@@ -119,6 +120,19 @@ def _section(out: list[str], title: str, lines: list[str]) -> None:
 
 def run(argv: list[str], stdout=sys.stdout) -> int:
     args = _parser().parse_args(argv)
+    # One short computation over a large object graph that is dropped as a whole: the cyclic
+    # collector would only re-scan it again and again (a third of the run time for 10,000
+    # resources). Collection is paused for the run and resumed afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args, stdout)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace, stdout) -> int:
     try:
         with open(args.xml_file, "rb") as handle:
             data = handle.read()
