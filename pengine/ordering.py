@@ -284,6 +284,8 @@ def _find_actions_by_task(rsc: Resource, key: str) -> list[Action]:
     found = act.find_actions(rsc.actions, key, None)
     if found:
         return found
+    if key.startswith(rsc.id) and key[len(rsc.id):len(rsc.id) + 1] == "_":
+        return []  # the key already names this resource: looking again would find nothing
     parsed = parse_op_key(key)
     if parsed is None:
         return []

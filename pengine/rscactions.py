@@ -618,6 +618,10 @@ def handle_config_changes(ws: WorkingSet) -> None:
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
+            known = entry.rec  # set while unpacking a probe-only history with the same agent
+            if known is not None and known.__class__ is Resource and \
+                    node not in known.running_on:
+                continue
             ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
             for rsc in matching.get(ident or "", ()):
                 if rsc.variant != PRIMITIVE:

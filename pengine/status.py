@@ -177,11 +177,13 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     for entry in rscs.children:
         if entry.tag != "lrm_resource":
             continue
+        entry.rec = None  # a mark left by an earlier run over the same document
         if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id):
             continue
         unpack_lrm_resource(ws, node, entry)
 
 
+_AGENT_FIELDS = ("type", "class", "provider")
 _PROBE_FIELDS = ("operation", "rc-code", "op-status", "interval", "id", "transition-key")
 
 
@@ -207,6 +209,10 @@ def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource]) ->
         return False
     if rsc.actions.by_task.get("stop"):
         return False
+    xml = rsc.xml
+    kind, cls, provider = entry.values_of(_AGENT_FIELDS)
+    if kind == xml.get("type") and cls == xml.get("class") and provider == xml.get("provider"):
+        entry.rec = rsc  # same agent, not active: the configuration check can skip it
     saved = rsc.role
     rsc.role = m.ROLE_STOPPED
     rsc.next_role = m.ROLE_UNKNOWN if rsc.target_role is None else rsc.target_role
