@@ -591,6 +591,9 @@ def unpack_location(ws: WorkingSet, xml: XNode) -> None:
     sets = xml.findall("resource_set")
     if xml.get("rsc-pattern") is not None:
         pattern = xml.get("rsc-pattern") or ""
+        invert = pattern.startswith("!")  # "!re": every resource the expression misses
+        if invert:
+            pattern = pattern[1:]
         try:
             regex = re.compile(pattern)
         except re.error:
@@ -598,7 +601,10 @@ def unpack_location(ws: WorkingSet, xml: XNode) -> None:
             return
         for rsc in ws.resources:
             match = regex.search(rsc.id)
-            if match is not None:
+            if invert:
+                if match is None:
+                    _unpack_simple_location(ws, xml, ident, rsc)
+            elif match is not None:
                 subs = (match.group(0),) + match.groups()
                 _unpack_simple_location(ws, xml, ident, rsc, submatches=tuple(
                     s or "" for s in subs))
@@ -671,10 +677,13 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
     do_and = (rule.get("boolean-op") or "and").lower() != "or"
     location = Location(rule.get("id") or ident, rsc, [], role, discover)
     accept_any_positive = score_attr is not None
+    from pengine.digest import rsc_params
     for node in ws.nodes:
+        # value-source="param" compares with the resource's parameters as on that node
         ctx = RuleContext(now=ws.now, node_attrs=node.attrs, submatches=submatches,
                           rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
-                          rsc_type=rsc.xml.get("type"))
+                          rsc_type=rsc.xml.get("type"), params=rsc_params(ws, rsc, node),
+                          meta=rsc.meta)
         if evaluator.rule_passes(rule, ctx):
             score = raw_score if not accept_any_positive else first_rule_score(rule, node.attrs)
             if accept_any_positive and score_attr is not None:

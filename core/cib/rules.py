@@ -217,9 +217,12 @@ class RuleEvaluator:
         attr = _expand_submatches(attr, ctx.submatches)
         value = expr.get("value")
         source = (expr.get("value-source") or "literal").lower()
-        table = ctx.params if source == "param" else ctx.meta if source == "meta" else None
-        if table is not None and value:
-            value = table.get(value, value)
+        if not value:
+            value = None
+        elif source in ("param", "meta"):
+            # the value names a resource parameter or meta-attribute; unknown -> no value
+            table = ctx.params if source == "param" else ctx.meta
+            value = None if table is None else table.get(value)
         left = None if ctx.node_attrs is None else ctx.node_attrs.get(attr)
         return accept_attribute(left, value, expr.get("type"), op)
 
