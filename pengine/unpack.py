@@ -850,8 +850,10 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
                                _influence(ws, ident, last, influence_s))
             last = rsc
     else:
+        # anti-colocating each with every resource before it is the only way to keep every
+        # member of the set apart from every other one
         for i, rsc in enumerate(resources):
-            for other in resources[i + 1:]:
+            for other in resources[:i]:
                 add_colocation(ws, set_id, None, local, rsc, other, role, role,
                                _influence(ws, ident, rsc, influence_s))
 
