@@ -471,6 +471,7 @@ class WorkingSet:
         self.fail_regexes: dict = {}
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}
+        self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
         self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None

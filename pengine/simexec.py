@@ -66,7 +66,7 @@ def node_state_update(cib: XNode, uname: str, up: bool) -> XNode:
 
 
 def _remove_children(state: XNode, tag: str) -> None:
-    state.children[:] = [c for c in state.children if c.tag != tag]
+    state.children = [c for c in state.children if c.tag != tag]
 
 
 def inject_transient_attr(state: XNode, name: str, value: str) -> None:

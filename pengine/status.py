@@ -174,44 +174,61 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
         return
     fast = not ws.shutdown_lock
     by_id = ws.rsc_by_id
+    cache = ws.fast_probe
     for entry in rscs.children:
         if entry.tag != "lrm_resource":
             continue
         entry.rec = None  # a mark left by an earlier run over the same document
-        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id):
+        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache):
             continue
         unpack_lrm_resource(ws, node, entry)
 
 
-_AGENT_FIELDS = ("type", "class", "provider")
+_ENTRY_FIELDS = ("id", "type", "class", "provider")
 _PROBE_FIELDS = ("operation", "rc-code", "op-status", "interval", "id", "transition-key")
 
 
-def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource]) -> bool:
+def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
+    """(type, class, provider) of a primitive whose probe-only histories may take the fast
+    path (outside clones, no failure timeout), else False; decided once per resource."""
+    got = cache.get(id(rsc))
+    if got is None:
+        parent = rsc.parent
+        if rsc.variant != m.PRIMITIVE or rsc.orphan or rsc.failure_timeout or (
+                parent is not None and (parent.variant != m.GROUP or parent.parent is not None)):
+            got = False  # clone instances (also in cloned groups) take the general path
+        else:
+            xml = rsc.xml
+            got = (xml.get("type"), xml.get("class"), xml.get("provider"))
+        cache[id(rsc)] = got
+    return got
+
+
+def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
+                        cache: dict[int, object]) -> bool:
     """The common history "probed here, not running" (one successful monitor_0 that found
     rc 7) of a primitive outside clones, unpacked directly: the same effects as
     unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
-    rsc = by_id.get(entry.get("id") or "")
-    if rsc is None or rsc.variant != m.PRIMITIVE or rsc.orphan or rsc.failure_timeout:
+    ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
+    rsc = by_id.get(ident or "")
+    if rsc is None:
         return False
-    parent = rsc.parent
-    if parent is not None and (parent.variant != m.GROUP or parent.parent is not None):
-        return False  # clone instances (also in cloned groups) take the general path
+    agent = _fast_agent(rsc, cache)
+    if agent is False:
+        return False
     op = entry.children[0]
     if op.tag != "lrm_rsc_op":
         return False
-    task, rc, status, interval, ident, key = op.values_of(_PROBE_FIELDS)
+    task, rc, status, interval, op_id, key = op.values_of(_PROBE_FIELDS)
     if task != "monitor" or rc != "7" or status != "0" or (interval or "0") != "0" \
-            or ident is None or ident.endswith("_last_failure_0") or key is None:
+            or op_id is None or op_id.endswith("_last_failure_0") or key is None:
         return False
     parts = key.split(":", 3)
     if len(parts) < 4 or parts[2] != "7":
         return False
     if rsc.actions.by_task.get("stop"):
         return False
-    xml = rsc.xml
-    kind, cls, provider = entry.values_of(_AGENT_FIELDS)
-    if kind == xml.get("type") and cls == xml.get("class") and provider == xml.get("provider"):
+    if agent == (kind, cls, provider):
         entry.rec = rsc  # same agent, not active: the configuration check can skip it
     saved = rsc.role
     rsc.role = m.ROLE_STOPPED

@@ -23,6 +23,8 @@ from core.errors import ConfigError
 # names tuple -> {name: index}; shared by all nodes with the same attribute names
 _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
 _EMPTY: tuple[str, ...] = ()
+# the children of a parsed element without children (shared; replaced on first append)
+_LEAF: tuple = ()
 # (id of a shared name->index dict, names) -> positions; those dicts live as long as _INDEX
 _POSITIONS: dict[tuple[int, tuple[str, ...]], tuple[Optional[int], ...]] = {}
 
@@ -49,7 +51,7 @@ class XNode:
         else:
             self.idx = _INDEX[_EMPTY]
             self.vals = ()
-        self.children: list[XNode] = children if children is not None else []
+        self.children: list[XNode] = children if children is not None else []  # or _LEAF
         self.text: Optional[str] = None
         self.line = line
         self.rec = None  # parsed form cached by readers (e.g. core.cib.status.OpRec)
@@ -124,6 +126,9 @@ class XNode:
                 stack.extend(reversed(node.children))
 
     def append(self, child: "XNode") -> "XNode":
+        if not self.children:
+            self.children = [child]  # also replaces the parser's shared empty tuple
+            return child
         self.children.append(child)
         return child
 
@@ -195,11 +200,15 @@ def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
         else:
             node.idx = empty_idx
             node.vals = ()
-        node.children = []
+        node.children = _LEAF  # most elements (all history entries) never get children
         node.text = None
         node.rec = None
         if stack:
-            stack[-1].children.append(node)
+            parent = stack[-1]
+            if parent.children:
+                parent.children.append(node)
+            else:
+                parent.children = [node]
             # line numbers matter for messages about configuration, not for history
             node.line = parser.CurrentLineNumber if len(stack) < 6 else 0
             if tag == "lrm_resources":
