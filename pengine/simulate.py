@@ -11,12 +11,12 @@ shapes so the two can be compared line by line.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import gc
 import os
 import sys
 import time
+from types import SimpleNamespace
 from typing import Optional
 
 from core.cib import dates
@@ -27,33 +27,72 @@ from pengine.graph import graph_xml
 from pengine.model import CLONE, PRIMITIVE, A_PSEUDO, WorkingSet
 
 
-def _parser() -> argparse.ArgumentParser:
-    # a fixed help width: the default asks the terminal (importing shutil) on every add_argument
-    p = argparse.ArgumentParser(prog="hb simulate",
-                                description="Run the policy engine on a CIB (crm_simulate).",
-                                formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100))
-    p.add_argument("-x", "--xml-file", required=True, help="CIB to read")
-    p.add_argument("-S", "--simulate", action="store_true",
-                   help="simulate the transition and show the resulting cluster status")
-    p.add_argument("-s", "--show-scores", action="store_true", help="show allocation scores")
-    p.add_argument("-R", "--run", action="store_true",
-                   help="compute the transition only (the default)")
-    p.add_argument("-Q", "--quiet", action="store_true", help="only essential output")
-    p.add_argument("-u", "--node-up", action="append", default=[], metavar="NODE")
-    p.add_argument("-d", "--node-down", action="append", default=[], metavar="NODE")
-    p.add_argument("-f", "--node-fail", action="append", default=[], metavar="NODE")
-    p.add_argument("-i", "--op-inject", action="append", default=[], metavar="SPEC",
-                   help="inject an operation result before scheduling: rsc_op_interval@node=rc")
-    p.add_argument("-F", "--op-fail", action="append", default=[], metavar="SPEC",
-                   help="make a simulated action fail: rsc_op_interval@node=rc")
-    p.add_argument("-q", "--quorum", help="set have-quorum before scheduling (true/false)")
-    p.add_argument("-t", "--set-datetime", metavar="DATE", help="pretend 'now' is DATE")
-    p.add_argument("-G", "--save-graph", metavar="FILE", help="write the transition graph")
-    p.add_argument("-O", "--save-output", metavar="FILE",
-                   help="write the CIB after the simulated transition")
-    p.add_argument("--json", action="store_true",
-                   help="print placement after the transition and its actions as JSON")
-    return p
+# (short, long, takes a value, repeatable, help). Parsed with getopt rather than argparse:
+# for a small cluster the whole run takes about as long as importing argparse would.
+_OPTIONS = (
+    ("x", "xml-file", True, False, "CIB to read (required)"),
+    ("S", "simulate", False, False, "simulate the transition and show the resulting status"),
+    ("s", "show-scores", False, False, "show allocation scores"),
+    ("R", "run", False, False, "compute the transition only (the default)"),
+    ("Q", "quiet", False, False, "only essential output"),
+    ("u", "node-up", True, True, "bring NODE online first"),
+    ("d", "node-down", True, True, "take NODE offline first (cleanly)"),
+    ("f", "node-fail", True, True, "make NODE fail first (lost, unclean)"),
+    ("i", "op-inject", True, True, "inject an operation result first: rsc_op_interval@node=rc"),
+    ("F", "op-fail", True, True, "make a simulated action fail: rsc_op_interval@node=rc"),
+    ("q", "quorum", True, False, "set have-quorum first (true/false)"),
+    ("t", "set-datetime", True, False, "pretend 'now' is DATE"),
+    ("G", "save-graph", True, False, "write the transition graph to FILE"),
+    ("O", "save-output", True, False, "write the CIB after the simulated transition to FILE"),
+    (None, "json", False, False, "print placement after the transition and its actions as JSON"),
+)
+USAGE = "usage: hb simulate -x CIB.xml [-S] [-s] [-R] [-Q] [-u NODE] [-d NODE] [-f NODE] " \
+        "[-i SPEC] [-F SPEC] [-q true|false] [-t DATE] [-G FILE] [-O FILE] [--json]"
+
+
+class UsageError(Exception):
+    """Bad command line; str() is the message."""
+
+
+def parse_args(argv: list[str]) -> SimpleNamespace:
+    """crm_simulate-compatible options (combined short flags like -sSQ work)."""
+    import getopt
+    shorts = "".join(s + (":" if v else "") for s, _, v, _, _ in _OPTIONS if s) + "h"
+    longs = [name + ("=" if v else "") for _, name, v, _, _ in _OPTIONS] + ["help"]
+    try:
+        pairs, rest = getopt.gnu_getopt(argv, shorts, longs)
+    except getopt.GetoptError as exc:
+        raise UsageError(str(exc)) from None
+    if rest:
+        raise UsageError(f"unexpected argument {rest[0]!r}")
+    args = SimpleNamespace(**{name.replace("-", "_"): ([] if many else (None if value else False))
+                              for _, name, value, many, _ in _OPTIONS}, help=False)
+    by_flag = {}
+    for short, name, value, many, _ in _OPTIONS:
+        if short:
+            by_flag["-" + short] = (name, value, many)
+        by_flag["--" + name] = (name, value, many)
+    for flag, value in pairs:
+        if flag in ("-h", "--help"):
+            args.help = True
+            continue
+        name, takes, many = by_flag[flag]
+        attr = name.replace("-", "_")
+        if many:
+            getattr(args, attr).append(value)
+        else:
+            setattr(args, attr, value if takes else True)
+    if args.xml_file is None and not args.help:
+        raise UsageError("-x/--xml-file is required")
+    return args
+
+
+def _help() -> str:
+    lines = [USAGE, "", "Run the policy engine on a CIB (crm_simulate).", ""]
+    for short, name, value, _, text in _OPTIONS:
+        flags = (f"-{short}, " if short else "    ") + f"--{name}" + (" VALUE" if value else "")
+        lines.append(f"  {flags:<28} {text}")
+    return "\n".join(lines)
 
 
 def _now(cib: XNode, option: Optional[str], lines: list[str]) -> _dt.datetime:
@@ -120,7 +159,14 @@ def _section(out: list[str], title: str, lines: list[str]) -> None:
 
 
 def run(argv: list[str], stdout=sys.stdout) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except UsageError as exc:
+        print(f"hb simulate: {exc}\n{USAGE}", file=sys.stderr)
+        return 2
+    if args.help:
+        stdout.write(_help() + "\n")
+        return 0
     # One short computation over a large object graph that is dropped as a whole: the cyclic
     # collector would only re-scan it again and again (a third of the run time for 10,000
     # resources). Collection is paused for the run and resumed afterwards.
@@ -133,7 +179,7 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
             gc.enable()
 
 
-def _run(args: argparse.Namespace, stdout) -> int:
+def _run(args: SimpleNamespace, stdout) -> int:
     try:
         with open(args.xml_file, "rb") as handle:
             data = handle.read()
@@ -161,6 +207,8 @@ def _run(args: argparse.Namespace, stdout) -> int:
         print(f"hb simulate: {exc}", file=sys.stderr)
         return 2
     now_epoch = int(now.timestamp())
+    if args.quiet:
+        header = []  # crm_simulate -Q drops its informational lines too
     out: list[str] = list(header)
     ws = engine.unpack_cib(cib, now)
     if not args.json:
@@ -233,7 +281,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     """The `hb simulate` command. Unlike run() (for use inside a program), it leaves the
     process without tearing down the object graph: for 10,000 resources the interpreter's
     final collection of it would take longer than parsing the CIB."""
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"hb simulate: {exc}\n{USAGE}", file=sys.stderr)
+        return 2
+    if args.help:
+        print(_help())
+        return 0
     gc.disable()
     rc = _run(args, sys.stdout)
     sys.stdout.flush()
