@@ -273,7 +273,8 @@ def _run(args: SimpleNamespace, stdout) -> int:
         return 0
     while out and out[-1] == "":
         out.pop()
-    stdout.write("\n".join(out) + "\n")
+    if out:
+        stdout.write("\n".join(out) + "\n")
     return 0
 
 
