@@ -18,8 +18,7 @@ from typing import Optional
 
 from core.cib.haresources import group_node_names, haresources_to_cib
 from core.cib.xmltree import to_xml
-from core.config.hacf import read_hacf
-from core.config.haresources import read_haresources
+from core.config.load import read_hacf, read_haresources
 from core.errors import ConfigError
 
 DEFAULT_HARESOURCES = "/etc/ha.d/haresources"
