@@ -218,7 +218,7 @@ def _run(args: SimpleNamespace, stdout) -> int:
         counts = display.counts_line(ws)
         if counts is not None:
             out.append(counts)
-        if out:
+        if len(out) > len(header):  # a blank line follows the banner/counts, not the date line
             out.append("")
         if not args.quiet:
             _section(out, "Current cluster status", display.cluster_status(ws, show_pending=True))
@@ -246,7 +246,6 @@ def _run(args: SimpleNamespace, stdout) -> int:
     if not args.json and not args.quiet:
         _section(out, "Transition Summary", [f"  * {line}"
                                               for line in summary.transition_summary(ws)])
-        out.append("")
     if args.save_graph:
         assert ws.graph is not None
         with open(args.save_graph, "w", encoding="utf-8") as handle:
