@@ -1,0 +1,525 @@
+"""Creating and finding actions, and the raw ordering links between them.
+
+`custom_action` is Pacemaker's: an action is identified by its key (`rsc_task_interval`) and node;
+asking again for an existing one returns it (and can make it mandatory). New resource actions get
+their failure handling, timeout and start requirement from the configured `<op>` (unpack_operation)
+and are marked runnable or not from node state and quorum. Action ids are allocated in creation
+order because the transition graph and its synapse ids must be deterministic.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from core.cib.durations import interval_ms as parse_interval_ms
+from core.cib.durations import msec as parse_msec
+from core.cib.rules import RuleContext, unpack_nvpairs
+from core.cib.status import op_key
+from core.cib.xmltree import XNode
+from pengine import model as m
+from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
+                           Ordering,
+                           Resource, WorkingSet)
+
+
+# ------------------------------------------------------------------------------------------------
+# op configuration (unpack_operation), cached per resource/key because it does not depend on
+# the node
+
+class OpConfig:
+    __slots__ = ("op_entry", "meta", "on_fail", "fail_role", "needs")
+
+    def __init__(self, op_entry: Optional[XNode], meta: dict[str, str], on_fail: int,
+                 fail_role: int, needs: int) -> None:
+        self.op_entry = op_entry
+        self.meta = meta
+        self.on_fail = on_fail
+        self.fail_role = fail_role
+        self.needs = needs
+
+
+def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Optional[XNode]:
+    """find_rsc_op_entry_helper: the configured <op> whose key matches (migrate/notify fallback)."""
+    ops = rsc.ops_xml
+    if ops is None:
+        return None
+    for attempt in range(2):
+        for op in ops.children:
+            if op.tag != "op":
+                continue
+            if not include_disabled and op.get("enabled") is not None:
+                from pengine.unpack import to_bool
+                if to_bool(op.get("enabled")) is False:
+                    continue
+            name = op.get("name")
+            interval = parse_interval_ms(op.get("interval"))
+            if key == op_key(rsc.id, name or "", interval):
+                return op
+            if rsc.clone_name and key == op_key(rsc.clone_name, name or "", interval):
+                return op
+        if attempt == 0:
+            if "migrate" in key:
+                key = op_key(rsc.id, "migrate", 0)
+            elif "_notify_" in key:
+                key = op_key(rsc.id, "notify", 0)
+            else:
+                return None
+    return None
+
+
+def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
+    best = None
+    best_interval = 0
+    if rsc.ops_xml is None:
+        return None
+    for op in rsc.ops_xml.children:
+        if op.tag != "op" or op.get("name") != "monitor":
+            continue
+        from pengine.unpack import to_bool
+        if to_bool(op.get("enabled")) is False:
+            continue
+        interval = parse_interval_ms(op.get("interval"))
+        if interval > 0 and (best is None or interval < best_interval):
+            best, best_interval = op, interval
+    return best
+
+
+def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: int) -> OpConfig:
+    cache = ws.op_configs
+    cache_key = (id(rsc), key, task)
+    cfg = cache.get(cache_key)
+    if cfg is not None:
+        return cfg
+    op_entry = find_op_entry(rsc, key)
+    ctx = RuleContext(now=ws.now, rsc_class=rsc.xml.get("class"),
+                      rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
+                      op_name=task, op_interval_ms=interval_ms)
+    meta: dict[str, str] = {}
+    if ws.op_defaults is not None:
+        unpack_nvpairs(ws.op_defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    if op_entry is not None:
+        unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
+        for k, v in zip(op_entry.keys, op_entry.vals):
+            meta[k] = v
+    meta.pop("id", None)
+    if interval_ms > 0:
+        meta["interval"] = str(interval_ms)
+    else:
+        meta.pop("interval", None)
+    # timeout: probes use the shortest recurring monitor's timeout when not configured
+    if interval_ms == 0 and task == "monitor" and (op_entry is None
+                                                   or op_entry.get("timeout") is None):
+        mon = _min_interval_monitor(rsc)
+        if mon is not None and mon.get("timeout") is not None:
+            meta["timeout"] = mon.get("timeout")  # type: ignore[assignment]
+    if "timeout" not in meta:
+        meta["timeout"] = ws.config.get("default-action-timeout", "20s")
+    timeout = parse_msec(meta["timeout"])
+    meta["timeout"] = str(timeout if timeout is not None and timeout >= 0 else 20000)
+    # what a start requires
+    if task not in ("start", "promote"):
+        needs = m.NEEDS_NOTHING
+    elif rsc.needs_fencing:
+        needs = m.NEEDS_FENCING
+    elif rsc.needs_quorum:
+        needs = m.NEEDS_QUORUM
+    else:
+        needs = m.NEEDS_NOTHING
+    # on-fail
+    on_fail, fail_role = m.F_RECOVER, m.ROLE_UNKNOWN
+    value = meta.get("on-fail")
+    if task == "stop" and value is not None and value.lower() == "standby":
+        ws.warnings.append(f"resetting on-fail for {rsc.id} stop action: 'standby' not allowed")
+        meta.pop("on-fail", None)
+        value = None
+    chosen: Optional[str] = None
+    if value is not None:
+        low = value.lower()
+        chosen = low
+        if low == "block":
+            on_fail = m.F_BLOCK
+        elif low == "fence":
+            on_fail = m.F_FENCE
+            if not ws.stonith_enabled:
+                on_fail, fail_role = m.F_STOP, m.ROLE_STOPPED
+        elif low == "standby":
+            on_fail = m.F_STANDBY
+        elif low in ("ignore", "nothing"):
+            on_fail = m.F_IGNORE
+        elif low == "migrate":
+            on_fail = m.F_MIGRATE
+        elif low == "stop":
+            on_fail, fail_role = m.F_STOP, m.ROLE_STOPPED
+        elif low == "restart":
+            on_fail = m.F_RECOVER
+        elif low == "demote":
+            on_fail = m.F_DEMOTE
+        else:
+            ws.warnings.append(f"resource {rsc.id}: unknown failure type ({value})")
+            chosen = None
+    if chosen is None:
+        if task == "stop":
+            on_fail = m.F_FENCE if ws.stonith_enabled else m.F_BLOCK
+        else:
+            on_fail = m.F_RECOVER
+    role_after = meta.get("role_after_failure") if op_entry is not None else None
+    if role_after is not None and fail_role == m.ROLE_UNKNOWN:
+        fail_role = m.text2role(role_after)
+    if fail_role == m.ROLE_UNKNOWN:
+        fail_role = m.ROLE_UNPROMOTED if task == "promote" else m.ROLE_STARTED
+    cfg = OpConfig(op_entry, meta, on_fail, fail_role, needs)
+    cache[cache_key] = cfg
+    return cfg
+
+
+# ------------------------------------------------------------------------------------------------
+# finding actions
+
+def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+    """find_actions: by key; with a node also matches (and assigns) node-less actions."""
+    if isinstance(actions, ActionList):
+        if node is not None:
+            on_node = actions.by_key_node.get((key, node))
+            floating = actions.by_key_node.get((key, None))
+            if not floating:
+                return list(on_node) if on_node else []
+            found = sorted((on_node or []) + floating, key=lambda a: a.id)
+            for action in floating[:]:
+                actions.assign_node(action, node)
+            return found
+        actions = actions.by_key.get(key, ())  # type: ignore[assignment]
+    result = []
+    for action in actions:
+        if action.uuid != key:
+            continue
+        if node is None:
+            result.append(action)
+        elif action.node is None:
+            action.node = node
+            result.append(action)
+        elif action.node is node:
+            result.append(action)
+    return result
+
+
+def find_actions_exact(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+    if node is None:
+        return []
+    if isinstance(actions, ActionList):
+        return list(actions.by_key_node.get((key, node), ()))
+    return [a for a in actions if a.node is node and a.uuid == key]
+
+
+def find_first_action(actions: list[Action], uuid: Optional[str], task: Optional[str],
+                      node: Optional[Node]) -> Optional[Action]:
+    """The newest matching action (Pacemaker prepends to its lists)."""
+    if isinstance(actions, ActionList):
+        if uuid is not None:
+            actions = actions.by_key.get(uuid, ())  # type: ignore[assignment]
+        elif task is not None:
+            actions = actions.by_task.get(task, ())  # type: ignore[assignment]
+    for action in reversed(actions):
+        if uuid is not None and action.uuid != uuid:
+            continue
+        if task is not None and action.task != task:
+            continue
+        if node is None:
+            return action
+        if action.node is node:
+            return action
+    return None
+
+
+def resource_actions(rsc: Resource, node: Optional[Node], task: str,
+                     require_node: bool) -> list[Action]:
+    key = op_key(rsc.id, task, 0)
+    if require_node:
+        return find_actions_exact(rsc.actions, key, node)
+    return find_actions(rsc.actions, key, node)
+
+
+# ------------------------------------------------------------------------------------------------
+# creating actions
+
+def set_reason(action: Action, reason: Optional[str], overwrite: bool) -> None:
+    if action.reason is None or overwrite:
+        action.reason = reason
+
+
+def effective_quorum_policy(ws: WorkingSet, rsc: Resource) -> int:
+    if ws.have_quorum:
+        return m.NQ_IGNORE
+    policy = ws.no_quorum_policy
+    if policy == m.NQ_DEMOTE:
+        if rsc.role in (m.ROLE_PROMOTED, m.ROLE_UNPROMOTED):
+            if rsc.next_role > m.ROLE_UNPROMOTED:
+                rsc.next_role = m.ROLE_UNPROMOTED
+            return m.NQ_IGNORE
+        return m.NQ_STOP
+    return policy
+
+
+def rsc_is_active(rsc: Resource) -> bool:
+    """rsc->fns->active(rsc, TRUE)."""
+    if rsc.variant == m.PRIMITIVE:
+        return bool(rsc.running_on)
+    return any(rsc_is_active(child) for child in rsc.children)
+
+
+def _update_runnable(ws: WorkingSet, action: Action, for_graph: bool) -> None:
+    if action.flags & A_PSEUDO:
+        return
+    node = action.node
+    rsc = action.rsc
+    assert rsc is not None
+    if node is None:
+        action.flags &= ~A_RUNNABLE
+    elif not (action.flags & A_DC) and not node.online:
+        action.flags &= ~A_RUNNABLE
+        if rsc.managed and for_graph and action.task == "stop" and not node.unclean:
+            fence_node(ws, node, "stop is unrunnable", False)
+    elif not (action.flags & A_DC) and node.pending:
+        action.flags &= ~A_RUNNABLE
+    elif action.needs == m.NEEDS_NOTHING:
+        set_reason(action, None, True)
+        action.flags |= A_RUNNABLE
+    else:
+        policy = effective_quorum_policy(ws, rsc)
+        if policy == m.NQ_STOP:
+            action.flags &= ~A_RUNNABLE
+            set_reason(action, "no quorum", True)
+        elif policy == m.NQ_FREEZE:
+            if not rsc_is_active(rsc) or rsc.next_role > rsc.role:
+                action.flags &= ~A_RUNNABLE
+                set_reason(action, "quorum freeze", True)
+        else:
+            action.flags |= A_RUNNABLE
+
+
+def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
+                  node: Optional[Node], optional: bool, save: bool = True) -> Action:
+    action: Optional[Action] = None
+    if save:
+        if rsc is not None:
+            matches = find_actions(rsc.actions, key, node)
+            if matches:
+                action = matches[0]
+        else:
+            action = ws.singletons.get(key)
+            if action is not None and node is not None and action.node is None:
+                action.node = node
+            elif action is not None and node is not None and action.node is not node:
+                action = None
+    if action is None:
+        action = _new_action(ws, key, task, rsc, node, optional, save)
+    if not optional:
+        action.flags &= ~A_OPTIONAL
+    if rsc is not None:
+        _update_runnable(ws, action, save)
+        if save:
+            if task == "stop":
+                rsc.stopping = True
+            elif task == "start":
+                rsc.starting = bool(action.flags & A_RUNNABLE)
+    return action
+
+
+def _new_action(ws: WorkingSet, key: str, task: str, rsc: Optional[Resource],
+                node: Optional[Node], optional: bool, save: bool) -> Action:
+    flags = A_RUNNABLE | (A_OPTIONAL if optional else 0)
+    if task == "lrm_delete":
+        flags |= A_DC
+    action = Action(key, task, rsc, node, flags)
+    if rsc is not None:
+        interval = 0
+        tail = key.rpartition("_")[2]
+        if tail.isdigit():
+            interval = int(tail)
+        action.interval_ms = interval
+        cfg = op_config(ws, rsc, key, task, interval)
+        action.op_entry = cfg.op_entry
+        action.meta = dict(cfg.meta)
+        action.on_fail = cfg.on_fail
+        action.fail_role = cfg.fail_role
+        action.needs = cfg.needs
+    if save:
+        action.id = ws.action_id
+        ws.action_id += 1
+        ws.actions.append(action)
+        if rsc is None:
+            ws.singletons[key] = action
+        else:
+            rsc.actions.add(action)
+    return action
+
+
+def pseudo_op(ws: WorkingSet, name: str) -> Action:
+    """get_pseudo_op: a node-less, resource-less pseudo action (singleton by name)."""
+    action = ws.singletons.get(name)
+    if action is None:
+        action = custom_action(ws, None, name, name, None, True, True)
+        action.flags |= A_PSEUDO | A_RUNNABLE
+    return action
+
+
+def stop_action(ws: WorkingSet, rsc: Resource, node: Optional[Node], optional: bool) -> Action:
+    return custom_action(ws, rsc, op_key(rsc.id, "stop", 0), "stop", node, optional)
+
+
+def start_action(ws: WorkingSet, rsc: Resource, node: Optional[Node], optional: bool) -> Action:
+    return custom_action(ws, rsc, op_key(rsc.id, "start", 0), "start", node, optional)
+
+
+def demote_action(ws: WorkingSet, rsc: Resource, node: Optional[Node], optional: bool) -> Action:
+    return custom_action(ws, rsc, op_key(rsc.id, "demote", 0), "demote", node, optional)
+
+
+def promote_action(ws: WorkingSet, rsc: Resource, node: Optional[Node],
+                   optional: bool) -> Action:
+    return custom_action(ws, rsc, op_key(rsc.id, "promote", 0), "promote", node, optional)
+
+
+def add_expected_result(action: Action, rc: int) -> None:
+    action.meta["op_target_rc"] = str(rc)
+
+
+# ------------------------------------------------------------------------------------------------
+# fencing helpers used while unpacking
+
+def can_fence(ws: WorkingSet, node: Optional[Node]) -> bool:
+    if not ws.stonith_enabled or not ws.have_stonith_resource:
+        return False
+    if ws.have_quorum or ws.no_quorum_policy == m.NQ_IGNORE:
+        return True
+    if node is None:
+        return False
+    return node.online
+
+
+def fence_op(ws: WorkingSet, node: Node, op: Optional[str], optional: bool,
+             reason: Optional[str], priority_delay: bool) -> Action:
+    """pe_fence_op: the singleton `stonith-<node>-<op>` action."""
+    if op is None:
+        op = ws.stonith_action
+    key = f"stonith-{node.uname}-{op}"
+    action = ws.singletons.get(key)
+    if action is None:
+        action = custom_action(ws, None, key, "stonith", node, True, True)
+        action.meta["on_node"] = node.uname
+        action.meta["on_node_uuid"] = node.id
+        action.meta["stonith_action"] = op
+    if ws.priority_fencing_delay > 0 and (priority_delay
+                                          or "priority_fencing_delay" in action.meta):
+        delay = 0
+        if priority_delay:
+            delay = ws.priority_fencing_delay  # refined in fencing scheduling
+        action.meta["priority_fencing_delay"] = str(delay)
+    if not optional and can_fence(ws, node):
+        action.flags &= ~A_OPTIONAL
+        set_reason(action, reason, False)
+    elif reason is not None and action.reason is None:
+        action.reason = reason
+    return action
+
+
+def fence_node(ws: WorkingSet, node: Node, reason: str, priority_delay: bool) -> None:
+    """pe_fence_node for cluster nodes: mark unclean and create the (optional) fence action."""
+    if node.unclean:
+        return
+    node.unclean = True
+    fence_op(ws, node, None, True, reason, priority_delay)
+
+
+def clear_failcount(ws: WorkingSet, rsc: Resource, node: Node, reason: str) -> Action:
+    key = op_key(rsc.id, "clear_failcount", 0)
+    action = custom_action(ws, rsc, key, "clear_failcount", node, False, True)
+    action.meta["op_no_wait"] = "true"
+    set_reason(action, reason, False)
+    return action
+
+
+# ------------------------------------------------------------------------------------------------
+# orderings
+
+def order_actions(first: Optional[Action], then: Optional[Action], flags: int) -> bool:
+    """order_actions: link two actions (no duplicate link with overlapping flags)."""
+    if flags == m.O_NONE or first is None or then is None:
+        return False
+    assert first is not then, first
+    for wrapper in first.after:
+        if wrapper[0] is then and (wrapper[1] & flags):
+            return False
+    first.after.append([then, flags])
+    then.before.append([first, flags])
+    return True
+
+
+def new_ordering(ws: WorkingSet, first_rsc: Optional[Resource], first_task: Optional[str],
+                 first_action: Optional[Action], then_rsc: Optional[Resource],
+                 then_task: Optional[str], then_action: Optional[Action], flags: int) -> None:
+    """pcmk__new_ordering: remembered, applied later by ordering.apply_orderings."""
+    if first_rsc is None and first_action is not None:
+        first_rsc = first_action.rsc
+    if then_rsc is None and then_action is not None:
+        then_rsc = then_action.rsc
+    if first_task is None and first_action is not None:
+        first_task = first_action.uuid
+    if then_task is None and then_action is not None:
+        then_task = then_action.uuid
+    ws.orderings.append(Ordering(ws.order_id, first_rsc, first_task, first_action, then_rsc,
+                                 then_task, then_action, flags))
+    ws.order_id += 1
+
+
+def order_resource_actions(ws: WorkingSet, first: Resource, first_task: str, then: Resource,
+                           then_task: str, flags: int) -> None:
+    new_ordering(ws, first, op_key(first.id, first_task, 0), None, then,
+                 op_key(then.id, then_task, 0), None, flags)
+
+
+def order_starts(ws: WorkingSet, first: Resource, then: Resource, flags: int) -> None:
+    order_resource_actions(ws, first, "start", then, "start", flags)
+
+
+def order_stops(ws: WorkingSet, first: Resource, then: Resource, flags: int) -> None:
+    order_resource_actions(ws, first, "stop", then, "stop", flags)
+
+
+def iter_nodes(actions: Iterable[Action]) -> list[Node]:
+    return [a.node for a in actions if a.node is not None]
+
+
+# ------------------------------------------------------------------------------------------------
+# unfencing
+
+def node_unfenced(node: Node) -> bool:
+    value = node.attrs.get("#node-unfenced")
+    return value is not None and value != "0"
+
+
+def trigger_unfencing(ws: WorkingSet, rsc: Optional[Resource], node: Optional[Node],
+                      reason: str, dependency: Optional[Action]) -> None:
+    if not ws.enable_unfencing:
+        return
+    if rsc is not None and not rsc.fence_device:
+        return
+    if node is not None and node.online and not node.unclean and not node.shutdown:
+        unfence = fence_op(ws, node, "on", False, reason, False)
+        if dependency is not None:
+            order_actions(unfence, dependency, m.O_OPTIONAL)
+    elif rsc is not None:
+        for each in list(rsc.allowed):
+            if each.online and not each.unclean and not each.shutdown:
+                trigger_unfencing(ws, rsc, each, reason, dependency)
+
+
+def order_vs_unfence(ws: WorkingSet, rsc: Resource, node: Optional[Node], action: Action,
+                     order: int) -> None:
+    """pcmk__order_vs_unfence: unfence a node before probing/starting what needs it."""
+    if node is None:
+        return
+    if (rsc.fence_device and ws.enable_unfencing) or rsc.needs_unfencing:
+        unfence = fence_op(ws, node, "on", True, None, False)
+        order_actions(unfence, action, order)
+        if not node_unfenced(node):
+            trigger_unfencing(ws, None, node, f"required by {rsc.id} {action.task}", None)

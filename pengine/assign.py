@@ -1,0 +1,692 @@
+"""Placement: node scores per resource and the choice of one node each (Pacemaker's "assign").
+
+Order of work, as in Pacemaker 2.1.5: location constraints, stickiness of active resources,
+bans for reached migration thresholds; then each top-level resource (priority order) is assigned,
+first pulling in the resources it is colocated with, then merging the scores of resources
+colocated with it (scaled by score/INFINITY, "rolled back" if that would leave it nowhere to
+run), and finally taking the best available node -- ties broken by fewest assigned resources,
+then the current node, then node name.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from core.cib.scores import INFINITY, add_scores, score_text
+from pengine import model as m
+from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
+                           WorkingSet)
+from pengine.unpack import resource_location
+
+# merge flags (pe_weights_*)
+W_INIT = 0x1
+W_FORWARD = 0x4
+W_POSITIVE = 0x8
+W_ROLLBACK = 0x10
+
+
+# ------------------------------------------------------------------------------------------------
+# location, stickiness, failure thresholds
+
+def apply_location(rsc: Resource, location: Location,
+                   nodes: Optional[list[tuple[Node, int]]] = None) -> None:
+    """pcmk__apply_location for one resource (nodes default to the constraint's)."""
+    if location.role_filter > m.ROLE_UNKNOWN and location.role_filter != rsc.next_role:
+        return
+    entries = location.nodes if nodes is None else nodes
+    if not entries:
+        return
+    allowed = rsc.allowed
+    for node, score in entries:
+        current = allowed.get(node)
+        if current is None:
+            allowed[node] = score
+        else:
+            allowed[node] = add_scores(current, score)
+        mode = rsc.discover_mode.get(node, m.DISCOVER_ALWAYS)
+        if mode < location.discover_mode:
+            if location.discover_mode == m.DISCOVER_EXCLUSIVE:
+                rsc.exclusive_discover = True
+            rsc.discover_mode[node] = location.discover_mode
+
+
+def apply_location_to(rsc: Resource, location: Location) -> None:
+    if rsc.variant == PRIMITIVE:
+        apply_location(rsc, location)
+    elif rsc.variant == GROUP:
+        apply_location(rsc, location)
+        entries = location.nodes
+        zero = [(node, 0) for node, _ in entries]
+        reset = rsc.colocated_group
+        for child in rsc.children:
+            apply_location_to_child(child, location, entries)
+            if reset:
+                reset = False
+                entries = zero
+    elif rsc.variant == CLONE:
+        from pengine.clone import clone_apply_location
+        clone_apply_location(rsc, location)
+
+
+def apply_location_to_child(rsc: Resource, location: Location,
+                            entries: list[tuple[Node, int]]) -> None:
+    if rsc.variant == PRIMITIVE:
+        apply_location(rsc, location, entries)
+    else:
+        saved = location.nodes
+        location.nodes = entries
+        try:
+            apply_location_to(rsc, location)
+        finally:
+            location.nodes = saved
+
+
+def apply_locations(ws: WorkingSet) -> None:
+    for location in ws.locations:
+        apply_location_to(location.rsc, location)
+
+
+def apply_stickiness(ws: WorkingSet, rsc: Resource) -> None:
+    if rsc.children:
+        for child in rsc.children:
+            apply_stickiness(ws, child)
+        return
+    if not rsc.managed or rsc.stickiness < 1 or len(rsc.running_on) != 1:
+        return
+    node = rsc.running_on[0]
+    if not ws.symmetric and node not in rsc.allowed:
+        return
+    resource_location(ws, rsc, node, rsc.stickiness, "stickiness")
+
+
+def _failcount_clear_exists(rsc: Resource, node: Node) -> bool:
+    key = f"{rsc.id}_clear_failcount_0"
+    return any(a.node is node for a in rsc.actions.by_key.get(key, ()))
+
+
+def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Resource]:
+    """pcmk__threshold_reached: the resource to ban from node, if any."""
+    if rsc.migration_threshold == 0 or rsc.failure_ignored:
+        return None
+    from pengine.status import get_failcount
+    failcount, _ = get_failcount(ws, node, rsc, True)
+    if failcount <= 0:
+        return None
+    ban = rsc if rsc.unique else rsc.top
+    if rsc.migration_threshold - failcount <= 0:
+        ws.warnings.append(f"{ban.id} cannot run on {node.uname} due to reaching migration "
+                           f"threshold (clean up resource to allow again)")
+        return ban
+    return None
+
+
+def check_failure_threshold(ws: WorkingSet, rsc: Resource, node: Node) -> None:
+    if rsc.children:
+        for child in rsc.children:
+            check_failure_threshold(ws, child, node)
+        return
+    if _failcount_clear_exists(rsc, node):
+        return
+    failed = threshold_reached(ws, rsc, node)
+    if failed is not None:
+        resource_location(ws, failed, node, -INFINITY, "__fail_limit__")
+
+
+def apply_exclusive_discovery(rsc: Resource, node: Node) -> None:
+    if rsc.exclusive_discover or rsc.top.exclusive_discover:
+        for child in rsc.children:
+            apply_exclusive_discovery(child, node)
+        if node in rsc.allowed and rsc.discover_mode.get(node) != m.DISCOVER_EXCLUSIVE:
+            rsc.allowed[node] = -INFINITY
+
+
+def _shutdown_time(ws: WorkingSet, node: Node) -> int:
+    value = node.attrs.get("shutdown")
+    try:
+        result = int(value) if value is not None else 0
+    except ValueError:
+        result = 0
+    return result if result != 0 else ws.now_epoch
+
+
+def shutdown_lock(ws: WorkingSet, rsc: Resource) -> None:
+    """pcmk__primitive_shutdown_lock: keep a cleanly stopped resource on its node."""
+    if rsc.children:
+        for child in rsc.children:
+            shutdown_lock(ws, child)
+        return
+    cls = rsc.xml.get("class")
+    if cls is None or cls == "stonith":
+        return
+    if rsc.lock_node is not None:
+        if rsc.running_on:
+            rsc.lock_node = None
+            rsc.lock_time = 0
+    elif len(rsc.running_on) == 1:
+        node = rsc.running_on[0]
+        if node.shutdown and not node.unclean:
+            rsc.lock_node = node
+            rsc.lock_time = _shutdown_time(ws, node)
+    if rsc.lock_node is None:
+        return
+    if ws.shutdown_lock_limit > 0:
+        expires = rsc.lock_time + ws.shutdown_lock_limit + 1
+        if ws.recheck_by == 0 or expires < ws.recheck_by:
+            ws.recheck_by = expires
+    for node in ws.nodes:
+        if node.uname != rsc.lock_node.uname:
+            resource_location(ws, rsc, node, -INFINITY, "shutdown-lock")
+
+
+def apply_node_criteria(ws: WorkingSet) -> None:
+    if ws.shutdown_lock:
+        for rsc in ws.resources:
+            shutdown_lock(ws, rsc)
+    apply_locations(ws)
+    for rsc in ws.resources:
+        apply_stickiness(ws, rsc)
+    from pengine.status import _failure_attrs
+    exclusive = [rsc for rsc in ws.resources if _any_exclusive(rsc)]
+    for node in ws.nodes:
+        # without fail-count attributes on a node, no threshold can be reached there
+        if _failure_attrs(node):
+            for rsc in ws.resources:
+                check_failure_threshold(ws, rsc, node)
+        for rsc in exclusive:
+            apply_exclusive_discovery(rsc, node)
+
+
+def _any_exclusive(rsc: Resource) -> bool:
+    return rsc.exclusive_discover or any(_any_exclusive(c) for c in rsc.children)
+
+
+# ------------------------------------------------------------------------------------------------
+# score output
+
+def show_scores(ws: WorkingSet, rsc: Resource, function: str,
+                nodes: Optional[dict[Node, int]] = None) -> None:
+    if not ws.show_scores or rsc.orphan:
+        return
+    table = rsc.allowed if nodes is None else nodes
+    for node in sorted(table, key=lambda n: n.sort_key):
+        ws.score_lines.append(f"{function}: {rsc.id} allocation score on {node.uname}: "
+                              f"{score_text(table[node])}")
+    for child in rsc.children:
+        show_scores(ws, child, function)
+
+
+# ------------------------------------------------------------------------------------------------
+# colocation scoring
+
+def any_available(nodes: dict[Node, int]) -> bool:
+    for node, score in nodes.items():
+        if score >= 0 and node.available():
+            return True
+    return False
+
+
+def colocation_has_influence(con: Colocation, rsc: Optional[Resource]) -> bool:
+    if rsc is None:
+        rsc = con.primary
+    return con.influence or not rsc.running_on
+
+
+AFFECTS_NOTHING, AFFECTS_LOCATION, AFFECTS_ROLE = range(3)
+
+
+def colocation_affects(dependent: Resource, primary: Resource, con: Colocation,
+                       preview: bool) -> int:
+    if not preview and primary.provisional:
+        return AFFECTS_NOTHING
+    if (con.dependent_role >= m.ROLE_UNPROMOTED and dependent.parent is not None
+            and dependent.parent.promotable and not dependent.provisional):
+        return AFFECTS_ROLE
+    if not preview and not dependent.provisional:
+        return AFFECTS_NOTHING
+    if (con.score > 0 and con.dependent_role != m.ROLE_UNKNOWN
+            and con.dependent_role != dependent.next_role):
+        return AFFECTS_NOTHING
+    if (con.score > 0 and con.primary_role != m.ROLE_UNKNOWN
+            and con.primary_role != primary.next_role):
+        return AFFECTS_NOTHING
+    if (con.score < 0 and con.dependent_role != m.ROLE_UNKNOWN
+            and con.dependent_role == dependent.next_role):
+        return AFFECTS_NOTHING
+    if (con.score < 0 and con.primary_role != m.ROLE_UNKNOWN
+            and con.primary_role == primary.next_role):
+        return AFFECTS_NOTHING
+    return AFFECTS_LOCATION
+
+
+def node_attr(node: Node, attr: Optional[str]) -> Optional[str]:
+    return node.attrs.get(attr or "#uname")
+
+
+def apply_coloc_to_weights(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    attribute = con.node_attribute or "#id"
+    value = None
+    if primary.allocated_to is not None:
+        value = primary.allocated_to.attrs.get(attribute)
+    elif con.score < 0:
+        return
+    work = dict(dependent.allowed)
+    lvalue = value.lower() if value is not None else None
+    for node in work:
+        if primary.allocated_to is None:
+            work[node] = add_scores(-con.score, work[node])
+            continue
+        nval = node.attrs.get(attribute)
+        if nval is not None and lvalue is not None and nval.lower() == lvalue:
+            if con.score < INFINITY:
+                work[node] = add_scores(con.score, work[node])
+        elif con.score >= INFINITY:
+            work[node] = add_scores(-con.score, work[node])
+    if con.score <= -INFINITY or con.score >= INFINITY or any_available(work):
+        dependent.allowed = work
+
+
+def apply_coloc_to_priority(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    """pcmk__apply_coloc_to_priority: a colocation with a promotable instance's role adjusts
+    its promotion priority (where both are placed on matching nodes)."""
+    if primary.allocated_to is None or dependent.allocated_to is None:
+        return
+    attribute = con.node_attribute or "#id"
+    dependent_value = dependent.allocated_to.attrs.get(attribute)
+    primary_value = primary.allocated_to.attrs.get(attribute)
+    same = (dependent_value is None and primary_value is None) or (
+        dependent_value is not None and primary_value is not None
+        and dependent_value.lower() == primary_value.lower())
+    if not same:
+        if con.score == INFINITY and con.dependent_role == m.ROLE_PROMOTED:
+            dependent.priority = -INFINITY
+        return
+    if con.primary_role != m.ROLE_UNKNOWN and con.primary_role != primary.next_role:
+        return
+    multiplier = -1 if con.dependent_role == m.ROLE_UNPROMOTED else 1
+    dependent.priority = add_scores(multiplier * con.score, dependent.priority)
+
+
+def coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    """primary->cmds->rsc_colocation_rh(dependent, primary, con)."""
+    if primary.variant == PRIMITIVE:
+        affects = colocation_affects(dependent, primary, con, False)
+        if affects == AFFECTS_ROLE:
+            apply_coloc_to_priority(dependent, primary, con)
+        elif affects == AFFECTS_LOCATION:
+            apply_coloc_to_weights(dependent, primary, con)
+    elif primary.variant == GROUP:
+        if primary.provisional:
+            return
+        if primary.colocated_group:
+            if not primary.children:
+                return
+            member = primary.children[-1] if con.score >= INFINITY else primary.children[0]
+            coloc_rh(dependent, member, con)
+            return
+        if con.score >= INFINITY:
+            dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
+                                         f"with non-colocated group {primary.id}")
+            return
+        for member in primary.children:
+            coloc_rh(dependent, member, con)
+    elif primary.variant == CLONE:
+        from pengine.clone import clone_coloc_rh
+        clone_coloc_rh(dependent, primary, con)
+
+
+def coloc_lh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    """dependent->cmds->rsc_colocation_lh(dependent, primary, con)."""
+    if dependent.variant == PRIMITIVE:
+        coloc_rh(dependent, primary, con)
+    elif dependent.variant == GROUP:
+        if dependent.colocated_group:
+            if dependent.children:
+                coloc_lh(dependent.children[0], primary, con)
+            return
+        if con.score >= INFINITY:
+            dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
+                                         f"between non-colocated group and {primary.id}")
+            return
+        for member in dependent.children:
+            coloc_lh(member, primary, con)
+    elif dependent.variant == CLONE:
+        from pengine.clone import clone_coloc_lh
+        clone_coloc_lh(dependent, primary, con)
+
+
+def _best_scores_by_value(rsc: Resource, attr: str) -> dict[Optional[str], int]:
+    """For each (lower-cased) attribute value, the best score of rsc on an available node
+    with that value (best_node_score_matching_attr for all values at once)."""
+    best: dict[Optional[str], int] = {}
+    for node, score in rsc.allowed.items():
+        if score > -INFINITY and node.available():
+            value = node.attrs.get(attr)
+            key = None if value is None else value.lower()
+            if score > best.get(key, -INFINITY):
+                best[key] = score
+    return best
+
+
+def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[str],
+                         factor: float, only_positive: bool) -> None:
+    attr = attr or "#uname"
+    best = _best_scores_by_value(rsc, attr)
+    for node in list(nodes):
+        weight_now = nodes[node]
+        value = node.attrs.get(attr)
+        score = best.get(None if value is None else value.lower(), -INFINITY)
+        if factor < 0 and score < 0:
+            continue
+        if weight_now == m.INFINITY_HACK:
+            continue
+        weight_f = factor * score
+        weight = int(weight_f - 0.5) if weight_f < 0 else int(weight_f + 0.5)
+        if weight == 0 and score != 0:
+            if factor > 0.0:
+                weight = 1
+            elif factor < 0.0:
+                weight = -1
+        new = add_scores(weight, weight_now)
+        if only_positive and new < 0 and weight_now > 0:
+            nodes[node] = m.INFINITY_HACK
+            continue
+        if only_positive and new < 0 and weight_now == 0:
+            continue
+        nodes[node] = new
+
+
+def merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
+                  attr: Optional[str], factor: float, flags: int) -> Optional[dict[Node, int]]:
+    """rsc->cmds->merge_weights (native or group)."""
+    if rsc.variant == GROUP:
+        return _group_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
+    if rsc.variant == CLONE:
+        from pengine.clone import clone_merge_weights
+        return clone_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
+    return native_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
+
+
+def _group_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
+                         attr: Optional[str], factor: float,
+                         flags: int) -> Optional[dict[Node, int]]:
+    if rsc.merging:
+        return nodes
+    rsc.merging = True
+    if rsc.children:
+        member = rsc.children[0]
+        nodes = merge_weights(member, primary_id, nodes, attr, factor, flags)
+    for con in list(rsc.rsc_cons_lhs):
+        nodes = native_merge_weights(con.dependent, rsc.id, nodes, con.node_attribute,
+                                     con.score / INFINITY, flags)
+    rsc.merging = False
+    return nodes
+
+
+def native_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
+                         attr: Optional[str], factor: float,
+                         flags: int) -> Optional[dict[Node, int]]:
+    if rsc.merging:
+        return nodes
+    rsc.merging = True
+    if flags & W_INIT:
+        if rsc.variant == GROUP and rsc.children:
+            work = native_merge_weights(rsc.children[-1], primary_id, None, attr, factor, flags)
+        else:
+            work = dict(rsc.allowed)
+        flags &= ~W_INIT
+    elif rsc.variant == GROUP and rsc.children:
+        work = dict(nodes or {})
+        work = native_merge_weights(rsc.children[-1], primary_id, work, attr, factor, flags)
+    else:
+        work = dict(nodes or {})
+        _add_matching_scores(work, rsc, attr, factor, bool(flags & W_POSITIVE))
+    assert work is not None
+    if any_available(work):
+        multiplier = -1 if factor < 0 else 1
+        if flags & W_FORWARD:
+            cons = list(rsc.rsc_cons)
+        elif rsc.variant == GROUP and rsc.children:
+            cons = list(rsc.children[-1].rsc_cons_lhs)
+        else:
+            cons = list(rsc.rsc_cons_lhs)
+        for con in cons:
+            if flags & W_FORWARD:
+                other = con.primary
+            elif not colocation_has_influence(con, None):
+                continue
+            else:
+                other = con.dependent
+            work = merge_weights(other, primary_id, work, con.node_attribute,
+                                 multiplier * con.score / INFINITY, flags | W_ROLLBACK)
+            assert work is not None
+    elif flags & W_ROLLBACK:
+        rsc.merging = False
+        return nodes
+    if flags & W_POSITIVE:
+        for node in work:
+            if work[node] == m.INFINITY_HACK:
+                work[node] = 1
+    rsc.merging = False
+    return work
+
+
+# ------------------------------------------------------------------------------------------------
+# assignment
+
+def current_node(rsc: Resource) -> Optional[Node]:
+    """pe__current_node (pe__find_active_on without counting)."""
+    active = None
+    for node in rsc.running_on:
+        keep_looking = False
+        happy = node.online and not node.unclean
+        if rsc.partial_migration_source is not None:
+            if node is rsc.partial_migration_source:
+                active = node
+            else:
+                keep_looking = True
+        elif not rsc.needs_fencing:
+            if happy and (active is None or not active.online or active.unclean):
+                active = node
+            else:
+                keep_looking = True
+        if active is None:
+            active = node
+        if not keep_looking:
+            break
+    return active
+
+
+def sort_nodes(ws: WorkingSet, nodes: list[tuple[Node, int]],
+               preferred: Optional[Node]) -> list[tuple[Node, int]]:
+    """pcmk__sort_nodes on an allowed-node table."""
+    minimal = ws.placement_strategy == "minimal"
+
+    def key(item: tuple[Node, int]) -> tuple:
+        node, score = item
+        eff = score if node.available() else -INFINITY
+        if minimal:
+            return (-eff, 0, 0, node.uname.encode())
+        return (-eff, node.num_resources, 0 if node is preferred else 1, node.uname.encode())
+    return sorted(nodes, key=key)
+
+
+def assign_to(ws: WorkingSet, rsc: Resource, chosen: Optional[Node], force: bool) -> bool:
+    """pcmk__finalize_assignment."""
+    if not force and chosen is not None:
+        score = rsc.allowed.get(chosen, chosen.weight)
+        if score < 0 or not chosen.available(True, score):
+            rsc.next_role = m.ROLE_STOPPED
+            chosen = None
+    unassign(rsc)
+    rsc.provisional = False
+    if chosen is None:
+        rsc.next_role = m.ROLE_STOPPED
+        for op in rsc.actions:
+            if op.task == "stop":
+                op.flags &= ~m.A_OPTIONAL
+            elif op.task == "start":
+                op.flags &= ~m.A_RUNNABLE
+            else:
+                interval = op.meta.get("interval")
+                if interval is not None and interval != "0" and \
+                        op.meta.get("op_target_rc") != str(m.OCF_NOT_RUNNING):
+                    op.flags &= ~m.A_RUNNABLE
+        return False
+    rsc.allocated_to = chosen
+    rsc.allocated_weight = rsc.allowed.get(chosen, chosen.weight)
+    chosen.allocated_rsc.append(rsc)
+    chosen.num_resources += 1
+    chosen.count += 1
+    return True
+
+
+def assign_resource(ws: WorkingSet, rsc: Resource, node: Optional[Node], force: bool) -> bool:
+    """pcmk__assign_resource: assign rsc (each primitive in it) to node; True if an existing
+    assignment was replaced."""
+    if not rsc.children:
+        changed = rsc.allocated_to is not None
+        assign_to(ws, rsc, node, force)
+        return changed
+    changed = False
+    for child in rsc.children:
+        changed |= assign_resource(ws, child, node, force)
+    return changed
+
+
+def unassign(rsc: Resource) -> None:
+    node = rsc.allocated_to
+    if node is None:
+        return
+    rsc.allocated_to = None
+    if rsc in node.allocated_rsc:
+        node.allocated_rsc.remove(rsc)
+    node.num_resources -= 1
+    node.count -= 1
+
+
+def assign_best_node(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> bool:
+    if not rsc.provisional:
+        return rsc.allocated_to is not None
+    running = current_node(rsc)
+    nodes = sort_nodes(ws, list(rsc.allowed.items()), running)
+    chosen = None
+    best = nodes[0] if nodes else None
+    if prefer is not None and nodes:
+        score = rsc.allowed.get(prefer)
+        if score is None:
+            chosen = None
+        elif score < best[1]:  # type: ignore[index]
+            chosen = None
+        elif not prefer.available(True, score):
+            chosen = None
+        else:
+            chosen = prefer
+    if chosen is None and best is not None:
+        chosen, chosen_score = best
+        unique_clone = (rsc.parent is not None and rsc.parent.variant == CLONE
+                        and rsc.parent.unique)
+        if not unique_clone and chosen_score > 0 and chosen.available():
+            if running is not None and running.available(True, running.weight):
+                for node, score in nodes[1:]:
+                    if score != chosen_score:
+                        break
+                    if node is running:
+                        chosen = node
+    return assign_to(ws, rsc, chosen, False)
+
+
+def assign(ws: WorkingSet, rsc: Resource, prefer: Optional[Node] = None) -> Optional[Node]:
+    if rsc.variant == PRIMITIVE:
+        return assign_primitive(ws, rsc, prefer)
+    if rsc.variant == GROUP:
+        return assign_group(ws, rsc, prefer)
+    from pengine.clone import assign_clone
+    return assign_clone(ws, rsc, prefer)
+
+
+def assign_primitive(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optional[Node]:
+    if rsc.parent is not None and not rsc.parent.allocating:
+        assign(ws, rsc.parent, prefer)
+    if not rsc.provisional:
+        return rsc.allocated_to
+    if rsc.allocating:
+        return None
+    rsc.allocating = True
+    for con in list(rsc.rsc_cons):
+        archive = None
+        if con.dependent_role >= m.ROLE_PROMOTED or (-INFINITY < con.score < 0):
+            archive = dict(rsc.allowed)
+        assign(ws, con.primary, None)
+        coloc_lh(rsc, con.primary, con)
+        if archive is not None and not any_available(rsc.allowed):
+            rsc.allowed = archive
+    for con in list(rsc.rsc_cons_lhs):
+        if not colocation_has_influence(con, None):
+            continue
+        merged = merge_weights(con.dependent, rsc.id, rsc.allowed, con.node_attribute,
+                               con.score / INFINITY, W_ROLLBACK)
+        if merged is not None:
+            rsc.allowed = merged
+    if rsc.next_role == m.ROLE_STOPPED:
+        resource_location(ws, rsc, None, -INFINITY, "target-role")
+    elif (rsc.next_role > rsc.role and not ws.have_quorum
+          and ws.no_quorum_policy == m.NQ_FREEZE):
+        rsc.next_role = rsc.role
+    show_scores(ws, rsc, "pcmk__primitive_assign")
+    if ws.stonith_enabled and not ws.have_stonith_resource:
+        rsc.managed = False
+    if not rsc.managed:
+        rsc.next_role = rsc.role
+        assign_to(ws, rsc, current_node(rsc), True)
+    elif ws.stop_everything:
+        assign_to(ws, rsc, None, True)
+    elif rsc.provisional and assign_best_node(ws, rsc, prefer):
+        pass
+    rsc.allocating = False
+    return rsc.allocated_to
+
+
+def expand_group_colocations(rsc: Resource) -> None:
+    member = rsc.children[0]
+    member.rsc_cons.extend(rsc.rsc_cons)
+    any_unmanaged = not member.managed
+    for member in rsc.children[1:]:
+        if any_unmanaged:
+            for con in rsc.rsc_cons:
+                if con.score == INFINITY:
+                    member.rsc_cons.insert(0, con)
+        elif not member.managed:
+            any_unmanaged = True
+    rsc.rsc_cons = []
+    last = rsc.children[-1]
+    last.rsc_cons_lhs.extend(rsc.rsc_cons_lhs)
+    rsc.rsc_cons_lhs = []
+
+
+def assign_group(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optional[Node]:
+    if not rsc.provisional:
+        return rsc.allocated_to
+    if rsc.allocating:
+        return None
+    if not rsc.children:
+        rsc.provisional = False
+        return None
+    rsc.allocating = True
+    first = rsc.children[0]
+    rsc.role = first.role
+    expand_group_colocations(rsc)
+    show_scores(ws, rsc, "pcmk__group_assign")
+    first_node = None
+    for member in rsc.children:
+        node = assign(ws, member, prefer)
+        if first_node is None:
+            first_node = node
+    rsc.next_role = first.next_role
+    rsc.allocating = False
+    rsc.provisional = False
+    return first_node if rsc.colocated_group else None
+
+
+def assign_resources(ws: WorkingSet) -> None:
+    for rsc in ws.resources:
+        assign(ws, rsc, None)

@@ -1,0 +1,158 @@
+"""Operation digests: has a resource's definition changed since an action ran?
+
+The CIB history records an MD5 `op-digest` of the parameters an action ran with. Pacemaker
+computes it from the resource parameters (rules evaluated for the node), the operation's own
+instance attributes and, for recurring operations, `CRM_meta_timeout`, rendered as a sorted
+`<parameters .../>` element with a leading space and trailing newline. Matching that byte for byte
+is what lets a steady cluster stay untouched and a changed one restart or reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Optional
+
+from core.cib.rules import RuleContext, unpack_nvpairs
+from core.cib.status import int_attr
+from core.cib.xmltree import XNode
+from pengine import actions as act
+from pengine.model import Node, Resource, WorkingSet
+
+DIGEST_MATCH, DIGEST_ALL, DIGEST_RESTART, DIGEST_UNKNOWN = range(4)
+
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                         "'": "&apos;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+_FILTERED = {"id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid",
+             "pcmk_external_ip"}
+
+
+def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
+    """pe_rsc_params: instance attributes evaluated for a node (cached)."""
+    cache = ws.params_cache
+    key = (id(rsc), None if node is None else node.id)
+    got = cache.get(key)
+    if got is not None:
+        return got
+    ctx = RuleContext(now=ws.now, node_attrs=None if node is None else node.attrs,
+                      rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
+                      rsc_type=rsc.xml.get("type"))
+    params: dict[str, str] = {}
+    unpack_nvpairs(rsc.xml, "instance_attributes", ctx, ws.ids, into=params)
+    if rsc.parent is not None and rsc.parent.variant != 0:
+        pass
+    cache[key] = params
+    return params
+
+
+def op_extra(ws: WorkingSet, rsc: Resource, op_entry: Optional[XNode]) -> dict[str, str]:
+    if op_entry is None:
+        return {}
+    extra: dict[str, str] = {}
+    unpack_nvpairs(op_entry, "instance_attributes", RuleContext(now=ws.now), ws.ids, into=extra)
+    return extra
+
+
+def render(params: dict[str, str]) -> str:
+    attrs = "".join(f' {k}="{params[k].translate(_ESCAPE)}"' for k in sorted(params))
+    return f" <parameters{attrs}/>\n"
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def _all_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
+                interval_ms: int) -> tuple[dict[str, str], bool]:
+    key = f"{rsc.id}_{task}_{interval_ms}"
+    cfg = act.op_config(ws, rsc, key, task, interval_ms)
+    params = dict(rsc_params(ws, rsc, node))
+    extra = op_extra(ws, rsc, cfg.op_entry)
+    params.update(extra)
+    out = {k: v for k, v in params.items()
+           if not k.startswith("CRM_meta_") and k not in _FILTERED}
+    if interval_ms != 0:
+        timeout = cfg.meta.get("timeout")
+        if timeout is not None:
+            out["CRM_meta_timeout"] = timeout
+    return out, (interval_ms == 0 and bool(extra))
+
+
+def compute_digest(ws: WorkingSet, rsc: Resource, node: Node, task: str,
+                   interval_ms: int) -> str:
+    """The op-digest an action would record now (used when injecting simulated results)."""
+    params, _ = _all_params(ws, rsc, node, task, interval_ms)
+    return md5(render(params))
+
+
+def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
+    """rsc_action_digest_cmp -> DIGEST_MATCH / ALL / RESTART / UNKNOWN."""
+    task = op.get("operation") or ""
+    interval = int_attr(op, "interval")
+    params, extra_forces_restart = _all_params(ws, rsc, node, task, interval)
+    digest_all = op.get("op-digest")
+    digest_restart = op.get("op-restart-digest")
+    if (id(rsc), node.id, op.get("id")) in ws.reschedule:
+        # this very history entry had its restart digest replaced (see status.py)
+        digest_restart = "calculated-failure-timeout"
+        if digest_restart is not None:
+            return DIGEST_RESTART
+    if digest_restart is not None:
+        restart_params = dict(params)
+        force = op.get("op-force-restart")
+        if force is not None:
+            restart_params = {k: v for k, v in params.items() if f" {k} " in force}
+        if md5(render(restart_params)) != digest_restart:
+            return DIGEST_RESTART
+    if digest_all is None:
+        return DIGEST_UNKNOWN
+    calc = md5(render(params))
+    if calc != digest_all:
+        secure = op.get("op-secure-digest")
+        if secure is not None and md5(render(_secure_params(ws, rsc, node, op, params))) == secure:
+            return DIGEST_MATCH
+        return DIGEST_RESTART if extra_forces_restart else DIGEST_ALL
+    return DIGEST_MATCH
+
+
+def _is_fence_param(name: str) -> bool:
+    """pcmk_stonith_param: parameters Pacemaker adds for fence devices."""
+    if name in ("provides", "stonith-timeout"):
+        return True
+    if not name.startswith("pcmk_"):
+        return False
+    if name in ("pcmk_action_limit", "pcmk_delay_base", "pcmk_delay_max", "pcmk_host_argument",
+                "pcmk_host_check", "pcmk_host_list", "pcmk_host_map"):
+        return True
+    rest = name[5:]
+    idx = rest.find("_")
+    return idx >= 0 and rest[idx:] in ("_action", "_timeout", "_retries")
+
+
+def _secure_params(ws: WorkingSet, rsc: Resource, node: Node, op: XNode,
+                   params_all: dict[str, str]) -> dict[str, str]:
+    """calculate_secure_digest: parameters minus the private ones (as crm_report masks them)."""
+    from core.cib.rules import compare_versions
+    version = op.get("crm_feature_set") or ""
+    old = compare_versions(version, "3.16.0") < 0
+    private = op.get("op-secure-params") or ""
+    if old:
+        base = dict(rsc_params(ws, rsc, node))
+    else:
+        base = dict(params_all)
+    out = {k: v for k, v in base.items() if f" {k} " not in private}
+    if old and (rsc.xml.get("class") or "") == "stonith":
+        out = {k: v for k, v in out.items() if not _is_fence_param(k)}
+    out = {k: v for k, v in out.items()
+           if not k.startswith("CRM_meta_") and k not in _FILTERED}
+    if not old and "CRM_meta_timeout" in params_all:
+        out["CRM_meta_timeout"] = params_all["CRM_meta_timeout"]
+    return out
+
+
+def digest_mismatch(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> Optional[bool]:
+    """True if parameters changed, False if not, None if there is no digest to compare."""
+    result = digest_compare(ws, rsc, node, op)
+    if result == DIGEST_UNKNOWN:
+        return None
+    return result != DIGEST_MATCH

@@ -1,0 +1,68 @@
+"""The policy engine as one pure function: CIB (+ "now") in, scheduled working set and
+transition graph out. Steps and their order are Pacemaker 2.1.5's pcmk__schedule_actions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Optional
+
+from core.cib.xmltree import XNode
+from pengine import actions as act
+from pengine.assign import apply_node_criteria, assign_resources
+from pengine.fencing import schedule_fencing_and_shutdowns
+from pengine.model import WorkingSet
+from pengine.ordering import apply_orderings
+from pengine.probes import schedule_probes
+from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
+from pengine.status import get_failcount, unpack_status
+from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
+                            unpack_resources)
+
+
+def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:
+    """cluster_status: everything known about the cluster, before any decision."""
+    ws = WorkingSet(cib, now)
+    unpack_config(ws)
+    unpack_nodes(ws)
+    unpack_resources(ws)
+    unpack_status(ws)
+    return ws
+
+
+def _clear_orphan_failcounts(ws: WorkingSet) -> None:
+    for rsc in ws.resources:
+        if not rsc.orphan:
+            continue
+        for node in ws.nodes:
+            if not node.online:
+                continue
+            if get_failcount(ws, node, rsc)[0] == 0:
+                continue
+            clear = act.clear_failcount(ws, rsc, node, "it is orphaned")
+            act.new_ordering(ws, clear.rsc, None, clear, rsc, f"{rsc.id}_stop_0", None, 0x1)
+
+
+def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
+             ws: Optional[WorkingSet] = None) -> WorkingSet:
+    """Run the whole scheduler; the result holds actions, orderings and the graph."""
+    if ws is None:
+        ws = unpack_cib(cib, now)
+    ws.show_scores = show_scores
+    unpack_constraints(ws)
+    apply_node_criteria(ws)
+    for rsc in ws.resources:
+        internal_constraints(ws, rsc)
+    handle_config_changes(ws)
+    assign_resources(ws)
+    if ws.startup_probes:
+        schedule_probes(ws)
+    if ws.stop_rsc_orphans:
+        _clear_orphan_failcounts(ws)
+    for rsc in ws.resources:
+        create_actions(ws, rsc)
+    schedule_fencing_and_shutdowns(ws)
+    apply_orderings(ws)
+    from pengine.graph import create_graph
+    ws.graph = create_graph(ws)
+    return ws

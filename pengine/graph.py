@@ -1,0 +1,291 @@
+"""The transition graph: the required, runnable actions (synapses) and what each waits for.
+
+Synapses are created resource by resource (each resource's newest action first, group members
+after their group), then the node-level actions (fencing, shutdown, cluster actions), exactly as
+Pacemaker's graph producer walks them, so synapse and action ids are stable and comparable.
+An input (prerequisite) is kept only if Pacemaker would keep it: disabled, optional-unrunnable,
+anti-colocation/load orderings on different nodes etc. are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from core.cib.xmltree import XNode, to_xml
+from pengine import model as m
+from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO,
+                           A_RUNNABLE, Action, Resource, WorkingSet)
+
+
+class Synapse:
+    """One graph entry: an action and the actions it waits for."""
+
+    __slots__ = ("id", "action", "inputs", "priority")
+
+    def __init__(self, ident: int, action: Action) -> None:
+        self.id = ident
+        self.action = action
+        self.inputs: list[Action] = []
+        self.priority = 0
+
+
+class Graph:
+    """The transition graph: synapses in id order and the graph element's attributes."""
+
+    __slots__ = ("transition_id", "synapses", "attrs")
+
+    def __init__(self, transition_id: int, synapses: list[Synapse], attrs: dict[str, str]) -> None:
+        self.transition_id = transition_id
+        self.synapses = synapses
+        self.attrs = attrs
+
+    def actions(self) -> list[Action]:
+        return [s.action for s in self.synapses]
+
+
+def _dedup_inputs(action: Action) -> None:
+    if action.flags & A_DEDUP:
+        return
+    action.flags |= A_DEDUP
+    if len(action.before) < 2:
+        for wrapper in action.before:
+            if len(wrapper) < 3:
+                wrapper.append(False)
+        return
+    action.before.sort(key=lambda w: w[0].id)
+    merged: list[list] = []
+    for wrapper in action.before:
+        if len(wrapper) < 3:
+            wrapper.append(False)
+        if merged and merged[-1][0] is wrapper[0]:
+            merged[-1][1] |= wrapper[1]
+            merged[-1][2] = merged[-1][2] or wrapper[2]
+        else:
+            merged.append(wrapper)
+    action.before[:] = merged
+
+
+def should_add_action(action: Action) -> bool:
+    if not (action.flags & A_RUNNABLE):
+        return False
+    if (action.flags & A_OPTIONAL) and not (action.flags & A_PRINT_ALWAYS):
+        return False
+    rsc = action.rsc
+    if rsc is not None and not rsc.managed and action.task != "monitor":
+        interval = action.meta.get("interval")
+        if interval is None or interval == "0":
+            return False
+    if action.flags & A_PSEUDO or action.task in ("stonith", "do_shutdown"):
+        return True
+    node = action.node
+    if node is None:
+        return False
+    if action.flags & m.A_DC:
+        return True
+    if not node.online or node.unclean:
+        return False
+    return True
+
+
+def should_add_input(action: Action, wrapper: list) -> bool:
+    first: Action = wrapper[0]
+    otype = wrapper[1]
+    if len(wrapper) > 2 and wrapper[2]:
+        return True
+    if otype == m.O_NONE:
+        return False
+    if not (first.flags & A_RUNNABLE) and not (
+            otype & ~(m.O_IMPLIES_FIRST_PRINTED | m.O_IMPLIES_THEN_PRINTED | m.O_OPTIONAL)):
+        return False  # an unrunnable input whose ordering cannot change anything
+    if not (first.flags & A_RUNNABLE) and (otype & m.O_ONE_OR_MORE):
+        return False
+    if (action.flags & A_PSEUDO) and (otype & m.O_STONITH_STOP):
+        return False
+    if (otype & m.O_IMPLIES_FIRST_MIGRATABLE) and not (first.flags & A_RUNNABLE):
+        return False
+    if (otype & m.O_APPLY_FIRST_NON_MIGRATABLE) and (first.flags & m.A_MIGRATE_RUNNABLE):
+        return False
+    if otype == m.O_OPTIONAL and (first.flags & m.A_MIGRATE_RUNNABLE) and \
+            first.uuid.endswith("_stop_0"):
+        return False
+    if otype == m.O_LOAD:
+        if first.node is None or action.node is None or first.node is not action.node:
+            wrapper[1] = m.O_NONE
+            return False
+        if first.flags & A_OPTIONAL:
+            wrapper[1] = m.O_NONE
+            return False
+    elif otype == m.O_ANTI_COLOCATION:
+        if first.node is not None and action.node is not None and first.node is not action.node:
+            wrapper[1] = m.O_NONE
+            return False
+        if first.flags & A_OPTIONAL:
+            wrapper[1] = m.O_NONE
+            return False
+    elif (first.rsc is not None and first.rsc is not action.rsc and first.rsc.failed
+          and not first.rsc.managed and first.uuid.endswith("_stop_0")
+          and action.rsc is not None and action.rsc.variant == m.CLONE):
+        return False
+    elif (first.flags & A_OPTIONAL) and not (first.flags & (A_PRINT_ALWAYS | A_DUMPED)) \
+            and not should_add_action(first):
+        return False
+    return True
+
+
+def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None:
+    _dedup_inputs(action)
+    if action.flags & A_DUMPED or not should_add_action(action):
+        return
+    action.flags |= A_DUMPED
+    syn = Synapse(len(synapses), action)
+    if action.rsc is not None:
+        syn.priority = action.rsc.priority
+    if action.priority > syn.priority:
+        syn.priority = action.priority
+    action.synapse = syn.id
+    for wrapper in action.before:
+        if should_add_input(action, wrapper):
+            wrapper[2] = True
+            syn.inputs.append(wrapper[0])
+    synapses.append(syn)
+
+
+def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
+    if rsc.variant == m.CLONE:  # clone_expand: the instances' actions come first
+        for child in rsc.children:
+            _expand(ws, child, synapses)
+    for action in reversed(rsc.actions):
+        _add_action(ws, action, synapses)
+    for child in rsc.children:
+        _expand(ws, child, synapses)
+
+
+def create_graph(ws: WorkingSet) -> Graph:
+    synapses: list[Synapse] = []
+    for rsc in ws.resources:
+        _expand(ws, rsc, synapses)
+    for action in reversed(ws.actions):
+        _add_action(ws, action, synapses)
+    attrs = {
+        "cluster-delay": ws.config.get("cluster-delay", "60s"),
+        "stonith-timeout": ws.config.get("stonith-timeout", "60s"),
+        "failed-stop-offset": "INFINITY",
+        "failed-start-offset": "INFINITY" if ws.start_failure_fatal else "1",
+        "transition_id": str(ws.transition_id),
+    }
+    limit = ws.config.get("migration-limit")
+    if limit is not None and limit.lstrip("-").isdigit() and int(limit) > 0:
+        attrs["migration-limit"] = limit
+    if ws.recheck_by > 0:
+        attrs["recheck-by"] = str(ws.recheck_by)
+    return Graph(ws.transition_id, synapses, attrs)
+
+
+# ------------------------------------------------------------------------------------------------
+# XML
+
+def _action_params(ws: WorkingSet, action: Action) -> dict[str, str]:
+    params: dict[str, str] = {}
+    rsc = action.rsc
+    if rsc is not None and action.node is not None and not (action.flags & A_PSEUDO) and \
+            action.task not in ("stop", "cancel", "delete", "lrm_delete"):
+        from pengine.digest import rsc_params
+        params.update(rsc_params(ws, rsc, action.node))
+    for key, value in action.meta.items():
+        params[f"CRM_meta_{key.replace('-', '_')}"] = value
+    if action.node is not None and not (action.flags & A_PSEUDO):
+        params["CRM_meta_on_node"] = action.node.uname
+        params["CRM_meta_on_node_uuid"] = action.node.id
+    return params
+
+
+def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
+    if action.flags & A_PSEUDO:
+        tag = "pseudo_event"
+    elif action.task in ("stonith", "do_shutdown", "clear_failcount", "lrm_delete",
+                         "reprobe") or action.rsc is None:
+        tag = "crm_event"
+    else:
+        tag = "rsc_op"
+    attrs = {"id": str(action.id), "operation": action.task,
+             "operation_key": graph_operation_key(action)}
+    if attrs["operation_key"] != action.uuid:
+        attrs["internal_operation_key"] = action.uuid
+    if action.task == "cancel" and action.cancel_task:
+        attrs["operation"] = "cancel"
+    if action.node is not None and not (action.flags & A_PSEUDO):
+        attrs["on_node"] = action.node.uname
+        attrs["on_node_uuid"] = action.node.id
+    elem = XNode(tag, attrs)
+    if as_input:
+        return elem
+    rsc = action.rsc
+    if rsc is not None and tag == "rsc_op":
+        ident, long_id = graph_resource_ids(rsc)
+        rattrs = {"id": ident}
+        if long_id is not None:
+            rattrs["long-id"] = long_id
+        for key in ("class", "provider", "type"):
+            if rsc.xml.get(key) is not None:
+                rattrs[key] = rsc.xml.get(key)  # type: ignore[assignment]
+        elem.sub("primitive", rattrs)
+    params = _action_params(ws, action)
+    elem.sub("attributes", {k: params[k] for k in sorted(params)})
+    if action.task == "stonith" and action.node is not None:
+        downed = elem.sub("downed")
+        downed.sub("node", {"id": action.node.id})
+    return elem
+
+
+def graph_operation_key(action: Action) -> str:
+    """The action key the graph shows: for an instance known by another name in history (an
+    anonymous clone instance), that name (clone_op_key)."""
+    rsc = action.rsc
+    if rsc is None or rsc.clone_name is None:
+        return action.uuid
+    if action.task == "notify":
+        return (f"{rsc.clone_name}_{action.meta.get('notify_type')}_notify_"
+                f"{action.meta.get('notify_operation')}_0")
+    interval = action.interval_ms
+    if action.cancel_task:
+        return f"{rsc.clone_name}_{action.cancel_task}_{interval}"
+    return f"{rsc.clone_name}_{action.task}_{interval}"
+
+
+def graph_resource_ids(rsc: Resource) -> tuple[str, Optional[str]]:
+    """(id, long-id) of a resource in a graph action (add_resource_details): an anonymous
+    clone instance goes by its configured name, which is what its history uses."""
+    if rsc.orphan and rsc.clone_name is not None:
+        return rsc.clone_name, rsc.id
+    if not rsc.unique:
+        xml_id = rsc.xml.get("id") or rsc.id
+        if rsc.clone_name is not None and rsc.clone_name != xml_id:
+            return xml_id, rsc.clone_name
+        return xml_id, rsc.id
+    return rsc.id, None
+
+
+def graph_xml(ws: WorkingSet, graph: Graph) -> str:
+    root = XNode("transition_graph", graph.attrs)
+    for syn in graph.synapses:
+        attrs = {"id": str(syn.id)}
+        if syn.priority:
+            attrs["priority"] = str(syn.priority)
+        sx = root.sub("synapse", attrs)
+        sx.sub("action_set").append(action_element(ws, syn.action, False))
+        inputs = sx.sub("inputs")
+        for first in syn.inputs:
+            inputs.sub("trigger").append(action_element(ws, first, True))
+    return to_xml(root)
+
+
+def graph_json(graph: Graph) -> list[dict]:
+    out = []
+    for syn in graph.synapses:
+        a = syn.action
+        out.append({"id": a.id, "task": a.task, "key": a.uuid,
+                    "rsc": None if a.rsc is None else a.rsc.id,
+                    "node": None if a.node is None else a.node.uname,
+                    "pseudo": bool(a.flags & A_PSEUDO),
+                    "inputs": [i.id for i in syn.inputs]})
+    return out

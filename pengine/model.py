@@ -1,0 +1,484 @@
+"""The policy engine's working set: nodes, resources, actions, constraints for one run.
+
+It mirrors Pacemaker's `pe_working_set_t` closely on purpose: the decisions must be the same as
+Pacemaker 2.1.5's scheduler, and the easiest way to keep them so is to keep the same state with
+the same meaning (flags, allowed-node scores, running_on lists, action flags and orderings).
+Resource flags are plain booleans; action and ordering flags are bit masks because the
+ordering code combines them constantly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Optional
+
+from core.cib.scores import INFINITY
+from core.cib.xmltree import XNode
+
+# Roles ------------------------------------------------------------------------------------------
+ROLE_UNKNOWN, ROLE_STOPPED, ROLE_STARTED, ROLE_UNPROMOTED, ROLE_PROMOTED = range(5)
+ROLE_NAMES = ("Unknown", "Stopped", "Started", "Unpromoted", "Promoted")
+_ROLE_BY_TEXT = {"unknown": ROLE_UNKNOWN, "stopped": ROLE_STOPPED, "started": ROLE_STARTED,
+                 "unpromoted": ROLE_UNPROMOTED, "slave": ROLE_UNPROMOTED,
+                 "promoted": ROLE_PROMOTED, "master": ROLE_PROMOTED}
+
+
+def text2role(text: Optional[str]) -> int:
+    if text is None:
+        return ROLE_UNKNOWN
+    return _ROLE_BY_TEXT.get(text.lower(), ROLE_UNKNOWN)
+
+
+def role2text(role: int) -> str:
+    return ROLE_NAMES[role]
+
+
+# Variants ---------------------------------------------------------------------------------------
+PRIMITIVE, GROUP, CLONE, BUNDLE = range(4)
+
+# Action flags (pe_action_flags) -----------------------------------------------------------------
+A_PSEUDO = 0x1
+A_RUNNABLE = 0x2
+A_OPTIONAL = 0x4
+A_PRINT_ALWAYS = 0x8
+A_HAVE_NODE_ATTRS = 0x10
+A_IMPLIED_BY_STONITH = 0x40
+A_MIGRATE_RUNNABLE = 0x80
+A_DUMPED = 0x100
+A_PROCESSED = 0x200
+A_DANGLE = 0x800
+A_REQUIRES_ANY = 0x1000
+A_RESCHEDULE = 0x2000
+A_TRACKING = 0x4000
+A_DEDUP = 0x8000
+A_DC = 0x10000
+
+# Ordering flags (pe_ordering) -------------------------------------------------------------------
+O_NONE = 0x0
+O_OPTIONAL = 0x1
+O_APPLY_FIRST_NON_MIGRATABLE = 0x2
+O_IMPLIES_FIRST = 0x10
+O_IMPLIES_THEN = 0x20
+O_PROMOTED_IMPLIES_FIRST = 0x40
+O_IMPLIES_FIRST_MIGRATABLE = 0x80
+O_RUNNABLE_LEFT = 0x100
+O_PSEUDO_LEFT = 0x200
+O_IMPLIES_THEN_ON_NODE = 0x400
+O_PROBE = 0x800
+O_RESTART = 0x1000
+O_STONITH_STOP = 0x2000
+O_SERIALIZE_ONLY = 0x4000
+O_SAME_NODE = 0x8000
+O_IMPLIES_FIRST_PRINTED = 0x10000
+O_IMPLIES_THEN_PRINTED = 0x20000
+O_ASYMMETRICAL = 0x100000
+O_LOAD = 0x200000
+O_ONE_OR_MORE = 0x400000
+O_ANTI_COLOCATION = 0x800000
+O_PRESERVE = 0x1000000
+O_THEN_CANCELS_FIRST = 0x2000000
+
+# Failure handling (action_fail_response), valued by severity as Pacemaker compares them ----------
+F_IGNORE = 10
+F_DEMOTE = 20
+F_RECOVER = 30
+F_RESET_REMOTE = 40
+F_RESTART_CONTAINER = 50
+F_MIGRATE = 60
+F_BLOCK = 70
+F_STOP = 80
+F_STANDBY = 90
+F_FENCE = 100
+
+# What a start requires (rsc_start_requirement)
+NEEDS_NOTHING, NEEDS_QUORUM, NEEDS_FENCING = range(3)
+
+# Multiple-active recovery
+RECOVERY_STOP_START, RECOVERY_STOP_ONLY, RECOVERY_BLOCK, RECOVERY_STOP_UNEXPECTED = range(4)
+
+# no-quorum-policy
+NQ_FREEZE, NQ_STOP, NQ_IGNORE, NQ_SUICIDE, NQ_DEMOTE = range(5)
+
+# resource-discovery
+DISCOVER_ALWAYS, DISCOVER_NEVER, DISCOVER_EXCLUSIVE = range(3)
+
+INFINITY_HACK = INFINITY * -100
+
+# OCF exit codes
+OCF_OK, OCF_UNKNOWN_ERROR, OCF_INVALID_PARAM, OCF_UNIMPLEMENT_FEATURE = 0, 1, 2, 3
+OCF_INSUFFICIENT_PRIV, OCF_NOT_INSTALLED, OCF_NOT_CONFIGURED, OCF_NOT_RUNNING = 4, 5, 6, 7
+OCF_RUNNING_PROMOTED, OCF_FAILED_PROMOTED = 8, 9
+OCF_DEGRADED, OCF_DEGRADED_PROMOTED = 190, 191
+
+OCF_EXIT_TEXT = {
+    0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature",
+    4: "insufficient privileges", 5: "not installed", 6: "not configured",
+    7: "not running", 8: "promoted", 9: "promoted (failed)", 190: "OCF_DEGRADED",
+    191: "OCF_DEGRADED_PROMOTED", 189: "OCF_TIMEOUT", 192: "OCF_ERROR",
+}
+
+# Execution status (op-status)
+EXEC_PENDING, EXEC_DONE, EXEC_CANCELLED, EXEC_TIMEOUT, EXEC_NOT_SUPPORTED = -1, 0, 1, 2, 3
+EXEC_ERROR, EXEC_ERROR_HARD, EXEC_ERROR_FATAL, EXEC_NOT_INSTALLED = 4, 5, 6, 7
+EXEC_NOT_CONNECTED, EXEC_INVALID, EXEC_NO_FENCE_DEVICE, EXEC_NO_SECRETS = 8, 9, 10, 11
+
+
+class Node:
+    """A cluster node (Pacemaker's node details); per-resource scores live in Resource.allowed."""
+
+    __slots__ = ("id", "uname", "type", "weight", "online", "unclean", "unseen", "shutdown",
+                 "standby", "standby_onfail", "maintenance", "pending", "expected_up",
+                 "is_dc", "unpacked", "attrs", "utilization", "running_rsc", "allocated_rsc",
+                 "num_resources", "rsc_discovery_enabled", "remote_rsc", "remote_requires_reset",
+                 "remote_was_fenced", "priority", "xml", "index", "sort_key", "count")
+
+    def __init__(self, ident: str, uname: str, node_type: str = "member", weight: int = 0) -> None:
+        self.id = ident
+        self.uname = uname
+        self.type = node_type
+        self.weight = weight
+        self.online = False
+        self.unclean = False
+        self.unseen = False
+        self.shutdown = False
+        self.standby = False
+        self.standby_onfail = False
+        self.maintenance = False
+        self.pending = False
+        self.expected_up = False
+        self.is_dc = False
+        self.unpacked = False
+        self.attrs: dict[str, str] = {}
+        self.utilization: dict[str, str] = {}
+        self.running_rsc: list[Resource] = []
+        self.allocated_rsc: list[Resource] = []
+        self.num_resources = 0
+        self.rsc_discovery_enabled = True
+        self.remote_rsc: Optional[Resource] = None
+        self.remote_requires_reset = False
+        self.remote_was_fenced = False
+        self.priority = 0
+        self.xml: Optional[XNode] = None
+        self.index = 0
+        self.sort_key: tuple = ()
+        self.count = 0
+
+    def available(self, consider_score: bool = False, score: int = 0) -> bool:
+        """pcmk__node_available: can run resources (and, if asked, score is not negative)."""
+        if (not self.online or self.shutdown or self.unclean or self.standby
+                or self.maintenance):
+            return False
+        if consider_score and score < 0:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"Node({self.uname})"
+
+
+class ActionList(list):
+    """A resource's actions in creation order, indexed by key and by task for fast lookups
+    (Pacemaker scans its lists; with thousands of probes that would be quadratic here)."""
+
+    __slots__ = ("by_key", "by_task", "by_key_node")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_key: dict[str, list] = {}
+        self.by_task: dict[str, list] = {}
+        self.by_key_node: dict[tuple, list] = {}
+
+    def add(self, action: "Action") -> None:
+        self.append(action)
+        self.by_key.setdefault(action.uuid, []).append(action)
+        self.by_task.setdefault(action.task, []).append(action)
+        self.by_key_node.setdefault((action.uuid, action.node), []).append(action)
+
+    def assign_node(self, action: "Action", node: "Node") -> None:
+        """Give a node-less action its node (find_actions does this) and keep the index."""
+        self.by_key_node[(action.uuid, None)].remove(action)
+        action.node = node
+        self.by_key_node.setdefault((action.uuid, node), []).append(action)
+
+
+class Resource:
+    """A primitive, group or clone with Pacemaker's resource state."""
+
+    def __init__(self, ws: "WorkingSet", xml: XNode, variant: int,
+                 parent: Optional["Resource"]) -> None:
+        self.ws = ws
+        self.xml = xml
+        self.id: str = xml.get("id") or ""
+        self.variant = variant
+        self.parent = parent
+        self.children: list[Resource] = []
+        self.meta: dict[str, str] = {}
+        self.params_xml: Optional[XNode] = None
+        self.ops_xml: Optional[XNode] = None
+        self.clone_name: Optional[str] = None
+        self.incarnation: Optional[str] = None  # clone instance number (also on group members)
+        self.priority = 0
+        self.stickiness = 0
+        self.migration_threshold = INFINITY
+        self.failure_timeout = 0
+        self.remote_reconnect_ms = 0
+        self.recovery_type = RECOVERY_STOP_START
+        self.restart_type_restart = False
+        self.role = ROLE_STOPPED
+        self.next_role = ROLE_UNKNOWN
+        self.target_role: Optional[int] = None
+        self.allowed: dict[Node, int] = {}
+        self.discover_mode: dict[Node, int] = {}
+        self.exclusive_discover = False
+        self.known_on: dict[Node, bool] = {}
+        self.running_on: list[Node] = []
+        self.allocated_to: Optional[Node] = None
+        self.pending_task: Optional[str] = None
+        self.pending_node: Optional[Node] = None
+        self.lock_node: Optional[Node] = None
+        self.lock_time = 0
+        self.partial_migration_source: Optional[Node] = None
+        self.partial_migration_target: Optional[Node] = None
+        self.dangling_migrations: list[Node] = []
+        self.container: Optional[Resource] = None
+        self.actions: ActionList = ActionList()
+        self.rsc_cons: list[Colocation] = []       # this with others
+        self.rsc_cons_lhs: list[Colocation] = []   # others with this
+        self.rsc_location: list[Location] = []
+        self.rsc_tickets: list = []
+        self.is_remote_node = False
+        self.utilization: dict[str, str] = {}
+        # flags
+        self.orphan = False
+        self.managed = True
+        self.blocked = False
+        self.notify = False
+        self.unique = False
+        self.fence_device = False
+        self.promotable = False
+        self.provisional = True
+        self.allocating = False
+        self.merging = False
+        self.restarting = False
+        self.stop_flag = False
+        self.reload = False
+        self.critical = True
+        self.failed = False
+        self.start_pending = False
+        self.starting = False
+        self.stopping = False
+        self.stop_unexpected = False
+        self.allow_migrate = False
+        self.failure_ignored = False
+        self.maintenance = False
+        self.needs_quorum = False
+        self.needs_fencing = False
+        self.needs_unfencing = False
+        self.stop_if_failed = True
+        # group/clone settings
+        self.colocated_group = True
+        self.ordered_group = True
+        self.clone_max = 0
+        self.clone_node_max = 1
+        self.promoted_max = 1
+        self.promoted_node_max = 1
+        self.interleave = False
+        self.ordered_clone = False
+        self.clone_min = 0
+        self.total_instances = 0
+        self.promotion_priority = 0
+        self.clone_child_xml: Optional[XNode] = None  # the primitive/group a clone copies
+        self.node_counts: dict[Node, int] = {}         # clone: instances placed per node
+        self.promotion_added = False
+        self.promotion_constrained = False
+        self.allocated_weight = 0  # score of allocated_to in allowed when assigned
+        self.sort_index = 0
+        self.weight = 0
+        self.count = 0
+        self.index = 0  # position in the configuration, for deterministic iteration
+
+    # -------------------------------------------------------------------------------------------
+    @property
+    def top(self) -> "Resource":
+        rsc = self
+        while rsc.parent is not None:
+            rsc = rsc.parent
+        return rsc
+
+    def is_clone_instance(self) -> bool:
+        return self.parent is not None and self.parent.variant == CLONE
+
+    def leaves(self) -> list["Resource"]:
+        if self.variant == PRIMITIVE:
+            return [self]
+        out: list[Resource] = []
+        for child in self.children:
+            out.extend(child.leaves())
+        return out
+
+    def __repr__(self) -> str:
+        return f"Resource({self.id})"
+
+
+class Action:
+    """One scheduled action (pe_action_t)."""
+
+    __slots__ = ("id", "uuid", "task", "rsc", "node", "flags", "meta", "extra", "reason",
+                 "before", "after", "needs", "on_fail", "fail_role", "interval_ms",
+                 "op_entry", "runnable_before", "required_runnable_before", "priority",
+                 "seen_count", "cancel_task", "synapse")
+
+    def __init__(self, uuid: str, task: str, rsc: Optional[Resource], node: Optional[Node],
+                 flags: int) -> None:
+        self.id = -1
+        self.uuid = uuid
+        self.task = task
+        self.rsc = rsc
+        self.node = node
+        self.flags = flags
+        self.meta: dict[str, str] = {}
+        self.extra: dict[str, str] = {}
+        self.reason: Optional[str] = None
+        # lists of [action, type] pairs (mutable, like Pacemaker's wrappers), newest last
+        self.before: list[list] = []
+        self.after: list[list] = []
+        self.needs = NEEDS_NOTHING
+        self.on_fail = F_RECOVER
+        self.fail_role = ROLE_UNKNOWN
+        self.interval_ms = 0
+        self.op_entry: Optional[XNode] = None
+        self.runnable_before = 0
+        self.required_runnable_before = 0
+        self.priority = 0
+        self.seen_count = 0
+        self.cancel_task: Optional[str] = None
+        self.synapse = -1
+
+    def __repr__(self) -> str:
+        where = f" on {self.node.uname}" if self.node else ""
+        return f"Action({self.id}:{self.uuid}{where} {self.flags:#x})"
+
+
+class Colocation:
+    __slots__ = ("id", "dependent", "primary", "score", "dependent_role", "primary_role",
+                 "node_attribute", "influence", "explicit")
+
+    def __init__(self, ident: str, dependent: Resource, primary: Resource, score: int,
+                 dependent_role: int, primary_role: int, node_attribute: Optional[str],
+                 influence: bool, explicit: bool = True) -> None:
+        self.id = ident
+        self.dependent = dependent
+        self.primary = primary
+        self.score = score
+        self.dependent_role = dependent_role
+        self.primary_role = primary_role
+        self.node_attribute = node_attribute
+        self.influence = influence
+        self.explicit = explicit
+
+
+class Location:
+    __slots__ = ("id", "rsc", "nodes", "role_filter", "discover_mode")
+
+    def __init__(self, ident: str, rsc: Resource, nodes: list[tuple[Node, int]],
+                 role_filter: int = ROLE_UNKNOWN, discover_mode: int = DISCOVER_ALWAYS) -> None:
+        self.id = ident
+        self.rsc = rsc
+        self.nodes = nodes  # (node, score) pairs
+        self.role_filter = role_filter
+        self.discover_mode = discover_mode
+
+
+class Ordering:
+    """A not-yet-applied ordering (pe__ordering_t): resource + task or a concrete action."""
+
+    __slots__ = ("id", "first_rsc", "first_task", "first_action", "then_rsc", "then_task",
+                 "then_action", "flags")
+
+    def __init__(self, ident: int, first_rsc: Optional[Resource], first_task: Optional[str],
+                 first_action: Optional[Action], then_rsc: Optional[Resource],
+                 then_task: Optional[str], then_action: Optional[Action], flags: int) -> None:
+        self.id = ident
+        self.first_rsc = first_rsc
+        self.first_task = first_task
+        self.first_action = first_action
+        self.then_rsc = then_rsc
+        self.then_task = then_task
+        self.then_action = then_action
+        self.flags = flags
+
+
+class WorkingSet:
+    """Everything one scheduler run knows; built by `pengine.unpack.unpack_cib`."""
+
+    def __init__(self, cib: XNode, now: _dt.datetime) -> None:
+        self.cib = cib
+        self.now = now
+        self.now_epoch = int(now.timestamp())
+        self.config: dict[str, str] = {}
+        self.nodes: list[Node] = []
+        self.node_by_id: dict[str, Node] = {}
+        self.node_by_uname: dict[str, Node] = {}
+        self.resources: list[Resource] = []          # top level, priority order
+        self.rsc_by_id: dict[str, Resource] = {}     # every resource, any depth
+        self.actions: list[Action] = []
+        self.singletons: dict[str, Action] = {}
+        self.action_id = 0
+        self.orderings: list[Ordering] = []
+        self.order_id = 0
+        self.colocations: list[Colocation] = []
+        self.locations: list[Location] = []
+        self.dc_node: Optional[Node] = None
+        self.dc_uuid: Optional[str] = None
+        # flags
+        self.have_quorum = False
+        self.symmetric = True
+        self.stonith_enabled = True
+        self.have_stonith_resource = False
+        self.maintenance_mode = False
+        self.stop_everything = False
+        self.start_failure_fatal = True
+        self.stop_rsc_orphans = True
+        self.stop_action_orphans = True
+        self.remove_after_stop = False
+        self.startup_fencing = True
+        self.startup_probes = True
+        self.concurrent_fencing = False
+        self.enable_unfencing = False
+        self.is_managed_default = True
+        self.shutdown_lock = False
+        self.shutdown_lock_limit = 0  # seconds, 0 = no limit
+        self.have_remote_nodes = False
+        self.no_quorum_policy = NQ_STOP
+        self.stonith_action = "reboot"
+        self.stonith_timeout = "60s"
+        self.placement_strategy = "default"
+        self.priority_fencing_delay = 0
+        self.node_health_strategy = "none"
+        self.show_scores = False
+        self.show_pending = False  # display: show pending actions (current status only)
+        self.recheck_by = 0
+        self.legacy_failcounts = False
+        # collected for the caller
+        self.failed_ops: list[tuple[XNode, Node, Resource]] = []
+        self.unsupported: list[str] = []
+        self.warnings: list[str] = []
+        self.score_lines: list[str] = []
+        self.param_checks: list = []
+        # per-run caches and bookkeeping
+        self.history: dict = {}          # (rsc, node) -> (lrm_resource xml, sorted OpRecs)
+        self.reschedule: set = set()      # (id(rsc), node id, history entry id) to reschedule
+        self.fail_regexes: dict = {}
+        self.node_fail_attrs: dict = {}
+        self.op_configs: dict = {}
+        self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
+        self.params_cache: dict = {}
+        self.op_defaults: Optional[XNode] = None
+        self.rsc_defaults: Optional[XNode] = None
+        self.ids = None  # IdIndex
+        self.transition_id = 0
+        self.graph = None
+
+    def unsupported_feature(self, what: str) -> None:
+        if what not in self.unsupported:
+            self.unsupported.append(what)

@@ -1,0 +1,776 @@
+"""Ordering constraints: unpacking rsc_order, applying orderings to actions, and propagating
+"required" and "runnable" along them.
+
+Pacemaker does not decide up front which actions happen: it creates candidate actions
+(optional ones included) and then lets orderings change flags -- a required stop makes the
+following start required (implies_then), an unrunnable start makes dependent starts unrunnable
+(runnable_left), a required start of a group member makes the earlier members' stops required
+(restart), and so on, until nothing changes. That propagation is reproduced here flag for flag.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+from core.cib.scores import INFINITY, parse_score
+from core.cib.status import op_key, parse_op_key
+from core.cib.xmltree import XNode
+from pengine import actions as act
+from pengine import model as m
+from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_ANY,
+                           A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
+                           Resource, WorkingSet)
+
+KIND_OPTIONAL, KIND_MANDATORY, KIND_SERIALIZE = range(3)
+ASYMMETRIC, SYMMETRIC, SYMMETRIC_INVERSE = range(3)
+
+UPDATED_FIRST = 0x1
+UPDATED_THEN = 0x2
+
+_INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
+           "promoted": "demoted", "demoted": "promoted", "running": "stopped",
+           "stopped": "running"}
+
+
+# ------------------------------------------------------------------------------------------------
+# unpacking rsc_order
+
+def _kind(ws: WorkingSet, xml: XNode) -> int:
+    kind = xml.get("kind")
+    if kind is None:
+        score = xml.get("score")
+        if score is not None and parse_score(score) == 0:
+            return KIND_OPTIONAL
+        return KIND_MANDATORY
+    if kind == "Mandatory":
+        return KIND_MANDATORY
+    if kind == "Optional":
+        return KIND_OPTIONAL
+    if kind == "Serialize":
+        return KIND_SERIALIZE
+    ws.warnings.append(f"resetting kind for constraint {xml.get('id')} to Mandatory because "
+                       f"'{kind}' is not valid")
+    return KIND_MANDATORY
+
+
+def _symmetry(ws: WorkingSet, xml: XNode, parent_kind: int,
+              parent_symmetrical: Optional[str]) -> int:
+    from pengine.unpack import to_bool
+    kind = parent_kind
+    if xml.get("kind") is not None or xml.get("score") is not None:
+        kind = _kind(ws, xml)
+    symmetric = to_bool(xml.get("symmetrical"))
+    if symmetric is None and parent_symmetrical is not None:
+        symmetric = to_bool(parent_symmetrical) is True
+    if symmetric is not None:
+        if symmetric and kind != KIND_SERIALIZE:
+            return SYMMETRIC
+        return ASYMMETRIC
+    return ASYMMETRIC if kind == KIND_SERIALIZE else SYMMETRIC
+
+
+def _flags_for_kind(kind: int, first_task: str, symmetry: int) -> int:
+    flags = m.O_NONE
+    if kind == KIND_OPTIONAL:
+        flags |= m.O_OPTIONAL
+    elif kind == KIND_SERIALIZE:
+        flags |= m.O_SERIALIZE_ONLY
+    else:
+        flags |= m.O_OPTIONAL
+        if symmetry == ASYMMETRIC:
+            flags |= m.O_ASYMMETRICAL
+        elif symmetry == SYMMETRIC:
+            flags |= m.O_IMPLIES_THEN
+            if first_task in ("start", "promote"):
+                flags |= m.O_RUNNABLE_LEFT
+        else:
+            flags |= m.O_IMPLIES_FIRST
+    return flags
+
+
+def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
+    from pengine.unpack import find_rsc
+    ident = xml.get("id") or ""
+    kind = _kind(ws, xml)
+    invert = xml.get("symmetrical")
+    symmetry = _symmetry(ws, xml, kind, None)
+    last = None
+    for rset in xml.findall("resource_set"):
+        rset = ws.ids.resolve(rset)
+        if not _unpack_order_set(ws, rset, kind, invert):
+            return
+        if last is not None:
+            if not _order_rsc_sets(ws, ident, last, rset, kind, symmetry):
+                return
+            if symmetry == SYMMETRIC and not _order_rsc_sets(ws, ident, rset, last, kind,
+                                                             SYMMETRIC_INVERSE):
+                return
+        last = rset
+    if last is not None:
+        return
+    first_id, then_id = xml.get("first"), xml.get("then")
+    if first_id is None or then_id is None:
+        ws.warnings.append(f"ignoring constraint '{ident}' without first/then")
+        return
+    first, then = find_rsc(ws, first_id), find_rsc(ws, then_id)
+    if first is None or then is None:
+        missing = first_id if first is None else then_id
+        ws.warnings.append(f"ignoring constraint '{ident}' because resource '{missing}' "
+                           "does not exist")
+        return
+    if xml.get("first-instance") is not None or xml.get("then-instance") is not None:
+        ws.unsupported_feature(f"ordering with clone instance numbers ({ident})")
+        return
+    action_first = xml.get("first-action") or "start"
+    action_then = xml.get("then-action") or action_first
+    flags = _flags_for_kind(kind, action_first, symmetry)
+    if kind == KIND_OPTIONAL and then.restart_type_restart:
+        flags |= m.O_IMPLIES_THEN
+    min_before = _minimum_first_instances(first, xml)
+    if min_before > 0:
+        _clone_min_ordering(ws, ident, first, action_first, then, action_then, flags, min_before)
+    else:
+        act.order_resource_actions(ws, first, action_first, then, action_then, flags)
+    if symmetry == SYMMETRIC:
+        inv_then, inv_first = _INVERT.get(action_then), _INVERT.get(action_first)
+        if inv_then is None or inv_first is None:
+            ws.warnings.append(f"cannot invert constraint '{ident}' (please specify inverse "
+                               "manually)")
+        else:
+            flags = _flags_for_kind(kind, inv_first, SYMMETRIC_INVERSE)
+            if kind == KIND_OPTIONAL and then.restart_type_restart:
+                flags |= m.O_IMPLIES_FIRST
+            act.order_resource_actions(ws, then, inv_then, first, inv_first, flags)
+
+
+def _minimum_first_instances(rsc: Resource, xml: XNode) -> int:
+    from pengine.unpack import to_bool
+    if rsc.variant != CLONE:
+        return 0
+    clone_min = rsc.meta.get("clone-min")
+    if clone_min is not None:
+        try:
+            return max(0, int(clone_min))
+        except ValueError:
+            return 0
+    require_all = to_bool(xml.get("require-all"))
+    if require_all is False:
+        return 1
+    return 0
+
+
+def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_first: str,
+                        then: Resource, action_then: str, flags: int, clone_min: int) -> None:
+    met = act.pseudo_op(ws, f"clone-one-or-more:{ident}")
+    met.required_runnable_before = clone_min
+    met.flags |= A_REQUIRES_ANY
+    for child in first.children:
+        act.new_ordering(ws, child, op_key(child.id, action_first, 0), None, None, None, met,
+                         m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
+    act.new_ordering(ws, None, None, met, then, op_key(then.id, action_then, 0), None,
+                     flags | m.O_RUNNABLE_LEFT)
+
+
+def _set_resources(ws: WorkingSet, rset: XNode) -> Optional[list[Resource]]:
+    from pengine.unpack import find_rsc
+    out = []
+    for ref in rset.findall("resource_ref"):
+        rsc = find_rsc(ws, ref.get("id"))
+        if rsc is None:
+            ws.warnings.append(f"{rset.get('id')}: no resource found for {ref.get('id')}")
+            return None
+        out.append(rsc)
+    return out
+
+
+def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
+                      parent_symmetrical: Optional[str]) -> bool:
+    from pengine.unpack import is_true
+    action = rset.get("action") or "start"
+    local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
+    sequential = is_true(rset.get("sequential") or "1")
+    symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
+    flags = _flags_for_kind(local_kind, action, symmetry)
+    resources = _set_resources(ws, rset)
+    if resources is None:
+        return False
+    if len(resources) == 1:
+        return True
+    last = None
+    for i, rsc in enumerate(resources):
+        if local_kind == KIND_SERIALIZE:
+            for then in resources[i + 1:]:
+                act.new_ordering(ws, rsc, op_key(rsc.id, action, 0), None, then,
+                                 op_key(then.id, action, 0), None, flags)
+        elif sequential:
+            if last is not None:
+                act.order_resource_actions(ws, last, action, rsc, action, flags)
+            last = rsc
+    if symmetry == ASYMMETRIC:
+        return True
+    last = None
+    action = _INVERT.get(action, action)
+    flags = _flags_for_kind(local_kind, action, SYMMETRIC_INVERSE)
+    for rsc in resources:
+        if sequential:
+            if last is not None:
+                act.order_resource_actions(ws, rsc, action, last, action, flags)
+            last = rsc
+    return True
+
+
+def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
+                    symmetry: int) -> bool:
+    from pengine.unpack import is_true, to_bool
+    action_1 = set1.get("action") or "start"
+    action_2 = set2.get("action") or "start"
+    require_all = to_bool(set1.get("require-all")) is not False
+    if symmetry == SYMMETRIC_INVERSE:
+        action_1 = _INVERT.get(action_1, action_1)
+        action_2 = _INVERT.get(action_2, action_2)
+    if action_1 in ("stop", "demote"):
+        require_all = True
+    flags = _flags_for_kind(kind, action_1, symmetry)
+    r1 = _set_resources(ws, set1)
+    r2 = _set_resources(ws, set2)
+    if r1 is None or r2 is None:
+        return False
+    if not require_all:
+        unordered = act.pseudo_op(ws, f"one-or-more:{set1.get('id')}")
+        unordered.flags |= A_REQUIRES_ANY
+        for rsc in r1:
+            act.new_ordering(ws, rsc, op_key(rsc.id, action_1, 0), None, None, None, unordered,
+                             m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
+        for rsc in r2:
+            act.new_ordering(ws, None, None, unordered, rsc, op_key(rsc.id, action_2, 0), None,
+                             flags | m.O_RUNNABLE_LEFT)
+        return True
+    rsc_1 = rsc_2 = None
+    if is_true(set1.get("sequential")) and r1:
+        rsc_1 = r1[0] if symmetry == SYMMETRIC_INVERSE else r1[-1]
+    if is_true(set2.get("sequential")) and r2:
+        rsc_2 = r2[-1] if symmetry == SYMMETRIC_INVERSE else r2[0]
+    if rsc_1 is not None and rsc_2 is not None:
+        act.order_resource_actions(ws, rsc_1, action_1, rsc_2, action_2, flags)
+    elif rsc_1 is not None:
+        for rsc in r2:
+            act.order_resource_actions(ws, rsc_1, action_1, rsc, action_2, flags)
+    elif rsc_2 is not None:
+        for rsc in r1:
+            act.order_resource_actions(ws, rsc, action_1, rsc_2, action_2, flags)
+    else:
+        for a in r1:
+            for b in r2:
+                act.order_resource_actions(ws, a, action_1, b, action_2, flags)
+    return True
+
+
+def anti_colocation_order(ws: WorkingSet, first_rsc: Resource, first_role: int,
+                          then_rsc: Resource, then_role: int) -> None:
+    first_tasks = ["demote"] if first_role == m.ROLE_PROMOTED else (
+        ["stop", "promote"] if first_role == m.ROLE_UNPROMOTED else ["stop"])
+    then_tasks = ["promote"] if then_role == m.ROLE_PROMOTED else (
+        ["start", "demote"] if then_role == m.ROLE_UNPROMOTED else ["start"])
+    for ft in first_tasks:
+        for tt in then_tasks:
+            act.order_resource_actions(ws, first_rsc, ft, then_rsc, tt, m.O_ANTI_COLOCATION)
+
+
+# ------------------------------------------------------------------------------------------------
+# applying orderings to actions
+
+def _find_actions_by_task(rsc: Resource, key: str) -> list[Action]:
+    found = act.find_actions(rsc.actions, key, None)
+    if found:
+        return found
+    if key.startswith(rsc.id) and key[len(rsc.id):len(rsc.id) + 1] == "_":
+        return []  # the key already names this resource: looking again would find nothing
+    parsed = parse_op_key(key)
+    if parsed is None:
+        return []
+    return act.find_actions(rsc.actions, op_key(rsc.id, parsed[1], parsed[2]), None)
+
+
+def _rsc_state(rsc: Resource) -> int:
+    """rsc->fns->state(rsc, TRUE): the current role (max over children)."""
+    if rsc.variant == PRIMITIVE:
+        return rsc.role
+    role = m.ROLE_UNKNOWN
+    for child in rsc.children:
+        role = max(role, _rsc_state(child))
+    return role
+
+
+def _order_then(ws: WorkingSet, first_action: Optional[Action], rsc: Resource,
+                order: Ordering) -> None:
+    flags = order.flags
+    if order.then_action is not None:
+        then_actions = [order.then_action]
+    else:
+        then_actions = _find_actions_by_task(rsc, order.then_task or "")
+    if not then_actions:
+        return
+    if first_action is not None and first_action.rsc is rsc and \
+            (first_action.flags & m.A_DANGLE):
+        flags &= ~m.O_IMPLIES_THEN
+    if first_action is None and not (flags & m.O_IMPLIES_THEN):
+        return
+    for then in then_actions:
+        if first_action is not None:
+            act.order_actions(first_action, then, flags)
+        else:
+            then.flags &= ~A_RUNNABLE
+
+
+def _order_first(ws: WorkingSet, first_rsc: Resource, order: Ordering) -> None:
+    first_action = order.first_action
+    then_rsc = order.then_rsc
+    if first_action is not None:
+        first_actions = [first_action]
+    else:
+        first_actions = _find_actions_by_task(first_rsc, order.first_task or "")
+    if not first_actions and first_rsc is then_rsc:
+        return
+    if not first_actions:
+        parsed = parse_op_key(order.first_task or "")
+        if parsed is None:
+            return
+        _, op_type, interval = parsed
+        key = op_key(first_rsc.id, op_type, interval)
+        state = _rsc_state(first_rsc)
+        if state == m.ROLE_STOPPED and op_type == "stop":
+            pass
+        elif state == m.ROLE_UNPROMOTED and op_type == "demote":
+            pass
+        else:
+            first_action = act.custom_action(ws, first_rsc, key, op_type, None, True, True)
+            first_actions = [first_action]
+    if then_rsc is None:
+        if order.then_action is None:
+            return
+        then_rsc = order.then_action.rsc
+    for first in first_actions:
+        if then_rsc is None:
+            act.order_actions(first, order.then_action, order.flags)
+        else:
+            _order_then(ws, first, then_rsc, order)
+
+
+def apply_orderings(ws: WorkingSet) -> None:
+    for order in ws.orderings:
+        if order.first_rsc is not None:
+            _order_first(ws, order.first_rsc, order)
+        elif order.then_rsc is not None:
+            _order_then(ws, order.first_action, order.then_rsc, order)
+        else:
+            act.order_actions(order.first_action, order.then_action, order.flags)
+    for action in reversed(ws.actions):
+        block_colocated_starts(ws, action)
+    from pengine.probes import order_probes
+    order_probes(ws)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 20000))
+    try:
+        for action in reversed(ws.actions):
+            update_action(ws, action)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+# ------------------------------------------------------------------------------------------------
+# colocation-implied blocking
+
+def block_colocated_starts(ws: WorkingSet, action: Action) -> None:
+    if action.flags & A_RUNNABLE:
+        return
+    is_start = action.task == "start"
+    if not is_start and action.task != "promote":
+        return
+    assert action.rsc is not None
+    rsc = action.rsc.top
+    for child in rsc.children:
+        child_action = act.find_first_action(child.actions, None, action.task, None)
+        if child_action is None or (child_action.flags & A_RUNNABLE):
+            return
+    for con in list(rsc.rsc_cons_lhs):
+        if con.score < INFINITY:
+            continue
+        if not is_start and con.primary_role != m.ROLE_PROMOTED:
+            continue
+        task = "promote" if con.dependent_role == m.ROLE_PROMOTED else "start"
+        _mark_blocked(ws, con.dependent, task, action.rsc)
+
+
+def _mark_blocked(ws: WorkingSet, rsc: Resource, task: str, reason: Resource) -> None:
+    text = f"colocation with {reason.id}"
+    for action in list(rsc.actions):
+        if (action.flags & A_RUNNABLE) and action.task == task:
+            action.flags &= ~A_RUNNABLE
+            act.set_reason(action, text, False)
+            block_colocated_starts(ws, action)
+            update_action(ws, action)
+    for child in rsc.children:
+        _mark_blocked(ws, child, task, reason)
+
+
+# ------------------------------------------------------------------------------------------------
+# flag propagation
+
+def _complex_task(rsc: Resource, task: str) -> str:
+    if rsc.variant == PRIMITIVE:
+        return {"stopped": "stop", "running": "start", "demoted": "demote",
+                "promoted": "promote"}.get(task, task)
+    return task
+
+
+def group_action_flags(action: Action, node: Optional[Node]) -> int:
+    flags = A_OPTIONAL | A_RUNNABLE | A_PSEUDO
+    assert action.rsc is not None
+    for member in action.rsc.children:
+        task = _complex_task(member, action.task)
+        member_action = act.find_first_action(member.actions, None, task, node)
+        if member_action is not None:
+            member_flags = action_flags(member_action, node)
+            if (flags & A_OPTIONAL) and not (member_flags & A_OPTIONAL):
+                flags &= ~A_OPTIONAL
+                action.flags &= ~A_OPTIONAL
+            if task != action.task and (flags & A_RUNNABLE) and \
+                    not (member_flags & A_RUNNABLE):
+                flags &= ~A_RUNNABLE
+                action.flags &= ~A_RUNNABLE
+        elif task not in ("stop", "demote"):
+            flags &= ~A_RUNNABLE
+    return flags
+
+
+def action_flags(action: Action, node: Optional[Node]) -> int:
+    rsc = action.rsc
+    if rsc is None or rsc.variant == PRIMITIVE:
+        return action.flags
+    if rsc.variant == GROUP:
+        return group_action_flags(action, node)
+    from pengine.clone import clone_action_flags
+    return clone_action_flags(action, node)
+
+
+def _flags_for_ordering(action: Action, node: Optional[Node]) -> int:
+    rsc = action.rsc
+    if rsc is None:
+        return action.flags
+    flags = action_flags(action, None)
+    if node is None or rsc.variant != CLONE:
+        return flags
+    runnable = flags & A_RUNNABLE
+    flags = action_flags(action, node)
+    if runnable and not (flags & A_RUNNABLE):
+        flags |= A_RUNNABLE
+    return flags
+
+
+def _uuid_for_ordering(first_uuid: str, first_rsc: Resource) -> str:
+    if "notify" in first_uuid or first_rsc.variant < GROUP:
+        return first_uuid
+    parsed = parse_op_key(first_uuid)
+    if parsed is None:
+        return first_uuid
+    rid, task, interval = parsed
+    if interval > 0:
+        return first_uuid
+    remap = {"stop": "stopped", "start": "running", "notify": "notified", "promote": "promoted",
+             "demote": "demoted", "stopped": "stopped", "running": "running",
+             "notified": "notified", "promoted": "promoted", "demoted": "demoted"}.get(task)
+    if remap is None:
+        return first_uuid
+    if first_rsc.notify and first_rsc.variant == CLONE and any(
+            a.task == "notified" for a in first_rsc.actions.by_task.get("notified", ())):
+        return f"{rid}_confirmed-post_notify_{remap}_0"
+    return op_key(rid, remap, 0)
+
+
+def _action_for_ordering(action: Action) -> Action:
+    rsc = action.rsc
+    if rsc is not None and rsc.variant >= GROUP:
+        uuid = _uuid_for_ordering(action.uuid, rsc)
+        result = act.find_first_action(rsc.actions, uuid, None, None)
+        if result is not None:
+            return result
+    return action
+
+
+def _is_parent(child: Optional[Resource], rsc: Optional[Resource]) -> bool:
+    if child is None or rsc is None:
+        return False
+    parent = child
+    while parent.parent is not None:
+        if parent.parent is rsc:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _clear_because(action: Action, flag: int, reason: Action) -> None:
+    if action.flags & flag:
+        action.flags &= ~flag
+        if action.rsc is not reason.rsc:
+            act.set_reason(action, _action_reason(reason, flag), False)
+
+
+def _action_reason(action: Action, flag: int) -> Optional[str]:
+    """pe__action2reason."""
+    if flag == A_OPTIONAL:
+        change = "required"
+    elif flag == A_RUNNABLE:
+        change = "unrunnable"
+    elif flag == A_MIGRATE_RUNNABLE:
+        change = "unmigrateable"
+    else:
+        change = "unknown"
+    if action.rsc is not None:
+        return f"{change} {action.rsc.id} {action.task}"
+    return f"{change} {action.task}"
+
+
+def update(ws: WorkingSet, rsc: Resource, first: Action, then: Action, node: Optional[Node],
+           flags: int, filt: int, otype: int) -> int:
+    if rsc.variant == PRIMITIVE:
+        return update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    if rsc.variant == GROUP:
+        changed = update_ordered_actions(ws, first, then, node, flags, filt, otype)
+        for member in rsc.children:
+            member_action = act.find_first_action(member.actions, None, then.task, node)
+            if member_action is not None:
+                changed |= update(ws, member, first, member_action, node, flags, filt, otype)
+        return changed
+    from pengine.clone import clone_update_ordered_actions
+    return clone_update_ordered_actions(ws, first, then, node, flags, filt, otype)
+
+
+def _asymmetric(first: Action, then: Action) -> None:
+    if then.rsc is None or (first.flags & A_RUNNABLE):
+        return
+    if then.flags & A_OPTIONAL:
+        role = _rsc_state(then.rsc)
+        if role == m.ROLE_STOPPED and then.task == "stop":
+            return
+        if role >= m.ROLE_STARTED and then.task == "start" and \
+                len(then.rsc.running_on) == 1 and then.rsc.running_on[0] is then.node:
+            return
+    _clear_because(then, A_OPTIONAL, first)
+    _clear_because(then, A_RUNNABLE, first)
+
+
+def _restart(first: Action, then: Action, filt: int) -> None:
+    reason = None
+    if (filt & A_OPTIONAL) and not (then.flags & A_OPTIONAL):
+        reason = "restart"
+    if (filt & A_RUNNABLE) and not (then.flags & A_RUNNABLE) and then.rsc is not None and \
+            then.rsc.managed and first.rsc is then.rsc:
+        reason = "stop"
+    if reason is None:
+        return
+    if first.flags & A_RUNNABLE:
+        _clear_because(first, A_OPTIONAL, then)
+    if not (then.flags & A_OPTIONAL):
+        _clear_because(first, A_OPTIONAL, then)
+    if not (then.flags & A_MIGRATE_RUNNABLE):
+        _clear_because(first, A_MIGRATE_RUNNABLE, then)
+    if not (first.flags & A_OPTIONAL) and not (first.flags & A_RUNNABLE):
+        _clear_because(then, A_RUNNABLE, first)
+
+
+def update_ordered_actions(ws: WorkingSet, first: Action, then: Action, node: Optional[Node],
+                           flags: int, filt: int, otype: int) -> int:
+    """pcmk__update_ordered_actions (primitive method)."""
+    changed = 0
+    then_flags = then.flags
+    first_flags = first.flags
+    if otype & m.O_ASYMMETRICAL:
+        _asymmetric(first, then)
+    if (otype & m.O_IMPLIES_FIRST) and not (then_flags & A_OPTIONAL):
+        if (filt & A_OPTIONAL) and not (flags & A_OPTIONAL) and (first_flags & A_OPTIONAL):
+            _clear_because(first, A_OPTIONAL, then)
+        if (flags & A_MIGRATE_RUNNABLE) and not (then.flags & A_MIGRATE_RUNNABLE):
+            _clear_because(first, A_MIGRATE_RUNNABLE, then)
+    if (otype & m.O_PROMOTED_IMPLIES_FIRST) and then.rsc is not None and \
+            then.rsc.role == m.ROLE_PROMOTED and (filt & A_OPTIONAL) and \
+            not (then.flags & A_OPTIONAL):
+        _clear_because(first, A_OPTIONAL, then)
+        if (first.flags & A_MIGRATE_RUNNABLE) and not (then.flags & A_MIGRATE_RUNNABLE):
+            _clear_because(first, A_MIGRATE_RUNNABLE, then)
+    if (otype & m.O_IMPLIES_FIRST_MIGRATABLE) and (filt & A_OPTIONAL):
+        if not ((then.flags & A_MIGRATE_RUNNABLE) and (then.flags & A_RUNNABLE)):
+            _clear_because(first, A_RUNNABLE, then)
+        if not (then.flags & A_OPTIONAL):
+            _clear_because(first, A_OPTIONAL, then)
+    if (otype & m.O_PSEUDO_LEFT) and (filt & A_OPTIONAL) and not (first.flags & A_RUNNABLE):
+        _clear_because(then, A_MIGRATE_RUNNABLE, first)
+        then.flags &= ~A_PSEUDO
+    if (otype & m.O_RUNNABLE_LEFT) and (filt & A_RUNNABLE) and (then.flags & A_RUNNABLE) and \
+            not (flags & A_RUNNABLE):
+        _clear_because(then, A_RUNNABLE, first)
+        _clear_because(then, A_MIGRATE_RUNNABLE, first)
+    if (otype & m.O_IMPLIES_THEN) and (filt & A_OPTIONAL) and (then.flags & A_OPTIONAL) and \
+            not (flags & A_OPTIONAL) and not (first.flags & A_MIGRATE_RUNNABLE):
+        _clear_because(then, A_OPTIONAL, first)
+    if otype & m.O_RESTART:
+        _restart(first, then, filt)
+    if then_flags != then.flags:
+        changed |= UPDATED_THEN
+        if then.rsc is not None and then.rsc.parent is not None:
+            update_action(ws, then)
+    if first_flags != first.flags:
+        changed |= UPDATED_FIRST
+    return changed
+
+
+def _update_for_ordering_flags(ws: WorkingSet, first: Action, then: Action, first_flags: int,
+                               then_flags: int, order: list) -> int:
+    changed = 0
+    node = then.node
+    otype = order[1]
+    if otype & m.O_IMPLIES_THEN_ON_NODE:
+        otype = (otype & ~m.O_IMPLIES_THEN_ON_NODE) | m.O_IMPLIES_THEN
+        order[1] = otype
+        node = first.node
+    if otype & m.O_IMPLIES_THEN:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags & A_OPTIONAL,
+                              A_OPTIONAL, m.O_IMPLIES_THEN)
+        elif not (first_flags & A_OPTIONAL) and (then.flags & A_OPTIONAL):
+            then.flags &= ~A_OPTIONAL
+            changed |= UPDATED_THEN
+    if (otype & m.O_RESTART) and then.rsc is not None:
+        changed |= update(ws, then.rsc, first, then, node, first_flags,
+                          A_OPTIONAL | A_RUNNABLE, m.O_RESTART)
+    if otype & m.O_IMPLIES_FIRST:
+        if first.rsc is not None:
+            changed |= update(ws, first.rsc, first, then, node, first_flags, A_OPTIONAL,
+                              m.O_IMPLIES_FIRST)
+        elif not (first_flags & A_OPTIONAL) and (first.flags & A_RUNNABLE):
+            first.flags &= ~A_RUNNABLE
+            changed |= UPDATED_FIRST
+    if otype & m.O_PROMOTED_IMPLIES_FIRST:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags & A_OPTIONAL,
+                              A_OPTIONAL, m.O_PROMOTED_IMPLIES_FIRST)
+    if otype & m.O_ONE_OR_MORE:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
+                              m.O_ONE_OR_MORE)
+        elif first_flags & A_RUNNABLE:
+            then.runnable_before += 1
+            if then.runnable_before >= then.required_runnable_before and \
+                    not (then.flags & A_RUNNABLE):
+                then.flags |= A_RUNNABLE
+                changed |= UPDATED_THEN
+    if (otype & m.O_PROBE) and then.rsc is not None:
+        if not (first_flags & A_RUNNABLE) and first.rsc is not None and first.rsc.running_on:
+            order[1] = m.O_NONE
+        else:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
+                              m.O_RUNNABLE_LEFT)
+    if otype & m.O_RUNNABLE_LEFT:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
+                              m.O_RUNNABLE_LEFT)
+        elif not (first_flags & A_RUNNABLE) and (then.flags & A_RUNNABLE):
+            then.flags &= ~A_RUNNABLE
+            changed |= UPDATED_THEN
+    if otype & m.O_IMPLIES_FIRST_MIGRATABLE:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_OPTIONAL,
+                              m.O_IMPLIES_FIRST_MIGRATABLE)
+    if otype & m.O_PSEUDO_LEFT:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_OPTIONAL,
+                              m.O_PSEUDO_LEFT)
+    if otype & m.O_OPTIONAL:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
+                              m.O_OPTIONAL)
+    if otype & m.O_ASYMMETRICAL:
+        if then.rsc is not None:
+            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
+                              m.O_ASYMMETRICAL)
+    if (first.flags & A_RUNNABLE) and (otype & m.O_IMPLIES_THEN_PRINTED) and \
+            not (first_flags & A_OPTIONAL):
+        then.flags |= m.A_PRINT_ALWAYS
+    if (otype & m.O_IMPLIES_FIRST_PRINTED) and not (then_flags & A_OPTIONAL):
+        first.flags |= m.A_PRINT_ALWAYS
+    if (otype & (m.O_IMPLIES_THEN | m.O_IMPLIES_FIRST | m.O_RESTART)) and \
+            first.rsc is not None and not first.rsc.managed and first.rsc.blocked and \
+            not (first.flags & A_RUNNABLE) and first.task == "stop":
+        if then.flags & A_RUNNABLE:
+            then.flags &= ~A_RUNNABLE
+            changed |= UPDATED_THEN
+    return changed
+
+
+def _location_of(rsc: Resource) -> Optional[Node]:
+    """rsc->fns->location(rsc, NULL, FALSE) for a group: where its members are (allocated)."""
+    node = None
+    for child in rsc.children:
+        loc = child.allocated_to if child.variant == PRIMITIVE else _location_of(child)
+        if loc is None:
+            continue
+        if node is None:
+            node = loc
+        elif node is not loc:
+            return None
+    return node
+
+
+def update_action(ws: WorkingSet, then: Action) -> None:
+    """pcmk__update_action_for_orderings."""
+    changed = 0
+    last_flags = then.flags
+    if then.flags & A_REQUIRES_ANY:
+        then.runnable_before = 0
+        if then.required_runnable_before == 0:
+            then.required_runnable_before = 1
+        then.flags &= ~A_RUNNABLE
+    for wrapper in list(reversed(then.before)):
+        first = wrapper[0]
+        then_node = then.node
+        first_node = first.node
+        if first.rsc is not None and first.rsc.variant == GROUP and first.task == "start":
+            first_node = _location_of(first.rsc)
+        if then.rsc is not None and then.rsc.variant == GROUP and then.task == "start":
+            then_node = _location_of(then.rsc)
+        if (wrapper[1] & m.O_SAME_NODE) and first_node is not None and then_node is not None \
+                and first_node is not then_node:
+            wrapper[1] = m.O_NONE
+            continue
+        changed &= ~UPDATED_FIRST
+        if first.rsc is not None and (wrapper[1] & m.O_THEN_CANCELS_FIRST) and \
+                not (then.flags & A_OPTIONAL):
+            first.flags |= A_OPTIONAL
+            if first.task == "reload-agent":
+                first.rsc.reload = False
+        if first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc \
+                and not _is_parent(then.rsc, first.rsc):
+            first = _action_for_ordering(first)
+        if first is wrapper[0]:
+            first_flags = _flags_for_ordering(first, then_node)
+            then_flags = _flags_for_ordering(then, first_node)
+            changed |= _update_for_ordering_flags(ws, first, then, first_flags, then_flags,
+                                                  wrapper)
+        elif act.order_actions(first, then, wrapper[1]):
+            changed |= UPDATED_THEN
+            wrapper[1] = m.O_NONE
+        if changed & UPDATED_FIRST:
+            for after in list(reversed(first.after)):
+                update_action(ws, after[0])
+            update_action(ws, first)
+    if then.flags & A_REQUIRES_ANY:
+        if last_flags == then.flags:
+            changed &= ~UPDATED_THEN
+        else:
+            changed |= UPDATED_THEN
+    if changed & UPDATED_THEN:
+        if (last_flags & A_RUNNABLE) and not (then.flags & A_RUNNABLE):
+            block_colocated_starts(ws, then)
+        update_action(ws, then)
+        for after in list(reversed(then.after)):
+            update_action(ws, after[0])

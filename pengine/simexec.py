@@ -1,0 +1,356 @@
+"""Simulated execution of a transition graph against a CIB, as crm_simulate does it.
+
+Every action "succeeds" (gets its expected result) unless the user asked for a failure; a
+resource action is written into the CIB status as the history entry the cluster would record
+(`<rsc>_last_0`, `<rsc>_monitor_10000`, ...), a fencing action takes the node down and clears its
+history. Synapses fire in passes over the graph in order, each once all its inputs are
+confirmed, which gives the same "Executing Cluster Transition" order as crm_simulate.
+Also here: the requested modifications applied before scheduling (node up/down/fail, injected
+operation results). Pure: the caller provides the CIB tree and "now".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from core.cib.status import (FAKE_TE_ID, failcount_name, int_attr, last_failure_name, op_key,
+                             parse_op_key, transition_key)
+from core.cib.scores import INFINITY
+from core.cib.xmltree import XNode
+from pengine import model as m
+from pengine.graph import Graph, Synapse
+from pengine.model import A_PSEUDO, Action, WorkingSet
+
+FEATURE_SET = "3.16.2"
+
+
+def _status(cib: XNode) -> XNode:
+    status = cib.find("status")
+    if status is None:
+        status = cib.sub("status")
+    return status
+
+
+def _node_id(cib: XNode, uname: str) -> str:
+    config = cib.find("configuration")
+    nodes = None if config is None else config.find("nodes")
+    if nodes is not None:
+        for node in nodes.children:
+            if node.tag == "node" and node.get("uname") == uname:
+                return node.get("id") or uname
+    return uname
+
+
+def find_node_state(cib: XNode, uname: str, create: bool = True) -> Optional[XNode]:
+    status = _status(cib)
+    for state in status.children:
+        if state.tag == "node_state" and state.get("uname") == uname:
+            return state
+    if not create:
+        return None
+    return status.sub("node_state", {"id": _node_id(cib, uname), "uname": uname})
+
+
+def node_state_update(cib: XNode, uname: str, up: bool) -> XNode:
+    state = find_node_state(cib, uname)
+    assert state is not None
+    if up:
+        values = {"in_ccm": "true", "crmd": "online", "join": "member", "expected": "member"}
+    else:
+        values = {"in_ccm": "false", "crmd": "offline", "join": "down", "expected": "down"}
+    for key, value in values.items():
+        state.set(key, value)
+    state.set("crm-debug-origin", "crm_simulate")
+    return state
+
+
+def _remove_children(state: XNode, tag: str) -> None:
+    state.children = [c for c in state.children if c.tag != tag]
+
+
+def inject_transient_attr(state: XNode, name: str, value: str) -> None:
+    attrs = state.find("transient_attributes")
+    if attrs is None:
+        attrs = state.sub("transient_attributes", {"id": state.get("id") or ""})
+    inst = attrs.find("instance_attributes")
+    if inst is None:
+        inst = attrs.sub("instance_attributes", {"id": f"status-{state.get('id')}"})
+    for pair in inst.children:
+        if pair.tag == "nvpair" and pair.get("name") == name:
+            if value == "value++":
+                old = pair.get("value") or "0"
+                from core.cib.scores import INFINITY, parse_score
+                value = str(min(INFINITY, parse_score(old) + 1))
+                if parse_score(old) >= INFINITY:
+                    value = "INFINITY"
+            pair.set("value", value)
+            return
+    if value == "value++":
+        value = "1"
+    inst.sub("nvpair", {"id": f"status-{state.get('id')}-{name}", "name": name,
+                        "value": value})
+
+
+def inject_failcount(state: XNode, rsc: str, task: str, interval: int, rc: int,
+                     now: int, lines: Optional[list[str]] = None) -> None:
+    """Count a failure as the controller would (and say so, as crm_simulate does)."""
+    if rc == 0 or (rc == 7 and interval == 0):
+        return
+    for name, value in ((failcount_name(rsc, task, interval), "value++"),
+                        (last_failure_name(rsc, task, interval), str(now))):
+        if lines is not None:
+            lines.append(f"Injecting attribute {name}={value} into /node_state "
+                         f"'{state.get('id')}'")
+        inject_transient_attr(state, name, value)
+
+
+def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: Optional[str],
+                            rtype: Optional[str], rprovider: Optional[str]) -> XNode:
+    lrm = state.find("lrm")
+    rscs = None if lrm is None else lrm.find("lrm_resources")
+    if rscs is not None:
+        # as crm_simulate's XPath lookup: an entry is reused only if exactly one matches
+        for name in (resource, lrm_name):
+            found = [e for e in rscs.children if e.tag == "lrm_resource" and e.get("id") == name]
+            if len(found) == 1:
+                return found[0]
+    if lrm is None:
+        lrm = state.sub("lrm", {"id": state.get("id") or ""})
+    if rscs is None:
+        rscs = lrm.find("lrm_resources") or lrm.sub("lrm_resources")
+    attrs = {"id": lrm_name}
+    if rclass is not None:
+        attrs["class"] = rclass
+    if rprovider is not None:
+        attrs["provider"] = rprovider
+    if rtype is not None:
+        attrs["type"] = rtype
+    return rscs.sub("lrm_resource", attrs)
+
+
+def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc: int,
+                         target_rc: int, now: int, digest: Optional[str],
+                         status: int = m.EXEC_DONE) -> XNode:
+    """pcmk__create_history_xml for a finished action (returns the entry written last)."""
+    call_id = 0
+    for op in entry.children:
+        if op.tag == "lrm_rsc_op":
+            call_id = max(call_id, int_attr(op, "call-id"))
+    call_id += 1
+    key = op_key(rsc_id, task, interval)
+    failed = status != m.EXEC_DONE or rc != target_rc
+    if task in ("migrate_to", "migrate_from"):
+        ids = [key]
+    elif failed:
+        ids = [f"{rsc_id}_last_failure_0"] + ([f"{rsc_id}_last_0"] if interval == 0 else [])
+    elif interval > 0:
+        ids = [key]
+    else:
+        ids = [f"{rsc_id}_last_0"]
+    tkey = transition_key(call_id, -1, target_rc, FAKE_TE_ID)
+    written = entry
+    for op_id in ids:
+        op = None
+        for child in entry.children:
+            if child.tag == "lrm_rsc_op" and child.get("id") == op_id:
+                op = child
+                break
+        if op is None:
+            op = entry.sub("lrm_rsc_op", {"id": op_id})
+        values = {
+            "operation_key": key, "operation": task, "crm-debug-origin": "crm_simulate",
+            "crm_feature_set": FEATURE_SET, "transition-key": tkey,
+            "transition-magic": f"{status}:{rc};{tkey}", "exit-reason": "",
+            "call-id": str(call_id), "rc-code": str(rc), "op-status": str(status),
+            "interval": str(interval), "last-rc-change": str(now), "exec-time": "0",
+            "queue-time": "0",
+        }
+        if digest is not None:
+            values["op-digest"] = digest
+        for name, value in values.items():
+            op.set(name, value)
+        for stale in ("op-restart-digest", "op-force-restart", "op-secure-digest",
+                      "op-secure-params", "last-run", "on_node"):
+            if stale not in values:
+                op.set(stale, None)
+        written = op
+    return written
+
+
+# ------------------------------------------------------------------------------------------------
+# requested modifications (before scheduling)
+
+def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
+                        node_fail: list[str], op_inject: list[str], now: int,
+                        quorum: Optional[str] = None) -> list[str]:
+    lines: list[str] = []
+    if quorum is not None:
+        cib.set("have-quorum", quorum)
+        lines.append(f"Setting quorum: {quorum}")
+    for node in node_up:
+        lines.append(f"Bringing node {node} online")
+        node_state_update(cib, node, True)
+    for node in node_down:
+        lines.append(f"Taking node {node} offline")
+        state = node_state_update(cib, node, False)
+        _remove_children(state, "lrm")
+        _remove_children(state, "transient_attributes")
+    for node in node_fail:
+        lines.append(f"Failing node {node}")
+        state = node_state_update(cib, node, True)
+        state.set("in_ccm", "false")
+    for spec in op_inject:
+        lines.append(f"Injecting {spec} into the configuration")
+        match = re.match(r"^([^@]+)@([^=]+)=(-?\d+)", spec)
+        if match is None:
+            raise ValueError(f"invalid operation spec: {spec}")
+        key, node, outcome = match.group(1), match.group(2), int(match.group(3))
+        parsed = parse_op_key(key)
+        if parsed is None:
+            raise ValueError(f"invalid operation key in {spec}")
+        rsc_id, task, interval = parsed
+        rsc_xml = _find_primitive(cib, rsc_id)
+        if rsc_xml is None:
+            raise ValueError(f"invalid resource name: {rsc_id}")
+        state = find_node_state(cib, node)
+        assert state is not None
+        inject_failcount(state, rsc_id, task, interval, outcome, now, lines)
+        entry = inject_resource_history(state, rsc_id, rsc_id, rsc_xml.get("class"),
+                                        rsc_xml.get("type"), rsc_xml.get("provider"))
+        inject_action_result(entry, rsc_id, task, interval, outcome, 0, now, None)
+    return lines
+
+
+def _find_primitive(cib: XNode, rsc_id: str) -> Optional[XNode]:
+    config = cib.find("configuration")
+    resources = None if config is None else config.find("resources")
+    if resources is None:
+        return None
+    base = rsc_id.split(":")[0]
+    for node in resources.iter("primitive"):
+        if node.get("id") in (rsc_id, base):
+            return node
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# executing the graph
+
+def _resource_names(ws: WorkingSet, action: Action) -> tuple[str, str]:
+    """(name shown and used first, configuration name), looked up as crm_simulate does with
+    the graph's resource id and long-id."""
+    from pengine.graph import graph_resource_ids
+    from pengine.status import find_resource
+    rsc = action.rsc
+    assert rsc is not None
+    config, long_id = graph_resource_ids(rsc)
+    resource = config
+    if find_resource(ws, config) is None and long_id is not None \
+            and find_resource(ws, long_id) is not None:
+        resource = long_id
+    return resource, config
+
+
+def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
+                  op_fail: list[str]) -> list[str]:
+    from pengine.digest import compute_digest
+    lines: list[str] = []
+    confirmed: set[int] = set()
+    failed_actions: set[int] = set()
+    done: set[int] = set()
+    abort_priority = 0
+    progress = True
+    while progress:
+        progress = False
+        for syn in graph.synapses:
+            if syn.id in done:
+                continue
+            ready = True
+            for first in syn.inputs:
+                if first.id not in confirmed or first.id in failed_actions:
+                    ready = False
+                    break
+            if not ready:
+                continue
+            action = syn.action
+            if not (action.flags & A_PSEUDO) and syn.priority < abort_priority:
+                done.add(syn.id)
+                continue
+            done.add(syn.id)
+            progress = True
+            if _fire(ws, action, cib, now, op_fail, lines, compute_digest):
+                failed_actions.add(action.id)
+                abort_priority = INFINITY
+            confirmed.add(action.id)
+    return lines
+
+
+def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[str],
+          lines: list[str], compute_digest) -> bool:
+    """Run one action; True if it was made to fail."""
+    node = action.node
+    if action.flags & A_PSEUDO:
+        suffix = f" on {node.uname}" if node is not None and action.task == "stonith" else ""
+        from pengine.graph import graph_operation_key
+        lines.append(f"Pseudo action:   {graph_operation_key(action)}{suffix}")
+        return False
+    if action.task == "stonith":
+        assert node is not None
+        op = action.meta.get("stonith_action", "reboot")
+        lines.append(f"Fencing {node.uname} ({op})")
+        if op != "on":
+            state = node_state_update(cib, node.uname, False)
+            _remove_children(state, "lrm")
+            _remove_children(state, "transient_attributes")
+        return False
+    if action.rsc is None or action.task in ("clear_failcount", "lrm_delete", "do_shutdown"):
+        where = node.uname if node is not None else ""
+        if action.rsc is not None:
+            from pengine.graph import graph_resource_ids
+            name = graph_resource_ids(action.rsc)[0]
+            lines.append(f"Cluster action:  {action.task} for {name} on {where}")
+        else:
+            lines.append(f"Cluster action:  {action.task} on {where}")
+        return False
+    assert node is not None
+    rsc = action.rsc
+    shown, config_name = _resource_names(ws, action)
+    task = action.task
+    interval = action.interval_ms
+    if task in ("delete", "meta-data"):
+        lines.append(f"Resource action: {shown:<15} {task} on {node.uname}")
+        return False
+    if interval:
+        lines.append(f"Resource action: {shown:<15} {task}={interval} on {node.uname}")
+    else:
+        lines.append(f"Resource action: {shown:<15} {task} on {node.uname}")
+    target = int(action.meta.get("op_target_rc", "0") or 0)
+    rc = target
+    failed = False
+    for spec in op_fail:
+        for name in (shown, config_name):
+            prefix = f"{name}_{task}_{interval}@{node.uname}="
+            if spec.lower().startswith(prefix.lower()):
+                try:
+                    rc = int(spec.split("=", 1)[1])
+                except ValueError:
+                    continue
+                failed = True
+                lines.append(f"Pretending action {action.id} failed with rc={rc}")
+                state = find_node_state(cib, node.uname)
+                assert state is not None
+                inject_failcount(state, name, task, interval, rc, now, lines)
+                break
+        if failed:
+            break
+    state = find_node_state(cib, node.uname)
+    assert state is not None
+    entry = inject_resource_history(state, shown, config_name, rsc.xml.get("class"),
+                                    rsc.xml.get("type"), rsc.xml.get("provider"))
+    digest = None
+    if task not in ("cancel",):
+        digest = compute_digest(ws, rsc, node, task, interval)
+    inject_action_result(entry, entry.get("id") or config_name, task, interval, rc, target,
+                         now, digest)
+    return failed

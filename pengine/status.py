@@ -1,0 +1,903 @@
+"""Unpack the CIB status section: node membership and health, then resource histories.
+
+This decides which nodes are online, unclean (must be fenced), pending, standby or in maintenance,
+and for every resource on every node whether it is active, in which role, failed (and with
+which on-fail handling), with which fail count. It is Pacemaker 2.1.5's unpack.c step by step,
+because the schedule depends on every detail: the order histories are read in, which history
+entry "wins", when a probe failure is masked, when a failure has expired.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Optional
+
+from core.cib.scores import INFINITY, add_scores, parse_score
+from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
+from core.cib.xmltree import XNode
+from pengine import actions as act
+from pengine import model as m
+from pengine.model import Node, Resource, WorkingSet
+from pengine.unpack import add_node_attrs, find_node, is_true, resource_location
+
+
+# ------------------------------------------------------------------------------------------------
+# nodes
+
+def _shutdown_requested(node: Node) -> bool:
+    value = node.attrs.get("shutdown")
+    return value is not None and value != "0" and value != ""
+
+
+def _online_no_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
+    join = state.get("join")
+    in_cluster = state.get("in_ccm")
+    is_peer = state.get("crmd")
+    if not is_true(in_cluster):
+        return False
+    if is_peer == "online":
+        return join == "member"
+    if not node.expected_up:
+        return False
+    act.fence_node(ws, node, "peer is unexpectedly down", False)
+    return False
+
+
+def _online_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
+    join = state.get("join")
+    is_peer = state.get("crmd")
+    in_cluster = state.get("in_ccm")
+    exp_state = state.get("expected") or "down"
+    terminate = node.attrs.get("terminate")
+    do_terminate = False
+    if is_true(terminate):
+        do_terminate = True
+    elif terminate:
+        do_terminate = terminate[0] != "0" and terminate[0].isdigit()
+    online = is_true(in_cluster)
+    crmd_online = is_peer == "online"
+    if node.shutdown:
+        online = crmd_online
+    elif in_cluster is None:
+        act.fence_node(ws, node, "peer has not been seen by the cluster", False)
+    elif join == "nack":
+        act.fence_node(ws, node, "peer failed Pacemaker membership criteria", False)
+    elif not do_terminate and exp_state == "down":
+        if is_true(in_cluster) or crmd_online:
+            node.standby = True
+            node.pending = True
+    elif do_terminate and join == "down" and not is_true(in_cluster) and not crmd_online:
+        online = False
+    elif not is_true(in_cluster):
+        act.fence_node(ws, node, "peer is no longer part of the cluster", True)
+    elif not crmd_online:
+        act.fence_node(ws, node, "peer process is no longer available", False)
+    elif do_terminate:
+        act.fence_node(ws, node, "termination was requested", False)
+    elif join == "member":
+        pass
+    elif join in ("pending", "down"):
+        node.standby = True
+        node.pending = True
+    else:
+        act.fence_node(ws, node, "peer was in an unknown state", False)
+    return online
+
+
+def _determine_online(ws: WorkingSet, state: XNode, node: Node) -> None:
+    node.shutdown = False
+    node.expected_up = False
+    if _shutdown_requested(node):
+        node.shutdown = True
+    elif state.get("expected") == "member":
+        node.expected_up = True
+    if node.type == "ping":
+        node.unclean = False
+        online = False
+    elif not ws.stonith_enabled:
+        online = _online_no_fencing(ws, state, node)
+    else:
+        online = _online_fencing(ws, state, node)
+    if online:
+        node.online = True
+    else:
+        node.weight = -INFINITY
+    if online and node.shutdown:
+        node.weight = -INFINITY
+
+
+def _unpack_node_state(ws: WorkingSet, state: XNode) -> None:
+    ident, uname = state.get("id"), state.get("uname")
+    if ident is None or uname is None:
+        ws.warnings.append(f"ignoring malformed node_state (line {state.line})")
+        return
+    node = find_node(ws, ident, uname)
+    if node is None:
+        ws.warnings.append(f"ignoring recorded node state for '{uname}' because it is no "
+                           "longer in the configuration")
+        return
+    if node.type == "remote":
+        return
+    attrs = state.find("transient_attributes")
+    add_node_attrs(ws, attrs, node, True)
+    if is_true(node.attrs.get("standby")):
+        node.standby = True
+    if is_true(node.attrs.get("maintenance")):
+        node.maintenance = True
+    node.unclean = False
+    node.unseen = False
+    _determine_online(ws, state, node)
+    if (not ws.have_quorum and node.online and ws.no_quorum_policy == m.NQ_SUICIDE):
+        act.fence_node(ws, node, "cluster does not have quorum", False)
+
+
+def unpack_status(ws: WorkingSet) -> None:
+    status = ws.cib.find("status")
+    if status is None:
+        return
+    for state in status.children:
+        if state.tag == "node_state":
+            _unpack_node_state(ws, state)
+        elif state.tag == "tickets":
+            ws.unsupported_feature("tickets")
+    while _unpack_node_histories(ws, status, False):
+        pass
+    _unpack_node_histories(ws, status, ws.stonith_enabled)
+
+
+def _unpack_node_histories(ws: WorkingSet, status: XNode, fence: bool) -> bool:
+    again = False
+    for state in status.children:
+        if state.tag != "node_state":
+            continue
+        ident, uname = state.get("id"), state.get("uname")
+        if ident is None or uname is None:
+            continue
+        node = find_node(ws, ident, uname)
+        if node is None or node.unpacked:
+            continue
+        if not fence and not ws.stonith_enabled and not ws.shutdown_lock and not node.online:
+            continue
+        node.unpacked = True
+        _unpack_node_lrm(ws, node, state)
+        again = True
+    return again
+
+
+def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
+    lrm = state.find("lrm")
+    if lrm is None:
+        return
+    rscs = lrm.find("lrm_resources")
+    if rscs is None:
+        return
+    fast = not ws.shutdown_lock
+    by_id = ws.rsc_by_id
+    cache = ws.fast_probe
+    for entry in rscs.children:
+        if entry.tag != "lrm_resource":
+            continue
+        entry.rec = None  # a mark left by an earlier run over the same document
+        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache):
+            continue
+        unpack_lrm_resource(ws, node, entry)
+
+
+_ENTRY_FIELDS = ("id", "type", "class", "provider")
+_PROBE_FIELDS = ("operation", "rc-code", "op-status", "interval", "id", "transition-key")
+
+
+def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
+    """(type, class, provider) of a primitive whose probe-only histories may take the fast
+    path (outside clones, no failure timeout), else False; decided once per resource."""
+    got = cache.get(id(rsc))
+    if got is None:
+        parent = rsc.parent
+        if rsc.variant != m.PRIMITIVE or rsc.orphan or rsc.failure_timeout or (
+                parent is not None and (parent.variant != m.GROUP or parent.parent is not None)):
+            got = False  # clone instances (also in cloned groups) take the general path
+        else:
+            xml = rsc.xml
+            got = (xml.get("type"), xml.get("class"), xml.get("provider"))
+        cache[id(rsc)] = got
+    return got
+
+
+def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
+                        cache: dict[int, object]) -> bool:
+    """The common history "probed here, not running" (one successful monitor_0 that found
+    rc 7) of a primitive outside clones, unpacked directly: the same effects as
+    unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
+    ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
+    rsc = by_id.get(ident or "")
+    if rsc is None:
+        return False
+    agent = _fast_agent(rsc, cache)
+    if agent is False:
+        return False
+    op = entry.children[0]
+    if op.tag != "lrm_rsc_op":
+        return False
+    task, rc, status, interval, op_id, key = op.values_of(_PROBE_FIELDS)
+    if task != "monitor" or rc != "7" or status != "0" or (interval or "0") != "0" \
+            or op_id is None or op_id.endswith("_last_failure_0") or key is None:
+        return False
+    parts = key.split(":", 3)
+    if len(parts) < 4 or parts[2] != "7":
+        return False
+    if rsc.actions.by_task.get("stop"):
+        return False
+    if agent == (kind, cls, provider):
+        entry.rec = rsc  # same agent, not active: the configuration check can skip it
+    saved = rsc.role
+    rsc.role = m.ROLE_STOPPED
+    rsc.next_role = m.ROLE_UNKNOWN if rsc.target_role is None else rsc.target_role
+    rsc.known_on.setdefault(node, True)
+    if saved > m.ROLE_STOPPED:
+        rsc.role = saved
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
+# resource histories
+
+def find_resource(ws: WorkingSet, rsc_id: str) -> Optional[Resource]:
+    """pe_find_resource (with renamed instances)."""
+    rsc = ws.rsc_by_id.get(rsc_id)
+    if rsc is not None:
+        return rsc
+    for each in ws.rsc_by_id.values():
+        if each.clone_name == rsc_id:
+            return each
+    return None
+
+
+def _unpack_find_resource(ws: WorkingSet, node: Node, rsc_id: str) -> Optional[Resource]:
+    parent = None
+    rsc = find_resource(ws, rsc_id)
+    if rsc is None:
+        clone0 = find_resource(ws, strip_clone_suffix(rsc_id) + ":0")
+        if clone0 is not None and not clone0.unique:
+            rsc = clone0
+            parent = clone0.top
+    elif rsc.variant > m.PRIMITIVE:
+        return None
+    else:
+        parent = rsc.top
+    if parent is not None and parent.variant == m.CLONE and not parent.unique:
+        from pengine.clone import find_anonymous_clone
+        rsc = find_anonymous_clone(ws, node, parent, strip_clone_suffix(rsc_id))
+    if rsc is not None and rsc_id != rsc.id and rsc_id != rsc.clone_name:
+        rsc.clone_name = rsc_id
+    return rsc
+
+
+def _process_orphan(ws: WorkingSet, entry: XNode, node: Node) -> Optional[Resource]:
+    from pengine.unpack import unpack_resource
+    xml = XNode("primitive", entry.attrs())
+    rsc = unpack_resource(ws, xml, None)
+    if rsc is None:
+        return None
+    rsc.orphan = True
+    ws.resources.append(rsc)
+    if not ws.stop_rsc_orphans:
+        rsc.managed = False
+    else:
+        resource_location(ws, rsc, None, -INFINITY, "__orphan_do_not_run__")
+    return rsc
+
+
+def _cmp_ops(a: OpRec, b: OpRec) -> int:
+    """sort_op_by_callid."""
+    if a.id == b.id:
+        return 0
+    a_id, b_id = a.call_id, b.call_id
+    if a_id == -1 and b_id == -1:
+        return 0
+    if a_id >= 0 and a_id < b_id:
+        return -1
+    if b_id >= 0 and a_id > b_id:
+        return 1
+    if b_id >= 0 and a_id == b_id:
+        last_a, last_b = a.last_change, b.last_change
+        if last_a >= 0 and last_a < last_b:
+            return -1
+        if last_b >= 0 and last_a > last_b:
+            return 1
+        return 0
+    ma = parse_transition_magic(a.magic)
+    mb = parse_transition_magic(b.magic)
+    if ma is None or mb is None:
+        return 0
+    ka, kb = ma[2].split(":"), mb[2].split(":")
+    try:
+        a_tid, b_tid = int(ka[1]), int(kb[1])
+    except (IndexError, ValueError):
+        return 0
+    a_uuid, b_uuid = ka[-1], kb[-1]
+    if a_uuid != b_uuid or a_tid == b_tid:
+        if b_id == -1:
+            return -1
+        if a_id == -1:
+            return 1
+    elif (a_tid >= 0 and a_tid < b_tid) or b_tid == -1:
+        return -1
+    elif (b_tid >= 0 and a_tid > b_tid) or a_tid == -1:
+        return 1
+    return 0
+
+
+def sort_ops(ops: list[XNode]) -> list[OpRec]:
+    """Operations by call id (GLib's stable merge sort over the prepended list)."""
+    recs = [op_record(op) for op in reversed(ops)]
+    if len(recs) < 2:
+        return recs
+    ids = [r.call_id for r in recs]
+    if min(ids) >= 0 and len(set(ids)) == len(ids):
+        recs.sort(key=lambda r: r.call_id)
+        return recs
+    return sorted(recs, key=functools.cmp_to_key(_cmp_ops))
+
+
+def calculate_active_ops(ops: list[OpRec]) -> tuple[int, int]:
+    """(start index, stop index) in the sorted history."""
+    stop_index = start_index = -1
+    implied_monitor_start = implied_clone_start = -1
+    for counter, op in enumerate(ops):
+        task = op.task
+        if task == "stop" and op.status == 0 and op.xml.get("op-status") == "0":
+            stop_index = counter
+        elif task in ("start", "migrate_from"):
+            start_index = counter
+        elif implied_monitor_start <= stop_index and task == "monitor":
+            if op.xml.get("rc-code") in ("0", "8"):
+                implied_monitor_start = counter
+        elif task in ("promote", "demote"):
+            implied_clone_start = counter
+    if start_index == -1:
+        if implied_clone_start != -1:
+            start_index = implied_clone_start
+        elif implied_monitor_start != -1:
+            start_index = implied_monitor_start
+    return start_index, stop_index
+
+
+class _State:
+    """Mutable per-history state: last failure entry and the worst on-fail seen."""
+    __slots__ = ("last_failure", "on_fail")
+
+    def __init__(self) -> None:
+        self.last_failure: Optional[OpRec] = None
+        self.on_fail = m.F_IGNORE
+
+
+def unpack_lrm_resource(ws: WorkingSet, node: Node, entry: XNode) -> Optional[Resource]:
+    rsc_id = entry.get("id")
+    if rsc_id is None:
+        return None
+    ops = [op for op in entry.children if op.tag == "lrm_rsc_op"]
+    if not ops and not ws.shutdown_lock:
+        return None
+    rsc = _unpack_find_resource(ws, node, rsc_id)
+    if rsc is None:
+        if not ops:
+            return None
+        rsc = _process_orphan(ws, entry, node)
+        if rsc is None:
+            return None
+    if ws.shutdown_lock:
+        _unpack_shutdown_lock(ws, entry, rsc, node)
+    saved_role = rsc.role
+    rsc.role = m.ROLE_UNKNOWN
+    ordered = sort_ops(ops)
+    state = _State()
+    for op in ordered:
+        _unpack_rsc_op(ws, rsc, node, op, state)
+    start_index, stop_index = calculate_active_ops(ordered)
+    _process_recurring(ws, node, rsc, start_index, stop_index, ordered)
+    _process_rsc_state(ws, rsc, node, state.on_fail)
+    if rsc.target_role is not None:
+        if rsc.next_role == m.ROLE_UNKNOWN or rsc.target_role < rsc.next_role:
+            rsc.next_role = rsc.target_role
+    if saved_role > rsc.role:
+        rsc.role = saved_role
+    ws.history[(rsc, node)] = (entry, ordered)
+    return rsc
+
+
+def _unpack_shutdown_lock(ws: WorkingSet, entry: XNode, rsc: Resource, node: Node) -> None:
+    value = entry.get("shutdown-lock")
+    try:
+        lock_time = int(value) if value is not None else 0
+    except ValueError:
+        lock_time = 0
+    if lock_time == 0:
+        return
+    if ws.shutdown_lock_limit > 0 and ws.now_epoch > lock_time + ws.shutdown_lock_limit:
+        # expired: the lock is dropped and the history cleared
+        act.custom_action(ws, rsc, f"{rsc.id}_lrm_delete_0", "lrm_delete", node, False, True)
+        return
+    rsc.lock_node = node
+    rsc.lock_time = lock_time
+
+
+def _process_recurring(ws: WorkingSet, node: Node, rsc: Resource, start_index: int,
+                       stop_index: int, ordered: list[OpRec]) -> None:
+    if not node.online:
+        return
+    for counter, op in enumerate(ordered):
+        if start_index < stop_index and counter <= stop_index:
+            continue
+        if counter < start_index:
+            continue
+        interval = op.interval
+        if interval == 0:
+            continue
+        if op.xml.get("op-status") == "-1":
+            continue
+        task = op.task or ""
+        act.custom_action(ws, rsc, f"{rsc.id}_{task}_{interval}", task, node, True, True)
+
+
+def _set_active(rsc: Resource) -> None:
+    rsc.role = m.ROLE_UNPROMOTED if rsc.top.promotable else m.ROLE_STARTED
+
+
+def mask_probe_failure(op: OpRec) -> bool:
+    """pcmk_xe_mask_probe_failure: probe result 'not installed'/'invalid parameter'."""
+    if op.task != "monitor" or op.interval != 0:
+        return False
+    return op.rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM) or \
+        op.status == m.EXEC_NOT_INSTALLED
+
+
+def _get_on_fail(ws: WorkingSet, rsc: Resource, key: str, task: str) -> int:
+    interval = 0
+    tail = key.rpartition("_")[2]
+    if tail.isdigit():
+        interval = int(tail)
+    return act.op_config(ws, rsc, key, task, interval).on_fail
+
+
+def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: _State) -> None:
+    task = op.task
+    if task is None:
+        return
+    if task in ("notify", "meta-data"):
+        return
+    expected = op.target_rc
+    key = op.key
+    rc = op.rc
+    status = op.status
+    interval = op.interval
+    if status < m.EXEC_PENDING or status > m.EXEC_NO_SECRETS:
+        return
+    parent = rsc if rsc.unique else rsc.top
+    expired = False
+    if status != m.EXEC_NOT_INSTALLED and rsc.failure_timeout > 0 and \
+            _check_operation_expiry(ws, rsc, node, rc, op):
+        expired = True
+    elif status != m.EXEC_NOT_INSTALLED and op.id.endswith("_last_failure_0"):
+        _check_param_change(ws, rsc, node, op)
+    old_rc, old_target = rc, expected
+    rc, status = _remap(ws, op, rsc, node, state, expected, rc, status)
+    maskable = mask_probe_failure(op)
+    if expired and maskable and old_rc != old_target:
+        if rsc.role <= m.ROLE_STOPPED:
+            rsc.role = m.ROLE_UNKNOWN
+        return
+    if expired and rc != expected:
+        if interval == 0:
+            return
+        if node.online and not node.unclean:
+            # reschedule the recurring monitor via a forced restart digest mismatch
+            ws.reschedule.add((id(rsc), node.id, op.id))
+            return
+    if maskable:
+        _update_resource_state(ws, rsc, node, op, task, expected, state)
+        ws.failed_ops.append((op.xml, node, rsc))
+        resource_location(ws, parent, node, -INFINITY, "masked-probe-failure")
+        return
+    if status == m.EXEC_CANCELLED:
+        return
+    if status == m.EXEC_PENDING:
+        if task == "start":
+            rsc.start_pending = True
+            _set_active(rsc)
+        elif task == "promote":
+            rsc.role = m.ROLE_PROMOTED
+        elif task == "migrate_to" and node.unclean:
+            target = ws.node_by_uname.get(op.xml.get("migrate_target") or "")
+            if target is not None:
+                act.stop_action(ws, rsc, target, False)
+        if rsc.pending_task is None:
+            if interval != 0 or task != "monitor":
+                rsc.pending_task = task
+                rsc.pending_node = node
+        return
+    if status == m.EXEC_DONE:
+        _update_resource_state(ws, rsc, node, op, task, rc, state)
+        return
+    if status == m.EXEC_NOT_INSTALLED:
+        strategy = _get_on_fail(ws, rsc, key, task)
+        if strategy == m.F_IGNORE:
+            state.on_fail = m.F_MIGRATE
+        resource_location(ws, parent, node, -INFINITY, "hard-error")
+        _unpack_rsc_op_failure(ws, rsc, node, rc, op, state)
+        return
+    if status in (m.EXEC_NO_FENCE_DEVICE, m.EXEC_NO_SECRETS):
+        status = m.EXEC_ERROR_HARD
+    strategy = _get_on_fail(ws, rsc, key, task)
+    if strategy == m.F_IGNORE or (strategy == m.F_RESTART_CONTAINER and task == "stop"):
+        _update_resource_state(ws, rsc, node, op, task, expected, state)
+        rsc.failure_ignored = True
+        ws.failed_ops.append((op.xml, node, rsc))
+        if strategy == m.F_RESTART_CONTAINER and state.on_fail <= m.F_RECOVER:
+            state.on_fail = strategy
+    else:
+        _unpack_rsc_op_failure(ws, rsc, node, rc, op, state)
+        if status == m.EXEC_ERROR_HARD:
+            resource_location(ws, parent, node, -INFINITY, "hard-error")
+        elif status == m.EXEC_ERROR_FATAL:
+            resource_location(ws, parent, None, -INFINITY, "fatal-error")
+
+
+def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, expected: int,
+           rc: int, status: int) -> tuple[int, int]:
+    """remap_operation: decide from rc and the expected result whether this was a failure."""
+    if status != m.EXEC_DONE and status != m.EXEC_ERROR:
+        return rc, status
+    status = m.EXEC_DONE
+    probe = op.task == "monitor" and op.interval == 0
+    if expected < 0:
+        status = m.EXEC_ERROR
+    elif expected != rc:
+        status = m.EXEC_ERROR
+    if rc == m.OCF_OK:
+        if probe and expected == m.OCF_NOT_RUNNING:
+            status = m.EXEC_DONE
+    elif rc == m.OCF_NOT_RUNNING:
+        if probe or expected == rc or not rsc.managed:
+            status = m.EXEC_DONE
+            rsc.role = m.ROLE_STOPPED
+            state.on_fail = m.F_IGNORE
+            rsc.next_role = m.ROLE_UNKNOWN
+    elif rc == m.OCF_RUNNING_PROMOTED:
+        if probe and rc != expected:
+            status = m.EXEC_DONE
+        rsc.role = m.ROLE_PROMOTED
+    elif rc in (m.OCF_DEGRADED_PROMOTED, m.OCF_FAILED_PROMOTED):
+        rsc.role = m.ROLE_PROMOTED
+        # degraded is success when the undegraded result was expected (pcmk__effective_rc)
+        if rc == m.OCF_DEGRADED_PROMOTED and expected == m.OCF_RUNNING_PROMOTED:
+            status = m.EXEC_DONE
+        else:
+            status = m.EXEC_ERROR
+    elif rc == m.OCF_NOT_CONFIGURED:
+        status = m.EXEC_ERROR_FATAL
+    elif rc == m.OCF_UNIMPLEMENT_FEATURE:
+        status = m.EXEC_ERROR_HARD if op.interval == 0 else m.EXEC_NOT_SUPPORTED
+    elif rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM, m.OCF_INSUFFICIENT_PRIV):
+        status = m.EXEC_ERROR_HARD
+    elif rc == m.OCF_DEGRADED:
+        if expected == m.OCF_OK:
+            status = m.EXEC_DONE
+    else:
+        if status == m.EXEC_DONE:
+            status = m.EXEC_ERROR
+    return rc, status
+
+
+def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, task: str,
+                           rc: int, state: _State) -> None:
+    clear_past = False
+    if rc == m.OCF_NOT_INSTALLED or mask_probe_failure(op):
+        rsc.role = m.ROLE_STOPPED
+    elif rc == m.OCF_NOT_RUNNING:
+        clear_past = True
+    elif task == "monitor":
+        if state.last_failure is not None:
+            if op.key == state.last_failure.key:
+                clear_past = True
+        if rsc.role < m.ROLE_STARTED:
+            _set_active(rsc)
+    elif task == "start":
+        rsc.role = m.ROLE_STARTED
+        clear_past = True
+    elif task == "stop":
+        rsc.role = m.ROLE_STOPPED
+        clear_past = True
+    elif task == "promote":
+        rsc.role = m.ROLE_PROMOTED
+        clear_past = True
+    elif task == "demote":
+        if state.on_fail == m.F_DEMOTE:
+            clear_past = True
+        rsc.role = m.ROLE_UNPROMOTED
+    elif task == "migrate_from":
+        rsc.role = m.ROLE_STARTED
+        clear_past = True
+    elif task == "migrate_to":
+        ws.unsupported_feature(f"live migration history of {rsc.id}")
+        rsc.role = m.ROLE_STARTED
+    elif rsc.role < m.ROLE_STARTED:
+        _set_active(rsc)
+    if clear_past:
+        if state.on_fail in (m.F_STOP, m.F_FENCE, m.F_MIGRATE, m.F_STANDBY):
+            pass
+        elif state.on_fail in (m.F_BLOCK, m.F_IGNORE, m.F_DEMOTE, m.F_RECOVER,
+                               m.F_RESTART_CONTAINER):
+            state.on_fail = m.F_IGNORE
+            rsc.next_role = m.ROLE_UNKNOWN
+        elif state.on_fail == m.F_RESET_REMOTE:
+            if rsc.remote_reconnect_ms == 0:
+                state.on_fail = m.F_IGNORE
+                rsc.next_role = m.ROLE_UNKNOWN
+
+
+def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, op: OpRec,
+                           state: _State) -> None:
+    key = op.key
+    task = op.task or ""
+    state.last_failure = op
+    probe = task == "monitor" and op.interval == 0
+    if not (not ws.symmetric and rc == m.OCF_NOT_INSTALLED):
+        ws.failed_ops.append((op.xml, node, rsc))
+    interval = 0
+    tail = key.rpartition("_")[2]
+    if tail.isdigit():
+        interval = int(tail)
+    cfg = act.op_config(ws, rsc, key, task, interval)
+    if cfg.on_fail > state.on_fail:
+        state.on_fail = cfg.on_fail
+    if task == "stop":
+        resource_location(ws, rsc, node, -INFINITY, "__stop_fail__")
+    elif task in ("migrate_to", "migrate_from"):
+        ws.unsupported_feature(f"live migration failure history of {rsc.id}")
+    elif task == "promote":
+        rsc.role = m.ROLE_PROMOTED
+    elif task == "demote":
+        if cfg.on_fail == m.F_BLOCK:
+            rsc.role = m.ROLE_PROMOTED
+            rsc.next_role = m.ROLE_STOPPED
+        elif rc == m.OCF_NOT_RUNNING:
+            rsc.role = m.ROLE_STOPPED
+        else:
+            rsc.role = m.ROLE_UNPROMOTED
+    if probe and rc == m.OCF_NOT_INSTALLED:
+        rsc.role = m.ROLE_STOPPED
+    elif rsc.role < m.ROLE_STARTED:
+        _set_active(rsc)
+    if cfg.fail_role != m.ROLE_STARTED and rsc.next_role < cfg.fail_role:
+        rsc.next_role = cfg.fail_role
+    if cfg.fail_role == m.ROLE_STOPPED:
+        fail_rsc = rsc
+        if rsc.parent is not None:
+            top = rsc.top
+            if top.variant == m.CLONE and not top.unique:
+                fail_rsc = top
+        fail_rsc.allowed = {n: -INFINITY for n in ws.nodes}
+
+
+def _process_rsc_state(ws: WorkingSet, rsc: Resource, node: Node, on_fail: int) -> None:
+    if rsc.role != m.ROLE_UNKNOWN:
+        it: Optional[Resource] = rsc
+        while it is not None:
+            it.known_on.setdefault(node, True)
+            if it.unique:
+                break
+            it = it.parent
+    if (rsc.role > m.ROLE_STOPPED and not node.online and not node.maintenance
+            and rsc.managed):
+        if ws.stonith_enabled:
+            act.fence_node(ws, node, f"{rsc.id} is thought to be active there", False)
+    save_on_fail = on_fail
+    if node.unclean:
+        on_fail = m.F_IGNORE
+    if on_fail == m.F_DEMOTE:
+        rsc.failed = True
+        act.demote_action(ws, rsc, node, False)
+    elif on_fail == m.F_FENCE:
+        act.fence_node(ws, node, f"{rsc.id} failed there", False)
+    elif on_fail == m.F_STANDBY:
+        node.standby = True
+        node.standby_onfail = True
+    elif on_fail == m.F_BLOCK:
+        rsc.managed = False
+        rsc.blocked = True
+    elif on_fail == m.F_MIGRATE:
+        resource_location(ws, rsc, node, -INFINITY, "__action_migration_auto__")
+    elif on_fail == m.F_STOP:
+        rsc.next_role = m.ROLE_STOPPED
+    elif on_fail == m.F_RECOVER:
+        if rsc.role not in (m.ROLE_STOPPED, m.ROLE_UNKNOWN):
+            rsc.failed = True
+            rsc.stop_flag = True
+            act.stop_action(ws, rsc, node, False)
+    elif on_fail == m.F_RESTART_CONTAINER:
+        rsc.failed = True
+        rsc.stop_flag = True
+        if rsc.role not in (m.ROLE_STOPPED, m.ROLE_UNKNOWN):
+            act.stop_action(ws, rsc, node, False)
+    if rsc.role not in (m.ROLE_STOPPED, m.ROLE_UNKNOWN):
+        add_running(ws, rsc, node, save_on_fail != m.F_IGNORE)
+        if on_fail == m.F_IGNORE:
+            pass
+        elif on_fail in (m.F_DEMOTE, m.F_BLOCK):
+            rsc.failed = True
+        else:
+            rsc.failed = True
+            rsc.stop_flag = True
+    elif rsc.clone_name and ":" in rsc.clone_name:
+        rsc.clone_name = None
+    else:
+        for stop in act.resource_actions(rsc, node, "stop", False):
+            stop.flags |= m.A_OPTIONAL
+
+
+def _count_active(rsc: Resource) -> int:
+    if rsc.needs_fencing:
+        return len(rsc.running_on)
+    return sum(1 for n in rsc.running_on if n.online and not n.unclean)
+
+
+def add_running(ws: WorkingSet, rsc: Resource, node: Node, failed: bool) -> None:
+    """native_add_running."""
+    if node in rsc.running_on:
+        return
+    rsc.running_on.append(node)
+    if rsc.variant == m.PRIMITIVE:
+        node.running_rsc.append(rsc)
+        if rsc.priority > 0 and ws.priority_fencing_delay > 0:
+            node.priority += rsc.priority
+        if node.maintenance:
+            rsc.managed = False
+            rsc.maintenance = True
+    if not rsc.managed:
+        resource_location(ws, rsc, node, INFINITY, "not_managed_default")
+        parent = rsc.parent
+        while parent is not None and node.online:
+            parent.running_on.append(node)
+            parent = parent.parent
+        return
+    if rsc.variant == m.PRIMITIVE and _count_active(rsc) > 1:
+        if rsc.recovery_type == m.RECOVERY_STOP_ONLY:
+            rsc.allowed = {n: -INFINITY for n in ws.nodes}
+        elif rsc.recovery_type == m.RECOVERY_BLOCK:
+            rsc.managed = False
+            rsc.blocked = True
+            if (rsc.parent is not None and rsc.parent.variant == m.GROUP
+                    and rsc.parent.recovery_type == m.RECOVERY_BLOCK):
+                for child in rsc.parent.children:
+                    child.managed = False
+                    child.blocked = True
+    if rsc.parent is not None:
+        add_running(ws, rsc.parent, node, False)
+
+
+# ------------------------------------------------------------------------------------------------
+# fail counts and expiry
+
+def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    got = ws.fail_regexes.get(rsc)
+    if got is not None:
+        return got
+    name = strip_clone_suffix(rsc.id)
+    op_pattern = "" if ws.legacy_failcounts else "#.+_[0-9]+"
+    instance = "" if rsc.unique else "(:[0-9]+)?"
+    try:
+        fc = re.compile(f"^fail-count-{name}{instance}{op_pattern}$")
+        lf = re.compile(f"^last-failure-{name}{instance}{op_pattern}$")
+    except re.error:
+        fc = re.compile("^fail-count-" + re.escape(name) + f"{instance}{op_pattern}$")
+        lf = re.compile("^last-failure-" + re.escape(name) + f"{instance}{op_pattern}$")
+    ws.fail_regexes[rsc] = (fc, lf)
+    return fc, lf
+
+
+def _failure_attrs(node: Node) -> list[tuple[str, str]]:
+    """The node's fail-count/last-failure attributes (most nodes have none)."""
+    return [(k, v) for k, v in node.attrs.items()
+            if k.startswith("fail-count-") or k.startswith("last-failure-")]
+
+
+def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = True
+                  ) -> tuple[int, int]:
+    """pe_get_failcount: (fail count, last failure epoch) of rsc on node."""
+    attrs = ws.node_fail_attrs.get(node)
+    if attrs is None:
+        attrs = ws.node_fail_attrs[node] = _failure_attrs(node)
+    if not attrs:
+        return 0, 0
+    fc_re, lf_re = _fail_regexes(ws, rsc)
+    failcount = 0
+    last_failure = 0
+    for key, value in attrs:
+        if fc_re.match(key):
+            failcount = add_scores(failcount, parse_score(value))
+        elif lf_re.match(key):
+            try:
+                last_failure = max(last_failure, int(value))
+            except ValueError:
+                pass
+    if failcount > 0 and rsc.failure_timeout > 0 and _block_failure(ws, node, rsc):
+        rsc.failure_timeout = 0
+    if effective and failcount > 0 and last_failure > 0 and rsc.failure_timeout != 0:
+        if ws.now_epoch > last_failure + rsc.failure_timeout:
+            failcount = 0
+    return failcount, (last_failure if failcount > 0 else 0)
+
+
+def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
+    """block_failure: a failed operation of rsc with on-fail=block (failure timeout then
+    does not apply)."""
+    if rsc.ops_xml is None:
+        return False
+    from core.cib.durations import interval_ms
+    name = strip_clone_suffix(rsc.id)
+    for op in rsc.ops_xml.children:
+        if op.tag != "op" or (op.get("on-fail") or "").lower() != "block":
+            continue
+        interval = interval_ms(op.get("interval"))
+        if not ws.legacy_failcounts:
+            if f"fail-count-{name}#{op.get('name')}_{interval}" in node.attrs:
+                return True
+            continue
+        # legacy fail counts carry no operation: look for a matching failed history entry
+        status = ws.cib.find("status")
+        if status is None:
+            continue
+        for state in status.children:
+            if state.get("uname") != node.uname:
+                continue
+            for hop in state.iter("lrm_rsc_op"):
+                rec = op_record(hop)
+                if (rec.task == op.get("name") and rec.interval == interval
+                        and rec.key.startswith(name + "_") and rec.rc != rec.target_rc):
+                    return True
+    return False
+
+
+def _check_param_change(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec) -> None:
+    """A failed start/monitor whose parameters changed since: clear the fail count."""
+    if op.task in ("start", "monitor"):
+        from pengine.digest import digest_mismatch
+        if digest_mismatch(ws, rsc, node, op.xml) is True:
+            act.clear_failcount(ws, rsc, node, "resource parameters have changed")
+
+
+def _check_operation_expiry(ws: WorkingSet, rsc: Resource, node: Node, rc: int,
+                            op: OpRec) -> bool:
+    expired = False
+    is_last_failure = op.id.endswith("_last_failure_0")
+    interval = op.interval
+    task = op.task
+    unexpired = 0
+    last = op.last_change
+    if rsc.failure_timeout > 0 and op.xml.get("last-rc-change") is not None:
+        if ws.now_epoch >= last + rsc.failure_timeout:
+            expired = True
+        unexpired, last_failure = get_failcount(ws, node, rsc, True)
+        recheck = last_failure + rsc.failure_timeout + 1
+        if unexpired and ws.now_epoch < recheck:
+            if ws.recheck_by == 0 or recheck < ws.recheck_by:
+                ws.recheck_by = recheck
+    clear_reason = None
+    if expired:
+        if get_failcount(ws, node, rsc, False)[0]:
+            if unexpired == 0:
+                clear_reason = "it expired"
+            else:
+                expired = False
+    if not expired and is_last_failure and task in ("start", "monitor"):
+        from pengine.digest import digest_mismatch
+        if digest_mismatch(ws, rsc, node, op.xml) is True:
+            clear_reason = "resource parameters have changed"
+    if clear_reason is not None:
+        act.clear_failcount(ws, rsc, node, clear_reason)
+    if expired and interval == 0 and task == "monitor":
+        if rc in (m.OCF_OK, m.OCF_NOT_RUNNING, m.OCF_RUNNING_PROMOTED, m.OCF_DEGRADED,
+                  m.OCF_DEGRADED_PROMOTED):
+            expired = False
+    return expired

@@ -1,0 +1,888 @@
+"""Unpack a CIB into a WorkingSet: cluster options, nodes, resources and constraints.
+
+Follows Pacemaker 2.1.5's lib/pengine unpack.c/complex.c and lib/pacemaker's constraint
+unpacking, so that every default and precedence rule matches (own meta-attributes beat the
+parent's, which beat rsc_defaults; sets are applied highest score first; ...). What we do not
+implement (bundles, templates, tags, tickets, remote/guest nodes, utilization placement, node
+health) is recorded in `ws.unsupported` rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Optional
+
+from core.cib.durations import interval_ms as parse_interval_ms
+from core.cib.durations import msec as parse_msec
+from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, first_rule_score,
+                            unpack_nvpairs)
+from core.cib.scores import INFINITY, add_scores, parse_score
+from core.cib.xmltree import XNode
+from pengine import model as m
+from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
+                           WorkingSet)
+
+TRUE_WORDS = {"true", "on", "yes", "y", "1"}
+FALSE_WORDS = {"false", "off", "no", "n", "0"}
+
+
+def is_true(value: Optional[str]) -> bool:
+    return value is not None and value.lower() in TRUE_WORDS
+
+
+def to_bool(value: Optional[str]) -> Optional[bool]:
+    """crm_str_to_boolean: True/False, or None when not a boolean word."""
+    if value is None:
+        return None
+    low = value.lower()
+    if low in TRUE_WORDS:
+        return True
+    if low in FALSE_WORDS:
+        return False
+    return None
+
+
+def numeric_key(text: str) -> tuple:
+    """pcmk__numeric_strcasecmp ordering: digit runs compare as numbers."""
+    parts = re.split(r"(\d+)", text.lower())
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
+
+
+CLUSTER_DEFAULTS = {
+    "stonith-enabled": "true",
+    "stonith-action": "reboot",
+    "stonith-timeout": "60s",
+    "symmetric-cluster": "true",
+    "maintenance-mode": "false",
+    "start-failure-is-fatal": "true",
+    "stop-orphan-resources": "true",
+    "stop-orphan-actions": "true",
+    "remove-after-stop": "false",
+    "stop-all-resources": "false",
+    "startup-fencing": "true",
+    "enable-startup-probes": "true",
+    "concurrent-fencing": "false",
+    "no-quorum-policy": "stop",
+    "placement-strategy": "default",
+    "node-health-strategy": "none",
+    "cluster-delay": "60s",
+    "batch-limit": "0",
+    "migration-limit": "-1",
+    "is-managed-default": "true",
+    "shutdown-lock": "false",
+    "shutdown-lock-limit": "0",
+    "priority-fencing-delay": "0",
+    "default-action-timeout": "20s",
+}
+
+
+def section(cib: XNode, name: str) -> Optional[XNode]:
+    config = cib.find("configuration")
+    return None if config is None else config.find(name)
+
+
+# ------------------------------------------------------------------------------------------------
+# cluster options
+
+def unpack_config(ws: WorkingSet) -> None:
+    cib = ws.cib
+    # id-refs point into the configuration; indexing the status section too (hundreds of
+    # thousands of history entries) would only cost time
+    config = cib.find("configuration")
+    ws.ids = IdIndex(config if config is not None else cib)
+    crm_config = section(cib, "crm_config")
+    ctx = RuleContext(now=ws.now)
+    options = unpack_nvpairs(crm_config, "cluster_property_set", ctx, ws.ids,
+                             first_id="cib-bootstrap-options")
+    ws.config = options
+
+    def opt(name: str) -> str:
+        value = options.get(name)
+        return CLUSTER_DEFAULTS.get(name, "") if value is None else value
+
+    ws.dc_uuid = cib.get("dc-uuid")
+    quorum = cib.get("have-quorum")
+    ws.have_quorum = is_true(quorum)
+    ws.stonith_enabled = to_bool(opt("stonith-enabled")) is not False
+    action = opt("stonith-action")
+    ws.stonith_action = "off" if action == "poweroff" else action
+    ws.stonith_timeout = opt("stonith-timeout")
+    ws.symmetric = to_bool(opt("symmetric-cluster")) is not False
+    ws.maintenance_mode = is_true(opt("maintenance-mode"))
+    ws.start_failure_fatal = to_bool(opt("start-failure-is-fatal")) is not False
+    ws.stop_rsc_orphans = to_bool(opt("stop-orphan-resources")) is not False
+    ws.stop_action_orphans = to_bool(opt("stop-orphan-actions")) is not False
+    ws.remove_after_stop = is_true(opt("remove-after-stop"))
+    ws.stop_everything = is_true(opt("stop-all-resources"))
+    # startup-fencing is only honoured when fencing is enabled ("blind faith" otherwise)
+    ws.startup_fencing = ws.stonith_enabled and to_bool(opt("startup-fencing")) is not False
+    ws.startup_probes = to_bool(opt("enable-startup-probes")) is not False
+    ws.concurrent_fencing = is_true(opt("concurrent-fencing"))
+    ws.is_managed_default = to_bool(opt("is-managed-default")) is not False
+    ws.placement_strategy = opt("placement-strategy")
+    ws.node_health_strategy = opt("node-health-strategy")
+    if is_true(opt("shutdown-lock")):
+        ws.shutdown_lock = True
+        ws.shutdown_lock_limit = parse_interval_ms(opt("shutdown-lock-limit")) // 1000
+    nqp = opt("no-quorum-policy").lower()
+    policy = {"ignore": m.NQ_IGNORE, "freeze": m.NQ_FREEZE, "stop": m.NQ_STOP,
+              "demote": m.NQ_DEMOTE, "suicide": m.NQ_SUICIDE}.get(nqp, m.NQ_STOP)
+    if policy == m.NQ_SUICIDE and not ws.stonith_enabled:
+        policy = m.NQ_STOP
+    ws.no_quorum_policy = policy
+    delay = parse_msec(opt("priority-fencing-delay"))
+    ws.priority_fencing_delay = (delay or 0) // 1000
+    version = cib.get("crm_feature_set")
+    from core.cib.rules import compare_versions
+    ws.legacy_failcounts = version is None or compare_versions(version, "3.0.13") < 0
+    # unfencing is in use if any device provides it or any resource requires it
+    for pair in cib.iter("nvpair"):
+        if (pair.get("name"), pair.get("value")) in (("provides", "unfencing"),
+                                                     ("requires", "unfencing")):
+            ws.enable_unfencing = True
+            break
+    ws.rsc_defaults = section(cib, "rsc_defaults")
+    ws.op_defaults = section(cib, "op_defaults")
+    if ws.placement_strategy not in ("default",):
+        ws.unsupported_feature(f"placement-strategy={ws.placement_strategy}")
+    if ws.node_health_strategy not in ("none",):
+        ws.unsupported_feature(f"node-health-strategy={ws.node_health_strategy}")
+
+
+# ------------------------------------------------------------------------------------------------
+# nodes
+
+def add_node_attrs(ws: WorkingSet, xml: Optional[XNode], node: Node, overwrite: bool) -> None:
+    attrs = node.attrs
+    attrs["#uname"] = node.uname
+    attrs["#id"] = node.id
+    if ws.dc_uuid is not None and node.id == ws.dc_uuid:
+        ws.dc_node = node
+        node.is_dc = True
+        attrs["#is_dc"] = "true"
+    else:
+        attrs["#is_dc"] = "false"
+    cluster_name = ws.config.get("cluster-name")
+    if cluster_name:
+        attrs["#cluster-name"] = cluster_name
+    if xml is not None:
+        unpack_nvpairs(xml, "instance_attributes", RuleContext(now=ws.now), ws.ids,
+                       into=attrs, overwrite=overwrite)
+    if "#site-name" not in attrs:
+        site = attrs.get("site-name")
+        if site:
+            attrs["#site-name"] = site
+        elif cluster_name:
+            attrs["#site-name"] = cluster_name
+
+
+def unpack_nodes(ws: WorkingSet) -> None:
+    nodes_xml = section(ws.cib, "nodes")
+    if nodes_xml is None:
+        return
+    for xml in nodes_xml.children:
+        if xml.tag != "node":
+            continue
+        ident, uname = xml.get("id"), xml.get("uname")
+        if ident is None or uname is None:
+            ws.warnings.append(f"ignoring node without id/uname (line {xml.line})")
+            continue
+        node_type = (xml.get("type") or "member").lower()
+        if node_type == "remote":
+            ws.unsupported_feature("Pacemaker Remote nodes")
+        if node_type == "normal":
+            node_type = "member"
+        node = Node(ident, uname, node_type, parse_score(xml.get("score")))
+        node.xml = xml
+        node.attrs["#kind"] = "remote" if node_type == "remote" else "cluster"
+        node.unclean = ws.startup_fencing
+        node.unseen = True
+        add_node_attrs(ws, xml, node, False)
+        unpack_nvpairs(xml, "utilization", RuleContext(now=ws.now), ws.ids,
+                       into=node.utilization)
+        ws.nodes.append(node)
+        ws.node_by_id.setdefault(ident, node)
+        ws.node_by_uname.setdefault(uname, node)
+    ws.nodes.sort(key=lambda n: numeric_key(n.uname))
+    for index, node in enumerate(ws.nodes):
+        node.index = index
+        node.sort_key = numeric_key(node.uname)
+
+
+def find_node(ws: WorkingSet, ident: Optional[str], uname: Optional[str]) -> Optional[Node]:
+    """pe_find_node_any: by id first, then by name."""
+    if ident is not None and ident in ws.node_by_id:
+        return ws.node_by_id[ident]
+    if uname is not None:
+        return ws.node_by_uname.get(uname)
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# resources
+
+RESOURCE_TAGS = {"primitive": PRIMITIVE, "group": GROUP, "clone": CLONE, "master": CLONE,
+                 "bundle": m.BUNDLE}
+
+
+def rule_ctx_for(ws: WorkingSet, rsc_xml: XNode, node: Optional[Node] = None) -> RuleContext:
+    return RuleContext(now=ws.now, node_attrs=None if node is None else node.attrs,
+                       rsc_class=rsc_xml.get("class"), rsc_provider=rsc_xml.get("provider"),
+                       rsc_type=rsc_xml.get("type"))
+
+
+def resource_location(ws: WorkingSet, rsc: Resource, node: Optional[Node], score: int,
+                      tag: str) -> None:
+    """Pacemaker's resource_location(): add `score` on one node or on all cluster nodes."""
+    if node is not None:
+        _resource_node_score(rsc, node, score, tag)
+    elif score == 0 and tag == "symmetric_default":
+        _symmetric_default(rsc, ws.nodes)
+    else:
+        for each in ws.nodes:
+            _resource_node_score(rsc, each, score, tag)
+    if node is None and score <= -INFINITY and rsc.allocated_to is not None:
+        rsc.allocated_to = None
+
+
+def _symmetric_default(rsc: Resource, nodes: list[Node]) -> None:
+    """resource_location(rsc, all nodes, 0, "symmetric_default") without the general path's
+    per-node calls (adding 0 only creates missing entries); like it, a resource with exclusive
+    discovery, or a node where discovery is "never", is skipped with everything below."""
+    if rsc.exclusive_discover:
+        return
+    if rsc.discover_mode:
+        nodes = [n for n in nodes if rsc.discover_mode.get(n) != m.DISCOVER_NEVER]
+    for child in rsc.children:
+        _symmetric_default(child, nodes)
+    allowed = rsc.allowed
+    for node in nodes:
+        if node not in allowed:
+            allowed[node] = node.weight
+
+
+def _resource_node_score(rsc: Resource, node: Node, score: int, tag: str) -> None:
+    if tag == "symmetric_default" and (
+            rsc.exclusive_discover or rsc.discover_mode.get(node) == m.DISCOVER_NEVER):
+        return
+    for child in rsc.children:
+        _resource_node_score(child, node, score, tag)
+    current = rsc.allowed.get(node)
+    if current is None:
+        current = node.weight
+    rsc.allowed[node] = add_scores(current, score)
+
+
+def _meta_for(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for key, value in zip(xml.keys, xml.vals):
+        meta.setdefault(key, value)
+    ctx = rule_ctx_for(ws, xml)
+    unpack_nvpairs(xml, "meta_attributes", ctx, ws.ids, into=meta)
+    if parent is not None:
+        for key, value in parent.meta.items():
+            meta.setdefault(key, value)
+    unpack_nvpairs(ws.rsc_defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    return meta
+
+
+def _requires(ws: WorkingSet, rsc: Resource, value: Optional[str]) -> None:
+    low = None if value is None else value.lower()
+    if low == "nothing":
+        return
+    if low == "quorum":
+        rsc.needs_quorum = True
+        return
+    if low == "fencing":
+        rsc.needs_fencing = True
+        return
+    if low == "unfencing":
+        if rsc.fence_device or not ws.stonith_enabled:
+            rsc.needs_quorum = True
+        else:
+            rsc.needs_fencing = True
+            rsc.needs_unfencing = True
+        return
+    if rsc.fence_device:
+        chosen = "quorum"
+    elif ws.enable_unfencing:
+        chosen = "unfencing"
+    elif ws.stonith_enabled:
+        chosen = "fencing"
+    elif ws.no_quorum_policy == m.NQ_IGNORE:
+        chosen = "nothing"
+    else:
+        chosen = "quorum"
+    if value is not None:
+        ws.warnings.append(f"resetting 'requires' for {rsc.id} to '{chosen}' "
+                           f"because '{value}' is not valid")
+    _requires(ws, rsc, chosen)
+
+
+def get_target_role(rsc: Resource) -> Optional[int]:
+    value = rsc.meta.get("target-role")
+    if value is None or value.lower() in ("started", "default"):
+        return None
+    role = m.text2role(value)
+    if role == m.ROLE_UNKNOWN:
+        rsc.ws.warnings.append(f"ignoring target-role '{value}' for {rsc.id}: not valid")
+        return None
+    if role > m.ROLE_STARTED:
+        if rsc.top.promotable:
+            if role > m.ROLE_UNPROMOTED:
+                return None
+        else:
+            rsc.ws.warnings.append(f"ignoring target-role '{value}' for {rsc.id}: "
+                                   "only valid for promotable clones")
+            return None
+    return role
+
+
+def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
+                    incarnation: Optional[str] = None) -> Optional[Resource]:
+    """common_unpack + the variant's unpack. A clone instance (and each member of a cloned
+    group) is unpacked from the clone's child definition with an `incarnation` number: its id
+    becomes "<id>:<n>" while its XML (and so its printable name) stays the configured one."""
+    tag = xml.tag
+    variant = RESOURCE_TAGS.get(tag)
+    ident = xml.get("id")
+    if ident is None:
+        ws.warnings.append(f"ignoring <{tag}> without id (line {xml.line})")
+        return None
+    if variant is None:
+        ws.unsupported_feature(f"resource element <{tag}> ({ident})")
+        return None
+    if variant == m.BUNDLE:
+        ws.unsupported_feature(f"bundle {ident}")
+        return None
+    if tag == "primitive" and xml.get("template") is not None:
+        ws.unsupported_feature(f"resource template reference in {ident}")
+        return None
+    rsc = Resource(ws, xml, variant, parent)
+    if incarnation is not None:
+        rsc.id = f"{ident}:{incarnation}"
+        rsc.incarnation = incarnation
+    rsc.index = len(ws.rsc_by_id)
+    rsc.meta = _meta_for(ws, xml, parent)
+    meta = rsc.meta
+    if variant == CLONE and tag == "master":
+        rsc.promotable = True
+    if rsc.variant == PRIMITIVE:
+        ops = xml.find("operations")
+        rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
+    if incarnation is not None:
+        meta.setdefault("clone", incarnation)
+    rsc.priority = parse_score(meta.get("priority"))
+    rsc.critical = to_bool(meta.get("critical")) is not False
+    rsc.notify = is_true(meta.get("notify"))
+    if (xml.get("class") or "").lower() == "stonith":
+        ws.have_stonith_resource = True
+        rsc.fence_device = True
+    managed = meta.get("is-managed")
+    rsc.managed = ws.is_managed_default
+    if managed is not None and managed.lower() != "default":
+        rsc.managed = is_true(managed)
+    if is_true(meta.get("maintenance")) or ws.maintenance_mode:
+        rsc.managed = False
+        rsc.maintenance = True
+    top = parent.top if parent is not None else rsc
+    if top.variant == CLONE:
+        if is_true(meta.get("globally-unique")):
+            rsc.unique = True
+        if is_true(meta.get("promotable")) or top.promotable:
+            rsc.promotable = True
+    else:
+        rsc.unique = True
+    multiple = (meta.get("multiple-active") or "stop_start").lower()
+    rsc.recovery_type = {"stop_only": m.RECOVERY_STOP_ONLY, "block": m.RECOVERY_BLOCK,
+                         "stop_unexpected": m.RECOVERY_STOP_UNEXPECTED}.get(
+                             multiple, m.RECOVERY_STOP_START)
+    rsc.restart_type_restart = (meta.get("restart-type") or "").lower() == "restart"
+    sticky = meta.get("resource-stickiness")
+    if sticky is not None and sticky.lower() != "default":
+        rsc.stickiness = parse_score(sticky)
+    threshold = meta.get("migration-threshold")
+    if threshold is not None and threshold.lower() != "default":
+        rsc.migration_threshold = max(0, parse_score(threshold))
+    _requires(ws, rsc, meta.get("requires"))
+    timeout = meta.get("failure-timeout")
+    if timeout is not None:
+        rsc.failure_timeout = parse_interval_ms(timeout) // 1000
+    if meta.get("remote-node") is not None or meta.get("container") is not None:
+        ws.unsupported_feature(f"guest node / container resource {ident}")
+    if (xml.get("class") == "ocf" and xml.get("provider") == "pacemaker"
+            and xml.get("type") == "remote"):
+        ws.unsupported_feature(f"Pacemaker Remote connection {ident}")
+    if is_true(meta.get("allow-migrate")):
+        rsc.allow_migrate = True
+        ws.unsupported_feature(f"live migration (allow-migrate) of {ident}")
+    role = get_target_role(rsc)
+    rsc.target_role = role
+    if role is not None:
+        rsc.next_role = role
+    ws.rsc_by_id.setdefault(rsc.id, rsc)
+    if variant == PRIMITIVE:
+        if parent is not None and top.variant == CLONE and not _unpack_cloned_primitive(ws, rsc):
+            return None
+        if xml.find("utilization") is not None:
+            unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
+                           into=rsc.utilization)
+    elif variant == GROUP:
+        _unpack_group(ws, rsc)
+    elif variant == CLONE:
+        from pengine.clone import unpack_clone
+        if not unpack_clone(ws, rsc):
+            return None
+    if ws.symmetric:
+        resource_location(ws, rsc, None, 0, "symmetric_default")
+    return rsc
+
+
+_NO_UNIQUE_CLASSES = ("lsb", "systemd", "upstart", "service", "nagios")
+
+
+def _unpack_cloned_primitive(ws: WorkingSet, rsc: Resource) -> bool:
+    """native_unpack's checks for a primitive inside a clone: agents of classes without
+    unique instances make the clone anonymous; only OCF agents can be promotable."""
+    cls = (rsc.xml.get("class") or "").lower()
+    clone = rsc.top
+    if rsc.unique and cls in _NO_UNIQUE_CLASSES:
+        ws.warnings.append(f"Ignoring globally-unique for {clone.id} because {cls} resources "
+                           f"such as {rsc.id} can be used only as anonymous clones")
+        clone.clone_node_max = 1
+        clone.clone_max = min(clone.clone_max, len(ws.nodes))
+
+        def clear(r: Resource) -> None:
+            r.unique = False
+            for child in r.children:
+                clear(child)
+        clear(clone)
+        rsc.unique = False
+    if rsc.promotable and cls != "ocf":
+        ws.warnings.append(f"Resource {rsc.id} is of type {cls} and therefore cannot be used "
+                           "as a promotable clone resource")
+        return False
+    return True
+
+
+def _unpack_group(ws: WorkingSet, rsc: Resource) -> None:
+    ordered = to_bool(rsc.meta.get("ordered"))
+    colocated = to_bool(rsc.meta.get("collocated"))
+    rsc.ordered_group = True if ordered is None else ordered
+    rsc.colocated_group = True if colocated is None else colocated
+    for child_xml in rsc.xml.children:
+        if child_xml.tag != "primitive":
+            if child_xml.tag in RESOURCE_TAGS:
+                ws.unsupported_feature(f"<{child_xml.tag}> inside group {rsc.id}")
+            continue
+        child = unpack_resource(ws, child_xml, rsc, rsc.incarnation)
+        if child is not None:
+            rsc.children.append(child)
+
+
+def unpack_resources(ws: WorkingSet) -> None:
+    resources = section(ws.cib, "resources")
+    if resources is None:
+        return
+    for xml in resources.children:
+        if xml.tag == "template":
+            ws.unsupported_feature(f"resource template {xml.get('id')}")
+            continue
+        if xml.tag not in RESOURCE_TAGS:
+            continue
+        rsc = unpack_resource(ws, xml, None)
+        if rsc is not None:
+            ws.resources.append(rsc)
+    # stable sort by priority (highest first), as pe__cmp_rsc_priority
+    ws.resources.sort(key=lambda r: -r.priority)
+    if ws.stonith_enabled and not ws.have_stonith_resource:
+        ws.warnings.append("Resource start-up disabled since no STONITH resources "
+                           "have been defined")
+
+
+def all_resources(rsc: Resource) -> list[Resource]:
+    out = [rsc]
+    for child in rsc.children:
+        out.extend(all_resources(child))
+    return out
+
+
+def find_rsc(ws: WorkingSet, ident: Optional[str]) -> Optional[Resource]:
+    """pcmk__find_constraint_resource: a configured resource by id (clones by their id)."""
+    if ident is None:
+        return None
+    rsc = ws.rsc_by_id.get(ident)
+    if rsc is not None:
+        return rsc
+    # an instance known under its configured name from history: the constraint means the clone
+    for each in ws.resources:
+        found = _find_renamed(each, ident)
+        if found is not None:
+            return found.top
+    return None
+
+
+def _find_renamed(rsc: Resource, ident: str) -> Optional[Resource]:
+    if rsc.clone_name == ident:
+        return rsc
+    for child in rsc.children:
+        found = _find_renamed(child, ident)
+        if found is not None:
+            return found
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# constraints
+
+def unpack_constraints(ws: WorkingSet) -> None:
+    cons = section(ws.cib, "constraints")
+    if cons is None:
+        return
+    from pengine.ordering import unpack_ordering
+    for xml in cons.children:
+        ident = xml.get("id")
+        if ident is None:
+            ws.warnings.append(f"ignoring <{xml.tag}> constraint without id (line {xml.line})")
+            continue
+        lifetime = xml.find("lifetime")
+        if lifetime is not None:
+            evaluator = RuleEvaluator(ws.ids)
+            if not evaluator.rules_pass(lifetime, RuleContext(now=ws.now)):
+                continue
+        tag = xml.tag.lower()
+        if tag == "rsc_order":
+            unpack_ordering(ws, xml)
+        elif tag == "rsc_colocation":
+            unpack_colocation(ws, xml)
+        elif tag == "rsc_location":
+            unpack_location(ws, xml)
+        elif tag == "rsc_ticket":
+            ws.unsupported_feature(f"ticket constraint {ident}")
+        else:
+            ws.unsupported_feature(f"constraint element <{xml.tag}> ({ident})")
+
+
+def _discovery_mode(ws: WorkingSet, ident: str, text: Optional[str]) -> Optional[int]:
+    if text is None or text.lower() == "always":
+        return m.DISCOVER_ALWAYS
+    if text.lower() == "never":
+        return m.DISCOVER_NEVER
+    if text.lower() == "exclusive":
+        return m.DISCOVER_EXCLUSIVE
+    ws.warnings.append(f"ignoring {ident}: invalid resource-discovery '{text}'")
+    return None
+
+
+def new_location(ws: WorkingSet, ident: str, rsc: Resource, score: int,
+                 discover: int, node: Optional[Node]) -> Location:
+    nodes: list[tuple[Node, int]] = []
+    if node is not None:
+        nodes.append((node, score))
+    location = Location(ident, rsc, nodes, m.ROLE_UNKNOWN, discover)
+    ws.locations.append(location)
+    rsc.rsc_location.append(location)
+    return location
+
+
+def unpack_location(ws: WorkingSet, xml: XNode) -> None:
+    ident = xml.get("id") or ""
+    sets = xml.findall("resource_set")
+    if xml.get("rsc-pattern") is not None:
+        pattern = xml.get("rsc-pattern") or ""
+        invert = pattern.startswith("!")  # "!re": every resource the expression misses
+        if invert:
+            pattern = pattern[1:]
+        try:
+            regex = re.compile(pattern)
+        except re.error:
+            ws.warnings.append(f"ignoring {ident}: invalid rsc-pattern")
+            return
+        for rsc in ws.resources:
+            match = regex.search(rsc.id)
+            if invert:
+                if match is None:
+                    _unpack_simple_location(ws, xml, ident, rsc)
+            elif match is not None:
+                subs = (match.group(0),) + match.groups()
+                _unpack_simple_location(ws, xml, ident, rsc, submatches=tuple(
+                    s or "" for s in subs))
+        return
+    if sets:
+        for rset in sets:
+            rset = ws.ids.resolve(rset)
+            role = rset.get("role")
+            for ref in rset.findall("resource_ref"):
+                rsc = find_rsc(ws, ref.get("id"))
+                if rsc is None:
+                    ws.warnings.append(f"{ident}: no resource found for {ref.get('id')}")
+                    return
+                _unpack_simple_location(ws, xml, ident, rsc, role_override=role,
+                                        score_override=rset.get("score"))
+        return
+    rsc = find_rsc(ws, xml.get("rsc"))
+    if rsc is None:
+        if xml.get("rsc") is not None and xml.get("rsc") not in ws.rsc_by_id:
+            ws.warnings.append(f"ignoring constraint '{ident}' because resource "
+                               f"'{xml.get('rsc')}' does not exist")
+        return
+    _unpack_simple_location(ws, xml, ident, rsc)
+
+
+def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resource,
+                            submatches: Optional[tuple[str, ...]] = None,
+                            role_override: Optional[str] = None,
+                            score_override: Optional[str] = None) -> None:
+    node_name = xml.get("node")
+    score_text = score_override if score_override is not None else xml.get("score")
+    discover = _discovery_mode(ws, ident, xml.get("resource-discovery"))
+    if discover is None:
+        return
+    role_text = role_override if role_override is not None else xml.get("role")
+    role = m.ROLE_UNKNOWN
+    if role_text is not None and role_text.lower() != "started":
+        role = m.text2role(role_text)
+        if role == m.ROLE_UNKNOWN:
+            ws.warnings.append(f"ignoring {ident}: invalid role '{role_text}'")
+            return
+    if node_name is not None and score_text is not None:
+        node = ws.node_by_uname.get(node_name)
+        if node is None:
+            return
+        location = new_location(ws, ident, rsc, parse_score(score_text), discover, node)
+        location.role_filter = role
+        return
+    evaluator = RuleEvaluator(ws.ids)
+    for rule in xml.findall("rule"):
+        rule = ws.ids.resolve(rule)
+        _location_rule(ws, evaluator, rule, ident, rsc, discover, submatches)
+    ws.unsupported.extend(u for u in evaluator.unsupported if u not in ws.unsupported)
+
+
+def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident: str,
+                   rsc: Resource, discover: int,
+                   submatches: Optional[tuple[str, ...]]) -> None:
+    """generate_location_rule: one Location with every node the rule accepts."""
+    role_text = rule.get("role")
+    role = m.ROLE_UNKNOWN
+    if role_text is not None and role_text.lower() != "started":
+        role = m.text2role(role_text)
+    score_attr = rule.get("score-attribute")
+    raw_score = 0
+    if rule.get("score") is not None:
+        raw_score = parse_score(rule.get("score"))
+    elif score_attr is None:
+        raw_score = 0
+    do_and = (rule.get("boolean-op") or "and").lower() != "or"
+    location = Location(rule.get("id") or ident, rsc, [], role, discover)
+    accept_any_positive = score_attr is not None
+    from pengine.digest import rsc_params
+    for node in ws.nodes:
+        # value-source="param" compares with the resource's parameters as on that node
+        ctx = RuleContext(now=ws.now, node_attrs=node.attrs, submatches=submatches,
+                          rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
+                          rsc_type=rsc.xml.get("type"), params=rsc_params(ws, rsc, node),
+                          meta=rsc.meta)
+        if evaluator.rule_passes(rule, ctx):
+            score = raw_score if not accept_any_positive else first_rule_score(rule, node.attrs)
+            if accept_any_positive and score_attr is not None:
+                attr = score_attr
+                if submatches:
+                    from core.cib.rules import _expand_submatches
+                    attr = _expand_submatches(score_attr, submatches)
+                score = parse_score(node.attrs.get(attr))
+            location.nodes.append((node, score))
+    del do_and
+    ws.locations.append(location)
+    rsc.rsc_location.append(location)
+
+
+def add_colocation(ws: WorkingSet, ident: str, node_attr: Optional[str], score: int,
+                   dependent: Optional[Resource], primary: Optional[Resource],
+                   dependent_role: Optional[str], primary_role: Optional[str],
+                   influence: bool, explicit: bool = True) -> None:
+    """pcmk__new_colocation."""
+    if score == 0:
+        return
+    if dependent is None or primary is None:
+        ws.warnings.append(f"ignoring colocation '{ident}' because resource does not exist")
+        return
+    if dependent_role is None or dependent_role.lower() == "started":
+        d_role = m.ROLE_UNKNOWN
+    else:
+        d_role = m.text2role(dependent_role)
+    if primary_role is None or primary_role.lower() == "started":
+        p_role = m.ROLE_UNKNOWN
+    else:
+        p_role = m.text2role(primary_role)
+    con = Colocation(ident, dependent, primary, score, d_role, p_role, node_attr, influence,
+                     explicit)
+    insert_sorted(dependent.rsc_cons, con, cmp_primary)
+    insert_sorted(primary.rsc_cons_lhs, con, cmp_dependent)
+    ws.colocations.append(con)
+    if score <= -INFINITY:
+        from pengine.ordering import anti_colocation_order
+        anti_colocation_order(ws, dependent, d_role, primary, p_role)
+        anti_colocation_order(ws, primary, p_role, dependent, d_role)
+
+
+def _rsc_sort_key(rsc: Resource) -> tuple:
+    return (-rsc.priority, -rsc.variant, 0 if rsc.promotable else 1)
+
+
+def cmp_primary(a: Colocation, b: Colocation) -> int:
+    return _cmp_rsc(a.primary, b.primary)
+
+
+def cmp_dependent(a: Colocation, b: Colocation) -> int:
+    return _cmp_rsc(a.dependent, b.dependent)
+
+
+def _cmp_rsc(r1: Resource, r2: Resource) -> int:
+    if r1.priority != r2.priority:
+        return -1 if r1.priority > r2.priority else 1
+    if r1.variant != r2.variant:
+        return -1 if r1.variant > r2.variant else 1
+    if r1.variant == CLONE and r1.promotable != r2.promotable:
+        return -1 if r1.promotable else 1
+    if r1.id == r2.id:
+        return 0
+    # strcmp on bytes
+    return -1 if r1.id.encode() < r2.id.encode() else 1
+
+
+def insert_sorted(lst: list, item, cmp) -> None:
+    """g_list_insert_sorted: before the first element comparing greater."""
+    for i, existing in enumerate(lst):
+        if cmp(item, existing) < 0:
+            lst.insert(i, item)
+            return
+    lst.append(item)
+
+
+def _influence(ws: WorkingSet, ident: str, rsc: Resource, text: Optional[str]) -> bool:
+    if text is not None:
+        value = to_bool(text)
+        if value is not None:
+            return value
+        ws.warnings.append(f"constraint '{ident}' has invalid value for influence")
+    return rsc.critical
+
+
+def unpack_colocation(ws: WorkingSet, xml: XNode) -> None:
+    ident = xml.get("id") or ""
+    score_text = xml.get("score")
+    score = parse_score(score_text)
+    influence_s = xml.get("influence")
+    sets = [ws.ids.resolve(s) for s in xml.findall("resource_set")]
+    if not sets:
+        _unpack_simple_colocation(ws, xml, ident, score, influence_s)
+        return
+    last = None
+    for rset in sets:
+        _unpack_colocation_set(ws, rset, score, ident, influence_s)
+        if last is not None:
+            _colocate_rsc_sets(ws, ident, last, rset, score, influence_s)
+        last = rset
+
+
+def _unpack_simple_colocation(ws: WorkingSet, xml: XNode, ident: str, score: int,
+                              influence_s: Optional[str]) -> None:
+    dep_id, prim_id = xml.get("rsc"), xml.get("with-rsc")
+    if dep_id is None or prim_id is None:
+        ws.warnings.append(f"ignoring constraint '{ident}': missing rsc or with-rsc")
+        return
+    dependent, primary = find_rsc(ws, dep_id), find_rsc(ws, prim_id)
+    if dependent is None:
+        ws.warnings.append(f"ignoring constraint '{ident}' because resource '{dep_id}' "
+                           "does not exist")
+        return
+    if primary is None:
+        ws.warnings.append(f"ignoring constraint '{ident}' because resource '{prim_id}' "
+                           "does not exist")
+        return
+    if xml.get("rsc-instance") is not None or xml.get("with-rsc-instance") is not None:
+        ws.unsupported_feature(f"colocation with clone instance numbers ({ident})")
+        return
+    node_attr = xml.get("node-attribute")
+    add_colocation(ws, ident, node_attr, score, dependent, primary, xml.get("rsc-role"),
+                   xml.get("with-rsc-role"), _influence(ws, ident, dependent, influence_s))
+
+
+def _set_resources(ws: WorkingSet, rset: XNode) -> Optional[list[Resource]]:
+    out = []
+    for ref in rset.findall("resource_ref"):
+        rsc = find_rsc(ws, ref.get("id"))
+        if rsc is None:
+            ws.warnings.append(f"{rset.get('id')}: no resource found for {ref.get('id')}")
+            return None
+        out.append(rsc)
+    return out
+
+
+def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
+                           influence_s: Optional[str]) -> None:
+    set_id = rset.get("id") or ident
+    role = rset.get("role")
+    ordering = (rset.get("ordering") or "group").lower()
+    local = parse_score(rset.get("score")) if rset.get("score") is not None else score
+    if local == 0:
+        return
+    sequential = to_bool(rset.get("sequential"))
+    if sequential is False:
+        return
+    resources = _set_resources(ws, rset)
+    if resources is None:
+        return
+    if local > 0 and ordering == "group":
+        with_rsc = None
+        for rsc in resources:
+            if with_rsc is not None:
+                add_colocation(ws, set_id, None, local, rsc, with_rsc, role, role,
+                               _influence(ws, ident, rsc, influence_s))
+            with_rsc = rsc
+    elif local > 0:
+        last = None
+        for rsc in resources:
+            if last is not None:
+                add_colocation(ws, set_id, None, local, last, rsc, role, role,
+                               _influence(ws, ident, last, influence_s))
+            last = rsc
+    else:
+        # anti-colocating each with every resource before it is the only way to keep every
+        # member of the set apart from every other one
+        for i, rsc in enumerate(resources):
+            for other in resources[:i]:
+                add_colocation(ws, set_id, None, local, rsc, other, role, role,
+                               _influence(ws, ident, rsc, influence_s))
+
+
+def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, score: int,
+                       influence_s: Optional[str]) -> None:
+    """colocate_rsc_sets: every resource of set1 with (the first of) set2."""
+    role1, role2 = set1.get("role"), set2.get("role")
+    r1 = _set_resources(ws, set1)
+    r2 = _set_resources(ws, set2)
+    if not r1 or not r2 or score == 0:
+        return
+    seq1 = to_bool(set1.get("sequential")) is not False
+    seq2 = to_bool(set2.get("sequential")) is not False
+    rsc_1 = r1[-1] if seq1 else None
+    rsc_2 = r2[0] if seq2 else None
+    if rsc_1 is not None and rsc_2 is not None:
+        add_colocation(ws, ident, None, score, rsc_1, rsc_2, role1, role2,
+                       _influence(ws, ident, rsc_1, influence_s))
+    elif rsc_1 is not None:
+        for other in r2:
+            add_colocation(ws, ident, None, score, rsc_1, other, role1, role2,
+                           _influence(ws, ident, rsc_1, influence_s))
+    elif rsc_2 is not None:
+        for rsc in r1:
+            add_colocation(ws, ident, None, score, rsc, rsc_2, role1, role2,
+                           _influence(ws, ident, rsc, influence_s))
+    else:
+        for rsc in r1:
+            for other in r2:
+                add_colocation(ws, ident, None, score, rsc, other, role1, role2,
+                               _influence(ws, ident, rsc, influence_s))
