@@ -90,9 +90,11 @@ class CcmService:
         client = ipc.Client(self.paths, "messaging")
         try:
             hello = client.request(SignOn(ipc.next_request_id(), "ccm", os.getpid(), ["ccm"], True), REQUEST_TIMEOUT_MS)
-            nodes = client.request(Query(ipc.next_request_id(), "nodes"), REQUEST_TIMEOUT_MS)
             me = client.request(Query(ipc.next_request_id(), "node", {"node": self.paths.node_name}),
                                 REQUEST_TIMEOUT_MS)
+            # the node snapshot must be the last request: every event queued while we waited is then
+            # older than it, and every later event is still in the socket, read after it
+            nodes = client.request(Query(ipc.next_request_id(), "nodes"), REQUEST_TIMEOUT_MS)
         except (ipc.DaemonUnavailable, RuntimeError) as exc:
             client.close()
             if not self.unavailable_logged:
