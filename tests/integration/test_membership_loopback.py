@@ -61,8 +61,10 @@ def test_messaging_restart_makes_a_new_incarnation(lab):
     pid = read_pidfile(lab.paths("node3").pidfile("messaging"))
     assert pid and host.alive(pid)
     os.kill(pid, signal.SIGKILL)  # the node's launcher restarts it
-    wait_until(lambda: view(lab, "node1").get("members") == ALL and incarnation(lab, "node1", "node3") > before,
-               WAIT_S, "node3 back as a new incarnation", lambda: view(lab, "node1"))
+    def back() -> bool:
+        v = view(lab, "node1")  # one view per check: node3 may leave it between two queries
+        return v.get("members") == ALL and dict(zip(v["members"], v["incarnations"]))["node3"] > before
+    wait_until(back, WAIT_S, "node3 back as a new incarnation", lambda: view(lab, "node1"))
     wait_agreed(lab, ALL, ALL)
 
 
