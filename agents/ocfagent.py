@@ -14,14 +14,8 @@ import time
 
 from agents.metadata import AgentSpec, ParamError, metadata_xml, parse_bool, resolve_params
 
-OCF_SUCCESS = 0
-OCF_ERR_GENERIC = 1
-OCF_ERR_ARGS = 2
-OCF_ERR_UNIMPLEMENTED = 3
-OCF_ERR_PERM = 4
-OCF_ERR_INSTALLED = 5
-OCF_ERR_CONFIGURED = 6
-OCF_NOT_RUNNING = 7
+from core.ocfcodes import (OCF_ERR_ARGS, OCF_ERR_CONFIGURED, OCF_ERR_GENERIC, OCF_ERR_INSTALLED,  # noqa: F401
+                           OCF_ERR_PERM, OCF_ERR_UNIMPLEMENTED, OCF_NOT_RUNNING, OCF_SUCCESS)
 
 DEFAULT_RSCTMP = "/run/resource-agents"
 

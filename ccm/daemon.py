@@ -23,6 +23,7 @@ from ccm.events import Broadcast, Log, PeerClient, PeerMessage, PeerStatus, Pers
 from ccm.machine import CcmConfig, CcmMachine
 from core import ipc, wire
 from core.clock import monotonic_ms
+from core.statefile import read_number, write_number
 from core.daemon import DaemonContext, pid_alive, run_daemon
 from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
@@ -32,30 +33,6 @@ CONNECT_RETRY_MS = 500
 HOUSEKEEPING_MS = 1000
 MESSAGING_SILENT_MS = 5000  # no answer to our status polls for this long: messaging is gone
 REQUEST_TIMEOUT_MS = 1000
-
-
-def write_durably(path: str, text: str) -> None:
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def read_number(path: str) -> int:
-    try:
-        with open(path, encoding="ascii") as handle:
-            return max(0, int(handle.read().strip() or 0))
-    except (OSError, ValueError):
-        return 0
 
 
 class CcmService:
@@ -108,7 +85,7 @@ class CcmService:
         self.uuid = str(me.get("uuid") or "") if isinstance(me, dict) else ""
         self.last_answer_ms = monotonic_ms()
         self.incarnation = read_number(self.incarnation_path) + 1
-        write_durably(self.incarnation_path, f"{self.incarnation}\n")
+        write_number(self.incarnation_path, self.incarnation)
         now = monotonic_ms()
         self.core = CcmMachine(CcmConfig(node=self.paths.node_name, nodes=tuple(self.config.nodes),
                                          keepalive_ms=self.config.keepalive_ms, deadtime_ms=self.config.deadtime_ms,
@@ -188,7 +165,7 @@ class CcmService:
                 assert self.messaging is not None
                 self.messaging.send(SendCluster(ipc.next_request_id(), "ccm", effect.payload))  # type: ignore[attr-defined]
             elif kind is Persist:
-                write_durably(self.instance_path, f"{effect.max_instance}\n")  # type: ignore[attr-defined]
+                write_number(self.instance_path, effect.max_instance)  # type: ignore[attr-defined]
             elif kind is ViewChanged:
                 self.publish("view", effect.view)  # type: ignore[attr-defined]
             elif kind is QuorumChanged:
@@ -224,18 +201,12 @@ class CcmService:
                 "votes": core.votes, "votes_needed": core.votes_needed, "total_votes": total}
 
     # -- the local API -----------------------------------------------------------------------
+    def bad_frame(self, exc: Exception) -> None:
+        self.count("api_bad_frames")
+        self.log.debug(f"bad API frame: {exc}")
+
     def on_api(self) -> None:
-        for _ in range(1000):
-            frame = ipc.recv_router(self.router)
-            if frame is None:
-                return
-            identity, payload = frame
-            try:
-                request = wire.decode(payload)
-            except wire.WireError as exc:
-                self.count("api_bad_frames")
-                self.log.debug(f"bad API frame: {exc}")
-                continue
+        for identity, request in ipc.requests(self.router, self.bad_frame):
             if isinstance(request, CcmQuery):
                 self.answer(identity, request)
             elif isinstance(request, CcmSubscribe):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import zmq
 
@@ -66,6 +66,23 @@ def recv_router(sock: zmq.Socket) -> Optional[tuple[bytes, bytes]]:
     if len(frames) < 2:
         return (frames[0] if frames else b""), b""
     return frames[0], frames[-1]
+
+
+def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
+             limit: int = 1000) -> Iterator[tuple[bytes, Any]]:
+    """(identity, decoded message) for what waits on a ROUTER, at most `limit` per call (the loop
+    calls again while more is waiting); a frame that does not decode goes to on_garbage."""
+    for _ in range(limit):
+        frame = recv_router(sock)
+        if frame is None:
+            return
+        identity, payload = frame
+        try:
+            msg = wire.decode(payload)
+        except wire.WireError as exc:
+            on_garbage(exc)
+            continue
+        yield identity, msg
 
 
 def send_router(sock: zmq.Socket, identity: bytes, msg: Any) -> bool:

@@ -24,7 +24,6 @@ from typing import Any, Optional
 from core import ipc, wire
 from core.clock import monotonic_ms, wall_s
 from core.daemon import DaemonContext, run_daemon
-from core.errors import WireError
 from core.messages import common
 from core.messages import lrm as api
 from core.paths import DEFAULT_RUNDIR
@@ -98,18 +97,12 @@ class LrmService:
         self.feed(m.Tick())
 
     def on_readable(self) -> None:
-        for _ in range(256):  # bounded batch; the poller calls again when more is waiting
-            frame = ipc.recv_router(self.sock)
-            if frame is None:
-                return
-            identity, payload = frame
-            try:
-                msg = wire.decode(payload)
-            except WireError as exc:
-                self.garbage += 1
-                self.log.warn("dropped a bad frame from a client: %s", exc)
-                continue
+        for identity, msg in ipc.requests(self.sock, self.bad_frame, limit=256):
             self.handle(identity, msg)
+
+    def bad_frame(self, exc: Exception) -> None:
+        self.garbage += 1
+        self.log.warn("dropped a bad frame from a client: %s", exc)
 
     def handle(self, ident: bytes, msg: Any) -> None:
         rid = getattr(msg, "request_id", 0)

@@ -18,18 +18,9 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 # -- OCF exit codes ------------------------------------------------------------------------------
-OCF_SUCCESS = 0
-OCF_ERR_GENERIC = 1
-OCF_ERR_ARGS = 2
-OCF_ERR_UNIMPLEMENTED = 3
-OCF_ERR_PERM = 4
-OCF_ERR_INSTALLED = 5
-OCF_ERR_CONFIGURED = 6
-OCF_NOT_RUNNING = 7
-OCF_RUNNING_PROMOTED = 8
-OCF_FAILED_PROMOTED = 9
-OCF_DEGRADED = 190
-OCF_DEGRADED_PROMOTED = 191
+from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OCF_ERR_CONFIGURED,  # noqa: E402,F401
+                           OCF_ERR_GENERIC, OCF_ERR_INSTALLED, OCF_ERR_PERM, OCF_ERR_UNIMPLEMENTED,
+                           OCF_FAILED_PROMOTED, OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED, OCF_SUCCESS)
 
 RC_NAMES = {
     0: "ok", 1: "unknown error", 2: "invalid parameter", 3: "unimplemented feature",

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from core import ipc, wire
+from core import ipc
 from core.clock import monotonic_ms
 from core.config.load import read_authkeys
 from core.daemon import DaemonContext, pid_alive, run_daemon
@@ -168,18 +168,12 @@ class MessagingService:
 
     # -- the local API -----------------------------------------------------------------------
     def on_api(self) -> None:
-        for _ in range(1000):
-            frame = ipc.recv_router(self.router)
-            if frame is None:
-                return
-            identity, payload = frame
-            try:
-                request = wire.decode(payload)
-            except wire.WireError as exc:
-                self.machine.count("api_bad_frames")
-                self.log.debug(f"bad API frame: {exc}")
-                continue
+        for identity, request in ipc.requests(self.router, self.bad_frame):
             self.handle_request(identity, request)
+
+    def bad_frame(self, exc: Exception) -> None:
+        self.machine.count("api_bad_frames")
+        self.log.debug(f"bad API frame: {exc}")
 
     def handle_request(self, identity: bytes, request: object) -> None:
         if isinstance(request, Query):

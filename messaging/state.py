@@ -8,38 +8,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid as uuidmod
 
-
-def _write_durably(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    directory = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+from core.statefile import read_number, write_durably, write_number
 
 
 def next_generation(path: str, method: str = "file") -> int:
-    previous = 0
-    try:
-        with open(path, encoding="ascii") as handle:
-            previous = int(handle.read().strip() or 0)
-    except (OSError, ValueError):
-        previous = 0
-    generation = previous + 1
+    generation = read_number(path) + 1
     if method == "time":
         generation = max(generation, int(time.time()))
-    _write_durably(path, f"{generation}\n".encode())
+    write_number(path, generation)
     return generation
 
 
@@ -54,5 +33,5 @@ def node_uuid(path: str, node_name: str, method: str = "file") -> bytes:
     except OSError:
         pass
     value = uuidmod.uuid4().bytes
-    _write_durably(path, value)
+    write_durably(path, value)
     return value
