@@ -154,6 +154,20 @@ def wait_gone(procs: Iterable[tuple[int, int]], timeout_s: float) -> bool:
         time.sleep(0.02)
 
 
+def wait_stopped(procs: Iterable[tuple[int, int]], want: bool, timeout_s: float) -> bool:
+    """Wait until every process still alive is stopped (want=True) or running (want=False).
+    A signal is delivered when its target is next scheduled, so SIGSTOP/SIGCONT take effect a
+    moment after kill() returns, longer on a busy machine."""
+    procs = list(procs)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if all(stopped(pid) == want for pid, start in procs if alive(pid, start)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
 def kill_all(procs: Iterable[tuple[int, int]], term_wait_s: float = 3.0) -> bool:
     """SIGTERM (and SIGCONT, in case they are stopped), wait, then SIGKILL what is left."""
     procs = list(procs)

@@ -181,6 +181,7 @@ class Lab:
             if not procs:
                 raise LabError(f"{node}: the stack is not running")
             host.signal_all(procs, signal.SIGSTOP)
+            host.wait_stopped(procs, True, 5.0)  # so the caller sees the node hung on return
         elif how == "kill":
             procs = self.processes(node)
             if not procs:
@@ -236,7 +237,9 @@ class Lab:
             network.set_link(self.spec, node, up=True)
             healed.append("link")
         if "hang" in s.faults:
-            host.signal_all(self.processes(node), signal.SIGCONT)
+            procs = self.processes(node)
+            host.signal_all(procs, signal.SIGCONT)
+            host.wait_stopped(procs, False, 5.0)
             healed.append("hang")
         if "kill" in s.faults:
             s.faults.remove("kill")
