@@ -21,6 +21,7 @@ from pengine import model as m
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_ANY,
                            A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
                            Resource, WorkingSet)
+from pengine.unpack import set_resources
 
 KIND_OPTIONAL, KIND_MANDATORY, KIND_SERIALIZE = range(3)
 ASYMMETRIC, SYMMETRIC, SYMMETRIC_INVERSE = range(3)
@@ -172,18 +173,6 @@ def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_firs
                      flags | m.O_RUNNABLE_LEFT)
 
 
-def _set_resources(ws: WorkingSet, rset: XNode) -> Optional[list[Resource]]:
-    from pengine.unpack import find_rsc
-    out = []
-    for ref in rset.findall("resource_ref"):
-        rsc = find_rsc(ws, ref.get("id"))
-        if rsc is None:
-            ws.warnings.append(f"{rset.get('id')}: no resource found for {ref.get('id')}")
-            return None
-        out.append(rsc)
-    return out
-
-
 def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
                       parent_symmetrical: Optional[str]) -> bool:
     from pengine.unpack import is_true
@@ -192,7 +181,7 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
     sequential = is_true(rset.get("sequential") or "1")
     symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
     flags = _flags_for_kind(local_kind, action, symmetry)
-    resources = _set_resources(ws, rset)
+    resources = set_resources(ws, rset)
     if resources is None:
         return False
     if len(resources) == 1:
@@ -232,8 +221,8 @@ def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: 
     if action_1 in ("stop", "demote"):
         require_all = True
     flags = _flags_for_kind(kind, action_1, symmetry)
-    r1 = _set_resources(ws, set1)
-    r2 = _set_resources(ws, set2)
+    r1 = set_resources(ws, set1)
+    r2 = set_resources(ws, set2)
     if r1 is None or r2 is None:
         return False
     if not require_all:

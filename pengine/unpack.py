@@ -810,7 +810,8 @@ def _unpack_simple_colocation(ws: WorkingSet, xml: XNode, ident: str, score: int
                    xml.get("with-rsc-role"), _influence(ws, ident, dependent, influence_s))
 
 
-def _set_resources(ws: WorkingSet, rset: XNode) -> Optional[list[Resource]]:
+def set_resources(ws: WorkingSet, rset: XNode) -> Optional[list[Resource]]:
+    """The resources a `resource_set` names, in order; None (and a warning) if one is unknown."""
     out = []
     for ref in rset.findall("resource_ref"):
         rsc = find_rsc(ws, ref.get("id"))
@@ -832,7 +833,7 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
     sequential = to_bool(rset.get("sequential"))
     if sequential is False:
         return
-    resources = _set_resources(ws, rset)
+    resources = set_resources(ws, rset)
     if resources is None:
         return
     if local > 0 and ordering == "group":
@@ -862,8 +863,8 @@ def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, sco
                        influence_s: Optional[str]) -> None:
     """colocate_rsc_sets: every resource of set1 with (the first of) set2."""
     role1, role2 = set1.get("role"), set2.get("role")
-    r1 = _set_resources(ws, set1)
-    r2 = _set_resources(ws, set2)
+    r1 = set_resources(ws, set1)
+    r2 = set_resources(ws, set2)
     if not r1 or not r2 or score == 0:
         return
     seq1 = to_bool(set1.get("sequential")) is not False

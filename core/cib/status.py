@@ -82,22 +82,7 @@ def history_key(op: XNode) -> str:
 
 
 def int_attr(op: XNode, name: str, default: int = 0) -> int:
-    value = op.get(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        digits = ""
-        for ch in value.strip():
-            if ch.isdigit() or (not digits and ch in "+-"):
-                digits += ch
-            else:
-                break
-        try:
-            return int(digits)
-        except ValueError:
-            return default
+    return _to_int(op.get(name), default)
 
 
 def is_probe(op: XNode) -> bool:
@@ -119,6 +104,7 @@ def strip_clone_suffix(rsc_id: str) -> str:
 
 
 def _to_int(value: Optional[str], default: int) -> int:
+    """Pacemaker's crm_parse_int: the leading integer of the text ("30s" -> 30), else default."""
     if value is None:
         return default
     try:

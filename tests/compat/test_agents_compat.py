@@ -15,7 +15,7 @@ import pytest
 from agents.install import install
 from core.ipc import next_request_id
 from core.messages import lrm as api
-from lrmd.testing import LoopFs, LrmdProcess, NetLab
+from lrmd.testing import LrmdProcess, NetLab
 
 HB = "/usr/lib/ocf/resource.d/heartbeat"
 pytestmark = [pytest.mark.compat,
@@ -110,17 +110,6 @@ def test_debian_ipaddr2_same_results_through_lrmd_and_directly(tmp_path):
         os.makedirs(rsctmp)
         by_hand = sequence_direct(f"{HB}/IPaddr2", "vip", params, rsctmp, ops, netns=ns)
         assert via == by_hand == [0, 7, 0, 0, 0, 0, 7, 0]
-
-
-@pytest.fixture
-def loopfs(tmp_path):
-    if os.geteuid() != 0 or not shutil.which("losetup") or not shutil.which("mkfs.ext4"):
-        pytest.skip("needs root, losetup and mkfs.ext4")
-    fs = LoopFs(str(tmp_path))
-    try:
-        yield fs
-    finally:
-        fs.close()
 
 
 @pytest.mark.lab

@@ -14,8 +14,9 @@ import pytest
 
 from core.daemon import read_pidfile
 from lab import host, plan
-from lab.lab import Lab, sweep, wait_until
+from lab.lab import Lab, wait_until
 from lab.plan import LabError, LabSpec
+from labs import leftovers, running_lab
 
 pytestmark = [pytest.mark.lab,
               pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")]
@@ -23,30 +24,10 @@ pytestmark = [pytest.mark.lab,
 SPEC = LabSpec(name="tlab", nodes=3, subnet="198.18.4.0/24")
 
 
-def leftovers(spec: LabSpec) -> list[str]:
-    spec = plan.validate(spec)
-    found = [ns for ns in plan.namespaces(spec) if ns in host.netns_list()]
-    found += [link for link in [plan.bridge(spec)] + [plan.host_veth(spec, n) for n in plan.node_names(spec) + ["client"]]
-              if host.link_exists(link)]
-    if os.path.exists(spec.root):
-        found.append(spec.root)
-    return found
-
-
 @pytest.fixture(scope="module")
 def lab():
-    sweep(SPEC.name)  # whatever a killed earlier run left behind
-    lab = Lab.up(SPEC)
-    procs: list[tuple[int, int]] = []
-    try:
+    with running_lab(SPEC) as lab:
         yield lab
-    finally:
-        for node in lab.nodes:
-            procs += lab.processes(node)
-        problems = lab.down()
-        assert not problems
-        assert not leftovers(SPEC)
-        assert not any(host.alive(pid, start) for pid, start in procs)
 
 
 def pings(lab: Lab, src: str, dst: str) -> bool:

@@ -9,23 +9,16 @@ import os
 import pytest
 
 from lab import host, plan
-from lab.lab import Lab, sweep
 from lab.plan import LabError, LabSpec
+from labs import running_lab
 
 SPEC = LabSpec(name="tlo", nodes=2, mode="loopback", media="ucast", realtime=False)
 
 
 @pytest.fixture(scope="module")
 def lab():
-    sweep(SPEC.name)  # whatever a killed earlier run left behind
-    lab = Lab.up(SPEC)
-    try:
+    with running_lab(SPEC) as lab:
         yield lab
-    finally:
-        procs = [p for n in lab.nodes for p in lab.processes(n)]
-        assert lab.down() == []
-        assert not os.path.exists(lab.spec.root)
-        assert not any(host.alive(pid, start) for pid, start in procs)
 
 
 def test_nodes_get_loopback_addresses_and_their_own_port(lab):

@@ -16,8 +16,9 @@ from core.ipc import Client, next_request_id
 from core.messages.hbapi import ClusterMessage, NodeStatusEvent, SendCluster, SignOn
 from core.stack import module_present
 from lab import observe, plan
-from lab.lab import Lab, sweep, wait_until
+from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
+from labs import running_lab
 
 pytestmark = [pytest.mark.lab,
               pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root"),
@@ -30,12 +31,8 @@ SPEC = LabSpec(name="tliv", nodes=3, subnet="198.18.6.0/24", keepalive_ms=KEEPAL
 
 @pytest.fixture(scope="module")
 def lab():
-    sweep(SPEC.name)  # whatever a killed earlier run left behind
-    lab = Lab.up(SPEC)
-    try:
+    with running_lab(SPEC) as lab:
         yield lab
-    finally:
-        assert lab.down() == []
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from core.log import Logger
 from core.messages.log import LogRecord
 from core.stack import module_present
 from lab import host
-from lab.lab import Lab, sweep, wait_until
+from lab.lab import wait_until
 from lab.plan import LabSpec
+from labs import running_lab
 
 SPEC = LabSpec(name="tlogd", nodes=2, mode="loopback", media="ucast", realtime=False)
 LINE = re.compile(r"^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d (\S+) (\S+): \[(\d+)\]: (\w+): (.*)$")
@@ -30,12 +31,8 @@ LINE = re.compile(r"^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d (\S+) (\S+): \[(\d+)\]: (
 
 @pytest.fixture(scope="module")
 def lab():
-    sweep(SPEC.name)  # whatever a killed earlier run left behind
-    lab = Lab.up(SPEC)
-    try:
+    with running_lab(SPEC) as lab:
         yield lab
-    finally:
-        assert lab.down() == []
 
 
 def files(lab):

@@ -4,7 +4,6 @@ detection, health checks, killing the users of a busy mount, the legacy Filesyst
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import sys
 import pytest
 
 from agents.install import install
-from lrmd.testing import LoopFs, LrmdProcess
+from lrmd.testing import LrmdProcess
 
 
 @pytest.fixture
@@ -92,17 +91,6 @@ def test_daemon_agent_health_check_gates_start_and_fails_monitor(lrmd, tmp_path)
     finally:
         _kill_group(pidfile)
         _kill_group(str(tmp_path / "n.pid"))
-
-
-@pytest.fixture
-def loopfs(tmp_path):
-    if os.geteuid() != 0 or not shutil.which("losetup") or not shutil.which("mkfs.ext4"):
-        pytest.skip("needs root, losetup and mkfs.ext4")
-    fs = LoopFs(str(tmp_path))
-    try:
-        yield fs
-    finally:
-        fs.close()
 
 
 @pytest.mark.lab

@@ -13,9 +13,10 @@ import pytest
 
 from ccm.cli import ask
 from core.ipc import DaemonUnavailable
-from lab import host, plan
-from lab.lab import Lab, sweep, wait_until
+from lab import plan
+from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
+from labs import running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")]
 
@@ -26,18 +27,8 @@ WAIT_S = 20.0
 
 @pytest.fixture(scope="module")
 def lab():
-    sweep(SPEC.name)  # whatever a killed earlier run left behind
-    lab = Lab.up(SPEC)
-    procs: list[tuple[int, int]] = []
-    try:
+    with running_lab(SPEC) as lab:
         yield lab
-    finally:
-        for node in lab.nodes:
-            procs += lab.processes(node)
-        problems = lab.down()
-        assert not problems
-        assert not any(host.alive(pid, start) for pid, start in procs)
-        assert not [ns for ns in plan.namespaces(plan.validate(SPEC)) if ns in host.netns_list()]
 
 
 def view(lab: Lab, node: str) -> dict:

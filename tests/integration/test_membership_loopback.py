@@ -15,8 +15,9 @@ from ccm.cli import ask
 from core.daemon import read_pidfile
 from core.ipc import DaemonUnavailable
 from lab import host
-from lab.lab import Lab, sweep, wait_until
+from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
+from labs import running_lab
 
 SPEC = LabSpec(name="ccml", nodes=3, mode="loopback", media="ucast", realtime=False)
 ALL = ["node1", "node2", "node3"]
@@ -25,14 +26,8 @@ WAIT_S = 30.0
 
 @pytest.fixture(scope="module")
 def lab():
-    sweep(SPEC.name)
-    lab = Lab.up(SPEC)
-    try:
+    with running_lab(SPEC) as lab:
         yield lab
-    finally:
-        procs = [p for n in lab.nodes for p in lab.processes(n)]
-        assert lab.down() == []
-        assert not any(host.alive(pid, start) for pid, start in procs)
 
 
 def view(lab: Lab, node: str) -> dict:
