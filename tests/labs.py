@@ -1,6 +1,7 @@
 """One way for tests to bring a lab up and make sure it is gone afterwards: sweep what a killed
 earlier run left, bring it up, and on the way out take it down and check that no process, namespace,
-link or directory of it is left (even when the test failed)."""
+link or directory of it is left (even when the test failed). Also what the membership tests ask of
+a lab: each node's ccm view, and waiting until nodes agree on one."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import os
 from contextlib import contextmanager
 from typing import Iterator
 
+from ccm.cli import ask
+from core.ipc import DaemonUnavailable
 from lab import host, plan
-from lab.lab import Lab, sweep
+from lab.lab import Lab, sweep, wait_until
 from lab.plan import LabSpec
 
 
@@ -36,3 +39,24 @@ def running_lab(spec: LabSpec) -> Iterator[Lab]:
         assert lab.down() == []
         assert not leftovers(lab.spec)
         assert not any(host.alive(pid, start) for pid, start in procs)
+
+
+def ccm_view(lab: Lab, node: str) -> dict:
+    """node's ccm view as `hb membership` gets it; {} while its ccm does not answer."""
+    try:
+        return ask(lab.paths(node), "view", timeout_ms=1000)
+    except (DaemonUnavailable, RuntimeError):
+        return {}
+
+
+def agreed(lab: Lab, nodes: list[str], members: list[str], quorum: bool) -> bool:
+    """Every node of `nodes` reports the same instance with exactly `members` and `quorum`."""
+    views = [ccm_view(lab, n) for n in nodes]
+    return all(v.get("members") == members and v.get("quorum") is quorum for v in views) and \
+        len({v.get("instance") for v in views}) == 1
+
+
+def wait_agreed(lab: Lab, nodes: list[str], members: list[str], quorum: bool, timeout_s: float) -> None:
+    wait_until(lambda: agreed(lab, nodes, members, quorum), timeout_s,
+               f"{', '.join(nodes)} to agree on {members} with quorum {quorum}",
+               lambda: {n: ccm_view(lab, n) for n in nodes})

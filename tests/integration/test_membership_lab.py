@@ -11,12 +11,10 @@ import os
 
 import pytest
 
-from ccm.cli import ask
-from core.ipc import DaemonUnavailable
-from lab import plan
-from lab.lab import Lab, wait_until
+from lab.lab import Lab
 from lab.plan import LabSpec
-from labs import running_lab
+import labs
+from labs import ccm_view, running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the namespace lab needs root")]
 
@@ -31,23 +29,8 @@ def lab():
         yield lab
 
 
-def view(lab: Lab, node: str) -> dict:
-    try:
-        return ask(lab.paths(node), "view", timeout_ms=1000)
-    except (DaemonUnavailable, RuntimeError):
-        return {}
-
-
-def agreed(lab: Lab, nodes: list[str], members: list[str], quorum: bool) -> bool:
-    views = [view(lab, n) for n in nodes]
-    return all(v.get("members") == members and v.get("quorum") is quorum for v in views) and \
-        len({v.get("instance") for v in views}) == 1
-
-
 def wait_agreed(lab: Lab, nodes: list[str], members: list[str], quorum: bool) -> None:
-    wait_until(lambda: agreed(lab, nodes, members, quorum), WAIT_S,
-               f"{', '.join(nodes)} to agree on {members} with quorum {quorum}",
-               lambda: {n: view(lab, n) for n in nodes})
+    labs.wait_agreed(lab, nodes, members, quorum, WAIT_S)
 
 
 @pytest.fixture
@@ -66,7 +49,7 @@ def run_in(lab: Lab, node: str, *argv: str) -> str:
 def test_five_nodes_agree_and_the_clis_say_so(merged):
     lab = merged
     as_json = json.loads(run_in(lab, "node3", "hb", "membership", "--json"))
-    assert as_json == {"instance": view(lab, "node1")["instance"], "members": ALL, "quorum": True}
+    assert as_json == {"instance": ccm_view(lab, "node1")["instance"], "members": ALL, "quorum": True}
     assert run_in(lab, "node2", "crm_node", "-q").strip() == "1"
     assert run_in(lab, "node2", "crm_node", "-p").split() == ALL
     assert run_in(lab, "node4", "crm_node", "-l").splitlines() == [f"{i} node{i} member" for i in range(1, 6)]
@@ -76,24 +59,24 @@ def test_five_nodes_agree_and_the_clis_say_so(merged):
 
 def test_partition_three_two_then_heal(merged):
     lab = merged
-    before = view(lab, "node1")["instance"]
+    before = ccm_view(lab, "node1")["instance"]
     lab.partition(["node1,node2,node3", "node4,node5"])
     wait_agreed(lab, ["node1", "node2", "node3"], ["node1", "node2", "node3"], True)
     wait_agreed(lab, ["node4", "node5"], ["node4", "node5"], False)
-    three, two = view(lab, "node1")["instance"], view(lab, "node4")["instance"]
+    three, two = ccm_view(lab, "node1")["instance"], ccm_view(lab, "node4")["instance"]
     assert three > before and two > before and three != two
     assert run_in(lab, "node4", "crm_node", "-q").strip() == "0"
     lab.heal_all()
     wait_agreed(lab, ALL, ALL, True)
-    assert view(lab, "node1")["instance"] > max(three, two)
+    assert ccm_view(lab, "node1")["instance"] > max(three, two)
 
 
 def test_killed_node_leaves_and_rejoins_as_a_new_incarnation(merged):
     lab = merged
-    old = dict(zip(view(lab, "node1")["members"], view(lab, "node1")["incarnations"]))["node5"]
+    old = dict(zip(ccm_view(lab, "node1")["members"], ccm_view(lab, "node1")["incarnations"]))["node5"]
     lab.fail("node5", "kill")
     wait_agreed(lab, ALL[:4], ALL[:4], True)
     lab.heal("node5")  # restarts node5's stack
     wait_agreed(lab, ALL, ALL, True)
-    new = dict(zip(view(lab, "node1")["members"], view(lab, "node1")["incarnations"]))["node5"]
+    new = dict(zip(ccm_view(lab, "node1")["members"], ccm_view(lab, "node1")["incarnations"]))["node5"]
     assert new > old

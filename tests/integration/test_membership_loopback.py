@@ -11,13 +11,12 @@ import sys
 
 import pytest
 
-from ccm.cli import ask
 from core.daemon import read_pidfile
-from core.ipc import DaemonUnavailable
 from lab import host
 from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
-from labs import running_lab
+import labs
+from labs import ccm_view, running_lab
 
 SPEC = LabSpec(name="ccml", nodes=3, mode="loopback", media="ucast", realtime=False)
 ALL = ["node1", "node2", "node3"]
@@ -30,23 +29,12 @@ def lab():
         yield lab
 
 
-def view(lab: Lab, node: str) -> dict:
-    try:
-        return ask(lab.paths(node), "view", timeout_ms=1000)
-    except (DaemonUnavailable, RuntimeError):
-        return {}
-
-
 def wait_agreed(lab: Lab, nodes: list[str], members: list[str], quorum: bool = True) -> None:
-    def ok() -> bool:
-        views = [view(lab, n) for n in nodes]
-        return all(v.get("members") == members and v.get("quorum") is quorum for v in views) and \
-            len({v.get("instance") for v in views}) == 1
-    wait_until(ok, WAIT_S, f"{nodes} to agree on {members}", lambda: {n: view(lab, n) for n in nodes})
+    labs.wait_agreed(lab, nodes, members, quorum, WAIT_S)
 
 
 def incarnation(lab: Lab, observer: str, node: str) -> int:
-    v = view(lab, observer)
+    v = ccm_view(lab, observer)
     return dict(zip(v["members"], v["incarnations"]))[node]
 
 
@@ -57,9 +45,9 @@ def test_messaging_restart_makes_a_new_incarnation(lab):
     assert pid and host.alive(pid)
     os.kill(pid, signal.SIGKILL)  # the node's launcher restarts it
     def back() -> bool:
-        v = view(lab, "node1")  # one view per check: node3 may leave it between two queries
+        v = ccm_view(lab, "node1")  # one view per check: node3 may leave it between two queries
         return v.get("members") == ALL and dict(zip(v["members"], v["incarnations"]))["node3"] > before
-    wait_until(back, WAIT_S, "node3 back as a new incarnation", lambda: view(lab, "node1"))
+    wait_until(back, WAIT_S, "node3 back as a new incarnation", lambda: ccm_view(lab, "node1"))
     wait_agreed(lab, ALL, ALL)
 
 
