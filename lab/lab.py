@@ -170,6 +170,7 @@ class Lab:
         faults = self.state.nodes[node].faults
         if how in faults:
             raise LabError(f"{node} is already failed by {how}")
+        unfinished: Optional[str] = None
         if how == "link":
             self._need_netns("--how link")
             network.set_link(self.spec, node, up=False)
@@ -181,7 +182,8 @@ class Lab:
             if not procs:
                 raise LabError(f"{node}: the stack is not running")
             host.signal_all(procs, signal.SIGSTOP)
-            host.wait_stopped(procs, True, 5.0)  # so the caller sees the node hung on return
+            # so the caller sees the node hung on return; the fault is recorded either way
+            unfinished = None if host.wait_stopped(procs, True, 5.0) else "not every process stopped within 5 s"
         elif how == "kill":
             procs = self.processes(node)
             if not procs:
@@ -191,6 +193,8 @@ class Lab:
         if how != "partition":
             faults.append(how)
         self.save()
+        if unfinished:
+            raise LabError(f"{node}: --how {how}: {unfinished}")
 
     def partition(self, words: Sequence[str]) -> list[list[str]]:
         self._need_netns("a partition")
