@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.sansio import Log, Tick  # noqa: F401  (the shared input and effect types)
+
 
 # -- inputs ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Tick:
-    """Time passed; the shell steps the core at next_deadline_ms() (more often is harmless)."""
-
 
 @dataclass(frozen=True)
 class PeerStatus:
@@ -77,9 +74,3 @@ class ViewChanged:
 @dataclass(frozen=True)
 class QuorumChanged:
     view: ViewInfo
-
-
-@dataclass(frozen=True)
-class Log:
-    level: str
-    text: str

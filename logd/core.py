@@ -1,8 +1,10 @@
 """ha-logd's logic as a sans-I/O core: frames from the local daemons in, lines to write out.
 
     core = LogdCore(node="node1", pid=1234)
-    effects = core.step(now_ms, Frame(parts=[data], wall_s=t))   # -> [Write(...)]
-    effects = core.step(now_ms, Tick(wall_s=t))                   # when next_deadline_ms() is due
+    core.step(now_ms, WallClock(offset_ms))                     # wall time = now_ms + offset_ms
+    effects = core.step(now_ms, Frame(parts=(data,)))           # -> [Write(...)]
+    effects = core.step(now_ms, Tick())                         # when next_deadline_ms() is due
+    effects = core.step(now_ms, Stop())                         # on the way out: a last summary
 
 Each valid `LogRecord` becomes one `Write` per line of its text (a multi-line text keeps the
 heartbeat line shape on every line). Anything else on the socket (not msgpack, a wrong signature,
@@ -19,6 +21,7 @@ from typing import Optional, Union
 from core import wire
 from core.errors import WireError
 from core.messages.log import LEVELS, LogRecord
+from core.sansio import Stop, Tick, WallClock
 
 MAX_TEXT_CHARS = 16_384
 REPORT_INTERVAL_MS = 10_000
@@ -27,20 +30,9 @@ REPORT_INTERVAL_MS = 10_000
 @dataclass(frozen=True)
 class Frame:
     parts: tuple[bytes, ...]
-    wall_s: float
 
 
-@dataclass(frozen=True)
-class Tick:
-    wall_s: float
-
-
-@dataclass(frozen=True)
-class Stopping:
-    wall_s: float
-
-
-Input = Union[Frame, Tick, Stopping]
+Input = Union[Frame, Tick, Stop, WallClock]
 
 
 @dataclass(frozen=True)
@@ -70,6 +62,7 @@ class LogdCore:
     daemon: str = "logd"
     report_interval_ms: int = REPORT_INTERVAL_MS
     counters: Counters = field(default_factory=Counters)
+    wall_offset_ms: int = 0
     _last_report_ms: Optional[int] = None
     _last_reason: str = ""
 
@@ -77,12 +70,15 @@ class LogdCore:
         if isinstance(event, Frame):
             return self._frame(now_ms, event)
         if isinstance(event, Tick):
-            return self._report(now_ms, event.wall_s) if self._report_due(now_ms) else []
-        if isinstance(event, Stopping):
-            out = self._report(now_ms, event.wall_s) if self._unreported else []
+            return self._report(now_ms) if self._report_due(now_ms) else []
+        if isinstance(event, WallClock):
+            self.wall_offset_ms = event.offset_ms
+            return []
+        if isinstance(event, Stop):
+            out = self._report(now_ms) if self._unreported else []
             c = self.counters
-            out.append(self._own(event.wall_s, "info", f"logd is shutting down: {c.records} records written, "
-                                                        f"{c.garbage} garbage frames dropped"))
+            out.append(self._own(now_ms, "info", f"logd is shutting down: {c.records} records written, "
+                                                 f"{c.garbage} garbage frames dropped"))
             return out
         raise AssertionError(f"unknown input {event!r}")
 
@@ -107,7 +103,7 @@ class LogdCore:
             self.counters.garbage += 1
             self._last_reason = str(exc)
             if self._last_report_ms is None or self._report_due(now_ms):
-                return self._report(now_ms, event.wall_s)
+                return self._report(now_ms)
             return []
         self.counters.records += 1
         lines = _lines(record.text)
@@ -116,17 +112,17 @@ class LogdCore:
         node = "_".join(record.node.split()) or "?"
         return [Write(record.ts_s, node, daemon, record.pid, record.level, line) for line in lines]
 
-    def _report(self, now_ms: int, wall_s: float) -> list[Write]:
+    def _report(self, now_ms: int) -> list[Write]:
         count = self._unreported
         self.counters.garbage_reported = self.counters.garbage
         self._last_report_ms = now_ms
         total = self.counters.garbage
         noun = "frame" if count == 1 else "frames"
-        return [self._own(wall_s, "warn", f"dropped {count} garbage {noun} from local clients "
-                                         f"(last: {self._last_reason}); {total} so far")]
+        return [self._own(now_ms, "warn", f"dropped {count} garbage {noun} from local clients "
+                                          f"(last: {self._last_reason}); {total} so far")]
 
-    def _own(self, wall_s: float, level: str, text: str) -> Write:
-        return Write(wall_s, self.node, self.daemon, self.pid, level, text)
+    def _own(self, now_ms: int, level: str, text: str) -> Write:
+        return Write((now_ms + self.wall_offset_ms) / 1000.0, self.node, self.daemon, self.pid, level, text)
 
 
 def _validate(parts: tuple[bytes, ...]) -> LogRecord:

@@ -20,9 +20,11 @@ import zmq
 from core.clock import wall_s
 from core.daemon import DaemonContext, load_config, run_daemon
 from core.errors import ConfigError
+from core.driver import Driver
 from core.ipc import bind_pull
 from core.logsink import Sinks
-from logd.core import Frame, LogdCore, Stopping, Tick, Write
+from core.sansio import Stop
+from logd.core import Frame, LogdCore, Write
 
 BATCH = 512  # frames handled per wake-up before timers get a turn
 DRAIN_LIMIT = 100_000  # frames written at most on the way out
@@ -38,13 +40,14 @@ class LogdService:
         self.sinks = _sinks(ctx.config)
         self.core = LogdCore(node=ctx.paths.node_name, pid=os.getpid())
         self.sock = bind_pull(ctx.paths, "logd")
+        self.driver = Driver(ctx, self.core, handlers={Write: self.write})
         ctx.loop.add_reader(self.sock, self.on_readable)
-        self.write([Write(wall_s(), self.core.node, "logd", self.core.pid, "info",
-                          f"logd started on {ctx.paths.endpoint('logd')}")])
+        self.driver.start()
+        self.write(Write(wall_s(), self.core.node, "logd", self.core.pid, "info",
+                         f"logd started on {ctx.paths.endpoint('logd')}"))
 
-    def write(self, lines: list[Write]) -> None:
-        for w in lines:
-            self.sinks.emit(w.ts_s, w.node, w.daemon, w.pid, w.level, w.text)
+    def write(self, w: Write) -> None:
+        self.sinks.emit(w.ts_s, w.node, w.daemon, w.pid, w.level, w.text)
 
     def receive(self, limit: int) -> int:
         handled = 0
@@ -54,35 +57,28 @@ class LogdService:
             except zmq.Again:
                 break
             handled += 1
-            self.write(self.core.step(self.ctx.loop.clock(), Frame(parts=tuple(parts), wall_s=wall_s())))
+            self.driver.feed(Frame(parts=tuple(parts)))
         return handled
 
     def on_readable(self) -> None:
         self.receive(BATCH)
-        self.rearm()
-
-    def on_tick(self) -> None:
-        self.write(self.core.step(self.ctx.loop.clock(), Tick(wall_s=wall_s())))
-        self.rearm()
-
-    def rearm(self) -> None:
-        self.ctx.loop.set_timer("core", self.core.next_deadline_ms(), self.on_tick)
 
     def reload(self) -> None:
         try:
             config = load_config(self.ctx.paths)
         except ConfigError as exc:
-            self.write([Write(wall_s(), self.core.node, "logd", self.core.pid, "error",
-                              f"reload failed, keeping the old configuration: {exc}")])
+            self.write(Write(wall_s(), self.core.node, "logd", self.core.pid, "error",
+                             f"reload failed, keeping the old configuration: {exc}"))
             return
         self.sinks.close()
         self.ctx.config = config
         self.sinks = _sinks(config)
-        self.write([Write(wall_s(), self.core.node, "logd", self.core.pid, "info", "configuration reloaded")])
+        self.write(Write(wall_s(), self.core.node, "logd", self.core.pid, "info", "configuration reloaded"))
 
     def shutdown(self) -> None:
         self.receive(DRAIN_LIMIT)
-        self.write(self.core.step(self.ctx.loop.clock(), Stopping(wall_s=wall_s())))
+        self.driver.feed(Stop())
+        self.driver.close()
         self.sock.close(0)
         self.sinks.close()
 

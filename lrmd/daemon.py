@@ -14,22 +14,22 @@ At shutdown, agents still running are served for up to 10 s, then left to finish
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import signal
 import sys
 from typing import Any, Optional
 
-from core import ipc, wire
-from core.clock import monotonic_ms, wall_s
+from core.clock import monotonic_ms
 from core.daemon import DaemonContext, run_daemon
+from core.driver import Driver
 from core.messages import common
 from core.messages import lrm as api
 from core.paths import DEFAULT_RUNDIR
 from lrmd import machine as m
 from lrmd import resolve
 from lrmd.ocf import CLASSES, AgentContext, AgentExit, build_env, synthesized_metadata
+from lrmd.process import LrmProcess, Published, ShellRequest
 from lrmd.runner import AgentRunner
 
 STATE_FILE = "lrmd.resources.json"
@@ -73,87 +73,27 @@ class LrmService:
         self.agent_ctx = AgentContext(ocf_root=roots[0], rsctmp=rsctmp, node_name=paths.node_name,
                                       extra=_extra_env(ctx))
         self.state_path = paths.state_file(STATE_FILE)
-        self.core = m.LrmMachine(max_children=max(1, args.max_children),
-                                 kill_grace_ms=max(1, args.kill_grace_ms))
+        self.machine = m.LrmMachine(max_children=max(1, args.max_children),
+                                    kill_grace_ms=max(1, args.kill_grace_ms))
+        self.core = LrmProcess(self.machine, os.getpid())
         self.runner = AgentRunner(self.loop)
         self.run_pgids: dict[int, int] = {}
-        self.garbage = 0
         self.persist_pending: Optional[tuple[dict, ...]] = None
         os.chdir("/")
-        self.sock = ipc.bind_router(paths, "lrmd")
-        self.loop.add_reader(self.sock, self.on_readable)
+        self.driver = Driver(ctx, self.core, serve="lrmd", handlers={
+            m.RunAgent: self._run, m.SignalAgent: self._signal, m.SaveResources: self._save,
+            Published: self._log_result, ShellRequest: self._shell_request})
+        self.driver.start()
         self._load_and_probe(probe=not args.no_probe)
         self.log.info("lrmd started: OCF roots %s, HA_RSCTMP %s, max-children %d, %d known resources",
-                      ",".join(self.resolver.ocf_roots), rsctmp, self.core.max_children,
-                      len(self.core.resources))
-
-    # -- input ---------------------------------------------------------------------------------
-    def feed(self, event: Any) -> None:
-        effects = self.core.step(monotonic_ms(), event)
-        self.carry_out(effects)
-        self.loop.set_timer("core", self.core.next_deadline_ms(), self.on_tick)
-
-    def on_tick(self) -> None:
-        self.feed(m.Tick())
-
-    def on_readable(self) -> None:
-        for identity, msg in ipc.requests(self.sock, self.bad_frame, limit=256):
-            self.handle(identity, msg)
-
-    def bad_frame(self, exc: Exception) -> None:
-        self.garbage += 1
-        self.log.warn("dropped a bad frame from a client: %s", exc)
-
-    def handle(self, ident: bytes, msg: Any) -> None:
-        rid = getattr(msg, "request_id", 0)
-        if isinstance(msg, api.SignOn):
-            self.feed(m.SignOn(ident, rid, msg.client))
-        elif isinstance(msg, api.Register):
-            self.feed(m.Register(ident, rid, msg.rsc_id, msg.rsc_class, msg.rsc_type, msg.provider,
-                                 tuple(sorted(msg.params.items()))))
-        elif isinstance(msg, api.Unregister):
-            self.feed(m.Unregister(ident, rid, msg.rsc_id))
-        elif isinstance(msg, api.Execute):
-            params = None if msg.params is None else tuple(sorted(msg.params.items()))
-            self.feed(m.Execute(ident, rid, msg.rsc_id, msg.operation, msg.interval_ms, msg.timeout_ms,
-                                msg.start_delay_ms, params, tuple(sorted(msg.meta.items())),
-                                msg.expected_rc, msg.notify))
-        elif isinstance(msg, api.Cancel):
-            self.feed(m.Cancel(ident, rid, msg.rsc_id, msg.operation, msg.interval_ms, msg.call_id))
-        elif isinstance(msg, api.ListResources):
-            ipc.reply(self.sock, ident, rid, self.core.describe_resources())
-        elif isinstance(msg, api.History):
-            ipc.reply(self.sock, ident, rid, self._history(msg.rsc_id))
-        elif isinstance(msg, api.Metadata):
-            self._metadata(ident, rid, msg)
-        elif isinstance(msg, api.Query):
-            self._query(ident, rid, msg)
-        elif isinstance(msg, common.PingRequest):
-            ipc.reply(self.sock, ident, rid, {"daemon": "lrmd", "pid": os.getpid()})
-        else:
-            self.garbage += 1
-            ipc.reply(self.sock, ident, rid, error=f"lrmd does not handle {wire.tag_of(msg)}")
+                      ",".join(self.resolver.ocf_roots), rsctmp, self.machine.max_children,
+                      len(self.machine.resources))
 
     # -- effects -------------------------------------------------------------------------------
-    def carry_out(self, effects: list[Any]) -> None:
-        for effect in effects:
-            if isinstance(effect, m.Reply):
-                if effect.client is not None:
-                    ipc.reply(self.sock, effect.client, effect.request_id, effect.result, effect.error)
-            elif isinstance(effect, m.RunAgent):
-                self._run(effect)
-            elif isinstance(effect, m.SignalAgent):
-                pgid = self.run_pgids.get(effect.run_id)
-                if pgid is not None:
-                    self.runner.signal_group(pgid, _SIGNALS[effect.signal])
-            elif isinstance(effect, m.Publish):
-                self._publish(effect)
-            elif isinstance(effect, m.Persist):
-                self._schedule_persist(effect.resources)
-            elif isinstance(effect, m.Log):
-                self.log.log(effect.level, effect.text)
-            else:
-                raise AssertionError(f"unknown effect {effect!r}")
+    def _signal(self, effect: m.SignalAgent) -> None:
+        pgid = self.run_pgids.get(effect.run_id)
+        if pgid is not None:
+            self.runner.signal_group(pgid, _SIGNALS[effect.signal])
 
     def _run(self, run: m.RunAgent) -> None:
         params = dict(run.params)
@@ -166,8 +106,8 @@ class LrmService:
         run_id = run.run_id
 
         def exited(result: AgentExit) -> None:
-            self.feed(m.AgentExited(run_id, result))
             self.run_pgids.pop(run_id, None)
+            self.driver.feed(m.AgentExited(run_id, result))
 
         if plan.error is not None:
             self.loop.set_timer(f"exec-error-{run_id}", 0,
@@ -178,20 +118,17 @@ class LrmService:
         if pid is not None:
             self.run_pgids[run_id] = pid
 
-    def _publish(self, pub: m.Publish) -> None:
-        age_s = (monotonic_ms() - pub.started_ms) / 1000.0
-        result = dataclasses.replace(pub.result, started_wall_s=round(wall_s() - age_s, 3))
-        for client in pub.clients:
-            ipc.send_router(self.sock, client, result)
+    def _log_result(self, effect: Published) -> None:
+        result = effect.result
         level = "info" if result.status == "done" and result.rc in (0, 7, 8) else "warn"
         if result.interval_ms == 0 or level == "warn":
             self.log.log(level, "%s_%s_%d (call %d): rc=%d status=%s%s", result.rsc_id, result.operation,
                          result.interval_ms, result.call_id, result.rc, result.status,
                          f" ({result.exit_reason})" if result.exit_reason else "")
 
-    def _schedule_persist(self, resources: tuple[dict, ...]) -> None:
+    def _save(self, effect: m.SaveResources) -> None:
         first = self.persist_pending is None
-        self.persist_pending = resources
+        self.persist_pending = effect.resources
         if first:
             self.loop.set_timer("persist", monotonic_ms() + PERSIST_DELAY_MS, self._persist_now)
 
@@ -206,34 +143,31 @@ class LrmService:
             os.fsync(handle.fileno())
         os.replace(tmp, self.state_path)
 
-    # -- queries -------------------------------------------------------------------------------
-    def _history(self, rsc_id: Optional[str]) -> dict:
-        now, wall = monotonic_ms(), wall_s()
+    # -- requests that need the file system -------------------------------------------------------
+    def _shell_request(self, effect: ShellRequest) -> None:
+        msg = effect.request
+        if isinstance(msg, api.Metadata):
+            self._metadata(effect.client, msg)
+        elif isinstance(msg, api.Query):
+            self._query(effect.client, msg)
 
-        def convert(rec: dict) -> dict:
-            out = dict(rec)
-            for key in ("started_ms", "rc_changed_ms"):
-                if key in out:
-                    out[key.replace("_ms", "_wall_s")] = round(wall - (now - out.pop(key)) / 1000.0, 3)
-            return out
+    def _reply(self, ident: bytes, rid: int, result: Any = None, error: Optional[str] = None) -> None:
+        self.driver.bus.send(ident, common.Reply(rid, error is None, result, error))
 
-        return {rid: {"recent": [convert(r) for r in h["recent"]], "last": [convert(r) for r in h["last"]],
-                      "pending": h["pending"], "recurring": h["recurring"]}
-                for rid, h in self.core.history(rsc_id).items()}
-
-    def _metadata(self, ident: bytes, rid: int, msg: api.Metadata) -> None:
+    def _metadata(self, ident: bytes, msg: api.Metadata) -> None:
+        rid = msg.request_id
         if msg.rsc_class in ("lsb", "heartbeat") or (msg.rsc_class == "service"
                                                       and self.resolver.is_init_script(msg.rsc_type)):
             path = self.resolver.script_path(msg.rsc_class if msg.rsc_class != "service" else "lsb", msg.rsc_type)
             if path is None:
-                ipc.reply(self.sock, ident, rid, error=f"{msg.rsc_class}:{msg.rsc_type} is not installed")
+                self._reply(ident, rid, error=f"{msg.rsc_class}:{msg.rsc_type} is not installed")
                 return
-            ipc.reply(self.sock, ident, rid, synthesized_metadata(
+            self._reply(ident, rid, synthesized_metadata(
                 "lsb" if msg.rsc_class == "service" else msg.rsc_class, msg.rsc_type, _head(path)))
             return
-        self.feed(m.GetMetadata(ident, rid, msg.rsc_class, msg.provider, msg.rsc_type))
+        self.driver.feed(m.GetMetadata(ident, rid, msg.rsc_class, msg.provider, msg.rsc_type))
 
-    def _query(self, ident: bytes, rid: int, msg: api.Query) -> None:
+    def _query(self, ident: bytes, msg: api.Query) -> None:
         args = msg.args
         if msg.what == "classes":
             result: Any = list(CLASSES)
@@ -242,14 +176,15 @@ class LrmService:
         elif msg.what == "types":
             result = self.resolver.types(str(args.get("rsc_class", "ocf")), args.get("provider"))
         elif msg.what == "status":
-            result = {"pid": os.getpid(), "resources": len(self.core.resources),
-                      "running": self.core.running_count(), "max_children": self.core.max_children,
-                      "garbage_frames": self.garbage, "counters": dict(self.core.counters),
+            result = {"pid": os.getpid(), "resources": len(self.machine.resources),
+                      "running": self.machine.running_count(), "max_children": self.machine.max_children,
+                      "garbage_frames": self.core.garbage + self.driver.bus.counters.get("bad_frames", 0),
+                      "counters": dict(self.machine.counters),
                       "ocf_roots": self.resolver.ocf_roots, "rsctmp": self.agent_ctx.rsctmp}
         else:
-            ipc.reply(self.sock, ident, rid, error=f"unknown query {msg.what!r}")
+            self._reply(ident, msg.request_id, error=f"unknown query {msg.what!r}")
             return
-        ipc.reply(self.sock, ident, rid, result)
+        self._reply(ident, msg.request_id, result)
 
     # -- restart ---------------------------------------------------------------------------------
     def _load_and_probe(self, probe: bool) -> None:
@@ -272,23 +207,22 @@ class LrmService:
             except (KeyError, TypeError, ValueError):
                 self.log.error("ignoring resource #%d in %s", index, self.state_path)
                 continue
-            self.feed(reg)
-            if probe and reg.rsc_id in self.core.resources:
-                self.feed(m.Execute(None, 0, reg.rsc_id, "monitor", 0, 20_000))
+            self.driver.feed(reg)
+            if probe and reg.rsc_id in self.machine.resources:
+                self.driver.feed(m.Execute(None, 0, reg.rsc_id, "monitor", 0, 20_000))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def reload(self) -> None:
         self.log.info("lrmd: reload requested (nothing to reload)")
 
     def shutdown(self) -> None:
-        self.loop.remove_reader(self.sock)
-        self.core.max_children = 0  # start nothing new
+        self.driver.close()
+        self.machine.max_children = 0  # start nothing new
         if self.runner.children:
             self.log.info("lrmd stopping: waiting for %d running agents", len(self.runner.children))
             self.runner.wait_all(SHUTDOWN_WAIT_MS)
         self._persist_now()
         self.runner.close()
-        self.sock.close(0)
         try:
             os.unlink(self.ctx.paths.socket_path("lrmd"))
         except OSError:

@@ -22,7 +22,7 @@ Theory of operation (after cluster-glue's lrmd.c):
   so that a restarted lrmd knows its resources and can probe them.
 
 Inputs are the frozen dataclasses below (`Register` ... `Tick`); `step(now_ms, input)` returns
-effects (`Reply`, `RunAgent`, `SignalAgent`, `Publish`, `Persist`, `Log`).
+effects (`Reply`, `RunAgent`, `SignalAgent`, `Publish`, `SaveResources`, `Log`).
 `next_deadline_ms()` says when the shell must deliver the next `Tick`. Time is `now_ms` only.
 """
 
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.messages.lrm import NOTIFY_CHANGED, NOTIFY_EVERYTIME, OpResult
+from core.sansio import Log, Tick
 from lrmd.ocf import (CANCELLED, DONE, ERROR, OCF_ERR_GENERIC, TIMEOUT, AgentExit, check_resource,
                       map_exit)
 
@@ -86,6 +87,7 @@ class Execute:
     meta: tuple[tuple[str, str], ...] = ()
     expected_rc: int = 0
     notify: str = ""
+    user_data: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,6 @@ class GetMetadata:
 class AgentExited:
     run_id: int
     result: AgentExit
-
-
-@dataclass(frozen=True)
-class Tick:
-    pass
 
 
 # -- effects -------------------------------------------------------------------------------------
@@ -151,25 +148,22 @@ class SignalAgent:
 class Publish:
     clients: tuple[bytes, ...]
     result: OpResult
-    started_ms: int  # monotonic; the shell turns it into started_wall_s
+    started_ms: int  # monotonic; turned into started_wall_s with the wall clock offset
+    rc_changed_ms: int = 0  # monotonic: when the rc last changed (rc_changed_wall_s)
 
 
 @dataclass(frozen=True)
-class Persist:
+class SaveResources:
+    """Write the resource table (so that a restarted lrmd knows its resources and probes them)."""
+
     resources: tuple[dict, ...]
-
-
-@dataclass(frozen=True)
-class Log:
-    level: str
-    text: str
 
 
 # -- state ---------------------------------------------------------------------------------------
 class Op:
     __slots__ = ("call_id", "rsc_id", "operation", "interval_ms", "timeout_ms", "params", "meta",
                  "expected_rc", "notify", "client", "enqueued_ms", "seq", "due_ms", "last_rc",
-                 "runs", "cancelled", "queued", "start_delay_ms")
+                 "runs", "cancelled", "queued", "start_delay_ms", "user_data")
 
     def __init__(self, call_id: int, req: Execute, params: tuple[tuple[str, str], ...]) -> None:
         self.call_id = call_id
@@ -183,6 +177,7 @@ class Op:
         self.expected_rc = req.expected_rc
         self.notify = req.notify or (NOTIFY_CHANGED if req.interval_ms > 0 else NOTIFY_EVERYTIME)
         self.client = req.client
+        self.user_data = req.user_data
         self.enqueued_ms = 0
         self.seq = 0
         self.due_ms: Optional[int] = None
@@ -436,8 +431,8 @@ class LrmMachine:
                                                     "and could not be killed"), out)
 
     # -- internals ------------------------------------------------------------------------------
-    def _persist(self) -> Persist:
-        return Persist(tuple(self.describe_resources()))
+    def _persist(self) -> SaveResources:
+        return SaveResources(tuple(self.describe_resources()))
 
     def _arm(self, op: Op, due_ms: int) -> None:
         op.due_ms = due_ms
@@ -559,7 +554,8 @@ class LrmMachine:
         record = {"call_id": op.call_id, "operation": op.operation, "interval_ms": op.interval_ms,
                   "rc": rc, "status": status, "exit_reason": reason, "exit_code": exit_code,
                   "started_ms": run.started_ms, "exec_ms": exec_ms, "queue_ms": queue_ms,
-                  "runs": op.runs, "output": stdout[:HISTORY_OUTPUT_CAP]}
+                  "runs": op.runs, "output": stdout[:HISTORY_OUTPUT_CAP], "user_data": op.user_data,
+                  "expected_rc": op.expected_rc}
         previous = rsc.last.get(op.key)
         if previous is not None and previous["rc"] == rc and op.interval_ms > 0:
             record["rc_changed_ms"] = previous.get("rc_changed_ms", previous["started_ms"])
@@ -578,7 +574,8 @@ class LrmMachine:
             call_id=op.call_id, rsc_id=rsc.rsc_id, operation=op.operation,
             interval_ms=op.interval_ms, rc=rc, status=status, exit_reason=reason,
             exit_code=exit_code, output=stdout, stderr=stderr, exec_ms=exec_ms,
-            queue_ms=queue_ms, rc_changed=changed), run.started_ms))
+            queue_ms=queue_ms, rc_changed=changed, user_data=op.user_data), run.started_ms,
+            record["rc_changed_ms"]))
 
     def _cancel_op(self, now_ms: int, rsc: Resource, op: Op, out: list) -> None:
         op.cancelled = True
@@ -597,12 +594,12 @@ class LrmMachine:
         out.append(Publish(clients, OpResult(
             call_id=op.call_id, rsc_id=rsc.rsc_id, operation=op.operation,
             interval_ms=op.interval_ms, rc=op.last_rc if op.last_rc is not None else OCF_ERR_GENERIC,
-            status=CANCELLED, exit_reason="cancelled", rc_changed=False), now_ms))
+            status=CANCELLED, exit_reason="cancelled", rc_changed=False, user_data=op.user_data), now_ms, now_ms))
 
 
 def _pending(op: Op) -> dict:
     return {"call_id": op.call_id, "operation": op.operation, "interval_ms": op.interval_ms,
-            "timeout_ms": op.timeout_ms}
+            "timeout_ms": op.timeout_ms, "user_data": op.user_data}
 
 
 def _run_name(run: Run) -> str:
@@ -623,5 +620,5 @@ _HANDLERS = {
 }
 
 __all__ = ["LrmMachine", "SignOn", "Register", "Unregister", "Execute", "Cancel", "GetMetadata",
-           "AgentExited", "Tick", "Reply", "RunAgent", "SignalAgent", "Publish", "Persist", "Log",
+           "AgentExited", "Tick", "Reply", "RunAgent", "SignalAgent", "Publish", "SaveResources", "Log",
            "ERROR", "TIMEOUT"]

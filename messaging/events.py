@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from core.sansio import Log, Tick, WallClock  # noqa: F401  (the shared input and effect types)
+
 
 # -- inputs ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Tick:
-    """Time passed; the shell calls this at next_deadline_ms() (and may call it more often)."""
-
 
 @dataclass(frozen=True)
 class PacketIn:
@@ -124,7 +121,3 @@ class SendPing:
     addresses: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Log:
-    level: str  # debug | info | warn | error | crit
-    text: str

@@ -2,8 +2,8 @@
 
 Theory of operation
 -------------------
-Inputs (messaging.events): Tick, PacketIn(link, bytes), ClientSend, LocalClient, ClientStatusQuery,
-PingReply, LocalLinkState, LoadAverage, Shutdown. Each `step(now_ms, input, wall_s)` returns effects:
+Inputs (messaging.events): Tick, WallClock, PacketIn(link, bytes), ClientSend, LocalClient,
+ClientStatusQuery, PingReply, LocalLinkState, LoadAverage, Shutdown. Each `step(now_ms, input)` returns effects:
 Transmit(packet) to send on every medium, Deliver(...) a cluster message to local clients, status
 changes of nodes/links/clients, SendPing, Log lines. `next_deadline_ms()` says when to Tick next.
 
@@ -25,9 +25,10 @@ advertised protocol=1) client messages wait when too many packets are unacknowle
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional
 
 from core.config.authkeys import AuthKeys
+from core.sansio import RandomSource, WallClock
 from messaging import packet as pkt
 from messaging.events import (ClientSend, ClientStatusAnswer, ClientStatusChanged, ClientStatusQuery,
                               Deliver, LinkStatusChanged, LoadAverage, LocalClient, LocalLinkState, Log,
@@ -42,10 +43,6 @@ CLIENT_PREFIX = "pyhb:"
 DROP_LOG_INTERVAL_MS = 10_000
 RECENT_DUPLICATE_WINDOW = 100
 PENDING_QUERY_MAX_AGE_MS = 60_000
-
-
-class Rng(Protocol):
-    def randint(self, a: int, b: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def _dec(text: Optional[str]) -> Optional[int]:
 
 
 class HeartbeatMachine:
-    def __init__(self, config: MachineConfig, keys: AuthKeys, rng: Rng, now_ms: int, wall_s: int = 0,
+    def __init__(self, config: MachineConfig, keys: AuthKeys, rng: RandomSource, now_ms: int, wall_offset_ms: int = 0,
                  decode: Callable[[bytes, AuthKeys], pkt.Decoded] = pkt.decode) -> None:
         """decode: the packet decoder (the simulator passes one that decodes each broadcast once
         for all receivers; it must behave exactly like `packet.decode`)."""
@@ -106,7 +103,8 @@ class HeartbeatMachine:
         self.keys = keys
         self.rng = rng
         self.start_ms = now_ms
-        self.wall_s = wall_s
+        self.wall_offset_ms = wall_offset_ms  # wall clock = now_ms + this (core.sansio.WallClock)
+        self._now_ms = now_ms
         self.loadavg = "0.00 0.00 0.00 1/1 1"
         self.local_status = STATUS_INIT
         self.stopping = False
@@ -133,13 +131,12 @@ class HeartbeatMachine:
             Tick: self._on_tick, PacketIn: self._on_packet, ClientSend: self._on_client_send,
             LocalClient: self._on_local_client, ClientStatusQuery: self._on_client_query,
             PingReply: self._on_ping_reply, LocalLinkState: self._on_local_link,
-            LoadAverage: self._on_load, Shutdown: self._on_shutdown,
+            LoadAverage: self._on_load, Shutdown: self._on_shutdown, WallClock: self._on_wall_clock,
         }
 
     # -- the surface -------------------------------------------------------------------------------
-    def step(self, now_ms: int, event: object, wall_s: Optional[int] = None) -> list[object]:
-        if wall_s is not None:
-            self.wall_s = wall_s
+    def step(self, now_ms: int, event: object) -> list[object]:
+        self._now_ms = now_ms
         handler = self._handlers.get(type(event))
         assert handler is not None, f"messaging core got an unknown input {event!r}"
         effects = handler(now_ms, event)
@@ -184,6 +181,16 @@ class HeartbeatMachine:
     # -- time ----------------------------------------------------------------------------------------
     def _on_tick(self, now_ms: int, event: object) -> list[object]:
         return []
+
+    def _on_wall_clock(self, now_ms: int, event: object) -> list[object]:
+        assert isinstance(event, WallClock)
+        self.wall_offset_ms = event.offset_ms
+        return []
+
+    @property
+    def wall_s(self) -> int:
+        """Whole wall-clock seconds now (the `ts` field of our packets)."""
+        return (self._now_ms + self.wall_offset_ms) // 1000
 
     def _on_time(self, now_ms: int) -> list[object]:
         """Everything that is due at now_ms; runs after every input."""

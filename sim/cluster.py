@@ -1,31 +1,37 @@
-"""A whole cluster in one process: every node runs the real sans-I/O cores (messaging
-`HeartbeatMachine` + ccm `CcmMachine`) on its own clock (a fixed random offset from the global
-manual clock), wired as the daemons wire them, over the simulated `Network`.
+"""A whole cluster in one process: every node runs its daemons' real sans-I/O cores (one per
+process, built by a `Stack`), wired exactly as the shells wire them, on its own clock (a fixed
+random offset from the global manual clock), over the simulated `Network` and a per-node local bus.
 
-Everything happens through one heap of timed events (packet arrivals, core timers, scripted
-actions), popped in (time, sequence) order, so a run is a pure function of its seed. Node faults:
-`crash` (the node's state is gone; packets to it are lost), `restart` (new messaging generation,
-new ccm incarnation, the persisted instance floor survives), `pause`/`resume` (a hung node: its
-timers do not fire and packets wait in its socket buffer; on resume overdue timers run first, as
-`core.loop` does, then the backlog).
+The local bus is ZeroMQ's semantics without sockets: `Send(dest=str)` reaches the daemon serving
+that socket as `Recv(src=<sender's identity>)`; `Send(dest=bytes)` reaches the client process with
+that identity as `Recv(src=<server name>)`. A message for a process that is down is lost (its
+clients time out and sign on again, as they must in production); one for a hung process waits in
+its socket buffer. Delivery inside a node is immediate and in order: each input is carried to the
+end (every message it causes inside the node) before the next timed event.
+
+Everything happens through one heap of timed events (packet arrivals, process timers, scripted
+actions), popped in (time, sequence) order, so a run is a pure function of its seed.
+
+Faults: a whole node can `crash` (every process and every resource it ran are gone; what was
+`Persist`ed survives on its disk), `start`, `pause`/`resume` (the node hangs: no process runs,
+packets wait; its resources keep running); one process can `crash_process` (the supervisor
+restarts it `respawn_ms` later, as the launcher does), `pause_process`/`resume_process`. On resume
+overdue timers run first, as `core.loop` does, then the backlog.
+
+Observers (`sim.checkers`) see every effect (`on_effect`) and every local delivery (`on_deliver`).
 """
 
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
-from ccm import protocol
-from ccm.events import Broadcast, PeerClient, PeerMessage, PeerStatus, Persist, QuorumChanged, ViewChanged
-from ccm.events import Log as CcmLog
-from ccm.events import Tick as CcmTick
-from ccm.machine import CcmConfig, CcmMachine
+from ccm.events import QuorumChanged, ViewChanged
 from core.config.authkeys import AuthKeys, parse_authkeys
-from messaging.events import (ClientSend, ClientStatusChanged, Deliver, LocalClient, NodeStatusChanged, PacketIn,
-                              Tick, Transmit)
-from messaging import packet
-from messaging.machine import HeartbeatMachine, MachineConfig
+from core.messages.hbapi import ClusterMessage
+from core.sansio import Log, PeerGone, Persist, Recv, Send, Tick, WallClock, WatchPid
+from messaging.events import PacketIn, SendPing, Transmit
 from sim.checkers import Checker
 from sim.network import Network
 from sim.trace import Trace
@@ -34,6 +40,8 @@ KEYS = parse_authkeys("auth 1\n1 sha1 simulated-cluster\n")
 LINK = "eth0"
 WALL_BASE_S = 1_700_000_000
 PACKET, TIMER, ACTION = 0, 1, 2
+CASCADE_LIMIT = 200_000  # inputs one event may cause inside a node: more is a ping-pong bug
+DEFAULT_RESPAWN_MS = 1000
 
 
 class Rng(Protocol):
@@ -51,30 +59,69 @@ class Timing:
 
 
 @dataclass
+class SimProcess:
+    name: str
+    core: Any = None
+    up: bool = False
+    paused: bool = False
+    incarnation: int = 0
+    identity: bytes = b""
+    wake_ms: Optional[int] = None  # global time of its pending timer event
+    backlog: list = field(default_factory=list)
+    restart_due: bool = False
+
+
+@dataclass
 class SimNode:
     name: str
     offset_ms: int
     up: bool = False
     paused: bool = False
     epoch: int = 0
-    generation: int = 0
-    incarnation: int = 0
-    disk_instance: int = 0  # what ccm persisted: survives crashes
-    hb: Optional[HeartbeatMachine] = None
-    ccm: Optional[CcmMachine] = None
-    wake_ms: Optional[int] = None
-    backlog: list = field(default_factory=list)
-    ccm_paused: bool = False  # only the ccm process hangs; messaging runs on
-    ccm_backlog: list = field(default_factory=list)
-    ccm_deliveries: int = 0
+    disk: dict = field(default_factory=dict)  # what was persisted: survives crashes
+    procs: dict = field(default_factory=dict)  # name -> SimProcess, in start order
+    state: dict = field(default_factory=dict)  # per-node simulation state of a stack (agents, ...)
+
+    # -- the old single-stack attributes, still read by tests and tools ----------------------------
+    @property
+    def hb(self):
+        proc = self.procs.get("messaging")
+        return proc.core.machine if proc is not None and proc.up else None
+
+    @property
+    def ccm(self):
+        proc = self.procs.get("ccm")
+        return proc.core.machine if proc is not None and proc.up and proc.core is not None else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.disk.get("hb_generation", 0))
+
+    @property
+    def incarnation(self) -> int:
+        return int(self.disk.get("ccm_incarnation", 0))
+
+
+class Stack(Protocol):
+    """What runs on each node: process names in start order, and how to build each core."""
+
+    processes: tuple[str, ...]
+
+    def build(self, cluster: "Cluster", node: SimNode, proc: SimProcess, local_ms: int) -> Any: ...
+
+    def handlers(self) -> dict[type, Callable[["Cluster", SimNode, SimProcess, Any], None]]: ...
 
 
 class Cluster:
     def __init__(self, names: list[str], rng: Rng, timing: Timing = Timing(), network: Optional[Network] = None,
                  trace: Optional[Trace] = None, keys: AuthKeys = KEYS, two_node: Optional[bool] = None,
-                 ccm_factory: Callable[..., CcmMachine] = CcmMachine) -> None:
-        """ccm_factory: builds each node's ccm core (tests pass deliberately broken variants to
-        show the checkers catch them)."""
+                 ccm_factory: Optional[Callable[..., Any]] = None, stack: Optional[Stack] = None,
+                 respawn_ms: int = DEFAULT_RESPAWN_MS) -> None:
+        """ccm_factory: builds each node's ccm protocol core (tests pass deliberately broken
+        variants to show the checkers catch them); stack: what runs on a node (default:
+        messaging + ccm)."""
+        from sim.stacks import MembershipObserver, MembershipStack, StateDecoder
+
         self.names = list(names)
         self.rng = rng
         self.timing = timing
@@ -82,16 +129,20 @@ class Cluster:
         self.network = network or Network(self.names, rng)
         self.trace = trace or Trace()
         self.two_node = two_node
-        self.ccm_factory = ccm_factory
+        self.respawn_ms = respawn_ms
         self.now_ms = 0
         self.nodes = {name: SimNode(name, rng.randint(0, 1_000_000)) for name in self.names}
         self.checker = Checker(self.names, two_node if two_node is not None else len(self.names) == 2)
+        self.observers: list[Any] = [self.checker]
+        self.stack: Stack = stack if stack is not None else MembershipStack(ccm_factory)
+        self.handlers: dict[type, Callable[[Cluster, SimNode, SimProcess, Any], None]] = {
+            Transmit: _transmit, SendPing: _ignore, ViewChanged: _view, QuorumChanged: _view}
+        self.handlers.update(self.stack.handlers())
+        self.observers.append(MembershipObserver(getattr(self.stack, "state_decoder", None) or StateDecoder()))
         self.heap: list = []
         self._seq = 0
-        self._request_ids = 0
         self.steps = 0
-        self.packet_decoder = PacketDecoder(keys)
-        self.state_decoder = StateDecoder()
+        self.watchers: dict[tuple[str, bytes], list[str]] = {}  # (node, watched identity) -> watcher procs
 
     # -- scheduling ------------------------------------------------------------------------------
     def _push(self, at_ms: int, kind: int, payload: object) -> None:
@@ -109,153 +160,200 @@ class Cluster:
             if kind == PACKET:
                 dst, data = payload  # type: ignore[misc]
                 node = self.nodes[dst]
-                if node.up:
-                    if node.paused:
-                        node.backlog.append(data)
-                    else:
-                        self._dispatch(node, "hb", PacketIn(LINK, data))
-                        self._rearm(node)
+                proc = node.procs.get("messaging")
+                if node.up and proc is not None and proc.up:
+                    self.deliver(node, proc, PacketIn(LINK, data))
             elif kind == TIMER:
-                name, epoch = payload  # type: ignore[misc]
+                name, pname, epoch, incarnation = payload  # type: ignore[misc]
                 node = self.nodes[name]
-                if node.up and not node.paused and node.epoch == epoch and node.wake_ms == at_ms:
-                    node.wake_ms = None
-                    self._timers(node)
-                    self._rearm(node)
+                proc = node.procs.get(pname)
+                if (node.up and node.epoch == epoch and proc is not None and proc.up and not proc.paused
+                        and not node.paused and proc.incarnation == incarnation and proc.wake_ms == at_ms):
+                    proc.wake_ms = None
+                    self.deliver(node, proc, Tick())
             else:
                 payload()  # type: ignore[operator]
         self.now_ms = max(self.now_ms, end_ms)
 
-    def _local(self, node: SimNode) -> int:
+    def local(self, node: SimNode) -> int:
         return self.now_ms + node.offset_ms
 
-    def _rearm(self, node: SimNode) -> None:
-        assert node.hb is not None and node.ccm is not None
-        hb_deadline = node.hb.next_deadline_ms()
-        deadline = None if node.ccm_paused else node.ccm.next_deadline_ms()
-        if hb_deadline is not None and (deadline is None or hb_deadline < deadline):
-            deadline = hb_deadline
+    def _rearm(self, node: SimNode, proc: SimProcess) -> None:
+        if not proc.up or proc.paused or node.paused:
+            return
+        deadline = proc.core.next_deadline_ms()
         if deadline is None:
-            node.wake_ms = None
+            proc.wake_ms = None
             return
         at_ms = max(self.now_ms, deadline - node.offset_ms)
-        if node.wake_ms != at_ms:
-            node.wake_ms = at_ms
-            self._push(at_ms, TIMER, (node.name, node.epoch))
+        if proc.wake_ms != at_ms:
+            proc.wake_ms = at_ms
+            self._push(at_ms, TIMER, (node.name, proc.name, node.epoch, proc.incarnation))
 
-    def _timers(self, node: SimNode) -> None:
-        assert node.hb is not None and node.ccm is not None
-        local = self._local(node)
-        deadline = node.hb.next_deadline_ms()
-        if deadline is not None and deadline <= local:
-            self._dispatch(node, "hb", Tick())
-        if not node.ccm_paused and node.ccm.next_deadline_ms() <= local:
-            self._dispatch(node, "ccm", CcmTick())
-
-    # -- one node's processes, wired like the daemons --------------------------------------------
-    def _dispatch(self, node: SimNode, target: str, first: object) -> None:
-        """Feed one input to the node's messaging ("hb") or ccm ("ccm") core and carry out every
-        effect that follows inside the node, in order."""
-        hb, ccm = node.hb, node.ccm
-        assert hb is not None and ccm is not None
-        self.steps += 1
-        local = self._local(node)
-        wall = WALL_BASE_S + local // 1000
-        work: list = [(target, first)]
+    # -- the local bus ---------------------------------------------------------------------------
+    def deliver(self, node: SimNode, proc: SimProcess, event: object) -> None:
+        """Feed one input to a process and carry everything it causes inside the node."""
+        work: list[tuple[SimProcess, object]] = [(proc, event)]
+        touched: dict[str, SimProcess] = {}
         index = 0
         while index < len(work):
             target, item = work[index]
             index += 1
-            if target == "ccm" and node.ccm_paused:
-                node.ccm_backlog.append(item)
+            assert index < CASCADE_LIMIT, f"{node.name}: local messages never end (last: {item!r})"
+            if not target.up or not node.up:
                 continue
-            if target == "hb":
-                for effect in hb.step(local, item, wall):
-                    kind = type(effect)
-                    if kind is Transmit:
-                        for dst, delay in self.network.plan(node.name):
-                            self._push(self.now_ms + delay, PACKET, (dst, effect.packet))  # type: ignore[attr-defined]
-                    elif kind is Deliver:
-                        if effect.msgtype == "ccm":  # type: ignore[attr-defined]
-                            self._observe_delivery(node, effect)
-                            work.append(("ccm", PeerMessage(effect.source, effect.payload,  # type: ignore[attr-defined]
-                                                            effect.source_generation)))  # type: ignore[attr-defined]
-                    elif kind is NodeStatusChanged:
-                        if effect.node != node.name:  # type: ignore[attr-defined]
-                            self.trace.add(self.now_ms, node.name, f"messaging: {effect.node} "  # type: ignore[attr-defined]
-                                           f"{effect.previous} -> {effect.status} (gen {effect.generation})")  # type: ignore[attr-defined]
-                            work.append(("ccm", PeerStatus(effect.node, effect.status,  # type: ignore[attr-defined]
-                                                           effect.generation)))  # type: ignore[attr-defined]
-                    elif kind is ClientStatusChanged:
-                        work.append(("ccm", PeerClient(effect.node, effect.client, effect.status)))  # type: ignore[attr-defined]
-            else:
-                for effect in ccm.step(local, item):
-                    kind = type(effect)
-                    if kind is Broadcast:
-                        self._request_ids += 1
-                        work.append(("hb", ClientSend(self._request_ids, "ccm", effect.payload)))  # type: ignore[attr-defined]
-                    elif kind is ViewChanged:
-                        info = effect.view  # type: ignore[attr-defined]
-                        self.trace.add(self.now_ms, node.name, f"VIEW {info.instance} {{{', '.join(info.members)}}} "
-                                       f"quorum={'yes' if info.quorum else 'no'}")
-                        self.checker.installed(node.name, info, self.now_ms)
-                    elif kind is QuorumChanged:
-                        info = effect.view  # type: ignore[attr-defined]
-                        self.trace.add(self.now_ms, node.name, f"quorum {'gained' if info.quorum else 'lost'} "
-                                       f"in {info.instance}")
-                        self.checker.quorum_changed(node.name, info, self.now_ms)
-                    elif kind is Persist:
-                        node.disk_instance = max(node.disk_instance, effect.max_instance)  # type: ignore[attr-defined]
-                    elif kind is CcmLog and effect.level != "info":  # type: ignore[attr-defined]
-                        self.trace.add(self.now_ms, node.name, f"ccm {effect.level}: {effect.text}")  # type: ignore[attr-defined]
+            if target.paused or node.paused:
+                target.backlog.append(item)
+                continue
+            for observer in self.observers:
+                on_deliver = getattr(observer, "on_deliver", None)
+                if on_deliver is not None:
+                    on_deliver(self, node, target, item)
+            self.steps += 1
+            effects = target.core.step(self.local(node), item)
+            touched[target.name] = target
+            for effect in effects:
+                self._effect(node, target, effect, work)
+        for touched_proc in touched.values():
+            self._rearm(node, touched_proc)
 
-    def _observe_delivery(self, node: SimNode, effect: Deliver) -> None:
-        node.ccm_deliveries += 1
-        try:
-            state = self.state_decoder(effect.payload)
-        except protocol.ProtocolError:
+    def _effect(self, node: SimNode, proc: SimProcess, effect: Any, work: list) -> None:
+        kind = type(effect)
+        for observer in self.observers:
+            on_effect = getattr(observer, "on_effect", None)
+            if on_effect is not None:
+                on_effect(self, node, proc, effect)
+        if kind is Send:
+            dest = effect.dest
+            if isinstance(dest, str):
+                server = node.procs.get(dest)
+                if server is not None and server.up:
+                    work.append((server, Recv(proc.identity, effect.msg)))
+            else:
+                for client in node.procs.values():
+                    if client.identity == dest:
+                        if client.up:
+                            work.append((client, Recv(proc.name, effect.msg)))
+                        break
+        elif kind is Log:
+            if effect.level not in ("info", "debug"):
+                self.trace.add(self.now_ms, node.name, f"{proc.name} {effect.level}: {effect.text}")
+        elif kind is Persist:
+            node.disk[effect.name] = effect.value
+        elif kind is WatchPid:
+            self.watchers.setdefault((node.name, effect.peer), []).append(proc.name)
+        else:
+            handler = self.handlers.get(kind)
+            assert handler is not None, f"{node.name}/{proc.name}: no simulator handler for {effect!r}"
+            handler(self, node, proc, effect)
+
+    # -- processes -------------------------------------------------------------------------------
+    def start_process(self, node: SimNode, pname: str) -> None:
+        proc = node.procs.setdefault(pname, SimProcess(pname))
+        if proc.up:
             return
-        self.checker.delivered(node.name, effect.source, state)
+        proc.incarnation += 1
+        proc.identity = f"{pname}#{proc.incarnation}".encode()
+        proc.up, proc.paused, proc.backlog, proc.wake_ms, proc.restart_due = True, False, [], None, False
+        local = self.local(node)
+        proc.core = self.stack.build(self, node, proc, local)
+        self.deliver(node, proc, WallClock(WALL_BASE_S * 1000 - node.offset_ms))  # clocks in sync (NTP)
+        self.deliver(node, proc, Tick())
+
+    def crash_process(self, name: str, pname: str, respawn: bool = True) -> None:
+        node = self.nodes[name]
+        proc = node.procs.get(pname)
+        if not node.up or proc is None or not proc.up:
+            return
+        self.trace.add(self.now_ms, name, f"CRASH process {pname}")
+        self._process_down(node, proc)
+        if respawn:
+            proc.restart_due = True
+            epoch = node.epoch
+
+            def respawn_it() -> None:
+                if node.up and node.epoch == epoch and not proc.up and proc.restart_due:
+                    self.trace.add(self.now_ms, name, f"RESPAWN process {pname}")
+                    self.start_process(node, pname)
+                    self._running_changed(node)
+            self.at(self.now_ms + self.respawn_ms, respawn_it)
+        self._running_changed(node)
+
+    def _process_down(self, node: SimNode, proc: SimProcess) -> None:
+        identity = proc.identity
+        proc.up, proc.paused, proc.backlog, proc.wake_ms, proc.core = False, False, [], None, None
+        watchers = self.watchers.pop((node.name, identity), [])
+        if watchers:
+            delay = self.rng.randint(1, 1000)  # the shells check watched pids every second
+            epoch = node.epoch
+
+            def tell() -> None:
+                if node.up and node.epoch == epoch:
+                    for wname in watchers:
+                        watcher = node.procs.get(wname)
+                        if watcher is not None and watcher.up:
+                            self.deliver(node, watcher, PeerGone(identity))
+            self.at(self.now_ms + delay, tell)
+
+    def pause_process(self, name: str, pname: str) -> None:
+        node = self.nodes[name]
+        proc = node.procs.get(pname)
+        if not node.up or proc is None or not proc.up or proc.paused:
+            return
+        proc.paused = True
+        self.trace.add(self.now_ms, name, f"PAUSE process {pname}")
+        self._running_changed(node)
+
+    def resume_process(self, name: str, pname: str) -> None:
+        node = self.nodes[name]
+        proc = node.procs.get(pname)
+        if not node.up or proc is None or not proc.up or not proc.paused:
+            return
+        proc.paused = False
+        self.trace.add(self.now_ms, name, f"RESUME process {pname} ({len(proc.backlog)} inputs waiting)")
+        if not node.paused:
+            self._wake(node, proc)
+        self._running_changed(node)
+
+    def _wake(self, node: SimNode, proc: SimProcess) -> None:
+        proc.wake_ms = None
+        backlog, proc.backlog = proc.backlog, []
+        self.deliver(node, proc, Tick())  # overdue timers first, as core.loop does
+        for item in backlog:
+            self.deliver(node, proc, item)
+        self._rearm(node, proc)
 
     # -- node lifecycle and faults ---------------------------------------------------------------
     def start(self, name: str) -> None:
         node = self.nodes[name]
         assert not node.up
-        node.generation += 1
-        node.incarnation += 1
         node.epoch += 1
-        node.up, node.paused, node.backlog, node.wake_ms = True, False, [], None
-        node.ccm_paused, node.ccm_backlog = False, []
-        local = self._local(node)
-        timing = self.timing
-        node.hb = HeartbeatMachine(
-            MachineConfig(node=name, uuid=name.encode().ljust(16, b"\0")[:16], generation=node.generation,
-                          nodes=tuple(self.names), keepalive_ms=timing.keepalive_ms, deadtime_ms=timing.deadtime_ms,
-                          warntime_ms=timing.warntime_ms, initdead_ms=timing.initdead_ms,
-                          deadping_ms=timing.deadtime_ms, local_links=(LINK,)),
-            self.keys, _SubRng(self.rng.randint(0, 2**31)), local, WALL_BASE_S + local // 1000,
-            decode=self.packet_decoder)
-        node.ccm = self.ccm_factory(CcmConfig(node=name, nodes=tuple(self.names), keepalive_ms=timing.keepalive_ms,
-                                        deadtime_ms=timing.deadtime_ms, incarnation=node.incarnation,
-                                        instance_floor=node.disk_instance, generation=node.generation,
-                                        two_node=self.two_node), local, decode=self.state_decoder)
-        self.trace.add(self.now_ms, name, f"START generation {node.generation} incarnation {node.incarnation}")
-        self.checker.started(name)
-        self._dispatch(node, "hb", Tick())
-        self._dispatch(node, "hb", LocalClient("ccm", True))
-        self._dispatch(node, "ccm", CcmTick())
-        self.checker.set_running(name, True, self.now_ms)
-        self._rearm(node)
+        node.up, node.paused = True, False
+        self.trace.add(self.now_ms, name, "START")
+        for observer in self.observers:
+            started = getattr(observer, "node_started", None)
+            if started is not None:
+                started(self, node)
+        for pname in self.stack.processes:
+            self.start_process(node, pname)
+        self._running_changed(node)
 
     def crash(self, name: str) -> None:
         node = self.nodes[name]
         if not node.up:
             return
-        node.up, node.paused, node.backlog, node.wake_ms = False, False, [], None
-        node.hb = node.ccm = None
+        for proc in node.procs.values():
+            if proc.up:
+                proc.up, proc.paused, proc.backlog, proc.wake_ms, proc.core = False, False, [], None, None
+        node.up, node.paused = False, False
         node.epoch += 1
+        self.watchers = {k: v for k, v in self.watchers.items() if k[0] != name}
         self.trace.add(self.now_ms, name, "CRASH")
-        self.checker.set_running(name, False, self.now_ms)
+        for observer in self.observers:
+            crashed = getattr(observer, "node_crashed", None)
+            if crashed is not None:
+                crashed(self, node)
+        self._running_changed(node)
 
     def pause(self, name: str) -> None:
         node = self.nodes[name]
@@ -263,95 +361,86 @@ class Cluster:
             return
         node.paused = True
         self.trace.add(self.now_ms, name, "PAUSE (hung)")
-        self.checker.set_running(name, False, self.now_ms)
+        self._running_changed(node)
 
     def resume(self, name: str) -> None:
         node = self.nodes[name]
         if not node.up or not node.paused:
             return
         node.paused = False
-        self.trace.add(self.now_ms, name, f"RESUME ({len(node.backlog)} packets waiting)")
-        node.wake_ms = None
-        self._dispatch(node, "hb", Tick())
-        self._dispatch(node, "ccm", CcmTick())
-        if not node.ccm_paused:
-            self.checker.set_running(name, True, self.now_ms)
-            queued, node.ccm_backlog = node.ccm_backlog, []
-            for item in queued:
-                self._dispatch(node, "ccm", item)
-        backlog, node.backlog = node.backlog, []
-        for data in backlog:
-            self._dispatch(node, "hb", PacketIn(LINK, data))
-        self._rearm(node)
+        waiting = sum(len(p.backlog) for p in node.procs.values())
+        self.trace.add(self.now_ms, name, f"RESUME ({waiting} inputs waiting)")
+        order = [node.procs[p] for p in self.stack.processes if p in node.procs]
+        for proc in order:  # every process runs its overdue timers before anything it missed
+            if proc.up and not proc.paused:
+                proc.wake_ms = None
+                self.deliver(node, proc, Tick())
+        for proc in order:
+            if proc.up and not proc.paused:
+                backlog, proc.backlog = proc.backlog, []
+                for item in backlog:
+                    self.deliver(node, proc, item)
+                self._rearm(node, proc)
+        self._running_changed(node)
 
     def pause_ccm(self, name: str) -> None:
         """Only the node's ccm process hangs (SIGSTOP): messaging keeps the node alive."""
-        node = self.nodes[name]
-        if not node.up or node.ccm_paused:
-            return
-        node.ccm_paused = True
-        self.trace.add(self.now_ms, name, "PAUSE ccm only")
-        self.checker.set_running(name, False, self.now_ms)
-        self._rearm(node)
+        self.pause_process(name, "ccm")
 
     def resume_ccm(self, name: str) -> None:
-        node = self.nodes[name]
-        if not node.up or not node.ccm_paused:
-            return
-        node.ccm_paused = False
-        self.trace.add(self.now_ms, name, f"RESUME ccm ({len(node.ccm_backlog)} inputs waiting)")
-        if not node.paused:
-            self._dispatch(node, "ccm", CcmTick())
-            self.checker.set_running(name, True, self.now_ms)
-            backlog, node.ccm_backlog = node.ccm_backlog, []
-            for item in backlog:
-                self._dispatch(node, "ccm", item)
-            self._rearm(node)
+        self.resume_process(name, "ccm")
+
+    def process_running(self, node: SimNode, pname: str) -> bool:
+        proc = node.procs.get(pname)
+        return node.up and not node.paused and proc is not None and proc.up and not proc.paused
 
     def running(self) -> dict[str, int]:
-        return {n.name: n.incarnation for n in self.nodes.values() if n.up and not n.paused and not n.ccm_paused}
+        """Nodes whose membership stack runs (not crashed, not hung): name -> ccm incarnation."""
+        out = {}
+        for n in self.nodes.values():
+            if self.process_running(n, "messaging") and self.process_running(n, "ccm"):
+                machine = n.ccm
+                if machine is not None:
+                    out[n.name] = machine.inc
+        return out
+
+    def _running_changed(self, node: SimNode) -> None:
+        running = self.process_running(node, "messaging") and self.process_running(node, "ccm") \
+            and node.ccm is not None
+        self.checker.set_running(node.name, running, self.now_ms)
+        for observer in self.observers:
+            changed = getattr(observer, "running_changed", None)
+            if changed is not None:
+                changed(self, node)
 
 
-class PacketDecoder:
-    """`messaging.packet.decode` for the cluster's keys, run once per distinct packet: a broadcast
-    reaches N-1 nodes as the same bytes, and decoding is a pure function of bytes and keys. The
-    cores treat decoded packets as read-only, so sharing the result changes nothing but speed."""
-
-    def __init__(self, keys: AuthKeys, limit: int = 4096) -> None:
-        self.keys = keys
-        self.limit = limit
-        self.cache: dict[bytes, packet.Decoded] = {}
-
-    def __call__(self, data: bytes, keys: AuthKeys) -> packet.Decoded:
-        if keys is not self.keys:
-            return packet.decode(data, keys)
-        decoded = self.cache.get(data)
-        if decoded is None:
-            decoded = packet.decode(data, keys)
-            if len(self.cache) >= self.limit:
-                self.cache.clear()
-            self.cache[data] = decoded
-        return decoded
+# -- effect handlers shared by every stack -------------------------------------------------------
+def _transmit(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Transmit) -> None:
+    for dst, delay in cluster.network.plan(node.name):
+        cluster._push(cluster.now_ms + delay, PACKET, (dst, effect.packet))
 
 
-class StateDecoder:
-    """`ccm.protocol.decode`, once per distinct payload (states are read-only to the cores)."""
-
-    def __init__(self, limit: int = 4096) -> None:
-        self.limit = limit
-        self.cache: dict[bytes, protocol.State] = {}
-
-    def __call__(self, data: bytes) -> protocol.State:
-        state = self.cache.get(data)
-        if state is None:
-            state = protocol.decode(data)
-            if len(self.cache) >= self.limit:
-                self.cache.clear()
-            self.cache[data] = state
-        return state
+def _ignore(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
+    return None
 
 
-class _SubRng:
+def _view(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
+    info = effect.view
+    if type(effect) is ViewChanged:
+        cluster.trace.add(cluster.now_ms, node.name, f"VIEW {info.instance} {{{', '.join(info.members)}}} "
+                          f"quorum={'yes' if info.quorum else 'no'}")
+        cluster.checker.installed(node.name, info, cluster.now_ms)
+    else:
+        cluster.trace.add(cluster.now_ms, node.name, f"quorum {'gained' if info.quorum else 'lost'} "
+                          f"in {info.instance}")
+        cluster.checker.quorum_changed(node.name, info, cluster.now_ms)
+
+
+def is_ccm_state(event: object) -> bool:
+    return type(event) is Recv and type(event.msg) is ClusterMessage and event.msg.msgtype == "ccm"  # type: ignore[attr-defined]
+
+
+class SubRng:
     """A small deterministic generator for one core (a linear congruential sequence), so cores
     never share the cluster RNG's stream and never need the random module."""
 

@@ -169,8 +169,9 @@ def heal_all(cluster: Cluster, rng: Rng, restart_probability: float = 0.8) -> No
     for node in cluster.nodes.values():
         if node.up and node.paused:
             cluster.resume(node.name)
-        if node.up and node.ccm_paused:
-            cluster.resume_ccm(node.name)
+        for proc in list(node.procs.values()):
+            if node.up and proc.up and proc.paused:
+                cluster.resume_process(node.name, proc.name)
     for node in cluster.nodes.values():
         if not node.up and rng.random() < restart_probability:
             cluster.start(node.name)

@@ -36,6 +36,7 @@ NOTIFY_CHANGED = "changed"  # only when rc changes, and on every failure (recurr
 class SignOn:
     request_id: int
     client: str
+    pid: int = 0  # the client's pid: results stop going to it once that process ends
 
 
 @message("lrm.register")
@@ -70,6 +71,7 @@ class Execute:
     meta: dict[str, str] = field(default_factory=dict)
     expected_rc: int = 0  # a recurring result other than this counts as a failure (reported each time)
     notify: str = ""  # "" = default: changed for recurring ops, always for one-shot ops
+    user_data: str = ""  # kept with the op and returned in its results and history (the CRM's key)
 
 
 @message("lrm.cancel")
@@ -126,3 +128,5 @@ class OpResult:
     exec_ms: int = 0
     queue_ms: int = 0
     rc_changed: bool = True
+    user_data: str = ""
+    rc_changed_wall_s: float = 0.0  # when the rc last became what it is (recurring ops: earlier runs)

@@ -9,15 +9,16 @@ from hypothesis import strategies as st
 from core import wire
 from core.messages.common import PingRequest
 from core.messages.log import LogRecord
-from logd.core import REPORT_INTERVAL_MS, Frame, LogdCore, Stopping, Tick, Write
+from core.sansio import Stop, Tick, WallClock
+from logd.core import REPORT_INTERVAL_MS, Frame, LogdCore, Write
 
 
 def rec(text="hello", level="info", daemon="messaging", node="node2", pid=42, ts=1000.5) -> bytes:
     return wire.encode(LogRecord(ts_s=ts, node=node, daemon=daemon, pid=pid, level=level, text=text))
 
 
-def frame(*parts: bytes, wall=2000.0) -> Frame:
-    return Frame(parts=tuple(parts), wall_s=wall)
+def frame(*parts: bytes) -> Frame:
+    return Frame(parts=tuple(parts))
 
 
 def test_a_record_becomes_one_line_with_its_own_origin():
@@ -55,8 +56,8 @@ def test_first_garbage_is_reported_at_once_then_summarised_per_interval():
         assert core.step(200 + i, frame(b"x" * i)) == []
     assert core.step(300, frame(rec())) != []  # good records still flow
     assert core.next_deadline_ms() == 100 + REPORT_INTERVAL_MS
-    assert core.step(100 + REPORT_INTERVAL_MS - 1, Tick(wall_s=1.0)) == []
-    summary = core.step(100 + REPORT_INTERVAL_MS, Tick(wall_s=1.0))
+    assert core.step(100 + REPORT_INTERVAL_MS - 1, Tick()) == []
+    summary = core.step(100 + REPORT_INTERVAL_MS, Tick())
     assert len(summary) == 1 and "dropped 5 garbage frames" in summary[0].text and "6 so far" in summary[0].text
     assert core.next_deadline_ms() is None
     assert core.counters.garbage == 6 and core.counters.records == 1
@@ -90,7 +91,9 @@ def test_stopping_reports_what_is_unreported_and_the_totals():
     core.step(0, frame(rec()))
     core.step(1, frame(b"a"))
     core.step(2, frame(b"b"))
-    out = core.step(3, Stopping(wall_s=5.0))
+    core.step(3, WallClock(5000 - 3))
+    out = core.step(3, Stop())
+    assert out[1].ts_s == 5.0
     assert [w.level for w in out] == ["warn", "info"]
     assert "1 records written, 2 garbage frames dropped" in out[1].text
 
@@ -99,7 +102,7 @@ def test_stopping_reports_what_is_unreported_and_the_totals():
 @given(st.lists(st.binary(max_size=64), min_size=1, max_size=3))
 def test_no_frame_can_crash_the_core(parts):
     core = LogdCore(node="node1", pid=7)
-    out = core.step(0, Frame(parts=tuple(parts), wall_s=0.0))
+    out = core.step(0, Frame(parts=tuple(parts)))
     assert core.counters.records + core.counters.garbage == 1
     assert all(isinstance(w, Write) for w in out)
 

@@ -60,7 +60,7 @@ def test_register_rejects_bad_definitions_and_accepts_good_ones():
     assert "positional" in h.register("r5", rsc_class="heartbeat", rsc_type="IPaddr", ip="1").error
     assert h.register("r6", rsc_class="heartbeat", rsc_type="IPaddr", **{"1": "10.0.0.1"}).error is None
     assert [r["rsc_id"] for r in h.core.describe_resources()] == ["r1", "r6"]
-    assert any(isinstance(e, m.Persist) for e in h.log)
+    assert any(isinstance(e, m.SaveResources) for e in h.log)
 
 
 def test_one_operation_at_a_time_per_resource_in_order():

@@ -1,0 +1,195 @@
+"""The one shell driver: runs a sans-I/O core inside a daemon's loop.
+
+Every daemon used to carry its own copy of "step the core, carry out each effect, re-arm the core
+timer". `Driver` is that loop, once:
+
+- `feed(input)` steps the core with the loop's clock and carries out the effects in order; inputs
+  produced while effects are being carried out are queued and fed afterwards (no re-entrancy);
+- the shared effects are handled here: `Send` through the `Bus` (ZeroMQ), `WatchPid` (checked
+  every second, `PeerGone` fed when the process ended), `Persist` (a durable state file), `Log`;
+  anything else goes to the handler the shell registered for its type (no handler: a bug, it
+  fails loudly);
+- after every step the "core" timer is re-armed at `core.next_deadline_ms()`;
+- `WallClock` is fed at start and whenever the wall clock moved against the monotonic one.
+
+`Bus` is the ZeroMQ side of `Send`/`Recv`: the daemon's own ROUTER (when it serves a socket) and
+one DEALER per daemon it is a client of, created on first use. Frames that do not decode are
+counted and logged, never fed to the core.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional
+
+import zmq
+
+from core import ipc, wire
+from core.clock import monotonic_ms, wall_s
+from core.daemon import DaemonContext, pid_alive
+from core.sansio import Log, Peer, PeerGone, Persist, Recv, Send, Tick, WallClock, WatchPid
+from core.statefile import write_durably, write_number
+
+WATCH_INTERVAL_MS = 1000
+WALL_STEP_MS = 500  # a wall clock that moved this much against the monotonic one is re-sent
+READ_BATCH = 512
+
+
+def wall_offset_ms() -> int:
+    return int(wall_s() * 1000) - monotonic_ms()
+
+
+class Bus:
+    """ZeroMQ sockets behind Send/Recv for one daemon."""
+
+    def __init__(self, ctx: DaemonContext, deliver: Callable[[Recv], None], serve: Optional[str]) -> None:
+        self.ctx = ctx
+        self.deliver = deliver
+        self.router: Optional[zmq.Socket] = None
+        self.dealers: dict[str, zmq.Socket] = {}
+        self.counters: dict[str, int] = {}
+        if serve is not None:
+            self.router = ipc.bind_router(ctx.paths, serve)
+            ctx.loop.add_reader(self.router, self._on_router)
+
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def send(self, dest: Peer, msg: Any) -> None:
+        if isinstance(dest, bytes):
+            assert self.router is not None, "a daemon without a socket has no clients to answer"
+            if not ipc.send_router(self.router, dest, msg):
+                self.count("send_queue_full")
+            return
+        sock = self.dealers.get(dest)
+        if sock is None:
+            sock = ipc.context().socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.SNDHWM, 100_000)
+            sock.setsockopt(zmq.RCVHWM, 100_000)
+            sock.connect(self.ctx.paths.endpoint(dest))
+            self.dealers[dest] = sock
+            self.ctx.loop.add_reader(sock, lambda name=dest: self._on_dealer(name))
+        try:
+            sock.send(wire.encode(msg), zmq.NOBLOCK)
+        except zmq.Again:
+            self.count("send_queue_full")
+
+    def _bad(self, exc: Exception) -> None:
+        self.count("bad_frames")
+        self.ctx.log.debug(f"bad frame: {exc}")
+
+    def _on_router(self) -> None:
+        assert self.router is not None
+        for identity, msg in ipc.requests(self.router, self._bad, limit=READ_BATCH):
+            self.deliver(Recv(identity, msg))
+
+    def _on_dealer(self, name: str) -> None:
+        sock = self.dealers.get(name)
+        for _ in range(READ_BATCH):
+            if sock is None:
+                return
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                msg = wire.decode(frame)
+            except wire.WireError as exc:
+                self._bad(exc)
+                continue
+            self.deliver(Recv(name, msg))
+
+    def close(self) -> None:
+        for name, sock in self.dealers.items():
+            self.ctx.loop.remove_reader(sock)
+            sock.close(200)  # a last goodbye (sign-off) may still be in the queue
+        self.dealers.clear()
+        if self.router is not None:
+            self.ctx.loop.remove_reader(self.router)
+            self.router.close(0)
+            self.router = None
+
+
+class Driver:
+    """Feeds one core and carries out its effects (see the module docstring)."""
+
+    def __init__(self, ctx: DaemonContext, core: Any, serve: Optional[str] = None,
+                 handlers: Optional[dict[type, Callable[[Any], None]]] = None) -> None:
+        self.ctx = ctx
+        self.core = core
+        self.handlers = dict(handlers or {})
+        self.bus = Bus(ctx, self.feed, serve)
+        self.watched: dict[bytes, int] = {}
+        self.offset_ms = wall_offset_ms()
+        self._queue: list[object] = []
+        self._busy = False
+        self._closed = False
+
+    def start(self) -> None:
+        self.feed(WallClock(self.offset_ms))
+        self.feed(Tick())
+        self.ctx.loop.set_timer("watch-pids", monotonic_ms() + WATCH_INTERVAL_MS, self._watch)
+
+    def feed(self, event: object) -> None:
+        if self._closed:
+            return
+        self._queue.append(event)
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._queue:
+                item = self._queue.pop(0)
+                offset = wall_offset_ms()
+                if abs(offset - self.offset_ms) >= WALL_STEP_MS:
+                    self.offset_ms = offset
+                    self._apply(self.core.step(self.ctx.loop.clock(), WallClock(offset)))
+                self._apply(self.core.step(self.ctx.loop.clock(), item))
+        finally:
+            self._busy = False
+        self.ctx.loop.set_timer("core", self.core.next_deadline_ms(), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.feed(Tick())
+
+    def _apply(self, effects: list[object]) -> None:
+        for effect in effects:
+            kind = type(effect)
+            if kind is Send:
+                self.bus.send(effect.dest, effect.msg)  # type: ignore[attr-defined]
+            elif kind is Log:
+                self.ctx.log.log(effect.level, effect.text)  # type: ignore[attr-defined]
+            elif kind is WatchPid:
+                self.watched[effect.peer] = effect.pid  # type: ignore[attr-defined]
+            elif kind is Persist:
+                self.persist(effect)  # type: ignore[arg-type]
+            else:
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    raise AssertionError(f"{self.ctx.name}: no handler for effect {effect!r}")
+                handler(effect)
+
+    def persist(self, effect: Persist) -> None:
+        path = self.ctx.paths.state_file(effect.name)
+        if isinstance(effect.value, int):
+            write_number(path, effect.value)
+        else:
+            write_durably(path, effect.value.encode("utf-8"))
+
+    def _watch(self) -> None:
+        for peer, pid in list(self.watched.items()):
+            if not pid_alive(pid):
+                del self.watched[peer]
+                self.feed(PeerGone(peer))
+        self.ctx.loop.set_timer("watch-pids", monotonic_ms() + WATCH_INTERVAL_MS, self._watch)
+
+    def close(self) -> None:
+        self._closed = True
+        self.ctx.loop.cancel_timer("core")
+        self.ctx.loop.cancel_timer("watch-pids")
+        self.bus.close()
+
+
+def own_pid() -> int:
+    return os.getpid()
