@@ -84,7 +84,7 @@ class Lab:
             self.state.nodes[node] = NodeState()
         self.save()
         started = {}
-        for node in self.nodes:
+        for node in self.nodes if spec.run_stack else ():  # run_stack=False: see LabSpec
             pid, start = stack.start(spec, node)
             self.state.nodes[node] = NodeState(pid=pid, start=start)
             self.save()

@@ -57,6 +57,10 @@ class LabSpec:
     debug: int = 0
     root: str = ""
     extra_hacf: tuple[str, ...] = field(default=())
+    # False: `Lab.up` prepares every node's directories but starts no pyheartbeat stack, so the
+    # namespaces can host other software (bench/failover.py runs Heartbeat 3.0.6 there, through
+    # lab/heartbeat306.py) or a stack started later with `Lab.start_node`.
+    run_stack: bool = True
 
     def to_dict(self) -> dict:
         out = asdict(self)
