@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lrm": ("lrmd.cli", "main", "talk to the local resource manager (lrmadmin)"),
     "simulate": ("pengine.simulate", "main", "run the policy engine on a CIB (crm_simulate)"),
     "haresources2cib": ("pengine.haresources2cib", "main", "translate haresources into a CIB"),
+    "crm_mon": ("tools.crm_mon", "main", "cluster status as Pacemaker's crm_mon shows it"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Cluster status text in crm_simulate's (crm_mon's) shape:
+"""Cluster status text in crm_mon's and crm_simulate's shape:
 
       * Node List:
         * Online: [ node1 node2 ]
@@ -8,19 +8,42 @@
         * Resource Group: foo:
           * rsc3	(ocf:heartbeat:apache):	 FAILED node1
 
+Both tools print resources with the same Pacemaker 2.1.5 functions (pe__resource_text,
+pe__group_default, pe__clone_default), steered by "show options" (`pcmk_show_*` flags): crm_simulate
+always lists inactive resources too (and pending actions in its current status), crm_mon only
+active ones unless asked (`-r`), and per node with `-n`. `ShowOptions` carries those flags, so the
+two tools share one implementation instead of drifting apart.
+
 Role names are the current ones (Promoted/Unpromoted); Pacemaker 2.1.5 itself still prints
-Master/Slave and its regression runner rewrites them the same way.
+Master/Slave in crm_simulate and its regression runner rewrites them the same way.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from pengine import model as m
 from pengine.assign import current_node
 from pengine.model import CLONE, GROUP, PRIMITIVE, Node, Resource, WorkingSet
-from pengine.unpack import is_true
+from pengine.unpack import is_true, numeric_key
 
+
+@dataclass(frozen=True)
+class ShowOptions:
+    """What a resource listing shows; each field is one of Pacemaker's pcmk_show_* flags."""
+
+    inactive: bool = True        # pcmk_show_inactive_rscs: stopped resources and instances too
+    pending: bool = False        # pcmk_show_pending: "Starting", "(Monitoring)", ...
+    rsc_only: bool = False       # pcmk_show_rsc_only: no node names (listing is per node)
+    clone_detail: bool = False   # pcmk_show_clone_detail: every clone instance on its own line
+    implicit: bool = False       # pcmk_show_implicit_rscs: internal resources too
+    by_node: bool = False        # pcmk_show_rscs_by_node: active resources were listed per node
+    brief: bool = False          # pcmk_show_brief: primitives counted per agent and node
+
+
+# ------------------------------------------------------------------------------------------------
+# nodes
 
 def node_status_text(node: Node) -> str:
     if node.unclean:
@@ -44,14 +67,34 @@ def node_status_text(node: Node) -> str:
     return "OFFLINE"
 
 
+def node_shown_alone(node: Node, health: int = 1, by_node: bool = False,
+                     feature_set: bool = False) -> bool:
+    """Whether node_list_text gives the node a line of its own instead of a place in the
+    "Online: [ ... ]" / "OFFLINE: [ ... ]" summary lists."""
+    return (node.unclean or node.pending or (node.standby_onfail and node.online)
+            or node.standby or node.maintenance or by_node or feature_set or health <= 0)
+
+
+def node_line(node: Node, name: Optional[str] = None, health: int = 1) -> str:
+    """A node's own status line: "Node node1: standby" (with "(health is RED)" when bad)."""
+    text = f"Node {name or node.uname}: {node_status_text(node)}"
+    if health < 0:
+        text += " (health is RED)"
+    elif health == 0:
+        text += " (health is YELLOW)"
+    return text
+
+
 def node_list(ws: WorkingSet) -> list[str]:
+    """node_list_text (not grouped by node) as crm_simulate shows it: the lines of the Node
+    List, without bullets. Pacemaker Remote and guest nodes are not modelled by the engine (it
+    reports them as unsupported), so every node is listed as a cluster node."""
     lines: list[str] = []
     online: list[str] = []
     offline: list[str] = []
     for node in ws.nodes:
-        if (node.unclean or node.pending or (node.standby_onfail and node.online)
-                or node.standby or node.maintenance):
-            lines.append(f"Node {node.uname}: {node_status_text(node)}")
+        if node_shown_alone(node):
+            lines.append(node_line(node))
         elif node.online:
             online.append(node.uname)
         else:
@@ -62,6 +105,9 @@ def node_list(ws: WorkingSet) -> list[str]:
         lines.append(f"OFFLINE: [ {' '.join(offline)} ]")
     return lines
 
+
+# ------------------------------------------------------------------------------------------------
+# resource state
 
 def is_disabled(rsc: Resource) -> bool:
     target = rsc.meta.get("target-role")
@@ -101,6 +147,21 @@ def displayable_role(rsc: Resource) -> int:
     return role
 
 
+_PENDING_STATE = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating",
+                  "migrate_from": "Migrating", "promote": "Promoting", "demote": "Demoting"}
+
+
+def displayable_state(rsc: Resource, pending: bool) -> str:
+    """native_displayable_state: the pending action's state word, else the role."""
+    state = _PENDING_STATE.get(rsc.pending_task or "") if pending else None
+    return state or m.role2text(displayable_role(rsc))
+
+
+def pending_task_text(rsc: Resource) -> Optional[str]:
+    """native_pending_task: only a pending recurring monitor has a word of its own."""
+    return "Monitoring" if rsc.pending_task == "monitor" else None
+
+
 def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Optional[int]:
     from core.cib.status import history_key, int_attr, op_record, parse_op_key
     from pengine.status import mask_probe_failure
@@ -121,12 +182,14 @@ def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Op
     return None
 
 
-_PENDING_STATE = {"start": "Starting", "stop": "Stopping", "migrate_to": "Migrating",
-                  "migrate_from": "Migrating", "promote": "Promoting", "demote": "Demoting"}
+def _pending(ws: WorkingSet, opts: Optional[ShowOptions]) -> bool:
+    return ws.show_pending if opts is None else opts.pending
 
 
 def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node],
-                   rsc_only: bool = False) -> str:
+                   rsc_only: bool = False, opts: Optional[ShowOptions] = None) -> str:
+    """pcmk__native_output_string: "rsc\t(class:provider:type):\t Started node1 (flags)"."""
+    pending = _pending(ws, opts)
     cls = rsc.xml.get("class") or "unknown"
     provider = rsc.xml.get("provider") if cls == "ocf" else None
     kind = rsc.xml.get("type") or "unknown"
@@ -134,7 +197,7 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
         node = rsc.lock_node
     if rsc_only or len(rsc.running_on) > 1:
         node = None
-    out = f"{name}\t({cls}{'::' if False else ''}{':' + provider if provider else ''}:{kind}):\t"
+    out = f"{name}\t({cls}{':' + provider if provider else ''}:{kind}):\t"
     words: list[str] = []
     if rsc.orphan:
         words.append("ORPHANED")
@@ -144,9 +207,7 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
         if role > m.ROLE_UNPROMOTED:
             words.append(m.role2text(role))
     else:
-        # crm_simulate shows pending actions (record-pending): "Starting", "Stopping", ...
-        pending = _PENDING_STATE.get(rsc.pending_task or "") if ws.show_pending else None
-        words.append(pending or m.role2text(displayable_role(rsc)))
+        words.append(displayable_state(rsc, pending))
     if node is not None:
         words.append(node.uname)
     out += " " + " ".join(words)
@@ -159,8 +220,9 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
         flags.append("UNCLEAN")
     if node is not None and node is rsc.lock_node:
         flags.append("LOCKED")
-    if ws.show_pending and rsc.pending_task == "monitor":
-        flags.append("Monitoring")
+    task = pending_task_text(rsc) if pending else None
+    if task is not None:
+        flags.append(task)
     target = rsc.meta.get("target-role")
     if target is not None:
         target_role = m.text2role(target)
@@ -178,8 +240,8 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
         out += " (" + ", ".join(flags) + ")"
     if rsc_only or len(rsc.running_on) > 1:
         desc = rsc.xml.get("description")
-        if desc:
-            out += f" ({desc})"
+        if desc:  # pcmk__add_word: a plain word, not in parentheses
+            out += f" {desc}"
     if not rsc_only and len(rsc.running_on) > 1:
         out += " [ " + " ".join(n.uname for n in rsc.running_on) + " ]"
     return out
@@ -191,61 +253,240 @@ def printable_id(rsc: Resource) -> str:
     return rsc.id
 
 
-def resource_lines(ws: WorkingSet, rsc: Resource, indent: int) -> list[str]:
+# ------------------------------------------------------------------------------------------------
+# resources
+
+def resource_lines(ws: WorkingSet, rsc: Resource, indent: int,
+                   opts: Optional[ShowOptions] = None) -> list[str]:
+    """The lines of one resource (primitive, group or clone) at `indent` spaces, each a
+    "* " bullet. Without `opts`, crm_simulate's listing (inactive resources shown)."""
+    if opts is None:
+        opts = ShowOptions(inactive=True, pending=ws.show_pending)
     pad = " " * indent
     if rsc.variant == PRIMITIVE:
-        if is_true(rsc.meta.get("internal_rsc")):
+        if is_true(rsc.meta.get("internal_rsc")) and not opts.implicit:
             return []
         node = current_node(rsc)
         if node is None:
             node = rsc.pending_node
-        return [f"{pad}* {primitive_text(ws, rsc, printable_id(rsc), node)}"]
+        return [f"{pad}* {primitive_text(ws, rsc, printable_id(rsc), node, opts.rsc_only, opts)}"]
     if rsc.variant == GROUP:
+        return _group_lines(ws, rsc, indent, opts)
+    return clone_lines(ws, rsc, indent, opts)
+
+
+def _group_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -> list[str]:
+    """pe__group_default: members that are (partly) active, or all with inactive shown."""
+    lines: list[str] = []
+    n_inactive = 0
+    if not rsc_active(rsc, True) and rsc_active(rsc, False):
+        n_inactive = sum(1 for c in rsc.children if not rsc_active(c, True))
+    attrs: list[str] = []
+    if n_inactive > 0 and not opts.inactive:
+        attrs.append(f"{n_inactive} member{'' if n_inactive == 1 else 's'} inactive")
+    if not rsc.managed:
+        attrs.append("unmanaged")
+    if is_disabled(rsc):
+        attrs.append("disabled")
+    header = f"{' ' * indent}* Resource Group: {rsc.id}" + \
+        (f" ({', '.join(attrs)})" if attrs else "") + ":"
+    if opts.brief:
         if not rsc.children:
             return []
-        active = rsc_active(rsc, True)
-        partial = rsc_active(rsc, False)
-        attrs: list[str] = []
-        n_inactive = 0
-        if not active and partial:
-            n_inactive = sum(1 for c in rsc.children if not rsc_active(c, True))
-        del n_inactive  # only shown when inactive resources are hidden
-        if not rsc.managed:
+        return [header] + brief_lines(rsc.children, replace(opts, inactive=True), indent + 2)
+    for child in rsc.children:
+        if not (opts.inactive or rsc_active(child, False)):
+            continue
+        if not lines:
+            lines.append(header)
+        lines.extend(resource_lines(ws, child, indent + 2, opts))
+    return lines
+
+
+def clone_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -> list[str]:
+    """pe__clone_default: instances that need a line of their own (unique, failed, unmanaged,
+    pending, ...) in full, the others as "Promoted/Unpromoted/Started: [ nodes ]" and, with
+    inactive resources shown, "Stopped: [ nodes ]"."""
+    from pengine.clone import (_failed_probe_rc, configured_role, is_set_recursive,
+                               location_one, rsc_state)
+    lines: list[str] = []
+    shown = [False]
+
+    def header() -> None:
+        if shown[0]:
+            return
+        shown[0] = True
+        attrs = []
+        if rsc.promotable:
+            attrs.append("promotable")
+        if rsc.unique:
+            attrs.append("unique")
+        if not rsc.managed:  # 2.1.5 has no separate "maintenance" word here
             attrs.append("unmanaged")
         if is_disabled(rsc):
             attrs.append("disabled")
-        header = f"Resource Group: {rsc.id}" + (f" ({', '.join(attrs)})" if attrs else "")
-        lines = [f"{pad}* {header}:"]
-        for child in rsc.children:
-            lines.extend(resource_lines(ws, child, indent + 2))
+        child_id = rsc.clone_child_xml.get("id") if rsc.clone_child_xml is not None else ""
+        text = f"Clone Set: {rsc.id} [{child_id}]"
+        if attrs:
+            text += f" ({', '.join(attrs)})"
+        lines.insert(0, f"{' ' * indent}* {text}:")
+
+    stopped: Optional[dict[str, str]] = None
+    promoted_list: list[Node] = []
+    started_list: list[Node] = []
+    for child in rsc.children:
+        print_full = opts.clone_detail
+        partially = rsc_active(child, False)
+        if rsc.unique:
+            if partially or not rsc.orphan:
+                print_full = True
+        elif opts.pending and child.pending_task is not None and child.pending_task != "probe":
+            print_full = True
+        elif not partially:
+            if not child.orphan and not opts.clone_detail and opts.inactive:
+                if stopped is None:
+                    stopped = {}
+                stopped[child.id] = "Stopped"
+        elif (is_set_recursive(child, "orphan", True)
+              or not is_set_recursive(child, "managed", False)
+              or is_set_recursive(child, "failed", True)):
+            print_full = True
+        elif rsc_active(child, True):
+            location = location_one(child, 1)
+            if location is not None:
+                if not location.online and location.unclean:
+                    print_full = True
+                elif rsc_state(child, True) > m.ROLE_UNPROMOTED:
+                    promoted_list.append(location)
+                else:
+                    started_list.append(location)
+            else:
+                print_full = True  # a group instance spread over nodes
+        else:
+            print_full = True
+        if print_full:
+            header()
+            lines.extend(resource_lines(ws, child, indent + 2, opts))
+    if opts.clone_detail:
         return lines
-    from pengine.clone import clone_lines
-    return clone_lines(ws, rsc, indent)
+    inner = " " * (indent + 2)
+    active_instances = 0
+    words = [n.uname for n in sorted(promoted_list, key=lambda n: n.sort_key)]
+    active_instances += len(words)
+    if words:
+        header()
+        lines.append(f"{inner}* Promoted: [ {' '.join(words)} ]")
+    words = [n.uname for n in sorted(started_list, key=lambda n: n.sort_key)]
+    active_instances += len(words)
+    if words:
+        header()
+        if rsc.promotable:
+            label = ("Unpromoted (target-role)" if configured_role(rsc) == m.ROLE_UNPROMOTED
+                     else "Unpromoted")
+        else:
+            label = "Started"
+        lines.append(f"{inner}* {label}: [ {' '.join(words)} ]")
+    if not opts.inactive:
+        return lines
+    if not rsc.unique and rsc.clone_max > active_instances:
+        stopped = None
+        nodes = list(rsc.allowed) or list(rsc.known_on)
+        for node in sorted(nodes, key=lambda n: n.sort_key):
+            if node in rsc.running_on:
+                continue
+            state = ("Stopped (disabled)" if configured_role(rsc) == m.ROLE_STOPPED
+                     else "Stopped")
+            if stopped is None:
+                stopped = {}
+            rc = _failed_probe_rc(ws, rsc, node.uname)
+            if rc is not None:
+                stopped[node.uname] = f"Stopped ({m.OCF_EXIT_TEXT.get(rc, 'unknown')})"
+            else:
+                stopped[node.uname] = state
+    if stopped is not None:
+        header()
+        for status in sorted(set(stopped.values())):
+            names = sorted((k for k, v in stopped.items() if v == status), key=numeric_key)
+            if names:
+                lines.append(f"{inner}* {status}: [ {' '.join(names)} ]")
+    elif active_instances == 0:
+        header()
+    return lines
 
 
-def cluster_status(ws: WorkingSet, show_pending: bool = False) -> list[str]:
-    """The lines of one status section (without its title). crm_simulate shows pending
-    actions ("Starting", "(Monitoring)") in the current status only."""
-    ws.show_pending = show_pending
-    lines = ["  * Node List:"]
-    lines.extend(f"    * {line}" for line in node_list(ws))
-    lines.append("")
-    lines.append("  * Full List of Resources:")
-    printed = False
+def brief_lines(rscs: list[Resource], opts: ShowOptions, indent: int) -> list[str]:
+    """pe__rscs_brief_output: the primitives among `rscs` counted per agent ("2/3\t(ocf:
+    heartbeat:IPaddr2):\tActive node1"), agents in byte order, nodes in name order."""
+    totals: dict[str, int] = {}
+    active: dict[str, dict[str, int]] = {}
+    for rsc in rscs:
+        if rsc.variant != PRIMITIVE:
+            continue
+        cls = rsc.xml.get("class") or ""
+        provider = rsc.xml.get("provider") if cls == "ocf" else None
+        agent = f"{cls}{':' + provider if provider is not None else ''}:{rsc.xml.get('type')}"
+        totals[agent] = totals.get(agent, 0) + 1
+        for node in rsc.running_on:
+            if not node.unclean and not node.online and rsc.managed:
+                continue
+            per_node = active.setdefault(node.uname, {})
+            per_node[agent] = per_node.get(agent, 0) + 1
+    pad = " " * indent
+    lines = []
+    for agent in sorted(totals, key=lambda a: a.encode()):
+        seen = 0
+        for name in sorted(active, key=numeric_key):
+            count = active[name].get(agent, 0)
+            if count == 0:
+                continue
+            seen += count
+            where = "" if opts.rsc_only else name
+            if opts.inactive:
+                lines.append(f"{pad}* {count}/{totals[agent]}\t({agent}):\tActive {where}")
+            else:
+                lines.append(f"{pad}* {count}\t({agent}):\tActive {where}")
+        if opts.inactive and seen == 0:
+            lines.append(f"{pad}* 0/{totals[agent]}\t({agent}):\tActive")
+    return lines
+
+
+def resource_list(ws: WorkingSet, opts: ShowOptions, indent: int) -> list[str]:
+    """resource_list's body: the top-level resources worth a line with these options
+    (inactive orphans never; active ones not again when they were listed per node; with brief
+    output, primitives only as counts)."""
+    lines: list[str] = []
+    if opts.brief and not opts.by_node:
+        lines.extend(brief_lines(ws.resources, opts, indent))
     for rsc in ws.resources:
         active = rsc_active(rsc, True)
         if rsc.orphan and not active:
             continue
-        more = resource_lines(ws, rsc, 4)
-        if more:
-            printed = True
-        lines.extend(more)
-    if not printed:
-        lines.append("    * No resources")
+        if opts.by_node:
+            if active:
+                continue
+        elif opts.brief and rsc.variant == PRIMITIVE:
+            continue
+        elif not opts.inactive and not rsc_active(rsc, False):
+            continue
+        lines.extend(resource_lines(ws, rsc, indent, opts))
     return lines
 
 
-def counts_line(ws: WorkingSet) -> Optional[str]:
+def cluster_status(ws: WorkingSet, show_pending: bool = False) -> list[str]:
+    """crm_simulate's status section (without its title). It shows pending actions
+    ("Starting", "(Monitoring)") in the current status only."""
+    ws.show_pending = show_pending
+    opts = ShowOptions(inactive=True, pending=show_pending)
+    lines = ["  * Node List:"]
+    lines.extend(f"    * {line}" for line in node_list(ws))
+    lines.append("")
+    lines.append("  * Full List of Resources:")
+    lines.extend(resource_list(ws, opts, 4) or ["    * No resources"])
+    return lines
+
+
+def resource_counts(ws: WorkingSet) -> tuple[int, int, int]:
+    """pe__count_common over all resources: (instances, disabled, blocked)."""
     instances = disabled = blocked = 0
 
     def count(rsc: Resource) -> None:
@@ -261,6 +502,11 @@ def counts_line(ws: WorkingSet) -> Optional[str]:
                 blocked += 1
     for rsc in ws.resources:
         count(rsc)
+    return instances, disabled, blocked
+
+
+def counts_line(ws: WorkingSet) -> Optional[str]:
+    instances, disabled, blocked = resource_counts(ws)
     if disabled or blocked:
         return (f"{disabled} of {instances} resource instances DISABLED and {blocked} "
                 "BLOCKED from further action due to failure")
