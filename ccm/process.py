@@ -134,13 +134,14 @@ class CcmProcess:
         if self.machine is not None and self.machine.next_deadline_ms() <= now_ms:
             self._machine(now_ms, Tick(), out)
 
-    def _disconnect(self, now_ms: int, why: Optional[str], out: list[object]) -> None:
+    def _disconnect(self, now_ms: int, why: Optional[str], out: list[object],
+                    retry_ms: int = CONNECT_RETRY_MS) -> None:
         if why is not None:
             out.append(Log("warn", f"lost the messaging daemon ({why}); signing on again"))
         self.session.reset()
         self.machine = None
         self.phase = "idle"
-        self.retry_at_ms = now_ms + CONNECT_RETRY_MS
+        self.retry_at_ms = now_ms + retry_ms
 
     # -- messaging -------------------------------------------------------------------------------------
     def _from_messaging(self, now_ms: int, msg: Any, out: list[object]) -> None:
@@ -171,7 +172,7 @@ class CcmProcess:
         if pending.tag == "ping":
             why = self.session.ping_answer(pending.context)
             if why is not None:
-                self._disconnect(now_ms, why, out)
+                self._disconnect(now_ms, why, out, retry_ms=0)  # it answers: sign on again now
             return
         if not reply.ok:
             out.append(Log("warn", f"messaging refused {pending.tag}: {reply.error}; retrying"))

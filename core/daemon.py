@@ -134,8 +134,11 @@ def run_daemon(name: str, build: Callable[[DaemonContext], Service], argv: Optio
         print(str(exc), file=sys.stderr)
         release_pidfile(pidfile)
         return EXIT_CONFIG
-    loop.on_signal(signal.SIGTERM, lambda _signum: loop.stop())
-    loop.on_signal(signal.SIGINT, lambda _signum: loop.stop())
+    # a service that needs time to stop (crmd hands its resources over first) says so with a
+    # request_stop(); it stops the loop itself when done
+    request_stop = getattr(service, "request_stop", None)
+    loop.on_signal(signal.SIGTERM, lambda _signum: request_stop() if request_stop else loop.stop())
+    loop.on_signal(signal.SIGINT, lambda _signum: request_stop() if request_stop else loop.stop())
     loop.on_signal(signal.SIGHUP, lambda _signum: service.reload())
     _arm_watchdog(loop)
     gc.collect()

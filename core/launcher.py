@@ -178,7 +178,8 @@ class Launcher:
                 os.kill(child.pid, signal.SIGTERM)
             except ProcessLookupError:
                 continue
-            self._wait_for(child, STOP_WAIT_S)
+            spec = self.specs.get(name)
+            self._wait_for(child, spec.stop_wait_s if spec is not None else STOP_WAIT_S)
         self.say("info", f"{self.paths.node_name} Heartbeat shutdown complete.")
 
     def _wait_for(self, child, limit_s: float) -> None:

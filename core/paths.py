@@ -73,6 +73,13 @@ class NodePaths:
         }
 
 
+def ocf_roots() -> list[str]:
+    """Where OCF agents are looked for: `PYHB_OCF_ROOTS` (colon-separated; a lab puts its own
+    agents first), else `$OCF_ROOT`, else /usr/lib/ocf. The first is the OCF_ROOT agents see."""
+    listed = [p for p in os.environ.get("PYHB_OCF_ROOTS", "").split(":") if p]
+    return listed or [os.environ.get("OCF_ROOT") or "/usr/lib/ocf"]
+
+
 def default_node_name() -> str:
     return os.uname().nodename.split(".")[0].lower()
 

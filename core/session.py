@@ -7,7 +7,8 @@ same things, which used to be blocking calls in the shells:
   request id with a deadline; `take_reply()` matches a `Reply`, `expired()` lists the requests
   that got none in time;
 - the daemon may not run yet, may die, or may restart (and forget that we signed on): the session
-  sends a `PingRequest` every `poll_ms`; every daemon answers it with its pid. No answer to
+  sends a `PingRequest` every `poll_ms` (a new one even if the last is unanswered: it may have
+  gone out while the daemon was down); every daemon answers it with its pid. No answer to
   anything for `silent_ms`, or an answer with another pid than the one we signed on with, means
   the daemon is gone or restarted: `lost` is reported once and the owner signs on again.
 
@@ -37,8 +38,14 @@ class Session:
     """The client end of one daemon's control socket (`server` is its socket name)."""
 
     def __init__(self, server: str, next_id: Callable[[], int], poll_ms: int = DEFAULT_POLL_MS,
-                 timeout_ms: int = DEFAULT_TIMEOUT_MS, silent_ms: Optional[int] = None) -> None:
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS, silent_ms: Optional[int] = None,
+                 answers_in_order: bool = False) -> None:
+        """answers_in_order: the daemon answers every request before reading the next (the
+        policy engine, the transition engine, the lrmd): then a request older than an answered
+        ping got lost (it went out while the daemon was down) and is reported as expired at once,
+        instead of after its whole timeout."""
         self.server = server
+        self.answers_in_order = answers_in_order
         self.next_id = next_id
         self.poll_ms = poll_ms
         self.timeout_ms = timeout_ms
@@ -63,6 +70,10 @@ class Session:
         self.last_heard_ms = now_ms
         if reply.request_id == self.poll_id:
             self.poll_id = None
+            if self.answers_in_order:
+                for rid, pending in self.pending.items():
+                    if rid < reply.request_id:
+                        pending.deadline_ms = now_ms  # lost: expired() reports it
             return Pending("ping", now_ms, reply.result)
         return self.pending.pop(reply.request_id, None)
 
@@ -85,6 +96,12 @@ class Session:
         self.last_heard_ms = now_ms
         self.next_poll_ms = now_ms + self.poll_ms
 
+    def start_polling(self, now_ms: int) -> None:
+        """For a daemon that needs no sign-on: poll it from now on (its pid is learnt from the
+        first answer)."""
+        if not self.up:
+            self.connected(now_ms, None)
+
     def reset(self) -> None:
         """Forget everything outstanding (the daemon went away; replies to old requests are stale)."""
         self.pending.clear()
@@ -103,11 +120,11 @@ class Session:
             self.reset()
             return [], why
         effects: list[Send] = []
-        if self.next_poll_ms is not None and now_ms >= self.next_poll_ms and self.poll_id is None:
+        if self.next_poll_ms is not None and now_ms >= self.next_poll_ms:
+            # a ping still unanswered was lost (the daemon was down when it went out): ask again,
+            # so that a restarted daemon is recognised by its new pid at the next poll
             self.poll_id = self.next_id()
             effects.append(Send(self.server, PingRequest(self.poll_id)))
-            self.next_poll_ms = now_ms + self.poll_ms
-        elif self.next_poll_ms is not None and now_ms >= self.next_poll_ms:
             self.next_poll_ms = now_ms + self.poll_ms
         return effects, None
 
@@ -116,6 +133,8 @@ class Session:
         pid = result.get("pid") if isinstance(result, dict) else None
         if self.server_pid is not None and pid is not None and pid != self.server_pid:
             return f"{self.server} restarted (pid {self.server_pid} -> {pid})"
+        if self.server_pid is None and pid is not None:
+            self.server_pid = pid
         return None
 
     def next_deadline_ms(self) -> Optional[int]:

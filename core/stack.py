@@ -18,17 +18,21 @@ class DaemonSpec:
     module: str  # module with main(argv) -> int
     crm_only: bool  # only with `crm yes` / `pacemaker respawn`
     description: str
+    stop_wait_s: float = 15.0  # how long the launcher waits for it to stop before SIGKILL
 
 
 STACK: tuple[DaemonSpec, ...] = (
     DaemonSpec("logd", "logd.daemon", False, "ha-logd: cluster event logging"),
     DaemonSpec("messaging", "messaging.daemon", False, "heartbeat messaging layer"),
     DaemonSpec("ccm", "ccm.daemon", False, "consensus cluster membership"),
-    DaemonSpec("lrmd", "lrmd.daemon", True, "local resource manager"),
+    # the resource layer runs whatever `crm` says: with `crm off` crmd derives its CIB from
+    # haresources, so lrmd, pengine, tengine and crmd are part of every stack
+    DaemonSpec("lrmd", "lrmd.daemon", False, "local resource manager"),
     DaemonSpec("stonithd", "stonithd.daemon", True, "fencing daemon"),
-    DaemonSpec("pengine", "pengine.daemon", True, "policy engine"),
-    DaemonSpec("tengine", "tengine.daemon", True, "transition engine"),
-    DaemonSpec("crmd", "crmd.daemon", True, "cluster resource manager"),
+    DaemonSpec("pengine", "pengine.daemon", False, "policy engine"),
+    DaemonSpec("tengine", "tengine.daemon", False, "transition engine"),
+    # crmd hands its node's resources over before it stops (up to its shutdown escalation)
+    DaemonSpec("crmd", "crmd.daemon", False, "cluster resource manager", stop_wait_s=150.0),
 )
 
 

@@ -25,11 +25,11 @@ from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
 from core.messages import common
 from core.messages import lrm as api
-from core.paths import DEFAULT_RUNDIR
+from core.paths import DEFAULT_RUNDIR, ocf_roots
 from lrmd import machine as m
 from lrmd import resolve
 from lrmd.ocf import CLASSES, AgentContext, AgentExit, build_env, synthesized_metadata
-from lrmd.process import LrmProcess, Published, ShellRequest
+from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
 from lrmd.runner import AgentRunner
 
 STATE_FILE = "lrmd.resources.json"
@@ -40,8 +40,8 @@ _SIGNALS = {"TERM": signal.SIGTERM, "KILL": signal.SIGKILL}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ocf-root", action="append", default=None,
-                        help="OCF root to search for agents (repeatable; first = OCF_ROOT default "
-                             "$OCF_ROOT or /usr/lib/ocf)")
+                        help="OCF root to search for agents (repeatable; first = OCF_ROOT; default "
+                             "$PYHB_OCF_ROOTS, colon-separated, else $OCF_ROOT or /usr/lib/ocf)")
     parser.add_argument("--rsctmp", help="HA_RSCTMP for agents (default /run/resource-agents, or "
                                          "<rundir>/rsctmp when --rundir is not the default)")
     parser.add_argument("--lsb-dir", default="/etc/init.d", help="where lsb scripts live")
@@ -62,7 +62,7 @@ class LrmService:
         self.log = ctx.log
         self.loop = ctx.loop
         paths = ctx.paths
-        roots = args.ocf_root or [os.environ.get("OCF_ROOT") or "/usr/lib/ocf"]
+        roots = args.ocf_root or ocf_roots()
         hb_dirs = args.heartbeat_dir or [os.path.join(paths.confdir, "resource.d"), "/etc/ha.d/resource.d"]
         rsctmp = args.rsctmp or ("/run/resource-agents" if paths.rundir == DEFAULT_RUNDIR
                                  else os.path.join(paths.rundir, "rsctmp"))
@@ -198,18 +198,13 @@ class LrmService:
         except (OSError, ValueError, KeyError, AssertionError, TypeError) as exc:
             self.log.error("ignoring unreadable %s: %s", self.state_path, exc)
             return
-        for index, rsc in enumerate(resources):
-            try:
-                reg = m.Register(None, 0, str(rsc["rsc_id"]), str(rsc["rsc_class"]), str(rsc["rsc_type"]),
-                                 str(rsc.get("provider", "")),
-                                 tuple(sorted((str(k), str(v)) for k, v in dict(rsc.get("params", {})).items())),
-                                 persist=False)
-            except (KeyError, TypeError, ValueError):
-                self.log.error("ignoring resource #%d in %s", index, self.state_path)
+        inputs, problems = restart_inputs(resources, probe)
+        for problem in problems:
+            self.log.error("ignoring %s in %s", problem, self.state_path)
+        for item in inputs:
+            if isinstance(item, m.Execute) and item.rsc_id not in self.machine.resources:
                 continue
-            self.driver.feed(reg)
-            if probe and reg.rsc_id in self.machine.resources:
-                self.driver.feed(m.Execute(None, 0, reg.rsc_id, "monitor", 0, 20_000))
+            self.driver.feed(item)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def reload(self) -> None:

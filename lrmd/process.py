@@ -130,6 +130,27 @@ class LrmProcess:
         return out
 
 
+def restart_inputs(resources: list[Any], probe: bool = True) -> tuple[list[object], list[str]]:
+    """What a starting lrmd feeds itself from its saved resource table: each resource registered
+    again, and probed (a monitor with interval 0) so that its state is learnt again. Returns
+    (inputs, problems with entries that are not resources)."""
+    inputs: list[object] = []
+    problems: list[str] = []
+    for index, rsc in enumerate(resources):
+        try:
+            reg = m.Register(None, 0, str(rsc["rsc_id"]), str(rsc["rsc_class"]), str(rsc["rsc_type"]),
+                             str(rsc.get("provider", "")),
+                             tuple(sorted((str(k), str(v)) for k, v in dict(rsc.get("params", {})).items())),
+                             persist=False)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            problems.append(f"entry #{index} is not a resource")
+            continue
+        inputs.append(reg)
+        if probe:
+            inputs.append(m.Execute(None, 0, reg.rsc_id, "monitor", 0, 20_000))
+    return inputs, problems
+
+
 @dataclass(frozen=True)
 class Published:
     """Effect: a result went to its clients (the shell logs it; the simulator observes it)."""

@@ -230,11 +230,18 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
                 rattrs[key] = rsc.xml.get(key)  # type: ignore[assignment]
         elem.sub("primitive", rattrs)
     params = _action_params(ws, action)
-    elem.sub("attributes", {k: params[k] for k in sorted(params)})
+    elem.sub("attributes", {graph_attr_name(k): params[k] for k in sorted(params)})
     if action.task == "stonith" and action.node is not None:
         downed = elem.sub("downed")
         downed.sub("node", {"id": action.node.id})
     return elem
+
+
+def graph_attr_name(name: str) -> str:
+    """A parameter as an attribute name of the graph: heartbeat-class scripts take positional
+    arguments named 1, 2, ..., which cannot be XML names; they are written _1, _2, ...
+    (`core.graph` reads them back)."""
+    return f"_{name}" if name[:1].isdigit() else name
 
 
 def graph_operation_key(action: Action) -> str:

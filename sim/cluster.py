@@ -130,6 +130,7 @@ class Cluster:
         self.trace = trace or Trace()
         self.two_node = two_node
         self.respawn_ms = respawn_ms
+        self.verbose = False  # trace info lines too (hb sim crm --verbose)
         self.now_ms = 0
         self.nodes = {name: SimNode(name, rng.randint(0, 1_000_000)) for name in self.names}
         self.checker = Checker(self.names, two_node if two_node is not None else len(self.names) == 2)
@@ -217,6 +218,14 @@ class Cluster:
         for touched_proc in touched.values():
             self._rearm(node, touched_proc)
 
+    def inject(self, node: SimNode, proc: SimProcess, effects: list) -> None:
+        """Carry out effects as if proc had produced them (a shell answering for its core)."""
+        work: list = []
+        for effect in effects:
+            self._effect(node, proc, effect, work)
+        for target, item in work:
+            self.deliver(node, target, item)
+
     def _effect(self, node: SimNode, proc: SimProcess, effect: Any, work: list) -> None:
         kind = type(effect)
         for observer in self.observers:
@@ -236,7 +245,7 @@ class Cluster:
                             work.append((client, Recv(proc.name, effect.msg)))
                         break
         elif kind is Log:
-            if effect.level not in ("info", "debug"):
+            if self.verbose or effect.level not in ("info", "debug"):
                 self.trace.add(self.now_ms, node.name, f"{proc.name} {effect.level}: {effect.text}")
         elif kind is Persist:
             node.disk[effect.name] = effect.value
@@ -259,6 +268,9 @@ class Cluster:
         proc.core = self.stack.build(self, node, proc, local)
         self.deliver(node, proc, WallClock(WALL_BASE_S * 1000 - node.offset_ms))  # clocks in sync (NTP)
         self.deliver(node, proc, Tick())
+        started = getattr(self.stack, "started", None)
+        if started is not None:
+            started(self, node, proc)
 
     def crash_process(self, name: str, pname: str, respawn: bool = True) -> None:
         node = self.nodes[name]
@@ -434,6 +446,10 @@ def _view(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> Non
         cluster.trace.add(cluster.now_ms, node.name, f"quorum {'gained' if info.quorum else 'lost'} "
                           f"in {info.instance}")
         cluster.checker.quorum_changed(node.name, info, cluster.now_ms)
+    for observer in cluster.observers:
+        changed = getattr(observer, "view_changed", None)
+        if changed is not None:
+            changed(cluster, node)
 
 
 def is_ccm_state(event: object) -> bool:

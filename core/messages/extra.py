@@ -6,7 +6,7 @@ module defining it does.
 
 import importlib
 
-for _name in ("ccm", "lrm", "stonith", "cib", "crm", "graph"):
+for _name in ("ccm", "lrm", "stonith", "crm", "pe", "te"):
     try:
         importlib.import_module(f"core.messages.{_name}")
     except ModuleNotFoundError as _exc:

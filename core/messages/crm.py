@@ -1,0 +1,235 @@
+"""The cluster resource manager's vocabulary: its local API (`crmd.sock`) and the messages the
+crmds of a cluster exchange (cluster messages of type `crmd`, payload = one of these frames).
+
+Local API (ROUTER `crmd.sock`; every request answered by one `Reply`):
+  CibQuery(section, scope)       {"xml", "version", "digest", "dc"}: this node's replica
+                                 (section None = the whole CIB)
+  CibUpdate(op, section, xml)    op replace | modify | create | delete; carried out by the DC
+                                 (forwarded there); replied {"version"} once applied, or an
+                                 error listing every problem as `<input>:line: ...`
+  NodeAttr(node, name, value, lifetime)   set (value) or delete (None) a node attribute;
+                                 lifetime reboot (status section) | forever (nodes section)
+  Cleanup(rsc, node)             forget a resource's history and fail counts (all nodes when
+                                 node is empty); it is probed again
+  Standby(node, which, takeover) hb_standby / hb_takeover: which all | foreign | local
+  CrmStatus()                    {"node", "role", "dc", "view", "quorum", "state", "joined",
+                                  "transition", "members"}
+  CrmSubscribe(client, pid)      pushed `CrmNotice`s (DC changes, transitions) to the client
+
+Between crmds (all carry the ccm view instance they belong to):
+  Hello        a crmd (re)started or saw a new view: here is my incarnation
+  JoinOffer    the DC of `view` invites members to join round `join_id`
+  JoinRequest  a member's answer: its CIB version and digest, and its own resource history
+  CibFetch     the DC wants the CIB of the member that had the newest one
+  CibFull      a whole CIB (DC to a member that differs; a member to the DC when fetched)
+  JoinAck      the round is complete: here is the CIB; the member follows the DC's diffs from now on
+  CibDiff      one change: edits, the version before and after, the digest after
+  CibResync    a member's copy went wrong: please send the whole CIB
+  CibRequest   a change for the DC to make (a tool's request, an operation result)
+  CibReply     the DC's answer to a CibRequest
+  LrmInvoke    run this graph action on your node
+  LrmForget    forget a resource (cleanup): unregister it from the lrmd
+  ActionDone   an action without a CIB record (cancel, forget) finished
+  ShutdownOk   the DC has moved everything off the node: its crmd may stop
+  DcState      the DC's state changed (idle after a transition, ...): for logs and tools
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any, Optional
+
+from core.wire import message
+
+
+# -- local API -----------------------------------------------------------------------------------
+@message("crm.cib_query")
+class CibQuery:
+    request_id: int
+    section: Optional[str] = None
+
+
+@message("crm.cib_update")
+class CibUpdate:
+    request_id: int
+    op: str  # replace | modify | create | delete
+    xml: str
+    section: Optional[str] = None
+    origin: str = ""  # what to call the input in error messages (a file name)
+
+
+@message("crm.node_attr")
+class NodeAttr:
+    request_id: int
+    node: str
+    name: str
+    value: Optional[str] = None
+    lifetime: str = "reboot"  # reboot | forever
+
+
+@message("crm.cleanup")
+class Cleanup:
+    request_id: int
+    rsc: str = ""
+    node: str = ""
+
+
+@message("crm.standby")
+class Standby:
+    request_id: int
+    node: str
+    which: str = "all"  # all | foreign | local
+    takeover: bool = False
+
+
+@message("crm.status")
+class CrmStatus:
+    request_id: int
+
+
+@message("crm.subscribe")
+class CrmSubscribe:
+    request_id: int
+    client: str
+    pid: int
+
+
+@message("crm.notice")
+class CrmNotice:
+    kind: str  # dc | idle | transition
+    dc: str
+    view: int
+    transition: int = 0
+    detail: str = ""
+
+
+# -- between crmds ---------------------------------------------------------------------------------
+@message("crmd.hello")
+class Hello:
+    node: str
+    incarnation: int
+    view: int
+    reply: bool = False  # an answer to another node's hello (do not answer it)
+    joined_to: str = ""  # the DC this crmd is joined to ("" = none): the DC offers a join if not it
+    join_id: int = 0  # the join it last asked for (its acknowledgement may be on its way) ...
+    join_dc: str = ""  # ... and the DC it asked (join ids are each DC's own counter)
+
+
+@message("crmd.join_offer")
+class JoinOffer:
+    dc: str
+    dc_incarnation: int
+    view: int
+    join_id: int
+
+
+@message("crmd.join_request")
+class JoinRequest:
+    node: str
+    incarnation: int
+    view: int
+    join_id: int
+    version: list[int]
+    digest: str
+    lrm: str  # the node's own <lrm> element (XML)
+    shutdown: bool = False
+    serial: int = 0  # which change of its history this is (echoed in the JoinAck)
+
+
+@message("crmd.cib_fetch")
+class CibFetch:
+    view: int
+    join_id: int
+
+
+@message("crmd.cib_full")
+class CibFull:
+    view: int
+    join_id: int
+    xml: str
+    digest: str
+    sender: str = ""
+
+
+@message("crmd.join_ack")
+class JoinAck:
+    view: int
+    join_id: int
+    dc: str
+    version: list[int]
+    digest: str
+    xml: str  # the whole CIB as of the end of the join (the member replaces its copy with it)
+    serial: int = 0  # the history serial of the member's request that the DC used
+
+
+@message("crmd.cib_diff")
+class CibDiff:
+    view: int
+    source: list[int]  # version before
+    target: list[int]  # version after
+    edits: list[Any]
+    digest: str
+
+
+@message("crmd.cib_resync")
+class CibResync:
+    node: str
+    view: int
+    version: list[int]
+
+
+@message("crmd.cib_request")
+class CibRequest:
+    origin: str
+    request_id: int
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@message("crmd.cib_reply")
+class CibReply:
+    request_id: int
+    ok: bool
+    result: Any = None
+    error: Optional[str] = None
+
+
+@message("crmd.lrm_invoke")
+class LrmInvoke:
+    view: int
+    transition_id: int
+    key: str  # the transition key the result must carry
+    action: dict[str, Any]
+
+
+@message("crmd.lrm_forget")
+class LrmForget:
+    view: int
+    rsc: str
+
+
+@message("crmd.action_done")
+class ActionDone:
+    node: str
+    transition_id: int
+    action_id: int
+    key: str
+    ok: bool
+    detail: str = ""
+
+
+@message("crmd.shutdown_ok")
+class ShutdownOk:
+    view: int
+    node: str
+
+
+@message("crmd.dc_state")
+class DcState:
+    view: int
+    dc: str
+    state: str  # joining | idle | scheduling | transition
+    transition: int = 0
+    active: list[str] = field(default_factory=list)  # resources active on the DC
+    version: list[int] = field(default_factory=list)  # the DC's CIB version and digest: members
+    digest: str = ""  # whose copy differs at the same version re-sync

@@ -1,0 +1,1749 @@
+"""The cluster resource manager (crmd) as a sans-I/O core: the CIB replica, the DC, the join, and
+running this node's share of every transition.
+
+Theory of operation
+-------------------
+Membership and the DC. crmd follows ccm's agreed views (`ccm.sock`). The DC of a view is its
+first member in ha.cf order (the view's leader): every member computes the same DC from the same
+agreed view, so there is exactly one DC per view by construction and no election, no
+dc-deadtime. When the DC leaves, the next view names the next DC, which acts as soon as that
+view is installed.
+
+The CIB. Every node holds a replica (`crmd.cib.Cib`); only the DC changes it. Each change is a
+list of edits the DC applies and broadcasts (`CibDiff`: edits, version before and after, digest
+after); members apply diffs in order and check the digest, and ask for the whole CIB
+(`CibResync`) when their version does not match or the digest disagrees. Changes from members
+(tool requests, operation results) travel to the DC as `CibRequest`s. Messaging delivers a
+sender's messages in order and exactly once, so a member sees the DC's diffs in the DC's order.
+
+The join. A member becomes part of the DC's world through a join round: the DC offers
+(`JoinOffer`), the member answers with its CIB version and digest and its whole resource history
+(`JoinRequest`; each node is authoritative for its own history, kept by its lrmd across crmd
+restarts). When every expected member answered (or the round timed out), the DC takes the newest
+configuration among its own and the answers (fetching it with `CibFetch` if a member has it),
+rewrites the status of the joining nodes from their answers, sends the whole CIB to any member
+whose digest differs, broadcasts the status diff and acknowledges (`JoinAck`). A new DC joins
+every member; an established DC joins only newcomers (new nodes, restarted crmds) and just
+updates the status of nodes that left. One round trip after a view is installed, the DC is
+acting.
+
+Transitions. On every event that may change the decision (a view or quorum change, a join, an
+operation failure or unexpected result, a configuration or attribute change) the DC sets
+`need_pe`; when idle it sends a CIB snapshot to the policy engine (`pengine.sock`), hands the
+graph to the transition engine (`tengine.sock`) and routes the engine's actions: resource
+operations to the crmd of the node concerned (`LrmInvoke`, or its own lrmd), cluster actions
+(clear a fail count, forget a history, let a node shut down) it carries out itself. Results come
+back as history entries (`CibRequest op=lrm`); the DC records them, counts failures
+(`fail-count-RSC#op_interval`, `last-failure-...`), and passes the ones the running graph waits
+for to the engine. An answer from the policy engine that is older than the latest event is
+dropped and asked again. Events during a transition abort it; when the engine reports the graph
+done, the policy engine runs again if anything changed.
+
+Running actions. Every crmd runs the actions for its node through its lrmd, with the transition
+key and parameter digest as the operation's user data, and records each result in its own
+history and at the DC.
+
+Stopping. On `Stop` crmd asks the DC to set this node's `shutdown` attribute; the policy engine
+then moves everything off the node and schedules `do_shutdown`, which the DC answers with
+`ShutdownOk`; only then does crmd report `Stopped` (or after `shutdown_escalation_ms`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from core.cib.status import parse_transition_key, transition_key
+from core.cib.xmltree import XNode, parse_xml, to_xml
+from core.errors import ConfigError
+from core.graph import INFINITY, GraphAction, GraphError
+from core.messages import crm, lrm
+from core.messages.ccm import CcmSubscribe, MembershipEvent
+from core.messages.common import PingRequest, Reply
+from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, SendCluster, SetResourceStatus,
+                                 SignOff, SignOn)
+from core.messages.pe import PeSchedule
+from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
+from core.sansio import Log, PeerGone, Persist, RandomSource, Recv, Send, Stop, Stopped, Tick, WallClock, WatchPid
+from core.session import IdSource, Session
+from core import wire
+from crmd import requests as rq
+from crmd.cib import Cib, CibError, Edit, from_wire, version_of, wire_edits
+from crmd.lrmstate import OP_STATUS, LocalLrm, OpRecord, params_digest, split_user_data, user_data
+
+MSGTYPE = "crmd"
+INCARNATION_FILE = "crmd_incarnation"
+CONNECT_RETRY_MS = 500
+REQUEST_TIMEOUT_MS = 2000
+PE_TIMEOUT_MS = 60_000
+POLL_MS = 1000
+SILENT_MS = 5000
+HELD_LIMIT = 200  # messages of a view we have not installed yet, kept until we do
+DIGEST_CHECK_MS = 5000  # an idle DC re-announces its version and digest this long after a change
+DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
+FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
+MIN_BACKOFF_MS = 100
+MAX_BACKOFF_MS = 5000
+
+
+@dataclass(frozen=True)
+class CrmdConfig:
+    node: str
+    nodes: tuple[str, ...]
+    pid: int
+    cib: Cib  # what to start with (crmd.startup.initial_cib)
+    deadtime_ms: int = 500
+    incarnation_floor: int = 0
+    mode: str = "crm"  # crm (a CIB) | haresources (CIB derived from haresources; heartbeat's logs)
+    join_timeout_ms: int = 0  # 0: 4 x deadtime + 1 s
+    shutdown_escalation_ms: int = DEFAULT_SHUTDOWN_ESCALATION_MS
+    groups: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()  # haresources: (group, home, text, members)
+
+    @property
+    def join_ms(self) -> int:
+        return self.join_timeout_ms or 4 * self.deadtime_ms + 1000
+
+
+@dataclass(frozen=True)
+class View:
+    instance: int
+    members: tuple[str, ...]
+    quorum: bool
+
+    @property
+    def dc(self) -> str:
+        return self.members[0]
+
+
+@dataclass
+class Round:
+    join_id: int
+    view: int
+    expected: set[str]
+    requests: dict[str, crm.JoinRequest] = field(default_factory=dict)
+    deadline_ms: int = 0
+    phase: str = "collecting"  # collecting -> fetching -> done
+    fetch_from: Optional[str] = None
+    full: bool = False  # a new DC: everyone joins, and the status is rebuilt for all
+
+
+@dataclass
+class ActionCtx:
+    """An action this node runs for a transition, until its result is recorded."""
+
+    transition_id: int
+    action_id: int
+    key: str
+    rsc_id: str
+    task: str
+    interval_ms: int
+    digest: str
+    rsc_class: str
+    provider: str
+    rsc_type: str
+
+
+@dataclass(frozen=True)
+class SaveCib:
+    """Write the replica (without status) as cib.xml and its MD5 as cib.xml.sig."""
+
+    xml: str
+
+
+@dataclass(frozen=True)
+class RoleChanged:
+    """Effect (observed by the simulator's checkers and tools): this node's role in a view."""
+
+    view: int
+    role: str  # dc | member | none
+    dc: Optional[str]
+
+
+@dataclass(frozen=True)
+class CibChanged:
+    """Effect (observed by the simulator): the replica changed; its version and digest."""
+
+    version: tuple[int, int, int]
+    digest: str
+
+
+class CrmdMachine:
+    def __init__(self, config: CrmdConfig, rng: RandomSource) -> None:
+        self.config = config
+        self.me = config.node
+        self.rng = rng
+        self.ids = IdSource()
+        self.messaging = Session("messaging", self.ids, POLL_MS, REQUEST_TIMEOUT_MS, SILENT_MS)
+        self.ccm = Session("ccm", self.ids, POLL_MS, REQUEST_TIMEOUT_MS, SILENT_MS)
+        self.lrmd = Session("lrmd", self.ids, POLL_MS, REQUEST_TIMEOUT_MS, SILENT_MS, answers_in_order=True)
+        self.tengine = Session("tengine", self.ids, POLL_MS, REQUEST_TIMEOUT_MS, SILENT_MS, answers_in_order=True)
+        # no sign-on: polled from the start; a big CIB may keep it busy (and silent) for long
+        self.pengine = Session("pengine", self.ids, POLL_MS, PE_TIMEOUT_MS, PE_TIMEOUT_MS + SILENT_MS,
+                               answers_in_order=True)
+        self.retry_at: dict[str, Optional[int]] = {"messaging": 0, "ccm": 0, "lrmd": 0, "tengine": 0}
+        self.incarnation = config.incarnation_floor + 1
+        self.te_uuid = _uuid(rng)
+        self.wall_offset_ms = 0
+        self.cib = config.cib
+        self.lrm = LocalLrm(self.me, self.me)
+        self.lrm_ready = False
+        self.lrm_serial = 0  # counts changes of our history (a join ack says which one the DC got)
+        self.view: Optional[View] = None
+        self.peers: dict[str, int] = {}  # node -> crmd incarnation, for members of the view
+        self.held: list[tuple[str, Any]] = []  # (sender, message) for a view not installed yet
+        self.role = "none"
+        self.joined = False  # member: acked by the DC of the current view
+        self.pending_offer: Optional[crm.JoinOffer] = None
+        self.resync_wanted = False
+        self.queued: list[crm.CibRequest] = []  # to the DC once joined
+        self.tool_waiting: dict[int, tuple[bytes, int]] = {}  # our CibRequest id -> (client, its request id)
+        self.subscribers: dict[bytes, int] = {}
+        # local actions
+        self.lrmd_waiting: list[tuple[int, str, dict]] = []  # actions that wait for our lrmd
+        self.exec_waiting: dict[int, ActionCtx] = {}  # lrmd request id -> ctx
+        self.running: dict[int, ActionCtx] = {}  # lrmd call id -> ctx
+        self.recurring: dict[tuple[str, str, int], ActionCtx] = {}  # (rsc, task, interval) -> ctx
+        self.registered: dict[str, tuple[str, str, str, tuple]] = {}  # rsc -> what we registered
+        # DC state
+        self.round: Optional[Round] = None
+        self.join_id = 0
+        self.join_dc = ""  # member: the DC our last join request went to
+        self.joined_nodes: dict[str, int] = {}  # node -> crmd incarnation joined
+        self.joined_round: dict[str, int] = {}  # node -> the join id it joined with
+        self.need_pe = False
+        self.pe_reason = ""
+        self.pe_not_before: Optional[int] = None
+        self.pe_backoff_ms = 0
+        self.te_started_ms = 0
+        self.held_actions: dict[str, list[tuple[int, int, int]]] = {}  # node -> (transition, action, target)
+        self.inflight: dict[str, dict[tuple[int, int], int]] = {}  # node -> (transition, action) -> target
+        self.fsa = "idle"  # idle | pe | te
+        self.pe_request: Optional[int] = None
+        self.transition_id = 0
+        self.te_running: Optional[int] = None
+        self.digest_check_at: Optional[int] = None
+        # shutdown
+        self.stopping = False
+        self.stop_deadline: Optional[int] = None
+        self.stopped = False
+        self.shutdown_asked = False
+        self.rsc_status = "none"
+        # heartbeat's log lines (haresources mode)
+        self.takeover_from: dict[str, list] = {}
+        self.takeover_announced: set[str] = set()
+        self.taking_over: set[str] = set()
+        self.initial_done = False
+        self.standby_pending = ""
+        self.counters: dict[str, int] = {}
+
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    @property
+    def is_dc(self) -> bool:
+        return self.role == "dc"
+
+    @property
+    def dc(self) -> Optional[str]:
+        return self.view.dc if self.view is not None else None
+
+    def wall_s(self, now_ms: int) -> int:
+        return (now_ms + self.wall_offset_ms) // 1000
+
+    # -- the surface ---------------------------------------------------------------------------------
+    def step(self, now_ms: int, event: object) -> list[object]:
+        out: list[object] = []
+        kind = type(event)
+        if self.stopped:
+            return out
+        if kind is Recv:
+            self._recv(now_ms, event.src, event.msg, out)  # type: ignore[attr-defined]
+        elif kind is PeerGone:
+            self.subscribers.pop(event.peer, None)  # type: ignore[attr-defined]
+        elif kind is WallClock:
+            self.wall_offset_ms = event.offset_ms  # type: ignore[attr-defined]
+        elif kind is Stop:
+            self._begin_stop(now_ms, out)
+        else:
+            assert kind is Tick, f"crmd got an unknown input {event!r}"
+        self._time(now_ms, out)
+        if not self.stopped:
+            self._maybe_schedule(now_ms, out)
+        return out
+
+    def next_deadline_ms(self) -> Optional[int]:
+        if self.stopped:
+            return None
+        candidates = [v for v in self.retry_at.values() if v is not None]
+        for s in (self.messaging, self.ccm, self.lrmd, self.tengine, self.pengine):
+            d = s.next_deadline_ms()
+            if d is not None:
+                candidates.append(d)
+        if self.round is not None and self.round.phase != "done":
+            candidates.append(self.round.deadline_ms)
+        if self.digest_check_at is not None:
+            candidates.append(self.digest_check_at)
+        if self.pe_not_before is not None and self.need_pe:
+            candidates.append(self.pe_not_before)
+        if self.stop_deadline is not None:
+            candidates.append(self.stop_deadline)
+        return min(candidates) if candidates else None
+
+    # -- time ------------------------------------------------------------------------------------------
+    def _time(self, now_ms: int, out: list[object]) -> None:
+        for name, at in list(self.retry_at.items()):
+            if at is not None and now_ms >= at:
+                self.retry_at[name] = None
+                self._connect(now_ms, name, out)
+        for session in (self.messaging, self.ccm, self.lrmd, self.tengine, self.pengine):
+            for pending in session.expired(now_ms):
+                self._expired(now_ms, session, pending, out)
+            polls, lost = session.check(now_ms)
+            out.extend(polls)
+            if lost is not None:
+                self._lost(now_ms, session.server, lost, out)
+        if self.round is not None and self.round.phase != "done" and now_ms >= self.round.deadline_ms:
+            self._round_timeout(now_ms, out)
+        if self.digest_check_at is not None and now_ms >= self.digest_check_at:
+            self.digest_check_at = None
+            if self.is_dc and self.fsa == "idle":
+                self._announce(now_ms, "idle", out)
+        if self.pe_not_before is not None and now_ms >= self.pe_not_before:
+            self.pe_not_before = None  # the backoff is over
+        if self.stop_deadline is not None and now_ms >= self.stop_deadline:
+            out.append(Log("warn", "shutdown escalation: resources were not handed over in time; stopping anyway"))
+            self._finish_stop(out)
+
+    def _connect(self, now_ms: int, name: str, out: list[object]) -> None:
+        pid = self.config.pid
+        self.pengine.start_polling(now_ms)
+        if name == "messaging":
+            out.append(self.messaging.request(now_ms, lambda rid: SignOn(rid, "crmd", pid, [MSGTYPE], True), "signon"))
+        elif name == "ccm":
+            out.append(self.ccm.request(now_ms, lambda rid: CcmSubscribe(rid, "crmd", pid), "subscribe"))
+        elif name == "lrmd":
+            out.append(self.lrmd.request(now_ms, lambda rid: lrm.SignOn(rid, "crmd", pid), "signon"))
+        elif name == "tengine":
+            out.append(self.tengine.request(now_ms, lambda rid: TeSignOn(rid, "crmd", pid), "signon"))
+
+    def _expired(self, now_ms: int, session: Session, pending: Any, out: list[object]) -> None:
+        if pending.tag in ("signon", "subscribe", "list", "history"):
+            session.reset()
+            self.retry_at[session.server] = now_ms + CONNECT_RETRY_MS
+            self.count(f"{session.server}_unavailable")
+        elif pending.tag == "schedule":
+            out.append(Log("warn", "the policy engine did not answer; asking again"))
+            if self.pe_request is not None:
+                self.pe_request = None
+                self.fsa = "idle"
+                self.need_pe = True
+        elif pending.tag == "graph":
+            out.append(Log("warn", "the transition engine did not take the graph; scheduling again"))
+            self.fsa = "idle"
+            self.te_running = None
+            self.need_pe = True
+        elif pending.tag == "exec":
+            ctx = self.exec_waiting.pop(pending.context, None) if isinstance(pending.context, int) else None
+            if ctx is not None:
+                self._action_failed(now_ms, ctx, "the lrmd did not answer", out)
+
+    def _lost(self, now_ms: int, server: str, why: str, out: list[object], retry_ms: int = CONNECT_RETRY_MS) -> None:
+        out.append(Log("warn", f"lost the {server} daemon ({why}); connecting again"))
+        if server == "pengine":
+            if self.pe_request is not None:
+                self.pe_request = None
+                self.fsa = "idle"
+                self.need_pe = True
+            self.pengine.start_polling(now_ms)
+            return
+        self.retry_at[server] = now_ms + retry_ms
+        if server == "lrmd":
+            self.lrm_ready = False
+            for ctx in list(self.exec_waiting.values()) + list(self.running.values()):
+                self._action_failed(now_ms, ctx, "the lrmd restarted", out)
+            self.exec_waiting.clear()
+            self.running.clear()
+            self.recurring.clear()
+            self.registered.clear()
+        elif server == "tengine":
+            if self.te_running is not None:
+                # a restarted engine may have taken our last graph already: it drops it
+                out.append(Send("tengine", TeCancel(self.te_running)))
+                self.te_running = None
+                self.fsa = "idle"
+                self.need_pe = True
+        elif server == "ccm":
+            pass  # the view stays until a new one arrives
+
+    # -- dispatch ----------------------------------------------------------------------------------------
+    def _recv(self, now_ms: int, src: Any, msg: Any, out: list[object]) -> None:
+        if isinstance(src, bytes):
+            self._api(now_ms, src, msg, out)
+            return
+        session = {"messaging": self.messaging, "ccm": self.ccm, "lrmd": self.lrmd, "tengine": self.tengine,
+                   "pengine": self.pengine}.get(src)
+        if session is None:
+            return
+        if isinstance(msg, Reply):
+            pending = session.take_reply(now_ms, msg)
+            if pending is None:
+                if not msg.ok:
+                    out.append(Log("warn", f"{src} refused a request: {msg.error}"))
+                return
+            if pending.tag == "ping":
+                why = session.ping_answer(pending.context)
+                if why is not None:
+                    session.reset()
+                    self._lost(now_ms, src, why, out, retry_ms=0)  # it answers: sign on again now
+                return
+            self._reply(now_ms, src, pending, msg, out)
+            return
+        session.heard(now_ms)
+        if src == "messaging":
+            if isinstance(msg, ClusterMessage) and msg.msgtype == MSGTYPE:
+                self._cluster(now_ms, msg, out)
+            elif isinstance(msg, ClientStatusEvent):
+                if msg.client == "crmd" and msg.status == "leave" and msg.node != self.me:
+                    self._peer_left(now_ms, msg.node, out)
+            elif isinstance(msg, NodeStatusEvent):
+                self._node_status(now_ms, msg, out)
+        elif src == "ccm" and isinstance(msg, MembershipEvent):
+            self._membership(now_ms, msg, out)
+        elif src == "lrmd" and isinstance(msg, lrm.OpResult):
+            self._op_result(now_ms, msg, out)
+        elif src == "tengine":
+            if isinstance(msg, TeInvoke):
+                self._invoke(now_ms, msg, out)
+            elif isinstance(msg, TeDone):
+                self._te_done(now_ms, msg, out)
+            elif isinstance(msg, TeActionLost):
+                self._action_lost(now_ms, msg, out)
+
+    def _reply(self, now_ms: int, src: str, pending: Any, msg: Reply, out: list[object]) -> None:
+        tag = pending.tag
+        result = msg.result
+        if src == "messaging":
+            if tag == "signon":
+                if not msg.ok:
+                    self.retry_at["messaging"] = now_ms + CONNECT_RETRY_MS
+                    return
+                self.messaging.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
+                out.append(Log("info", f"crmd incarnation {self.incarnation} signed on to messaging"))
+                out.append(Persist(INCARNATION_FILE, self.incarnation))
+                if self.view is not None:
+                    self._hello(now_ms, out)
+        elif src == "ccm":
+            if tag == "subscribe" and msg.ok:
+                self.ccm.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
+        elif src == "lrmd":
+            if tag == "signon":
+                if not msg.ok:
+                    self.retry_at["lrmd"] = now_ms + CONNECT_RETRY_MS
+                    return
+                self.lrmd.connected(now_ms, None)
+                out.append(self.lrmd.request(now_ms, lambda rid: PingRequest(rid), "lrmd_pid"))
+                out.append(self.lrmd.request(now_ms, lambda rid: lrm.ListResources(rid), "list"))
+            elif tag == "lrmd_pid":
+                if isinstance(result, dict):
+                    self.lrmd.server_pid = result.get("pid")
+            elif tag == "list":
+                out.append(self.lrmd.request(now_ms, lambda rid: lrm.History(rid), "history", context=result))
+            elif tag == "history":
+                listed = pending.context if isinstance(pending.context, list) else []
+                history = result if isinstance(result, dict) else {}
+                self.lrm.rebuild(listed, history)
+                self.registered = {r["rsc_id"]: (r["rsc_class"], r.get("provider") or "", r["rsc_type"], ())
+                                   for r in listed if isinstance(r, dict) and "rsc_id" in r}
+                self.recurring = {}
+                for rsc_id, hist in history.items():
+                    reg = self.registered.get(rsc_id)
+                    for op in (hist.get("recurring") or []) if isinstance(hist, dict) and reg else []:
+                        task, interval = str(op.get("operation")), int(op.get("interval_ms") or 0)
+                        key, digest = split_user_data(str(op.get("user_data") or ""), False)
+                        self.recurring[(rsc_id, task, interval)] = ActionCtx(
+                            0, 0, key, rsc_id, task, interval, digest, reg[0], reg[1], reg[2])  # type: ignore[index]
+                self.lrm_ready = True
+                out.append(Log("info", f"resource history from the lrmd: {len(self.lrm.resources)} resources, "
+                                       f"active here: {', '.join(self.lrm.active()) or 'none'}"))
+                self._lrm_changed(now_ms, out)
+                self._lrm_reset_sent(now_ms, out)
+            elif tag == "exec":
+                ctx = self.exec_waiting.pop(pending.context, None)
+                if ctx is None:
+                    return
+                if not msg.ok:
+                    self._action_failed(now_ms, ctx, msg.error or "the lrmd refused the operation", out)
+                    return
+                call_id = int(result.get("call_id", 0)) if isinstance(result, dict) else 0
+                self.running[call_id] = ctx
+                if ctx.interval_ms > 0:
+                    self.recurring[(ctx.rsc_id, ctx.task, ctx.interval_ms)] = ctx
+            elif tag == "cancel":
+                ctx = pending.context
+                if isinstance(ctx, ActionCtx):
+                    self._action_done(now_ms, ctx, True, msg.error or "", out)
+            elif tag == "register" and not msg.ok:
+                out.append(Log("error", f"the lrmd refused a resource: {msg.error}"))
+        elif src == "tengine":
+            if tag == "signon" and msg.ok:
+                self.tengine.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
+            elif tag == "graph":
+                if not msg.ok:
+                    out.append(Log("error", f"the transition engine refused transition {pending.context}: {msg.error}"))
+                    self.te_running = None
+                    self.fsa = "idle"
+                    self.need_pe = True
+        elif src == "pengine" and tag == "schedule":
+            self._pe_reply(now_ms, pending, msg, out)
+
+    # -- the local API -------------------------------------------------------------------------------------
+    def _api(self, now_ms: int, ident: bytes, msg: Any, out: list[object]) -> None:
+        rid = getattr(msg, "request_id", 0)
+
+        def reply(result: Any = None, error: Optional[str] = None) -> None:
+            out.append(Send(ident, Reply(rid, error is None, result, error)))
+
+        if isinstance(msg, crm.CibQuery):
+            try:
+                xml = self.cib.xml() if msg.section is None else to_xml(self.cib.section(msg.section), indent=None)
+            except CibError as exc:
+                reply(error=str(exc))
+                return
+            reply({"xml": xml, "version": list(self.cib.version), "digest": self.cib.digest(), "dc": self.dc,
+                   "joined": self.joined or self.is_dc})
+        elif isinstance(msg, crm.CibUpdate):
+            self._request(now_ms, "cib", {"op": msg.op, "section": msg.section, "xml": msg.xml,
+                                          "origin": msg.origin or "<input>"}, out, (ident, rid))
+        elif isinstance(msg, crm.NodeAttr):
+            if msg.lifetime not in ("reboot", "forever"):
+                reply(error=f"lifetime must be reboot or forever, not {msg.lifetime!r}")
+                return
+            self._request(now_ms, "attr", {"node": msg.node, "name": msg.name, "value": msg.value,
+                                           "lifetime": msg.lifetime}, out, (ident, rid))
+        elif isinstance(msg, crm.Cleanup):
+            self._request(now_ms, "cleanup", {"rsc": msg.rsc, "node": msg.node}, out, (ident, rid))
+        elif isinstance(msg, crm.Standby):
+            if self.haresources:
+                from crmd import standby
+                standby.standby_requested(self, msg.which, msg.takeover, out)
+            self._request(now_ms, "standby", {"node": msg.node or self.me, "which": msg.which,
+                                              "takeover": msg.takeover}, out, (ident, rid))
+        elif isinstance(msg, crm.CrmStatus):
+            reply(self.status())
+        elif isinstance(msg, crm.CrmSubscribe):
+            self.subscribers[ident] = msg.pid
+            out.append(WatchPid(ident, msg.pid))
+            reply({"pid": self.config.pid})
+        elif isinstance(msg, PingRequest):
+            reply({"daemon": "crmd", "pid": self.config.pid})
+        else:
+            self.count("api_unexpected")
+            if isinstance(rid, int) and rid:
+                reply(error=f"crmd does not handle {type(msg).__name__}")
+
+    def status(self) -> dict[str, Any]:
+        view = self.view
+        return {"node": self.me, "role": self.role, "dc": self.dc, "view": view.instance if view else 0,
+                "members": list(view.members) if view else [], "quorum": bool(view and view.quorum),
+                "joined": self.joined or self.is_dc, "state": self.fsa if self.is_dc else
+                ("S_NOT_DC" if self.joined else "S_PENDING"), "transition": self.transition_id,
+                "version": list(self.cib.version), "digest": self.cib.digest(),
+                "active": self.lrm.active(), "stopping": self.stopping}
+
+    def _request(self, now_ms: int, op: str, args: dict[str, Any], out: list[object],
+                 reply_to: Optional[tuple[bytes, int]]) -> None:
+        """A change for the DC: carried out here if we are the DC, forwarded otherwise."""
+        rid = self.ids()
+        req = crm.CibRequest(self.me, rid, op, args)
+        if reply_to is not None:
+            self.tool_waiting[rid] = reply_to
+        if self.is_dc and self.round is None or (self.is_dc and self.round is not None and self.round.phase == "done"):
+            self._dc_request(now_ms, req, out)
+        elif self.is_dc:
+            self.queued.append(req)
+        elif self.joined and self.dc is not None:
+            out.append(self._send(self.dc, req))
+        else:
+            self.queued.append(req)
+
+    def _tool_reply(self, rid: int, ok: bool, result: Any, error: Optional[str], out: list[object]) -> None:
+        waiting = self.tool_waiting.pop(rid, None)
+        if waiting is not None:
+            out.append(Send(waiting[0], Reply(waiting[1], ok, result, error)))
+
+    # -- cluster messages --------------------------------------------------------------------------------
+    def _send(self, dest: Optional[str], msg: Any) -> Send:
+        return Send("messaging", SendCluster(self.ids(), MSGTYPE, wire.encode(msg), dest))
+
+    def _cluster(self, now_ms: int, cm: ClusterMessage, out: list[object]) -> None:
+        try:
+            msg = wire.decode(cm.payload)
+        except wire.WireError as exc:
+            self.count("bad_cluster_messages")
+            out.append(Log("warn", f"dropped a bad crmd message from {cm.source}: {exc}"))
+            return
+        self._dispatch(now_ms, cm.source, msg, out)
+
+    def _dispatch(self, now_ms: int, sender: str, msg: Any, out: list[object]) -> None:
+        view = getattr(msg, "view", None)
+        if isinstance(view, int):
+            mine = self.view.instance if self.view is not None else 0
+            if view > mine:
+                if len(self.held) < HELD_LIMIT:
+                    self.held.append((sender, msg))
+                else:
+                    self.count("held_dropped")
+                return
+            if view < mine:
+                self.count("stale_messages")
+                return
+        kind = type(msg)
+        if kind is crm.Hello:
+            self._on_hello(now_ms, msg, out)
+        elif kind is crm.JoinOffer:
+            self._on_offer(now_ms, sender, msg, out)
+        elif kind is crm.JoinRequest:
+            self._on_join_request(now_ms, sender, msg, out)
+        elif kind is crm.CibFetch:
+            if sender == self.dc:
+                out.append(self._send(sender, crm.CibFull(msg.view, msg.join_id, self.cib.xml(), self.cib.digest(),
+                                                          self.me)))
+        elif kind is crm.CibFull:
+            self._on_full(now_ms, sender, msg, out)
+        elif kind is crm.JoinAck:
+            self._on_ack(now_ms, sender, msg, out)
+        elif kind is crm.CibDiff:
+            self._on_diff(now_ms, sender, msg, out)
+        elif kind is crm.CibResync:
+            if self.is_dc:
+                out.append(self._send(msg.node, crm.CibFull(self.view.instance, self.join_id, self.cib.xml(),  # type: ignore[union-attr]
+                                                            self.cib.digest(), self.me)))
+        elif kind is crm.CibRequest:
+            if self.is_dc:
+                if self.round is not None and self.round.phase != "done":
+                    self.queued.append(msg)
+                else:
+                    self._dc_request(now_ms, msg, out)
+            else:
+                out.append(self._send(msg.origin, crm.CibReply(msg.request_id, False, None,
+                                                               f"{self.me} is not the DC")))
+        elif kind is crm.CibReply:
+            self._tool_reply(msg.request_id, msg.ok, msg.result, msg.error, out)
+        elif kind is crm.LrmInvoke:
+            if sender == self.dc:
+                self._run_action(now_ms, msg.transition_id, msg.key, msg.action, out)
+        elif kind is crm.LrmForget:
+            if sender == self.dc:
+                self._forget(now_ms, msg.rsc, out)
+        elif kind is crm.ActionDone:
+            if self.is_dc:
+                self._te_event_done(msg, out)
+        elif kind is crm.ShutdownOk:
+            if sender == self.dc and msg.node == self.me and self.stopping:
+                self._finish_stop(out)
+        elif kind is crm.DcState:
+            self._on_dc_state(now_ms, sender, msg, out)
+        else:
+            self.count("unexpected_cluster_messages")
+
+    # -- membership --------------------------------------------------------------------------------------
+    def _membership(self, now_ms: int, ev: MembershipEvent, out: list[object]) -> None:
+        if not ev.members:
+            return
+        old = self.view
+        new = View(ev.instance, tuple(ev.members), bool(ev.quorum))
+        if old is not None and new.instance < old.instance:
+            return
+        self.view = new
+        if old is not None and old.instance == new.instance:
+            if old.quorum != new.quorum:
+                out.append(Log("info", f"quorum {'gained' if new.quorum else 'lost'} in view {new.instance}"))
+                if self.is_dc:
+                    self._dc_edits(now_ms, [("set", (), {"have-quorum": "1" if new.quorum else "0"})], out)
+                    self._want_pe(f"quorum {'gained' if new.quorum else 'lost'}", out)
+            return
+        lost = [n for n in old.members if n not in new.members] if old is not None else []
+        for node in lost:
+            self.peers.pop(node, None)
+        was_dc = self.is_dc
+        if new.dc == self.me:
+            if not was_dc:
+                self.role = "dc"
+                self.joined = False
+                self.joined_nodes = {}
+                out.append(RoleChanged(new.instance, "dc", self.me))
+                out.append(Log("info", f"this node is the DC of view {new.instance} "
+                                       f"({', '.join(new.members)}{', quorate' if new.quorum else ', no quorum'})"))
+                self._start_round(now_ms, set(new.members), True, out)
+            else:
+                out.append(RoleChanged(new.instance, "dc", self.me))
+                self._dc_view_change(now_ms, old, new, lost, out)
+        else:
+            if was_dc:
+                out.append(Log("info", f"{new.dc} is the DC of view {new.instance}; giving up the DC role"))
+                if self.te_running is not None:
+                    out.append(Send("tengine", TeCancel(self.te_running)))
+                self._drop_dc()
+            same_dc = old is not None and old.dc == new.dc and not was_dc
+            self.role = "member"
+            out.append(RoleChanged(new.instance, "member", new.dc))
+            if not same_dc:
+                # a new DC: we join it from scratch; requests the old one had not answered may
+                # or may not have been carried out
+                self.joined = False
+                for rid in list(self.tool_waiting):
+                    if not any(q.request_id == rid for q in self.queued):
+                        self._tool_reply(rid, False, None, "the DC changed while the request was in flight; "
+                                                           "retry", out)
+        self._hello(now_ms, out)
+        held, self.held = self.held, []
+        for sender, msg in held:
+            self._dispatch(now_ms, sender, msg, out)
+        if self.pending_offer is not None and self.pending_offer.view == new.instance:
+            offer, self.pending_offer = self.pending_offer, None
+            self._on_offer(now_ms, offer.dc, offer, out)
+        if self.haresources and lost:
+            self._log_takeover_start(lost, out)
+
+    def _joined_to(self) -> str:
+        if self.is_dc:
+            return self.me
+        return (self.dc or "") if self.joined else ""
+
+    def _hello(self, now_ms: int, out: list[object]) -> None:
+        if self.view is not None and self.messaging.up:
+            out.append(self._send(None, crm.Hello(self.me, self.incarnation, self.view.instance,
+                                                  joined_to=self._joined_to(), join_id=self.join_id,
+                                                  join_dc=self.join_dc)))
+
+    def _on_hello(self, now_ms: int, msg: crm.Hello, out: list[object]) -> None:
+        if msg.node == self.me:
+            return
+        known = self.peers.get(msg.node)
+        self.peers[msg.node] = msg.incarnation
+        if not msg.reply and known != msg.incarnation and self.view is not None and self.messaging.up:
+            out.append(self._send(msg.node, crm.Hello(self.me, self.incarnation, self.view.instance, True,
+                                                      self._joined_to(), self.join_id, self.join_dc)))
+        if self.is_dc and self.view is not None and msg.node in self.view.members:
+            joined_by = self.joined_round.get(msg.node)
+            if self.joined_nodes.get(msg.node) != msg.incarnation or (
+                    msg.joined_to != self.me and not (joined_by is not None and msg.join_dc == self.me
+                                                      and msg.join_id == joined_by)):
+                # a new crmd, or one that followed another DC meanwhile (another partition)
+                self._fail_inflight(msg.node, "its crmd restarted or followed another DC", out)
+                rnd = self.round
+                if rnd is None or rnd.phase == "done" or msg.node not in rnd.requests or \
+                        rnd.requests[msg.node].incarnation != msg.incarnation:
+                    self._add_to_round(now_ms, msg.node, out)  # (again: the offer may have been lost)
+
+    def _node_status(self, now_ms: int, ev: NodeStatusEvent, out: list[object]) -> None:
+        """Messaging gave up on a peer for a while: what it sent us, or we sent it, in that time
+        may be lost (messaging delivers in order and exactly once only while a peer lives).
+        Membership may not change at all (a short one-way cut), so the join is redone: a member
+        that lost the DC asks to join again when the DC is back; a DC treats the peer's crmd as
+        gone (its actions failed) and offers it a join when it is back."""
+        node = ev.node
+        if node == self.me or ev.node_type != "normal" or self.view is None or node not in self.view.members:
+            return
+        if ev.status == "dead":
+            if not self.is_dc and node == self.dc and self.joined:
+                out.append(Log("warn", f"messaging lost the DC {node} for a while; joining it again"))
+                self.joined = False
+                self.join_dc = ""  # no join of ours is on its way
+            elif self.is_dc and node in self.joined_nodes:
+                self._peer_left(now_ms, node, out)
+        elif ev.status in ("up", "active") and ev.previous == "dead":
+            if not self.is_dc and node == self.dc and not self.joined:
+                self._hello(now_ms, out)
+            elif self.is_dc and node not in self.joined_nodes:
+                self._add_to_round(now_ms, node, out)
+
+    def _peer_left(self, now_ms: int, node: str, out: list[object]) -> None:
+        """A crmd left while its node stays (crash or stop): it joins again when it comes back."""
+        self.peers.pop(node, None)
+        if self.is_dc:
+            self._fail_inflight(node, "its crmd left", out)
+        if self.is_dc and node in self.joined_nodes:
+            out.append(Log("info", f"the crmd of {node} left"))
+            del self.joined_nodes[node]
+            if self.round is not None and node in self.round.expected and node not in self.round.requests:
+                self.round.expected.discard(node)
+                self._round_progress(now_ms, out)
+
+    # -- the join: DC side ---------------------------------------------------------------------------------
+    def _start_round(self, now_ms: int, nodes: set[str], full: bool, out: list[object]) -> None:
+        assert self.view is not None
+        self.join_id += 1
+        if self.round is not None and self.round.phase != "done":
+            nodes |= self.round.expected
+            full = full or self.round.full
+        self.round = Round(self.join_id, self.view.instance, set(nodes) | {self.me}, deadline_ms=now_ms + self.config.join_ms,
+                           full=full)
+        if self.te_running is not None:
+            out.append(Send("tengine", TeAbort(INFINITY, "restart", "a node is joining")))
+        offer = crm.JoinOffer(self.me, self.incarnation, self.view.instance, self.join_id)
+        for node in sorted(self.round.expected):
+            if node != self.me:
+                out.append(self._send(node, offer))
+        self._self_request(now_ms, out)
+
+    def _add_to_round(self, now_ms: int, node: str, out: list[object]) -> None:
+        assert self.view is not None
+        rnd = self.round
+        if rnd is not None and rnd.phase == "collecting":
+            if node not in rnd.expected:
+                rnd.expected.add(node)
+                rnd.deadline_ms = max(rnd.deadline_ms, now_ms + self.config.join_ms)
+            out.append(self._send(node, crm.JoinOffer(self.me, self.incarnation, self.view.instance, rnd.join_id)))
+            rnd.requests.pop(node, None)
+            return
+        self._start_round(now_ms, {node}, False, out)
+
+    def _self_request(self, now_ms: int, out: list[object]) -> None:
+        rnd = self.round
+        if rnd is None or not self.lrm_ready:
+            return
+        rnd.requests[self.me] = self._join_request(rnd.view, rnd.join_id)
+        self._round_progress(now_ms, out)
+
+    def _join_request(self, view: int, join_id: int) -> crm.JoinRequest:
+        return crm.JoinRequest(self.me, self.incarnation, view, join_id, list(self.cib.version), self.cib.digest(),
+                               self.lrm.xml(), self.stopping, self.lrm_serial)
+
+    def _on_join_request(self, now_ms: int, sender: str, msg: crm.JoinRequest, out: list[object]) -> None:
+        rnd = self.round
+        if not self.is_dc or rnd is None or rnd.phase != "collecting" or msg.join_id != rnd.join_id:
+            self.count("stale_join_requests")
+            return
+        self.peers[sender] = msg.incarnation
+        rnd.expected.add(sender)
+        rnd.requests[sender] = msg
+        self._round_progress(now_ms, out)
+
+    def _round_progress(self, now_ms: int, out: list[object]) -> None:
+        rnd = self.round
+        if rnd is None or rnd.phase != "collecting" or self.me not in rnd.requests:
+            return
+        if not rnd.expected.issubset(rnd.requests):
+            return
+        self._round_choose(now_ms, out)
+
+    def _round_timeout(self, now_ms: int, out: list[object]) -> None:
+        rnd = self.round
+        assert rnd is not None
+        if rnd.phase == "collecting":
+            missing = sorted(rnd.expected - set(rnd.requests))
+            if self.me not in rnd.requests:
+                rnd.deadline_ms = now_ms + self.config.join_ms  # our own lrmd is not ready yet
+                return
+            out.append(Log("warn", f"join {rnd.join_id}: no answer from {', '.join(missing)}; going on without"))
+            rnd.expected -= set(missing)
+            self._round_choose(now_ms, out)
+        elif rnd.phase == "fetching":
+            out.append(Log("warn", f"join {rnd.join_id}: {rnd.fetch_from} did not send its CIB; keeping ours"))
+            self._round_complete(now_ms, None, out)
+
+    def _round_choose(self, now_ms: int, out: list[object]) -> None:
+        rnd = self.round
+        assert rnd is not None
+        mine = self.cib.version
+        best, best_version = self.me, mine
+        for node, req in sorted(rnd.requests.items()):
+            version = tuple(req.version)
+            if version > best_version and req.digest != self.cib.digest():
+                best, best_version = node, version
+        if best != self.me:
+            rnd.phase = "fetching"
+            rnd.fetch_from = best
+            rnd.deadline_ms = now_ms + self.config.join_ms
+            out.append(Log("info", f"join {rnd.join_id}: {best} has a newer CIB {_v(best_version)} than ours "
+                                   f"{_v(mine)}; fetching it"))
+            out.append(self._send(best, crm.CibFetch(rnd.view, rnd.join_id)))
+            return
+        self._round_complete(now_ms, None, out)
+
+    def _on_full(self, now_ms: int, sender: str, msg: crm.CibFull, out: list[object]) -> None:
+        rnd = self.round
+        if self.is_dc:
+            if rnd is not None and rnd.phase == "fetching" and sender == rnd.fetch_from and msg.join_id == rnd.join_id:
+                try:
+                    fetched = Cib.from_xml(msg.xml, f"<CIB of {sender}>")
+                except CibError as exc:
+                    out.append(Log("error", f"the CIB {sender} sent is unreadable ({exc}); keeping ours"))
+                    fetched = None
+                self._round_complete(now_ms, fetched, out)
+            return
+        if sender != self.dc:
+            return
+        try:
+            cib = Cib.from_xml(msg.xml, f"<CIB from {sender}>")
+        except CibError as exc:
+            out.append(Log("error", f"the CIB from the DC is unreadable: {exc}"))
+            return
+        config_changed = _config_version(cib) != _config_version(self.cib) or \
+            _config_digest(cib) != _config_digest(self.cib)
+        self.cib = cib
+        self.resync_wanted = False
+        if cib.digest() != msg.digest:
+            out.append(Log("error", f"the CIB from {sender} does not match its digest; asking again"))
+            self._resync(out)
+            return
+        out.append(CibChanged(cib.version, cib.digest()))
+        if config_changed:
+            out.append(SaveCib(_disk(cib)))
+
+    def _round_complete(self, now_ms: int, fetched: Optional[Cib], out: list[object]) -> None:
+        rnd = self.round
+        assert rnd is not None and self.view is not None
+        rnd.phase = "done"
+        if fetched is not None:
+            adopt_config(self.cib, fetched)
+            out.append(Log("info", f"join {rnd.join_id}: took the CIB of {rnd.fetch_from}, now {_v(self.cib.version)}"))
+            out.append(SaveCib(_disk(self.cib)))
+            for node in sorted(self.joined_nodes):
+                if node not in rnd.requests and node != self.me:
+                    out.append(self._send(node, crm.CibFull(rnd.view, rnd.join_id, self.cib.xml(), self.cib.digest(),
+                                                            self.me)))
+        joiners = sorted(rnd.requests)
+        # members already joined follow the diff; the joiners get the whole result with their ack
+        self._dc_edits(now_ms, self._join_edits(rnd, now_ms), out)
+        xml, digest = self.cib.xml(), self.cib.digest()
+        for node in joiners:
+            self.joined_nodes[node] = rnd.requests[node].incarnation
+            self.joined_round[node] = rnd.join_id
+            for tid, action_id, target in self.held_actions.pop(node, []):
+                out.append(Send("tengine", TeEvent(tid, action_id, node, 1, 4, target)))
+            if node != self.me:
+                out.append(self._send(node, crm.JoinAck(rnd.view, rnd.join_id, self.me, list(self.cib.version),
+                                                        digest, xml, rnd.requests[node].serial)))
+        self.joined = True
+        out.append(Log("info", f"join {rnd.join_id} of view {rnd.view} complete: {', '.join(joiners)}"))
+        self._want_pe(f"join {rnd.join_id}", out)
+        queued, self.queued = self.queued, []
+        for req in queued:
+            self._dc_request(now_ms, req, out)
+        self._announce(now_ms, "joined", out)
+
+    def _join_edits(self, rnd: Round, now_ms: int) -> list[Edit]:
+        assert self.view is not None
+        view = self.view
+        edits: list[Edit] = []
+        ids = rq.node_ids(self.cib)
+        for node in self.config.nodes:
+            if node not in ids:
+                edits.append(("put", rq.CONFIG + (("nodes", None), ("node", node)),
+                              f'<node id="{_esc(node)}" uname="{_esc(node)}" type="member"/>'))
+                ids[node] = node
+        for node in view.members:
+            if node not in ids:
+                edits.append(("put", rq.CONFIG + (("nodes", None), ("node", node)),
+                              f'<node id="{_esc(node)}" uname="{_esc(node)}" type="member"/>'))
+                ids[node] = node
+        for node, req in sorted(rnd.requests.items()):
+            nid = ids[node]
+            try:
+                lrm_elem = parse_xml(req.lrm, f"<history of {node}>")
+            except ConfigError:
+                lrm_elem = XNode("lrm", {"id": nid})
+            lrm_elem.set("id", nid)
+            edits.append(("put", rq.state_path(nid) + (("lrm", nid),), to_xml(lrm_elem, indent=None)))
+            edits.append(("set", rq.state_path(nid), {"uname": node, "in_ccm": "true", "crmd": "online",
+                                                      "join": "member",
+                                                      "expected": "down" if req.shutdown else "member"}))
+        if rnd.full:
+            for node in sorted(ids):
+                if node not in view.members:
+                    edits.extend(self._node_gone_edits(node, ids[node]))
+        if self.haresources:
+            from crmd import standby
+            for node in sorted(rnd.requests):
+                if node != self.me or rnd.full:
+                    edits.extend(standby.lift(self, node))
+        edits.append(("set", (), {"have-quorum": "1" if view.quorum else "0", "dc-uuid": ids.get(self.me, self.me)}))
+        return edits
+
+    def _node_gone_edits(self, node: str, nid: str) -> list[Edit]:
+        from crmd.cib import resolve
+        state = resolve(self.cib.root, rq.state_path(nid))
+        edits: list[Edit] = [("set", rq.state_path(nid), {"uname": node, "in_ccm": "false", "crmd": "offline",
+                                                          "join": "down"})]
+        if state is not None and state.get("expected") is None:
+            edits[0][2]["expected"] = "down"
+        if state is not None and state.find("transient_attributes") is not None:
+            edits.append(("del", rq.state_path(nid) + (("transient_attributes", nid),)))
+        return edits
+
+    def _dc_view_change(self, now_ms: int, old: Optional[View], new: View, lost: list[str], out: list[object]) -> None:
+        """An established DC sees a new view: update lost nodes, join new ones."""
+        ids = rq.node_ids(self.cib)
+        edits: list[Edit] = []
+        for node in lost:
+            self.joined_nodes.pop(node, None)
+            self.held_actions.pop(node, None)
+            self.inflight.pop(node, None)
+            if self.te_running is not None:
+                out.append(Send("tengine", TeNodeLost(node)))
+            edits.extend(self._node_gone_edits(node, ids.get(node, node)))
+            out.append(Log("info", f"node {node} left view {new.instance}"))
+        if lost and self.haresources:
+            from crmd import standby
+            edits.extend(standby.lift(self))
+        edits.append(("set", (), {"have-quorum": "1" if new.quorum else "0"}))
+        if self.round is not None and self.round.phase != "done":
+            self.round.expected -= set(lost)
+            self.round.view = new.instance
+        self._dc_edits(now_ms, edits, out)
+        newcomers = {n for n in new.members if n not in self.joined_nodes and n != self.me}
+        if newcomers:
+            self._start_round(now_ms, newcomers, False, out)
+        elif self.round is not None and self.round.phase != "done":
+            self._round_progress(now_ms, out)
+        self._want_pe(f"view {new.instance}" + (f": {', '.join(lost)} left" if lost else ""), out)
+
+    def _drop_dc(self) -> None:
+        self.role = "none"
+        self.round = None
+        self.joined_nodes = {}
+        self.fsa = "idle"
+        self.pe_request = None
+        self.te_running = None
+        self.need_pe = False
+        self.digest_check_at = None
+        self.held_actions = {}
+        self.inflight = {}
+
+    # -- the join: member side -------------------------------------------------------------------------------
+    def _on_offer(self, now_ms: int, sender: str, msg: crm.JoinOffer, out: list[object]) -> None:
+        if self.is_dc or self.view is None:
+            if self.view is None:
+                self.pending_offer = msg
+            return
+        if msg.view != self.view.instance or sender != self.view.dc:
+            return
+        if not self.lrm_ready:
+            self.pending_offer = msg
+            return
+        self.joined = False
+        self.join_id = msg.join_id
+        self.join_dc = sender
+        out.append(self._send(sender, self._join_request(msg.view, msg.join_id)))
+
+    def _on_ack(self, now_ms: int, sender: str, msg: crm.JoinAck, out: list[object]) -> None:
+        if sender != self.dc or self.is_dc:
+            return
+        if msg.digest != self.cib.digest():
+            try:
+                cib = Cib.from_xml(msg.xml, f"<CIB from {sender}>")
+            except CibError as exc:
+                out.append(Log("error", f"the CIB in the join acknowledgement is unreadable: {exc}"))
+                return
+            config_changed = _config_version(cib) != _config_version(self.cib) or \
+                _config_digest(cib) != _config_digest(self.cib)
+            self.cib = cib
+            if cib.digest() != msg.digest:
+                out.append(Log("error", f"the CIB from {sender} does not match its digest; asking again"))
+                self._resync(out)
+            else:
+                out.append(CibChanged(cib.version, cib.digest()))
+            if config_changed:
+                out.append(SaveCib(_disk(cib)))
+        self.resync_wanted = False
+        self.joined = True
+        out.append(Log("info", f"joined the DC {sender} (view {msg.view}, join {msg.join_id})"))
+        if self.lrm_serial != msg.serial:
+            # results that came in after our join request went out: the DC gets our history again
+            out.append(self._send(sender, crm.CibRequest(self.me, self.ids(), "lrm_replace", {"lrm": self.lrm.xml()})))
+        queued, self.queued = self.queued, []
+        for req in queued:
+            out.append(self._send(sender, req))
+
+    def _on_diff(self, now_ms: int, sender: str, msg: crm.CibDiff, out: list[object]) -> None:
+        if sender != self.dc or self.is_dc or self.resync_wanted or not self.joined:
+            return  # not joined yet: the join acknowledgement brings the whole CIB
+        if tuple(msg.source) != self.cib.version:
+            if tuple(msg.target) <= self.cib.version:
+                return  # already have it (a full copy overtook the diff)
+            out.append(Log("warn", f"CIB diff {_v(msg.source)} -> {_v(msg.target)} does not follow our "
+                                   f"{_v(self.cib.version)}; asking the DC for the whole CIB"))
+            self._resync(out)
+            return
+        try:
+            edits = from_wire(msg.edits)
+            config_changed = any(e[0] == "root" or (e[1] and e[1][0][0] == "configuration") for e in edits)
+            self.cib.apply(edits, bump=False)
+            admin, epoch, updates = msg.target
+            self.cib.apply([("set", (), {"admin_epoch": str(admin), "epoch": str(epoch),
+                                         "num_updates": str(updates)})], bump=False)
+        except (CibError, ConfigError, ValueError) as exc:
+            out.append(Log("error", f"cannot apply CIB diff {_v(msg.source)} -> {_v(msg.target)}: {exc}"))
+            self._resync(out)
+            return
+        if self.cib.digest() != msg.digest:
+            out.append(Log("error", f"Digest mis-match after CIB diff to {_v(msg.target)}; requesting re-sync "
+                                    f"from {sender}"))
+            self._resync(out)
+            return
+        out.append(CibChanged(self.cib.version, self.cib.digest()))
+        if config_changed:
+            out.append(SaveCib(_disk(self.cib)))
+
+    def _resync(self, out: list[object]) -> None:
+        if self.dc is None or self.view is None:
+            return
+        self.resync_wanted = True
+        self.count("resyncs")
+        out.append(self._send(self.dc, crm.CibResync(self.me, self.view.instance, list(self.cib.version))))
+
+    def _on_dc_state(self, now_ms: int, sender: str, msg: crm.DcState, out: list[object]) -> None:
+        if sender != self.dc or self.is_dc:
+            return
+        if msg.state == "idle":
+            if msg.digest and self.joined and not self.resync_wanted and msg.digest != self.cib.digest() \
+                    and tuple(msg.version) == self.cib.version:
+                out.append(Log("warn", f"our CIB {_v(self.cib.version)} differs from the DC's; re-syncing"))
+                self._resync(out)
+            if self.haresources:
+                self._log_idle(msg, out)
+        for ident in self.subscribers:
+            out.append(Send(ident, crm.CrmNotice(msg.state, sender, msg.view, msg.transition)))
+
+    # -- DC: changes ---------------------------------------------------------------------------------------
+    def _dc_edits(self, now_ms: int, edits: list[Edit], out: list[object]) -> None:
+        if not edits:
+            return
+        assert self.view is not None
+        source = self.cib.version
+        config = any(e[0] == "root" or (e[1] and e[1][0][0] == "configuration") for e in edits)
+        target = self.cib.apply(edits)
+        digest = self.cib.digest()
+        out.append(self._send(None, crm.CibDiff(self.view.instance, list(source), list(target), wire_edits(edits),
+                                                digest)))
+        out.append(CibChanged(target, digest))
+        if config:
+            out.append(SaveCib(_disk(self.cib)))
+        self.digest_check_at = now_ms + DIGEST_CHECK_MS
+
+    def _dc_request(self, now_ms: int, req: crm.CibRequest, out: list[object]) -> None:
+        def answer(ok: bool, result: Any = None, error: Optional[str] = None) -> None:
+            if req.origin == self.me:
+                self._tool_reply(req.request_id, ok, result, error, out)
+            else:
+                out.append(self._send(req.origin, crm.CibReply(req.request_id, ok, result, error)))
+
+        args = req.args
+        try:
+            if req.op == "lrm":
+                self._dc_lrm_update(now_ms, req.origin, args, out)
+                return
+            if req.op == "cib":
+                edits = _cib_edits(self.cib, str(args.get("op")), args.get("section"), str(args.get("xml") or ""),
+                                   str(args.get("origin") or "<input>"))
+                problems = rq.check(self.cib, edits, str(args.get("origin") or "<input>"))
+                if problems:
+                    answer(False, None, "\n".join(problems))
+                    return
+                self._dc_edits(now_ms, edits, out)
+                answer(True, {"version": list(self.cib.version)})
+                if edits:
+                    self._want_pe(f"CIB {args.get('op')} from {req.origin}", out)
+                return
+            if req.op == "attr":
+                node = str(args.get("node") or req.origin)
+                ids = rq.node_ids(self.cib)
+                if node not in ids and node not in self.config.nodes:
+                    answer(False, None, f"no node {node!r} in the cluster")
+                    return
+                nid = ids.get(node, node)
+                edits = []
+                if node not in ids:
+                    edits.append(("put", rq.CONFIG + (("nodes", None), ("node", nid)),
+                                  f'<node id="{_esc(nid)}" uname="{_esc(node)}" type="member"/>'))
+                edits += rq.attr_edits(self.cib, node, nid, str(args.get("name")), args.get("value"),
+                                       str(args.get("lifetime") or "reboot"))
+                self._dc_edits(now_ms, edits, out)
+                answer(True, {"version": list(self.cib.version)})
+                if edits:
+                    self._want_pe(f"attribute {args.get('name')} of {node}", out)
+                return
+            if req.op == "cleanup":
+                self._dc_cleanup(now_ms, str(args.get("rsc") or ""), str(args.get("node") or ""), out)
+                answer(True, {"version": list(self.cib.version)})
+                return
+            if req.op == "standby":
+                from crmd import standby
+                edits, note = standby.edits(self, str(args.get("node") or req.origin), str(args.get("which") or "all"),
+                                            bool(args.get("takeover")))
+                self._dc_edits(now_ms, edits, out)
+                out.append(Log("info", note))
+                answer(True, {"version": list(self.cib.version), "note": note})
+                if edits:
+                    self._want_pe(note, out)
+                return
+            if req.op == "lrm_replace":
+                self._dc_lrm_replace(now_ms, req.origin, str(args.get("lrm") or ""), out)
+                return
+            answer(False, None, f"unknown request {req.op!r}")
+        except CibError as exc:
+            answer(False, None, str(exc))
+
+    def _dc_cleanup(self, now_ms: int, rsc: str, node: str, out: list[object]) -> None:
+        from crmd.cib import resolve
+        ids = rq.node_ids(self.cib)
+        nodes = [node] if node else sorted(ids)
+        edits: list[Edit] = []
+        for name in nodes:
+            nid = ids.get(name, name)
+            state = resolve(self.cib.root, rq.state_path(nid))
+            if state is None:
+                continue
+            lrm_res = resolve(self.cib.root, rq.lrm_path(nid))
+            for entry in lrm_res.findall("lrm_resource") if lrm_res is not None else []:
+                rid = entry.get("id") or ""
+                if not rsc or rid == rsc or rid.split(":")[0] == rsc:
+                    edits.append(("del", rq.lrm_path(nid) + (("lrm_resource", rid),)))
+                    if name == self.me:
+                        self._forget(now_ms, rid, out)
+                    elif name in self.joined_nodes and self.view is not None:
+                        out.append(self._send(name, crm.LrmForget(self.view.instance, rid)))
+            for attr in rq.transient_attrs(self.cib, nid):
+                if attr.startswith(("fail-count-", "last-failure-")):
+                    target = attr.split("-", 2)[2] if attr.startswith("fail-count-") else attr.split("-", 2)[2]
+                    if not rsc or target.split("#")[0] in (rsc,) or target.split("#")[0].split(":")[0] == rsc:
+                        edits += rq.attr_edits(self.cib, name, nid, attr, None, "reboot")
+        self._dc_edits(now_ms, edits, out)
+        self._want_pe(f"cleanup of {rsc or 'every resource'}", out)
+
+    def _dc_lrm_update(self, now_ms: int, node: str, args: dict[str, Any], out: list[object]) -> None:
+        if node != self.me and node not in self.joined_nodes:
+            self.count("lrm_updates_from_unjoined")
+            return
+        ids = rq.node_ids(self.cib)
+        nid = ids.get(node, node)
+        rsc_id = str(args.get("rsc"))
+        base = rq.lrm_path(nid) + (("lrm_resource", rsc_id),)
+        rsc_attrs = {"id": rsc_id, "type": str(args.get("type")), "class": str(args.get("class"))}
+        if args.get("provider"):
+            rsc_attrs["provider"] = str(args.get("provider"))
+        edits: list[Edit] = [("set", base, rsc_attrs)]
+        for entry_id in args.get("removed") or []:
+            edits.append(("del", base + (("lrm_rsc_op", str(entry_id)),)))
+        records: list[dict[str, str]] = [dict(e) for e in args.get("entries") or []]
+        for attrs in records:
+            elem = XNode("lrm_rsc_op", {k: str(v) for k, v in attrs.items()})
+            edits.append(("put", base + (("lrm_rsc_op", elem.get("id")),), to_xml(elem, indent=None)))
+        result = args.get("result")
+        if isinstance(result, dict) and args.get("live"):
+            edits += self._failcount_edits(node, nid, rsc_id, result, now_ms)
+        self._dc_edits(now_ms, edits, out)
+        if isinstance(result, dict):
+            self._graph_event(now_ms, node, result, out)
+
+    def _dc_lrm_replace(self, now_ms: int, node: str, lrm_xml: str, out: list[object]) -> None:
+        if node != self.me and node not in self.joined_nodes:
+            return
+        ids = rq.node_ids(self.cib)
+        nid = ids.get(node, node)
+        try:
+            elem = parse_xml(lrm_xml, f"<history of {node}>")
+        except ConfigError:
+            return
+        elem.set("id", nid)
+        self._dc_edits(now_ms, [("put", rq.state_path(nid) + (("lrm", nid),), to_xml(elem, indent=None))], out)
+        self._want_pe(f"the lrmd of {node} restarted", out)
+
+    def _failcount_edits(self, node: str, nid: str, rsc_id: str, result: dict[str, Any], now_ms: int) -> list[Edit]:
+        task = str(result.get("task"))
+        interval = int(result.get("interval") or 0)
+        rc, status, target = int(result.get("rc", 0)), int(result.get("op_status", 0)), int(result.get("target", 0))
+        probe = task == "monitor" and interval == 0
+        if status == 1:
+            return []
+        if status == 0 and (rc == target or (probe and rc in (0, 7, 8))):
+            return []
+        current = rq.transient_attrs(self.cib, nid)
+        name = f"fail-count-{rsc_id}#{task}_{interval}"
+        old = current.get(name, "0")
+        if task == "stop" or (task == "start" and self._start_failure_fatal()):
+            value = "INFINITY"
+        else:
+            try:
+                value = "INFINITY" if old == "INFINITY" else str(int(old) + 1)
+            except ValueError:
+                value = "1"
+        edits = rq.attr_edits(self.cib, node, nid, name, value, "reboot")
+        edits += rq.attr_edits(self.cib, node, nid, f"last-failure-{rsc_id}#{task}_{interval}",
+                               str(self.wall_s(now_ms)), "reboot")
+        return edits
+
+    def _start_failure_fatal(self) -> bool:
+        config = self.cib.root.find("configuration")
+        crm_config = config.find("crm_config") if config is not None else None
+        for nv in crm_config.iter("nvpair") if crm_config is not None else []:
+            if nv.get("name") == "start-failure-is-fatal":
+                return (nv.get("value") or "").lower() not in ("false", "no", "off", "0", "n")
+        return True
+
+    # -- DC: scheduling -----------------------------------------------------------------------------------------
+    def _want_pe(self, reason: str, out: list[object]) -> None:
+        if not self.is_dc:
+            return
+        if not self.need_pe:
+            self.pe_reason = reason
+        self.need_pe = True
+        if self.fsa == "te" and self.te_running is not None:
+            out.append(Send("tengine", TeAbort(INFINITY, "restart", reason)))
+
+    def _maybe_schedule(self, now_ms: int, out: list[object]) -> None:
+        if not self.is_dc or not self.need_pe or self.fsa != "idle":
+            return
+        if self.pe_not_before is not None and now_ms < self.pe_not_before:
+            return
+        if self.round is not None and self.round.phase != "done":
+            return
+        if not self.tengine.up or not self.lrm_ready:
+            return
+        self.need_pe = False
+        self.transition_id += 1
+        self.fsa = "pe"
+        tid = self.transition_id
+        snapshot = self.cib.xml()
+        self.pe_request = None
+        send = self.pengine.request(now_ms, lambda rid: PeSchedule(rid, tid, snapshot), "schedule", context=tid)
+        assert isinstance(send.msg, PeSchedule)
+        self.pe_request = send.msg.request_id
+        out.append(send)
+        out.append(Log("info", f"asking the policy engine for transition {tid} ({self.pe_reason})"))
+        self._announce(now_ms, "scheduling", out)
+
+    def _pe_reply(self, now_ms: int, pending: Any, msg: Reply, out: list[object]) -> None:
+        if not self.is_dc or self.fsa != "pe" or pending.context != self.transition_id:
+            return
+        self.pengine.connected(now_ms, None)
+        self.pe_request = None
+        if not msg.ok or not isinstance(msg.result, dict):
+            out.append(Log("error", f"the policy engine could not schedule transition {pending.context}: {msg.error}"))
+            self.fsa = "idle"
+            return
+        if self.need_pe:
+            out.append(Log("info", f"transition {pending.context} is stale ({self.pe_reason}); scheduling again"))
+            self.fsa = "idle"
+            return
+        result = msg.result
+        tid = int(result.get("transition_id", pending.context))
+        for line in result.get("summary") or []:
+            out.append(Log("info", f"transition {tid}: {line.strip()}"))
+        if result.get("input"):
+            out.append(Log("info", f"transition {tid} computed from {result.get('input')}"))
+        self.fsa = "te"
+        self.te_running = tid
+        self.te_started_ms = now_ms
+        self.held_actions = {}
+        graph = str(result.get("graph") or "")
+        out.append(self.tengine.request(now_ms, lambda rid: TeGraph(rid, tid, graph), "graph", context=tid))
+        self._announce(now_ms, "transition", out)
+
+    def _te_done(self, now_ms: int, msg: TeDone, out: list[object]) -> None:
+        if not self.is_dc or msg.transition_id != self.te_running:
+            return
+        self.te_running = None
+        self.fsa = "idle"
+        self.pe_not_before = None
+        if msg.status == "complete" or now_ms - self.te_started_ms >= MAX_BACKOFF_MS:
+            self.pe_backoff_ms = 0
+        elif msg.failed and now_ms - self.te_started_ms < FAST_FAILURE_MS:
+            # a graph that failed at once will likely fail the same way again: do not spin
+            self.pe_backoff_ms = min(MAX_BACKOFF_MS, max(MIN_BACKOFF_MS, 2 * self.pe_backoff_ms))
+            self.pe_not_before = now_ms + self.pe_backoff_ms
+            out.append(Log("warn", f"transition {msg.transition_id} failed within {now_ms - self.te_started_ms} ms; "
+                                   f"the next one waits {self.pe_backoff_ms} ms"))
+        if msg.next in ("restart",):
+            self._want_pe(f"transition {msg.transition_id} {msg.status}: {msg.reason or 'restart'}", out)
+        if not self.need_pe:
+            self._announce(now_ms, "idle", out)
+
+    def _announce(self, now_ms: int, state: str, out: list[object]) -> None:
+        if not self.is_dc or self.view is None:
+            return
+        out.append(self._send(None, crm.DcState(self.view.instance, self.me, state, self.transition_id,
+                                                list(self.lrm.active()), list(self.cib.version), self.cib.digest())))
+        notice = crm.CrmNotice(state, self.me, self.view.instance, self.transition_id)
+        for ident in self.subscribers:
+            out.append(Send(ident, notice))
+        if state == "idle" and self.haresources:
+            self._log_idle(crm.DcState(self.view.instance, self.me, state, self.transition_id), out)
+
+    # -- DC: carrying out the engine's actions -----------------------------------------------------------------
+    def _invoke(self, now_ms: int, msg: TeInvoke, out: list[object]) -> None:
+        if not self.is_dc or msg.transition_id != self.te_running:
+            return
+        try:
+            action = GraphAction.from_wire(msg.action)
+        except GraphError as exc:
+            out.append(Log("error", f"bad action from the transition engine: {exc}"))
+            return
+        tid = msg.transition_id
+        key = transition_key(action.id, tid, action.target_rc, self.te_uuid)
+        node = action.router_node or action.on_node
+        if action.kind == "crm_event":
+            self._cluster_action(now_ms, tid, action, out)
+            return
+        if node is None:
+            out.append(Send("tengine", TeEvent(tid, action.id, "", 1, 4, action.target_rc)))
+            return
+        if node != self.me and node not in self.joined_nodes:
+            # its crmd is away (restarting) while the node stays: nothing may move there, nothing
+            # may start elsewhere on the belief that it stopped; the action waits for the node to
+            # join again (then it fails and is planned again) or to leave (the engine fails it)
+            out.append(Log("warn", f"action {action.operation_key} waits: the crmd of {node} has not joined"))
+            self.held_actions.setdefault(node, []).append((tid, action.id, action.target_rc))
+            return
+        if node == self.me:
+            self._run_action(now_ms, tid, key, msg.action, out)
+        else:
+            assert self.view is not None
+            self.inflight.setdefault(node, {})[(tid, action.id)] = action.target_rc
+            out.append(self._send(node, crm.LrmInvoke(self.view.instance, tid, key, msg.action)))
+
+    def _fail_inflight(self, node: str, why: str, out: list[object]) -> None:
+        """The crmd of `node` that was running our actions is gone: they will never report."""
+        pending = self.inflight.pop(node, {})
+        held = self.held_actions.pop(node, [])
+        failed = [(tid, aid, target) for (tid, aid), target in pending.items()] + held
+        for tid, aid, target in failed:
+            out.append(Send("tengine", TeEvent(tid, aid, node, 1, 4, target)))
+        if failed:
+            out.append(Log("warn", f"{len(failed)} actions on {node} failed: {why}"))
+
+    def _cluster_action(self, now_ms: int, tid: int, action: GraphAction, out: list[object]) -> None:
+        node = action.on_node or ""
+        ids = rq.node_ids(self.cib)
+        nid = ids.get(node, node)
+        ok = True
+        if action.operation == "clear_failcount" and action.rsc_id:
+            edits: list[Edit] = []
+            for attr in rq.transient_attrs(self.cib, nid):
+                if attr.startswith((f"fail-count-{action.rsc_id}#", f"last-failure-{action.rsc_id}#")):
+                    edits += rq.attr_edits(self.cib, node, nid, attr, None, "reboot")
+            self._dc_edits(now_ms, edits, out)
+        elif action.operation == "lrm_delete" and action.rsc_id:
+            self._dc_edits(now_ms, [("del", rq.lrm_path(nid) + (("lrm_resource", action.rsc_id),))], out)
+            if node == self.me:
+                self._forget(now_ms, action.rsc_id, out)
+            elif node in self.joined_nodes and self.view is not None:
+                out.append(self._send(node, crm.LrmForget(self.view.instance, action.rsc_id)))
+        elif action.operation == "do_shutdown":
+            self._dc_edits(now_ms, [("set", rq.state_path(nid), {"expected": "down"})], out)
+            if node == self.me:
+                out.append(Send("tengine", TeEvent(tid, action.id, node, action.target_rc, 0, action.target_rc)))
+                if self.stopping:
+                    self._finish_stop(out)
+                return
+            if self.view is not None:
+                out.append(self._send(node, crm.ShutdownOk(self.view.instance, node)))
+        elif action.operation == "stonith":
+            out.append(Log("error", f"fencing of {node} is needed but no fencing daemon runs yet"))
+            ok = False
+        else:
+            out.append(Log("warn", f"unknown cluster action {action.operation}; failing it"))
+            ok = False
+        out.append(Send("tengine", TeEvent(tid, action.id, node, action.target_rc if ok else 1,
+                                           0 if ok else 4, action.target_rc)))
+
+    def _graph_event(self, now_ms: int, node: str, result: dict[str, Any], out: list[object]) -> None:
+        key = str(result.get("key") or "")
+        parsed = parse_transition_key(key)
+        rc, status = int(result.get("rc", 0)), int(result.get("op_status", 0))
+        target = parsed[2] if parsed is not None else 0
+        mine = parsed is not None and parsed[3] == self.te_uuid
+        if mine and parsed is not None:
+            # the engine may still be finishing an older graph (a new one waits for it): it
+            # gets every result of ours and ignores those of graphs it no longer has
+            self.inflight.get(node, {}).pop((parsed[1], parsed[0]), None)
+            out.append(Send("tengine", TeEvent(parsed[1], parsed[0], node, rc, status, target)))
+            if parsed[1] == self.te_running:
+                return
+        task = str(result.get("task"))
+        interval = int(result.get("interval") or 0)
+        probe = task == "monitor" and interval == 0
+        if status == 1:
+            return
+        if status != 0 or rc != target or (probe and rc != 7):
+            self._want_pe(f"{result.get('rsc')}_{task}_{interval} on {node}: rc={rc} (expected {target})", out)
+
+    def _te_event_done(self, msg: crm.ActionDone, out: list[object]) -> None:
+        self.inflight.get(msg.node, {}).pop((msg.transition_id, msg.action_id), None)
+        if self.is_dc:
+            parsed = parse_transition_key(msg.key)
+            target = parsed[2] if parsed is not None else 0
+            out.append(Send("tengine", TeEvent(msg.transition_id, msg.action_id, msg.node,
+                                               target if msg.ok else 1, 0 if msg.ok else 4, target)))
+
+    def _action_lost(self, now_ms: int, msg: TeActionLost, out: list[object]) -> None:
+        if not self.is_dc:
+            return
+        try:
+            action = GraphAction.from_wire(msg.action)
+        except GraphError:
+            return
+        node = action.on_node or ""
+        if action.kind != "rsc_op" or not action.rsc_id or node not in self.joined_nodes and node != self.me:
+            self._want_pe(f"action {action.operation_key} lost", out)
+            return
+        key = transition_key(action.id, msg.transition_id, action.target_rc, self.te_uuid)
+        rec = OpRecord(action.rsc_id, action.operation, action.interval_ms, -1, 1, OP_STATUS["timeout"], key,
+                       "", self.wall_s(now_ms), exit_reason=f"action lost: {msg.reason}")
+        ids = rq.node_ids(self.cib)
+        nid = ids.get(node, node)
+        base = rq.lrm_path(nid) + (("lrm_resource", action.rsc_id),)
+        entry = f"{action.rsc_id}_last_failure_0"
+        edits: list[Edit] = [("set", base, {"id": action.rsc_id, "type": action.rsc_type or "",
+                                            "class": action.rsc_class or ""}),
+                             ("put", base + (("lrm_rsc_op", entry),),
+                              to_xml(XNode("lrm_rsc_op", rec.attrs(entry, node)), indent=None))]
+        self._dc_edits(now_ms, edits, out)
+        self._want_pe(f"action {action.operation_key} on {node} lost ({msg.reason})", out)
+
+    # -- running actions on this node ------------------------------------------------------------------------------
+    def _run_action(self, now_ms: int, tid: int, key: str, wire_action: dict[str, Any], out: list[object]) -> None:
+        try:
+            action = GraphAction.from_wire(wire_action)
+        except GraphError as exc:
+            out.append(Log("error", f"bad action from the DC: {exc}"))
+            return
+        if not action.rsc_id:
+            return
+        rsc_id = action.rsc_id
+        ctx = ActionCtx(tid, action.id, key, rsc_id, action.operation, action.interval_ms,
+                        params_digest(action.attrs, action.interval_ms), action.rsc_class or "",
+                        action.rsc_provider or "", action.rsc_type or "")
+        if not self.lrmd.up or not self.lrm_ready:
+            self.lrmd_waiting.append((tid, key, wire_action))  # run when the lrmd is back
+            return
+        if action.operation == "cancel":
+            task = action.attrs.get("CRM_meta_operation", "monitor")
+            interval = action.interval_ms
+            self.recurring.pop((rsc_id, task, interval), None)
+            removed = self.lrm.drop_recurring(rsc_id, task, interval)
+            cancel_ctx = ActionCtx(tid, action.id, key, rsc_id, "cancel", interval, "", ctx.rsc_class, ctx.provider,
+                                   ctx.rsc_type)
+            out.append(self.lrmd.request(now_ms, lambda rid: lrm.Cancel(rid, rsc_id, task, interval), "cancel",
+                                         context=cancel_ctx))
+            if removed is not None:
+                self._send_lrm(now_ms, rsc_id, [], [removed], None, out)
+            return
+        if action.operation in ("delete", "lrm_delete"):
+            self._forget(now_ms, rsc_id, out)
+            self._action_done(now_ms, ctx, True, "", out)
+            return
+        if self.haresources and action.operation == "start":
+            from crmd import standby
+            standby.on_start(self, rsc_id, out)
+        params = action.params()
+        registration = (ctx.rsc_class, ctx.provider, ctx.rsc_type, tuple(sorted(params.items())))
+        if self.registered.get(rsc_id) != registration:
+            self.registered[rsc_id] = registration
+            out.append(self.lrmd.request(now_ms, lambda rid: lrm.Register(rid, rsc_id, ctx.rsc_class, ctx.rsc_type,
+                                                                         ctx.provider, params), "register"))
+        if action.interval_ms == 0 and action.operation in ("stop", "start", "promote", "demote", "migrate_to",
+                                                            "migrate_from"):
+            for (rid_, task, interval) in [k for k in self.recurring if k[0] == rsc_id]:
+                self.recurring.pop((rid_, task, interval), None)
+                out.append(self.lrmd.request(now_ms, lambda rid, t=task, i=interval: lrm.Cancel(rid, rsc_id, t, i),
+                                             "cancel_quiet"))
+        meta = {k: v for k, v in action.meta().items()}
+        send = self.lrmd.request(now_ms, lambda rid: lrm.Execute(
+            rid, rsc_id, action.operation, action.interval_ms, action.timeout_ms, action.start_delay_ms, params, meta,
+            action.target_rc, "", user_data(key, ctx.digest)), "exec",
+            timeout_ms=REQUEST_TIMEOUT_MS)
+        assert isinstance(send.msg, lrm.Execute)
+        self.exec_waiting[send.msg.request_id] = ctx
+        self.lrmd.pending[send.msg.request_id].context = send.msg.request_id
+        out.append(send)
+
+    def _op_result(self, now_ms: int, res: lrm.OpResult, out: list[object]) -> None:
+        if not self.lrm_ready:
+            return
+        ctx = self.running.get(res.call_id)
+        if res.interval_ms == 0:
+            self.running.pop(res.call_id, None)
+        if res.status == "cancelled":
+            self.running.pop(res.call_id, None)
+            return
+        if res.operation in ("meta-data",):
+            return
+        probe = res.operation == "monitor" and res.interval_ms == 0
+        key, digest = split_user_data(res.user_data, probe)
+        registered = self.registered.get(res.rsc_id)
+        if ctx is not None:
+            rclass, provider, rtype = ctx.rsc_class, ctx.provider, ctx.rsc_type
+        elif registered is not None:
+            rclass, provider, rtype = registered[0], registered[1], registered[2]
+        else:
+            return
+        when = res.rc_changed_wall_s if res.interval_ms > 0 else res.started_wall_s
+        rec = OpRecord(res.rsc_id, res.operation, res.interval_ms, res.call_id, res.rc,
+                       OP_STATUS.get(res.status, 4), key, digest, int(when), res.exec_ms, res.queue_ms, res.exit_reason)
+        rsc = self.lrm.resource(res.rsc_id, rclass, provider, rtype)
+        written, removed = self.lrm.record(rsc, rec)
+        entries = [rsc.entries[e].attrs(e, self.me) for e in written]
+        result = {"rsc": res.rsc_id, "task": res.operation, "interval": res.interval_ms, "rc": res.rc,
+                  "op_status": rec.op_status, "target": rec.target_rc, "key": key}
+        self._send_lrm(now_ms, res.rsc_id, entries, removed, result, out)
+        self._lrm_changed(now_ms, out)
+
+    def _send_lrm(self, now_ms: int, rsc_id: str, entries: list[dict[str, str]], removed: list[str],
+                  result: Optional[dict[str, Any]], out: list[object]) -> None:
+        rsc = self.lrm.resources.get(rsc_id)
+        args: dict[str, Any] = {"rsc": rsc_id, "entries": entries, "removed": removed, "result": result, "live": True,
+                                "class": rsc.rsc_class if rsc else "", "type": rsc.rsc_type if rsc else "",
+                                "provider": rsc.provider if rsc else ""}
+        req = crm.CibRequest(self.me, self.ids(), "lrm", args)
+        if self.is_dc:
+            if self.round is not None and self.round.phase != "done":
+                self.queued.append(req)
+            else:
+                self._dc_request(now_ms, req, out)
+        elif self.joined and self.dc is not None:
+            out.append(self._send(self.dc, req))
+        # not joined: the next join request carries the whole history
+
+    def _lrm_reset_sent(self, now_ms: int, out: list[object]) -> None:
+        """Our lrmd (re)started: the DC gets our whole history again."""
+        if self.is_dc or (self.joined and self.dc is not None):
+            req = crm.CibRequest(self.me, self.ids(), "lrm_replace", {"lrm": self.lrm.xml()})
+            if self.is_dc:
+                if self.round is None or self.round.phase == "done":
+                    self._dc_request(now_ms, req, out)
+                else:
+                    self._self_request(now_ms, out)
+            else:
+                out.append(self._send(self.dc, req))
+        elif self.round is not None and self.is_dc:
+            self._self_request(now_ms, out)
+        if self.pending_offer is not None and self.view is not None and self.pending_offer.view == self.view.instance:
+            offer, self.pending_offer = self.pending_offer, None
+            self._on_offer(now_ms, offer.dc, offer, out)
+        waiting, self.lrmd_waiting = self.lrmd_waiting, []
+        for tid, key, wire_action in waiting:
+            self._run_action(now_ms, tid, key, wire_action, out)
+        if self.is_dc and self.round is not None and self.round.phase == "collecting" and self.me not in self.round.requests:
+            self._self_request(now_ms, out)
+
+    def _action_failed(self, now_ms: int, ctx: ActionCtx, why: str, out: list[object]) -> None:
+        out.append(Log("error", f"{ctx.rsc_id}_{ctx.task}_{ctx.interval_ms} could not run: {why}"))
+        self._action_done(now_ms, ctx, False, why, out)
+
+    def _action_done(self, now_ms: int, ctx: ActionCtx, ok: bool, detail: str, out: list[object]) -> None:
+        msg = crm.ActionDone(self.me, ctx.transition_id, ctx.action_id, ctx.key, ok, detail)
+        if self.is_dc:
+            self._te_event_done(msg, out)
+        elif self.dc is not None:
+            out.append(self._send(self.dc, msg))
+
+    def _forget(self, now_ms: int, rsc_id: str, out: list[object]) -> None:
+        self.lrm.forget(rsc_id)
+        self.registered.pop(rsc_id, None)
+        for k in [k for k in self.recurring if k[0] == rsc_id]:
+            self.recurring.pop(k, None)
+        if self.lrmd.up:
+            out.append(self.lrmd.request(now_ms, lambda rid: lrm.Unregister(rid, rsc_id), "unregister"))
+        self._lrm_changed(now_ms, out)
+
+    # -- local resource status (cl_status rscstatus, heartbeat's log lines) ------------------------------------------
+    @property
+    def haresources(self) -> bool:
+        return self.config.mode == "haresources"
+
+    def _lrm_changed(self, now_ms: int, out: list[object]) -> None:
+        from crmd import standby
+        self.lrm_serial += 1
+        status = standby.rsc_status(self)
+        if status != self.rsc_status and self.messaging.up:
+            self.rsc_status = status
+            out.append(self.messaging.request(now_ms, lambda rid: SetResourceStatus(rid, status), "rscstatus"))
+
+    def _log_takeover_start(self, lost: list[str], out: list[object]) -> None:
+        from crmd import standby
+        standby.log_takeover_start(self, lost, out)
+
+    def _log_idle(self, msg: crm.DcState, out: list[object]) -> None:
+        from crmd import standby
+        standby.log_idle(self, msg, out)
+
+    # -- stopping ------------------------------------------------------------------------------------------------
+    def _begin_stop(self, now_ms: int, out: list[object]) -> None:
+        if self.stopping:
+            self._finish_stop(out)  # asked twice: stop now
+            return
+        self.stopping = True
+        self.stop_deadline = now_ms + self.config.shutdown_escalation_ms
+        if self.haresources:
+            out.append(Log("info", "Giving up all HA resources."))
+        else:
+            out.append(Log("info", "crmd is shutting down: asking the DC to move this node's resources"))
+        if self.view is None or not self.messaging.up or not self.lrm_ready:
+            if not self.lrm.active():
+                self._finish_stop(out)
+                return
+        self._request(now_ms, "attr", {"node": self.me, "name": "shutdown", "value": str(self.wall_s(now_ms)),
+                                       "lifetime": "reboot"}, out, None)
+
+    def _finish_stop(self, out: list[object]) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.haresources:
+            out.append(Log("info", "All HA resources relinquished."))
+        if self.messaging.up:
+            out.append(Send("messaging", SignOff(self.ids(), "crmd")))
+        out.append(Log("info", f"{self.me} crmd shutdown complete"))
+        out.append(Stopped())
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+def _uuid(rng: RandomSource) -> str:
+    digits = "".join(format(rng.randint(0, 15), "x") for _ in range(32))
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _v(version: Any) -> str:
+    return ".".join(str(x) for x in version)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
+
+def _config_version(cib: Cib) -> tuple[int, int]:
+    admin, epoch, _ = cib.version
+    return admin, epoch
+
+
+def _config_digest(cib: Cib) -> str:
+    config = cib.root.find("configuration")
+    return to_xml(config, indent=None) if config is not None else ""
+
+
+def _disk(cib: Cib) -> str:
+    return to_xml(cib.config_copy())
+
+
+def adopt_config(cib: Cib, other: Cib) -> None:
+    """Take another replica's configuration and version, keeping our status section."""
+    root = other.root.copy()
+    status = cib.root.find("status")
+    root.children = [c for c in root.children if c.tag != "status"] + [status if status is not None else XNode("status")]
+    cib.replace(root)
+
+
+def _cib_edits(cib: Cib, op: str, section: Any, xml: str, origin: str) -> list[Edit]:
+    section = str(section) if section else None
+    if op == "replace":
+        return rq.replace(cib, section, xml, origin)
+    if op == "modify":
+        return rq.modify(cib, section, xml, origin)
+    if op == "create":
+        return rq.create(cib, section, xml, origin)
+    if op == "delete":
+        return rq.delete(cib, section, xml, origin)
+    raise CibError(f"unknown CIB operation {op!r}")

@@ -1,0 +1,98 @@
+"""Which CIB a crmd starts with: what is on disk, a file an administrator edited while the cluster
+was down, or (haresources mode) the one derived from haresources + ha.cf.
+
+- The replica on disk is `cib.xml` with its MD5 in `cib.xml.sig` (written by crmd after every
+  configuration change, status section empty). If the signature matches, that CIB is used as is.
+- If it does not (the file was edited by hand), the edit is taken: the CIB is validated (a file
+  that does not parse or validate is refused with `file:line: ...` and the daemon does not start)
+  and its epoch is raised by one so that, at the join, it wins over replicas of the same lineage
+  on nodes that were not edited. This is what "a CIB edited on disk while the cluster is down is
+  picked up at start" means.
+- haresources mode: the configuration is generated from the files every start. It keeps the disk
+  replica's version when the generated configuration is the same, else takes the next epoch, so
+  edited haresources files win over the old replica and an unchanged one does not churn.
+The status section is never taken from disk: each node's history is rebuilt at the join.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Optional
+
+from core.cib.validate import validate
+from core.cib.xmltree import XNode, parse_xml, to_xml
+from core.errors import ConfigError
+from crmd.cib import Cib, CibError, empty_cib, normalize, version_of
+
+SIG_SUFFIX = ".sig"
+
+
+def file_digest(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def disk_text(cib: Cib) -> str:
+    """What crmd writes: the CIB without status, indented for people who read it."""
+    return to_xml(cib.config_copy())
+
+
+def _config_digest(root: XNode) -> str:
+    config = root.find("configuration")
+    return file_digest(to_xml(config, indent=None)) if config is not None else ""
+
+
+def _load(text: str, path: str) -> XNode:
+    try:
+        root = parse_xml(text, path)
+    except ConfigError as exc:
+        raise CibError(str(exc)) from None
+    problems = [p for p in validate(normalize(root)) if p.severity == "error"]
+    if problems:
+        raise CibError("\n".join(p.format(path) for p in problems))
+    return root
+
+
+def _without_status(root: XNode) -> XNode:
+    for child in list(root.children):
+        if child.tag == "status":
+            root.remove(child)
+    root.sub("status")
+    return root
+
+
+def initial_cib(path: str, text: Optional[str], sig: Optional[str],
+                derived: Optional[XNode] = None) -> tuple[Cib, list[str]]:
+    """(the CIB to start with, notes to log). Raises CibError for a file that cannot be used."""
+    notes: list[str] = []
+    disk: Optional[XNode] = None
+    if text is not None:
+        edited = sig is not None and sig.strip() != file_digest(text)
+        unsigned = sig is None
+        try:
+            disk = _load(text, path)
+        except CibError:
+            if derived is None:
+                raise
+            notes.append(f"{path}: unreadable; the configuration is generated from haresources")
+            disk = None
+        if disk is not None and (edited or unsigned) and derived is None:
+            admin, epoch, updates = version_of(disk)
+            disk.set("epoch", str(epoch + 1))
+            disk.set("num_updates", "0")
+            why = "was edited by hand" if edited else "has no signature"
+            notes.append(f"{path} {why}: taking it, epoch {epoch} -> {epoch + 1}")
+    if derived is not None:
+        root = derived
+        if disk is not None:
+            admin, epoch, _ = version_of(disk)
+            same = _config_digest(disk) == _config_digest(root)
+            root.set("admin_epoch", str(admin))
+            root.set("epoch", str(epoch if same else epoch + 1))
+            root.set("num_updates", "0")
+            if not same:
+                notes.append(f"haresources changed since {path} was written: epoch {epoch} -> {epoch + 1}")
+        return Cib(_without_status(root)), notes
+    if disk is None:
+        notes.append(f"no CIB at {path}: starting with an empty one")
+        return Cib(empty_cib()), notes
+    return Cib(_without_status(disk)), notes

@@ -1,0 +1,73 @@
+"""pengine, the policy engine daemon: the shell around `pengine.process.PengineProcess`.
+
+It serves `pengine.sock` and keeps every input it scheduled as `<statedir>/pengine/pe-input-N.xml`
+(the newest `pe-input-series-max`, default 400), so that `hb simulate -x FILE` replays any
+decision the cluster made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Optional
+
+from core.daemon import DaemonContext, run_daemon
+from core.driver import Driver
+from core.statefile import write_durably
+from pengine.process import PengineProcess, SaveInput, Scheduled
+
+INPUT_DIR = "pengine"
+_NAME = re.compile(r"^pe-input-(\d+)\.xml$")
+
+
+def saved_inputs(directory: str) -> list[tuple[int, str]]:
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    found = [(int(m.group(1)), name) for name in names if (m := _NAME.match(name))]
+    return sorted(found)
+
+
+class PengineService:
+    def __init__(self, ctx: DaemonContext) -> None:
+        self.ctx = ctx
+        self.directory = ctx.paths.state_file(INPUT_DIR)
+        os.makedirs(self.directory, mode=0o750, exist_ok=True)
+        existing = saved_inputs(self.directory)
+        self.core = PengineProcess(os.getpid(), first_seq=existing[-1][0] if existing else 0)
+        self.driver = Driver(ctx, self.core, serve="pengine", handlers={SaveInput: self.save, Scheduled: self.log})
+        self.driver.start()
+
+    def save(self, effect: SaveInput) -> None:
+        path = os.path.join(self.directory, f"pe-input-{effect.seq}.xml")
+        write_durably(path, effect.xml.encode("utf-8"))
+        inputs = saved_inputs(self.directory)
+        for _, name in inputs[:max(0, len(inputs) - effect.keep)]:
+            try:
+                os.unlink(os.path.join(self.directory, name))
+            except OSError:
+                pass
+
+    def log(self, effect: Scheduled) -> None:
+        self.ctx.log.info(f"transition {effect.transition_id}: {effect.actions} actions, input "
+                          f"{os.path.join(self.directory, f'pe-input-{effect.seq}.xml')}")
+
+    def reload(self) -> None:
+        self.ctx.log.info("SIGHUP: nothing to reload")
+
+    def shutdown(self) -> None:
+        self.driver.close()
+
+
+def build(ctx: DaemonContext) -> PengineService:
+    return PengineService(ctx)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    return run_daemon("pengine", build, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The policy engine daemon as a sans-I/O core: `PeSchedule` (a CIB snapshot) in, transition graph
+out, each input saved for replay.
+
+"Now" is the wall clock (`WallClock` offset + now_ms), written into the saved input as
+`execution-date`, so `hb simulate -x pe-input-N.xml` decides exactly as the daemon did. Saving is
+an effect (`SaveInput`); the shell writes the file and keeps the newest `keep` of them. A CIB the
+engine cannot read is answered with an error, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from core.cib import dates
+from core.cib.xmltree import parse_xml, to_xml
+from core.errors import ConfigError
+from core.messages.common import PingRequest, Reply
+from core.messages.pe import PeSchedule
+from core.sansio import Log, Recv, Send, Tick, WallClock
+from pengine import engine, summary
+from pengine.graph import graph_xml
+
+DEFAULT_KEEP = 400  # pe-input files kept (crm_config pe-input-series-max overrides)
+
+
+@dataclass(frozen=True)
+class SaveInput:
+    """Write `xml` as pe-input-<seq>.xml, then keep only the newest `keep` inputs."""
+
+    seq: int
+    xml: str
+    keep: int
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """Effect (observed by the simulator, logged by the shell): one input was scheduled."""
+
+    transition_id: int
+    seq: int
+    actions: int
+    summary: tuple[str, ...]
+
+
+class PengineProcess:
+    def __init__(self, pid: int, first_seq: int = 0, save: bool = True) -> None:
+        self.pid = pid
+        self.seq = first_seq
+        self.save = save
+        self.wall_offset_ms = 0
+        self.counters: dict[str, int] = {"scheduled": 0, "errors": 0}
+
+    def step(self, now_ms: int, event: object) -> list[object]:
+        kind = type(event)
+        if kind is WallClock:
+            self.wall_offset_ms = event.offset_ms  # type: ignore[attr-defined]
+            return []
+        if kind is Tick:
+            return []
+        if kind is not Recv:
+            raise AssertionError(f"pengine got an unknown input {event!r}")
+        src, msg = event.src, event.msg  # type: ignore[attr-defined]
+        if not isinstance(src, bytes):
+            return []
+        if isinstance(msg, PeSchedule):
+            return self.schedule(now_ms, src, msg)
+        if isinstance(msg, PingRequest):
+            return [Send(src, Reply(msg.request_id, True, {"daemon": "pengine", "pid": self.pid}))]
+        rid = getattr(msg, "request_id", None)
+        return [Send(src, Reply(rid, False, None, f"pengine does not handle {type(msg).__name__}"))] \
+            if isinstance(rid, int) else []
+
+    def next_deadline_ms(self) -> Optional[int]:
+        return None
+
+    def schedule(self, now_ms: int, src: bytes, msg: PeSchedule) -> list[object]:
+        wall_s = (now_ms + self.wall_offset_ms) // 1000
+        try:
+            cib = parse_xml(msg.cib, "<pe input>")
+        except ConfigError as exc:
+            self.counters["errors"] += 1
+            return [Send(src, Reply(msg.request_id, False, None, f"unreadable CIB: {exc}")),
+                    Log("error", f"transition {msg.transition_id}: unreadable CIB: {exc}")]
+        cib.set("execution-date", str(wall_s))
+        now = dates.from_epoch(wall_s)
+        out: list[object] = []
+        try:
+            ws = engine.unpack_cib(cib, now)
+            ws.transition_id = msg.transition_id
+            ws = engine.schedule(cib, now, ws=ws)
+            graph = graph_xml(ws, ws.graph)
+            lines = tuple(summary.transition_summary(ws))
+        except (ConfigError, ValueError, KeyError) as exc:
+            self.counters["errors"] += 1
+            return [Send(src, Reply(msg.request_id, False, None, f"cannot schedule: {exc}")),
+                    Log("error", f"transition {msg.transition_id}: cannot schedule: {exc}")]
+        self.counters["scheduled"] += 1
+        self.seq += 1
+        name = ""
+        if self.save:
+            name = f"pe-input-{self.seq}.xml"
+            out.append(SaveInput(self.seq, to_xml(cib), _keep(ws)))
+        warnings = list(ws.warnings) + [f"unsupported: {u}" for u in ws.unsupported]
+        result: dict[str, Any] = {"transition_id": msg.transition_id, "graph": graph, "input": name,
+                                  "summary": list(lines), "actions": len(ws.graph.synapses),
+                                  "warnings": warnings}
+        out.append(Scheduled(msg.transition_id, self.seq, len(ws.graph.synapses), lines))
+        out.append(Send(src, Reply(msg.request_id, True, result)))
+        return out
+
+
+def _keep(ws: Any) -> int:
+    value = ws.config.get("pe-input-series-max") if hasattr(ws, "config") else None
+    try:
+        keep = int(value) if value is not None else DEFAULT_KEEP
+    except ValueError:
+        keep = DEFAULT_KEEP
+    return keep if keep >= 0 else DEFAULT_KEEP

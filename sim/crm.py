@@ -1,0 +1,340 @@
+"""The whole stack in the simulator: messaging, ccm, lrmd (with simulated agents), pengine, tengine
+and crmd on every node, built and wired as their shells build and wire them; the CRM invariants
+checked after every step.
+
+Invariants (`CrmChecker`):
+- one DC per view: two nodes never both act as DC of the same agreed view;
+- no split brain: a primitive is never running on two nodes that are running and report quorum
+  in views where the newer excludes the other (two quorate partitions);
+- no action from an aborted graph: once crmd told its transition engine to stop a graph (an
+  abort at INFINITY, or a cancel), the engine invokes no further action of that graph;
+- settled (checked by the runner after the last fault): within the stated bound every running
+  node is in one view, the DC is idle, every member joined with a CIB identical to the DC's
+  (digest), the policy engine schedules nothing for the DC's CIB, and every resource runs
+  exactly where the CIB says it runs (the placement the policy engine computes).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from core.cib import dates
+from core.cib.xmltree import XNode, parse_xml, to_xml
+from core.config.haresources import parse_haresources
+from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke
+from core.sansio import Recv, Send, Stopped
+from crmd.derive import from_haresources
+from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
+from crmd.startup import initial_cib
+from lrmd import machine as lm
+from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
+from pengine import engine
+from pengine.process import PengineProcess, SaveInput, Scheduled
+from pengine.simulate import placement, transition_actions
+from sim import agents
+from sim.checkers import Violation
+from sim.cluster import Cluster, SimNode, SimProcess, SubRng, WALL_BASE_S
+from sim.stacks import MembershipStack
+from tengine.machine import Aborted, Fired, TeMachine
+
+CRM_PROCESSES = ("messaging", "ccm", "lrmd", "pengine", "tengine", "crmd")
+
+
+class CrmStack(MembershipStack):
+    processes = CRM_PROCESSES
+
+    def __init__(self, cib_xml: str, mode: str = "crm", groups: tuple = (),
+                 crmd_factory: Callable[..., CrmdMachine] = CrmdMachine,
+                 tengine_factory: Callable[..., TeMachine] = TeMachine, ccm_factory: Any = None) -> None:
+        super().__init__(ccm_factory)
+        self.cib_xml = cib_xml
+        self.mode = mode
+        self.groups = groups
+        self.crmd_factory = crmd_factory
+        self.tengine_factory = tengine_factory
+
+    def started(self, cluster: Cluster, node: SimNode, proc: SimProcess) -> None:
+        """What the lrmd shell does right after start: register and probe its saved resources."""
+        if proc.name == "lrmd":
+            inputs, _ = restart_inputs(list(node.disk.get("lrmd.resources") or []))
+            for item in inputs:
+                if proc.up:
+                    cluster.deliver(node, proc, item)
+
+    def handlers(self) -> dict[type, Callable[[Cluster, SimNode, SimProcess, Any], None]]:
+        return {lm.RunAgent: agents.run_agent, lm.SignalAgent: agents.signal_agent,
+                lm.SaveResources: _save_resources, Published: _ignore, ShellRequest: _shell_request,
+                SaveInput: _save_input, Scheduled: _scheduled, Fired: _ignore, Aborted: _ignore,
+                SaveCib: _save_cib, RoleChanged: _role, CibChanged: _ignore, Stopped: _stopped}
+
+    def build(self, cluster: Cluster, node: SimNode, proc: SimProcess, local_ms: int) -> Any:
+        name = proc.name
+        if name in ("messaging", "ccm"):
+            return super().build(cluster, node, proc, local_ms)
+        if name == "lrmd":
+            core = LrmProcess(lm.LrmMachine(max_children=4, kill_grace_ms=1000), proc.incarnation)
+            return core
+        if name == "pengine":
+            return PengineProcess(proc.incarnation, save=False)
+        if name == "tengine":
+            return self.tengine_factory(proc.incarnation)
+        if name == "crmd":
+            disk = node.disk.get("cib.xml")
+            cib, _notes = initial_cib("cib.xml", disk if disk is not None else self.cib_xml,
+                                      node.disk.get("cib.xml.sig") if disk is not None else None)
+            incarnation = int(node.disk.get(INCARNATION_FILE, 0))
+            return self.crmd_factory(CrmdConfig(node=node.name, nodes=tuple(cluster.names), pid=proc.incarnation,
+                                                cib=cib, deadtime_ms=cluster.timing.deadtime_ms,
+                                                incarnation_floor=incarnation, mode=self.mode, groups=self.groups,
+                                                shutdown_escalation_ms=20_000),
+                                     SubRng(cluster.rng.randint(0, 2**31)))
+        raise AssertionError(f"no process {name} in the CRM stack")
+
+
+def _ignore(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
+    return None
+
+
+def _save_resources(cluster: Cluster, node: SimNode, proc: SimProcess, effect: lm.SaveResources) -> None:
+    node.disk["lrmd.resources"] = list(effect.resources)
+
+
+def _shell_request(cluster: Cluster, node: SimNode, proc: SimProcess, effect: ShellRequest) -> None:
+    from core.messages.common import Reply
+    rid = getattr(effect.request, "request_id", 0)
+    cluster.inject(node, proc, [Send(effect.client, Reply(rid, False, None, "agent listings are not simulated"))])
+
+
+def _save_input(cluster: Cluster, node: SimNode, proc: SimProcess, effect: SaveInput) -> None:
+    node.state["pe_input"] = effect.xml
+
+
+def _scheduled(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Scheduled) -> None:
+    if effect.actions:
+        cluster.trace.add(cluster.now_ms, node.name, f"transition {effect.transition_id}: {effect.actions} actions: "
+                                                     f"{'; '.join(s.strip() for s in effect.summary) or '-'}")
+
+
+def _save_cib(cluster: Cluster, node: SimNode, proc: SimProcess, effect: SaveCib) -> None:
+    from crmd.startup import file_digest
+    node.disk["cib.xml"] = effect.xml
+    node.disk["cib.xml.sig"] = file_digest(effect.xml)
+
+
+def _role(cluster: Cluster, node: SimNode, proc: SimProcess, effect: RoleChanged) -> None:
+    cluster.trace.add(cluster.now_ms, node.name, f"crmd: {effect.role} of view {effect.view} (DC {effect.dc})")
+
+
+def _stopped(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Stopped) -> None:
+    node.state["crmd_stopped"] = True
+
+
+# -- the checker ---------------------------------------------------------------------------------------
+@dataclass
+class CrmChecker:
+    cluster: Cluster
+    roles: dict[str, tuple[int, str]] = field(default_factory=dict)  # node -> (view, role)
+    current_graph: dict[tuple[str, int], int] = field(default_factory=dict)  # (node, tengine) -> transition
+    aborted: set[tuple[str, int, int]] = field(default_factory=set)  # (node, tengine, transition)
+    invokes: int = 0
+    transitions: int = 0
+
+    def on_effect(self, cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
+        kind = type(effect)
+        if kind is RoleChanged:
+            if effect.role == "dc":
+                for other, (view, role) in self.roles.items():
+                    if other != node.name and role == "dc" and view == effect.view and \
+                            cluster.process_running(cluster.nodes[other], "crmd"):
+                        raise Violation(f"two DCs in view {effect.view}: {other} and {node.name}")
+            self.roles[node.name] = (effect.view, effect.role)
+        elif kind is Send and proc.name == "tengine" and type(effect.msg) is TeInvoke:
+            self.invokes += 1
+            tid = effect.msg.transition_id
+            if (node.name, proc.incarnation, tid) in self.aborted:
+                raise Violation(f"{node.name}: the transition engine fired action "
+                                f"{effect.msg.action.get('operation_key')} of transition {tid} after it was aborted")
+
+    def on_deliver(self, cluster: Cluster, node: SimNode, proc: SimProcess, event: Any) -> None:
+        """What the transition engine was told, in the order it was told (not the order crmd
+        said it: an abort sent right after a graph reaches the engine after the graph)."""
+        if proc.name != "tengine" or type(event) is not Recv:
+            return
+        msg = event.msg
+        kind = type(msg)
+        key = (node.name, proc.incarnation)
+        if kind is TeGraph:
+            self.current_graph[key] = msg.transition_id
+            self.transitions += 1
+        elif kind is TeAbort and msg.priority >= 1_000_000:
+            tid = self.current_graph.get(key)
+            if tid is not None:
+                self.aborted.add(key + (tid,))
+        elif kind is TeCancel:
+            self.aborted.add(key + (msg.transition_id,))
+
+    def node_crashed(self, cluster: Cluster, node: SimNode) -> None:
+        agents.node_crashed(node)
+        self.roles.pop(node.name, None)
+        self.check_resources(cluster)
+
+    def node_started(self, cluster: Cluster, node: SimNode) -> None:
+        self.roles.pop(node.name, None)
+
+    def agents_changed(self, cluster: Cluster, node: SimNode) -> None:
+        self.check_resources(cluster)
+
+    def running_changed(self, cluster: Cluster, node: SimNode) -> None:
+        if not cluster.process_running(node, "crmd"):
+            self.roles.pop(node.name, None)
+        self.check_resources(cluster)
+
+    def check_resources(self, cluster: Cluster) -> None:
+        reports = cluster.checker.reports
+        running = cluster.checker.running
+        quorate = {n: r for n, r in reports.items() if r.quorum and n in running}
+        if len(quorate) < 2:
+            return
+        for rsc, nodes in agents.where(cluster).items():
+            holders = [n for n in nodes if n in quorate]
+            for i, a in enumerate(holders):
+                for b in holders[i + 1:]:
+                    ra, rb = quorate[a], quorate[b]
+                    if ra.instance == rb.instance:
+                        continue
+                    (old, ro), (new, rn) = ((a, ra), (b, rb)) if ra.instance < rb.instance else ((b, rb), (a, ra))
+                    if (old, ro.incarnation) not in rn.members:
+                        raise Violation(f"split brain: {rsc} runs on {a} and {b}, in two quorate partitions "
+                                        f"({new} in view {rn.instance}, {old} in view {ro.instance})")
+
+    def view_changed(self, cluster: Cluster, node: SimNode) -> None:
+        self.check_resources(cluster)
+
+
+def crmd_of(cluster: Cluster, name: str) -> Optional[CrmdMachine]:
+    node = cluster.nodes[name]
+    proc = node.procs.get("crmd")
+    if not cluster.process_running(node, "crmd") or proc is None:
+        return None
+    return proc.core
+
+
+def settle_problem(cluster: Cluster) -> Optional[str]:
+    """None when the cluster is settled (see the module docstring), else what is not yet."""
+    running = [n for n in cluster.names if cluster.process_running(cluster.nodes[n], "crmd")
+               and cluster.process_running(cluster.nodes[n], "ccm")]
+    if not running:
+        return None
+    from sim.membership import _convergence
+    membership = _convergence(cluster, cluster.names)
+    if membership is not None:
+        return f"membership: {membership}"
+    crmds = {n: crmd_of(cluster, n) for n in running}
+    views = {n: c.view for n, c in crmds.items() if c is not None}
+    if len(views) != len(running) or any(v is None for v in views.values()):
+        return "not every crmd has a view"
+    instances = {v.instance for v in views.values() if v is not None}
+    if len(instances) != 1:
+        return f"crmds are in different views {sorted(instances)}"
+    view = next(iter(views.values()))
+    assert view is not None
+    if sorted(view.members) != sorted(running):
+        return f"view {view.instance} holds {list(view.members)}, running nodes are {running}"
+    dc = crmds.get(view.dc)
+    if dc is None:
+        return f"the DC {view.dc} does not run"
+    if not dc.is_dc or dc.fsa != "idle" or dc.need_pe or (dc.round is not None and dc.round.phase != "done"):
+        return f"the DC {view.dc} is busy ({dc.fsa}{', needs the policy engine' if dc.need_pe else ''})"
+    digest = dc.cib.digest()
+    for name, crmd in crmds.items():
+        assert crmd is not None
+        if name != view.dc and not crmd.joined:
+            return f"{name} has not joined the DC"
+        if crmd.cib.digest() != digest:
+            return f"{name}'s CIB {crmd.cib.version} differs from the DC's {dc.cib.version}"
+        if crmd.exec_waiting or any(ctx.interval_ms == 0 for ctx in crmd.running.values()):
+            return f"{name} still runs actions"
+    now = dates.from_epoch(WALL_BASE_S + cluster.now_ms // 1000)
+    cib = parse_xml(dc.cib.xml(), "<DC CIB>")
+    ws = engine.schedule(cib, now, ws=_unpack(cib, now))
+    pending = transition_actions(ws)
+    if pending:
+        return f"the policy engine still wants {', '.join(pending)}"
+    truth = agents.where(cluster)
+    for rsc, nodes in placement(ws).items():
+        want = sorted(nodes) if isinstance(nodes, list) else ([nodes] if nodes else [])
+        have = truth.get(rsc, [])
+        if want != have:
+            return f"{rsc} runs on {have or 'no node'}, the CIB says {want or 'nowhere'}"
+    for rsc, nodes in truth.items():
+        if rsc not in placement(ws):
+            return f"{rsc} runs on {nodes} but is not in the CIB"
+    return None
+
+
+def _unpack(cib: XNode, now: _dt.datetime) -> Any:
+    return engine.unpack_cib(cib, now)
+
+
+# -- configurations the runs use ---------------------------------------------------------------------------
+def scenario_cib(nodes: list[str], monitor_ms: int = 1000) -> str:
+    """A CIB with a group (address + service, preferring the first node), a pair with order and
+    colocation, migration thresholds and stickiness."""
+    mon = f'<operations><op id="{{rid}}-mon" name="monitor" interval="{monitor_ms}ms" timeout="5s"/></operations>'
+
+    def prim(rid: str, klass: str, rtype: str, provider: str = "", meta: str = "") -> str:
+        prov = f' provider="{provider}"' if provider else ""
+        return f'<primitive id="{rid}" class="{klass}"{prov} type="{rtype}">{meta}{mon.format(rid=rid)}</primitive>'
+
+    threshold = '<meta_attributes id="{rid}-meta"><nvpair id="{rid}-mt" name="migration-threshold" value="2"/></meta_attributes>'
+    second = nodes[1] if len(nodes) > 1 else nodes[0]
+    return (
+        '<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" crm_feature_set="3.16.2">'
+        '<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">'
+        '<nvpair id="o-stonith" name="stonith-enabled" value="false"/>'
+        '<nvpair id="o-quorum" name="no-quorum-policy" value="stop"/>'
+        '</cluster_property_set></crm_config><nodes/><resources>'
+        '<group id="web">' + prim("ip", "ocf", "IPaddr2", "heartbeat") + prim("svc", "lsb", "svc") + '</group>'
+        + prim("db", "ocf", "Dummy", "pacemaker", threshold.format(rid="db"))
+        + prim("mail", "ocf", "Dummy", "pacemaker")
+        + '</resources><constraints>'
+        f'<rsc_location id="web-pref" rsc="web" node="{nodes[0]}" score="100"/>'
+        f'<rsc_location id="db-pref" rsc="db" node="{second}" score="50"/>'
+        '<rsc_colocation id="mail-with-db" rsc="mail" with-rsc="db" score="INFINITY"/>'
+        '<rsc_order id="db-then-mail" first="db" then="mail"/>'
+        '</constraints><rsc_defaults><meta_attributes id="rsc-options">'
+        '<nvpair id="rsc-stickiness" name="resource-stickiness" value="50"/>'
+        '</meta_attributes></rsc_defaults></configuration><status/></cib>')
+
+
+def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: int = 1000) -> tuple[str, tuple]:
+    """(CIB, groups) for haresources mode, derived as the crmd shell derives them (monitors made
+    frequent enough for the simulated time)."""
+    lines = [f"{nodes[0]} IPaddr2::198.18.0.100/24/eth0 svc"]
+    if len(nodes) > 1:
+        lines.append(f"{nodes[1]} Dummy::a Dummy::b")
+    groups = parse_haresources("\n".join(lines) + "\n", "haresources", tuple(nodes))
+    root, info, _ = from_haresources(groups, auto_failback, nodes)
+    for op in root.iter("op"):
+        op.set("interval", f"{monitor_ms}ms")
+        op.set("timeout", "5s")
+    return to_xml(root, indent=None), info
+
+
+def crm_cluster(names: list[str], rng: Any, timing: Any, network: Any = None, trace: Any = None,
+                mode: str = "crm", **kwargs: Any) -> tuple[Cluster, CrmChecker]:
+    if mode == "haresources":
+        cib, groups = haresources_setup(names)
+        stack = CrmStack(cib, "haresources", groups, **kwargs)
+    else:
+        stack = CrmStack(scenario_cib(names), **kwargs)
+    cluster = Cluster(names, rng, timing, network, trace, stack=stack)
+    checker = CrmChecker(cluster)
+    cluster.observers.append(checker)
+    return cluster, checker
+
+
+
+

@@ -1,0 +1,238 @@
+"""One seeded run of the whole stack: start N nodes, let the cluster place its resources, inject
+random faults, heal, and check the CRM invariants after every step and the settled state at the
+end (sim.crm has the invariants).
+
+Timeline (keepalive 100 ms, deadtime 500 ms):
+  0 .. 100 ms          nodes start at random times
+  until 2500 ms        the cluster forms (quorum comes one lease after start) and starts resources
+  2500 .. 6500 ms      1-4 faults, overlapping
+  heal = 6500 ms       links restored, hung nodes resumed, crashed nodes restarted (p = 0.8)
+  heal + bound         settled: one view of the running nodes, the DC idle, every CIB replica
+                       identical, nothing left to schedule, every resource where the CIB says
+  then                 still settled 1000 ms later, with no transition in between
+
+Fault kinds: crash (a node; restarted later, at heal, or never), partition (2 or 3 sides),
+oneway (some directed links cut), loss (10-60 %), pause (a node hangs 50 ms .. 3 s), proc (one
+daemon crashes and is respawned 1 s later, as the launcher does), rscdie (a running resource
+dies; its monitor finds it), startfail (the next start of a resource on a node fails).
+Two-node clusters get only crash, proc (not of messaging or ccm), rscdie and startfail: both
+halves of a split two-node cluster keep quorum, and only fencing (a later issue) keeps them from
+both running a resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+from sim import agents
+from sim.checkers import Violation
+from sim.cluster import Timing
+from sim.crm import CRM_PROCESSES, crm_cluster, crmd_of, settle_problem
+from sim.membership import _set, _unpartition
+from sim.network import Network
+from sim.trace import Trace
+
+FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail")
+TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail")
+START_WINDOW_MS = 100
+FORM_MS = 2500
+FAULT_WINDOW_MS = 4000
+STABLE_MS = 1000
+CHECK_EVERY_MS = 50
+RESOURCES = ("ip", "svc", "db", "mail")
+
+
+class Rng(Protocol):
+    def random(self) -> float: ...
+
+    def randint(self, a: int, b: int) -> int: ...
+
+    def choice(self, seq): ...
+
+    def sample(self, population, k: int): ...
+
+    def shuffle(self, x) -> None: ...
+
+
+def bound_ms(timing: Timing) -> int:
+    """How long after heal the cluster must be settled: the membership bound (deadtime + 2 x
+    deadtime), a join round, the restart of a crashed daemon (1 s), a monitor interval (1 s) to
+    notice a resource that died meanwhile, and a few transitions of agent runs."""
+    return 3 * timing.deadtime_ms + 4000
+
+
+@dataclass
+class CrmRunResult:
+    seed: int
+    nodes: int
+    mode: str
+    ok: bool
+    faults: list[str]
+    violation: Optional[str] = None
+    settled_ms: Optional[int] = None  # after heal
+    transitions: int = 0
+    invokes: int = 0
+    steps: int = 0
+    trace: str = ""
+    placement: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        status = "ok" if self.ok else "VIOLATION"
+        settled = f"settled {self.settled_ms} ms after heal" if self.settled_ms is not None else "not settled"
+        return (f"seed {self.seed} nodes {self.nodes} {self.mode} {status}: {settled}; {self.transitions} transitions, "
+                f"{self.invokes} actions, {self.steps} steps; faults: {'; '.join(self.faults) or 'none'}")
+
+
+def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_ms: int, timing: Timing) -> list[str]:
+    names = cluster.names
+    network = cluster.network
+    described: list[str] = []
+    if len(names) == 2:
+        kinds = tuple(k for k in kinds if k in TWO_NODE_KINDS)
+    if not kinds:
+        return described
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.choice(kinds)
+        start = rng.randint(start_ms, heal_ms - 200)
+        end = min(heal_ms, start + rng.randint(100, 3 * timing.deadtime_ms))
+        if kind == "partition":
+            shuffled = list(names)
+            rng.shuffle(shuffled)
+            sides = 2 if len(names) < 4 or rng.random() < 0.7 else 3
+            cuts = sorted(rng.sample(range(1, len(names)), sides - 1))
+            groups = [shuffled[i:j] for i, j in zip([0] + cuts, cuts + [len(names)])]
+            end = min(heal_ms, start + rng.randint(200, 2500))
+            described.append(f"partition {' | '.join(','.join(sorted(g)) for g in groups)} at {start}-{end}")
+            cluster.at(start, lambda g=groups: network.partition(g))
+            cluster.at(end, lambda g=groups: _unpartition(network, g))
+        elif kind == "oneway":
+            links = [(a, b) for a in names for b in names if a != b]
+            chosen = rng.sample(links, rng.randint(1, max(1, len(links) // 3)))
+            described.append(f"oneway {' '.join(f'{a}->{b}' for a, b in chosen)} cut at {start}-{end}")
+            cluster.at(start, lambda c=chosen: [network.cut(a, b) for a, b in c])
+            cluster.at(end, lambda c=chosen: [network.cut(a, b, False) for a, b in c])
+        elif kind == "loss":
+            links = [(a, b) for a in names for b in names if a != b]
+            chosen = rng.sample(links, rng.randint(1, len(links)))
+            loss = rng.randint(10, 60) / 100
+            described.append(f"loss {loss:.2f} on {len(chosen)} links at {start}-{end}")
+            cluster.at(start, lambda c=chosen, p=loss: _set(network, c, "loss", p))
+            cluster.at(end, lambda c=chosen: _set(network, c, "loss", 0.0))
+        elif kind == "crash":
+            victim = rng.choice(names)
+            choice = rng.random()
+            restart: Optional[int] = end if choice < 0.5 else (heal_ms if choice < 0.8 else None)
+            described.append(f"crash {victim} at {start}, restart {restart if restart is not None else 'never'}")
+            cluster.at(start, lambda v=victim: cluster.crash(v))
+            if restart is not None:
+                cluster.at(restart, lambda v=victim: cluster.nodes[v].up or cluster.start(v))
+        elif kind == "pause":
+            victim = rng.choice(names)
+            end = min(heal_ms, start + rng.randint(50, 3000))
+            described.append(f"pause {victim} at {start}-{end}")
+            cluster.at(start, lambda v=victim: cluster.pause(v))
+            cluster.at(end, lambda v=victim: cluster.resume(v))
+        elif kind == "proc":
+            victim = rng.choice(names)
+            # in a two-node cluster a crashed messaging or ccm looks like a dead node to the peer,
+            # which takes over while the resources still run: only fencing prevents that
+            pname = rng.choice(CRM_PROCESSES if len(names) > 2 else CRM_PROCESSES[2:])
+            described.append(f"{pname} of {victim} crashes at {start}")
+            cluster.at(start, lambda v=victim, p=pname: cluster.crash_process(v, p))
+        elif kind == "rscdie":
+            rsc = rng.choice(RESOURCES)
+            described.append(f"{rsc} dies wherever it runs at {start}")
+
+            def die(r: str = rsc) -> None:
+                for node in agents.active_nodes(cluster, r):
+                    agents.kill_resource(cluster, node, r)
+            cluster.at(start, die)
+        elif kind == "startfail":
+            victim = rng.choice(names)
+            rsc = rng.choice(RESOURCES)
+            rc = rng.choice((1, 5, 6))
+            described.append(f"the next start of {rsc} on {victim} fails with rc {rc} (planted at {start})")
+            cluster.at(start, lambda v=victim, r=rsc, c=rc: agents.fail_next(cluster, v, r, "start", c))
+    return described
+
+
+def heal_all(cluster, rng: Rng, restart_probability: float = 0.8) -> None:
+    cluster.network.heal()
+    cluster.trace.add(cluster.now_ms, "-", "HEAL: network restored")
+    for node in cluster.nodes.values():
+        if node.up and node.paused:
+            cluster.resume(node.name)
+    for node in cluster.nodes.values():
+        if not node.up and rng.random() < restart_probability:
+            cluster.start(node.name)
+
+
+def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT_KINDS, mode: str = "",
+                 timing: Timing = Timing(), trace_limit: int = 4000, keep_trace: bool = False,
+                 crmd_factory=None, tengine_factory=None, verbose: bool = False) -> CrmRunResult:
+    """rng: a fresh random.Random(seed). mode: crm | haresources ('' = by seed)."""
+    mode = mode or ("haresources" if seed % 3 == 2 else "crm")
+    names = [f"node{i}" for i in range(1, nodes + 1)]
+    trace = Trace(trace_limit)
+    network = Network(names, rng)
+    extra = {}
+    if crmd_factory is not None:
+        extra["crmd_factory"] = crmd_factory
+    if tengine_factory is not None:
+        extra["tengine_factory"] = tengine_factory
+    cluster, checker = crm_cluster(names, rng, timing, network, trace, mode=mode, **extra)
+    cluster.verbose = verbose
+    heal_ms = FORM_MS + FAULT_WINDOW_MS
+    for name in names:
+        cluster.at(rng.randint(0, START_WINDOW_MS), lambda n=name: cluster.nodes[n].up or cluster.start(n))
+    faults = plan_faults(cluster, rng, kinds, FORM_MS, heal_ms, timing)
+    for text in faults:
+        trace.add(0, "-", f"planned: {text}")
+    result = CrmRunResult(seed, nodes, mode, True, faults)
+    deadline = heal_ms + bound_ms(timing)
+    try:
+        cluster.run_until(heal_ms - 1)
+        cluster.at(heal_ms, lambda: heal_all(cluster, rng))
+        now = heal_ms
+        settled_at: Optional[int] = None
+        transitions_then = 0
+        problem: Optional[str] = "not checked"
+        while True:
+            now += CHECK_EVERY_MS
+            cluster.run_until(now)
+            problem = settle_problem(cluster)
+            if problem is None:
+                if settled_at is None:
+                    settled_at, transitions_then = now, checker.transitions
+                elif now - settled_at >= STABLE_MS:
+                    if checker.transitions != transitions_then:
+                        raise Violation(f"flapping: {checker.transitions - transitions_then} transitions after "
+                                        f"the cluster had settled at {settled_at - heal_ms} ms after heal")
+                    break
+            else:
+                settled_at = None
+                if now >= deadline:
+                    raise Violation(f"not settled {deadline - heal_ms} ms after heal: {problem}")
+        result.settled_ms = settled_at - heal_ms
+        result.placement = agents.where(cluster)
+    except Violation as exc:
+        result.ok = False
+        result.violation = f"at {cluster.now_ms} ms: {exc}"
+        trace.add(cluster.now_ms, "-", f"VIOLATION {exc}")
+        result.trace = trace.render()
+    if keep_trace and not result.trace:
+        result.trace = trace.render()
+    result.transitions = checker.transitions
+    result.invokes = checker.invokes
+    result.steps = cluster.steps
+    return result
+
+
+def dc_names(cluster) -> list[str]:
+    out = []
+    for name in cluster.names:
+        crmd = crmd_of(cluster, name)
+        if crmd is not None and crmd.is_dc:
+            out.append(name)
+    return out

@@ -1,0 +1,356 @@
+"""The transition engine as a sans-I/O core: executes one transition graph at a time for the crmd
+of the DC.
+
+Theory of operation (after Pacemaker's graph consumer, lib/pacemaker/pcmk_graph_consumer.c)
+---------------------------------------------------------------------------------------------
+A graph is a list of synapses; each holds one action and the actions it waits for. After every
+input the engine makes a *pass*: in synapse order, it fires every synapse that is not fired yet
+whose inputs are all confirmed and none failed, as long as fewer than `batch_limit` actions are in
+flight. A pseudo action (ordering only) is confirmed the moment it fires. Any other action is
+handed to crmd (`TeInvoke`) and stays in flight until its result comes back (`TeEvent`, matched by
+transition id and action id) or its timer expires: the action's timeout plus its start delay plus
+the graph's `cluster-delay`. An expired action is failed and reported (`TeActionLost`) so that
+crmd records a failed result the policy engine will see.
+
+A result other than the action's target rc fails the action (unless its on-fail is `ignore`),
+and aborts the graph at the synapse's priority + 1: synapses of higher priority (stops, for
+instance) may still fire, the rest no longer do. A failed input blocks its dependents unless
+their priority is INFINITY. An abort from crmd (`TeAbort`) raises the abort priority and the
+completion action (done < wait < restart < shutdown) to the highest asked for; INFINITY fires
+nothing new (pseudo actions excepted) and waits for the actions in flight. A new graph that
+arrives while the running one still has actions in flight aborts it that way and starts once
+they are done (two graphs never have actions in flight at once). Actions on a node
+that leaves (`TeNodeLost`) fail at once, unless that node is what the action takes down
+(fencing, shutdown: then its departure confirms it).
+
+When nothing is in flight and nothing more can fire, the graph is done: `TeDone` with status
+complete (every synapse confirmed), terminated (aborted) or stopped (something could not run),
+and next = the completion action (restart after any failure or unconfirmed synapse, so the
+policy engine runs again and sees the new state). No action ever fires from a graph after it was
+aborted at a priority above the action's synapse, or after `TeCancel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from core.graph import INFINITY, Graph, GraphAction, GraphError, Synapse, parse_graph
+from core.messages.common import PingRequest, Reply
+from core.messages.te import (TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke,
+                              TeNodeLost, TeSignOn)
+from core.sansio import Log, PeerGone, Recv, Send, Tick, WallClock
+
+DEFAULT_BATCH_LIMIT = 30
+COMPLETION_ORDER = ("done", "wait", "restart", "shutdown")
+PENDING, FIRED, CONFIRMED, FAILED, SKIPPED = range(5)
+
+
+@dataclass
+class SynapseState:
+    synapse: Synapse
+    state: int = PENDING
+    deadline_ms: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Fired:
+    """Effect (observed by the simulator's checkers): an action left the engine."""
+
+    transition_id: int
+    action_id: int
+    pseudo: bool
+    abort_priority: int
+    synapse_priority: int
+
+
+@dataclass(frozen=True)
+class Aborted:
+    """Effect (observed by the simulator's checkers): the abort priority rose."""
+
+    transition_id: int
+    priority: int
+    reason: str
+
+
+class TeMachine:
+    def __init__(self, pid: int, default_batch_limit: int = DEFAULT_BATCH_LIMIT) -> None:
+        self.pid = pid
+        self.default_batch_limit = default_batch_limit
+        self.client: Optional[bytes] = None
+        self.graph: Optional[Graph] = None
+        self.states: dict[int, SynapseState] = {}  # action id -> state
+        self.by_synapse: list[SynapseState] = []
+        self.abort_priority = 0
+        self.completion = "done"
+        self.abort_reason = ""
+        self.failures = 0
+        self.queued: Optional[Graph] = None  # a graph waiting for the old one's actions in flight
+        self.reply_to: Optional[tuple[bytes, int]] = None
+        self.counters: dict[str, int] = {}
+
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    # -- the surface ---------------------------------------------------------------------------------
+    def step(self, now_ms: int, event: object) -> list[object]:
+        out: list[object] = []
+        kind = type(event)
+        if kind is Recv:
+            self._recv(now_ms, event.src, event.msg, out)  # type: ignore[attr-defined]
+        elif kind is PeerGone:
+            if event.peer == self.client:  # type: ignore[attr-defined]
+                self.client = None
+                if self.graph is not None:
+                    out.append(Log("warn", f"crmd left while transition {self.graph.transition_id} ran; dropped"))
+                    self._drop()
+        elif kind is Tick:
+            self._expire(now_ms, out)
+        elif kind is not WallClock:
+            raise AssertionError(f"tengine got an unknown input {event!r}")
+        self._pass(now_ms, out)
+        return out
+
+    def next_deadline_ms(self) -> Optional[int]:
+        best: Optional[int] = None
+        for st in self.by_synapse:
+            if st.state == FIRED and st.deadline_ms is not None and (best is None or st.deadline_ms < best):
+                best = st.deadline_ms
+        return best
+
+    @property
+    def transition_id(self) -> Optional[int]:
+        return self.graph.transition_id if self.graph is not None else None
+
+    def in_flight(self) -> int:
+        return sum(1 for st in self.by_synapse if st.state == FIRED)
+
+    # -- requests ------------------------------------------------------------------------------------
+    def _recv(self, now_ms: int, src: Any, msg: Any, out: list[object]) -> None:
+        if not isinstance(src, bytes):
+            self.count("unexpected_sources")
+            return
+        if isinstance(msg, TeSignOn):
+            if self.client is not None and self.client != src and self.graph is not None:
+                out.append(Log("warn", "a new crmd signed on; the running transition is dropped"))
+                self._drop()
+            self.client = src
+            out.append(Send(src, Reply(msg.request_id, True, {"pid": self.pid})))
+        elif isinstance(msg, TeGraph):
+            self._start(now_ms, src, msg, out)
+        elif isinstance(msg, TeEvent):
+            self._event(now_ms, msg, out)
+        elif isinstance(msg, TeAbort):
+            self.abort(msg.priority, msg.action, msg.reason, out)
+        elif isinstance(msg, TeNodeLost):
+            self._node_lost(msg.node, out)
+        elif isinstance(msg, TeCancel):
+            if self.graph is not None and self.graph.transition_id == msg.transition_id:
+                out.append(Aborted(msg.transition_id, INFINITY + 1, "cancelled"))
+                out.append(Log("info", f"transition {msg.transition_id} cancelled"))
+                self._drop()
+        elif isinstance(msg, PingRequest):
+            out.append(Send(src, Reply(msg.request_id, True, {"daemon": "tengine", "pid": self.pid})))
+        else:
+            self.count("unexpected_requests")
+            rid = getattr(msg, "request_id", None)
+            if isinstance(rid, int):
+                out.append(Send(src, Reply(rid, False, None, f"tengine does not handle {type(msg).__name__}")))
+
+    def _start(self, now_ms: int, src: bytes, msg: TeGraph, out: list[object]) -> None:
+        try:
+            graph = parse_graph(msg.graph)
+        except GraphError as exc:
+            out.append(Send(src, Reply(msg.request_id, False, None, f"bad graph: {exc}")))
+            return
+        self.client = src
+        if self.graph is not None and self.in_flight():
+            # the old graph fires nothing more; the new one starts when its actions are done
+            old = self.graph.transition_id
+            self.abort(INFINITY, "restart", f"superseded by transition {graph.transition_id}", out)
+            self.queued = graph
+            out.append(Send(src, Reply(msg.request_id, True, {"transition_id": graph.transition_id,
+                                                               "synapses": len(graph.synapses),
+                                                               "after": old})))
+            out.append(Log("info", f"transition {graph.transition_id} waits for {self.in_flight()} actions "
+                                   f"of transition {old}"))
+            return
+        self.reply_to = (src, msg.request_id)
+        self._begin(graph, out)
+
+    def _begin(self, graph: Graph, out: list[object]) -> None:
+        self.graph = graph
+        self.by_synapse = [SynapseState(s) for s in graph.synapses]
+        self.states = {st.synapse.action.id: st for st in self.by_synapse}
+        self.abort_priority = 0
+        self.completion = "done"
+        self.abort_reason = ""
+        self.failures = 0
+        if self.reply_to is not None:
+            out.append(Send(self.reply_to[0], Reply(self.reply_to[1], True, {"transition_id": graph.transition_id,
+                                                                              "synapses": len(graph.synapses)})))
+            self.reply_to = None
+        out.append(Log("info", f"transition {graph.transition_id}: {len(graph.synapses)} actions"))
+        if not graph.synapses:
+            self._finish(out)
+
+    # -- results and aborts --------------------------------------------------------------------------
+    def _event(self, now_ms: int, ev: TeEvent, out: list[object]) -> None:
+        graph = self.graph
+        if graph is None or ev.transition_id != graph.transition_id:
+            self.count("foreign_events")
+            return
+        st = self.states.get(ev.action_id)
+        if st is None or st.state != FIRED:
+            self.count("stray_events")
+            return
+        action = st.synapse.action
+        target = action.target_rc if ev.target_rc is None else ev.target_rc
+        ok = ev.op_status == 0 and ev.rc == target
+        if ok or action.on_fail == "ignore":
+            st.state = CONFIRMED
+            st.deadline_ms = None
+            return
+        st.state = FAILED
+        st.deadline_ms = None
+        self.failures += 1
+        out.append(Log("warn", f"transition {graph.transition_id}: action {action.id} ({action.operation_key} on "
+                               f"{action.on_node}) failed: rc={ev.rc} status={ev.op_status}, wanted rc={target}"))
+        self.abort(st.synapse.priority + 1, "restart", f"{action.operation_key} on {action.on_node} failed", out)
+
+    def abort(self, priority: int, action: str, reason: str, out: list[object]) -> None:
+        if self.graph is None:
+            return
+        priority = min(priority, INFINITY)
+        if action in COMPLETION_ORDER and COMPLETION_ORDER.index(action) > COMPLETION_ORDER.index(self.completion):
+            self.completion = action
+        if priority > self.abort_priority:
+            self.abort_priority = priority
+            self.abort_reason = reason
+            out.append(Aborted(self.graph.transition_id, priority, reason))
+            out.append(Log("info", f"transition {self.graph.transition_id} aborted: {reason}"))
+
+    def _node_lost(self, node: str, out: list[object]) -> None:
+        graph = self.graph
+        if graph is None:
+            return
+        for st in self.by_synapse:
+            action = st.synapse.action
+            if action.pseudo or st.state not in (PENDING, FIRED):
+                continue
+            if node in action.downed or (action.on_node_uuid in action.downed and action.on_node == node):
+                if st.state == FIRED:
+                    st.state = CONFIRMED  # the node it takes down is gone: done
+                    st.deadline_ms = None
+                continue
+            if action.on_node == node or action.router_node == node:
+                if action.operation == "stonith":
+                    continue
+                if st.state == FIRED:
+                    out.append(self._lost(action, f"node {node} left"))
+                st.state = FAILED
+                st.deadline_ms = None
+                self.failures += 1
+        self.abort(INFINITY, "restart", f"node {node} left", out)
+
+    def _lost(self, action: GraphAction, reason: str) -> object:
+        assert self.client is not None and self.graph is not None
+        return Send(self.client, TeActionLost(self.graph.transition_id, action.to_wire(), reason))
+
+    def _expire(self, now_ms: int, out: list[object]) -> None:
+        graph = self.graph
+        if graph is None:
+            return
+        for st in self.by_synapse:
+            if st.state == FIRED and st.deadline_ms is not None and st.deadline_ms <= now_ms:
+                action = st.synapse.action
+                st.state = FAILED
+                st.deadline_ms = None
+                self.failures += 1
+                out.append(Log("error", f"transition {graph.transition_id}: action {action.id} "
+                                        f"({action.operation_key} on {action.on_node}) timed out"))
+                if self.client is not None:
+                    out.append(self._lost(action, "timed out"))
+                self.abort(INFINITY, "restart", f"action {action.operation_key} lost", out)
+
+    # -- firing --------------------------------------------------------------------------------------
+    def _ready(self, syn: Synapse) -> bool:
+        for needed in syn.inputs:
+            st = self.states.get(needed)
+            if st is None:
+                return False
+            if st.state == FAILED and syn.priority < INFINITY:
+                return False
+            if st.state not in (CONFIRMED, FAILED):
+                return False
+        return True
+
+    def _pass(self, now_ms: int, out: list[object]) -> None:
+        graph = self.graph
+        if graph is None or self.client is None:
+            return
+        limit = graph.batch_limit if graph.batch_limit > 0 else self.default_batch_limit
+        progress = True
+        while progress:
+            progress = False
+            in_flight = self.in_flight()
+            for st in self.by_synapse:
+                if st.state != PENDING:
+                    continue
+                syn = st.synapse
+                action = syn.action
+                if not action.pseudo and syn.priority < self.abort_priority:
+                    continue
+                if not self._ready(syn):
+                    continue
+                if not action.pseudo and in_flight >= limit:
+                    break
+                out.append(Fired(graph.transition_id, action.id, action.pseudo, self.abort_priority, syn.priority))
+                if action.pseudo:
+                    st.state = CONFIRMED
+                    progress = True
+                    continue
+                st.state = FIRED
+                st.deadline_ms = now_ms + action.timeout_ms + action.start_delay_ms + graph.cluster_delay_ms
+                in_flight += 1
+                out.append(Send(self.client, TeInvoke(graph.transition_id, action.to_wire())))
+        if self.in_flight() == 0 and not any(st.state == PENDING and self._could_fire(st) for st in self.by_synapse):
+            self._finish(out)
+            if self.graph is not None:  # a graph that waited for this one starts now
+                self._pass(now_ms, out)
+
+    def _could_fire(self, st: SynapseState) -> bool:
+        syn = st.synapse
+        if not syn.action.pseudo and syn.priority < self.abort_priority:
+            return False
+        return self._ready(syn)
+
+    def _finish(self, out: list[object]) -> None:
+        graph = self.graph
+        assert graph is not None
+        unconfirmed = [st for st in self.by_synapse if st.state in (PENDING, FAILED)]
+        if self.abort_priority > 0:
+            status = "terminated"
+        elif unconfirmed:
+            status = "stopped"
+        else:
+            status = "complete"
+        nxt = self.completion
+        if (self.failures or unconfirmed) and COMPLETION_ORDER.index(nxt) < COMPLETION_ORDER.index("restart"):
+            nxt = "restart"
+        reason = self.abort_reason or (f"{len(unconfirmed)} actions not confirmed" if unconfirmed else "")
+        out.append(Log("info", f"transition {graph.transition_id} {status} "
+                               f"({sum(1 for st in self.by_synapse if st.state == CONFIRMED)}/{len(self.by_synapse)} "
+                               f"confirmed); next: {nxt}"))
+        if self.client is not None:
+            out.append(Send(self.client, TeDone(graph.transition_id, status, nxt, reason, self.failures)))
+        queued = self.queued
+        self._drop()
+        if queued is not None:
+            self._begin(queued, out)
+
+    def _drop(self) -> None:
+        self.graph = None
+        self.by_synapse = []
+        self.states = {}
+        self.queued = None
