@@ -1,5 +1,5 @@
 """ocf:pyheartbeat:IPaddr2 (and, with legacy=True, ocf:pyheartbeat:IPaddr) — a service IPv4
-address, managed with pyroute2 (netlink), announced with gratuitous ARP.
+address, managed over rtnetlink (agents.rtnetlink), announced with gratuitous ARP.
 
 start    add ip/prefix (label, broadcast) to the interface — given, or the one whose directly
          connected route covers ip (findif) — then send `arp_count` unsolicited ARP requests
@@ -11,6 +11,7 @@ stop     remove the address (0 also when it was not there)
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
@@ -108,41 +109,49 @@ def wanted(ctx: ocf.Context, legacy: bool) -> Wanted:
 
 
 class Net:
-    """The few netlink questions the agent asks, through pyroute2."""
+    """The few netlink questions the agent asks (agents.rtnetlink: no 130 ms pyroute2 import on
+    the failover path)."""
 
     def __init__(self) -> None:
-        from pyroute2 import IPRoute  # imported here: meta-data must not need it
+        from agents.rtnetlink import RtNetlink
 
-        self.ipr = IPRoute()
+        self.nl = RtNetlink()
+        self._links: Optional[dict[int, Any]] = None
 
     def close(self) -> None:
-        self.ipr.close()
+        self.nl.close()
+
+    def _all_links(self, fresh: bool = False) -> dict[int, Any]:
+        if self._links is None or fresh:
+            self._links = {link.index: link for link in self.nl.links()}
+        return self._links
 
     def index(self, ifname: str) -> Optional[int]:
-        found = self.ipr.link_lookup(ifname=ifname)
-        return found[0] if found else None
+        for link in self._all_links().values():
+            if link.ifname == ifname:
+                return link.index
+        return None
 
     def link(self, index: int) -> Any:
-        return self.ipr.get_links(index)[0]
+        return self._all_links(fresh=True)[index]
 
     def ifname(self, index: int) -> str:
-        return str(self.link(index).get_attr("IFLA_IFNAME"))
+        return self._all_links()[index].ifname
 
     def addresses(self) -> list[tuple[int, str, int, str]]:
         """(ifindex, address, prefix, label) of every IPv4 address."""
-        return [(a.get("index"), a.get_attr("IFA_ADDRESS"), a.get("prefixlen"),
-                 a.get_attr("IFA_LABEL") or "") for a in self.ipr.get_addr(family=socket.AF_INET)]
+        return [(a.index, a.address, a.prefixlen, a.label) for a in self.nl.addresses()]
 
     def routes(self) -> list[ipspec.Route]:
-        names = {link.get("index"): link.get_attr("IFLA_IFNAME") for link in self.ipr.get_links()}
-        out = []
-        for r in self.ipr.get_routes(family=socket.AF_INET):
-            if r.get("type") != 1:  # unicast only
-                continue
-            dst = r.get_attr("RTA_DST") or "0.0.0.0"
-            out.append(ipspec.Route(dst, r.get("dst_len"), names.get(r.get_attr("RTA_OIF"), ""),
-                                    r.get_attr("RTA_GATEWAY"), r.get_attr("RTA_TABLE") or r.get("table")))
-        return out
+        names = {link.index: link.ifname for link in self._all_links().values()}
+        return [ipspec.Route(r.dst, r.dst_len, names.get(r.oif, "") if r.oif is not None else "", r.gateway, r.table)
+                for r in self.nl.routes() if r.type == 1]  # unicast only
+
+    def add(self, index: int, address: str, prefixlen: int, broadcast: Optional[str], label: Optional[str]) -> None:
+        self.nl.add_address(index, address, prefixlen, broadcast, label)
+
+    def delete(self, index: int, address: str, prefixlen: int) -> None:
+        self.nl.delete_address(index, address, prefixlen)
 
 
 def served(net: Net, want: Wanted, anywhere: bool = False) -> Optional[tuple[int, str, int, str]]:
@@ -159,7 +168,7 @@ def served(net: Net, want: Wanted, anywhere: bool = False) -> Optional[tuple[int
 
 
 def link_up(net: Net, index: int) -> bool:
-    flags = net.link(index).get("flags")
+    flags = net.link(index).flags
     return bool(flags & IFF_UP) and bool(flags & (IFF_LOWER_UP | IFF_LOOPBACK))
 
 
@@ -179,23 +188,55 @@ def placement(net: Net, want: Wanted) -> tuple[str, int]:
 
 
 def send_garp(ctx: ocf.Context, ifname: str, mac: bytes, ip: str) -> int:
+    """The first round of gratuitous ARP now; the other rounds from a detached child, so that
+    start returns at once (as resource-agents' IPaddr2 runs send_arp in the background): the
+    address is usable the moment it is added, and a failover must not wait for the repeats."""
     count, interval = int(ctx.params["arp_count"]), int(ctx.params["arp_interval"])
     mode = ctx.params["arp_mode"]
     if count == 0:
         return 0
-    sent = 0
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ipspec.ETH_P_ARP)) as sock:
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ipspec.ETH_P_ARP))
+    try:
         sock.bind((ifname, 0))
-        for round_no in range(count):
-            if mode in ("both", "request"):
-                sock.send(ipspec.arp_frame(mac, ip, reply=False))
-                sent += 1
-            if mode in ("both", "reply"):
-                sock.send(ipspec.arp_frame(mac, ip, reply=True))
-                sent += 1
-            if round_no + 1 < count and interval > 0:
-                time.sleep(interval / 1000.0)
+        sent = _garp_round(sock, mac, ip, mode)
+        if count > 1 and _detach():
+            try:
+                for _ in range(count - 1):
+                    if interval > 0:
+                        time.sleep(interval / 1000.0)
+                    _garp_round(sock, mac, ip, mode)
+            finally:
+                os._exit(0)
+    finally:
+        sock.close()
+    return sent * count
+
+
+def _garp_round(sock: socket.socket, mac: bytes, ip: str, mode: str) -> int:
+    sent = 0
+    if mode in ("both", "request"):
+        sock.send(ipspec.arp_frame(mac, ip, reply=False))
+        sent += 1
+    if mode in ("both", "reply"):
+        sock.send(ipspec.arp_frame(mac, ip, reply=True))
+        sent += 1
     return sent
+
+
+def _detach() -> bool:
+    """Fork a grandchild in its own session with no standard streams (the lrmd must not wait for
+    it); True in the grandchild, False in the agent."""
+    pid = os.fork()
+    if pid:
+        os.waitpid(pid, 0)
+        return False
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    return True
 
 
 def _make(legacy: bool):
@@ -236,23 +277,18 @@ def _make(legacy: bool):
                 label = ipspec.make_label(nic, want.iflabel)
             elif legacy:
                 label = ipspec.free_alias_label(nic, [a[3] for a in net.addresses()])
-            kwargs: dict[str, Any] = {"index": index, "address": want.ip, "prefixlen": prefix}
             bcast = ipspec.broadcast_for(want.ip, prefix, want.broadcast)
-            if bcast:
-                kwargs["broadcast"] = bcast
-            if label:
-                kwargs["label"] = label
             try:
-                net.ipr.addr("add", **kwargs)
-            except Exception as exc:  # pyroute2 raises NetlinkError (and others) here
+                net.add(index, want.ip, prefix, bcast or None, label or None)
+            except OSError as exc:
                 raise ocf.AgentFailure(ocf.OCF_ERR_GENERIC, f"cannot add {want.ip}/{prefix} to {nic}: {exc}")
             link = net.link(index)
             if not link_up(net, index):
                 raise ocf.AgentFailure(ocf.OCF_ERR_GENERIC, f"{want.ip} added but link {nic} is down")
-            mac = link.get_attr("IFLA_ADDRESS") or ""
-            if not link.get("flags") & (IFF_NOARP | IFF_LOOPBACK) and mac:
+            mac = link.mac
+            if not link.flags & (IFF_NOARP | IFF_LOOPBACK) and mac:
                 sent = send_garp(ctx, nic, bytes.fromhex(mac.replace(":", "")), want.ip)
-                ctx.log("INFO", f"added {want.ip}/{prefix} to {nic}; sent {sent} gratuitous ARP packets")
+                ctx.log("INFO", f"added {want.ip}/{prefix} to {nic}; {sent} gratuitous ARP packets (all but the first round in the background)")
             return ocf.OCF_SUCCESS
         finally:
             net.close()
@@ -265,8 +301,8 @@ def _make(legacy: bool):
             if entry is None:
                 return ocf.OCF_SUCCESS
             try:
-                net.ipr.addr("del", index=entry[0], address=entry[1], prefixlen=entry[2])
-            except Exception as exc:
+                net.delete(entry[0], entry[1], entry[2])
+            except OSError as exc:
                 raise ocf.AgentFailure(ocf.OCF_ERR_GENERIC, f"cannot remove {want.ip}: {exc}")
             if served(net, want, anywhere=True) is not None:
                 raise ocf.AgentFailure(ocf.OCF_ERR_GENERIC, f"{want.ip} is still configured")

@@ -22,8 +22,15 @@ FACILITY_CODES = {
 }
 
 
+MILLISECONDS = os.environ.get("PYHB_LOG_MS", "") not in ("", "0", "no", "off")
+
+
 def format_line(ts_s: float, node: str, daemon: str, pid: int, level: str, text: str) -> str:
+    """heartbeat's line shape; with PYHB_LOG_MS=1 (the lab sets it) the time has milliseconds,
+    for timelines of a failover across daemons."""
     stamp = time.strftime("%b %d %H:%M:%S", time.localtime(ts_s))
+    if MILLISECONDS:
+        stamp += f".{int(ts_s * 1000) % 1000:03d}"
     word = LEVEL_WORDS.get(level, level)
     return f"{stamp} {node} {daemon}: [{pid}]: {word}: {text}"
 

@@ -50,6 +50,14 @@ def provider_for(roots: list[str]):
     return pick
 
 
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return f"pyheartbeat-{version('pyheartbeat')}"
+    except Exception:  # not installed as a distribution (running from a source tree)
+        return "pyheartbeat"
+
+
 class CrmdService:
     def __init__(self, ctx: DaemonContext) -> None:
         self.ctx = ctx
@@ -78,7 +86,7 @@ class CrmdService:
         self.core = CrmdMachine(CrmdConfig(
             node=paths.node_name, nodes=tuple(config.nodes), pid=os.getpid(), cib=cib,
             deadtime_ms=config.deadtime_ms, incarnation_floor=read_number(paths.state_file(INCARNATION_FILE)),
-            mode=mode, groups=groups), random.Random())
+            mode=mode, groups=groups, version=_version()), random.Random())
         ignore = lambda _effect: None  # noqa: E731
         self.driver = Driver(ctx, self.core, serve="crmd", handlers={
             SaveCib: self.save_cib, RoleChanged: ignore, CibChanged: ignore, Stopped: self.stopped})

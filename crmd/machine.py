@@ -84,6 +84,7 @@ DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 5000
+NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")  # the graph carries no resource parameters
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class CrmdConfig:
     join_timeout_ms: int = 0  # 0: 4 x deadtime + 1 s
     shutdown_escalation_ms: int = DEFAULT_SHUTDOWN_ESCALATION_MS
     groups: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()  # haresources: (group, home, text, members)
+    version: str = "pyheartbeat"  # written as dc-version by the DC
 
     @property
     def join_ms(self) -> int:
@@ -452,7 +454,8 @@ class CrmdMachine:
                 listed = pending.context if isinstance(pending.context, list) else []
                 history = result if isinstance(result, dict) else {}
                 self.lrm.rebuild(listed, history)
-                self.registered = {r["rsc_id"]: (r["rsc_class"], r.get("provider") or "", r["rsc_type"], ())
+                self.registered = {r["rsc_id"]: (r["rsc_class"], r.get("provider") or "", r["rsc_type"],
+                                                 tuple(sorted(dict(r.get("params") or {}).items())))
                                    for r in listed if isinstance(r, dict) and "rsc_id" in r}
                 self.recurring = {}
                 for rsc_id, hist in history.items():
@@ -960,6 +963,31 @@ class CrmdMachine:
                 if node != self.me or rnd.full:
                     edits.extend(standby.lift(self, node))
         edits.append(("set", (), {"have-quorum": "1" if view.quorum else "0", "dc-uuid": ids.get(self.me, self.me)}))
+        if rnd.full:
+            edits.extend(self._dc_properties())
+        return edits
+
+    def _dc_properties(self) -> list[Edit]:
+        """What a new DC writes into cib-bootstrap-options (when it differs): the software it runs,
+        and the cluster layer (Pacemaker's schema refuses the word heartbeat there)."""
+        wanted = {"dc-version": self.config.version, "cluster-infrastructure": "pyheartbeat"}
+        base = rq.CONFIG + (("crm_config", None), ("cluster_property_set", "cib-bootstrap-options"))
+        current: dict[str, str] = {}
+        from crmd.cib import resolve
+        props = resolve(self.cib.root, base)
+        for nv in props.findall("nvpair") if props is not None else []:
+            current[nv.get("name") or ""] = nv.get("value") or ""
+        edits: list[Edit] = []
+        for name, value in wanted.items():
+            if current.get(name) != value:
+                nv_id = f"cib-bootstrap-options-{name}"
+                existing = next((nv.get("id") for nv in props.findall("nvpair") if nv.get("name") == name), None) \
+                    if props is not None else None
+                if existing:
+                    edits.append(("set", base + (("nvpair", existing),), {"value": value}))
+                else:
+                    edits.append(("put", base + (("nvpair", nv_id),),
+                                  f'<nvpair id="{nv_id}" name="{name}" value="{_esc(value)}"/>'))
         return edits
 
     def _node_gone_edits(self, node: str, nid: str) -> list[Edit]:
@@ -1114,6 +1142,9 @@ class CrmdMachine:
         assert self.view is not None
         source = self.cib.version
         config = any(e[0] == "root" or (e[1] and e[1][0][0] == "configuration") for e in edits)
+        if config:
+            edits = list(edits) + [("set", (), {"cib-last-written": _ctime(self.wall_s(now_ms)),
+                                                "update-origin": self.me, "update-client": "crmd"})]
         target = self.cib.apply(edits)
         digest = self.cib.digest()
         out.append(self._send(None, crm.CibDiff(self.view.instance, list(source), list(target), wire_edits(edits),
@@ -1464,11 +1495,12 @@ class CrmdMachine:
                 return
         task = str(result.get("task"))
         interval = int(result.get("interval") or 0)
-        probe = task == "monitor" and interval == 0
         if status == 1:
-            return
-        if status != 0 or rc != target or (probe and rc != 7):
-            self._want_pe(f"{result.get('rsc')}_{task}_{interval} on {node}: rc={rc} (expected {target})", out)
+            return  # a cancellation changes nothing the policy engine looks at
+        # a result no running graph waits for (an older graph's, a monitor's, another DC's):
+        # whatever it says, the last plan did not count on it
+        self._want_pe(f"{result.get('rsc')}_{task}_{interval} on {node}: rc={rc} (expected {target}, "
+                      f"transition {parsed[1] if parsed else '?'})", out)
 
     def _te_event_done(self, msg: crm.ActionDone, out: list[object]) -> None:
         self.inflight.get(msg.node, {}).pop((msg.transition_id, msg.action_id), None)
@@ -1538,12 +1570,19 @@ class CrmdMachine:
         if self.haresources and action.operation == "start":
             from crmd import standby
             standby.on_start(self, rsc_id, out)
-        params = action.params()
-        registration = (ctx.rsc_class, ctx.provider, ctx.rsc_type, tuple(sorted(params.items())))
-        if self.registered.get(rsc_id) != registration:
-            self.registered[rsc_id] = registration
-            out.append(self.lrmd.request(now_ms, lambda rid: lrm.Register(rid, rsc_id, ctx.rsc_class, ctx.rsc_type,
-                                                                         ctx.provider, params), "register"))
+        params: Optional[dict[str, str]] = action.params()
+        registered = self.registered.get(rsc_id)
+        if action.operation in NO_PARAMS_OPS and registered is not None \
+                and registered[:3] == (ctx.rsc_class, ctx.provider, ctx.rsc_type):
+            params = None  # the graph gives no parameters for a stop: those the resource started with
+        else:
+            assert params is not None
+            registration = (ctx.rsc_class, ctx.provider, ctx.rsc_type, tuple(sorted(params.items())))
+            if registered != registration:
+                self.registered[rsc_id] = registration
+                reg_params = params
+                out.append(self.lrmd.request(now_ms, lambda rid: lrm.Register(rid, rsc_id, ctx.rsc_class, ctx.rsc_type,
+                                                                             ctx.provider, reg_params), "register"))
         if action.interval_ms == 0 and action.operation in ("stop", "start", "promote", "demote", "migrate_to",
                                                             "migrate_from"):
             for (rid_, task, interval) in [k for k in self.recurring if k[0] == rsc_id]:
@@ -1704,6 +1743,12 @@ class CrmdMachine:
 def _uuid(rng: RandomSource) -> str:
     digits = "".join(format(rng.randint(0, 15), "x") for _ in range(32))
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _ctime(epoch: int) -> str:
+    """asctime() of UTC seconds, as Pacemaker writes cib-last-written (no time module here)."""
+    import datetime as _dt
+    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%a %b %e %H:%M:%S %Y")
 
 
 def _v(version: Any) -> str:

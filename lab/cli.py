@@ -67,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--realtime", type=_onoff, default=True, metavar="on|off")
     up.add_argument("--debug", type=int, default=0)
     up.add_argument("--hacf", action="append", default=[], metavar="LINE", help="extra ha.cf line (repeatable)")
+    up.add_argument("--crm", action="store_true", help="crm yes: the resource manager runs a CIB (see --cib)")
+    up.add_argument("--cib", metavar="FILE", help="CIB loaded into every node's replica (with --crm)")
+    up.add_argument("--haresources", action="append", default=[], metavar="LINE",
+                    help="haresources line for every node (crm off; repeatable); {vip} is the lab's "
+                         "first service address, {vip2} the second, ...")
+    up.add_argument("--auto-failback", choices=("on", "off", "legacy"), default="on")
+    up.add_argument("--script", action="append", default=[], metavar="FILE",
+                    help="a heartbeat resource script copied into every node's resource.d (repeatable)")
 
     status = sub.add_parser("status", parents=[common], help="nodes, processes, faults, what each node sees")
     status.add_argument("--json", action="store_true")
@@ -107,7 +115,10 @@ def spec_from_args(args: argparse.Namespace) -> LabSpec:
     return LabSpec(name=args.name, nodes=args.nodes, mode=mode, subnet=args.subnet, media=media,
                    keepalive_ms=args.keepalive, deadtime_ms=args.deadtime, warntime_ms=args.warntime,
                    initdead_ms=args.initdead, udpport=args.udpport, realtime=args.realtime, debug=args.debug,
-                   root=args.root or "", extra_hacf=tuple(args.hacf))
+                   root=args.root or "", extra_hacf=tuple(args.hacf), crm=args.crm,
+                   cib=os.path.abspath(args.cib) if args.cib else "", haresources=tuple(args.haresources),
+                   auto_failback=args.auto_failback,
+                   scripts=tuple(os.path.abspath(p) for p in args.script))
 
 
 def format_status(status: dict) -> str:

@@ -79,6 +79,7 @@ class Lab:
         if spec.mode == "netns":
             network.create(spec, self._record)
         secret = stack.new_secret()
+        stack.install_agents(spec)
         for node in self.nodes:
             stack.prepare(spec, node, secret)
             self.state.nodes[node] = NodeState()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,27 @@ def prepare(spec: LabSpec, node: str, secret: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(plan.render_authkeys(secret))
     os.chmod(keys, 0o600)
+    if spec.haresources:
+        with open(os.path.join(dirs["etc"], "haresources"), "w", encoding="utf-8") as handle:
+            handle.write(plan.render_haresources(spec))
+    if spec.cib:
+        with open(spec.cib, encoding="utf-8") as handle:
+            text = plan.expand(spec, handle.read())
+        with open(os.path.join(dirs["state"], "cib.xml"), "w", encoding="utf-8") as handle:
+            handle.write(text)  # no signature: taken as an edited CIB, at the next epoch
+    if spec.scripts:
+        scripts = os.path.join(dirs["etc"], "resource.d")
+        os.makedirs(scripts, exist_ok=True)
+        for source in spec.scripts:
+            target = os.path.join(scripts, os.path.basename(source))
+            shutil.copyfile(source, target)
+            os.chmod(target, 0o755)
+
+
+def install_agents(spec: LabSpec) -> None:
+    """Our OCF agents, for every node of the lab (PYHB_OCF_ROOTS puts them first)."""
+    from agents.install import install
+    install(plan.ocf_root(spec))
 
 
 def bin_dir() -> str:

@@ -14,7 +14,6 @@ from typing import Optional
 
 from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
-from core.statefile import write_durably
 from pengine.process import PengineProcess, SaveInput, Scheduled
 
 INPUT_DIR = "pengine"
@@ -42,7 +41,11 @@ class PengineService:
 
     def save(self, effect: SaveInput) -> None:
         path = os.path.join(self.directory, f"pe-input-{effect.seq}.xml")
-        write_durably(path, effect.xml.encode("utf-8"))
+        # not fsync'ed: a record for replay, and the write sits on the failover path
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(effect.xml)
+        os.replace(tmp, path)
         inputs = saved_inputs(self.directory)
         for _, name in inputs[:max(0, len(inputs) - effect.keep)]:
             try:

@@ -32,7 +32,7 @@ from lrmd import machine as lm
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
 from pengine import engine
 from pengine.process import PengineProcess, SaveInput, Scheduled
-from pengine.simulate import placement, transition_actions
+from pengine.placement import placement, transition_actions
 from sim import agents
 from sim.checkers import Violation
 from sim.cluster import Cluster, SimNode, SimProcess, SubRng, WALL_BASE_S
@@ -256,6 +256,11 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
             return f"{name}'s CIB {crmd.cib.version} differs from the DC's {dc.cib.version}"
         if crmd.exec_waiting or any(ctx.interval_ms == 0 for ctx in crmd.running.values()):
             return f"{name} still runs actions"
+        node = cluster.nodes[name]
+        for session in (crmd.messaging, crmd.ccm, crmd.lrmd, crmd.tengine):
+            proc = node.procs.get(session.server)
+            if proc is None or not session.up or session.server_pid != proc.incarnation:
+                return f"{name}'s crmd has not caught up with its {session.server} (restarted?)"
     now = dates.from_epoch(WALL_BASE_S + cluster.now_ms // 1000)
     cib = parse_xml(dc.cib.xml(), "<DC CIB>")
     ws = engine.schedule(cib, now, ws=_unpack(cib, now))

@@ -9,7 +9,7 @@ Timeline (keepalive 100 ms, deadtime 500 ms):
   heal = 6500 ms       links restored, hung nodes resumed, crashed nodes restarted (p = 0.8)
   heal + bound         settled: one view of the running nodes, the DC idle, every CIB replica
                        identical, nothing left to schedule, every resource where the CIB says
-  then                 still settled 1000 ms later, with no transition in between
+  then                 still settled 1000 ms later, with no action run in between
 
 Fault kinds: crash (a node; restarted later, at heal, or never), partition (2 or 3 sides),
 oneway (some directed links cut), loss (10-60 %), pause (a node hangs 50 ms .. 3 s), proc (one
@@ -196,7 +196,7 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
         cluster.at(heal_ms, lambda: heal_all(cluster, rng))
         now = heal_ms
         settled_at: Optional[int] = None
-        transitions_then = 0
+        invokes_then = 0
         problem: Optional[str] = "not checked"
         while True:
             now += CHECK_EVERY_MS
@@ -204,10 +204,10 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
             problem = settle_problem(cluster)
             if problem is None:
                 if settled_at is None:
-                    settled_at, transitions_then = now, checker.transitions
+                    settled_at, invokes_then = now, checker.invokes
                 elif now - settled_at >= STABLE_MS:
-                    if checker.transitions != transitions_then:
-                        raise Violation(f"flapping: {checker.transitions - transitions_then} transitions after "
+                    if checker.invokes != invokes_then:
+                        raise Violation(f"flapping: {checker.invokes - invokes_then} actions ran after "
                                         f"the cluster had settled at {settled_at - heal_ms} ms after heal")
                     break
             else:

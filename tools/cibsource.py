@@ -1,12 +1,12 @@
-"""Where the tools get the live CIB when no file is named (`-x FILE` / `CIB_file`).
-
-The cluster daemon that holds the CIB answers this; until it does, asking fails with an error
-saying so, and crm_mon turns that into Pacemaker's "cluster is not available" exit status.
+"""Where the tools get the live CIB when no file is named (`-x FILE` / `CIB_file`): the local
+crmd's replica (`tools.crmclient`). If the crmd does not answer, the error says so and crm_mon
+turns it into Pacemaker's "cluster is not available" exit status.
 """
 
 from __future__ import annotations
 
 from core.paths import NodePaths
+from tools import crmclient
 
 
 def fetch_live_cib(paths: NodePaths) -> str:
@@ -14,6 +14,11 @@ def fetch_live_cib(paths: NodePaths) -> str:
 
     Raises RuntimeError (with a message a user can act on) when the cluster cannot be asked.
     """
-    raise RuntimeError(
-        f"the crmd is not running on {paths.node_name} (no CIB to read under {paths.rundir}); "
-        "start the cluster, or read a saved CIB with -x FILE or CIB_file=FILE")
+    try:
+        return str(crmclient.query_cib(paths, timeout_ms=5000)["xml"])
+    except crmclient.CrmUnavailable:
+        raise RuntimeError(
+            f"the crmd is not running on {paths.node_name} (no answer on {paths.socket_path('crmd')}); "
+            "start the cluster, or read a saved CIB with -x FILE or CIB_file=FILE") from None
+    except crmclient.CrmError as exc:
+        raise RuntimeError(f"the crmd refused to give its CIB: {exc}") from None
