@@ -3,6 +3,11 @@ start (core.cib.haresources: one group per line, a location preference for the l
 `auto_failback` as stickiness), plus what heartbeat's log lines and hb_standby need to know about
 each line: its group id, its node, how the line named its first resource, its members.
 
+Heartbeat v1 had no quorum: with two nodes, the one that starts alone (after initdead, which crmd
+waits for in this mode) or survives takes every group. The derived CIB says so for two-node
+clusters (`no-quorum-policy=ignore`; ccm's two-node quorum would otherwise keep a lone node from
+starting anything until it saw its peer once). Larger haresources clusters keep `stop`.
+
 `provider_for(type)` picks the OCF provider of each known agent: our own agents
 (`ocf:pyheartbeat:IPaddr2`, ...) when they are installed, heartbeat's otherwise, so the same
 haresources runs with whatever agents the node has.
@@ -27,6 +32,10 @@ def from_haresources(groups: Sequence[ResourceGroup], auto_failback: str, nodes:
     assert config is not None
     resources = config.find("resources")
     assert resources is not None
+    if len(nodes) == 2:
+        for nv in config.iter("nvpair"):
+            if nv.get("name") == "no-quorum-policy":
+                nv.set("value", "ignore")
     info: list[GroupInfo] = []
     for element, spec in zip(resources.findall("group"), groups):
         members = tuple(p.get("id") or "" for p in element.findall("primitive"))

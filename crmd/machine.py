@@ -62,6 +62,7 @@ from core.messages.ccm import CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, SendCluster, SetResourceStatus,
                                  SignOff, SignOn)
+from core.messages.hbapi import Query as HbQuery
 from core.messages.pe import PeSchedule
 from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
 from core.sansio import Log, PeerGone, Persist, RandomSource, Recv, Send, Stop, Stopped, Tick, WallClock, WatchPid
@@ -104,6 +105,12 @@ class CrmdConfig:
     @property
     def join_ms(self) -> int:
         return self.join_timeout_ms or 4 * self.deadtime_ms + 1000
+
+    @property
+    def settle_ms(self) -> int:
+        """How long a DC waits for nodes messaging hears to enter its view before deciding
+        without them (a one-way link may keep a node out for good)."""
+        return 2 * self.deadtime_ms
 
 
 @dataclass(frozen=True)
@@ -235,6 +242,9 @@ class CrmdMachine:
         self.takeover_announced: set[str] = set()
         self.taking_over: set[str] = set()
         self.initial_done = False
+        self.comm_up = False  # messaging heard every node, or initdead passed
+        self.alive: set[str] = set()  # nodes messaging hears (status up or active)
+        self.view_since_ms = 0
         self.standby_pending = ""
         self.counters: dict[str, int] = {}
 
@@ -287,6 +297,8 @@ class CrmdMachine:
             candidates.append(self.digest_check_at)
         if self.pe_not_before is not None and self.need_pe:
             candidates.append(self.pe_not_before)
+        if self.is_dc and self.need_pe and self._alive_outside_view():
+            candidates.append(self.view_since_ms + self.config.settle_ms)
         if self.stop_deadline is not None:
             candidates.append(self.stop_deadline)
         return min(candidates) if candidates else None
@@ -432,8 +444,23 @@ class CrmdMachine:
                 self.messaging.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
                 out.append(Log("info", f"crmd incarnation {self.incarnation} signed on to messaging"))
                 out.append(Persist(INCARNATION_FILE, self.incarnation))
+                out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "hbstatus"), "hbstatus"))
+                out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "nodes"), "nodes"))
                 if self.view is not None:
                     self._hello(now_ms, out)
+            elif tag == "hbstatus" and isinstance(result, dict):
+                self._local_status(str(result.get("status") or ""), out, now_ms)
+            elif tag in ("nodes", "comm_nodes") and isinstance(result, list):
+                for entry in result:
+                    if isinstance(entry, dict) and entry.get("type") == "normal" and entry.get("name") != self.me:
+                        if _heard(str(entry.get("status")), int(entry.get("generation") or 0)):
+                            self.alive.add(str(entry.get("name")))
+                        else:
+                            self.alive.discard(str(entry.get("name")))
+                if tag == "comm_nodes" and not self.comm_up:
+                    self.comm_up = True
+                    if self.haresources:
+                        self._want_pe("communications are up", out)
         elif src == "ccm":
             if tag == "subscribe" and msg.ok:
                 self.ccm.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
@@ -658,6 +685,8 @@ class CrmdMachine:
         if old is not None and new.instance < old.instance:
             return
         self.view = new
+        if old is None or old.instance != new.instance:
+            self.view_since_ms = now_ms
         if old is not None and old.instance == new.instance:
             if old.quorum != new.quorum:
                 out.append(Log("info", f"quorum {'gained' if new.quorum else 'lost'} in view {new.instance}"))
@@ -688,6 +717,8 @@ class CrmdMachine:
                     out.append(Send("tengine", TeCancel(self.te_running)))
                 self._drop_dc()
             same_dc = old is not None and old.dc == new.dc and not was_dc
+            if not self.joined:
+                self.join_dc = ""  # an acknowledgement of a join of an older view is dropped as stale
             self.role = "member"
             out.append(RoleChanged(new.instance, "member", new.dc))
             if not same_dc:
@@ -746,7 +777,15 @@ class CrmdMachine:
         that lost the DC asks to join again when the DC is back; a DC treats the peer's crmd as
         gone (its actions failed) and offers it a join when it is back."""
         node = ev.node
-        if node == self.me or ev.node_type != "normal" or self.view is None or node not in self.view.members:
+        if node == self.me:
+            self._local_status(ev.status, out, now_ms)
+            return
+        if ev.node_type == "normal":
+            if _heard(ev.status, ev.generation):
+                self.alive.add(node)
+            else:
+                self.alive.discard(node)
+        if ev.node_type != "normal" or self.view is None or node not in self.view.members:
             return
         if ev.status == "dead":
             if not self.is_dc and node == self.dc and self.joined:
@@ -760,6 +799,19 @@ class CrmdMachine:
                 self._hello(now_ms, out)
             elif self.is_dc and node not in self.joined_nodes:
                 self._add_to_round(now_ms, node, out)
+
+    def _alive_outside_view(self) -> list[str]:
+        """Nodes messaging hears that the current view does not hold yet (membership settling)."""
+        if self.view is None:
+            return []
+        return sorted(n for n in self.alive if n not in self.view.members and n in self.config.nodes)
+
+    def _local_status(self, status: str, out: list[object], now_ms: int = 0) -> None:
+        """Messaging says `active` once every node was heard or initdead passed (Comm_now_up).
+        Its node table is asked once more then: the answer comes after every status event
+        messaging sent before it, so the nodes heard by then are all known."""
+        if status == "active" and not self.comm_up and not self.messaging.outstanding("comm_nodes"):
+            out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "nodes"), "comm_nodes"))
 
     def _peer_left(self, now_ms: int, node: str, out: list[object]) -> None:
         """A crmd left while its node stays (crash or stop): it joins again when it comes back."""
@@ -1280,7 +1332,7 @@ class CrmdMachine:
             return
         elem.set("id", nid)
         self._dc_edits(now_ms, [("put", rq.state_path(nid) + (("lrm", nid),), to_xml(elem, indent=None))], out)
-        self._want_pe(f"the lrmd of {node} restarted", out)
+        self._want_pe(f"the resource history of {node} was sent again", out)
 
     def _failcount_edits(self, node: str, nid: str, rsc_id: str, result: dict[str, Any], now_ms: int) -> list[Edit]:
         task = str(result.get("task"))
@@ -1332,6 +1384,12 @@ class CrmdMachine:
         if self.round is not None and self.round.phase != "done":
             return
         if not self.tengine.up or not self.lrm_ready:
+            return
+        if self.haresources and not self.comm_up:
+            return  # heartbeat's initdead: resources wait until every node was heard or it passed
+        if self._alive_outside_view() and now_ms < self.view_since_ms + self.config.settle_ms:
+            # a node we hear will be in the next view: deciding without it could start what it
+            # runs (a node that starts next to a running cluster must not grab its resources)
             return
         self.need_pe = False
         self.transition_id += 1
@@ -1740,6 +1798,12 @@ class CrmdMachine:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
+def _heard(status: str, generation: int) -> bool:
+    """Messaging hears the node (a node heard once has its generation; `init` is its own state
+    while it starts, not ours about it)."""
+    return status != "dead" and generation > 0
+
+
 def _uuid(rng: RandomSource) -> str:
     digits = "".join(format(rng.randint(0, 15), "x") for _ in range(32))
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"

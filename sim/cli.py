@@ -1,10 +1,15 @@
-"""`hb sim membership`: run seeded whole-cluster membership simulations.
+"""`hb sim membership` and `hb sim crm`: run seeded whole-cluster simulations.
 
     hb sim membership --nodes 5 --seeds 1000            seeds 0..999, 5 nodes each
     hb sim membership --nodes 2-7 --seeds 5000          node count cycles through 2..7
     hb sim membership --nodes 5 --seed 4242 --trace     replay one seed and print its trace
     hb sim membership ... --faults partition,oneway     only these fault kinds (default: all)
     hb sim membership ... --jobs 2 --quiet              parallel workers; only violations and a summary
+
+    hb sim crm --nodes 2-5 --seeds 1000 --jobs 2        the whole stack (messaging, ccm, lrmd with
+                                                         simulated agents, pengine, tengine, crmd)
+    hb sim crm --seed 17 --trace [--verbose]             replay one seed; --verbose adds info lines
+    hb sim crm ... --mode crm|haresources                only this configuration (default: by seed)
 
 One line per run; a violation prints the seed, what was violated, the run's trace and the
 command that replays it, and the exit status is 1.
@@ -21,6 +26,7 @@ import sys
 import time
 from typing import Iterable, Iterator, Optional
 
+from sim import crmrun
 from sim.membership import FAULT_KINDS, RunResult, run_seed
 
 
@@ -57,6 +63,25 @@ def _one(job: tuple[int, int, tuple[str, ...], bool]) -> RunResult:
     return run_seed(seed, count, random.Random(seed), kinds, keep_trace=keep_trace)
 
 
+def _one_crm(job: tuple[int, int, tuple[str, ...], bool, str, bool]) -> crmrun.CrmRunResult:
+    seed, count, kinds, keep_trace, mode, verbose = job
+    return crmrun.run_crm_seed(seed, count, random.Random(seed), kinds, mode, keep_trace=keep_trace,
+                               verbose=verbose, trace_limit=100_000 if verbose else 4000)
+
+
+def run_many_crm(seeds: Iterable[int], nodes: tuple[int, int], kinds: tuple[str, ...] = crmrun.FAULT_KINDS,
+                 jobs: int = 1, keep_trace: bool = False, mode: str = "",
+                 verbose: bool = False) -> Iterator[crmrun.CrmRunResult]:
+    work = [(seed, nodes_for(seed, nodes), kinds, keep_trace, mode, verbose) for seed in seeds]
+    if jobs <= 1:
+        for job in work:
+            yield _one_crm(job)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_worker_start) as pool:
+        yield from pool.imap(_one_crm, work, chunksize=4)
+
+
 def _worker_start() -> None:
     """A forked worker inherits its parent's whole heap (all of pytest's, in the test suite): keep
     those objects out of the worker's collections, which would otherwise scan them again and
@@ -89,11 +114,38 @@ def build_parser() -> argparse.ArgumentParser:
     membership.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     membership.add_argument("--quiet", action="store_true", help="print only violations and the summary")
     membership.add_argument("--trace", action="store_true", help="print the trace of every run")
+    crm = sub.add_parser("crm", help="the whole stack (resources, DC, transitions) under random faults")
+    crm.add_argument("--nodes", type=parse_nodes, default=(2, 5), help="N or N-M (cycled by seed); default 2-5")
+    crm.add_argument("--seeds", type=int, default=100, help="how many seeds (default 100)")
+    crm.add_argument("--seed", type=int, help="run this one seed (or, with --seeds, the first seed)")
+    crm.add_argument("--faults", type=parse_crm_faults, default=crmrun.FAULT_KINDS,
+                     help=f"comma list of {','.join(crmrun.FAULT_KINDS)}; 'all' (default) or 'none'")
+    crm.add_argument("--mode", choices=("crm", "haresources"), default="",
+                     help="the configuration (default: haresources for every third seed, else a CIB)")
+    crm.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    crm.add_argument("--quiet", action="store_true", help="print only violations and the summary")
+    crm.add_argument("--trace", action="store_true", help="print the trace of every run")
+    crm.add_argument("--verbose", action="store_true", help="trace info lines too")
     return parser
+
+
+def parse_crm_faults(text: str) -> tuple[str, ...]:
+    if text in ("", "none"):
+        return ()
+    if text == "all":
+        return crmrun.FAULT_KINDS
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in crmrun.FAULT_KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown fault kinds {', '.join(unknown)} "
+                                         f"(known: {', '.join(crmrun.FAULT_KINDS)})")
+    return kinds
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "crm":
+        return crm_main(args, argv)
     first = args.seed if args.seed is not None else 0
     count = 1 if args.seed is not None and "--seeds" not in (argv if argv is not None else sys.argv) else args.seeds
     jobs = max(1, min(args.jobs, os.cpu_count() or 1))
@@ -122,6 +174,42 @@ def main(argv: Optional[list[str]] = None) -> int:
     if converge:
         spread = (f"; convergence after heal: median {converge[len(converge) // 2]} ms, "
                   f"p99 {converge[min(len(converge) - 1, int(len(converge) * 0.99))]} ms, max {converge[-1]} ms")
+    print(f"{total} runs, {len(failures)} violations, {elapsed:.1f} s{spread}")
+    return 1 if failures else 0
+
+
+def crm_main(args: argparse.Namespace, argv: Optional[list[str]]) -> int:
+    first = args.seed if args.seed is not None else 0
+    count = 1 if args.seed is not None and "--seeds" not in (argv if argv is not None else sys.argv) else args.seeds
+    jobs = max(1, min(args.jobs, os.cpu_count() or 1))
+    started = time.monotonic()
+    failures: list[crmrun.CrmRunResult] = []
+    settled: list[int] = []
+    total = 0
+    for result in run_many_crm(range(first, first + count), args.nodes, args.faults, jobs, args.trace,
+                               args.mode, args.verbose):
+        total += 1
+        if not args.quiet or not result.ok:
+            print(result.line(), flush=True)
+        if args.trace and result.ok:
+            print(result.trace)
+        if result.ok:
+            if result.settled_ms is not None:
+                settled.append(result.settled_ms)
+        else:
+            failures.append(result)
+            print(f"VIOLATION seed {result.seed} nodes {result.nodes}: {result.violation}")
+            print(result.trace)
+            faults = ",".join(args.faults) or "none"
+            print(f"replay: hb sim crm --nodes {result.nodes} --seed {result.seed} --faults {faults} "
+                  f"--mode {result.mode} --trace --verbose")
+    elapsed = time.monotonic() - started
+    settled.sort()
+    spread = ""
+    if settled:
+        spread = (f"; settled after heal: median {settled[len(settled) // 2]} ms, "
+                  f"p99 {settled[min(len(settled) - 1, int(len(settled) * 0.99))]} ms, max {settled[-1]} ms "
+                  f"(bound {crmrun.bound_ms(crmrun.Timing())} ms)")
     print(f"{total} runs, {len(failures)} violations, {elapsed:.1f} s{spread}")
     return 1 if failures else 0
 

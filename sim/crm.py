@@ -4,8 +4,8 @@ checked after every step.
 
 Invariants (`CrmChecker`):
 - one DC per view: two nodes never both act as DC of the same agreed view;
-- no split brain: a primitive is never running on two nodes that are running and report quorum
-  in views where the newer excludes the other (two quorate partitions);
+- no split brain: a primitive is never running on two nodes whose crmds act as members of
+  quorate partitions, in views where the newer excludes the other (two quorate partitions);
 - no action from an aborted graph: once crmd told its transition engine to stop a graph (an
   abort at INFINITY, or a cancel), the engine invokes no further action of that graph;
 - settled (checked by the runner after the last fault): within the stated bound every running
@@ -192,22 +192,31 @@ class CrmChecker:
         self.check_resources(cluster)
 
     def check_resources(self, cluster: Cluster) -> None:
-        reports = cluster.checker.reports
-        running = cluster.checker.running
-        quorate = {n: r for n, r in reports.items() if r.quorum and n in running}
+        """A resource runs on two nodes whose crmds both act as part of a quorate partition, in
+        views where the newer excludes the other node: two quorate partitions run it. (A crmd
+        acts on what its ccm told it; with correct cores that is ccm's own verdict, whose leases
+        end the old partition's quorum before the new one has it.)"""
+        quorate = {}
+        for name in cluster.names:
+            node = cluster.nodes[name]
+            if not (cluster.process_running(node, "crmd") and cluster.process_running(node, "ccm")):
+                continue
+            crmd = crmd_of(cluster, name)
+            if crmd is not None and crmd.view is not None and crmd.view.quorum:
+                quorate[name] = crmd.view
         if len(quorate) < 2:
             return
         for rsc, nodes in agents.where(cluster).items():
             holders = [n for n in nodes if n in quorate]
             for i, a in enumerate(holders):
                 for b in holders[i + 1:]:
-                    ra, rb = quorate[a], quorate[b]
-                    if ra.instance == rb.instance:
+                    va, vb = quorate[a], quorate[b]
+                    if va.instance == vb.instance:
                         continue
-                    (old, ro), (new, rn) = ((a, ra), (b, rb)) if ra.instance < rb.instance else ((b, rb), (a, ra))
-                    if (old, ro.incarnation) not in rn.members:
+                    (old, vo), (new, vn) = ((a, va), (b, vb)) if va.instance < vb.instance else ((b, vb), (a, va))
+                    if old not in vn.members:
                         raise Violation(f"split brain: {rsc} runs on {a} and {b}, in two quorate partitions "
-                                        f"({new} in view {rn.instance}, {old} in view {ro.instance})")
+                                        f"({new} in view {vn.instance}, {old} in view {vo.instance})")
 
     def view_changed(self, cluster: Cluster, node: SimNode) -> None:
         self.check_resources(cluster)

@@ -1,0 +1,192 @@
+"""The whole stack in the simulator (messaging, ccm, lrmd with simulated agents, pengine, tengine,
+crmd on every node): scripted stories, deliberately broken cores the CRM checkers must catch, and
+the CI seed sweep."""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Callable, Optional
+
+import pytest
+
+from crmd.machine import CrmdMachine, RoleChanged
+from sim import agents
+from sim.checkers import Violation
+from sim.cli import run_many_crm
+from sim.cluster import Cluster, Timing
+from sim.crm import crm_cluster, crmd_of, settle_problem
+from sim.crmrun import FAULT_KINDS, run_crm_seed
+from tengine.machine import TeMachine
+
+TIMING = Timing()
+
+
+def run_until_true(cluster: Cluster, condition: Callable[[], bool], limit_ms: int, what: str,
+                   step_ms: int = 10) -> int:
+    end = cluster.now_ms + limit_ms
+    while cluster.now_ms < end:
+        if condition():
+            return cluster.now_ms
+        cluster.run_until(cluster.now_ms + step_ms)
+    assert condition(), f"{what}: not within {limit_ms} ms; {settle_problem(cluster)}; {agents.where(cluster)}"
+    return cluster.now_ms
+
+
+def settled(cluster: Cluster) -> bool:
+    return settle_problem(cluster) is None
+
+
+def history(cluster: Cluster, node: str, since_ms: int) -> list[tuple[str, str]]:
+    return [(rsc, op) for t, rsc, op, rc in agents.world(cluster.nodes[node]).history
+            if t >= since_ms and op in ("start", "stop")]
+
+
+# -- heartbeat's story, in haresources mode -----------------------------------------------------------
+def test_the_group_starts_on_its_node_moves_in_order_when_it_dies_and_fails_back():
+    cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING, mode="haresources")
+    ip, svc = "IPaddr2_198_18_0_100", "svc"
+    cluster.start("node1")
+    run_until_true(cluster, lambda: agents.active_nodes(cluster, svc) == ["node1"], 4000,
+                   "node1 alone takes its group")
+    cluster.start("node2")
+    joined_at = cluster.now_ms
+    run_until_true(cluster, lambda: settled(cluster) and crmd_of(cluster, "node2").joined, 4000, "node2 joins")
+    assert agents.active_nodes(cluster, svc) == ["node1"] and agents.active_nodes(cluster, ip) == ["node1"]
+    assert not [op for op in history(cluster, "node1", joined_at) + history(cluster, "node2", joined_at)
+                if op[0] in (ip, svc)], "nothing of the group moved when node2 joined"
+
+    crashed_at = cluster.now_ms
+    cluster.crash("node1")
+    run_until_true(cluster, lambda: agents.active_nodes(cluster, svc) == ["node2"], 3000, "node2 takes over")
+    took = history(cluster, "node2", crashed_at)
+    assert took.index((ip, "start")) < took.index((svc, "start")), f"address before service: {took}"
+
+    cluster.start("node1")
+    back_at = cluster.now_ms
+    run_until_true(cluster, lambda: settled(cluster) and agents.active_nodes(cluster, svc) == ["node1"], 5000,
+                   "auto_failback on brings the group back")
+    released = history(cluster, "node2", back_at)
+    assert released.index((svc, "stop")) < released.index((ip, "stop")), f"stopped in reverse order: {released}"
+
+
+def test_a_dead_service_is_restarted_in_place_then_moves_after_the_migration_threshold():
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(5), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and agents.active_nodes(cluster, "db") == ["node2"], 5000,
+                   "the cluster settles")
+    agents.kill_resource(cluster, "node2", "db")  # migration-threshold is 2: restarted in place once
+    run_until_true(cluster, lambda: settled(cluster) and agents.active_nodes(cluster, "db") == ["node2"], 4000,
+                   "restarted in place")
+    dc = crmd_of(cluster, "node1")
+    assert dc is not None and "fail-count-db#monitor_1000" in dc.cib.xml()
+    agents.kill_resource(cluster, "node2", "db")
+    run_until_true(cluster, lambda: settled(cluster) and agents.active_nodes(cluster, "db") not in ([], ["node2"]),
+                   4000, "moved after the second failure")
+    assert agents.active_nodes(cluster, "mail") == agents.active_nodes(cluster, "db"), "mail stays with db"
+
+
+def test_losing_quorum_stops_everything_and_regaining_it_starts_again():
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(8), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    cluster.network.partition([["node1"], ["node2", "node3"]])
+    run_until_true(cluster, lambda: "node1" not in sum(agents.where(cluster).values(), []), 3000,
+                   "node1, alone and without quorum, stops what it ran (no-quorum-policy=stop)")
+    run_until_true(cluster, lambda: len(agents.where(cluster)) == 4, 3000, "the majority runs everything")
+    cluster.network.heal()
+    run_until_true(cluster, lambda: settled(cluster), 5000, "merged and settled")
+
+
+def test_a_seed_replays_exactly():
+    first = run_crm_seed(1234, 4, random.Random(1234), keep_trace=True)
+    second = run_crm_seed(1234, 4, random.Random(1234), keep_trace=True)
+    assert first.ok, first.violation
+    assert first.trace == second.trace and (first.steps, first.invokes) == (second.steps, second.invokes)
+
+
+# -- the checkers catch broken cores ------------------------------------------------------------------
+class EveryoneIsDc(CrmdMachine):
+    """Acts as DC of every view it is in (no single DC)."""
+
+    def _membership(self, now_ms, ev, out):
+        super()._membership(now_ms, ev, out)
+        if self.view is not None and not self.is_dc:
+            self.role = "dc"
+            out.append(RoleChanged(self.view.instance, "dc", self.me))
+
+
+class IgnoresQuorum(CrmdMachine):
+    """Tells the policy engine the partition has quorum, whatever ccm says."""
+
+    def _membership(self, now_ms, ev, out):
+        ev = type(ev)(ev.kind, ev.instance, ev.members, ev.incarnations, ev.leader, True, ev.node, ev.uuid)
+        super()._membership(now_ms, ev, out)
+
+
+class FiresAfterAbort(TeMachine):
+    """Takes note of aborts but goes on firing the graph."""
+
+    def abort(self, priority, action, reason, out):
+        super().abort(0, action, reason, out)
+
+
+class DropsDiffs(CrmdMachine):
+    """A member that skips every third CIB change (no version check would save it)."""
+
+    def _on_diff(self, now_ms, sender, msg, out):
+        self.counters["seen_diffs"] = self.counters.get("seen_diffs", 0) + 1
+        if self.counters["seen_diffs"] % 3 == 0:
+            return
+        version = self.cib.version
+        super()._on_diff(now_ms, sender, msg, out)
+        if self.resync_wanted:  # and never asks for the whole CIB either
+            self.resync_wanted = False
+            self.cib.apply([("set", (), {"epoch": str(msg.target[1]), "num_updates": str(msg.target[2]),
+                                         "admin_epoch": str(msg.target[0])})], bump=False)
+        del version
+
+
+class ForgetsFailures(CrmdMachine):
+    """Never asks the policy engine again after a result no graph waited for (a failed monitor)."""
+
+    def _graph_event(self, now_ms, node, result, out):
+        before = self.need_pe
+        super()._graph_event(now_ms, node, result, out)
+        if self.te_running is None or not before:
+            self.need_pe = before
+
+
+def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factories) -> Optional[str]:
+    for seed in seeds:
+        result = run_crm_seed(seed, nodes, random.Random(seed), kinds, **factories)
+        if not result.ok:
+            return result.violation
+    return None
+
+
+@pytest.mark.parametrize("factory, kinds, expected", [
+    (dict(crmd_factory=EveryoneIsDc), ("rscdie",), "two DCs"),
+    (dict(crmd_factory=IgnoresQuorum), ("partition",), "split brain"),
+    (dict(tengine_factory=FiresAfterAbort), ("rscdie", "crash", "startfail"), "after it was aborted"),
+    (dict(crmd_factory=DropsDiffs), ("rscdie", "startfail"), "differs from the DC's"),
+    (dict(crmd_factory=ForgetsFailures), ("rscdie",), "not settled"),
+], ids=["one-dc", "split-brain", "aborted-graph", "cib-replicas", "settles"])
+def test_each_checker_catches_a_broken_core(factory, kinds, expected):
+    violation = first_violation(range(1, 60), 3, kinds, **factory)
+    assert violation is not None, f"no seed exposed the broken core (expected {expected!r})"
+    assert expected in violation, violation
+
+
+def test_the_correct_cores_pass_the_same_seeds():
+    for kinds in (("rscdie",), ("partition",), ("rscdie", "crash", "startfail")):
+        assert first_violation(range(1, 12), 3, kinds) is None
+
+
+# -- the CI sweep -----------------------------------------------------------------------------------
+def test_seed_sweep_has_no_violations():
+    seeds = int(os.environ.get("PYHB_CRM_SIM_SEEDS", "300"))
+    failures = [r for r in run_many_crm(range(seeds), (2, 5), FAULT_KINDS, jobs=2) if not r.ok]
+    assert not failures, "\n\n".join(f"{r.line()}\n{r.violation}\n{r.trace[-4000:]}" for r in failures[:3])
