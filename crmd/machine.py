@@ -62,6 +62,7 @@ from core.messages.ccm import CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, SendCluster, SetResourceStatus,
                                  SignOff, SignOn)
+from core.messages.hbapi import LinkStatusEvent
 from core.messages.hbapi import Query as HbQuery
 from core.messages.pe import PeSchedule
 from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
@@ -69,7 +70,7 @@ from core.sansio import Log, PeerGone, Persist, RandomSource, Recv, Send, Stop, 
 from core.session import IdSource, Session
 from core import wire
 from crmd import requests as rq
-from crmd.cib import Cib, CibError, Edit, from_wire, version_of, wire_edits
+from crmd.cib import FEATURE_SET, Cib, CibError, Edit, from_wire, version_of, wire_edits
 from crmd.lrmstate import OP_STATUS, LocalLrm, OpRecord, params_digest, split_user_data, user_data
 
 MSGTYPE = "crmd"
@@ -85,7 +86,8 @@ DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 5000
-NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")  # the graph carries no resource parameters
+NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")
+ISOLATED_ATTR = "pyhb-isolated"  # marks a standby crmd set because all the node's links were down  # the graph carries no resource parameters
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ class CrmdMachine:
         self.initial_done = False
         self.comm_up = False  # messaging heard every node, or initdead passed
         self.alive: set[str] = set()  # nodes messaging hears (status up or active)
+        self.local_links: dict[str, str] = {}  # our own media: up | dead
+        self.isolated = False
         self.view_since_ms = 0
         self.standby_pending = ""
         self.counters: dict[str, int] = {}
@@ -421,6 +425,9 @@ class CrmdMachine:
                     self._peer_left(now_ms, msg.node, out)
             elif isinstance(msg, NodeStatusEvent):
                 self._node_status(now_ms, msg, out)
+            elif isinstance(msg, LinkStatusEvent):
+                if msg.node == self.me:
+                    self._local_link(now_ms, msg.link, msg.status, out)
         elif src == "ccm" and isinstance(msg, MembershipEvent):
             self._membership(now_ms, msg, out)
         elif src == "lrmd" and isinstance(msg, lrm.OpResult):
@@ -446,8 +453,14 @@ class CrmdMachine:
                 out.append(Persist(INCARNATION_FILE, self.incarnation))
                 out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "hbstatus"), "hbstatus"))
                 out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "nodes"), "nodes"))
+                me = self.me
+                out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "links", {"node": me}), "links"))
                 if self.view is not None:
                     self._hello(now_ms, out)
+            elif tag == "links" and isinstance(result, list):
+                for row in result:
+                    if isinstance(row, dict) and row.get("node") == self.me:
+                        self._local_link(now_ms, str(row.get("link")), str(row.get("status")), out)
             elif tag == "hbstatus" and isinstance(result, dict):
                 self._local_status(str(result.get("status") or ""), out, now_ms)
             elif tag in ("nodes", "comm_nodes") and isinstance(result, list):
@@ -806,6 +819,23 @@ class CrmdMachine:
             return []
         return sorted(n for n in self.alive if n not in self.view.members and n in self.config.nodes)
 
+    def _local_link(self, now_ms: int, link: str, status: str, out: list[object]) -> None:
+        """A node whose every cluster medium is down is cut off from everyone (its NIC lost
+        carrier): it gives up its resources, as they serve nobody there and the other side takes
+        them over, and takes them back once a link is up (as heartbeat's ipfail did). It does so
+        as a standby the DC sets and lifts, marked as its own (`pyhb-isolated`)."""
+        self.local_links[link] = status
+        isolated = bool(self.local_links) and all(s == "dead" for s in self.local_links.values())
+        if isolated == self.isolated:
+            return
+        self.isolated = isolated
+        if isolated:
+            out.append(Log("warn", f"every cluster link of {self.me} is down "
+                                   f"({', '.join(sorted(self.local_links))}): giving up its resources"))
+        else:
+            out.append(Log("info", f"a cluster link of {self.me} is up again: its resources may come back"))
+        self._request(now_ms, "isolated", {"node": self.me, "on": isolated}, out, None)
+
     def _local_status(self, status: str, out: list[object], now_ms: int = 0) -> None:
         """Messaging says `active` once every node was heard or initdead passed (Comm_now_up).
         Its node table is asked once more then: the answer comes after every status event
@@ -1013,7 +1043,7 @@ class CrmdMachine:
             from crmd import standby
             for node in sorted(rnd.requests):
                 if node != self.me or rnd.full:
-                    edits.extend(standby.lift(self, node))
+                    edits.extend(standby.lift(self, node, sticky_home=node))
         edits.append(("set", (), {"have-quorum": "1" if view.quorum else "0", "dc-uuid": ids.get(self.me, self.me)}))
         if rnd.full:
             edits.extend(self._dc_properties())
@@ -1030,6 +1060,10 @@ class CrmdMachine:
         for nv in props.findall("nvpair") if props is not None else []:
             current[nv.get("name") or ""] = nv.get("value") or ""
         edits: list[Edit] = []
+        if self.cib.root.get("crm_feature_set") != FEATURE_SET:
+            # the feature set decides how the policy engine reads the history (fail counts per
+            # operation since 3.0.13): the DC's is the cluster's
+            edits.append(("set", (), {"crm_feature_set": FEATURE_SET}))
         for name, value in wanted.items():
             if current.get(name) != value:
                 nv_id = f"cib-bootstrap-options-{name}"
@@ -1067,7 +1101,7 @@ class CrmdMachine:
             out.append(Log("info", f"node {node} left view {new.instance}"))
         if lost and self.haresources:
             from crmd import standby
-            edits.extend(standby.lift(self))
+            edits.extend(standby.lift(self, all_sticky=True))
         edits.append(("set", (), {"have-quorum": "1" if new.quorum else "0"}))
         if self.round is not None and self.round.phase != "done":
             self.round.expected -= set(lost)
@@ -1262,6 +1296,22 @@ class CrmdMachine:
                 if edits:
                     self._want_pe(note, out)
                 return
+            if req.op == "isolated":
+                node = str(args.get("node") or req.origin)
+                ids = rq.node_ids(self.cib)
+                nid = ids.get(node, node)
+                marked = rq.transient_attrs(self.cib, nid).get(ISOLATED_ATTR) is not None
+                edits = []
+                if args.get("on"):
+                    edits += rq.attr_edits(self.cib, node, nid, "standby", "on", "reboot")
+                    edits += rq.attr_edits(self.cib, node, nid, ISOLATED_ATTR, "1", "reboot")
+                elif marked:
+                    edits += rq.attr_edits(self.cib, node, nid, ISOLATED_ATTR, None, "reboot")
+                    edits += rq.attr_edits(self.cib, node, nid, "standby", None, "reboot")
+                self._dc_edits(now_ms, edits, out)
+                if edits:
+                    self._want_pe(f"{node} {'is cut off' if args.get('on') else 'is connected again'}", out)
+                return
             if req.op == "lrm_replace":
                 self._dc_lrm_replace(now_ms, req.origin, str(args.get("lrm") or ""), out)
                 return
@@ -1447,6 +1497,12 @@ class CrmdMachine:
                                    f"the next one waits {self.pe_backoff_ms} ms"))
         if msg.next in ("restart",):
             self._want_pe(f"transition {msg.transition_id} {msg.status}: {msg.reason or 'restart'}", out)
+        if not self.need_pe and self.haresources:
+            from crmd import standby
+            moved = standby.lift_moved(self)  # hb_standby constraints whose groups have moved
+            if moved:
+                self._dc_edits(now_ms, moved, out)
+                self._want_pe("hb_standby done", out)
         if not self.need_pe:
             self._announce(now_ms, "idle", out)
 

@@ -5,13 +5,15 @@ reboot); hb_takeover takes that back. Only `all` has a meaning there.
 
 haresources mode (`crm off`), heartbeat's meaning: a node's *local* groups are the haresources
 lines that name it, the others are *foreign* to it.
-- `hb_standby [all|foreign|local]` on node N moves that set of groups away from N: the DC adds
-  one location constraint `hb-standby-<group>-<N>` (-INFINITY on N) per group.
-- `hb_takeover [all|foreign|local]` on N lifts N's own constraints and makes every other node
-  give up the complement (all <-> all, local <-> foreign), as heartbeat asked its peer to.
-- The constraints are one-shot in heartbeat's sense: they hold until the node they name rejoins
-  or takes over, or until a node leaves the cluster (then every survivor may have to take
-  everything, as heartbeat would). The DC lifts them at those events.
+- `hb_standby [all|foreign|local]` on node N moves that set of groups away from N, once: the DC
+  adds a location constraint `hb-standby-<group>-<N>` (-INFINITY on N) per group and makes the
+  group sticky (`resource-stickiness=INFINITY` in its meta attributes `<group>-hb-standby`), so
+  that the node it moves to keeps it. Once the group runs elsewhere the constraint is lifted: if
+  that node fails later, N takes the group back, as heartbeat would.
+- `hb_takeover [all|foreign|local]` on N makes every other node give up the complement (all <->
+  all, local <-> foreign), as heartbeat asked its peer to.
+- The stickiness lasts until the group's own node (re)joins, or a node leaves the cluster: then
+  auto_failback decides again, as at heartbeat's node join. The DC lifts it at those events.
 
 `rscstatus` (what `cl_status rscstatus` prints) is which groups this node holds: none, local,
 foreign or all.
@@ -48,11 +50,27 @@ def _bans(m: "CrmdMachine") -> list[XNode]:
     return [c for c in constraints.findall("rsc_location") if (c.get("id") or "").startswith(PREFIX)]
 
 
-def lift(m: "CrmdMachine", node: str = "") -> list[Edit]:
-    """Edits removing the hb_standby constraints on `node` (every node when empty)."""
+def lift(m: "CrmdMachine", node: str = "", sticky_home: str = "", all_sticky: bool = False) -> list[Edit]:
+    """Edits removing the hb_standby constraints on `node` (every node when empty), and the
+    stickiness of the groups whose home is `sticky_home` (of all groups with all_sticky)."""
     edits: list[Edit] = []
     for con in _bans(m):
         if not node or con.get("node") == node:
+            edits.append(("del", rq.CONFIG + (("constraints", None), ("rsc_location", con.get("id")))))
+    for group, home, _text, _members in m.config.groups:
+        if all_sticky or (sticky_home and home == sticky_home):
+            if _sticky(m, group):
+                edits.append(("del", _group_path(group) + (("meta_attributes", f"{group}-{PREFIX[:-1]}"),)))
+    return edits
+
+
+def lift_moved(m: "CrmdMachine") -> list[Edit]:
+    """Constraints whose group no longer runs on the node they name: their job is done."""
+    edits: list[Edit] = []
+    members = {g: mem for g, _h, _t, mem in m.config.groups}
+    for con in _bans(m):
+        node, group = con.get("node") or "", con.get("rsc") or ""
+        if not set(members.get(group, ())) & active_on(m, node):
             edits.append(("del", rq.CONFIG + (("constraints", None), ("rsc_location", con.get("id")))))
     return edits
 
@@ -61,6 +79,20 @@ def _ban(group: str, node: str) -> Edit:
     ident = f"{PREFIX}{group}-{node}"
     elem = XNode("rsc_location", {"id": ident, "rsc": group, "node": node, "score": "-INFINITY"})
     return ("put", rq.CONFIG + (("constraints", None), ("rsc_location", ident)), to_xml(elem, indent=None))
+
+
+def _group_path(group: str) -> tuple:
+    return rq.CONFIG + (("resources", None), ("group", group))
+
+
+def _sticky(m: "CrmdMachine", group: str) -> bool:
+    return resolve(m.cib.root, _group_path(group) + (("meta_attributes", f"{group}-{PREFIX[:-1]}"),)) is not None
+
+
+def _stick(group: str) -> Edit:
+    meta = XNode("meta_attributes", {"id": f"{group}-{PREFIX[:-1]}"})
+    meta.sub("nvpair", {"id": f"{group}-{PREFIX[:-1]}-stickiness", "name": "resource-stickiness", "value": "INFINITY"})
+    return ("put", _group_path(group) + (("meta_attributes", meta.get("id")),), to_xml(meta, indent=None))
 
 
 def edits(m: "CrmdMachine", node: str, which: str, takeover: bool) -> tuple[list[Edit], str]:
@@ -83,10 +115,12 @@ def edits(m: "CrmdMachine", node: str, which: str, takeover: bool) -> tuple[list
         others = [n for n in (m.view.members if m.view else m.config.nodes) if n != node]
         for other in others:
             for group in _groups(m, other, COMPLEMENT[which]):
-                out.append(_ban(group, other))
+                out += [_ban(group, other), _stick(group)]
         return out, f"{node} takes over [{which}]: {', '.join(others) or 'no other node'} release " \
                     f"[{COMPLEMENT[which]}]"
-    out = [_ban(group, node) for group in _groups(m, node, which)]
+    out = []
+    for group in _groups(m, node, which):
+        out += [_ban(group, node), _stick(group)]
     return out, f"{node} goes standby [{which}]: {', '.join(_groups(m, node, which)) or 'no group'} move away"
 
 
