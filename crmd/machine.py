@@ -58,7 +58,7 @@ from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from core.graph import INFINITY, GraphAction, GraphError
 from core.messages import crm, lrm
-from core.messages.ccm import CcmSubscribe, MembershipEvent
+from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, SendCluster, SetResourceStatus,
                                  SignOff, SignOn)
@@ -107,6 +107,12 @@ class CrmdConfig:
     @property
     def join_ms(self) -> int:
         return self.join_timeout_ms or 4 * self.deadtime_ms + 1000
+
+    @property
+    def stall_ms(self) -> int:
+        """A gap between two steps this long means we were stalled: a quorum lease may have run
+        out meanwhile (ccm's lease is about a deadtime)."""
+        return max(50, self.deadtime_ms // 2)
 
     @property
     def settle_ms(self) -> int:
@@ -245,6 +251,9 @@ class CrmdMachine:
         self.taking_over: set[str] = set()
         self.initial_done = False
         self.comm_up = False  # messaging heard every node, or initdead passed
+        self.last_step_ms: Optional[int] = None
+        self.stalled = False
+        self.stall_held: list[tuple[str, int, Any]] = []
         self.alive: set[str] = set()  # nodes messaging hears (status up or active)
         self.local_links: dict[str, str] = {}  # our own media: up | dead
         self.isolated = False
@@ -260,6 +269,12 @@ class CrmdMachine:
         return self.role == "dc"
 
     @property
+    def quorate(self) -> bool:
+        """We act as part of a quorate partition: ccm said so, and we have not been stalled
+        since (a stalled node's quorum may have run out while it could not hear ccm)."""
+        return self.view is not None and self.view.quorum and not self.stalled
+
+    @property
     def dc(self) -> Optional[str]:
         return self.view.dc if self.view is not None else None
 
@@ -272,6 +287,17 @@ class CrmdMachine:
         kind = type(event)
         if self.stopped:
             return out
+        if self.last_step_ms is not None and now_ms - self.last_step_ms > self.config.stall_ms and not self.stalled:
+            # we did not run for longer than a quorum lease (SIGSTOP, swap): until ccm confirms
+            # the view, nothing is started or scheduled on what we believed before
+            self.stalled = True
+            out.append(Log("warn", f"crmd was stalled for {now_ms - self.last_step_ms} ms; "
+                                   "holding actions until membership is confirmed"))
+            if self.ccm.up:
+                out.append(self.ccm.request(now_ms, lambda rid: CcmQuery(rid, "view"), "confirm"))
+            else:
+                self.stalled = False
+        self.last_step_ms = now_ms
         if kind is Recv:
             self._recv(now_ms, event.src, event.msg, out)  # type: ignore[attr-defined]
         elif kind is PeerGone:
@@ -305,6 +331,8 @@ class CrmdMachine:
             candidates.append(self.view_since_ms + self.config.settle_ms)
         if self.stop_deadline is not None:
             candidates.append(self.stop_deadline)
+        if self.last_step_ms is not None:
+            candidates.append(self.last_step_ms + self.config.stall_ms // 2)  # a stall shows as a late tick
         return min(candidates) if candidates else None
 
     # -- time ------------------------------------------------------------------------------------------
@@ -475,6 +503,18 @@ class CrmdMachine:
                     if self.haresources:
                         self._want_pe("communications are up", out)
         elif src == "ccm":
+            if tag == "confirm":
+                self.stalled = False
+                if isinstance(result, dict) and result.get("members"):
+                    ev = MembershipEvent("view", int(result.get("instance") or 0), list(result["members"]),
+                                         list(result.get("incarnations") or []), str(result.get("leader") or ""),
+                                         bool(result.get("quorum")), self.me)
+                    if self.view is not None and ev.instance == self.view.instance:
+                        ev = MembershipEvent("quorum", ev.instance, ev.members, ev.incarnations, ev.leader, ev.quorum,
+                                             self.me)
+                    self._membership(now_ms, ev, out)
+                out.append(Log("info", "membership confirmed after the stall"))
+                self._resume_held(now_ms, out)
             if tag == "subscribe" and msg.ok:
                 self.ccm.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
         elif src == "lrmd":
@@ -1427,7 +1467,7 @@ class CrmdMachine:
             out.append(Send("tengine", TeAbort(INFINITY, "restart", reason)))
 
     def _maybe_schedule(self, now_ms: int, out: list[object]) -> None:
-        if not self.is_dc or not self.need_pe or self.fsa != "idle":
+        if not self.is_dc or not self.need_pe or self.fsa != "idle" or self.stalled:
             return
         if self.pe_not_before is not None and now_ms < self.pe_not_before:
             return
@@ -1520,6 +1560,9 @@ class CrmdMachine:
     # -- DC: carrying out the engine's actions -----------------------------------------------------------------
     def _invoke(self, now_ms: int, msg: TeInvoke, out: list[object]) -> None:
         if not self.is_dc or msg.transition_id != self.te_running:
+            return
+        if self.stalled:
+            self.stall_held.append(("invoke", self.view.instance if self.view else 0, msg))
             return
         try:
             action = GraphAction.from_wire(msg.action)
@@ -1650,7 +1693,25 @@ class CrmdMachine:
         self._want_pe(f"action {action.operation_key} on {node} lost ({msg.reason})", out)
 
     # -- running actions on this node ------------------------------------------------------------------------------
+    def _resume_held(self, now_ms: int, out: list[object]) -> None:
+        """Membership is confirmed after a stall: what waited runs if nothing changed meanwhile
+        (same view, same DC), and is dropped otherwise (the DC plans again; the engine fails it)."""
+        held, self.stall_held = self.stall_held, []
+        for kind, view, item in held:
+            starts = kind == "invoke" or item[2].get("operation") in ("start", "promote", "migrate_from")
+            if self.view is None or view != self.view.instance or (starts and not self.quorate):
+                self.count("stall_dropped")
+                continue
+            if kind == "invoke":
+                self._invoke(now_ms, item, out)
+            else:
+                tid, key, wire_action = item
+                self._run_action(now_ms, tid, key, wire_action, out)
+
     def _run_action(self, now_ms: int, tid: int, key: str, wire_action: dict[str, Any], out: list[object]) -> None:
+        if self.stalled:
+            self.stall_held.append(("run", self.view.instance if self.view else 0, (tid, key, wire_action)))
+            return
         try:
             action = GraphAction.from_wire(wire_action)
         except GraphError as exc:

@@ -131,6 +131,7 @@ class Cluster:
         self.two_node = two_node
         self.respawn_ms = respawn_ms
         self.verbose = False  # trace info lines too (hb sim crm --verbose)
+        self.resuming = False  # a hung node's processes are running their overdue timers
         self.now_ms = 0
         self.nodes = {name: SimNode(name, rng.randint(0, 1_000_000)) for name in self.names}
         self.checker = Checker(self.names, two_node if two_node is not None else len(self.names) == 2)
@@ -217,6 +218,11 @@ class Cluster:
                 self._effect(node, target, effect, work)
         for touched_proc in touched.values():
             self._rearm(node, touched_proc)
+        if not self.resuming:
+            for observer in self.observers:  # invariants over several processes: once they all moved
+                settled = getattr(observer, "after_cascade", None)
+                if settled is not None:
+                    settled(self)
 
     def inject(self, node: SimNode, proc: SimProcess, effects: list) -> None:
         """Carry out effects as if proc had produced them (a shell answering for its core)."""
@@ -383,10 +389,14 @@ class Cluster:
         waiting = sum(len(p.backlog) for p in node.procs.values())
         self.trace.add(self.now_ms, name, f"RESUME ({waiting} inputs waiting)")
         order = [node.procs[p] for p in self.stack.processes if p in node.procs]
-        for proc in order:  # every process runs its overdue timers before anything it missed
-            if proc.up and not proc.paused:
-                proc.wake_ms = None
-                self.deliver(node, proc, Tick())
+        self.resuming = True  # they all resume at once: check invariants once all ran their timers
+        try:
+            for proc in order:  # every process runs its overdue timers before anything it missed
+                if proc.up and not proc.paused:
+                    proc.wake_ms = None
+                    self.deliver(node, proc, Tick())
+        finally:
+            self.resuming = False
         for proc in order:
             if proc.up and not proc.paused:
                 backlog, proc.backlog = proc.backlog, []

@@ -138,6 +138,7 @@ class CrmChecker:
     roles: dict[str, tuple[int, str]] = field(default_factory=dict)  # node -> (view, role)
     current_graph: dict[tuple[str, int], int] = field(default_factory=dict)  # (node, tengine) -> transition
     aborted: set[tuple[str, int, int]] = field(default_factory=set)  # (node, tengine, transition)
+    dirty: bool = False  # something the split-brain check depends on changed
     invokes: int = 0
     transitions: int = 0
 
@@ -180,16 +181,23 @@ class CrmChecker:
         self.roles.pop(node.name, None)
         self.check_resources(cluster)
 
+    def after_cascade(self, cluster: Cluster) -> None:
+        """A node's processes have handled an input and all it caused: their beliefs are
+        consistent again (mid-way, a ccm may have told its crmd nothing yet)."""
+        if self.dirty:
+            self.dirty = False
+            self.check_resources(cluster)
+
     def node_started(self, cluster: Cluster, node: SimNode) -> None:
         self.roles.pop(node.name, None)
 
     def agents_changed(self, cluster: Cluster, node: SimNode) -> None:
-        self.check_resources(cluster)
+        self.dirty = True
 
     def running_changed(self, cluster: Cluster, node: SimNode) -> None:
         if not cluster.process_running(node, "crmd"):
             self.roles.pop(node.name, None)
-        self.check_resources(cluster)
+        self.dirty = True
 
     def check_resources(self, cluster: Cluster) -> None:
         """A resource runs on two nodes whose crmds both act as part of a quorate partition, in
@@ -202,7 +210,7 @@ class CrmChecker:
             if not (cluster.process_running(node, "crmd") and cluster.process_running(node, "ccm")):
                 continue
             crmd = crmd_of(cluster, name)
-            if crmd is not None and crmd.view is not None and crmd.view.quorum:
+            if crmd is not None and crmd.view is not None and crmd.quorate:
                 quorate[name] = crmd.view
         if len(quorate) < 2:
             return
@@ -219,7 +227,7 @@ class CrmChecker:
                                         f"({new} in view {vn.instance}, {old} in view {vo.instance})")
 
     def view_changed(self, cluster: Cluster, node: SimNode) -> None:
-        self.check_resources(cluster)
+        self.dirty = True
 
 
 def crmd_of(cluster: Cluster, name: str) -> Optional[CrmdMachine]:
