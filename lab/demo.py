@@ -1,9 +1,12 @@
-"""`hb demo` (`make demo`): a 3-node cluster, one node cut off, the others declaring it dead, the
-node healed and active again, everything torn down.
+"""`hb demo` (`make demo`): heartbeat's story. Two nodes share a resource group (a floating
+address and a TCP service, from haresources); node1 serves the client; node1's cable is cut;
+node2 declares it dead and takes the group over, address first; the client is served again, and
+the outage it saw is printed in milliseconds; node1 comes back and, with auto_failback on, the
+group returns to it. Everything is torn down at the end.
 
-As root the nodes live in network namespaces and the cut is the node's cable (`ip link set ...
-down` on its veth); without root they share loopback and the node's stack is frozen instead
-(SIGSTOP), which looks the same to its peers: no more heartbeats.
+As root the nodes live in network namespaces and a client namespace watches the address (ARP and
+TCP, lab/vipwatch.py). Without root (loopback, no namespaces, no floating address) the demo shows
+the membership part instead: three nodes, one frozen (SIGSTOP), declared dead, thawed.
 """
 
 from __future__ import annotations
@@ -47,7 +50,92 @@ def log_lines(lab: Lab, node: str, needle: str, since: int) -> tuple[list[str], 
     return [line for line in text.splitlines() if needle in line], end
 
 
+SERVICE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "svc", "tcpsvc")
+PORT = 8080
+
+
+def where_group(lab: Lab, node: str) -> str:
+    return show(lab, node, ["crm_mon", "-1"])
+
+
+def run_story(args: argparse.Namespace) -> int:
+    from lab.vipwatch import VipWatch
+    spec = LabSpec(name=args.name, nodes=2, mode="netns", subnet=args.subnet, keepalive_ms=100, deadtime_ms=500,
+                   haresources=(f"node1 IPaddr2::{{vip}}/24/eth0 tcpsvc::{PORT}",), scripts=(SERVICE,),
+                   auto_failback="on")
+    vip = plan.vip(plan.validate(spec))
+    say("Bringing up 2 nodes in network namespaces: keepalive 100 ms, deadtime 500 ms, and haresources\n"
+        f"    node1 IPaddr2::{vip}/24/eth0 tcpsvc::{PORT}      (auto_failback on)")
+    lab = Lab.up(spec)
+    watch = None
+    problems: list[str] = []
+    try:
+        print(format_status(lab.status()))
+        lab.wait_all_see("active", timeout_s=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "node1" not in client_answer(lab, vip):
+            time.sleep(0.1)
+        say(f"The client asks {vip}:{PORT} and node1 answers:")
+        show(lab, "client", ["sh", "-c", f"echo | socat -T1 - TCP:{vip}:{PORT}"])
+        where_group(lab, "node2")
+        show(lab, "node1", ["cl_status", "rscstatus"])
+
+        watch = VipWatch.start(plan.namespace(lab.spec, "client"), plan.IFACE, vip, PORT,
+                               os.path.join(lab.spec.root, "vipwatch.jsonl"), tcp_timeout_ms=100)
+        say(f"Cutting node1's cable: ip link set {plan.host_veth(spec, 'node1')} down")
+        lab.fail("node1", "link")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "node2" not in client_answer(lab, vip):
+            time.sleep(0.05)
+        summary = watch.stop()
+        watch = None
+        outage = summary.outages[0][2] if summary.outages else None
+        say("The client is served by node2:")
+        show(lab, "client", ["sh", "-c", f"echo | socat -T1 - TCP:{vip}:{PORT}"])
+        if outage is not None:
+            print(f"    the client saw no answer for {outage:.0f} ms (deadtime 500 ms); "
+                  f"{summary.conflict_count} moments with two nodes answering for the address")
+        where_group(lab, "node2")
+        lines, _ = log_lines(lab, "node2", "", 0)
+        story = [line for line in lines if any(word in line for word in (
+            "is dead", "Resources being acquired", "Taking over", "takeover complete", "_start_0"))]
+        print("node2's ha-log:\n" + "\n".join("    " + line for line in story[-8:]))
+
+        say("Reconnecting node1: auto_failback on brings the group back")
+        lab.heal("node1")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "node1" not in client_answer(lab, vip):
+            time.sleep(0.1)
+        show(lab, "client", ["sh", "-c", f"echo | socat -T1 - TCP:{vip}:{PORT}"])
+        where_group(lab, "node1")
+    finally:
+        if watch is not None:
+            try:
+                watch.stop()
+            except Exception as exc:  # the demo must still tear down
+                problems.append(str(exc))
+        say("Tearing the lab down")
+        problems += lab.down()
+        for problem in problems:
+            print(f"hb demo: {problem}", file=sys.stderr)
+    print("done." if not problems else "done, with the problems above.")
+    return 0 if not problems else 1
+
+
+def client_answer(lab: Lab, vip: str) -> str:
+    done = lab.exec("client", ["sh", "-c", f"echo | socat -T1 - TCP:{vip}:{PORT},connect-timeout=0.3"],
+                    capture=True, timeout_s=5)
+    return done.stdout.strip()
+
+
 def run(args: argparse.Namespace) -> int:
+    mode = auto_mode() if args.mode == "auto" else args.mode
+    if mode == "netns" and module_present("crmd.daemon"):
+        return run_story(args)
+    return run_membership(args)
+
+
+def run_membership(args: argparse.Namespace) -> int:
     if not module_present("messaging.daemon"):
         raise LabError("the demo needs the messaging daemon (messaging/daemon.py), which is not in this build")
     mode = auto_mode() if args.mode == "auto" else args.mode
