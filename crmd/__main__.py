@@ -1,0 +1,5 @@
+import sys
+
+from crmd.daemon import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from pengine.daemon import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from tengine.daemon import main
+
+sys.exit(main())
