@@ -24,6 +24,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("pengine.simulate", "main", "run the policy engine on a CIB (crm_simulate)"),
     "haresources2cib": ("pengine.haresources2cib", "main", "translate haresources into a CIB"),
     "crm_mon": ("tools.crm_mon", "main", "cluster status as Pacemaker's crm_mon shows it"),
+    "cibadmin": ("tools.cibadmin", "main", "query and change the CIB (Pacemaker's cibadmin)"),
+    "crm_resource": ("tools.crm_resource", "main", "list, locate, move, ban, clear, clean up resources"),
+    "crm_attribute": ("tools.crm_attribute", "main", "node attributes and cluster options"),
+    "crm_standby": ("tools.crm_attribute", "standby_main", "put a node in standby or take it out"),
+    "hb_standby": ("tools.hb_standby", "standby_main", "this node gives up resources (Heartbeat 2)"),
+    "hb_takeover": ("tools.hb_standby", "takeover_main", "this node takes resources (back)"),
 }
 
 

@@ -5,8 +5,9 @@ timer". `Driver` is that loop, once:
 
 - `feed(input)` steps the core with the loop's clock and carries out the effects in order; inputs
   produced while effects are being carried out are queued and fed afterwards (no re-entrancy);
-- the shared effects are handled here: `Send` through the `Bus` (ZeroMQ), `WatchPid` (checked
-  every second, `PeerGone` fed when the process ended), `Persist` (a durable state file), `Log`;
+- the shared effects are handled here: `Send` through the `Bus` (ZeroMQ), `WatchPid` (a pidfd
+  on the loop, so `PeerGone` is fed the moment the process ends; polled every second where pidfds
+  are missing), `Persist` (a durable state file), `Log`;
   anything else goes to the handler the shell registered for its type (no handler: a bug, it
   fails loudly);
 - after every step the "core" timer is re-armed at `core.next_deadline_ms()`;
@@ -120,7 +121,8 @@ class Driver:
         self.core = core
         self.handlers = dict(handlers or {})
         self.bus = Bus(ctx, self.feed, serve)
-        self.watched: dict[bytes, int] = {}
+        self.watched: dict[Any, int] = {}  # polled (no pidfd)
+        self.pidfds: dict[Any, int] = {}
         self.offset_ms = wall_offset_ms()
         self._queue: list[object] = []
         self._busy = False
@@ -161,7 +163,7 @@ class Driver:
             elif kind is Log:
                 self.ctx.log.log(effect.level, effect.text)  # type: ignore[attr-defined]
             elif kind is WatchPid:
-                self.watched[effect.peer] = effect.pid  # type: ignore[attr-defined]
+                self.watch(effect.peer, effect.pid)  # type: ignore[attr-defined]
             elif kind is Persist:
                 self.persist(effect)  # type: ignore[arg-type]
             else:
@@ -177,6 +179,32 @@ class Driver:
         else:
             write_durably(path, effect.value.encode("utf-8"))
 
+    def watch(self, peer: Any, pid: int) -> None:
+        self._unwatch(peer)
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.feed(PeerGone(peer))
+            return
+        except (OSError, AttributeError):  # no pidfds here (old kernel): poll
+            self.watched[peer] = pid
+            return
+        self.pidfds[peer] = fd
+        self.ctx.loop.add_reader(fd, lambda p=peer, f=fd: self._pid_ended(p, f))
+
+    def _pid_ended(self, peer: Any, fd: int) -> None:
+        if self.pidfds.get(peer) != fd:
+            return
+        self._unwatch(peer)
+        self.feed(PeerGone(peer))
+
+    def _unwatch(self, peer: Any) -> None:
+        self.watched.pop(peer, None)
+        fd = self.pidfds.pop(peer, None)
+        if fd is not None:
+            self.ctx.loop.remove_reader(fd)
+            os.close(fd)
+
     def _watch(self) -> None:
         for peer, pid in list(self.watched.items()):
             if not pid_alive(pid):
@@ -186,6 +214,8 @@ class Driver:
 
     def close(self) -> None:
         self._closed = True
+        for peer in list(self.pidfds):
+            self._unwatch(peer)
         self.ctx.loop.cancel_timer("core")
         self.ctx.loop.cancel_timer("watch-pids")
         self.bus.close()

@@ -69,6 +69,9 @@ class Launcher:
         self.log.emit(time.time(), self.paths.node_name, "heartbeat", os.getpid(), level, text)
 
     def setup(self) -> None:
+        # no collection while the daemons' code is imported: a collection frees objects between
+        # the long-lived ones, and every child filling those holes would copy the page
+        gc.disable()
         for spec in [] if self.respawn_only else daemons_for(self.config):
             # import every daemon's code here, once: after the fork all children share these pages
             importlib.import_module(spec.module)
@@ -101,7 +104,7 @@ class Launcher:
             signal.set_wakeup_fd(-1)
             os.environ.update(self.paths.environ())
             if name in self.specs:
-                gc.unfreeze()
+                gc.enable()  # what the imported code holds stays frozen (see run)
                 set_process_name(f"hb-{name}"[:15])
                 module = importlib.import_module(self.specs[name].module)
                 code = int(module.main(self.argv_common) or 0)
@@ -205,9 +208,9 @@ class Launcher:
         self.loop.on_signal(signal.SIGHUP, lambda _s: self.forward(signal.SIGHUP))
         self.say("info", f"Heartbeat (pyheartbeat) starting on {self.paths.node_name}; "
                  f"daemons: {', '.join(self.order)}")
-        gc.collect()
-        gc.freeze()
+        gc.freeze()  # the children's collectors never walk (so never copy) what they share
         self.start_all()
+        gc.enable()
         self.rearm()
         try:
             self.loop.run()

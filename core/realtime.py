@@ -7,8 +7,6 @@ CAP_IPC_LOCK (or a large enough RLIMIT_MEMLOCK) memory cannot be locked. Returns
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 from typing import Optional
 
@@ -26,8 +24,10 @@ def make_realtime(rtprio: Optional[int] = None, lock_memory: bool = True) -> lis
     except (PermissionError, OSError) as exc:
         warnings.append(f"cannot set real-time priority {priority} (SCHED_RR): {exc.strerror or exc}")
     if lock_memory:
+        import ctypes  # here: only messaging locks its memory, the other daemons never load ctypes
+
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: libc is among them
             # ONFAULT: without it every thread stack (8 MiB each for ZeroMQ's threads) would be
             # faulted in and locked whole, tripling the daemon's memory for nothing
             if libc.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0:

@@ -16,8 +16,10 @@ Inputs and effects are frozen dataclasses. Those every core understands live her
   daemon we are a client of (its socket); `bytes` is the identity of one of our own clients (as a
   ZeroMQ ROUTER sees it). Requests are correlated messages (`request_id` -> one `Reply`); a core
   never waits for an answer, it goes on and handles the reply when it arrives.
-- `WatchPid(peer, pid)` / `PeerGone(peer)`: a server asks its shell to tell it when the client
-  process behind `peer` ends (the simulator tells it when a simulated process crashes).
+- `WatchPid(peer, pid)` / `PeerGone(peer)`: a core asks its shell to tell it when the process
+  behind `peer` ends: one of its clients (bytes), or a daemon it uses (str, e.g. crmd watching
+  ccm). The shell watches a pidfd, so it is told at once; the simulator tells it when a
+  simulated process crashes.
 - `Persist(name, value)`: store a small value durably (fsync) before carrying out any later
   effect of the same step; the shell reads it back at the next start.
 - `Stop` / `Stopped`: the shell was asked to stop / the core is done stopping.
@@ -83,9 +85,9 @@ class Send:
 
 @dataclass(frozen=True)
 class WatchPid:
-    """Tell us (PeerGone) when the process `pid` behind client `peer` ends."""
+    """Tell us (PeerGone) when the process `pid` behind `peer` (a client, or a daemon) ends."""
 
-    peer: bytes
+    peer: Peer
     pid: int
 
 

@@ -87,6 +87,7 @@ FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wai
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 5000
 NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")
+GIVE_UP = 0  # the "transition" of the stops a node makes on its own (cut off, ccm lost): never held
 ISOLATED_ATTR = "pyhb-isolated"  # marks a standby crmd set because all the node's links were down  # the graph carries no resource parameters
 
 
@@ -257,6 +258,10 @@ class CrmdMachine:
         self.alive: set[str] = set()  # nodes messaging hears (status up or active)
         self.local_links: dict[str, str] = {}  # our own media: up | dead
         self.isolated = False
+        # (time, view instance) when our links came back after an isolation: see _rejoin_wait_until
+        self.reconnected: Optional[tuple[int, int]] = None
+        self.giving_up: list[str] = []  # resources an isolated member still has to stop, in order
+        self.ccm_lost = False  # ccm died: membership unknown until the new one's first view
         self.view_since_ms = 0
         self.standby_pending = ""
         self.counters: dict[str, int] = {}
@@ -295,13 +300,19 @@ class CrmdMachine:
                                    "holding actions until membership is confirmed"))
             if self.ccm.up:
                 out.append(self.ccm.request(now_ms, lambda rid: CcmQuery(rid, "view"), "confirm"))
-            else:
+            elif not self.ccm_lost:
                 self.stalled = False
         self.last_step_ms = now_ms
         if kind is Recv:
             self._recv(now_ms, event.src, event.msg, out)  # type: ignore[attr-defined]
         elif kind is PeerGone:
-            self.subscribers.pop(event.peer, None)  # type: ignore[attr-defined]
+            peer = event.peer  # type: ignore[attr-defined]
+            if peer == "ccm":
+                if self.ccm.server_pid is not None:
+                    self.ccm.reset()
+                    self._lost(now_ms, "ccm", "its process ended", out)
+            else:
+                self.subscribers.pop(peer, None)
         elif kind is WallClock:
             self.wall_offset_ms = event.offset_ms  # type: ignore[attr-defined]
         elif kind is Stop:
@@ -327,8 +338,14 @@ class CrmdMachine:
             candidates.append(self.digest_check_at)
         if self.pe_not_before is not None and self.need_pe:
             candidates.append(self.pe_not_before)
-        if self.is_dc and self.need_pe and self._alive_outside_view():
+        # waits that end by time alone (once past, something else holds the schedule back)
+        last = self.last_step_ms if self.last_step_ms is not None else 0
+        if self.is_dc and self.need_pe and self._alive_outside_view() \
+                and self.view_since_ms + self.config.settle_ms > last:
             candidates.append(self.view_since_ms + self.config.settle_ms)
+        rejoin = self._rejoin_wait_until()
+        if self.is_dc and self.need_pe and rejoin is not None and rejoin > last:
+            candidates.append(rejoin)
         if self.stop_deadline is not None:
             candidates.append(self.stop_deadline)
         if self.last_step_ms is not None:
@@ -418,8 +435,15 @@ class CrmdMachine:
                 self.te_running = None
                 self.fsa = "idle"
                 self.need_pe = True
-        elif server == "ccm":
-            pass  # the view stays until a new one arrives
+        elif server == "ccm" and not self.ccm_lost:
+            # the quorum ccm gave went with it (its promises are no longer renewed, and the other
+            # nodes drop this one within two deadtimes, then take over what it runs): until the
+            # new ccm delivers a view, nothing runs here and what runs is stopped
+            self.ccm_lost = True
+            self.stalled = True
+            out.append(Log("warn", "membership is unknown until ccm is back: holding actions, stopping this "
+                                   "node's resources"))
+            self._give_up_locally(now_ms, out)
 
     # -- dispatch ----------------------------------------------------------------------------------------
     def _recv(self, now_ms: int, src: Any, msg: Any, out: list[object]) -> None:
@@ -457,6 +481,13 @@ class CrmdMachine:
                 if msg.node == self.me:
                     self._local_link(now_ms, msg.link, msg.status, out)
         elif src == "ccm" and isinstance(msg, MembershipEvent):
+            if self.ccm_lost and msg.kind == "view" and msg.members:
+                self.ccm_lost = False  # the new ccm's first view: membership is known again
+                self.stalled = False
+                out.append(Log("info", f"ccm is back with view {msg.instance}"))
+                self._membership(now_ms, msg, out)
+                self._resume_held(now_ms, out)
+                return
             self._membership(now_ms, msg, out)
         elif src == "lrmd" and isinstance(msg, lrm.OpResult):
             self._op_result(now_ms, msg, out)
@@ -503,7 +534,7 @@ class CrmdMachine:
                     if self.haresources:
                         self._want_pe("communications are up", out)
         elif src == "ccm":
-            if tag == "confirm":
+            if tag == "confirm" and not self.ccm_lost:
                 self.stalled = False
                 if isinstance(result, dict) and result.get("members"):
                     ev = MembershipEvent("view", int(result.get("instance") or 0), list(result["members"]),
@@ -516,7 +547,10 @@ class CrmdMachine:
                 out.append(Log("info", "membership confirmed after the stall"))
                 self._resume_held(now_ms, out)
             if tag == "subscribe" and msg.ok:
-                self.ccm.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
+                ccm_pid = result.get("pid") if isinstance(result, dict) else None
+                self.ccm.connected(now_ms, ccm_pid)
+                if isinstance(ccm_pid, int) and ccm_pid > 0:
+                    out.append(WatchPid("ccm", ccm_pid))  # its death is our quorum's: know at once
         elif src == "lrmd":
             if tag == "signon":
                 if not msg.ok:
@@ -677,7 +711,9 @@ class CrmdMachine:
                 else:
                     self.count("held_dropped")
                 return
-            if view < mine:
+            if view < mine and not (type(msg) is crm.LrmInvoke and sender == self.dc and self.joined):
+                # (an action our DC sent before the view changed is still in flight at the DC,
+                # which waits for its result: it runs; anything else of an older view is void)
                 self.count("stale_messages")
                 return
         kind = type(msg)
@@ -841,7 +877,8 @@ class CrmdMachine:
         if ev.node_type != "normal" or self.view is None or node not in self.view.members:
             return
         if ev.status == "dead":
-            if not self.is_dc and node == self.dc and self.joined:
+            if not self.is_dc and node == self.dc and (self.joined or self.join_dc == node):
+                # joined, or our join is under way (its acknowledgement may be what was lost)
                 out.append(Log("warn", f"messaging lost the DC {node} for a while; joining it again"))
                 self.joined = False
                 self.join_dc = ""  # no join of ours is on its way
@@ -859,6 +896,23 @@ class CrmdMachine:
             return []
         return sorted(n for n in self.alive if n not in self.view.members and n in self.config.nodes)
 
+    def _rejoin_wait_until(self) -> Optional[int]:
+        """Until when a DC whose links just came back after an isolation waits before deciding.
+
+        Its view is still the one it formed alone, and in that view (two nodes, or quorum
+        ignored) it would take back what its peers took over while it was cut off, in the few
+        milliseconds before messaging reports the peers alive and ccm merges the views: the
+        address would be answered twice. A view of itself alone formed right after (the peers'
+        deadtime ran out while it was cut off) is no better. So it waits for a newer view with
+        other members, or settle_ms when none comes (the peers are really gone)."""
+        if self.reconnected is None or self.view is None:
+            return None
+        at_ms, instance = self.reconnected
+        if set(self.view.members) >= set(self.config.nodes) or \
+                (self.view.instance != instance and len(self.view.members) > 1):
+            return None
+        return at_ms + self.config.settle_ms
+
     def _local_link(self, now_ms: int, link: str, status: str, out: list[object]) -> None:
         """A node whose every cluster medium is down is cut off from everyone (its NIC lost
         carrier): it gives up its resources, as they serve nobody there and the other side takes
@@ -872,9 +926,47 @@ class CrmdMachine:
         if isolated:
             out.append(Log("warn", f"every cluster link of {self.me} is down "
                                    f"({', '.join(sorted(self.local_links))}): giving up its resources"))
+            self.reconnected = None
+            if not self.is_dc:
+                self._give_up_locally(now_ms, out)
         else:
             out.append(Log("info", f"a cluster link of {self.me} is up again: its resources may come back"))
+            self.reconnected = (now_ms, self.view.instance if self.view is not None else 0)
+            self.giving_up = []  # what was not stopped yet stays: the DC decides again
         self._request(now_ms, "isolated", {"node": self.me, "on": isolated}, out, None)
+
+    def _give_up_locally(self, now_ms: int, out: list[object]) -> None:
+        """A member cut off on every link, or any node whose ccm died, stops what it runs itself,
+        at once: its DC cannot hear the standby it asks for (or membership is unknown), and the
+        other nodes take the resources over within a deadtime or two, so waiting for a
+        transition would leave them running twice. Stops run one at a
+        time, the most recently started first (the reverse of the order they were started in,
+        which honoured every ordering constraint); the results enter the history as any other."""
+        def started(rsc_id: str) -> int:
+            rsc = self.lrm.resources[rsc_id]
+            calls = [r.call_id for r in rsc.entries.values() if r.task in ("start", "promote", "migrate_from")]
+            return max(calls) if calls else 0
+        active = self.lrm.active()
+        self.giving_up = sorted(active, key=lambda r: (-started(r), r))
+        if self.giving_up:
+            out.append(Log("info", f"stopping {', '.join(self.giving_up)} on {self.me} (cut off)"))
+        self._give_up_next(now_ms, out)
+
+    def _give_up_next(self, now_ms: int, out: list[object]) -> None:
+        while self.giving_up:
+            rsc_id = self.giving_up[0]
+            rsc = self.lrm.resources.get(rsc_id)
+            if rsc is None:
+                self.giving_up.pop(0)
+                continue
+            action = {"id": 0, "kind": "rsc_op", "operation": "stop", "operation_key": f"{rsc_id}_stop_0",
+                      "on_node": self.me, "on_node_uuid": self.me, "router_node": None, "rsc_id": rsc_id,
+                      "rsc_long_id": rsc_id, "rsc_class": rsc.rsc_class, "rsc_provider": rsc.provider or None,
+                      "rsc_type": rsc.rsc_type,
+                      "attrs": {"CRM_meta_timeout": str(rq.op_timeout_ms(self.cib, rsc_id, "stop")),
+                                "CRM_meta_on_node": self.me}, "downed": []}
+            self._run_action(now_ms, GIVE_UP, transition_key(0, GIVE_UP, 0), action, out)
+            return
 
     def _local_status(self, status: str, out: list[object], now_ms: int = 0) -> None:
         """Messaging says `active` once every node was heard or initdead passed (Comm_now_up).
@@ -1337,20 +1429,7 @@ class CrmdMachine:
                     self._want_pe(note, out)
                 return
             if req.op == "isolated":
-                node = str(args.get("node") or req.origin)
-                ids = rq.node_ids(self.cib)
-                nid = ids.get(node, node)
-                marked = rq.transient_attrs(self.cib, nid).get(ISOLATED_ATTR) is not None
-                edits = []
-                if args.get("on"):
-                    edits += rq.attr_edits(self.cib, node, nid, "standby", "on", "reboot")
-                    edits += rq.attr_edits(self.cib, node, nid, ISOLATED_ATTR, "1", "reboot")
-                elif marked:
-                    edits += rq.attr_edits(self.cib, node, nid, ISOLATED_ATTR, None, "reboot")
-                    edits += rq.attr_edits(self.cib, node, nid, "standby", None, "reboot")
-                self._dc_edits(now_ms, edits, out)
-                if edits:
-                    self._want_pe(f"{node} {'is cut off' if args.get('on') else 'is connected again'}", out)
+                self._dc_isolation(now_ms, str(args.get("node") or req.origin), bool(args.get("on")), out)
                 return
             if req.op == "lrm_replace":
                 self._dc_lrm_replace(now_ms, req.origin, str(args.get("lrm") or ""), out)
@@ -1358,6 +1437,22 @@ class CrmdMachine:
             answer(False, None, f"unknown request {req.op!r}")
         except CibError as exc:
             answer(False, None, str(exc))
+
+    def _dc_isolation(self, now_ms: int, node: str, on: bool, out: list[object]) -> None:
+        """Standby for a node cut off on every link (marked as ours), or lift it."""
+        ids = rq.node_ids(self.cib)
+        nid = ids.get(node, node)
+        marked = rq.transient_attrs(self.cib, nid).get(ISOLATED_ATTR) is not None
+        edits: list[Edit] = []
+        if on and not marked:
+            edits += rq.attr_edits(self.cib, node, nid, "standby", "on", "reboot")
+            edits += rq.attr_edits(self.cib, node, nid, ISOLATED_ATTR, "1", "reboot")
+        elif not on and marked:
+            edits += rq.attr_edits(self.cib, node, nid, ISOLATED_ATTR, None, "reboot")
+            edits += rq.attr_edits(self.cib, node, nid, "standby", None, "reboot")
+        if edits:
+            self._dc_edits(now_ms, edits, out)
+            self._want_pe(f"{node} {'is cut off' if on else 'is connected again'}", out)
 
     def _dc_cleanup(self, now_ms: int, rsc: str, node: str, out: list[object]) -> None:
         from crmd.cib import resolve
@@ -1477,6 +1572,13 @@ class CrmdMachine:
             return
         if self.haresources and not self.comm_up:
             return  # heartbeat's initdead: resources wait until every node was heard or it passed
+        rejoin = self._rejoin_wait_until()
+        if rejoin is not None and now_ms < rejoin:
+            return  # our links just came back: the view that merges us with the others comes first
+        if self.isolated:
+            # a member that was cut off and is now the DC of itself: the standby it asked for
+            # never reached the old DC
+            self._dc_isolation(now_ms, self.me, True, out)
         if self._alive_outside_view() and now_ms < self.view_since_ms + self.config.settle_ms:
             # a node we hear will be in the next view: deciding without it could start what it
             # runs (a node that starts next to a running cluster must not grab its resources)
@@ -1709,7 +1811,7 @@ class CrmdMachine:
                 self._run_action(now_ms, tid, key, wire_action, out)
 
     def _run_action(self, now_ms: int, tid: int, key: str, wire_action: dict[str, Any], out: list[object]) -> None:
-        if self.stalled:
+        if self.stalled and tid != GIVE_UP:
             self.stall_held.append(("run", self.view.instance if self.view else 0, (tid, key, wire_action)))
             return
         try:
@@ -1803,6 +1905,12 @@ class CrmdMachine:
         result = {"rsc": res.rsc_id, "task": res.operation, "interval": res.interval_ms, "rc": res.rc,
                   "op_status": rec.op_status, "target": rec.target_rc, "key": key}
         self._send_lrm(now_ms, res.rsc_id, entries, removed, result, out)
+        if self.giving_up and self.giving_up[0] == res.rsc_id and res.operation == "stop" and res.interval_ms == 0:
+            self.giving_up.pop(0)
+            if res.rc != 0 or res.status != "done":
+                out.append(Log("error", f"{res.rsc_id} could not be stopped on {self.me} ({res.status}, rc {res.rc}): "
+                                        "it may run twice until this node is fenced"))
+            self._give_up_next(now_ms, out)
         self._lrm_changed(now_ms, out)
 
     def _send_lrm(self, now_ms: int, rsc_id: str, entries: list[dict[str, str]], removed: list[str],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from core.cib.durations import interval_ms
 from core.cib.validate import validate
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
@@ -261,3 +262,27 @@ def transient_attrs(cib: Cib, node_id: str) -> dict[str, str]:
     if container is None:
         return {}
     return {nv.get("name") or "": nv.get("value") or "" for nv in container.findall("nvpair")}
+
+
+DEFAULT_OP_TIMEOUT_MS = 20_000
+
+
+def op_timeout_ms(cib: Cib, rsc_id: str, task: str) -> int:
+    """The timeout the configuration gives `task` (interval 0) of primitive `rsc_id`: its own op,
+    else op_defaults, else 20 s (Pacemaker's default)."""
+    config = cib.root.find("configuration")
+    if config is None:
+        return DEFAULT_OP_TIMEOUT_MS
+    resources = config.find("resources")
+    for prim in resources.iter("primitive") if resources is not None else ():
+        if prim.get("id") != rsc_id:
+            continue
+        ops = prim.find("operations")
+        for op in ops.findall("op") if ops is not None else ():
+            if op.get("name") == task and interval_ms(op.get("interval") or "0") == 0 and op.get("timeout"):
+                return interval_ms(op.get("timeout")) or DEFAULT_OP_TIMEOUT_MS
+    defaults = config.find("op_defaults")
+    for nv in defaults.iter("nvpair") if defaults is not None else ():
+        if nv.get("name") == "timeout":
+            return interval_ms(nv.get("value")) or DEFAULT_OP_TIMEOUT_MS
+    return DEFAULT_OP_TIMEOUT_MS

@@ -24,7 +24,7 @@ from messaging import state
 from messaging.events import LoadAverage, LocalLinkState, PacketIn, PingReply, SendPing, Shutdown, Transmit
 from messaging.icmp import Pinger
 from messaging.machine import HeartbeatMachine, MachineConfig
-from messaging.media import link_is_up, open_media
+from messaging.media import LinkMonitor, link_is_up, open_media
 from messaging.process import MessagingProcess
 
 HOUSEKEEPING_MS = 1000
@@ -56,6 +56,13 @@ class MessagingService:
             loop.add_reader(medium, lambda m=medium: self.on_medium(m))
         if self.pinger is not None:
             loop.add_reader(self.pinger, self.on_ping)
+        self.link_monitor: Optional[LinkMonitor] = None
+        try:
+            self.link_monitor = LinkMonitor()
+            loop.add_reader(self.link_monitor, self.on_link_event)
+        except OSError as exc:
+            self.log.warn(f"no link events (rtnetlink: {exc.strerror or exc}): interface states are polled "
+                          f"every {HOUSEKEEPING_MS} ms")
         self.open_watchdog()
         if config.realtime:
             for warning in make_realtime(config.rtprio):
@@ -85,11 +92,19 @@ class MessagingService:
         for address in self.pinger.receive():
             self.driver.feed(PingReply(address))
 
-    def housekeeping(self) -> None:
+    def on_link_event(self) -> None:
+        assert self.link_monitor is not None
+        self.link_monitor.drain()
+        self.check_links()
+
+    def check_links(self) -> None:
         for name in dict.fromkeys(m.name for m in self.media):
             up = link_is_up(name)
             if up is not None:
                 self.driver.feed(LocalLinkState(name, up))
+
+    def housekeeping(self) -> None:
+        self.check_links()
         try:
             with open("/proc/loadavg", encoding="ascii") as handle:
                 self.driver.feed(LoadAverage(handle.read()))
@@ -140,6 +155,8 @@ class MessagingService:
             medium.close()
         if self.pinger is not None:
             self.pinger.close()
+        if self.link_monitor is not None:
+            self.link_monitor.close()
         self.driver.close()
 
 

@@ -214,6 +214,41 @@ def open_media(config: HaConfig, count: Callable[[str], None]) -> list:
     return media
 
 
+RTMGRP_LINK = 1
+
+
+class LinkMonitor:
+    """Tells at once when an interface changes state (rtnetlink link events), so a node whose
+    NIC loses its carrier knows within milliseconds, not at the next once-a-second poll: an
+    isolated node gives up its resources before its peers even declare it dead. The poll stays
+    (events can be lost when the socket's buffer overflows)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, socket.NETLINK_ROUTE)
+        try:
+            self.sock.bind((0, RTMGRP_LINK))
+        except OSError:
+            self.sock.close()
+            raise
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def drain(self) -> None:
+        """Read every pending event; the caller re-reads the states it cares about."""
+        for _ in range(1000):  # bounded: the events are only a wake-up
+            try:
+                if not self.sock.recv(65536):
+                    return
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # ENOBUFS: events were lost; the re-read covers them
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def link_is_up(dev: str) -> Optional[bool]:
     """Operational state of an interface from sysfs; None for non-interfaces (serial)."""
     try:

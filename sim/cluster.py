@@ -144,7 +144,7 @@ class Cluster:
         self.heap: list = []
         self._seq = 0
         self.steps = 0
-        self.watchers: dict[tuple[str, bytes], list[str]] = {}  # (node, watched identity) -> watcher procs
+        self.watchers: dict[tuple[str, object], list[str]] = {}  # (node, identity or daemon name) -> watchers
 
     # -- scheduling ------------------------------------------------------------------------------
     def _push(self, at_ms: int, kind: int, payload: object) -> None:
@@ -300,17 +300,20 @@ class Cluster:
     def _process_down(self, node: SimNode, proc: SimProcess) -> None:
         identity = proc.identity
         proc.up, proc.paused, proc.backlog, proc.wake_ms, proc.core = False, False, [], None, None
-        watchers = self.watchers.pop((node.name, identity), [])
-        if watchers:
-            delay = self.rng.randint(1, 1000)  # the shells check watched pids every second
+        # watched as a client (by its identity) or as a daemon (by its name)
+        for peer in (identity, proc.name):
+            watchers = self.watchers.pop((node.name, peer), [])
+            if not watchers:
+                continue
+            delay = self.rng.randint(1, 5)  # the shells watch a pidfd: told at once, give or take a wake-up
             epoch = node.epoch
 
-            def tell() -> None:
+            def tell(peer=peer, watchers=watchers) -> None:
                 if node.up and node.epoch == epoch:
                     for wname in watchers:
                         watcher = node.procs.get(wname)
                         if watcher is not None and watcher.up:
-                            self.deliver(node, watcher, PeerGone(identity))
+                            self.deliver(node, watcher, PeerGone(peer))
             self.at(self.now_ms + delay, tell)
 
     def pause_process(self, name: str, pname: str) -> None:

@@ -30,12 +30,13 @@ from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, 
 from crmd.startup import initial_cib
 from lrmd import machine as lm
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
+from messaging.events import LocalLinkState
 from pengine import engine
 from pengine.process import PengineProcess, SaveInput, Scheduled
 from pengine.placement import placement, transition_actions
 from sim import agents
 from sim.checkers import Violation
-from sim.cluster import Cluster, SimNode, SimProcess, SubRng, WALL_BASE_S
+from sim.cluster import LINK, Cluster, SimNode, SimProcess, SubRng, WALL_BASE_S
 from sim.stacks import MembershipStack
 from tengine.machine import Aborted, Fired, TeMachine
 
@@ -56,7 +57,10 @@ class CrmStack(MembershipStack):
         self.tengine_factory = tengine_factory
 
     def started(self, cluster: Cluster, node: SimNode, proc: SimProcess) -> None:
-        """What the lrmd shell does right after start: register and probe its saved resources."""
+        """What the shells do right after start: lrmd registers and probes its saved resources;
+        messaging reads its interface's state (down while the node's NIC is)."""
+        if proc.name == "messaging" and node.state.get("nic_down") and proc.up:
+            cluster.deliver(node, proc, LocalLinkState(LINK, False))
         if proc.name == "lrmd":
             inputs, _ = restart_inputs(list(node.disk.get("lrmd.resources") or []))
             for item in inputs:
@@ -230,6 +234,22 @@ class CrmChecker:
         self.dirty = True
 
 
+def set_nic(cluster: Cluster, name: str, up: bool) -> None:
+    """The node's network card loses (or regains) its carrier: every link to and from it is cut
+    and its messaging daemon sees its own interface go down, as the shell reads it from the
+    kernel."""
+    node = cluster.nodes[name]
+    node.state["nic_down"] = not up
+    for other in cluster.names:
+        if other != name:
+            cluster.network.cut(name, other, not up)
+            cluster.network.cut(other, name, not up)
+    cluster.trace.add(cluster.now_ms, name, f"NIC {'up' if up else 'down'}")
+    proc = node.procs.get("messaging")
+    if node.up and proc is not None and proc.up:
+        cluster.deliver(node, proc, LocalLinkState(LINK, up))
+
+
 def crmd_of(cluster: Cluster, name: str) -> Optional[CrmdMachine]:
     node = cluster.nodes[name]
     proc = node.procs.get("crmd")
@@ -346,9 +366,9 @@ def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: i
 
 
 def crm_cluster(names: list[str], rng: Any, timing: Any, network: Any = None, trace: Any = None,
-                mode: str = "crm", **kwargs: Any) -> tuple[Cluster, CrmChecker]:
+                mode: str = "crm", auto_failback: str = "on", **kwargs: Any) -> tuple[Cluster, CrmChecker]:
     if mode == "haresources":
-        cib, groups = haresources_setup(names)
+        cib, groups = haresources_setup(names, auto_failback)
         stack = CrmStack(cib, "haresources", groups, **kwargs)
     else:
         stack = CrmStack(scenario_cib(names), **kwargs)

@@ -28,13 +28,13 @@ from typing import Optional, Protocol
 from sim import agents
 from sim.checkers import Violation
 from sim.cluster import Timing
-from sim.crm import CRM_PROCESSES, crm_cluster, crmd_of, settle_problem
+from sim.crm import CRM_PROCESSES, crm_cluster, crmd_of, set_nic, settle_problem
 from sim.membership import _set, _unpartition
 from sim.network import Network
 from sim.trace import Trace
 
-FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail")
-TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail")
+FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic")
+TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail", "nic")
 START_WINDOW_MS = 100
 FORM_MS = 2500
 FAULT_WINDOW_MS = 4000
@@ -140,6 +140,12 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
             pname = rng.choice(CRM_PROCESSES if len(names) > 2 else CRM_PROCESSES[2:])
             described.append(f"{pname} of {victim} crashes at {start}")
             cluster.at(start, lambda v=victim, p=pname: cluster.crash_process(v, p))
+        elif kind == "nic":
+            victim = rng.choice(names)
+            end = min(heal_ms, start + rng.randint(100, 3 * timing.deadtime_ms))
+            described.append(f"NIC of {victim} down at {start}-{end}")
+            cluster.at(start, lambda v=victim: set_nic(cluster, v, False))
+            cluster.at(end, lambda v=victim: set_nic(cluster, v, True))
         elif kind == "rscdie":
             rsc = rng.choice(RESOURCES)
             described.append(f"{rsc} dies wherever it runs at {start}")
@@ -158,6 +164,9 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
 
 
 def heal_all(cluster, rng: Rng, restart_probability: float = 0.8) -> None:
+    for node in cluster.nodes.values():
+        if node.state.get("nic_down"):
+            set_nic(cluster, node.name, True)
     cluster.network.heal()
     cluster.trace.add(cluster.now_ms, "-", "HEAL: network restored")
     for node in cluster.nodes.values():

@@ -15,7 +15,7 @@ from sim import agents
 from sim.checkers import Violation
 from sim.cli import run_many_crm
 from sim.cluster import Cluster, Timing
-from sim.crm import crm_cluster, crmd_of, settle_problem
+from sim.crm import crm_cluster, crmd_of, set_nic, settle_problem
 from sim.crmrun import FAULT_KINDS, run_crm_seed
 from tengine.machine import TeMachine
 
@@ -100,6 +100,57 @@ def test_losing_quorum_stops_everything_and_regaining_it_starts_again():
     run_until_true(cluster, lambda: settled(cluster), 5000, "merged and settled")
 
 
+def test_a_node_whose_nic_fails_gives_up_before_its_peer_takes_over_and_waits_for_it_when_back():
+    """Two nodes (both keep quorum when split): the node that lost its carrier stops its group at
+    once, as a member as well as the DC, so the peer never starts it while it still runs; when
+    the NIC comes back moments later the node does not take anything back before the views
+    merged (auto_failback off: the group stays)."""
+    for cut in ("node1", "node2"):  # node1 is the DC, node2 a member
+        cluster, _ = crm_cluster(["node1", "node2"], random.Random(5), TIMING, mode="haresources",
+                                 auto_failback="off")
+        svc = "svc"
+        for name in cluster.names:
+            cluster.start(name)
+        run_until_true(cluster, lambda: settled(cluster) and agents.active_nodes(cluster, svc) == ["node1"], 5000,
+                       "the group runs on node1")
+        if cut == "node2":  # move the group to the member first
+            set_nic(cluster, "node1", False)
+            run_until_true(cluster, lambda: agents.active_nodes(cluster, svc) == ["node2"], 3000, "moved to node2")
+            set_nic(cluster, "node1", True)
+            run_until_true(cluster, lambda: settled(cluster), 5000, "merged")
+        holder = cut
+        other = "node2" if cut == "node1" else "node1"
+        cut_at = cluster.now_ms
+        set_nic(cluster, holder, False)
+        stopped_at = run_until_true(cluster, lambda: agents.active_nodes(cluster, svc) == [], 300,
+                                    f"{holder} stops the group at once")
+        assert stopped_at - cut_at < TIMING.deadtime_ms
+        run_until_true(cluster, lambda: agents.active_nodes(cluster, svc) == [other], 3000, f"{other} takes over")
+        set_nic(cluster, holder, True)
+        run_until_true(cluster, lambda: settled(cluster), 5000, "merged and settled")
+        assert agents.active_nodes(cluster, svc) == [other], "auto_failback off: the group stays"
+        assert all(t < cut_at or rsc != svc or op != "start"
+                   for t, rsc, op, rc in agents.world(cluster.nodes[holder]).history if t > cut_at + 1), \
+            f"{holder} started nothing of the group after it came back"
+
+
+def test_a_node_whose_ccm_dies_stops_its_resources_before_the_others_take_over():
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(11), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    victim = next(n for n in ("node2", "node3") if any(n in nodes for nodes in agents.where(cluster).values()))
+    running = sorted(r for r, nodes in agents.where(cluster).items() if victim in nodes)
+    crashed_at = cluster.now_ms
+    cluster.crash_process(victim, "ccm")
+    run_until_true(cluster, lambda: not any(victim in nodes for nodes in agents.where(cluster).values()), 500,
+                   f"{victim} stops {running} once its ccm is gone")
+    assert not crmd_of(cluster, victim).quorate
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 6000,
+                   "ccm respawned, the node rejoined, everything runs")
+    assert cluster.now_ms - crashed_at > 500
+
+
 def test_a_seed_replays_exactly():
     first = run_crm_seed(1234, 4, random.Random(1234), keep_trace=True)
     second = run_crm_seed(1234, 4, random.Random(1234), keep_trace=True)
@@ -159,6 +210,13 @@ class ForgetsFailures(CrmdMachine):
             self.need_pe = before
 
 
+class StaysWhenCutOff(CrmdMachine):
+    """Ignores its own links going down (no giving up when cut off)."""
+
+    def _local_link(self, now_ms, link, status, out):
+        return None
+
+
 def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factories) -> Optional[str]:
     for seed in seeds:
         result = run_crm_seed(seed, nodes, random.Random(seed), kinds, **factories)
@@ -173,9 +231,11 @@ def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factorie
     (dict(tengine_factory=FiresAfterAbort), ("rscdie", "crash", "startfail"), "after it was aborted"),
     (dict(crmd_factory=DropsDiffs), ("rscdie", "startfail"), "differs from the DC's"),
     (dict(crmd_factory=ForgetsFailures), ("rscdie",), "not settled"),
-], ids=["one-dc", "split-brain", "aborted-graph", "cib-replicas", "settles"])
+    (dict(crmd_factory=StaysWhenCutOff), ("nic",), "split brain"),
+], ids=["one-dc", "split-brain", "aborted-graph", "cib-replicas", "settles", "cut-off"])
 def test_each_checker_catches_a_broken_core(factory, kinds, expected):
-    violation = first_violation(range(1, 60), 3, kinds, **factory)
+    nodes = 2 if "nic" in kinds else 3  # (two nodes both keep quorum: only giving up protects them)
+    violation = first_violation(range(1, 60), nodes, kinds, **factory)
     assert violation is not None, f"no seed exposed the broken core (expected {expected!r})"
     assert expected in violation, violation
 
@@ -183,6 +243,7 @@ def test_each_checker_catches_a_broken_core(factory, kinds, expected):
 def test_the_correct_cores_pass_the_same_seeds():
     for kinds in (("rscdie",), ("partition",), ("rscdie", "crash", "startfail")):
         assert first_violation(range(1, 12), 3, kinds) is None
+    assert first_violation(range(1, 12), 2, ("nic",)) is None
 
 
 # -- the CI sweep -----------------------------------------------------------------------------------
