@@ -47,6 +47,7 @@ class Bus:
         self.ctx = ctx
         self.deliver = deliver
         self.router: Optional[zmq.Socket] = None
+        self.serve = serve
         self.dealers: dict[str, zmq.Socket] = {}
         self.counters: dict[str, int] = {}
         if serve is not None:
@@ -110,6 +111,10 @@ class Bus:
             self.ctx.loop.remove_reader(self.router)
             self.router.close(0)
             self.router = None
+            # a clean stop leaves no socket behind: a client then learns at once that nobody
+            # serves it, instead of waiting out its timeout on a file nobody listens on
+            assert self.serve is not None
+            ipc.remove_socket(self.ctx.paths, self.serve)
 
 
 class Driver:

@@ -57,6 +57,14 @@ def bind_pull(paths: NodePaths, name: str, ctx: Optional[zmq.Context] = None) ->
     return sock
 
 
+def remove_socket(paths: NodePaths, name: str) -> None:
+    """Remove a socket file we served (at a clean stop)."""
+    try:
+        os.unlink(paths.socket_path(name))
+    except FileNotFoundError:
+        pass
+
+
 def recv_router(sock: zmq.Socket) -> Optional[tuple[bytes, bytes]]:
     """One (identity, payload) from a ROUTER without blocking; None when nothing is waiting."""
     try:

@@ -172,14 +172,16 @@ class Cib:
         return to_xml(self.root, indent=indent)
 
     def section(self, name: str) -> XNode:
+        """A section to read; a missing one reads as empty (and is not added: reading never
+        changes the replica, whose digest and version must stay those of the DC's copy)."""
         if name in SECTIONS:
             node = self.root.find(name)
         elif name in CONFIG_SECTIONS:
-            node = _ensure(self.root, (("configuration", None), (name, None)))
+            config = self.root.find("configuration")
+            node = config.find(name) if config is not None else None
         else:
             raise CibError(f"unknown CIB section {name!r}")
-        assert node is not None
-        return node
+        return node if node is not None else XNode(name)
 
     def config_copy(self) -> XNode:
         """The document with an empty status section (what is written to disk)."""

@@ -1387,7 +1387,7 @@ class CrmdMachine:
             if req.op == "cib":
                 edits = _cib_edits(self.cib, str(args.get("op")), args.get("section"), str(args.get("xml") or ""),
                                    str(args.get("origin") or "<input>"))
-                problems = rq.check(self.cib, edits, str(args.get("origin") or "<input>"))
+                problems = rq.check(self.cib, edits, str(args.get("origin") or "<input>"), str(args.get("xml") or ""))
                 if problems:
                     answer(False, None, "\n".join(problems))
                     return

@@ -184,8 +184,23 @@ def _default_section(tag: str) -> str:
 
 
 # -- validation ------------------------------------------------------------------------------------
-def check(cib: Cib, edits: Sequence[Edit], origin: str) -> list[str]:
-    """New configuration problems the edits would introduce (empty: fine)."""
+def _source_lines(source: str) -> dict[str, int]:
+    """Element label (`<primitive id="x">`) -> its line in the text the request carried."""
+    try:
+        root = parse_xml(source, "<input>")
+    except ConfigError:
+        return {}
+    lines: dict[str, int] = {}
+    for node in root.iter():
+        ident = node.get("id")
+        label = f'<{node.tag} id="{ident}">' if ident is not None else f"<{node.tag}>"
+        lines.setdefault(label, node.line)
+    return lines
+
+
+def check(cib: Cib, edits: Sequence[Edit], origin: str, source: str = "") -> list[str]:
+    """New configuration problems the edits would introduce (empty: fine). With `source` (the
+    XML text of the request), a problem of an element it holds names that element's line."""
     if not any(e[0] == "root" or (e[1] and e[1][0][0] == "configuration") for e in edits):
         return []
     before = XNode("cib", cib.root.attrs())
@@ -198,9 +213,10 @@ def check(cib: Cib, edits: Sequence[Edit], origin: str) -> list[str]:
         return [f"{origin}: {exc}"]
     old = {(p.element, p.message) for p in validate(before) if p.severity == "error"}
     problems = []
+    lines = _source_lines(source) if source else {}
     for p in validate(trial.root):
         if p.severity == "error" and (p.element, p.message) not in old:
-            problems.append(p.format(origin))
+            problems.append(p._replace(line=lines.get(p.element, 0)).format(origin))
     return problems
 
 

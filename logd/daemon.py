@@ -21,7 +21,7 @@ from core.clock import wall_s
 from core.daemon import DaemonContext, load_config, run_daemon
 from core.errors import ConfigError
 from core.driver import Driver
-from core.ipc import bind_pull
+from core.ipc import bind_pull, remove_socket
 from core.logsink import Sinks
 from core.sansio import Stop
 from logd.core import Frame, LogdCore, Write
@@ -80,6 +80,7 @@ class LogdService:
         self.driver.feed(Stop())
         self.driver.close()
         self.sock.close(0)
+        remove_socket(self.ctx.paths, "logd")
         self.sinks.close()
 
 
