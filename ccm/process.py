@@ -20,6 +20,8 @@ Effects: `Send` (to messaging and to our clients), `WatchPid`, `Persist` (`ccm_i
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -91,7 +93,11 @@ class CcmProcess:
             elif isinstance(src, bytes):
                 self._api(now_ms, src, msg, out)
         elif kind is PeerGone:
-            self.subscribers.pop(event.peer, None)  # type: ignore[attr-defined]
+            if event.peer == "messaging":  # type: ignore[attr-defined]
+                if self.session.server_pid is not None:
+                    self._disconnect(now_ms, "its process ended", out)
+            else:
+                self.subscribers.pop(event.peer, None)  # type: ignore[attr-defined]
         elif kind is WallClock:
             self.wall_offset_ms = event.offset_ms  # type: ignore[attr-defined]
         elif kind is Stop:
@@ -138,6 +144,11 @@ class CcmProcess:
                     retry_ms: int = CONNECT_RETRY_MS) -> None:
         if why is not None:
             out.append(Log("warn", f"lost the messaging daemon ({why}); signing on again"))
+        info = self.machine.view_info() if self.machine is not None else None
+        if info is not None and info.quorum:
+            # without messaging this node hears nobody: its view has no quorum any more (the
+            # next one comes from the new incarnation, once signed on again)
+            out.extend(self._publish("quorum", dataclasses.replace(info, quorum=False)))
         self.session.reset()
         self.machine = None
         self.phase = "idle"
@@ -184,6 +195,8 @@ class CcmProcess:
             result = result if isinstance(result, dict) else {}
             self.generation = int(result.get("generation", 0))
             self.session.connected(now_ms, result.get("pid"))
+            if isinstance(result.get("pid"), int) and result["pid"] > 0:
+                out.append(WatchPid("messaging", result["pid"]))  # cut off the moment it ends
             self.incarnation += 1
             out.append(Persist(INCARNATION_FILE, self.incarnation))
             c = self.config

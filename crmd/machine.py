@@ -261,7 +261,9 @@ class CrmdMachine:
         # (time, view instance) when our links came back after an isolation: see _rejoin_wait_until
         self.reconnected: Optional[tuple[int, int]] = None
         self.giving_up: list[str] = []  # resources an isolated member still has to stop, in order
-        self.ccm_lost = False  # ccm died: membership unknown until the new one's first view
+        self.ccm_lost = False  # ccm or messaging died: membership unknown until a view with both back
+        self.my_ccm_incarnation = 0  # ours, as the last view gave it
+        self.lost_incarnation = 0  # ours when they were lost: a view must show a newer one
         self.view_since_ms = 0
         self.standby_pending = ""
         self.counters: dict[str, int] = {}
@@ -307,10 +309,11 @@ class CrmdMachine:
             self._recv(now_ms, event.src, event.msg, out)  # type: ignore[attr-defined]
         elif kind is PeerGone:
             peer = event.peer  # type: ignore[attr-defined]
-            if peer == "ccm":
-                if self.ccm.server_pid is not None:
-                    self.ccm.reset()
-                    self._lost(now_ms, "ccm", "its process ended", out)
+            if peer in ("ccm", "messaging"):
+                session = self.ccm if peer == "ccm" else self.messaging
+                if session.server_pid is not None:
+                    session.reset()
+                    self._lost(now_ms, peer, "its process ended", out)
             else:
                 self.subscribers.pop(peer, None)
         elif kind is WallClock:
@@ -435,14 +438,16 @@ class CrmdMachine:
                 self.te_running = None
                 self.fsa = "idle"
                 self.need_pe = True
-        elif server == "ccm" and not self.ccm_lost:
-            # the quorum ccm gave went with it (its promises are no longer renewed, and the other
-            # nodes drop this one within two deadtimes, then take over what it runs): until the
-            # new ccm delivers a view, nothing runs here and what runs is stopped
+        if server in ("ccm", "messaging") and not self.ccm_lost:
+            # without ccm the quorum it gave is gone (its promises are no longer renewed); without
+            # messaging the node is cut off. Either way the other nodes drop this one within a
+            # deadtime or two and take over what it runs: until ccm delivers a view again,
+            # nothing runs here and what runs is stopped
             self.ccm_lost = True
+            self.lost_incarnation = self.my_ccm_incarnation
             self.stalled = True
-            out.append(Log("warn", "membership is unknown until ccm is back: holding actions, stopping this "
-                                   "node's resources"))
+            out.append(Log("warn", f"membership is unknown until ccm delivers a view ({server} is gone): "
+                                   "holding actions, stopping this node's resources"))
             self._give_up_locally(now_ms, out)
 
     # -- dispatch ----------------------------------------------------------------------------------------
@@ -481,13 +486,16 @@ class CrmdMachine:
                 if msg.node == self.me:
                     self._local_link(now_ms, msg.link, msg.status, out)
         elif src == "ccm" and isinstance(msg, MembershipEvent):
-            if self.ccm_lost and msg.kind == "view" and msg.members:
-                self.ccm_lost = False  # the new ccm's first view: membership is known again
+            if self.ccm_lost and msg.kind == "view" and msg.members and self._membership_back(msg):
+                self.ccm_lost = False  # the first view since ccm and messaging are back
                 self.stalled = False
+                self._note_incarnation(msg)
                 out.append(Log("info", f"ccm is back with view {msg.instance}"))
                 self._membership(now_ms, msg, out)
                 self._resume_held(now_ms, out)
                 return
+            if not self.ccm_lost:
+                self._note_incarnation(msg)
             self._membership(now_ms, msg, out)
         elif src == "lrmd" and isinstance(msg, lrm.OpResult):
             self._op_result(now_ms, msg, out)
@@ -507,7 +515,10 @@ class CrmdMachine:
                 if not msg.ok:
                     self.retry_at["messaging"] = now_ms + CONNECT_RETRY_MS
                     return
-                self.messaging.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
+                hb_pid = result.get("pid") if isinstance(result, dict) else None
+                self.messaging.connected(now_ms, hb_pid)
+                if isinstance(hb_pid, int) and hb_pid > 0:
+                    out.append(WatchPid("messaging", hb_pid))  # without it we are cut off: know at once
                 out.append(Log("info", f"crmd incarnation {self.incarnation} signed on to messaging"))
                 out.append(Persist(INCARNATION_FILE, self.incarnation))
                 out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "hbstatus"), "hbstatus"))
@@ -934,6 +945,20 @@ class CrmdMachine:
             self.reconnected = (now_ms, self.view.instance if self.view is not None else 0)
             self.giving_up = []  # what was not stopped yet stays: the DC decides again
         self._request(now_ms, "isolated", {"node": self.me, "on": isolated}, out, None)
+
+    def _note_incarnation(self, ev: MembershipEvent) -> None:
+        for node, inc in zip(ev.members, ev.incarnations):
+            if node == self.me:
+                self.my_ccm_incarnation = inc
+
+    def _membership_back(self, ev: MembershipEvent) -> bool:
+        """After losing ccm or messaging, was this view formed with both back? ccm joins as a new
+        incarnation when it starts and when messaging restarted, so a view counts once it holds
+        this node with a newer incarnation than the views before the loss. A view ccm formed
+        while messaging was gone is the view of a node cut off (alone, and in a two-node
+        cluster still quorate): it does not count."""
+        mine = [inc for node, inc in zip(ev.members, ev.incarnations) if node == self.me]
+        return bool(mine) and mine[0] > self.lost_incarnation
 
     def _give_up_locally(self, now_ms: int, out: list[object]) -> None:
         """A member cut off on every link, or any node whose ccm died, stops what it runs itself,
@@ -1694,6 +1719,25 @@ class CrmdMachine:
             self.inflight.setdefault(node, {})[(tid, action.id)] = action.target_rc
             out.append(self._send(node, crm.LrmInvoke(self.view.instance, tid, key, msg.action)))
 
+    def _held_action_void(self, kind: str, item: Any, out: list[object]) -> None:
+        """An action held over a stall (or a lost membership) will not run: if it belongs to the
+        graph our engine runs, the engine learns it failed (else it would wait for it until its
+        timer, a minute or more, and nothing else would be decided meanwhile)."""
+        if not self.is_dc or self.te_running is None:
+            return
+        if kind == "invoke":
+            tid, wire_action = item.transition_id, item.action
+        else:
+            tid, _key, wire_action = item
+        if tid != self.te_running:
+            return
+        try:
+            action = GraphAction.from_wire(wire_action)
+        except GraphError:
+            return
+        out.append(Send("tengine", TeEvent(tid, action.id, action.router_node or action.on_node or "", 1, 4,
+                                           action.target_rc)))
+
     def _fail_inflight(self, node: str, why: str, out: list[object]) -> None:
         """The crmd of `node` that was running our actions is gone: they will never report."""
         pending = self.inflight.pop(node, {})
@@ -1803,6 +1847,7 @@ class CrmdMachine:
             starts = kind == "invoke" or item[2].get("operation") in ("start", "promote", "migrate_from")
             if self.view is None or view != self.view.instance or (starts and not self.quorate):
                 self.count("stall_dropped")
+                self._held_action_void(kind, item, out)
                 continue
             if kind == "invoke":
                 self._invoke(now_ms, item, out)

@@ -15,9 +15,11 @@ Fault kinds: crash (a node; restarted later, at heal, or never), partition (2 or
 oneway (some directed links cut), loss (10-60 %), pause (a node hangs 50 ms .. 3 s), proc (one
 daemon crashes and is respawned 1 s later, as the launcher does), rscdie (a running resource
 dies; its monitor finds it), startfail (the next start of a resource on a node fails).
-Two-node clusters get only crash, proc (not of messaging or ccm), rscdie and startfail: both
-halves of a split two-node cluster keep quorum, and only fencing (a later issue) keeps them from
-both running a resource.
+nic (a node's NIC loses its carrier: every link cut, and the node sees its own interface down).
+Two-node clusters get only crash, proc, rscdie, startfail and nic: both halves of a two-node
+cluster split by the network between them keep quorum, and only fencing (a later issue) keeps
+them from both running a resource; a node that loses its own NIC or its own messaging or ccm
+stops what it runs first.
 """
 
 from __future__ import annotations
@@ -135,9 +137,9 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
             cluster.at(end, lambda v=victim: cluster.resume(v))
         elif kind == "proc":
             victim = rng.choice(names)
-            # in a two-node cluster a crashed messaging or ccm looks like a dead node to the peer,
-            # which takes over while the resources still run: only fencing prevents that
-            pname = rng.choice(CRM_PROCESSES if len(names) > 2 else CRM_PROCESSES[2:])
+            # (a node that loses its messaging or ccm stops what it runs before the others, which
+            # see it dead, take over: two-node clusters too)
+            pname = rng.choice(CRM_PROCESSES)
             described.append(f"{pname} of {victim} crashes at {start}")
             cluster.at(start, lambda v=victim, p=pname: cluster.crash_process(v, p))
         elif kind == "nic":
