@@ -99,8 +99,7 @@ def haresources_to_cib(groups: Sequence[ResourceGroup], auto_failback: str = "on
         warnings.append("auto_failback legacy has no CRM equivalent: translated as 'on' "
                         "(resource-stickiness 0)")
     cib = XNode("cib", {"admin_epoch": "0", "epoch": "1", "num_updates": "0",
-                        "validate-with": "pacemaker-3.0", "have-quorum": "1",
-                        "crm_feature_set": "3.16.2"})
+                        "validate-with": "pacemaker-3.0", "have-quorum": "1"})
     config = cib.sub("configuration")
     crm_config = config.sub("crm_config")
     props = crm_config.sub("cluster_property_set", {"id": "cib-bootstrap-options"})
