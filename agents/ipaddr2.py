@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from agents import ipspec
 from agents import ocfagent as ocf
@@ -187,10 +187,14 @@ def placement(net: Net, want: Wanted) -> tuple[str, int]:
     return (want.nic or found[0]), (want.prefix if want.prefix is not None else found[1])
 
 
-def send_garp(ctx: ocf.Context, ifname: str, mac: bytes, ip: str) -> int:
+def send_garp(ctx: ocf.Context, ifname: str, mac: bytes, ip: str,
+              still_ours: Optional[Callable[[], bool]] = None) -> int:
     """The first round of gratuitous ARP now; the other rounds from a detached child, so that
     start returns at once (as resource-agents' IPaddr2 runs send_arp in the background): the
-    address is usable the moment it is added, and a failover must not wait for the repeats."""
+    address is usable the moment it is added, and a failover must not wait for the repeats.
+    Before each later round the child checks `still_ours()`: once the address was stopped here
+    (a quick move), announcing it again would pull the clients back from its new owner (whose
+    own announcements a client ignores for a second after ours: Linux's neighbour locktime)."""
     count, interval = int(ctx.params["arp_count"]), int(ctx.params["arp_interval"])
     mode = ctx.params["arp_mode"]
     if count == 0:
@@ -204,6 +208,8 @@ def send_garp(ctx: ocf.Context, ifname: str, mac: bytes, ip: str) -> int:
                 for _ in range(count - 1):
                     if interval > 0:
                         time.sleep(interval / 1000.0)
+                    if still_ours is not None and not still_ours():
+                        break
                     _garp_round(sock, mac, ip, mode)
             finally:
                 os._exit(0)
@@ -287,7 +293,18 @@ def _make(legacy: bool):
                 raise ocf.AgentFailure(ocf.OCF_ERR_GENERIC, f"{want.ip} added but link {nic} is down")
             mac = link.mac
             if not link.flags & (IFF_NOARP | IFF_LOOPBACK) and mac:
-                sent = send_garp(ctx, nic, bytes.fromhex(mac.replace(":", "")), want.ip)
+                def still_ours() -> bool:
+                    try:
+                        check = Net()
+                    except OSError:
+                        return False
+                    try:
+                        return served(check, want, anywhere=True) is not None
+                    except OSError:
+                        return False
+                    finally:
+                        check.close()
+                sent = send_garp(ctx, nic, bytes.fromhex(mac.replace(":", "")), want.ip, still_ours)
                 ctx.log("INFO", f"added {want.ip}/{prefix} to {nic}; {sent} gratuitous ARP packets (all but the first round in the background)")
             return ocf.OCF_SUCCESS
         finally:
