@@ -1568,13 +1568,25 @@ class CrmdMachine:
                                str(self.wall_s(now_ms)), "reboot")
         return edits
 
-    def _start_failure_fatal(self) -> bool:
+    def _cluster_option(self, name: str) -> Optional[str]:
         config = self.cib.root.find("configuration")
         crm_config = config.find("crm_config") if config is not None else None
         for nv in crm_config.iter("nvpair") if crm_config is not None else []:
-            if nv.get("name") == "start-failure-is-fatal":
-                return (nv.get("value") or "").lower() not in ("false", "no", "off", "0", "n")
-        return True
+            if nv.get("name") == name:
+                return nv.get("value")
+        return None
+
+    def _start_failure_fatal(self) -> bool:
+        value = self._cluster_option("start-failure-is-fatal")
+        return value is None or value.lower() not in ("false", "no", "off", "0", "n")
+
+    def _with_batch_limit(self, graph: str) -> str:
+        """The graph as the engine runs it: `batch-limit` is a cluster option the controller
+        applies (Pacemaker's graphs do not carry it), handed to our engine as a graph attribute."""
+        value = self._cluster_option("batch-limit")
+        if value is None or not value.strip().isdigit() or int(value) <= 0 or "batch-limit=" in graph[:400]:
+            return graph
+        return graph.replace("<transition_graph ", f'<transition_graph batch-limit="{int(value)}" ', 1)
 
     # -- DC: scheduling -----------------------------------------------------------------------------------------
     def _want_pe(self, reason: str, out: list[object]) -> None:
@@ -1644,7 +1656,7 @@ class CrmdMachine:
         self.te_running = tid
         self.te_started_ms = now_ms
         self.held_actions = {}
-        graph = str(result.get("graph") or "")
+        graph = self._with_batch_limit(str(result.get("graph") or ""))
         out.append(self.tengine.request(now_ms, lambda rid: TeGraph(rid, tid, graph), "graph", context=tid))
         self._announce(now_ms, "transition", out)
 

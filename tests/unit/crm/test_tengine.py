@@ -1,0 +1,190 @@
+"""The transition engine's core on graphs the policy engine itself wrote: inputs before their
+dependents, the batch limit, failures and aborts at the right priority, timers, nodes that leave,
+and a new graph that waits for the old one's actions in flight."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from core.graph import INFINITY, parse_graph
+from core.messages.common import Reply
+from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
+from core.sansio import Recv, Send, Tick
+from pengine.simulate import run as simulate
+from tengine.machine import TeMachine
+
+CRMD = b"crmd-1"
+CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" have-quorum="1">
+ <configuration>
+  <crm_config><cluster_property_set id="o">
+   <nvpair id="o1" name="stonith-enabled" value="false"/>{batch}
+  </cluster_property_set></crm_config>
+  <nodes><node id="node1" uname="node1"/><node id="node2" uname="node2"/></nodes>
+  <resources>
+   <group id="g">
+    <primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>
+    <primitive id="b" class="ocf" provider="pacemaker" type="Dummy"/>
+   </group>
+  </resources>
+  <constraints><rsc_location id="l" rsc="g" node="node1" score="100"/></constraints>
+ </configuration>
+ <status>
+  <node_state id="node1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+  <node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+ </status>
+</cib>
+"""
+
+
+def graph_text(tmp_path: Path) -> str:
+    """The policy engine's graph for starting the group (4 probes, 2 starts, pseudo actions)."""
+    cib = tmp_path / "cib.xml"
+    cib.write_text(CIB.replace("{batch}", ""))
+    out = tmp_path / "graph.xml"
+    assert simulate(["-x", str(cib), "-G", str(out), "-Q"], stdout=io.StringIO()) == 0
+    return out.read_text()
+
+
+class Engine:
+    """A TeMachine with a crmd signed on, and what it sent."""
+
+    def __init__(self) -> None:
+        self.te = TeMachine(pid=7)
+        self.now = 1000
+        self.step(Recv(CRMD, TeSignOn(1, "crmd", 99)))
+
+    def step(self, event: object) -> list[object]:
+        return self.te.step(self.now, event)
+
+    def graph(self, text: str, tid: int = 1) -> list[object]:
+        text = text.replace('transition_id="0"', f'transition_id="{tid}"')  # as crmd numbers them
+        return self.step(Recv(CRMD, TeGraph(tid, tid, text)))
+
+    def result(self, tid: int, invoke: TeInvoke, rc: Optional[int] = None, status: int = 0) -> list[object]:
+        action = invoke.action
+        target = int(action["attrs"].get("CRM_meta_op_target_rc", "0"))
+        return self.step(Recv(CRMD, TeEvent(tid, int(action["id"]), action.get("on_node") or "",
+                                            target if rc is None else rc, status, target)))
+
+
+def invokes(effects: list[object]) -> list[TeInvoke]:
+    return [e.msg for e in effects if isinstance(e, Send) and isinstance(e.msg, TeInvoke)]
+
+
+def done(effects: list[object]) -> Optional[TeDone]:
+    return next((e.msg for e in effects if isinstance(e, Send) and isinstance(e.msg, TeDone)), None)
+
+
+def keys(items: list[TeInvoke]) -> list[str]:
+    return sorted(i.action["operation_key"] + "@" + (i.action.get("on_node") or "") for i in items)
+
+
+def test_inputs_first_then_dependents_in_order_then_complete(tmp_path):
+    e = Engine()
+    first = invokes(e.graph(graph_text(tmp_path)))
+    assert keys(first) == ["a_monitor_0@node1", "a_monitor_0@node2", "b_monitor_0@node1", "b_monitor_0@node2"]
+    fired: list[TeInvoke] = []
+    for inv in first:
+        fired += invokes(e.result(1, inv))
+    assert keys(fired) == ["a_start_0@node1"], "b waits for a (group order)"
+    nxt = invokes(e.result(1, fired[0]))
+    assert keys(nxt) == ["b_start_0@node1"]
+    out = e.result(1, nxt[0])
+    summary = done(out)
+    assert summary is not None and (summary.status, summary.next) == ("complete", "done")
+    assert e.te.graph is None
+
+
+def test_the_batch_limit_bounds_the_actions_in_flight(tmp_path):
+    e = Engine()
+    # (crmd hands the cluster option to the engine as a graph attribute)
+    text = graph_text(tmp_path).replace("<transition_graph ", '<transition_graph batch-limit="1" ', 1)
+    fired = invokes(e.graph(text))
+    assert len(fired) == 1
+    seen = 1
+    while fired:
+        fired = invokes(e.result(1, fired[0]))
+        assert len(fired) <= 1 and e.te.in_flight() <= 1
+        seen += len(fired)
+    assert seen == 6
+
+
+def test_a_failed_start_aborts_the_rest_and_asks_for_a_new_graph(tmp_path):
+    e = Engine()
+    fired: list[TeInvoke] = []
+    for inv in invokes(e.graph(graph_text(tmp_path))):
+        fired += invokes(e.result(1, inv))
+    out = e.result(1, fired[0], rc=1)  # a_start_0 fails
+    assert invokes(out) == [], "b is not started after a failed"
+    summary = done(out)
+    assert summary is not None and summary.next == "restart" and summary.status in ("terminated", "stopped")
+
+
+def test_an_abort_at_infinity_fires_nothing_more_and_waits_for_what_runs(tmp_path):
+    e = Engine()
+    probes = invokes(e.graph(graph_text(tmp_path)))
+    out = e.step(Recv(CRMD, TeAbort(INFINITY, "restart", "a node attribute changed")))
+    assert done(out) is None, "four probes are still running"
+    for inv in probes:
+        out = e.result(1, inv)
+        assert invokes(out) == []
+    summary = done(out)
+    assert summary is not None and (summary.status, summary.next) == ("terminated", "restart")
+
+
+def test_an_action_that_never_reports_is_lost_after_its_timeout_and_the_cluster_delay(tmp_path):
+    text = graph_text(tmp_path)
+    e = Engine()
+    probes = invokes(e.graph(text))
+    graph = parse_graph(text)
+    for inv in probes[1:]:
+        e.result(1, inv)
+    deadline = e.te.next_deadline_ms()
+    assert deadline == 1000 + 20_000 + graph.cluster_delay_ms
+    e.now = deadline - 1
+    assert not [x for x in e.step(Tick()) if isinstance(x, Send) and isinstance(x.msg, TeActionLost)]
+    e.now = deadline
+    out = e.step(Tick())
+    lost = [x.msg for x in out if isinstance(x, Send) and isinstance(x.msg, TeActionLost)]
+    assert [m.action["id"] for m in lost] == [probes[0].action["id"]]
+    assert done(out) is not None and done(out).next == "restart"
+
+
+def test_actions_on_a_node_that_leaves_fail_at_once(tmp_path):
+    e = Engine()
+    probes = invokes(e.graph(graph_text(tmp_path)))
+    for inv in probes:
+        if inv.action["on_node"] == "node1":
+            e.result(1, inv)
+    out = e.step(Recv(CRMD, TeNodeLost("node2")))
+    lost = [x.msg for x in out if isinstance(x, Send) and isinstance(x.msg, TeActionLost)]
+    assert sorted(m.action["operation_key"] for m in lost) == ["a_monitor_0", "b_monitor_0"]
+    assert done(out) is not None and done(out).next == "restart"
+
+
+def test_a_new_graph_waits_for_the_old_ones_actions_in_flight(tmp_path):
+    text = graph_text(tmp_path)
+    e = Engine()
+    probes = invokes(e.graph(text, tid=1))
+    out = e.graph(text, tid=2)
+    assert invokes(out) == [], "nothing of the new graph while the old one has actions in flight"
+    reply = next(x.msg for x in out if isinstance(x, Send) and isinstance(x.msg, Reply))
+    assert reply.ok and reply.result["after"] == 1
+    for inv in probes[:-1]:
+        assert invokes(e.result(1, inv)) == []
+    out = e.result(1, probes[-1])
+    assert done(out) is not None and done(out).transition_id == 1
+    assert len(invokes(out)) == 4 and all(i.transition_id == 2 for i in invokes(out))
+
+
+def test_a_cancelled_graph_fires_nothing_more(tmp_path):
+    e = Engine()
+    probes = invokes(e.graph(graph_text(tmp_path)))
+    e.step(Recv(CRMD, TeCancel(1)))
+    for inv in probes:
+        assert invokes(e.result(1, inv)) == []
+    assert e.te.graph is None
