@@ -28,7 +28,9 @@ import time
 from typing import Optional
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from detect import cpu_ticks  # noqa: E402
 from lab import host  # noqa: E402
 from lab.lab import Lab, auto_mode, wait_until  # noqa: E402
 from lab.plan import LabSpec  # noqa: E402
@@ -71,15 +73,6 @@ CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker
  <status/>
 </cib>
 """
-
-
-def cpu_ticks(pid: int) -> Optional[int]:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12])
 
 
 def memory_kb(pid: int) -> Optional[tuple[int, int]]:

@@ -31,7 +31,7 @@ from sim import agents
 from sim.checkers import Violation
 from sim.cluster import Timing
 from sim.crm import CRM_PROCESSES, crm_cluster, crmd_of, set_nic, settle_problem
-from sim.membership import _set, _unpartition
+from sim.membership import plan_network_fault
 from sim.network import Network
 from sim.trace import Trace
 
@@ -88,7 +88,6 @@ class CrmRunResult:
 
 def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_ms: int, timing: Timing) -> list[str]:
     names = cluster.names
-    network = cluster.network
     described: list[str] = []
     if len(names) == 2:
         kinds = tuple(k for k in kinds if k in TWO_NODE_KINDS)
@@ -98,29 +97,9 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
         kind = rng.choice(kinds)
         start = rng.randint(start_ms, heal_ms - 200)
         end = min(heal_ms, start + rng.randint(100, 3 * timing.deadtime_ms))
-        if kind == "partition":
-            shuffled = list(names)
-            rng.shuffle(shuffled)
-            sides = 2 if len(names) < 4 or rng.random() < 0.7 else 3
-            cuts = sorted(rng.sample(range(1, len(names)), sides - 1))
-            groups = [shuffled[i:j] for i, j in zip([0] + cuts, cuts + [len(names)])]
-            end = min(heal_ms, start + rng.randint(200, 2500))
-            described.append(f"partition {' | '.join(','.join(sorted(g)) for g in groups)} at {start}-{end}")
-            cluster.at(start, lambda g=groups: network.partition(g))
-            cluster.at(end, lambda g=groups: _unpartition(network, g))
-        elif kind == "oneway":
-            links = [(a, b) for a in names for b in names if a != b]
-            chosen = rng.sample(links, rng.randint(1, max(1, len(links) // 3)))
-            described.append(f"oneway {' '.join(f'{a}->{b}' for a, b in chosen)} cut at {start}-{end}")
-            cluster.at(start, lambda c=chosen: [network.cut(a, b) for a, b in c])
-            cluster.at(end, lambda c=chosen: [network.cut(a, b, False) for a, b in c])
-        elif kind == "loss":
-            links = [(a, b) for a in names for b in names if a != b]
-            chosen = rng.sample(links, rng.randint(1, len(links)))
-            loss = rng.randint(10, 60) / 100
-            described.append(f"loss {loss:.2f} on {len(chosen)} links at {start}-{end}")
-            cluster.at(start, lambda c=chosen, p=loss: _set(network, c, "loss", p))
-            cluster.at(end, lambda c=chosen: _set(network, c, "loss", 0.0))
+        network_fault = plan_network_fault(cluster, rng, kind, start, end, partition_span=(200, 2500, heal_ms))
+        if network_fault is not None:
+            described.append(network_fault)
         elif kind == "crash":
             victim = rng.choice(names)
             choice = rng.random()

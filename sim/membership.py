@@ -77,6 +77,40 @@ class RunResult:
                 f"{self.steps} steps, {self.packets} packets; faults: {'; '.join(self.faults) or 'none'}")
 
 
+def plan_network_fault(cluster: Cluster, rng: Rng, kind: str, start: int, end: int,
+                       partition_span: Optional[tuple[int, int, int]] = None) -> Optional[str]:
+    """Schedule a partition (2 or 3 sides), one-way cuts or loss from start to end; returns its
+    description, or None for a kind that is not a network fault. partition_span (low, high,
+    latest): a partition lasts low..high ms instead, ending by `latest` (drawn after its sides)."""
+    names = cluster.names
+    network = cluster.network
+    if kind == "partition" and len(names) >= 2:
+        shuffled = list(names)
+        rng.shuffle(shuffled)
+        sides = 2 if len(names) < 4 or rng.random() < 0.7 else 3
+        cuts = sorted(rng.sample(range(1, len(names)), sides - 1))
+        groups = [shuffled[i:j] for i, j in zip([0] + cuts, cuts + [len(names)])]
+        if partition_span is not None:
+            low, high, latest = partition_span
+            end = min(latest, start + rng.randint(low, high))
+        cluster.at(start, lambda g=groups: network.partition(g))
+        cluster.at(end, lambda g=groups: _unpartition(network, g))
+        return f"partition {' | '.join(','.join(sorted(g)) for g in groups)} at {start}-{end}"
+    links = [(a, b) for a in names for b in names if a != b]
+    if kind == "oneway":
+        chosen = rng.sample(links, rng.randint(1, max(1, len(links) // 3)))
+        cluster.at(start, lambda c=chosen: [network.cut(a, b) for a, b in c])
+        cluster.at(end, lambda c=chosen: [network.cut(a, b, False) for a, b in c])
+        return f"oneway {' '.join(f'{a}->{b}' for a, b in chosen)} cut at {start}-{end}"
+    if kind == "loss":
+        chosen = rng.sample(links, rng.randint(1, len(links)))
+        loss = rng.randint(10, 60) / 100
+        cluster.at(start, lambda c=chosen, p=loss: _set(network, c, "loss", p))
+        cluster.at(end, lambda c=chosen: _set(network, c, "loss", 0.0))
+        return f"loss {loss:.2f} on {len(chosen)} links at {start}-{end}"
+    return None
+
+
 def plan_faults(cluster: Cluster, rng: Rng, kinds: tuple[str, ...], heal_ms: int, timing: Timing) -> list[str]:
     """Schedule random faults in the fault window; returns their descriptions."""
     names = cluster.names
@@ -88,28 +122,9 @@ def plan_faults(cluster: Cluster, rng: Rng, kinds: tuple[str, ...], heal_ms: int
         kind = rng.choice(kinds)
         start = rng.randint(START_WINDOW_MS, heal_ms - 100)
         end = min(heal_ms, start + rng.randint(100, 3 * timing.deadtime_ms))
-        if kind == "partition" and len(names) >= 2:
-            shuffled = list(names)
-            rng.shuffle(shuffled)
-            sides = 2 if len(names) < 4 or rng.random() < 0.7 else 3
-            cuts = sorted(rng.sample(range(1, len(names)), sides - 1))
-            groups = [shuffled[i:j] for i, j in zip([0] + cuts, cuts + [len(names)])]
-            described.append(f"partition {' | '.join(','.join(sorted(g)) for g in groups)} at {start}-{end}")
-            cluster.at(start, lambda g=groups: network.partition(g))
-            cluster.at(end, lambda g=groups: _unpartition(network, g))
-        elif kind == "oneway":
-            links = [(a, b) for a in names for b in names if a != b]
-            chosen = rng.sample(links, rng.randint(1, max(1, len(links) // 3)))
-            described.append(f"oneway {' '.join(f'{a}->{b}' for a, b in chosen)} cut at {start}-{end}")
-            cluster.at(start, lambda c=chosen: [network.cut(a, b) for a, b in c])
-            cluster.at(end, lambda c=chosen: [network.cut(a, b, False) for a, b in c])
-        elif kind == "loss":
-            links = [(a, b) for a in names for b in names if a != b]
-            chosen = rng.sample(links, rng.randint(1, len(links)))
-            loss = rng.randint(10, 60) / 100
-            described.append(f"loss {loss:.2f} on {len(chosen)} links at {start}-{end}")
-            cluster.at(start, lambda c=chosen, p=loss: _set(network, c, "loss", p))
-            cluster.at(end, lambda c=chosen: _set(network, c, "loss", 0.0))
+        network_fault = plan_network_fault(cluster, rng, kind, start, end)
+        if network_fault is not None:
+            described.append(network_fault)
         elif kind == "crash":
             victim = rng.choice(names)
             choice = rng.random()
