@@ -15,6 +15,15 @@ OCF_AGENTS: dict[str, tuple[str, str]] = {
 LEGACY_SCRIPTS = ("IPaddr", "IPaddr2", "Filesystem")
 
 
+def preload() -> None:
+    """Import every agent now (the lrmd does, so that the copies of itself it forks to run them
+    start with the code loaded: lrmd.inproc)."""
+    from agents import legacy  # noqa: F401
+
+    for module in dict.fromkeys(m for m, _ in OCF_AGENTS.values()):
+        importlib.import_module(module)
+
+
 def run(name: str, argv: list[str]) -> int:
     if name.startswith("legacy:"):
         from agents import legacy

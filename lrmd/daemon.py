@@ -30,6 +30,7 @@ from lrmd import machine as m
 from lrmd import resolve
 from lrmd.ocf import CLASSES, AgentContext, AgentExit, build_env, synthesized_metadata
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
+from lrmd.inproc import InProcess
 from lrmd.runner import AgentRunner
 
 STATE_FILE = "lrmd.resources.json"
@@ -76,7 +77,15 @@ class LrmService:
         self.machine = m.LrmMachine(max_children=max(1, args.max_children),
                                     kill_grace_ms=max(1, args.kill_grace_ms))
         self.core = LrmProcess(self.machine, os.getpid())
-        self.runner = AgentRunner(self.loop)
+        # our own agents run in a forked copy of the lrmd (no interpreter start); PYHB_LRMD_EXEC_AGENTS=1
+        # exec's them like any other agent
+        in_process = None
+        if os.environ.get("PYHB_LRMD_EXEC_AGENTS", "") in ("", "0"):
+            from agents.main import preload
+
+            preload()
+            in_process = InProcess().agent_name
+        self.runner = AgentRunner(self.loop, in_process=in_process)
         self.run_pgids: dict[int, int] = {}
         self.persist_pending: Optional[tuple[dict, ...]] = None
         os.chdir("/")

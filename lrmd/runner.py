@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -70,8 +71,12 @@ def _errno_class(exc: OSError) -> str:
 
 
 class AgentRunner:
-    def __init__(self, loop: Loop, stdout_cap: int = STDOUT_CAP, stderr_cap: int = STDERR_CAP) -> None:
+    def __init__(self, loop: Loop, stdout_cap: int = STDOUT_CAP, stderr_cap: int = STDERR_CAP,
+                 in_process: Optional[Callable[[str], Optional[str]]] = None) -> None:
+        """in_process(path) -> the name of one of our agents to run in a forked copy of this
+        process (lrmd.inproc), or None to exec the file."""
         self.loop = loop
+        self.in_process = in_process
         self.stdout_cap = stdout_cap
         self.stderr_cap = stderr_cap
         self.children: dict[int, _Child] = {}  # by pid
@@ -88,9 +93,13 @@ class AgentRunner:
         actions = [(os.POSIX_SPAWN_DUP2, self._devnull, 0),
                    (os.POSIX_SPAWN_DUP2, out_w, 1),
                    (os.POSIX_SPAWN_DUP2, err_w, 2)]
+        name = self.in_process(argv[0]) if self.in_process is not None else None
         try:
-            pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True,
-                                 setsigdef=_RESET_SIGNALS, setsigmask=())
+            if name is not None:
+                pid = self._fork_agent(name, argv, env, out_w, err_w)
+            else:
+                pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True,
+                                     setsigdef=_RESET_SIGNALS, setsigmask=())
         except OSError as exc:
             for fd in (out_r, out_w, err_r, err_w):
                 os.close(fd)
@@ -108,6 +117,54 @@ class AgentRunner:
         self.loop.add_reader(err_r, lambda: self._read(child.err))
         self.loop.add_reader(pidfd, lambda: self._exited(child))
         return pid
+
+    def _fork_agent(self, name: str, argv: list[str], env: dict[str, str], out_w: int, err_w: int) -> int:
+        """Run one of our agents in a forked copy of this process, as its wrapper would run it:
+        own session, stdin /dev/null, stdout/stderr on the pipes, default signal handling,
+        exactly `env`, no other descriptor, exit code = what run() returns."""
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 1
+        try:
+            os.setsid()
+            os.dup2(self._devnull, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.closerange(3, 1 << 16)
+            signal.set_wakeup_fd(-1)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, signal.SIGUSR1,
+                           signal.SIGUSR2) + _RESET_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            os.environ.clear()
+            os.environ.update(env)
+            # the streams an interpreter started on these descriptors would have (this process's
+            # may point elsewhere: a log, a test's capture)
+            sys.stdin = open(0, "r", encoding="utf-8", errors="replace", closefd=False)
+            sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+            sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False,
+                              buffering=1)
+            sys.argv = [argv[0], *argv[1:]]
+            from agents.main import run
+
+            code = run(name, list(argv[1:]))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # an agent's bug: reported like an interpreter would, then exit 1
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code if 0 <= code <= 255 else 1)
+        raise AssertionError("unreachable")
 
     def signal_group(self, pgid: int, signum: int) -> None:
         try:
