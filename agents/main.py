@@ -15,13 +15,13 @@ OCF_AGENTS: dict[str, tuple[str, str]] = {
 LEGACY_SCRIPTS = ("IPaddr", "IPaddr2", "Filesystem")
 
 
-def preload() -> None:
-    """Import every agent now (the lrmd does, so that the copies of itself it forks to run them
-    start with the code loaded: lrmd.inproc)."""
-    from agents import legacy  # noqa: F401
-
-    for module in dict.fromkeys(m for m, _ in OCF_AGENTS.values()):
-        importlib.import_module(module)
+def load(name: str) -> None:
+    """Import agent `name` now (the lrmd does before it forks a copy of itself to run it, so the
+    copy starts with the code loaded and the lrmd keeps only the agents its node uses)."""
+    if name.startswith("legacy:"):
+        from agents import legacy  # noqa: F401
+        return
+    importlib.import_module(OCF_AGENTS[name][0])
 
 
 def run(name: str, argv: list[str]) -> int:

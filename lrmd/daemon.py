@@ -81,9 +81,6 @@ class LrmService:
         # exec's them like any other agent
         in_process = None
         if os.environ.get("PYHB_LRMD_EXEC_AGENTS", "") in ("", "0"):
-            from agents.main import preload
-
-            preload()
             in_process = InProcess().agent_name
         self.runner = AgentRunner(self.loop, in_process=in_process)
         self.run_pgids: dict[int, int] = {}

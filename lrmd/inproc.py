@@ -18,6 +18,7 @@ import shlex
 from typing import Optional
 
 from agents.install import MARKER, agent_argv
+from agents.main import load
 
 _HEAD_BYTES = 64 * 1024
 
@@ -39,6 +40,11 @@ class InProcess:
         if known is not None and known[0] == version:
             return known[1]
         name = _read_name(path)
+        if name is not None:
+            try:
+                load(name)  # here, once: every forked run then starts with it loaded
+            except (ImportError, KeyError):
+                name = None  # not an agent this code knows: exec the wrapper
         self.cache[path] = (version, name)
         return name
 
