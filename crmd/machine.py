@@ -521,6 +521,7 @@ class CrmdMachine:
                     out.append(WatchPid("messaging", hb_pid))  # without it we are cut off: know at once
                 out.append(Log("info", f"crmd incarnation {self.incarnation} signed on to messaging"))
                 out.append(Persist(INCARNATION_FILE, self.incarnation))
+                self._resend_after_signon(now_ms, out)
                 out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "hbstatus"), "hbstatus"))
                 out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "nodes"), "nodes"))
                 me = self.me
@@ -843,6 +844,16 @@ class CrmdMachine:
         if self.is_dc:
             return self.me
         return (self.dc or "") if self.joined else ""
+
+    def _resend_after_signon(self, now_ms: int, out: list[object]) -> None:
+        """What went out while we were not signed on to messaging was lost: say hello again (the
+        other crmds rejoin us or we rejoin their DC) and, as a DC in a join round, offer it again
+        to every member that has not answered."""
+        self._hello(now_ms, out)
+        rnd = self.round
+        if self.is_dc and rnd is not None and rnd.phase == "collecting" and self.view is not None:
+            for node in sorted(rnd.expected - set(rnd.requests) - {self.me}):
+                out.append(self._send(node, crm.JoinOffer(self.me, self.incarnation, self.view.instance, rnd.join_id)))
 
     def _hello(self, now_ms: int, out: list[object]) -> None:
         if self.view is not None and self.messaging.up:
