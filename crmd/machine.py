@@ -86,9 +86,10 @@ DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 5000
-NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")
+NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")  # the graph carries no resource parameters
+STARTING_OPS = ("start", "promote", "migrate_from", "migrate_to")  # what a cut-off node does not begin
 GIVE_UP = 0  # the "transition" of the stops a node makes on its own (cut off, ccm lost): never held
-ISOLATED_ATTR = "pyhb-isolated"  # marks a standby crmd set because all the node's links were down  # the graph carries no resource parameters
+ISOLATED_ATTR = "pyhb-isolated"  # marks a standby crmd set because all the node's links were down
 
 
 @dataclass(frozen=True)
@@ -260,9 +261,10 @@ class CrmdMachine:
         self.isolated = False
         # (time, view instance) when our links came back after an isolation: see _rejoin_wait_until
         self.reconnected: Optional[tuple[int, int]] = None
-        self.giving_up: list[str] = []  # resources an isolated member still has to stop, in order
+        self.giving_up: list[str] = []  # resources a cut-off node still has to stop, in order
         self.ccm_lost = False  # ccm or messaging died: membership unknown until a view with both back
         self.my_ccm_incarnation = 0  # ours, as the last view gave it
+        self.view_incarnation = 0  # ours in self.view
         self.lost_incarnation = 0  # ours when they were lost: a view must show a newer one
         self.view_since_ms = 0
         self.standby_pending = ""
@@ -280,6 +282,13 @@ class CrmdMachine:
         """We act as part of a quorate partition: ccm said so, and we have not been stalled
         since (a stalled node's quorum may have run out while it could not hear ccm)."""
         return self.view is not None and self.view.quorum and not self.stalled
+
+    def quorate_at(self, now_ms: int) -> bool:
+        """`quorate`, as it will be when we next run: after a gap longer than stall_ms (we were
+        stopped) the first step sees the stall, and nothing is done on the old view meanwhile."""
+        if self.last_step_ms is not None and now_ms - self.last_step_ms > self.config.stall_ms:
+            return False
+        return self.quorate
 
     @property
     def dc(self) -> Optional[str]:
@@ -783,9 +792,14 @@ class CrmdMachine:
             return
         old = self.view
         new = View(ev.instance, tuple(ev.members), bool(ev.quorum))
-        if old is not None and new.instance < old.instance:
+        mine = next((inc for node, inc in zip(ev.members, ev.incarnations) if node == self.me), None)
+        if old is not None and new.instance < old.instance and not (mine is not None and mine > self.view_incarnation):
+            # an older view, late. A restarted ccm (a newer incarnation of ours) may well number
+            # its first views below what its predecessor installed: those are the views now
             return
         self.view = new
+        if mine is not None:
+            self.view_incarnation = mine
         if old is None or old.instance != new.instance:
             self.view_since_ms = now_ms
         if old is not None and old.instance == new.instance:
@@ -939,7 +953,12 @@ class CrmdMachine:
         """A node whose every cluster medium is down is cut off from everyone (its NIC lost
         carrier): it gives up its resources, as they serve nobody there and the other side takes
         them over, and takes them back once a link is up (as heartbeat's ipfail did). It does so
-        as a standby the DC sets and lifts, marked as its own (`pyhb-isolated`)."""
+        as a standby the DC sets and lifts, marked as its own (`pyhb-isolated`).
+
+        The stops themselves do not wait for a transition, on the DC either: the other side
+        takes over within a deadtime, and the policy engine or the transition engine may be
+        restarting just then (a graph handed to a dead engine is only known lost a poll later).
+        While cut off, nothing of a transition starts here (`_run_action`)."""
         self.local_links[link] = status
         isolated = bool(self.local_links) and all(s == "dead" for s in self.local_links.values())
         if isolated == self.isolated:
@@ -949,8 +968,7 @@ class CrmdMachine:
             out.append(Log("warn", f"every cluster link of {self.me} is down "
                                    f"({', '.join(sorted(self.local_links))}): giving up its resources"))
             self.reconnected = None
-            if not self.is_dc:
-                self._give_up_locally(now_ms, out)
+            self._give_up_locally(now_ms, out)
         else:
             out.append(Log("info", f"a cluster link of {self.me} is up again: its resources may come back"))
             self.reconnected = (now_ms, self.view.instance if self.view is not None else 0)
@@ -1888,6 +1906,12 @@ class CrmdMachine:
             out.append(Log("error", f"bad action from the DC: {exc}"))
             return
         if not action.rsc_id:
+            return
+        if self.isolated and tid != GIVE_UP and action.operation in STARTING_OPS:
+            # cut off: what runs here is being given up (the graph was planned before we knew)
+            out.append(Log("warn", f"not running {action.operation_key}: {self.me} is cut off"))
+            self.count("isolated_refused")
+            self._held_action_void("run", (tid, key, wire_action), out)
             return
         rsc_id = action.rsc_id
         ctx = ActionCtx(tid, action.id, key, rsc_id, action.operation, action.interval_ms,

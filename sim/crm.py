@@ -207,14 +207,15 @@ class CrmChecker:
         """A resource runs on two nodes whose crmds both act as part of a quorate partition, in
         views where the newer excludes the other node: two quorate partitions run it. (A crmd
         acts on what its ccm told it; with correct cores that is ccm's own verdict, whose leases
-        end the old partition's quorum before the new one has it.)"""
+        end the old partition's quorum before the new one has it. A crmd that did not run for
+        longer than its stall bound acts on nothing until it has seen the stall.)"""
         quorate = {}
         for name in cluster.names:
             node = cluster.nodes[name]
             if not (cluster.process_running(node, "crmd") and cluster.process_running(node, "ccm")):
                 continue
             crmd = crmd_of(cluster, name)
-            if crmd is not None and crmd.view is not None and crmd.quorate:
+            if crmd is not None and crmd.view is not None and crmd.quorate_at(cluster.now_ms):
                 quorate[name] = crmd.view
         if len(quorate) < 2:
             return

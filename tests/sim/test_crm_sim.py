@@ -151,6 +151,55 @@ def test_a_node_whose_ccm_dies_stops_its_resources_before_the_others_take_over()
     assert cluster.now_ms - crashed_at > 500
 
 
+@pytest.mark.parametrize("engine", ["pengine", "tengine"])
+def test_a_dc_cut_off_while_an_engine_restarts_still_stops_its_group_in_time(engine):
+    """The DC loses its carrier while its policy (or transition) engine is dead and not yet
+    respawned: the graph that would stop the group cannot be made or run, yet the peer takes the
+    group over after a deadtime. The DC stops what it runs on its own, as a member does."""
+    cluster, _ = crm_cluster(["node1", "node2"], random.Random(7), TIMING, mode="haresources")
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and agents.active_nodes(cluster, "svc") == ["node1"], 5000,
+                   "the group runs on node1")
+    assert crmd_of(cluster, "node1").is_dc
+    cluster.crash_process("node1", engine)  # respawned a second later
+    cluster.run_until(cluster.now_ms + 100)
+    cut_at = cluster.now_ms
+    set_nic(cluster, "node1", False)
+    stopped_at = run_until_true(cluster, lambda: agents.active_nodes(cluster, "svc") == [], 300,
+                                "node1 stops the group at once")
+    assert stopped_at - cut_at < TIMING.deadtime_ms
+    run_until_true(cluster, lambda: agents.active_nodes(cluster, "svc") == ["node2"], 3000, "node2 takes over")
+    assert agents.active_nodes(cluster, "svc") == ["node2"]
+    set_nic(cluster, "node1", True)
+    run_until_true(cluster, lambda: settled(cluster), 6000, "merged and settled")
+
+
+def test_a_node_whose_ccm_restarted_while_it_hung_takes_the_new_ccms_view():
+    """node2 hangs longer than a deadtime (the others take over what it ran) and its ccm is
+    restarted meanwhile: the new ccm numbers its first view below the last one the old ccm
+    installed. When node2 runs again its crmd installs that view (no quorum) instead of keeping
+    the old quorate one as the newer, and stops what it still runs."""
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(11), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    victim = next(n for n in ("node2", "node3") if any(n in nodes for nodes in agents.where(cluster).values()))
+    old_instance = crmd_of(cluster, victim).view.instance
+    cluster.pause(victim)
+    cluster.run_until(cluster.now_ms + 600)
+    cluster.crash_process(victim, "ccm")
+    cluster.run_until(cluster.now_ms + 1200)  # respawned, its inputs wait
+    cluster.resume(victim)
+    cluster.run_until(cluster.now_ms + 1)
+    crmd = crmd_of(cluster, victim)
+    ccm_view = cluster.nodes[victim].ccm.view_info()
+    assert ccm_view is not None and ccm_view.instance < old_instance, "the new ccm numbers below the old one"
+    assert crmd.view.instance == ccm_view.instance and not crmd.quorate
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 8000,
+                   "rejoined and settled")
+
+
 def test_a_seed_replays_exactly():
     first = run_crm_seed(1234, 4, random.Random(1234), keep_trace=True)
     second = run_crm_seed(1234, 4, random.Random(1234), keep_trace=True)
