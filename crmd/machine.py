@@ -1907,16 +1907,16 @@ class CrmdMachine:
             return
         if not action.rsc_id:
             return
-        if self.isolated and tid != GIVE_UP and action.operation in STARTING_OPS:
-            # cut off: what runs here is being given up (the graph was planned before we knew)
-            out.append(Log("warn", f"not running {action.operation_key}: {self.me} is cut off"))
-            self.count("isolated_refused")
-            self._held_action_void("run", (tid, key, wire_action), out)
-            return
         rsc_id = action.rsc_id
         ctx = ActionCtx(tid, action.id, key, rsc_id, action.operation, action.interval_ms,
                         params_digest(action.attrs, action.interval_ms), action.rsc_class or "",
                         action.rsc_provider or "", action.rsc_type or "")
+        if self.isolated and tid != GIVE_UP and action.operation in STARTING_OPS:
+            # cut off: what runs here is being given up (the graph was planned before we knew);
+            # the engine learns the action failed (no failure is recorded: nothing ran)
+            self.count("isolated_refused")
+            self._action_failed(now_ms, ctx, f"{self.me} is cut off", out)
+            return
         if not self.lrmd.up or not self.lrm_ready:
             self.lrmd_waiting.append((tid, key, wire_action))  # run when the lrmd is back
             return

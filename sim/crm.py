@@ -242,8 +242,8 @@ def set_nic(cluster: Cluster, name: str, up: bool) -> None:
     node = cluster.nodes[name]
     node.state["nic_down"] = not up
     for other in cluster.names:
-        if other != name:
-            cluster.network.cut(name, other, not up)
+        if other != name and (not up or not cluster.nodes[other].state.get("nic_down")):
+            cluster.network.cut(name, other, not up)  # (a peer whose own NIC is down stays cut off)
             cluster.network.cut(other, name, not up)
     cluster.trace.add(cluster.now_ms, name, f"NIC {'up' if up else 'down'}")
     proc = node.procs.get("messaging")
