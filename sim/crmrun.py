@@ -16,8 +16,9 @@ oneway (some directed links cut), loss (10-60 %), pause (a node hangs 50 ms .. 3
 daemon crashes and is respawned 1 s later, as the launcher does), rscdie (a running resource
 dies; its monitor finds it), startfail (the next start of a resource on a node fails).
 nic (a node's NIC loses its carrier: every link cut, and the node sees its own interface down).
-Two-node clusters get only crash, proc (not of the lrmd when NIC failures are planned too: a
-node cut off while its lrmd is down cannot stop what it runs in time, the case fencing covers),
+Two-node clusters get only crash, proc (not of the lrmd or crmd when NIC failures are planned
+too: a node cut off while one of them is down cannot stop what it runs in time, the case fencing
+covers),
 rscdie, startfail and nic: both halves of a two-node
 cluster split by the network between them keep quorum, and only fencing (a later issue) keeps
 them from both running a resource; a node that loses its own NIC or its own messaging or ccm
@@ -121,9 +122,9 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
             # (a node that loses its messaging or ccm stops what it runs before the others, which
             # see it dead, take over: two-node clusters too)
             pname = rng.choice(CRM_PROCESSES)
-            if len(names) == 2 and pname == "lrmd" and "nic" in kinds:
-                # a node cut off while its lrmd is down cannot stop what it runs before its peer
-                # takes over: two faults at once that only fencing covers in a two-node cluster
+            if len(names) == 2 and pname in ("lrmd", "crmd") and "nic" in kinds:
+                # a node cut off while its lrmd or crmd is down cannot stop what it runs before its
+                # peer takes over: two faults at once that only fencing covers in a two-node cluster
                 pname = "tengine"
             described.append(f"{pname} of {victim} crashes at {start}")
             cluster.at(start, lambda v=victim, p=pname: cluster.crash_process(v, p))
