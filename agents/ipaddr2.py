@@ -194,15 +194,20 @@ def send_garp(ctx: ocf.Context, ifname: str, mac: bytes, ip: str,
     address is usable the moment it is added, and a failover must not wait for the repeats.
     Before each later round the child checks `still_ours()`: once the address was stopped here
     (a quick move), announcing it again would pull the clients back from its new owner (whose
-    own announcements a client ignores for a second after ours: Linux's neighbour locktime)."""
+    own announcements a client ignores for a second after ours: Linux's neighbour locktime).
+
+    The packet socket is opened with no protocol and never bound (frames go out by `sendto` to
+    the interface): binding one to an interface costs the kernel an RCU grace period (~10 ms).
+    So does releasing it: with repeats, the detached child, which sleeps before its first round,
+    holds the last reference."""
     count, interval = int(ctx.params["arp_count"]), int(ctx.params["arp_interval"])
     mode = ctx.params["arp_mode"]
     if count == 0:
         return 0
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ipspec.ETH_P_ARP))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    address = (ifname, ipspec.ETH_P_ARP)
     try:
-        sock.bind((ifname, 0))
-        sent = _garp_round(sock, mac, ip, mode)
+        sent = _garp_round(sock, address, mac, ip, mode)
         if count > 1 and _detach():
             try:
                 for _ in range(count - 1):
@@ -210,21 +215,22 @@ def send_garp(ctx: ocf.Context, ifname: str, mac: bytes, ip: str,
                         time.sleep(interval / 1000.0)
                     if still_ours is not None and not still_ours():
                         break
-                    _garp_round(sock, mac, ip, mode)
+                    _garp_round(sock, address, mac, ip, mode)
             finally:
+                sock.close()
                 os._exit(0)
     finally:
-        sock.close()
+        sock.close()  # (with repeats, the child's copy is the last: it pays for the release)
     return sent * count
 
 
-def _garp_round(sock: socket.socket, mac: bytes, ip: str, mode: str) -> int:
+def _garp_round(sock: socket.socket, address: tuple[str, int], mac: bytes, ip: str, mode: str) -> int:
     sent = 0
     if mode in ("both", "request"):
-        sock.send(ipspec.arp_frame(mac, ip, reply=False))
+        sock.sendto(ipspec.arp_frame(mac, ip, reply=False), address)
         sent += 1
     if mode in ("both", "reply"):
-        sock.send(ipspec.arp_frame(mac, ip, reply=True))
+        sock.sendto(ipspec.arp_frame(mac, ip, reply=True), address)
         sent += 1
     return sent
 

@@ -97,16 +97,16 @@ class PengineProcess:
                     Log("error", f"transition {msg.transition_id}: cannot schedule: {exc}")]
         self.counters["scheduled"] += 1
         self.seq += 1
-        name = ""
-        if self.save:
-            name = f"pe-input-{self.seq}.xml"
-            out.append(SaveInput(self.seq, to_xml(cib), _keep(ws)))
+        name = f"pe-input-{self.seq}.xml" if self.save else ""
         warnings = list(ws.warnings) + [f"unsupported: {u}" for u in ws.unsupported]
         result: dict[str, Any] = {"transition_id": msg.transition_id, "graph": graph, "input": name,
                                   "summary": list(lines), "actions": len(ws.graph.synapses),
                                   "warnings": warnings}
-        out.append(Scheduled(msg.transition_id, self.seq, len(ws.graph.synapses), lines))
+        # the answer first: writing the input down and logging are not on the failover path
         out.append(Send(src, Reply(msg.request_id, True, result)))
+        if self.save:
+            out.append(SaveInput(self.seq, to_xml(cib), _keep(ws)))
+        out.append(Scheduled(msg.transition_id, self.seq, len(ws.graph.synapses), lines))
         return out
 
 
