@@ -24,7 +24,7 @@ import os
 import random
 import sys
 import time
-from typing import Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from sim import crmrun
 from sim.membership import FAULT_KINDS, RunResult, run_seed
@@ -144,73 +144,51 @@ def parse_crm_faults(text: str) -> tuple[str, ...]:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    first = args.seed if args.seed is not None else 0
+    count = 1 if args.seed is not None and "--seeds" not in (argv if argv is not None else sys.argv) else args.seeds
+    jobs = max(1, min(args.jobs, os.cpu_count() or 1))
+    seeds = range(first, first + count)
+    faults = ",".join(args.faults) or "none"
     if args.command == "crm":
-        return crm_main(args, argv)
-    first = args.seed if args.seed is not None else 0
-    count = 1 if args.seed is not None and "--seeds" not in (argv if argv is not None else sys.argv) else args.seeds
-    jobs = max(1, min(args.jobs, os.cpu_count() or 1))
+        return _report(args, run_many_crm(seeds, args.nodes, args.faults, jobs, args.trace, args.mode, args.verbose),
+                       lambda r: r.settled_ms, "settled after heal",
+                       lambda r: f"hb sim crm --nodes {r.nodes} --seed {r.seed} --faults {faults} --mode {r.mode} "
+                                 "--trace --verbose",
+                       f" (bound {crmrun.bound_ms(crmrun.Timing())} ms)")
+    return _report(args, run_many(seeds, args.nodes, args.faults, jobs, keep_trace=args.trace),
+                   lambda r: r.converged_ms, "convergence after heal",
+                   lambda r: f"hb sim membership --nodes {r.nodes} --seed {r.seed} --faults {faults} --trace", "")
+
+
+def _report(args: argparse.Namespace, results: Iterable[Any], settle_of: Callable[[Any], Optional[int]],
+            settle_label: str, replay: Callable[[Any], str], bound: str) -> int:
+    """Print every run (or, with --quiet, the failed ones, with their trace and the command that
+    replays them) and a summary line; exit status 1 when any run failed."""
     started = time.monotonic()
-    failures: list[RunResult] = []
-    converge: list[int] = []
+    failures = 0
+    spreads: list[int] = []
     total = 0
-    for result in run_many(range(first, first + count), args.nodes, args.faults, jobs, keep_trace=args.trace):
+    for result in results:
         total += 1
         if not args.quiet or not result.ok:
             print(result.line(), flush=True)
         if args.trace and result.ok:
             print(result.trace)
         if result.ok:
-            if result.converged_ms is not None:
-                converge.append(result.converged_ms)
+            if settle_of(result) is not None:
+                spreads.append(settle_of(result))
         else:
-            failures.append(result)
+            failures += 1
             print(f"VIOLATION seed {result.seed} nodes {result.nodes}: {result.violation}")
             print(result.trace)
-            faults = ",".join(args.faults) or "none"
-            print(f"replay: hb sim membership --nodes {result.nodes} --seed {result.seed} --faults {faults} --trace")
+            print(f"replay: {replay(result)}")
     elapsed = time.monotonic() - started
-    converge.sort()
+    spreads.sort()
     spread = ""
-    if converge:
-        spread = (f"; convergence after heal: median {converge[len(converge) // 2]} ms, "
-                  f"p99 {converge[min(len(converge) - 1, int(len(converge) * 0.99))]} ms, max {converge[-1]} ms")
-    print(f"{total} runs, {len(failures)} violations, {elapsed:.1f} s{spread}")
-    return 1 if failures else 0
-
-
-def crm_main(args: argparse.Namespace, argv: Optional[list[str]]) -> int:
-    first = args.seed if args.seed is not None else 0
-    count = 1 if args.seed is not None and "--seeds" not in (argv if argv is not None else sys.argv) else args.seeds
-    jobs = max(1, min(args.jobs, os.cpu_count() or 1))
-    started = time.monotonic()
-    failures: list[crmrun.CrmRunResult] = []
-    settled: list[int] = []
-    total = 0
-    for result in run_many_crm(range(first, first + count), args.nodes, args.faults, jobs, args.trace,
-                               args.mode, args.verbose):
-        total += 1
-        if not args.quiet or not result.ok:
-            print(result.line(), flush=True)
-        if args.trace and result.ok:
-            print(result.trace)
-        if result.ok:
-            if result.settled_ms is not None:
-                settled.append(result.settled_ms)
-        else:
-            failures.append(result)
-            print(f"VIOLATION seed {result.seed} nodes {result.nodes}: {result.violation}")
-            print(result.trace)
-            faults = ",".join(args.faults) or "none"
-            print(f"replay: hb sim crm --nodes {result.nodes} --seed {result.seed} --faults {faults} "
-                  f"--mode {result.mode} --trace --verbose")
-    elapsed = time.monotonic() - started
-    settled.sort()
-    spread = ""
-    if settled:
-        spread = (f"; settled after heal: median {settled[len(settled) // 2]} ms, "
-                  f"p99 {settled[min(len(settled) - 1, int(len(settled) * 0.99))]} ms, max {settled[-1]} ms "
-                  f"(bound {crmrun.bound_ms(crmrun.Timing())} ms)")
-    print(f"{total} runs, {len(failures)} violations, {elapsed:.1f} s{spread}")
+    if spreads:
+        spread = (f"; {settle_label}: median {spreads[len(spreads) // 2]} ms, "
+                  f"p99 {spreads[min(len(spreads) - 1, int(len(spreads) * 0.99))]} ms, max {spreads[-1]} ms{bound}")
+    print(f"{total} runs, {failures} violations, {elapsed:.1f} s{spread}")
     return 1 if failures else 0
 
 

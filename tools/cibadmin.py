@@ -36,7 +36,7 @@ from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from tools.crmtool import (EX_CONFIG, EX_DISCONNECT, EX_EXISTS, EX_NOSUCH, EX_OK, EX_OLD,
                            EX_UNIMPLEMENTED, EX_USAGE, CibAccess, Parser, ToolError, UsageError,
-                           cib_access, console)
+                           cib_access, console, parse_command_line)
 
 PROG = "cibadmin"
 OPS = {"Q": "query", "C": "create", "M": "modify", "R": "replace", "D": "delete"}
@@ -332,17 +332,9 @@ def change(access: CibAccess, ns, stdin: TextIO) -> int:
 def run(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO,
         environ: Optional[dict[str, str]] = None) -> int:
     parser = build_parser()
-    try:
-        ns = parser.parse_args(argv)
-    except UsageError as exc:
-        err.write(f"{PROG}: {exc}\n{parser.format_usage()}")
-        return EX_USAGE
-    if ns.help:
-        out.write(parser.format_help())
-        return EX_OK
-    if ns.version:
-        out.write("cibadmin (pyheartbeat), compatible with Pacemaker 2.1.5\n")
-        return EX_OK
+    ns, code = parse_command_line(parser, parser.parse_args, argv, out, err, PROG)
+    if ns is None:
+        return code
     for dest, name in UNSUPPORTED.items():
         if getattr(ns, dest, None):
             err.write(f"{PROG}: {name} is not supported by this implementation\n")

@@ -34,7 +34,7 @@ from typing import Optional, TextIO
 from core import paths as pathmod
 from core.cib.xmltree import XNode, to_xml
 from tools.crmtool import (EX_MULTIPLE, EX_NOSUCH, EX_OK, EX_USAGE, CibAccess, LiveCib, Output,
-                           Parser, ToolError, UsageError, cib_access, console)
+                           Parser, ToolError, UsageError, cib_access, console, parse_command_line)
 
 PROG = "crm_attribute"
 STANDBY = "crm_standby"
@@ -320,17 +320,9 @@ def _print(output: Output, ns: argparse.Namespace, section: str, name: Optional[
 
 def run(argv: list[str], out: TextIO, err: TextIO, environ: Optional[dict[str, str]] = None) -> int:
     parser = build_parser()
-    try:
-        ns = parse_args(argv)
-    except UsageError as exc:
-        err.write(f"{PROG}: {exc}\n{parser.format_usage()}")
-        return EX_USAGE
-    if ns.help:
-        out.write(parser.format_help())
-        return EX_OK
-    if ns.version:
-        out.write("crm_attribute (pyheartbeat), compatible with Pacemaker 2.1.5\n")
-        return EX_OK
+    ns, code = parse_command_line(parser, parse_args, argv, out, err, PROG)
+    if ns is None:
+        return code
     paths = pathmod.from_args(ns)
     output = Output(out, err, ns.quiet)
     try:

@@ -42,7 +42,7 @@ from tools import ctext
 from tools.crmtool import (EX_EXISTS, EX_INVALID_PARAM, EX_MULTIPLE, EX_NOSUCH, EX_OK, EX_USAGE,
                            CibAccess, LiveCib, Output, Parser, ToolError, UsageError, cib_access,
                            console, exit_text, find_node, find_resource, in_anonymous_clone,
-                           is_clone, primitives, working_set)
+                           is_clone, parse_command_line, primitives, working_set)
 
 PROG = "crm_resource"
 LIFETIME_HELP = ("Please refer to https://en.wikipedia.org/wiki/ISO_8601#Durations "
@@ -518,17 +518,9 @@ def execute(ns, access: CibAccess, output: Output) -> None:
 
 def run(argv: list[str], out: TextIO, err: TextIO, environ: Optional[dict[str, str]] = None) -> int:
     parser = build_parser()
-    try:
-        ns = parser.parse_args(argv)
-    except UsageError as exc:
-        err.write(f"{PROG}: {exc}\n{parser.format_usage()}")
-        return EX_USAGE
-    if ns.help:
-        out.write(parser.format_help())
-        return EX_OK
-    if ns.version:
-        out.write("crm_resource (pyheartbeat), compatible with Pacemaker 2.1.5\n")
-        return EX_OK
+    ns, code = parse_command_line(parser, parser.parse_args, argv, out, err, PROG)
+    if ns is None:
+        return code
     output = Output(out, err, ns.quiet)
     access = cib_access(pathmod.from_args(ns), environ)
     try:

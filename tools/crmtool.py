@@ -75,6 +75,24 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def parse_command_line(parser: argparse.ArgumentParser, parse: Callable[[list[str]], argparse.Namespace],
+                       argv: list[str], out: TextIO, err: TextIO, prog: str) -> tuple[Optional[argparse.Namespace], int]:
+    """The options to go on with, or (None, exit status) once the command line is dealt with: a
+    mistake (said on stderr with the usage, exit 64), --help or --version (on stdout, exit 0)."""
+    try:
+        ns = parse(argv)
+    except UsageError as exc:
+        err.write(f"{prog}: {exc}\n{parser.format_usage()}")
+        return None, EX_USAGE
+    if getattr(ns, "help", False):
+        out.write(parser.format_help())
+        return None, EX_OK
+    if getattr(ns, "version", False):
+        out.write(f"{prog} (pyheartbeat), compatible with Pacemaker 2.1.5\n")
+        return None, EX_OK
+    return ns, EX_OK
+
+
 def crmd_error_code(message: str) -> int:
     """The exit code a refusal from the crmd means. The crmd answers in words (its requests are
     refused with `origin:line: ...` lines); these are the ones Pacemaker's CIB gives a code for."""
