@@ -74,7 +74,10 @@ class Launcher:
         gc.disable()
         for spec in [] if self.respawn_only else daemons_for(self.config):
             # import every daemon's code here, once: after the fork all children share these pages
-            importlib.import_module(spec.module)
+            module = importlib.import_module(spec.module)
+            warm = getattr(module, "warm", None)
+            if callable(warm):
+                warm()  # first-use costs paid once, before the fork: shared, and not on a failover
             self.specs[spec.name] = spec
             self.supervisor.add(spec.name)
             self.order.append(spec.name)

@@ -26,6 +26,7 @@ from core.sansio import Stop, Stopped
 from core.statefile import read_number, write_durably
 from crmd.cib import CibError
 from crmd.derive import from_haresources
+from crmd import standby  # noqa: F401  (used by the machine on a takeover: loaded before the fork)
 from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
 from crmd.startup import SIG_SUFFIX, file_digest, initial_cib
 

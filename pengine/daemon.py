@@ -14,6 +14,7 @@ from typing import Optional
 
 from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
+from pengine import process
 from pengine.process import PengineProcess, SaveInput, Scheduled
 
 INPUT_DIR = "pengine"
@@ -64,7 +65,20 @@ class PengineService:
         self.driver.close()
 
 
+_warmed = False
+
+
+def warm() -> None:
+    """One scheduling run before the first real one (`process.warm`); the launcher calls it
+    before forking, a standalone pengine when it starts."""
+    global _warmed
+    if not _warmed:
+        process.warm()
+        _warmed = True
+
+
 def build(ctx: DaemonContext) -> PengineService:
+    warm()
     return PengineService(ctx)
 
 

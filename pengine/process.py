@@ -110,6 +110,53 @@ class PengineProcess:
         return out
 
 
+# A small cluster in the middle of a failover: a group and a clone, constraints, one node lost with
+# its history, one running with recurring monitors and a fail count. Scheduling it once goes
+# through the code paths a real decision takes (first-use costs: lazy imports, caches).
+WARM_CIB = """<cib admin_epoch="0" epoch="1" num_updates="1" have-quorum="1" dc-uuid="b">
+<configuration><crm_config><cluster_property_set id="o">
+<nvpair id="o1" name="stonith-enabled" value="false"/><nvpair id="o2" name="no-quorum-policy" value="ignore"/>
+</cluster_property_set></crm_config>
+<nodes><node id="a" uname="a"/><node id="b" uname="b"/></nodes>
+<resources><group id="g">
+<primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2"><instance_attributes id="ip-ia">
+<nvpair id="ip-ip" name="ip" value="198.18.0.1"/></instance_attributes>
+<operations><op id="ip-m" name="monitor" interval="10s" timeout="20s"/></operations></primitive>
+<primitive id="svc" class="lsb" type="svc"><operations><op id="svc-m" name="monitor" interval="10s"/></operations>
+</primitive></group>
+<clone id="c"><meta_attributes id="c-m"><nvpair id="c-m1" name="clone-max" value="2"/></meta_attributes>
+<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone></resources>
+<constraints><rsc_location id="l" rsc="g" node="a" score="100"/>
+<rsc_colocation id="co" rsc="g" with-rsc="c" score="INFINITY"/><rsc_order id="or" first="c" then="g"/></constraints>
+<rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="resource-stickiness" value="1"/></meta_attributes>
+</rsc_defaults></configuration>
+<status>
+<node_state id="a" uname="a" in_ccm="false" crmd="offline" join="down" expected="member"><lrm id="a"><lrm_resources>
+<lrm_resource id="ip" type="IPaddr2" class="ocf" provider="heartbeat"><lrm_rsc_op id="ip_last_0" operation_key="ip_start_0"
+operation="start" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" on_node="a" call-id="2" rc-code="0" op-status="0"
+interval="0" last-rc-change="1" exec-time="1" queue-time="0" op-digest="0"/></lrm_resource></lrm_resources></lrm></node_state>
+<node_state id="b" uname="b" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="b"><lrm_resources>
+<lrm_resource id="d" type="Dummy" class="ocf" provider="pacemaker"><lrm_rsc_op id="d_last_0" operation_key="d_start_0"
+operation="start" transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" on_node="b" call-id="3" rc-code="0" op-status="0"
+interval="0" last-rc-change="1" exec-time="1" queue-time="0" op-digest="0"/>
+<lrm_rsc_op id="d_monitor_10000" operation_key="d_monitor_10000" operation="monitor" transition-key="3:1:0:x"
+transition-magic="0:0;3:1:0:x" on_node="b" call-id="4" rc-code="0" op-status="0" interval="10000" last-rc-change="1"
+exec-time="1" queue-time="0" op-digest="0"/></lrm_resource></lrm_resources></lrm>
+<transient_attributes id="b"><instance_attributes id="s-b"><nvpair id="s-b1" name="fail-count-svc#start_0" value="1"/>
+</instance_attributes></transient_attributes></node_state>
+</status></cib>"""
+
+
+def warm() -> None:
+    """Schedule WARM_CIB once and forget the result, so that a daemon's first real decision (on
+    a failover, typically) does not also pay for first use (a few milliseconds). The launcher
+    calls it before it forks the daemons, so what it loads is shared by them."""
+    core = PengineProcess(0, save=False)
+    out = core.step(0, Recv(b"warm", PeSchedule(1, 1, WARM_CIB)))
+    reply = next(e.msg for e in out if isinstance(e, Send))
+    assert reply.ok, f"the policy engine cannot schedule its own warm-up CIB: {reply.error}"
+
+
 def _keep(ws: Any) -> int:
     value = ws.config.get("pe-input-series-max") if hasattr(ws, "config") else None
     try:
