@@ -221,6 +221,7 @@ class CrmdMachine:
         self.lrmd_waiting: list[tuple[int, str, dict]] = []  # actions that wait for our lrmd
         self.exec_waiting: dict[int, ActionCtx] = {}  # lrmd request id -> ctx
         self.running: dict[int, ActionCtx] = {}  # lrmd call id -> ctx
+        self.unconfirmed: set[int] = set()  # call ids of actions whose first result has not come yet
         self.recurring: dict[tuple[str, str, int], ActionCtx] = {}  # (rsc, task, interval) -> ctx
         self.registered: dict[str, tuple[str, str, str, tuple]] = {}  # rsc -> what we registered
         # DC state
@@ -438,6 +439,7 @@ class CrmdMachine:
                 self._action_failed(now_ms, ctx, "the lrmd restarted", out)
             self.exec_waiting.clear()
             self.running.clear()
+            self.unconfirmed.clear()
             self.recurring.clear()
             self.registered.clear()
         elif server == "tengine":
@@ -614,6 +616,7 @@ class CrmdMachine:
                     return
                 call_id = int(result.get("call_id", 0)) if isinstance(result, dict) else 0
                 self.running[call_id] = ctx
+                self.unconfirmed.add(call_id)
                 if ctx.interval_ms > 0:
                     self.recurring[(ctx.rsc_id, ctx.task, ctx.interval_ms)] = ctx
             elif tag == "cancel":
@@ -1974,8 +1977,14 @@ class CrmdMachine:
         ctx = self.running.get(res.call_id)
         if res.interval_ms == 0:
             self.running.pop(res.call_id, None)
+        first = res.call_id in self.unconfirmed
+        self.unconfirmed.discard(res.call_id)
         if res.status == "cancelled":
             self.running.pop(res.call_id, None)
+            if first and ctx is not None and ctx.transition_id != GIVE_UP:
+                # cancelled before it ever reported (its resource was cleaned up or deleted
+                # meanwhile): the engine that waits for it learns now, not at its timer
+                self._action_done(now_ms, ctx, False, "cancelled before it reported", out)
             return
         if res.operation in ("meta-data",):
             return

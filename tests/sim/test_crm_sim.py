@@ -10,7 +10,12 @@ from typing import Callable, Optional
 
 import pytest
 
-from crmd.machine import CrmdMachine, RoleChanged
+from core import wire
+from core.messages import crm
+from core.messages.hbapi import SendCluster
+from core.messages.lrm import OpResult
+from core.sansio import Recv, Send
+from crmd.machine import ActionCtx, CrmdMachine, RoleChanged
 from sim import agents
 from sim.checkers import Violation
 from sim.cli import run_many_crm
@@ -198,6 +203,41 @@ def test_a_node_whose_ccm_restarted_while_it_hung_takes_the_new_ccms_view():
     assert crmd.view.instance == ccm_view.instance and not crmd.quorate
     run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 8000,
                    "rejoined and settled")
+
+
+def test_an_action_cancelled_before_it_reported_is_failed_at_the_engine_at_once():
+    """A cleanup (or a deletion) unregisters a resource at the lrmd while an action of the running
+    transition is still queued there, or a recurring monitor has not run for the first time: the
+    lrmd reports it cancelled, and it will never report anything else. The member's crmd tells
+    the DC the action will not complete, so the engine does not wait for the action's timer
+    (timeout + cluster-delay: 80 s by default), as it did."""
+    cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    member = next(n for n in cluster.names if not crmd_of(cluster, n).is_dc)
+    crmd = crmd_of(cluster, member)
+    ctx = ActionCtx(7, 3, "3:7:0:uuid", "db", "monitor", 1000, "", "ocf", "heartbeat", "Dummy")
+    crmd.running[901] = ctx
+    crmd.unconfirmed.add(901)  # as after the lrmd accepted the action (call 901)
+    cancelled = OpResult(901, "db", "monitor", 1000, 0, "cancelled", "cancelled")
+    assert action_done(crmd.step(cluster.now_ms, Recv("lrmd", cancelled))) == [(7, 3, False)]
+    assert action_done(crmd.step(cluster.now_ms, Recv("lrmd", cancelled))) == [], "once"
+    crmd.running[902] = ctx  # a recurring monitor that reported before: its cancel says nothing
+    crmd.step(cluster.now_ms, Recv("lrmd", OpResult(902, "db", "monitor", 1000, 0, "done")))
+    assert action_done(crmd.step(cluster.now_ms, Recv("lrmd", OpResult(902, "db", "monitor", 1000, 0,
+                                                                         "cancelled")))) == []
+
+
+def action_done(effects: list) -> list[tuple[int, int, bool]]:
+    """The ActionDone messages among a crmd's effects: (transition, action, ok)."""
+    found = []
+    for e in effects:
+        if isinstance(e, Send) and isinstance(e.msg, SendCluster):
+            msg = wire.decode(e.msg.payload)
+            if isinstance(msg, crm.ActionDone):
+                found.append((msg.transition_id, msg.action_id, msg.ok))
+    return found
 
 
 def test_a_seed_replays_exactly():
