@@ -2006,7 +2006,14 @@ class CrmdMachine:
         result = {"rsc": res.rsc_id, "task": res.operation, "interval": res.interval_ms, "rc": res.rc,
                   "op_status": rec.op_status, "target": rec.target_rc, "key": key}
         self._send_lrm(now_ms, res.rsc_id, entries, removed, result, out)
-        if self.giving_up and self.giving_up[0] == res.rsc_id and res.operation == "stop" and res.interval_ms == 0:
+        if (self.isolated or self.ccm_lost) and res.operation in STARTING_OPS and res.interval_ms == 0 \
+                and res.rsc_id in self.lrm.active() and res.rsc_id not in self.giving_up:
+            # began before we were cut off (or lost ccm) and finished after: it goes too
+            out.append(Log("info", f"{res.rsc_id} started on {self.me} while it was being given up: stopping it too"))
+            self.giving_up.append(res.rsc_id)
+            if len(self.giving_up) == 1:
+                self._give_up_next(now_ms, out)
+        elif self.giving_up and self.giving_up[0] == res.rsc_id and res.operation == "stop" and res.interval_ms == 0:
             self.giving_up.pop(0)
             if res.rc != 0 or res.status != "done":
                 out.append(Log("error", f"{res.rsc_id} could not be stopped on {self.me} ({res.status}, rc {res.rc}): "

@@ -139,6 +139,34 @@ def test_a_node_whose_nic_fails_gives_up_before_its_peer_takes_over_and_waits_fo
             f"{holder} started nothing of the group after it came back"
 
 
+def test_a_start_that_finishes_after_the_nic_failed_is_given_up_too():
+    """A member's resource died and the DC recovers it in place; the member's NIC fails while
+    the start runs. The stops the member makes on its own were chosen from what was active then,
+    so the resource the start brings up must join them: else it runs there while the peer starts
+    it too."""
+    cluster, _ = crm_cluster(["node1", "node2"], random.Random(4), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    member = next(n for n in cluster.names if not crmd_of(cluster, n).is_dc)
+    rsc = sorted(r for r, nodes in agents.where(cluster).items() if member in nodes)[-1]
+    assert agents.kill_resource(cluster, member, rsc)
+    run_until_true(cluster, lambda: ((rsc, "start") in [(r, op) for _, r, op in
+                                                       agents.world(cluster.nodes[member]).runs.values()]),
+                   3000, f"the recovery starts {rsc} on {member}", step_ms=1)
+    cut_at = cluster.now_ms
+    set_nic(cluster, member, False)
+    run_until_true(cluster, lambda: member in agents.active_nodes(cluster, rsc), 100,
+                   f"the start of {rsc} finishes on {member}, cut off by now", step_ms=1)
+    stopped_at = run_until_true(cluster, lambda: member not in agents.active_nodes(cluster, rsc), 400,
+                                f"{member} stops {rsc} too", step_ms=1)
+    assert stopped_at - cut_at < TIMING.deadtime_ms - 50, "long before the peer sees the member dead"
+    run_until_true(cluster, lambda: agents.active_nodes(cluster, rsc) != [], 3000, "the peer takes it over")
+    assert cluster.now_ms - cut_at < 3000
+    set_nic(cluster, member, True)
+    run_until_true(cluster, lambda: settled(cluster), 6000, "merged and settled")
+
+
 def test_a_node_whose_ccm_dies_stops_its_resources_before_the_others_take_over():
     cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(11), TIMING)
     for name in cluster.names:
