@@ -20,9 +20,7 @@ Effects: `Send` (to messaging and to our clients), `WatchPid`, `Persist` (`ccm_i
 
 from __future__ import annotations
 
-import dataclasses
-
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 from ccm import protocol
@@ -148,7 +146,7 @@ class CcmProcess:
         if info is not None and info.quorum:
             # without messaging this node hears nobody: its view has no quorum any more (the
             # next one comes from the new incarnation, once signed on again)
-            out.extend(self._publish("quorum", dataclasses.replace(info, quorum=False)))
+            out.extend(self._publish("quorum", replace(info, quorum=False)))
         self.session.reset()
         self.machine = None
         self.phase = "idle"

@@ -26,6 +26,7 @@ from core.errors import ConfigError
 from core.paths import NodePaths
 from pengine.model import CLONE, PRIMITIVE, Node, Resource, WorkingSet
 from tools import crmclient
+from tools.monstatus import first_resource, named
 
 # Pacemaker's exit codes (include/crm/common/results.h) and crm_exit_str()'s texts for them
 EX_OK = 0
@@ -328,21 +329,8 @@ def find_resource(ws: WorkingSet, name: str, any_instance: bool = False) -> Opti
     """pe_find_resource_with_flags(renamed | anon [| any]): the first resource, depth first, whose
     id is `name`, or whose history name is (`renamed`), or, for an anonymous clone instance (any
     instance with `any_instance`), whose id without the `:N` suffix is."""
-    def visit(rsc: Resource) -> Optional[Resource]:
-        if rsc.id == name or (rsc.clone_name is not None and rsc.clone_name == name):
-            return rsc
-        if (any_instance or not rsc.unique) and _base_name_eq(rsc, name):
-            return rsc
-        for child in rsc.children:
-            found = visit(child)
-            if found is not None:
-                return found
-        return None
-    for top in ws.resources:
-        found = visit(top)
-        if found is not None:
-            return found
-    return None
+    return first_resource(ws, lambda rsc: named(rsc, name)
+                          or ((any_instance or not rsc.unique) and _base_name_eq(rsc, name)))
 
 
 def is_clone(rsc: Optional[Resource]) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cmp_to_key
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from core.cib.scores import INFINITY, parse_score
 from core.cib.status import op_record, parse_op_key
@@ -384,11 +384,10 @@ def fully_active(rsc: AnyResource) -> bool:
 # ------------------------------------------------------------------------------------------------
 # history and failures
 
-def find_resource(ws: WorkingSet, rsc_id: str) -> Optional[Resource]:
-    """pe_find_resource: depth first through the top-level resources, by id or by the name the
-    history knows an instance under."""
+def first_resource(ws: WorkingSet, matches: Callable[[Resource], bool]) -> Optional[Resource]:
+    """The first resource, depth first through the top-level ones, that `matches`."""
     def visit(rsc: Resource) -> Optional[Resource]:
-        if rsc.id == rsc_id or (rsc.clone_name is not None and rsc.clone_name == rsc_id):
+        if matches(rsc):
             return rsc
         for child in rsc.children:
             found = visit(child)
@@ -400,6 +399,16 @@ def find_resource(ws: WorkingSet, rsc_id: str) -> Optional[Resource]:
         if found is not None:
             return found
     return None
+
+
+def named(rsc: Resource, name: str) -> bool:
+    """By id, or by the name the history knows an instance under."""
+    return rsc.id == name or (rsc.clone_name is not None and rsc.clone_name == name)
+
+
+def find_resource(ws: WorkingSet, rsc_id: str) -> Optional[Resource]:
+    """pe_find_resource."""
+    return first_resource(ws, lambda rsc: named(rsc, rsc_id))
 
 
 def _operations(entry: XNode) -> list[OperationStatus]:
