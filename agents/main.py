@@ -13,6 +13,8 @@ OCF_AGENTS: dict[str, tuple[str, str]] = {
     "daemon": ("agents.daemon", "main"),
 }
 LEGACY_SCRIPTS = ("IPaddr", "IPaddr2", "Filesystem")
+# run by the lrmd itself, never installed as OCF agents: the `stonith` class (fence devices)
+INTERNAL_AGENTS: dict[str, tuple[str, str]] = {"stonith-device": ("agents.stonithdevice", "main")}
 
 
 def load(name: str) -> None:
@@ -21,7 +23,7 @@ def load(name: str) -> None:
     if name.startswith("legacy:"):
         from agents import legacy  # noqa: F401
         return
-    importlib.import_module(OCF_AGENTS[name][0])
+    importlib.import_module((OCF_AGENTS.get(name) or INTERNAL_AGENTS[name])[0])
 
 
 def run(name: str, argv: list[str]) -> int:
@@ -29,5 +31,5 @@ def run(name: str, argv: list[str]) -> int:
         from agents import legacy
 
         return legacy.main(name.split(":", 1)[1], argv)
-    module, function = OCF_AGENTS[name]
+    module, function = OCF_AGENTS.get(name) or INTERNAL_AGENTS[name]
     return int(getattr(importlib.import_module(module), function)(argv))

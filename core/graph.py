@@ -124,6 +124,11 @@ class Graph:
         return _ms(self.attrs.get("cluster-delay"), DEFAULT_CLUSTER_DELAY_MS)
 
     @property
+    def stonith_timeout_ms(self) -> int:
+        """How long a fencing action may take (the graph's `stonith-timeout`, 60 s by default)."""
+        return _ms(self.attrs.get("stonith-timeout"), 60_000)
+
+    @property
     def batch_limit(self) -> int:
         try:
             return int(self.attrs.get("batch-limit", "0"))

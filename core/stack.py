@@ -28,7 +28,7 @@ STACK: tuple[DaemonSpec, ...] = (
     # the resource layer runs whatever `crm` says: with `crm off` crmd derives its CIB from
     # haresources, so lrmd, pengine, tengine and crmd are part of every stack
     DaemonSpec("lrmd", "lrmd.daemon", False, "local resource manager"),
-    DaemonSpec("stonithd", "stonithd.daemon", True, "fencing daemon"),
+    DaemonSpec("stonithd", "stonithd.daemon", False, "fencing daemon"),
     DaemonSpec("pengine", "pengine.daemon", False, "policy engine"),
     DaemonSpec("tengine", "tengine.daemon", False, "transition engine"),
     # crmd hands its node's resources over before it stops (up to its shutdown escalation)

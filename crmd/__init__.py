@@ -7,4 +7,4 @@ haresources cluster), `standby` (hb_standby/hb_takeover, heartbeat's log lines) 
 (the daemon as one core) are sans-I/O; `daemon` is the shell.
 """
 
-SANS_IO_MODULES = ("cib", "requests", "lrmstate", "startup", "derive", "standby", "machine")
+SANS_IO_MODULES = ("cib", "requests", "lrmstate", "startup", "derive", "standby", "fencing", "machine")

@@ -18,6 +18,7 @@ import sys
 from typing import Optional
 
 from core.config.load import read_haresources
+from core.config.stonith import hacf_device_ids
 from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
 from core.errors import ConfigError
@@ -72,8 +73,10 @@ class CrmdService:
             resources = read_haresources(paths.haresources, tuple(config.nodes)) \
                 if os.path.exists(paths.haresources) else ()
             try:
-                derived, groups, warnings = from_haresources(resources, config.auto_failback, config.nodes,
-                                                             provider_for(ocf_roots()), paths.haresources)
+                devices = hacf_device_ids(config)
+                derived, groups, warnings = from_haresources(
+                    resources, config.auto_failback, config.nodes, provider_for(ocf_roots()), paths.haresources,
+                    stonith_devices=devices)
             except ValueError as exc:
                 raise ConfigError(paths.haresources, None, str(exc)) from None
             for warning in warnings:

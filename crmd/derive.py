@@ -8,6 +8,15 @@ waits for in this mode) or survives takes every group. The derived CIB says so f
 clusters (`no-quorum-policy=ignore`; ccm's two-node quorum would otherwise keep a lone node from
 starting anything until it saw its peer once). Larger haresources clusters keep `stop`.
 
+With ha.cf's `stonith`/`stonith_host` devices, heartbeat fenced a node before taking its
+resources: the derived CIB says `stonith-enabled=true`, and a two-node cluster keeps ccm's
+two-node quorum (`stop`, with wait-for-all): otherwise a node fenced while the link is still cut
+would boot, not see its peer, and fence it in turn (heartbeat's "stonith deathmatch").
+Each ha.cf device also appears as a class `stonith` primitive (`target-role=Stopped`,
+`pyhb-from=ha.cf`): the policy engine fences only when the CIB declares a device, while stonithd
+reads these devices from ha.cf itself (with the node a `stonith_host` line names, and positional
+parameters named by the device), so crmd does not pass them on.
+
 `provider_for(type)` picks the OCF provider of each known agent: our own agents
 (`ocf:pyheartbeat:IPaddr2`, ...) when they are installed, heartbeat's otherwise, so the same
 haresources runs with whatever agents the node has.
@@ -21,21 +30,32 @@ from core.cib.haresources import haresources_to_cib
 from core.cib.xmltree import XNode
 from core.config.haresources import ResourceGroup
 
+HACF_MARK = "pyhb-from"  # meta attribute of the stonith primitives standing for ha.cf's devices
 GroupInfo = tuple[str, str, str, tuple[str, ...]]  # (group id, node, first resource as written, members)
 
 
 def from_haresources(groups: Sequence[ResourceGroup], auto_failback: str, nodes: Sequence[str],
                      provider_for: Optional[Callable[[str], str]] = None,
-                     path: str = "haresources") -> tuple[XNode, tuple[GroupInfo, ...], list[str]]:
-    root, warnings = haresources_to_cib(groups, auto_failback, nodes, path=path)
+                     path: str = "haresources", stonith_devices: Sequence[tuple[str, str]] = ()
+                     ) -> tuple[XNode, tuple[GroupInfo, ...], list[str]]:
+    """stonith_devices: (id, type) of ha.cf's fence devices (stonithd.devices.from_hacf)."""
+    stonith = bool(stonith_devices)
+    root, warnings = haresources_to_cib(groups, auto_failback, nodes, stonith_enabled=stonith, path=path)
     config = root.find("configuration")
     assert config is not None
     resources = config.find("resources")
     assert resources is not None
-    if len(nodes) == 2:
+    if len(nodes) == 2 and not stonith:
         for nv in config.iter("nvpair"):
             if nv.get("name") == "no-quorum-policy":
                 nv.set("value", "ignore")
+    for dev_id, dev_type in stonith_devices:
+        prim = XNode("primitive", {"id": dev_id, "class": "stonith", "type": dev_type})
+        meta = XNode("meta_attributes", {"id": f"{dev_id}-meta"})
+        meta.append(XNode("nvpair", {"id": f"{dev_id}-role", "name": "target-role", "value": "Stopped"}))
+        meta.append(XNode("nvpair", {"id": f"{dev_id}-from", "name": HACF_MARK, "value": "ha.cf"}))
+        prim.append(meta)
+        resources.append(prim)
     info: list[GroupInfo] = []
     for element, spec in zip(resources.findall("group"), groups):
         members = tuple(p.get("id") or "" for p in element.findall("primitive"))

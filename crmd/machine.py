@@ -58,6 +58,7 @@ from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from core.graph import INFINITY, GraphAction, GraphError
 from core.messages import crm, lrm
+from core.messages import stonith as st
 from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, SendCluster, SetResourceStatus,
@@ -69,6 +70,7 @@ from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, T
 from core.sansio import Log, PeerGone, Persist, RandomSource, Recv, Send, Stop, Stopped, Tick, WallClock, WatchPid
 from core.session import IdSource, Session
 from core import wire
+from crmd import fencing
 from crmd import requests as rq
 from crmd.cib import FEATURE_SET, Cib, CibError, Edit, from_wire, version_of, wire_edits
 from crmd.lrmstate import OP_STATUS, LocalLrm, OpRecord, params_digest, split_user_data, user_data
@@ -199,7 +201,9 @@ class CrmdMachine:
         # no sign-on: polled from the start; a big CIB may keep it busy (and silent) for long
         self.pengine = Session("pengine", self.ids, POLL_MS, PE_TIMEOUT_MS, PE_TIMEOUT_MS + SILENT_MS,
                                answers_in_order=True)
-        self.retry_at: dict[str, Optional[int]] = {"messaging": 0, "ccm": 0, "lrmd": 0, "tengine": 0}
+        self.stonithd = Session("stonithd", self.ids, POLL_MS, REQUEST_TIMEOUT_MS, SILENT_MS)
+        self.retry_at: dict[str, Optional[int]] = {"messaging": 0, "ccm": 0, "lrmd": 0, "tengine": 0,
+                                                   "stonithd": 0}
         self.incarnation = config.incarnation_floor + 1
         self.te_uuid = _uuid(rng)
         self.wall_offset_ms = 0
@@ -269,6 +273,10 @@ class CrmdMachine:
         self.lost_incarnation = 0  # ours when they were lost: a view must show a newer one
         self.view_since_ms = 0
         self.standby_pending = ""
+        # fencing: the device list stonithd last got (by configuration version), and the fencing
+        # actions of our graphs waiting for stonithd: target -> (transition, action id, target rc, op id)
+        self.devices_sent: Optional[tuple[int, int]] = None
+        self.fencing: dict[str, tuple[int, int, int, str]] = {}
         self.counters: dict[str, int] = {}
 
     def count(self, name: str) -> None:
@@ -335,13 +343,14 @@ class CrmdMachine:
         self._time(now_ms, out)
         if not self.stopped:
             self._maybe_schedule(now_ms, out)
+            self._sync_devices(now_ms, out)
         return out
 
     def next_deadline_ms(self) -> Optional[int]:
         if self.stopped:
             return None
         candidates = [v for v in self.retry_at.values() if v is not None]
-        for s in (self.messaging, self.ccm, self.lrmd, self.tengine, self.pengine):
+        for s in (self.messaging, self.ccm, self.lrmd, self.tengine, self.pengine, self.stonithd):
             d = s.next_deadline_ms()
             if d is not None:
                 candidates.append(d)
@@ -371,7 +380,7 @@ class CrmdMachine:
             if at is not None and now_ms >= at:
                 self.retry_at[name] = None
                 self._connect(now_ms, name, out)
-        for session in (self.messaging, self.ccm, self.lrmd, self.tengine, self.pengine):
+        for session in (self.messaging, self.ccm, self.lrmd, self.tengine, self.pengine, self.stonithd):
             for pending in session.expired(now_ms):
                 self._expired(now_ms, session, pending, out)
             polls, lost = session.check(now_ms)
@@ -401,6 +410,8 @@ class CrmdMachine:
             out.append(self.lrmd.request(now_ms, lambda rid: lrm.SignOn(rid, "crmd", pid), "signon"))
         elif name == "tengine":
             out.append(self.tengine.request(now_ms, lambda rid: TeSignOn(rid, "crmd", pid), "signon"))
+        elif name == "stonithd":
+            out.append(self.stonithd.request(now_ms, lambda rid: st.StSignOn(rid, "crmd", pid), "signon"))
 
     def _expired(self, now_ms: int, session: Session, pending: Any, out: list[object]) -> None:
         if pending.tag in ("signon", "subscribe", "list", "history"):
@@ -422,6 +433,8 @@ class CrmdMachine:
             ctx = self.exec_waiting.pop(pending.context, None) if isinstance(pending.context, int) else None
             if ctx is not None:
                 self._action_failed(now_ms, ctx, "the lrmd did not answer", out)
+        elif pending.tag == "fence":
+            self._fence_failed(str(pending.context), "stonithd did not answer", out)
 
     def _lost(self, now_ms: int, server: str, why: str, out: list[object], retry_ms: int = CONNECT_RETRY_MS) -> None:
         out.append(Log("warn", f"lost the {server} daemon ({why}); connecting again"))
@@ -442,6 +455,10 @@ class CrmdMachine:
             self.unconfirmed.clear()
             self.recurring.clear()
             self.registered.clear()
+        elif server == "stonithd":
+            self.devices_sent = None
+            for target in list(self.fencing):
+                self._fence_failed(target, "stonithd went away", out)
         elif server == "tengine":
             if self.te_running is not None:
                 # a restarted engine may have taken our last graph already: it drops it
@@ -467,7 +484,7 @@ class CrmdMachine:
             self._api(now_ms, src, msg, out)
             return
         session = {"messaging": self.messaging, "ccm": self.ccm, "lrmd": self.lrmd, "tengine": self.tengine,
-                   "pengine": self.pengine}.get(src)
+                   "pengine": self.pengine, "stonithd": self.stonithd}.get(src)
         if session is None:
             return
         if isinstance(msg, Reply):
@@ -510,6 +527,8 @@ class CrmdMachine:
             self._membership(now_ms, msg, out)
         elif src == "lrmd" and isinstance(msg, lrm.OpResult):
             self._op_result(now_ms, msg, out)
+        elif src == "stonithd" and isinstance(msg, st.StNotify):
+            self._fence_notice(now_ms, dict(msg.op), out)
         elif src == "tengine":
             if isinstance(msg, TeInvoke):
                 self._invoke(now_ms, msg, out)
@@ -636,6 +655,21 @@ class CrmdMachine:
                     self.need_pe = True
         elif src == "pengine" and tag == "schedule":
             self._pe_reply(now_ms, pending, msg, out)
+        elif src == "stonithd":
+            if tag == "signon":
+                if not msg.ok:
+                    self.retry_at["stonithd"] = now_ms + CONNECT_RETRY_MS
+                    return
+                self.stonithd.connected(now_ms, result.get("pid") if isinstance(result, dict) else None)
+                self.devices_sent = None
+                self._sync_devices(now_ms, out)
+            elif tag == "fence":
+                target = str(pending.context)
+                wait = self.fencing.get(target)
+                if not msg.ok:
+                    self._fence_failed(target, msg.error or "stonithd refused", out)
+                elif wait is not None and isinstance(result, dict):
+                    self.fencing[target] = wait[:3] + (str(result.get("op_id") or ""),)
 
     # -- the local API -------------------------------------------------------------------------------------
     def _api(self, now_ms: int, ident: bytes, msg: Any, out: list[object]) -> None:
@@ -1639,8 +1673,10 @@ class CrmdMachine:
             return
         if not self.tengine.up or not self.lrm_ready:
             return
-        if self.haresources and not self.comm_up:
-            return  # heartbeat's initdead: resources wait until every node was heard or it passed
+        if (self.haresources or fencing.enabled(self.cib)) and not self.comm_up:
+            # heartbeat's initdead: resources wait until every node was heard or it passed; with
+            # fencing, a node not heard yet would be fenced as unseen (startup-fencing)
+            return
         rejoin = self._rejoin_wait_until()
         if rejoin is not None and now_ms < rejoin:
             return  # our links just came back: the view that merges us with the others comes first
@@ -1819,13 +1855,82 @@ class CrmdMachine:
             if self.view is not None:
                 out.append(self._send(node, crm.ShutdownOk(self.view.instance, node)))
         elif action.operation == "stonith":
-            out.append(Log("error", f"fencing of {node} is needed but no fencing daemon runs yet"))
-            ok = False
+            self._fence_action(now_ms, tid, action, out)
+            return
         else:
             out.append(Log("warn", f"unknown cluster action {action.operation}; failing it"))
             ok = False
         out.append(Send("tengine", TeEvent(tid, action.id, node, action.target_rc if ok else 1,
                                            0 if ok else 4, action.target_rc)))
+
+    # -- fencing ------------------------------------------------------------------------------------------
+    def _sync_devices(self, now_ms: int, out: list[object]) -> None:
+        """stonithd knows the CIB's fence devices as of our configuration version."""
+        if not self.stonithd.up:
+            return
+        version = _config_version(self.cib)
+        if self.devices_sent == version:
+            return
+        self.devices_sent = version
+        conf = fencing.devices_of(self.cib)
+        out.append(self.stonithd.request(now_ms, lambda rid: st.StDevices(rid, "cib", conf["devices"], conf["levels"],
+                                                                          conf["options"]), "devices"))
+
+    def _fence_action(self, now_ms: int, tid: int, action: GraphAction, out: list[object]) -> None:
+        target = action.on_node or ""
+        kind = action.attrs.get("CRM_meta_stonith_action", "reboot")
+        try:
+            delay_ms = int(action.attrs.get("CRM_meta_priority_fencing_delay", "0")) * 1000
+        except ValueError:
+            delay_ms = 0
+        old = self.fencing.get(target)
+        if old is not None and old[:2] != (tid, action.id):
+            # an older graph's request for the same node: this action takes its place
+            self.fencing[target] = (tid, action.id, action.target_rc, old[3])
+            return
+        if not self.stonithd.up:
+            out.append(Log("error", f"fencing of {target} is needed but stonithd is not running"))
+            out.append(Send("tengine", TeEvent(tid, action.id, target, 1, 4, action.target_rc)))
+            return
+        self.fencing[target] = (tid, action.id, action.target_rc, "")
+        out.append(Log("notice", f"requesting fencing ({kind}) of node {target}"
+                                 + (f" after {delay_ms} ms (priority-fencing-delay)" if delay_ms else "")))
+        timeout = fencing.timeout_ms(self.cib)
+        out.append(self.stonithd.request(now_ms, lambda rid: st.StFence(rid, target, kind, timeout, delay_ms,
+                                                                        f"crmd.{self.me}"),
+                                         "fence", context=target))
+
+    def _fence_failed(self, target: str, why: str, out: list[object]) -> None:
+        wait = self.fencing.pop(target, None)
+        if wait is None:
+            return
+        tid, aid, target_rc, _ = wait
+        out.append(Log("error", f"fencing of {target} failed: {why}; its resources stay where they are"))
+        out.append(Send("tengine", TeEvent(tid, aid, target, 1, 4, target_rc)))
+
+    def _fence_notice(self, now_ms: int, rec: dict[str, Any], out: list[object]) -> None:
+        """stonithd's report of an operation: a node fenced (by us, a peer or an operator), or a
+        fencing given up."""
+        target = str(rec.get("target") or "")
+        if rec.get("state") == "failed":
+            wait = self.fencing.get(target)
+            if wait is not None and (not wait[3] or wait[3] == rec.get("id")):
+                self._fence_failed(target, str(rec.get("reason") or "failed"), out)
+            return
+        if rec.get("state") != "done" or rec.get("action") == "on" or not target:
+            return
+        self.count("nodes_fenced")
+        wait = self.fencing.pop(target, None)
+        if wait is not None:
+            # our graph's fencing: it goes on (the stops it implies, then the recovery)
+            tid, aid, target_rc, _ = wait
+            out.append(Send("tengine", TeEvent(tid, aid, target, target_rc, 0, target_rc)))
+        if self.is_dc:
+            ids = rq.node_ids(self.cib)
+            in_view = self.view is not None and target in self.view.members
+            self._dc_edits(now_ms, fencing.fenced_edits(self.cib, target, ids.get(target, target), in_view), out)
+            if wait is None:
+                self._want_pe(f"{target} was fenced", out)
 
     def _graph_event(self, now_ms: int, node: str, result: dict[str, Any], out: list[object]) -> None:
         key = str(result.get("key") or "")

@@ -4,7 +4,7 @@
                           [--ocf-root DIR]... [--rsctmp DIR] [--lsb-dir DIR]
                           [--heartbeat-dir DIR]... [--max-children N]
 
-It serves `core.messages.lrm` requests on `lrmd.sock`, forks agents (lrmd.runner) for the core's
+It serves `core.messages.lrm` requests on `lrmd.sock`, forks agents (core.agentrun) for the core's
 RunAgent effects and feeds their exits back. Resource definitions are kept in
 `<statedir>/lrmd.resources.json`; after a restart every known resource is probed (monitor with
 interval 0) so its state is learnt again: an lrmd restart never stops or restarts a resource.
@@ -31,7 +31,7 @@ from lrmd import resolve
 from lrmd.ocf import CLASSES, AgentContext, AgentExit, build_env, synthesized_metadata
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
 from lrmd.inproc import InProcess
-from lrmd.runner import AgentRunner
+from core.agentrun import AgentRunner
 
 STATE_FILE = "lrmd.resources.json"
 SHUTDOWN_WAIT_MS = 10_000

@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.messages.lrm import NOTIFY_CHANGED, NOTIFY_EVERYTIME, OpResult
+from core.agentproc import DEFAULT_KILL_GRACE_MS, KILL, TERM, KillClock
 from core.sansio import Log, Tick
 from lrmd.ocf import (CANCELLED, DONE, ERROR, OCF_ERR_GENERIC, TIMEOUT, AgentExit, check_resource,
                       map_exit)
 
 DEFAULT_MAX_CHILDREN = 4
-DEFAULT_KILL_GRACE_MS = 5_000
 RECENT_HISTORY = 20
 METADATA_TIMEOUT_MS = 30_000
 HISTORY_OUTPUT_CAP = 2048
@@ -192,16 +192,19 @@ class Op:
 
 
 class Run:
-    __slots__ = ("run_id", "op", "started_ms", "deadline_ms", "phase", "metadata_key")
+    __slots__ = ("run_id", "op", "started_ms", "clock", "metadata_key")
 
     def __init__(self, run_id: int, op: Optional[Op], started_ms: int, timeout_ms: int,
-                 metadata_key: Optional[tuple[str, str, str]] = None) -> None:
+                 kill_grace_ms: int, metadata_key: Optional[tuple[str, str, str]] = None) -> None:
         self.run_id = run_id
         self.op = op
         self.started_ms = started_ms
-        self.deadline_ms = started_ms + max(1, timeout_ms)
-        self.phase = "running"  # running -> terminating -> killing
+        self.clock = KillClock(started_ms, timeout_ms, kill_grace_ms)
         self.metadata_key = metadata_key
+
+    @property
+    def deadline_ms(self) -> int:
+        return self.clock.deadline_ms
 
 
 class Resource:
@@ -402,27 +405,20 @@ class LrmMachine:
         if run is None:
             self.counters["stray_exits"] += 1
             return
-        if run.phase != "running":
+        if run.clock.timed_out:
             out.append(SignalAgent(run.run_id, "KILL"))  # leftovers of a timed-out op's group
-        result = ev.result
-        if run.phase != "running" and not result.timed_out:
-            result = AgentExit(result.exit_code, result.signal, result.exec_error,
-                               result.exec_errno_class, result.stdout, result.stderr, timed_out=True)
-        self._finish(now_ms, run, result, out)
+        self._finish(now_ms, run, run.clock.finished(ev.result), out)
 
     def _on_tick(self, now_ms: int, ev: Tick, out: list) -> None:
         for run in list(self.runs.values()):
-            if now_ms < run.deadline_ms:
+            what = run.clock.due(now_ms)
+            if what is None:
                 continue
-            if run.phase == "running":
-                run.phase = "terminating"
-                run.deadline_ms = now_ms + self.kill_grace_ms
+            if what == TERM:
                 self.counters["timeouts"] += 1
                 out.append(Log("warn", f"{_run_name(run)} timed out; terminating its process group"))
                 out.append(SignalAgent(run.run_id, "TERM"))
-            elif run.phase == "terminating":
-                run.phase = "killing"
-                run.deadline_ms = now_ms + self.kill_grace_ms
+            elif what == KILL:
                 out.append(SignalAgent(run.run_id, "KILL"))
             else:
                 del self.runs[run.run_id]
@@ -467,7 +463,7 @@ class LrmMachine:
     def _dispatch(self, now_ms: int, out: list) -> None:
         while len(self.runs) < self.max_children and self.metadata_pending:
             key = self.metadata_pending.popleft()
-            run = Run(self._new_run_id(), None, now_ms, METADATA_TIMEOUT_MS, metadata_key=key)
+            run = Run(self._new_run_id(), None, now_ms, METADATA_TIMEOUT_MS, self.kill_grace_ms, metadata_key=key)
             self.runs[run.run_id] = run
             out.append(RunAgent(run.run_id, "", key[0], key[1], key[2], "meta-data", (), 0,
                                 METADATA_TIMEOUT_MS, ()))
@@ -481,7 +477,7 @@ class LrmMachine:
             if op.operation == "meta-data" and (rsc.rsc_class, rsc.provider, rsc.rsc_type) in self.metadata_cache:
                 self._finish_cached_metadata(now_ms, rsc, op, out)
                 continue
-            run = Run(self._new_run_id(), op, now_ms, op.timeout_ms)
+            run = Run(self._new_run_id(), op, now_ms, op.timeout_ms, self.kill_grace_ms)
             rsc.running = run
             self.runs[run.run_id] = run
             self.counters["runs"] += 1
@@ -495,7 +491,7 @@ class LrmMachine:
 
     def _finish_cached_metadata(self, now_ms: int, rsc: Resource, op: Op, out: list) -> None:
         xml = self.metadata_cache[(rsc.rsc_class, rsc.provider, rsc.rsc_type)]
-        run = Run(0, op, now_ms, op.timeout_ms)
+        run = Run(0, op, now_ms, op.timeout_ms, self.kill_grace_ms)
         self._record(now_ms, rsc, run, 0, DONE, "", 0, xml, "", out)
         self._after_run(now_ms, rsc, op)
 

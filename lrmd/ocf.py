@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from core.agentproc import AgentExit  # noqa: F401  (re-exported: lrmd callers and the simulator use it here)
+
 # -- OCF exit codes ------------------------------------------------------------------------------
 from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OCF_ERR_CONFIGURED,  # noqa: E402,F401
                            OCF_ERR_GENERIC, OCF_ERR_INSTALLED, OCF_ERR_PERM, OCF_ERR_UNIMPLEMENTED,
@@ -35,7 +37,7 @@ TIMEOUT = "timeout"
 ERROR = "error"
 NOT_SUPPORTED = "not_supported"
 
-CLASSES = ("ocf", "lsb", "heartbeat", "service")
+CLASSES = ("ocf", "lsb", "heartbeat", "service", "stonith")
 OPERATIONS = ("start", "stop", "monitor", "meta-data", "validate-all", "promote", "demote", "notify",
               "reload", "reload-agent", "migrate_to", "migrate_from", "status", "recover")
 
@@ -79,6 +81,10 @@ def check_resource(rsc_id: str, rsc_class: str, provider: str, rsc_type: str,
     if rsc_class == "service":
         if not rsc_type.strip() or "\0" in rsc_type:
             return "service resources need a command line or script name as type"
+    elif rsc_class == "stonith":
+        if not (rsc_type == "meatware" or (rsc_type.startswith("external/") and _TYPE_NAME.match(rsc_type[9:]))
+                or (rsc_type.startswith("fence_") and _TYPE_NAME.match(rsc_type))):
+            return f"bad fence device type {rsc_type!r} (external/NAME, fence_NAME or meatware)"
     elif not _TYPE_NAME.match(rsc_type):
         return f"bad resource type {rsc_type!r}"
     if rsc_class == "heartbeat":
@@ -121,12 +127,12 @@ def build_env(ctx: AgentContext, rsc_id: str, rsc_class: str, provider: str, rsc
         env[key] = value
     env["HA_RSCTMP"] = ctx.rsctmp
     env["OCF_ROOT"] = ctx.ocf_root
-    if rsc_class in ("ocf", "service"):
+    if rsc_class in ("ocf", "service", "stonith"):
         env["OCF_RA_VERSION_MAJOR"] = RA_VERSION_MAJOR
         env["OCF_RA_VERSION_MINOR"] = RA_VERSION_MINOR
         if rsc_id:  # meta-data runs have no instance (ocf-shellfuncs then uses RESOURCE_ID)
             env["OCF_RESOURCE_INSTANCE"] = rsc_id
-        env["OCF_RESOURCE_TYPE"] = rsc_type if rsc_class == "ocf" else "daemon"
+        env["OCF_RESOURCE_TYPE"] = rsc_type if rsc_class in ("ocf", "stonith") else "daemon"
         env["OCF_RESOURCE_PROVIDER"] = provider if rsc_class == "ocf" else "pyheartbeat"
         for key, value in params.items():
             if check_param_name(key) is None and check_value(value) is None:
@@ -187,19 +193,7 @@ def parse_param(text: str) -> tuple[str, str]:
 
 
 # -- results -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AgentExit:
-    """How an agent run ended, as the shell saw it."""
-
-    exit_code: Optional[int] = None  # None when killed by a signal or never started
-    signal: Optional[int] = None
-    exec_error: Optional[str] = None  # e.g. "not installed", "not executable"
-    exec_errno_class: str = ""  # "missing" | "permission" | "format" | "other"
-    stdout: str = ""
-    stderr: str = ""
-    timed_out: bool = False
-
-
+# AgentExit (how a run ended) is shared with stonithd: core.agentproc
 @dataclass(frozen=True)
 class Mapped:
     rc: int
@@ -263,7 +257,7 @@ def map_exit(rsc_class: str, operation: str, result: AgentExit) -> Mapped:
         sig = result.signal if result.signal is not None else 0
         return Mapped(OCF_ERR_GENERIC, ERROR, f"agent killed by signal {sig}")
     code = result.exit_code
-    if rsc_class in ("ocf", "service"):
+    if rsc_class in ("ocf", "service", "stonith"):
         if 0 <= code <= 9:
             if code == OCF_ERR_UNIMPLEMENTED:
                 return Mapped(code, NOT_SUPPORTED, reason or f"{operation} is not implemented")

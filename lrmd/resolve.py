@@ -79,6 +79,8 @@ class Resolver:
             elif "command" not in params:
                 env["OCF_RESKEY_command"] = rsc_type
             return Plan(python_agent_argv("daemon") + [operation], env)
+        if rsc_class == "stonith":  # fence devices: agents.stonithdevice
+            return Plan(python_agent_argv("stonith-device") + [operation], {"PYHB_STONITH_TYPE": rsc_type})
         return Plan(error=f"unknown class {rsc_class}", error_class="other")
 
     # -- listings ------------------------------------------------------------------------------

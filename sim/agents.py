@@ -73,6 +73,10 @@ def _outcome(cluster: "Cluster", node: "SimNode", w: World, effect: lm.RunAgent)
         if planted is not None and planted != 0:
             rc = planted
         else:
+            for observer in cluster.observers:
+                started = getattr(observer, "resource_started", None)
+                if started is not None:
+                    started(cluster, node, rsc)
             w.running.add(rsc)
             rc = 0
     elif op == "stop":

@@ -10,6 +10,7 @@
                                                          simulated agents, pengine, tengine, crmd)
     hb sim crm --seed 17 --trace [--verbose]             replay one seed; --verbose adds info lines
     hb sim crm ... --mode crm|haresources                only this configuration (default: by seed)
+    hb sim crm ... --fencing on|mixed                    with stonithd and simulated fence devices
 
 One line per run; a violation prints the seed, what was violated, the run's trace and the
 command that replays it, and the exit status is 1.
@@ -63,16 +64,22 @@ def _one(job: tuple[int, int, tuple[str, ...], bool]) -> RunResult:
     return run_seed(seed, count, random.Random(seed), kinds, keep_trace=keep_trace)
 
 
-def _one_crm(job: tuple[int, int, tuple[str, ...], bool, str, bool]) -> crmrun.CrmRunResult:
-    seed, count, kinds, keep_trace, mode, verbose = job
+def fencing_for(seed: int, fencing: str) -> bool:
+    """on | off | mixed (odd seeds fence)."""
+    return fencing == "on" or (fencing == "mixed" and seed % 2 == 1)
+
+
+def _one_crm(job: tuple[int, int, tuple[str, ...], bool, str, bool, str]) -> crmrun.CrmRunResult:
+    seed, count, kinds, keep_trace, mode, verbose, fencing = job
     return crmrun.run_crm_seed(seed, count, random.Random(seed), kinds, mode, keep_trace=keep_trace,
-                               verbose=verbose, trace_limit=100_000 if verbose else 4000)
+                               verbose=verbose, trace_limit=100_000 if verbose else 4000,
+                               fencing=fencing_for(seed, fencing))
 
 
 def run_many_crm(seeds: Iterable[int], nodes: tuple[int, int], kinds: tuple[str, ...] = crmrun.FAULT_KINDS,
                  jobs: int = 1, keep_trace: bool = False, mode: str = "",
-                 verbose: bool = False) -> Iterator[crmrun.CrmRunResult]:
-    work = [(seed, nodes_for(seed, nodes), kinds, keep_trace, mode, verbose) for seed in seeds]
+                 verbose: bool = False, fencing: str = "off") -> Iterator[crmrun.CrmRunResult]:
+    work = [(seed, nodes_for(seed, nodes), kinds, keep_trace, mode, verbose, fencing) for seed in seeds]
     if jobs <= 1:
         for job in work:
             yield _one_crm(job)
@@ -122,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"comma list of {','.join(crmrun.FAULT_KINDS)}; 'all' (default) or 'none'")
     crm.add_argument("--mode", choices=("crm", "haresources"), default="",
                      help="the configuration (default: haresources for every third seed, else a CIB)")
+    crm.add_argument("--fencing", choices=("off", "on", "mixed"), default="off",
+                     help="stonithd and a simulated fence device on every node: off (default), on, or "
+                          "mixed (odd seeds); with fencing, two-node clusters get every fault kind")
     crm.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     crm.add_argument("--quiet", action="store_true", help="print only violations and the summary")
     crm.add_argument("--trace", action="store_true", help="print the trace of every run")
@@ -150,9 +160,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     seeds = range(first, first + count)
     faults = ",".join(args.faults) or "none"
     if args.command == "crm":
-        return _report(args, run_many_crm(seeds, args.nodes, args.faults, jobs, args.trace, args.mode, args.verbose),
+        return _report(args, run_many_crm(seeds, args.nodes, args.faults, jobs, args.trace, args.mode, args.verbose,
+                                          args.fencing),
                        lambda r: r.settled_ms, "settled after heal",
-                       lambda r: f"hb sim crm --nodes {r.nodes} --seed {r.seed} --faults {faults} --mode {r.mode} "
+                       lambda r: f"hb sim crm --nodes {r.nodes} --seed {r.seed} --faults {faults} "
+                                 f"--mode {r.mode.split('+')[0]} --fencing {'on' if '+fencing' in r.mode else 'off'} "
                                  "--trace --verbose",
                        f" (bound {crmrun.bound_ms(crmrun.Timing())} ms)")
     return _report(args, run_many(seeds, args.nodes, args.faults, jobs, keep_trace=args.trace),

@@ -8,6 +8,10 @@ Invariants (`CrmChecker`):
   quorate partitions, in views where the newer excludes the other (two quorate partitions);
 - no action from an aborted graph: once crmd told its transition engine to stop a graph (an
   abort at INFINITY, or a cancel), the engine invokes no further action of that graph;
+- with fencing (stonithd and a simulated fence device on every node): never two owners - no
+  resource starts on a node while another node that is up (running, or hung) still runs it,
+  i.e. while its last holder is neither fenced (powered off) nor confirmed stopped (fence
+  devices themselves excepted: they need quorum only, as in Pacemaker);
 - settled (checked by the runner after the last fault): within the stated bound every running
   node is in one view, the DC is idle, every member joined with a CIB identical to the DC's
   (digest), the policy engine schedules nothing for the DC's CIB, and every resource runs
@@ -38,9 +42,16 @@ from sim import agents
 from sim.checkers import Violation
 from sim.cluster import LINK, Cluster, SimNode, SimProcess, SubRng, WALL_BASE_S
 from sim.stacks import MembershipStack
+from sim import fencing as simfence
+from stonithd.devices import Device
+from stonithd.machine import RunDevice, SignalDevice, StonithConfig, StonithMachine
 from tengine.machine import Aborted, Fired, TeMachine
 
 CRM_PROCESSES = ("messaging", "ccm", "lrmd", "pengine", "tengine", "crmd")
+# fence devices need quorum, not fencing, to start (Pacemaker's requires=quorum for class stonith:
+# a device must be able to start where it is needed to fence); a device running twice harms nothing
+FENCE_DEVICES = ("fence-sim", "stonith_host-1")
+FENCING_PROCESSES = ("messaging", "ccm", "lrmd", "stonithd", "pengine", "tengine", "crmd")
 
 
 class CrmStack(MembershipStack):
@@ -48,8 +59,14 @@ class CrmStack(MembershipStack):
 
     def __init__(self, cib_xml: str, mode: str = "crm", groups: tuple = (),
                  crmd_factory: Callable[..., CrmdMachine] = CrmdMachine,
-                 tengine_factory: Callable[..., TeMachine] = TeMachine, ccm_factory: Any = None) -> None:
+                 tengine_factory: Callable[..., TeMachine] = TeMachine, ccm_factory: Any = None,
+                 fencing: bool = False, hacf_devices: tuple[Device, ...] = (),
+                 stonith_factory: Callable[..., StonithMachine] = StonithMachine) -> None:
         super().__init__(ccm_factory)
+        self.processes = FENCING_PROCESSES if fencing else CRM_PROCESSES
+        self.fencing = fencing
+        self.hacf_devices = hacf_devices
+        self.stonith_factory = stonith_factory
         self.cib_xml = cib_xml
         self.mode = mode
         self.groups = groups
@@ -71,7 +88,8 @@ class CrmStack(MembershipStack):
         return {lm.RunAgent: agents.run_agent, lm.SignalAgent: agents.signal_agent,
                 lm.SaveResources: _save_resources, Published: _ignore, ShellRequest: _shell_request,
                 SaveInput: _save_input, Scheduled: _scheduled, Fired: _ignore, Aborted: _ignore,
-                SaveCib: _save_cib, RoleChanged: _role, CibChanged: _ignore, Stopped: _stopped}
+                SaveCib: _save_cib, RoleChanged: _role, CibChanged: _ignore, Stopped: _stopped,
+                RunDevice: simfence.run_device, SignalDevice: simfence.signal_device}
 
     def build(self, cluster: Cluster, node: SimNode, proc: SimProcess, local_ms: int) -> Any:
         name = proc.name
@@ -84,6 +102,11 @@ class CrmStack(MembershipStack):
             return PengineProcess(proc.incarnation, save=False)
         if name == "tengine":
             return self.tengine_factory(proc.incarnation)
+        if name == "stonithd":
+            return self.stonith_factory(StonithConfig(node=node.name, nodes=tuple(cluster.names), pid=proc.incarnation,
+                                                      hacf_devices=self.hacf_devices, kill_grace_ms=500,
+                                                      query_timeout_ms=2 * cluster.timing.deadtime_ms),
+                                        SubRng(cluster.rng.randint(0, 2**31)))
         if name == "crmd":
             disk = node.disk.get("cib.xml")
             cib, _notes = initial_cib("cib.xml", disk if disk is not None else self.cib_xml,
@@ -145,6 +168,8 @@ class CrmChecker:
     dirty: bool = False  # something the split-brain check depends on changed
     invokes: int = 0
     transitions: int = 0
+    fencing: bool = False  # the cluster fences: check "never two owners" at every start
+    starts_checked: int = 0
 
     def on_effect(self, cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
         kind = type(effect)
@@ -180,7 +205,19 @@ class CrmChecker:
         elif kind is TeCancel:
             self.aborted.add(key + (msg.transition_id,))
 
+    def resource_started(self, cluster: Cluster, node: SimNode, rsc: str) -> None:
+        """A start succeeded on `node`: with fencing, no other node that is up still runs it."""
+        if not self.fencing or rsc in FENCE_DEVICES:
+            return
+        self.starts_checked += 1
+        others = [n.name for n in cluster.nodes.values() if n.up and n.name != node.name
+                  and rsc in agents.world(n).running]
+        if others:
+            raise Violation(f"two owners: {rsc} started on {node.name} while {', '.join(others)} still runs it "
+                            "(neither fenced nor confirmed stopped)")
+
     def node_crashed(self, cluster: Cluster, node: SimNode) -> None:
+        simfence.node_crashed(cluster, node.name)
         agents.node_crashed(node)
         self.roles.pop(node.name, None)
         self.check_resources(cluster)
@@ -220,6 +257,8 @@ class CrmChecker:
         if len(quorate) < 2:
             return
         for rsc, nodes in agents.where(cluster).items():
+            if self.fencing and rsc in FENCE_DEVICES:
+                continue
             holders = [n for n in nodes if n in quorate]
             for i, a in enumerate(holders):
                 for b in holders[i + 1:]:
@@ -322,9 +361,10 @@ def _unpack(cib: XNode, now: _dt.datetime) -> Any:
 
 
 # -- configurations the runs use ---------------------------------------------------------------------------
-def scenario_cib(nodes: list[str], monitor_ms: int = 1000) -> str:
+def scenario_cib(nodes: list[str], monitor_ms: int = 1000, fencing: bool = False) -> str:
     """A CIB with a group (address + service, preferring the first node), a pair with order and
-    colocation, migration thresholds and stickiness."""
+    colocation, migration thresholds and stickiness; with fencing, stonith enabled and one
+    simulated fence device (static host list, a random delay against fence races)."""
     mon = f'<operations><op id="{{rid}}-mon" name="monitor" interval="{monitor_ms}ms" timeout="5s"/></operations>'
 
     def prim(rid: str, klass: str, rtype: str, provider: str = "", meta: str = "") -> str:
@@ -333,13 +373,20 @@ def scenario_cib(nodes: list[str], monitor_ms: int = 1000) -> str:
 
     threshold = '<meta_attributes id="{rid}-meta"><nvpair id="{rid}-mt" name="migration-threshold" value="2"/></meta_attributes>'
     second = nodes[1] if len(nodes) > 1 else nodes[0]
+    fence = (f'<primitive id="fence-sim" class="stonith" type="{simfence.SIM_DEVICE}">'
+             '<instance_attributes id="fence-sim-params">'
+             f'<nvpair id="fence-sim-hosts" name="pcmk_host_list" value="{" ".join(nodes)}"/>'
+             '<nvpair id="fence-sim-delay" name="pcmk_delay_max" value="1s"/>'
+             '</instance_attributes>' + mon.format(rid="fence-sim") + '</primitive>')
     return (
         '<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" crm_feature_set="3.16.2">'
         '<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">'
-        '<nvpair id="o-stonith" name="stonith-enabled" value="false"/>'
+        f'<nvpair id="o-stonith" name="stonith-enabled" value="{"true" if fencing else "false"}"/>'
+        '<nvpair id="o-stonith-timeout" name="stonith-timeout" value="5s"/>'
         '<nvpair id="o-quorum" name="no-quorum-policy" value="stop"/>'
         '</cluster_property_set></crm_config><nodes/><resources>'
-        '<group id="web">' + prim("ip", "ocf", "IPaddr2", "heartbeat") + prim("svc", "lsb", "svc") + '</group>'
+        + (fence if fencing else '')
+        + '<group id="web">' + prim("ip", "ocf", "IPaddr2", "heartbeat") + prim("svc", "lsb", "svc") + '</group>'
         + prim("db", "ocf", "Dummy", "pacemaker", threshold.format(rid="db"))
         + prim("mail", "ocf", "Dummy", "pacemaker")
         + '</resources><constraints>'
@@ -352,14 +399,16 @@ def scenario_cib(nodes: list[str], monitor_ms: int = 1000) -> str:
         '</meta_attributes></rsc_defaults></configuration><status/></cib>')
 
 
-def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: int = 1000) -> tuple[str, tuple]:
+def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: int = 1000,
+                      fencing: bool = False) -> tuple[str, tuple]:
     """(CIB, groups) for haresources mode, derived as the crmd shell derives them (monitors made
     frequent enough for the simulated time)."""
     lines = [f"{nodes[0]} IPaddr2::198.18.0.100/24/eth0 svc"]
     if len(nodes) > 1:
         lines.append(f"{nodes[1]} Dummy::a Dummy::b")
     groups = parse_haresources("\n".join(lines) + "\n", "haresources", tuple(nodes))
-    root, info, _ = from_haresources(groups, auto_failback, nodes)
+    root, info, _ = from_haresources(groups, auto_failback, nodes,
+                                     stonith_devices=[("stonith_host-1", simfence.SIM_DEVICE)] if fencing else ())
     for op in root.iter("op"):
         op.set("interval", f"{monitor_ms}ms")
         op.set("timeout", "5s")
@@ -367,14 +416,19 @@ def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: i
 
 
 def crm_cluster(names: list[str], rng: Any, timing: Any, network: Any = None, trace: Any = None,
-                mode: str = "crm", auto_failback: str = "on", **kwargs: Any) -> tuple[Cluster, CrmChecker]:
+                mode: str = "crm", auto_failback: str = "on", fencing: bool = False,
+                **kwargs: Any) -> tuple[Cluster, CrmChecker]:
+    """fencing: stonithd on every node and a simulated fence device (in the CIB in crm mode; an
+    ha.cf `stonith_host * external/sim` line, found by its host list, in haresources mode)."""
     if mode == "haresources":
-        cib, groups = haresources_setup(names, auto_failback)
-        stack = CrmStack(cib, "haresources", groups, **kwargs)
+        cib, groups = haresources_setup(names, auto_failback, fencing=fencing)
+        hacf = (Device("stonith_host-1", simfence.SIM_DEVICE, {"pcmk_delay_max": "1s"}, "ha.cf", ("*",)),) \
+            if fencing else ()
+        stack = CrmStack(cib, "haresources", groups, fencing=fencing, hacf_devices=hacf, **kwargs)
     else:
-        stack = CrmStack(scenario_cib(names), **kwargs)
+        stack = CrmStack(scenario_cib(names, fencing=fencing), fencing=fencing, **kwargs)
     cluster = Cluster(names, rng, timing, network, trace, stack=stack)
-    checker = CrmChecker(cluster)
+    checker = CrmChecker(cluster, fencing=fencing)
     cluster.observers.append(checker)
     return cluster, checker
 

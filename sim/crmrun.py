@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
 from sim import agents
+from sim import fencing as simfence
 from sim.checkers import Violation
 from sim.cluster import Timing
 from sim.crm import CRM_PROCESSES, crm_cluster, crmd_of, set_nic, settle_problem
@@ -81,18 +82,22 @@ class CrmRunResult:
     steps: int = 0
     trace: str = ""
     placement: dict = field(default_factory=dict)
+    fenced: int = 0  # nodes powered off by a (simulated) fence device
+    starts_checked: int = 0  # starts the "never two owners" check looked at
 
     def line(self) -> str:
         status = "ok" if self.ok else "VIOLATION"
         settled = f"settled {self.settled_ms} ms after heal" if self.settled_ms is not None else "not settled"
+        fenced = f", {self.fenced} fenced" if "+fencing" in self.mode else ""
         return (f"seed {self.seed} nodes {self.nodes} {self.mode} {status}: {settled}; {self.transitions} transitions, "
-                f"{self.invokes} actions, {self.steps} steps; faults: {'; '.join(self.faults) or 'none'}")
+                f"{self.invokes} actions{fenced}, {self.steps} steps; faults: {'; '.join(self.faults) or 'none'}")
 
 
-def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_ms: int, timing: Timing) -> list[str]:
+def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_ms: int, timing: Timing,
+                fencing: bool = False) -> list[str]:
     names = cluster.names
     described: list[str] = []
-    if len(names) == 2:
+    if len(names) == 2 and not fencing:
         kinds = tuple(k for k in kinds if k in TWO_NODE_KINDS)
     if not kinds:
         return described
@@ -122,7 +127,7 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
             # (a node that loses its messaging or ccm stops what it runs before the others, which
             # see it dead, take over: two-node clusters too)
             pname = rng.choice(CRM_PROCESSES)
-            if len(names) == 2 and pname in ("lrmd", "crmd") and "nic" in kinds:
+            if len(names) == 2 and pname in ("lrmd", "crmd") and "nic" in kinds and not fencing:
                 # a node cut off while its lrmd or crmd is down cannot stop what it runs before its
                 # peer takes over: two faults at once that only fencing covers in a two-node cluster
                 pname = "tengine"
@@ -167,8 +172,10 @@ def heal_all(cluster, rng: Rng, restart_probability: float = 0.8) -> None:
 
 def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT_KINDS, mode: str = "",
                  timing: Timing = Timing(), trace_limit: int = 4000, keep_trace: bool = False,
-                 crmd_factory=None, tengine_factory=None, verbose: bool = False) -> CrmRunResult:
-    """rng: a fresh random.Random(seed). mode: crm | haresources ('' = by seed)."""
+                 crmd_factory=None, tengine_factory=None, verbose: bool = False, fencing: bool = False,
+                 stonith_factory=None) -> CrmRunResult:
+    """rng: a fresh random.Random(seed). mode: crm | haresources ('' = by seed). fencing: stonithd
+    and a simulated fence device on every node; every fault kind in two-node clusters too."""
     mode = mode or ("haresources" if seed % 3 == 2 else "crm")
     names = [f"node{i}" for i in range(1, nodes + 1)]
     trace = Trace(trace_limit)
@@ -178,15 +185,17 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
         extra["crmd_factory"] = crmd_factory
     if tengine_factory is not None:
         extra["tengine_factory"] = tengine_factory
-    cluster, checker = crm_cluster(names, rng, timing, network, trace, mode=mode, **extra)
+    if stonith_factory is not None:
+        extra["stonith_factory"] = stonith_factory
+    cluster, checker = crm_cluster(names, rng, timing, network, trace, mode=mode, fencing=fencing, **extra)
     cluster.verbose = verbose
     heal_ms = FORM_MS + FAULT_WINDOW_MS
     for name in names:
         cluster.at(rng.randint(0, START_WINDOW_MS), lambda n=name: cluster.nodes[n].up or cluster.start(n))
-    faults = plan_faults(cluster, rng, kinds, FORM_MS, heal_ms, timing)
+    faults = plan_faults(cluster, rng, kinds, FORM_MS, heal_ms, timing, fencing=fencing)
     for text in faults:
         trace.add(0, "-", f"planned: {text}")
-    result = CrmRunResult(seed, nodes, mode, True, faults)
+    result = CrmRunResult(seed, nodes, mode + ("+fencing" if fencing else ""), True, faults)
     deadline = heal_ms + bound_ms(timing)
     try:
         cluster.run_until(heal_ms - 1)
@@ -220,6 +229,8 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
         result.trace = trace.render()
     if keep_trace and not result.trace:
         result.trace = trace.render()
+    result.fenced = len([f for f in simfence.devices(cluster).fenced_log if f[3] != "on"]) if fencing else 0
+    result.starts_checked = checker.starts_checked
     result.transitions = checker.transitions
     result.invokes = checker.invokes
     result.steps = cluster.steps

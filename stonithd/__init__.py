@@ -1,2 +1,5 @@
-"""Fencing. So far: how fence device programs are called and what they answer (`plugins`),
-used by the `stonith` tool; the daemon comes with issue 9."""
+"""Fencing: the stonithd daemon (`machine` its core, `daemon` its shell), the fence devices as
+configured (`devices`) and how their programs are called and answered (`plugins`), shared with
+the `stonith` tool."""
+
+SANS_IO_MODULES = ("plugins", "devices", "machine")

@@ -238,14 +238,17 @@ class TeMachine:
             action = st.synapse.action
             if action.pseudo or st.state not in (PENDING, FIRED):
                 continue
-            if node in action.downed or (action.on_node_uuid in action.downed and action.on_node == node):
+            if action.operation != "stonith" and (
+                    node in action.downed or (action.on_node_uuid in action.downed and action.on_node == node)):
+                # a shutdown: the node leaving is its confirmation (a fencing waits for the fencer:
+                # a node that only looks gone is what fencing is for)
                 if st.state == FIRED:
                     st.state = CONFIRMED  # the node it takes down is gone: done
                     st.deadline_ms = None
                 continue
             if action.on_node == node or action.router_node == node:
                 if action.operation == "stonith":
-                    continue
+                    continue  # fencing a node that left is what it is for
                 if st.state == FIRED:
                     out.append(self._lost(action, f"node {node} left"))
                 st.state = FAILED
@@ -311,7 +314,11 @@ class TeMachine:
                     progress = True
                     continue
                 st.state = FIRED
-                st.deadline_ms = now_ms + action.timeout_ms + action.start_delay_ms + graph.cluster_delay_ms
+                timeout = action.timeout_ms
+                if action.operation == "stonith":
+                    # the fencer's delays come on top of the device's time (priority-fencing-delay)
+                    timeout = graph.stonith_timeout_ms + _ms_attr(action.attrs.get("CRM_meta_priority_fencing_delay")) * 1000
+                st.deadline_ms = now_ms + timeout + action.start_delay_ms + graph.cluster_delay_ms
                 in_flight += 1
                 out.append(Send(self.client, TeInvoke(graph.transition_id, action.to_wire())))
         if self.in_flight() == 0 and not any(st.state == PENDING and self._could_fire(st) for st in self.by_synapse):
@@ -354,3 +361,10 @@ class TeMachine:
         self.by_synapse = []
         self.states = {}
         self.queued = None
+
+
+def _ms_attr(text: object) -> int:
+    try:
+        return max(0, int(str(text)))
+    except ValueError:
+        return 0

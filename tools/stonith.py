@@ -6,8 +6,8 @@
     stonith [-svh] -t TYPE {-p PARAMS | -F FILE | -E | name=value...} -lS
     stonith [-svh] -t TYPE {-p PARAMS | -F FILE | -E | name=value...} -T {reset|on|off} NODE
 
-TYPE is a cluster-glue external plugin (`external/ssh`: the programs in
-/usr/lib/stonith/plugins/external) or a fence-agents program (`fence_ipmilan`: the `fence_*`
+TYPE is a cluster-glue external plugin (`external/ssh`: the programs in this stack's
+stonithd/external, then /usr/lib/stonith/plugins/external) or a fence-agents program (`fence_ipmilan`: the `fence_*`
 programs in /usr/sbin); cluster-glue's compiled-in plugins (apcmaster, ...) are not run. How
 each is called is `stonithd.plugins`. Exit status as cluster-glue's: 0 done, 1 a bad command
 line or configuration, 5 the operation failed, 6 it timed out, 8 an unknown device type.
@@ -25,11 +25,9 @@ import subprocess
 import sys
 from typing import Optional, TextIO
 
-from stonithd import plugins
+from stonithd import locate, plugins
 from stonithd.plugins import EXTERNAL, FENCE, Outcome, Plugin
 
-EXTERNAL_DIRS = ("/usr/lib/stonith/plugins/external", "/usr/lib64/stonith/plugins/external")
-FENCE_DIRS = ("/usr/sbin", "/sbin")
 TIMEOUT_S = 120  # cluster-glue's external plugins have no timeout; a hung device must not hang us
 
 S_OK, S_BADCONFIG, S_RESETFAIL, S_TIMEOUT, S_OOPS = 0, 1, 5, 6, 8
@@ -59,52 +57,15 @@ class Failed(Exception):
         self.code = code
 
 
-def _dirs(variable: str, default: tuple[str, ...]) -> list[str]:
-    value = os.environ.get(variable)
-    return [d for d in value.split(":") if d] if value else list(default)
-
-
-def _runnable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
 def list_types() -> list[str]:
-    found: set[str] = set()
-    for directory in _dirs("PYHB_STONITH_EXTERNAL_DIRS", EXTERNAL_DIRS):
-        for name in _listdir(directory):
-            if _runnable(os.path.join(directory, name)) and plugins.kind_of(f"external/{name}") == EXTERNAL:
-                found.add(f"external/{name}")
-    for directory in _dirs("PYHB_FENCE_AGENT_DIRS", FENCE_DIRS):
-        for name in _listdir(directory):
-            if plugins.kind_of(name) == FENCE and _runnable(os.path.join(directory, name)):
-                found.add(name)
-    return sorted(found)
-
-
-def _listdir(directory: str) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except OSError:
-        return []
+    return locate.list_types()
 
 
 def find(type_name: str) -> Plugin:
-    kind = plugins.kind_of(type_name)
-    if kind == EXTERNAL:
-        dirs, name = _dirs("PYHB_STONITH_EXTERNAL_DIRS", EXTERNAL_DIRS), type_name[len("external/"):]
-    elif kind == FENCE:
-        dirs, name = _dirs("PYHB_FENCE_AGENT_DIRS", FENCE_DIRS), type_name
-    else:
-        raise Failed(f"invalid device type '{type_name}': this stack runs external/* plugins and fence_* agents",
-                     S_OOPS)
-    for directory in dirs:
-        path = os.path.join(directory, name)
-        if _runnable(path):
-            if kind == EXTERNAL and os.stat(path).st_mode & 0o022:
-                raise Failed(f"{path} is writable by group or others: cluster-glue refuses to run it, so do we",
-                             S_BADCONFIG)
-            return Plugin(type_name, kind, path)
-    raise Failed(f"invalid device type '{type_name}': no executable {name} in {', '.join(dirs)}", S_OOPS)
+    try:
+        return locate.find(type_name)
+    except locate.LocateError as exc:
+        raise Failed(str(exc), S_BADCONFIG if exc.why == locate.BAD_CONFIG else S_OOPS) from None
 
 
 def run(plugin: Plugin, op: str, params: dict[str, str], host: Optional[str] = None,

@@ -366,5 +366,5 @@ def test_the_correct_cores_pass_the_same_seeds():
 # -- the CI sweep -----------------------------------------------------------------------------------
 def test_seed_sweep_has_no_violations():
     seeds = int(os.environ.get("PYHB_CRM_SIM_SEEDS", "300"))
-    failures = [r for r in run_many_crm(range(seeds), (2, 5), FAULT_KINDS, jobs=2) if not r.ok]
+    failures = [r for r in run_many_crm(range(seeds), (2, 5), FAULT_KINDS, jobs=2, fencing="mixed") if not r.ok]
     assert not failures, "\n\n".join(f"{r.line()}\n{r.violation}\n{r.trace[-4000:]}" for r in failures[:3])

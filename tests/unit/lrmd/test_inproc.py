@@ -13,7 +13,7 @@ from agents.install import install
 from core.loop import Loop
 from lrmd.inproc import InProcess
 from lrmd.ocf import AgentExit
-from lrmd.runner import AgentRunner
+from core.agentrun import AgentRunner
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""Running agent processes for the lrmd shell: spawn, capture, signal, reap. No policy here.
+"""Running programs for the shells of lrmd (agents) and stonithd (fence devices): spawn, feed stdin,
+capture, signal, reap. No policy here (the timeout rule is `core.agentproc.KillClock`, in the cores).
 
 Each agent is started with posix_spawn in a new session (so its process group can be signalled
-as a whole), cwd inherited from the daemon (`/`), stdin from /dev/null, SIGPIPE and friends
+as a whole), cwd inherited from the daemon (`/`), stdin from /dev/null (or a pipe holding what the caller
+gave, for fence agents' `name=value` lines), SIGPIPE and friends
 reset to default, and stdout/stderr on pipes. Its exit is noticed through a pidfd registered
 with the loop, never through pipe EOF: an agent that leaves a daemon holding its pipes open is
 finished when the agent itself exits. Output beyond the cap is read and thrown away, so an agent
@@ -18,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from core.loop import Loop
-from lrmd.ocf import AgentExit
+from core.agentproc import AgentExit
 
 STDOUT_CAP = 256 * 1024
 STDERR_CAP = 64 * 1024
 READ_CHUNK = 65536
+STDIN_CAP = 60 * 1024  # below a pipe's default capacity, so writing it never blocks
 _RESET_SIGNALS = tuple(s for s in (getattr(signal, n, None) for n in ("SIGPIPE", "SIGXFSZ", "SIGXFZ"))
                        if s is not None)
 
@@ -83,20 +86,39 @@ class AgentRunner:
         self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
     def spawn(self, argv: list[str], env: dict[str, str],
-              on_exit: Callable[[AgentExit], None]) -> Optional[int]:
+              on_exit: Callable[[AgentExit], None], stdin: Optional[bytes] = None) -> Optional[int]:
         """Start argv; returns the pid (= process group id), or None after calling on_exit with
-        an exec error (missing file, no permission, bad format) right away."""
+        an exec error (missing file, no permission, bad format) right away. `stdin` (at most a
+        pipe's capacity, 64 KiB: fence agents read a few lines) is what the program reads."""
+        in_fd = self._devnull
+        if stdin is not None:
+            if len(stdin) > STDIN_CAP:
+                raise ValueError(f"stdin of {len(stdin)} bytes is over {STDIN_CAP}")
+            in_r, in_w = os.pipe2(os.O_CLOEXEC)
+            try:
+                os.write(in_w, stdin)  # fits in the pipe: never blocks
+            finally:
+                os.close(in_w)
+            in_fd = in_r
+        try:
+            return self._spawn(argv, env, on_exit, in_fd)
+        finally:
+            if in_fd != self._devnull:
+                os.close(in_fd)
+
+    def _spawn(self, argv: list[str], env: dict[str, str], on_exit: Callable[[AgentExit], None],
+               in_fd: int) -> Optional[int]:
         out_r, out_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         err_r, err_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         os.set_blocking(out_w, True)
         os.set_blocking(err_w, True)
-        actions = [(os.POSIX_SPAWN_DUP2, self._devnull, 0),
+        actions = [(os.POSIX_SPAWN_DUP2, in_fd, 0),
                    (os.POSIX_SPAWN_DUP2, out_w, 1),
                    (os.POSIX_SPAWN_DUP2, err_w, 2)]
         name = self.in_process(argv[0]) if self.in_process is not None else None
         try:
             if name is not None:
-                pid = self._fork_agent(name, argv, env, out_w, err_w)
+                pid = self._fork_agent(name, argv, env, in_fd, out_w, err_w)
             else:
                 pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True,
                                      setsigdef=_RESET_SIGNALS, setsigmask=())
@@ -118,7 +140,7 @@ class AgentRunner:
         self.loop.add_reader(pidfd, lambda: self._exited(child))
         return pid
 
-    def _fork_agent(self, name: str, argv: list[str], env: dict[str, str], out_w: int, err_w: int) -> int:
+    def _fork_agent(self, name: str, argv: list[str], env: dict[str, str], in_fd: int, out_w: int, err_w: int) -> int:
         """Run one of our agents in a forked copy of this process, as its wrapper would run it:
         own session, stdin /dev/null, stdout/stderr on the pipes, default signal handling,
         exactly `env`, no other descriptor, exit code = what run() returns."""
@@ -130,7 +152,7 @@ class AgentRunner:
         code = 1
         try:
             os.setsid()
-            os.dup2(self._devnull, 0)
+            os.dup2(in_fd, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             os.closerange(3, 1 << 16)

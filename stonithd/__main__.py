@@ -1,0 +1,5 @@
+import sys
+
+from stonithd.daemon import main
+
+sys.exit(main())
