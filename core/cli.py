@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "crm_standby": ("tools.crm_attribute", "standby_main", "put a node in standby or take it out"),
     "hb_standby": ("tools.hb_standby", "standby_main", "this node gives up resources (Heartbeat 2)"),
     "hb_takeover": ("tools.hb_standby", "takeover_main", "this node takes resources (back)"),
+    "stonith": ("tools.stonith_admin", "main", "fencing: fence, history, list, confirm (stonith_admin)"),
 }
 
 

@@ -88,6 +88,8 @@ DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 5000
+FENCE_RETRY_MS = 1000  # a failed fencing is tried again after 1 s, doubling up to FENCE_RETRY_MAX_MS
+FENCE_RETRY_MAX_MS = 30_000
 NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")  # the graph carries no resource parameters
 STARTING_OPS = ("start", "promote", "migrate_from", "migrate_to")  # what a cut-off node does not begin
 GIVE_UP = 0  # the "transition" of the stops a node makes on its own (cut off, ccm lost): never held
@@ -277,6 +279,8 @@ class CrmdMachine:
         # actions of our graphs waiting for stonithd: target -> (transition, action id, target rc, op id)
         self.devices_sent: Optional[tuple[int, int]] = None
         self.fencing: dict[str, tuple[int, int, int, str]] = {}
+        self.fence_failures: dict[str, int] = {}  # target -> failed fencings in a row
+        self.fence_retry_at: Optional[int] = None  # after a failed fencing, scheduling waits
         self.counters: dict[str, int] = {}
 
     def count(self, name: str) -> None:
@@ -360,6 +364,8 @@ class CrmdMachine:
             candidates.append(self.digest_check_at)
         if self.pe_not_before is not None and self.need_pe:
             candidates.append(self.pe_not_before)
+        if self.fence_retry_at is not None and self.need_pe and self.fence_retry_at > (self.last_step_ms or 0):
+            candidates.append(self.fence_retry_at)
         # waits that end by time alone (once past, something else holds the schedule back)
         last = self.last_step_ms if self.last_step_ms is not None else 0
         if self.is_dc and self.need_pe and self._alive_outside_view() \
@@ -1669,6 +1675,8 @@ class CrmdMachine:
             return
         if self.pe_not_before is not None and now_ms < self.pe_not_before:
             return
+        if self.fence_retry_at is not None and now_ms < self.fence_retry_at:
+            return  # a fencing just failed: the next attempt (a new transition) waits
         if self.round is not None and self.round.phase != "done":
             return
         if not self.tengine.up or not self.lrm_ready:
@@ -1888,8 +1896,11 @@ class CrmdMachine:
             # an older graph's request for the same node: this action takes its place
             self.fencing[target] = (tid, action.id, action.target_rc, old[3])
             return
-        if not self.stonithd.up:
-            out.append(Log("error", f"fencing of {target} is needed but stonithd is not running"))
+        if not self.stonithd.up or self.isolated:
+            # (a node that lost every one of its own links is the broken one: it shoots nobody,
+            # it gives up what it runs and waits to be fenced)
+            why = "this node is cut off from the cluster" if self.isolated else "stonithd is not running"
+            out.append(Log("error", f"fencing of {target} is needed but {why}"))
             out.append(Send("tengine", TeEvent(tid, action.id, target, 1, 4, action.target_rc)))
             return
         self.fencing[target] = (tid, action.id, action.target_rc, "")
@@ -1900,12 +1911,17 @@ class CrmdMachine:
                                                                         f"crmd.{self.me}"),
                                          "fence", context=target))
 
-    def _fence_failed(self, target: str, why: str, out: list[object]) -> None:
+    def _fence_failed(self, target: str, why: str, out: list[object], now_ms: Optional[int] = None) -> None:
         wait = self.fencing.pop(target, None)
         if wait is None:
             return
         tid, aid, target_rc, _ = wait
-        out.append(Log("error", f"fencing of {target} failed: {why}; its resources stay where they are"))
+        failures = self.fence_failures[target] = self.fence_failures.get(target, 0) + 1
+        wait_ms = min(FENCE_RETRY_MAX_MS, FENCE_RETRY_MS << min(failures - 1, 10))
+        now = now_ms if now_ms is not None else (self.last_step_ms or 0)
+        self.fence_retry_at = now + wait_ms
+        out.append(Log("error", f"fencing of {target} failed ({failures} in a row): {why}; its resources stay "
+                                f"where they are; trying again in {wait_ms} ms"))
         out.append(Send("tengine", TeEvent(tid, aid, target, 1, 4, target_rc)))
 
     def _fence_notice(self, now_ms: int, rec: dict[str, Any], out: list[object]) -> None:
@@ -1920,6 +1936,9 @@ class CrmdMachine:
         if rec.get("state") != "done" or rec.get("action") == "on" or not target:
             return
         self.count("nodes_fenced")
+        self.fence_failures.pop(target, None)
+        if not self.fence_failures:
+            self.fence_retry_at = None
         wait = self.fencing.pop(target, None)
         if wait is not None:
             # our graph's fencing: it goes on (the stops it implies, then the recovery)

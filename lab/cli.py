@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="haresources line for every node (crm off; repeatable); {vip} is the lab's "
                          "first service address, {vip2} the second, ...")
     up.add_argument("--auto-failback", choices=("on", "off", "legacy"), default="on")
+    up.add_argument("--stonith", choices=("lab",), default="",
+                    help="fence with the lab's power switch (external/lab): a fenced node is powered off "
+                         "(link down, its processes killed) and booted again")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
                     help="a heartbeat resource script copied into every node's resource.d (repeatable)")
 
@@ -117,7 +120,7 @@ def spec_from_args(args: argparse.Namespace) -> LabSpec:
                    initdead_ms=args.initdead, udpport=args.udpport, realtime=args.realtime, debug=args.debug,
                    root=args.root or "", extra_hacf=tuple(args.hacf), crm=args.crm,
                    cib=os.path.abspath(args.cib) if args.cib else "", haresources=tuple(args.haresources),
-                   auto_failback=args.auto_failback,
+                   auto_failback=args.auto_failback, stonith=args.stonith,
                    scripts=tuple(os.path.abspath(p) for p in args.script))
 
 

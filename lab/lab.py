@@ -105,6 +105,11 @@ class Lab:
     def save(self) -> None:
         self.state.save()
 
+    def refresh(self) -> None:
+        """Read the state file again (another process changed it: the lab's power switch, run by a
+        node's fencing daemon, powered a node off or on)."""
+        self.state = statemod.load(self.spec.root)
+
     def down(self) -> list[str]:
         """Stop every stack and remove everything the lab created; returns problems (empty when
         everything is gone)."""
@@ -197,6 +202,40 @@ class Lab:
         if unfinished:
             raise LabError(f"{node}: --how {how}: {unfinished}")
 
+    # -- the power switch (the `external/lab` fence device, lab.pdu) ---------------------------------
+    def power_off(self, node: str) -> bool:
+        """What a PDU does to a lab node: its link goes down, every process in its namespace is
+        killed (the stack and the services it ran), the addresses it took over vanish (only its
+        own stays, as after a boot). Returns False when it was off already."""
+        self._need_netns("powering a node off")
+        plan.node_index(self.spec, node)
+        s = self.state.nodes[node]
+        if "off" in s.faults:
+            return False
+        network.set_node_iface(self.spec, node, up=False)
+        ns = plan.namespace(self.spec, node)
+        procs = [p for p in host.netns_pids(ns) + self.processes(node) if p[0] != os.getpid()]
+        host.signal_all(procs, signal.SIGKILL)
+        host.wait_gone(procs, 5.0)
+        network.flush_taken_addresses(self.spec, node)
+        s.faults = [f for f in s.faults if f not in ("hang", "kill")] + ["off"]
+        s.pid = s.start = None
+        self.save()
+        return True
+
+    def power_on(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S) -> bool:
+        """The node boots: its link comes back (unless cut by a `link` fault) and its stack starts.
+        Returns False when it was on already."""
+        plan.node_index(self.spec, node)
+        s = self.state.nodes[node]
+        if "off" not in s.faults:
+            return False
+        s.faults.remove("off")
+        network.set_node_iface(self.spec, node, up=True)
+        self.save()
+        self.start_node(node, ready_timeout_s)
+        return True
+
     def partition(self, words: Sequence[str]) -> list[list[str]]:
         self._need_netns("a partition")
         groups = plan.parse_groups(self.spec, words)
@@ -238,6 +277,9 @@ class Lab:
         plan.node_index(self.spec, node)
         s = self.state.nodes[node]
         healed = []
+        if "off" in s.faults:
+            self.power_on(node, ready_timeout_s)
+            healed.append("off")
         if "link" in s.faults:
             network.set_link(self.spec, node, up=True)
             healed.append("link")

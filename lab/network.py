@@ -111,3 +111,28 @@ def current_rules(spec: LabSpec, node: str) -> list[str]:
         done = host.run(["ip", "netns", "exec", ns, "iptables", "-w", "-S", chain])
         out += [line for line in done.stdout.splitlines() if line.startswith("-A ")]
     return out
+
+
+def set_node_iface(spec: LabSpec, node: str, up: bool) -> None:
+    """The node's own interface (inside its namespace) down or up: what losing power does to its
+    NIC. Works from any namespace (the lab's power switch runs in a node's)."""
+    host.run(["ip", "-n", plan.namespace(spec, node), "link", "set", IFACE, "up" if up else "down"])
+
+
+def flush_taken_addresses(spec: LabSpec, node: str) -> None:
+    """Remove every IPv4 address of the node's interface but its own (what a reboot does to the
+    addresses its resources added)."""
+    import json
+
+    ns = plan.namespace(spec, node)
+    done = host.run(["ip", "-n", ns, "-j", "addr", "show", "dev", IFACE], check=False)
+    try:
+        entries = json.loads(done.stdout or "[]")
+    except ValueError:
+        return
+    own = plan.address(spec, node)
+    for entry in entries:
+        for info in entry.get("addr_info", []):
+            if info.get("family") == "inet" and info.get("local") != own:
+                host.run(["ip", "-n", ns, "addr", "del", f"{info['local']}/{info['prefixlen']}", "dev", IFACE],
+                         check=False)

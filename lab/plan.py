@@ -69,6 +69,9 @@ class LabSpec:
     haresources: tuple[str, ...] = field(default=())
     auto_failback: str = "on"
     scripts: tuple[str, ...] = field(default=())  # copied into every node's <confdir>/resource.d
+    # fencing: "lab" configures the lab's power switch (external/lab, lab.pdu) on every node: in
+    # the CIB (crm yes) or as an ha.cf stonith_host line (crm off)
+    stonith: str = ""
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -118,6 +121,10 @@ def validate(spec: LabSpec) -> LabSpec:
         raise LabError("--cib needs --crm (crm yes); haresources clusters derive their CIB")
     if spec.haresources and spec.crm:
         raise LabError("--haresources is for crm off; with --crm give a CIB (--cib)")
+    if spec.stonith not in ("", "lab"):
+        raise LabError(f"--stonith {spec.stonith!r}: the lab offers 'lab' (its power switch)")
+    if spec.stonith and spec.mode != "netns":
+        raise LabError("--stonith lab powers namespaces off: it needs netns mode (root)")
     if spec.auto_failback not in ("on", "off", "legacy"):
         raise LabError(f"auto_failback {spec.auto_failback!r}: want on, off or legacy")
     udpport = spec.udpport if spec.udpport is not None else default_udpport(spec)
@@ -264,8 +271,54 @@ def render_hacf(spec: LabSpec, node: str) -> str:
         f"realtime {'on' if spec.realtime else 'off'}",
         "node " + " ".join(node_names(spec)),
     ]
+    if spec.stonith == "lab" and not spec.crm:
+        params = fence_params(spec)
+        lines.append("stonith_host * external/lab " + " ".join(f"{k}={v}" for k, v in params.items()))
     lines += list(spec.extra_hacf)
     return "\n".join(lines) + "\n"
+
+
+FENCE_DEVICE = "fence-lab"
+
+
+def fence_params(spec: LabSpec) -> dict[str, str]:
+    """The lab power switch's parameters. Fencing node K waits (K - 1) s first: in a fence race
+    (both halves of a split lose each other at once) the lower-numbered node shoots first and
+    survives, whatever the timing; fencing node1 has no delay."""
+    names = node_names(spec)
+    return {"hostlist": ",".join(names), "lab_root": spec.root,
+            "pcmk_delay_base": ",".join(f"{n}:{(k - 1)}s" for k, n in enumerate(names, 1))}
+
+
+def with_stonith(spec: LabSpec, cib_text: str) -> str:
+    """The lab's CIB with fencing on and the power switch as a class stonith primitive."""
+    from core.cib.xmltree import XNode, parse_xml, to_xml
+
+    root = parse_xml(cib_text, spec.cib or "<cib>")
+    config = root.find("configuration")
+    if config is None:
+        raise LabError(f"{spec.cib}: no configuration section")
+    crm_config = config.find("crm_config")
+    if crm_config is None:
+        crm_config = config.sub("crm_config")
+    props = crm_config.find("cluster_property_set")
+    if props is None:
+        props = crm_config.sub("cluster_property_set", {"id": "cib-bootstrap-options"})
+    for nv in list(props.findall("nvpair")):
+        if nv.get("name") == "stonith-enabled":
+            props.remove(nv)
+    props.sub("nvpair", {"id": "lab-stonith-enabled", "name": "stonith-enabled", "value": "true"})
+    resources = config.find("resources")
+    if resources is None:
+        resources = config.sub("resources")
+    prim = XNode("primitive", {"id": FENCE_DEVICE, "class": "stonith", "type": "external/lab"})
+    attrs = prim.sub("instance_attributes", {"id": f"{FENCE_DEVICE}-params"})
+    for name, value in fence_params(spec).items():
+        attrs.sub("nvpair", {"id": f"{FENCE_DEVICE}-{name}", "name": name, "value": value})
+    ops = prim.sub("operations")
+    ops.sub("op", {"id": f"{FENCE_DEVICE}-monitor", "name": "monitor", "interval": "60s", "timeout": "20s"})
+    resources.children.insert(0, prim)
+    return to_xml(root)
 
 
 def render_authkeys(secret: str, method: str = "sha1") -> str:

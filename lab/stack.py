@@ -54,6 +54,8 @@ def prepare(spec: LabSpec, node: str, secret: str) -> None:
     if spec.cib:
         with open(spec.cib, encoding="utf-8") as handle:
             text = plan.expand(spec, handle.read())
+        if spec.stonith:
+            text = plan.with_stonith(spec, text)
         with open(os.path.join(dirs["state"], "cib.xml"), "w", encoding="utf-8") as handle:
             handle.write(text)  # no signature: taken as an edited CIB, at the next epoch
     if spec.scripts:

@@ -50,6 +50,7 @@ class StonithService:
         self.env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         self.env.update(paths.environ())
         self.env["HA_LOGTAG"] = "stonithd"
+        self.env["PYHB_PYTHON"] = sys.executable  # for the devices this project ships (external/lab)
         self.driver = Driver(ctx, self.core, serve="stonithd", handlers={
             RunDevice: self._run, SignalDevice: self._signal, Stopped: lambda _e: ctx.loop.stop()})
         ctx.log.info(f"stonithd starting on {paths.node_name}: {len(hacf)} device(s) from ha.cf"

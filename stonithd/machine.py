@@ -63,6 +63,7 @@ REQUEST_TIMEOUT_MS = 2000
 SILENT_MS = 5000
 PREPARE_TIMEOUT_MS = 30_000  # getconfignames, metadata
 HISTORY_MAX = 500
+HISTORY_SYNC = 100  # records a (re)started stonithd gets from each peer
 EXEC_SLACK_MS = 1000
 
 
@@ -360,6 +361,7 @@ class StonithMachine:
                 if isinstance(pid, int) and pid > 0:
                     out.append(WatchPid("messaging", pid))
                 out.append(self.messaging.request(now_ms, lambda rid: HbQuery(rid, "nodes"), "nodes"))
+                out.append(self._broadcast(st.StcHistoryWant()))  # what was fenced while we were away
             elif pending.tag == "nodes" and isinstance(msg.result, list):
                 for entry in msg.result:
                     if isinstance(entry, dict) and entry.get("type") == "normal":
@@ -660,13 +662,15 @@ class StonithMachine:
             out.append(self._broadcast(st.StcResult(rec)))
         self._on_result(now_ms, self.me, rec, out)
 
-    def _record(self, rec: dict, out: list[object]) -> None:
+    def _record(self, rec: dict, out: list[object], notify: bool = True) -> None:
         key = (rec.get("id"), rec.get("state"), rec.get("device"), rec.get("executor"))
-        for old in self.history[-20:]:
+        for old in self.history[-HISTORY_SYNC:] if notify else self.history:
             if (old.get("id"), old.get("state"), old.get("device"), old.get("executor")) == key:
                 return
         self.history.append(dict(rec))
         del self.history[:-HISTORY_MAX]
+        if not notify:
+            return
         if rec.get("state") == "done":
             out.append(Log("notice", f"{rec['target']} was fenced ({rec['action']}) by {rec['device']} on "
                                      f"{rec['executor']} for {rec['requester'] or rec['origin']}"))
@@ -683,6 +687,14 @@ class StonithMachine:
             self._on_exec(now_ms, sender, msg, out)
         elif isinstance(msg, st.StcResult):
             self._on_result(now_ms, sender, dict(msg.op), out)
+        elif isinstance(msg, st.StcHistoryWant):
+            if self.history:
+                out.append(self._to(sender, st.StcHistory(self.history[-HISTORY_SYNC:])))
+        elif isinstance(msg, st.StcHistory):
+            for rec in msg.records:
+                if isinstance(rec, dict) and rec.get("final"):
+                    self._record(dict(rec), out, notify=False)
+            self.history.sort(key=lambda r: int(r.get("completed_s") or 0))
         else:
             self.count("unknown_peer_messages")
 

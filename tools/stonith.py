@@ -73,6 +73,7 @@ def run(plugin: Plugin, op: str, params: dict[str, str], host: Optional[str] = N
     """Run one operation; (what it means, its stderr)."""
     inv = plugins.invocation(plugin, op, params, host, agent_params)
     env = dict(os.environ)
+    env.setdefault("PYHB_PYTHON", sys.executable)  # for the devices this project ships (external/lab)
     env.update(inv.env)
     try:
         proc = subprocess.Popen(inv.argv, env=env, stdin=subprocess.PIPE if inv.stdin is not None else subprocess.DEVNULL,

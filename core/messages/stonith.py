@@ -34,6 +34,9 @@ Between stonithds:
                                  broadcast, so every node's history and clients learn it even
                                  when the origin is gone
 
+  StcHistoryWant()               a stonithd that (re)started asks for the others' history
+  StcHistory(records)            the answer: the sender's history, merged by the asker
+
 An op record: {"id", "target", "action", "origin", "requester", "executor", "device",
 "state": pending | done | failed, "final": bool, "reason", "created_s", "completed_s"}.
 """
@@ -128,3 +131,13 @@ class StcExec:
 @message("stc.result")
 class StcResult:
     op: dict[str, Any]
+
+
+@message("stc.history_want")
+class StcHistoryWant:
+    pass
+
+
+@message("stc.history")
+class StcHistory:
+    records: list[dict[str, Any]]

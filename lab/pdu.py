@@ -1,0 +1,92 @@
+"""`external/lab`: the lab's power switch as a cluster-glue external STONITH plugin.
+
+    external/lab gethosts | getconfignames | status | getinfo-* | on|off|reset NODE
+
+Parameters (environment, as cluster-glue passes them): `hostlist` (lab nodes it powers, comma or
+space separated) and `lab_root` (the lab's directory, holding its state file). `off` does to a
+lab node what pulling its power cord would (lab.Lab.power_off: link down, every process of its
+namespace killed, the addresses its resources took gone); `on` boots it (link up, stack
+started); `reset` is both. It runs from a node's namespace (stonithd's device run) and reaches
+the target's namespace by name (`ip -n`), under the lab's lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+CONFIG_NAMES = ("hostlist", "lab_root")
+INFO_XML = """<parameters>
+<parameter name="hostlist" unique="1" required="1"><content type="string"/>
+<shortdesc lang="en">Lab nodes</shortdesc><longdesc lang="en">The lab nodes this switch powers.</longdesc></parameter>
+<parameter name="lab_root" unique="1" required="1"><content type="string"/>
+<shortdesc lang="en">Lab directory</shortdesc><longdesc lang="en">The lab's directory (hb lab up --root).</longdesc></parameter>
+</parameters>
+"""
+
+
+def _hosts() -> list[str]:
+    return [h for h in os.environ.get("hostlist", "").replace(",", " ").split() if h]
+
+
+def main(argv: Optional[list[str]] = None, out=sys.stdout, err=sys.stderr) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        err.write("usage: external/lab gethosts|getconfignames|status|getinfo-*|on|off|reset NODE\n")
+        return 1
+    op = args[0]
+    if op == "gethosts":
+        out.write("".join(f"{h}\n" for h in _hosts()))
+        return 0
+    if op == "getconfignames":
+        out.write(" ".join(CONFIG_NAMES) + "\n")
+        return 0
+    if op in ("getinfo-devid", "getinfo-devname"):
+        out.write("lab power switch\n")
+        return 0
+    if op == "getinfo-devdescr":
+        out.write("Powers pyheartbeat lab nodes off and on (namespaces, links, processes)\n")
+        return 0
+    if op == "getinfo-devurl":
+        out.write("https://example.invalid/pyheartbeat/lab\n")
+        return 0
+    if op == "getinfo-xml":
+        out.write(INFO_XML)
+        return 0
+    root = os.environ.get("lab_root", "")
+    from lab import state as statemod
+    from lab.lab import Lab
+    from lab.plan import LabError
+
+    if op == "status":
+        try:
+            statemod.load(root)
+        except LabError as exc:
+            err.write(f"external/lab: {exc}\n")
+            return 1
+        return 0
+    if op not in ("on", "off", "reset") or len(args) != 2:
+        err.write(f"external/lab: unknown operation {' '.join(args)}\n")
+        return 1
+    node = args[1]
+    if node not in _hosts():
+        err.write(f"external/lab: {node} is not in hostlist\n")
+        return 1
+    try:
+        with statemod.locked(root):
+            lab = Lab(statemod.load(root))
+            if op in ("off", "reset"):
+                lab.power_off(node)
+        if op in ("on", "reset"):
+            with statemod.locked(root):
+                lab = Lab(statemod.load(root))
+                lab.power_on(node)
+    except (LabError, OSError) as exc:
+        err.write(f"external/lab: {op} {node}: {exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

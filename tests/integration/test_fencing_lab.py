@@ -1,0 +1,137 @@
+"""Fencing with real processes: a two-node namespace lab fenced by the lab's power switch
+(`hb lab up --stonith lab`: external/lab powers a node off - link down, every process of its
+namespace killed, the addresses it held gone - and boots it again). The client-side observer
+watches the floating address throughout and fails the test if two nodes ever answer for it.
+
+(a) node1's link is cut; (b) every cluster daemon of node1 is killed (-9) while its resources
+stay up; (c) node1 hangs (SIGSTOP of all its processes, longer than deadtime); (d) both nodes
+lose each other at once (a partition): exactly one is fenced. In each, node1 is fenced (powered
+off: stonith-action=off, so it stays off until the test powers it on) before node2 starts the
+group, and takes the group back only after it has booted and rejoined. Last, an operator's
+`hb stonith fence --action reboot` of node2: it comes back by itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from crmlab import BENCH_SVC, PORT, answer, cib_status, wait_answer, wait_idle, watching
+from labs import running_lab
+from lab import plan
+from lab.lab import Lab, wait_until
+from lab.plan import LabSpec
+from tools import crmclient
+from tools.stonith_admin import fence, history
+
+pytestmark = [pytest.mark.lab]
+if os.geteuid() != 0:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI runs as root: the namespace lab tests must run there")
+    pytestmark.append(pytest.mark.skip(reason="the namespace lab needs root"))
+
+CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" crm_feature_set="3.16.2">
+ <configuration>
+  <crm_config><cluster_property_set id="opts">
+   <nvpair id="opts-quorum" name="no-quorum-policy" value="stop"/>
+   <nvpair id="opts-st" name="stonith-timeout" value="20s"/>
+   <nvpair id="opts-sa" name="stonith-action" value="off"/>
+  </cluster_property_set></crm_config>
+  <nodes/>
+  <resources>
+   <group id="web">
+    <primitive id="vip" class="ocf" provider="pyheartbeat" type="IPaddr2">
+     <instance_attributes id="vip-ia"><nvpair id="vip-ip" name="ip" value="{vip}"/>
+      <nvpair id="vip-mask" name="cidr_netmask" value="24"/><nvpair id="vip-nic" name="nic" value="eth0"/>
+     </instance_attributes>
+     <operations><op id="vip-mon" name="monitor" interval="2s" timeout="20s"/></operations>
+    </primitive>
+    <primitive id="svc" class="heartbeat" type="tcpsvc">
+     <instance_attributes id="svc-ia"><nvpair id="svc-1" name="1" value="8080"/></instance_attributes>
+     <operations><op id="svc-mon" name="monitor" interval="2s" timeout="20s"/></operations>
+    </primitive>
+   </group>
+  </resources>
+  <constraints><rsc_location id="web-on-1" rsc="web" node="node1" score="100"/></constraints>
+ </configuration>
+ <status/>
+</cib>
+"""
+
+
+def fenced(lab: Lab, observer: str, target: str) -> list[dict]:
+    import io
+    import json
+
+    out = io.StringIO()
+    history(lab.paths(observer), target, True, out)
+    return [r for r in json.loads(out.getvalue()) if r.get("state") == "done"]
+
+
+def node_off(lab: Lab, node: str) -> bool:
+    lab.refresh()
+    return "off" in lab.state.nodes[node].faults
+
+
+def recover(lab: Lab) -> None:
+    """Power node1 on again (and undo any other fault); wait until both run, joined and idle,
+    with the group back on node1 (its location preference)."""
+    lab.refresh()
+    lab.heal_all()
+    wait_idle(lab, ["node1", "node2"], 40)
+    wait_answer(lab, "node1", 20)
+
+
+def takeover(lab: Lab, fault: str) -> None:
+    count = len(fenced(lab, "node2", "node1"))
+    if fault == "partition":
+        lab.partition(["node1", "node2"])
+    else:
+        lab.fail("node1", fault)
+    wait_answer(lab, "node2", 30)
+    # node1 was powered off before node2 started the group (the observer saw no two owners)
+    assert node_off(lab, "node1"), lab.state.nodes["node1"]
+    done = fenced(lab, "node2", "node1")
+    assert len(done) == count + 1, done
+    assert answer(lab, plan.vip(lab.spec)) == "node2"
+    assert not node_off(lab, "node2")
+
+
+def test_a_node_that_only_looks_dead_is_fenced_before_its_resources_move(tmp_path):
+    cib_file = tmp_path / "cib.xml"
+    cib_file.write_text(CIB)
+    spec = LabSpec(name="tfen", nodes=2, subnet="198.18.74.0/24", crm=True, cib=str(cib_file),
+                   scripts=(BENCH_SVC,), stonith="lab")
+    with running_lab(spec) as lab:
+        with watching(lab):
+            wait_answer(lab, "node1", 40)
+            wait_idle(lab, ["node1", "node2"], 30)
+            for fault in ("link", "kill", "hang"):
+                takeover(lab, fault)
+                recover(lab)
+            # (d) the fence race: both lose each other at once; node2 shoots first (fencing node2
+            # waits 1 s, node1 0 s: the lab switch's per-target delays), node1's request dies with it
+            takeover(lab, "partition")
+            lab.refresh()
+            assert [n for n in lab.nodes if "off" in lab.state.nodes[n].faults] == ["node1"]
+            st = crmclient.status(lab.paths("node2"))
+            assert st["role"] == "dc", cib_status(lab)
+            recover(lab)
+            # an operator's reboot of the standby node: fenced, booted, rejoined, nothing moved
+            import io
+            out = io.StringIO()
+            assert fence(lab.paths("node1"), "node2", "reboot", 20.0, 0.0, out) == 0, out.getvalue()
+            wait_idle(lab, ["node1", "node2"], 40)
+            lab.refresh()
+            assert not node_off(lab, "node2")
+        assert answer(lab, plan.vip(lab.spec), PORT) == "node1"
+
+
+def test_without_stonith_the_log_says_shared_data_is_not_protected():
+    spec = LabSpec(name="tnost", nodes=2, subnet="198.18.75.0/24", haresources=(), run_stack=True)
+    with running_lab(spec) as lab:
+        lab.wait_all_see("active", timeout_s=20)
+        log = os.path.join(plan.node_dirs(lab.spec, "node1")["log"], "ha-log")
+        wait_until(lambda: "NOT protected" in open(log, encoding="utf-8", errors="replace").read(), 15,
+                   "the warning in node1's log")
