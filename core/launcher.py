@@ -32,6 +32,7 @@ from typing import Optional
 from core import paths as pathmod
 from core.clock import monotonic_ms
 from core.config.load import read_authkeys, read_haresources
+from core.config.stonith import hacf_device_ids
 from core.daemon import load_config, pid_alive, read_pidfile, release_pidfile, take_pidfile
 from core.errors import ConfigError
 from core.logsink import Sinks
@@ -39,7 +40,9 @@ from core.loop import Loop
 from core.paths import NodePaths
 from core.procname import set_process_name
 from core.stack import DaemonSpec, daemons_for
+from core.sansio import Log, Recv, Send, Stop, Tick
 from core.supervise import Supervisor
+from core.watchdog import DEFAULT_FEED_MS, Feed, MagicClose, StackWatchdog, Started
 
 STOP_WAIT_S = 15.0
 
@@ -47,6 +50,7 @@ STOP_WAIT_S = 15.0
 def validate(paths: NodePaths, quiet: bool = False) -> "tuple[object, list[str]]":
     config = load_config(paths)
     read_authkeys(paths.authkeys)
+    hacf_device_ids(config, paths.ha_cf)  # fence devices this stack can run
     if not config.crm_enabled and os.path.exists(paths.haresources):
         read_haresources(paths.haresources, config.nodes)
     return config, list(config.warnings)  # type: ignore[attr-defined]
@@ -64,6 +68,9 @@ class Launcher:
         self.specs: dict[str, DaemonSpec] = {}
         self.respawns: dict[str, object] = {}
         self.order: list[str] = []
+        self.watchdog: Optional[StackWatchdog] = None  # ha.cf `watchdog`: fed while the stack is healthy
+        self.watchdog_fd: Optional[int] = None
+        self.dealers: dict[str, object] = {}
 
     def say(self, level: str, text: str) -> None:
         self.log.emit(time.time(), self.paths.node_name, "heartbeat", os.getpid(), level, text)
@@ -98,6 +105,97 @@ class Launcher:
             self._child(name)  # never returns
         self.supervisor.started(name, pid, now_ms)
         self.say("info", f"Starting child process {name} [pid {pid}]")
+        if self.watchdog is not None and name in self.watchdog.daemons:
+            self._watchdog_step(Started(name))
+
+    # -- the watchdog (core.watchdog decides; this feeds the device and carries the pings) -----------
+    def open_watchdog(self) -> None:
+        if not self.config.watchdog:
+            return
+        # (with --respawn-only the daemons are systemd units: they answer on the same sockets)
+        names = tuple(spec.name for spec in daemons_for(self.config) if spec.name != "logd")
+        if not names:
+            return
+        try:
+            self.watchdog_fd = os.open(self.config.watchdog, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            self.say("error", f"Cannot open watchdog device {self.config.watchdog}: {exc.strerror}")
+            return
+        deadtime = int(getattr(self.config, "deadtime_ms", 0) or 0)
+        feed_ms = DEFAULT_FEED_MS
+        timeout_s = _watchdog_timeout_s(self.watchdog_fd)
+        if timeout_s:
+            feed_ms = max(100, min(1000, timeout_s * 1000 // 4))  # four feeds per device timeout
+        self.watchdog = StackWatchdog(names, feed_ms=feed_ms, stale_ms=max(3000, 2 * deadtime))
+        self.say("info", f"Watchdog {self.config.watchdog} opened"
+                 + (f" (timeout {timeout_s} s)" if timeout_s else "")
+                 + f"; fed every {feed_ms} ms while {', '.join(names)} answer")
+
+    def _dealer(self, name: str):
+        import zmq
+
+        from core import ipc
+
+        sock = self.dealers.get(name)
+        if sock is None:
+            sock = ipc.context().socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.SNDHWM, 64)
+            sock.connect(self.paths.endpoint(name))
+            self.dealers[name] = sock
+            self.loop.add_reader(sock, lambda: self._dealer_read(name))
+        return sock
+
+    def _dealer_read(self, name: str) -> None:
+        import zmq
+
+        from core import wire
+
+        sock = self.dealers[name]
+        for _ in range(64):
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                msg = wire.decode(frame)
+            except wire.WireError:
+                continue
+            self._watchdog_step(Recv(name, msg))
+
+    def _watchdog_step(self, event: object) -> None:
+        import zmq
+
+        from core import wire
+
+        watchdog = self.watchdog
+        if watchdog is None:
+            return
+        for effect in watchdog.step(monotonic_ms(), event):
+            if isinstance(effect, Send):
+                try:
+                    self._dealer(effect.dest).send(wire.encode(effect.msg), zmq.NOBLOCK)
+                except zmq.Again:
+                    pass
+            elif isinstance(effect, Feed):
+                self._write_watchdog(b"\0")
+            elif isinstance(effect, MagicClose):
+                self._write_watchdog(b"V")  # magic close: a clean stop disarms the watchdog
+                if self.watchdog_fd is not None:
+                    os.close(self.watchdog_fd)
+                    self.watchdog_fd = None
+            elif isinstance(effect, Log):
+                self.say(effect.level, effect.text)
+        deadline = watchdog.next_deadline_ms()
+        self.loop.set_timer("watchdog", deadline, lambda: self._watchdog_step(Tick()))
+
+    def _write_watchdog(self, data: bytes) -> None:
+        if self.watchdog_fd is None:
+            return
+        try:
+            os.write(self.watchdog_fd, data)
+        except OSError as exc:
+            self.say("error", f"watchdog {self.config.watchdog}: write failed: {exc.strerror}")
 
     def _child(self, name: str) -> None:
         code = 1
@@ -105,6 +203,8 @@ class Launcher:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
                 signal.signal(signum, signal.SIG_DFL)
             signal.set_wakeup_fd(-1)
+            if self.watchdog_fd is not None:
+                os.close(self.watchdog_fd)  # only the launcher holds the watchdog open
             os.environ.update(self.paths.environ())
             if name in self.specs:
                 gc.enable()  # what the imported code holds stays frozen (see run)
@@ -212,15 +312,35 @@ class Launcher:
         self.say("info", f"Heartbeat (pyheartbeat) starting on {self.paths.node_name}; "
                  f"daemons: {', '.join(self.order)}")
         gc.freeze()  # the children's collectors never walk (so never copy) what they share
+        self.open_watchdog()
         self.start_all()
         gc.enable()
         self.rearm()
+        self._watchdog_step(Tick())
         try:
             self.loop.run()
         finally:
+            self._watchdog_step(Stop())
             self.stop_all()
+            for sock in self.dealers.values():
+                sock.close(0)  # type: ignore[attr-defined]
             self.loop.close()
         return 0
+
+
+def _watchdog_timeout_s(fd: Optional[int]) -> int:
+    """The device's timeout (WDIOC_GETTIMEOUT), 0 when it does not say (not a watchdog device)."""
+    if fd is None:
+        return 0
+    import array
+    import fcntl
+
+    buf = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, 0x80045707, buf, True)  # WDIOC_GETTIMEOUT = _IOR('W', 7, int)
+    except OSError:
+        return 0
+    return max(0, buf[0])
 
 
 def _daemonize() -> None:

@@ -76,7 +76,7 @@ class CrmdService:
                 devices = hacf_device_ids(config)
                 derived, groups, warnings = from_haresources(
                     resources, config.auto_failback, config.nodes, provider_for(ocf_roots()), paths.haresources,
-                    stonith_devices=devices)
+                    stonith_devices=devices, connectivity=bool(config.ping_nodes or config.ping_groups))
             except ValueError as exc:
                 raise ConfigError(paths.haresources, None, str(exc)) from None
             for warning in warnings:
@@ -90,7 +90,7 @@ class CrmdService:
         self.core = CrmdMachine(CrmdConfig(
             node=paths.node_name, nodes=tuple(config.nodes), pid=os.getpid(), cib=cib,
             deadtime_ms=config.deadtime_ms, incarnation_floor=read_number(paths.state_file(INCARNATION_FILE)),
-            mode=mode, groups=groups, version=_version()), random.Random())
+            mode=mode, groups=groups, version=_version(), watchdog=bool(config.watchdog)), random.Random())
         ignore = lambda _effect: None  # noqa: E731
         self.driver = Driver(ctx, self.core, serve="crmd", handlers={
             SaveCib: self.save_cib, RoleChanged: ignore, CibChanged: ignore, Stopped: self.stopped})

@@ -12,6 +12,12 @@ With ha.cf's `stonith`/`stonith_host` devices, heartbeat fenced a node before ta
 resources: the derived CIB says `stonith-enabled=true`, and a two-node cluster keeps ccm's
 two-node quorum (`stop`, with wait-for-all): otherwise a node fenced while the link is still cut
 would boot, not see its peer, and fence it in turn (heartbeat's "stonith deathmatch").
+With ping nodes (`ping`, `ping_group`: ipfail's job), each group also gets a location rule
+scoring crmd's `pingd` attribute (10000 per ping node the node reaches): when the node holding a
+group loses its ping nodes while the peer still reaches them, the group moves there. With
+`auto_failback off` the stickiness is then 1000 instead of INFINITY, so connectivity can still
+move a group (it beats any stickiness and home preference, as ipfail did); equal connectivity
+leaves the group where it is.
 Each ha.cf device also appears as a class `stonith` primitive (`target-role=Stopped`,
 `pyhb-from=ha.cf`): the policy engine fences only when the CIB declares a device, while stonithd
 reads these devices from ha.cf itself (with the node a `stonith_host` line names, and positional
@@ -30,15 +36,18 @@ from core.cib.haresources import haresources_to_cib
 from core.cib.xmltree import XNode
 from core.config.haresources import ResourceGroup
 
+PINGD_ATTR = "pingd"  # crmd's connectivity attribute (crmd.machine.PINGD_ATTR)
+OFF_STICKINESS_WITH_PING = 1000  # auto_failback off with ping nodes: stays, unless connectivity says go
 HACF_MARK = "pyhb-from"  # meta attribute of the stonith primitives standing for ha.cf's devices
 GroupInfo = tuple[str, str, str, tuple[str, ...]]  # (group id, node, first resource as written, members)
 
 
 def from_haresources(groups: Sequence[ResourceGroup], auto_failback: str, nodes: Sequence[str],
                      provider_for: Optional[Callable[[str], str]] = None,
-                     path: str = "haresources", stonith_devices: Sequence[tuple[str, str]] = ()
-                     ) -> tuple[XNode, tuple[GroupInfo, ...], list[str]]:
-    """stonith_devices: (id, type) of ha.cf's fence devices (stonithd.devices.from_hacf)."""
+                     path: str = "haresources", stonith_devices: Sequence[tuple[str, str]] = (),
+                     connectivity: bool = False) -> tuple[XNode, tuple[GroupInfo, ...], list[str]]:
+    """stonith_devices: (id, type) of ha.cf's fence devices (stonithd.devices.from_hacf);
+    connectivity: ha.cf has ping nodes (ipfail)."""
     stonith = bool(stonith_devices)
     root, warnings = haresources_to_cib(groups, auto_failback, nodes, stonith_enabled=stonith, path=path)
     config = root.find("configuration")
@@ -49,6 +58,17 @@ def from_haresources(groups: Sequence[ResourceGroup], auto_failback: str, nodes:
         for nv in config.iter("nvpair"):
             if nv.get("name") == "no-quorum-policy":
                 nv.set("value", "ignore")
+    if connectivity:
+        constraints = config.find("constraints")
+        assert constraints is not None
+        for group in resources.findall("group"):
+            gid = group.get("id") or ""
+            loc = constraints.sub("rsc_location", {"id": f"{gid}-connected", "rsc": gid})
+            rule = loc.sub("rule", {"id": f"{gid}-connected-rule", "score-attribute": PINGD_ATTR})
+            rule.sub("expression", {"id": f"{gid}-connected-expr", "attribute": PINGD_ATTR, "operation": "defined"})
+        for nv in config.iter("nvpair"):
+            if nv.get("name") == "resource-stickiness" and nv.get("value") == "INFINITY":
+                nv.set("value", str(OFF_STICKINESS_WITH_PING))
     for dev_id, dev_type in stonith_devices:
         prim = XNode("primitive", {"id": dev_id, "class": "stonith", "type": dev_type})
         meta = XNode("meta_attributes", {"id": f"{dev_id}-meta"})

@@ -55,6 +55,15 @@ def _primitives(node: XNode) -> list[XNode]:
     return found
 
 
+def watchdog_timeout_ms(cib: Cib) -> int:
+    """stonith-watchdog-timeout: > 0 enables watchdog fencing (a lost node counts as fenced once
+    that long has passed, its watchdog having reset it); 0, negative or unset: off."""
+    value = _option(cib, "stonith-watchdog-timeout")
+    if not value or value.strip().startswith("-"):
+        return 0
+    return interval_ms(value)
+
+
 def devices_of(cib: Cib) -> dict[str, Any]:
     config = cib.root.find("configuration")
     resources = config.find("resources") if config is not None else None
@@ -82,7 +91,8 @@ def devices_of(cib: Cib) -> dict[str, Any]:
             continue
         levels.append({"target": target, "index": number, "devices": [d for d in devs.split(",") if d]})
     return {"devices": devices, "levels": levels,
-            "options": {"stonith_timeout_ms": timeout_ms(cib), "enabled": enabled(cib)}}
+            "options": {"stonith_timeout_ms": timeout_ms(cib), "enabled": enabled(cib),
+                        "watchdog_timeout_ms": watchdog_timeout_ms(cib)}}
 
 
 def fenced_edits(cib: Cib, node: str, nid: str, in_view: bool) -> list[Edit]:

@@ -21,6 +21,7 @@ from core.cib.status import FAKE_TE_ID, op_key, parse_transition_key, transition
 from core.cib.xmltree import XNode, to_xml
 
 FEATURE_SET = "3.16.2"
+PENDING_RC = 193  # PCMK_OCF_UNKNOWN: what a pending entry records as its rc
 OP_STATUS = {"pending": -1, "done": 0, "cancelled": 1, "timeout": 2, "not_supported": 3, "error": 4}
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                          "'": "&apos;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
@@ -161,15 +162,28 @@ class LocalLrm:
     def forget(self, rsc_id: str) -> None:
         self.resources.pop(rsc_id, None)
 
-    def element(self) -> XNode:
+    def element(self, pending: tuple[tuple[OpRecord, str, str, str], ...] = ()) -> XNode:
+        """pending: (record, class, provider, type) of operations still running, shown as
+        Pacemaker's record-pending entries (op-status -1): a DC that joins this node while it
+        starts or stops something then takes the resource as active here, not as stopped."""
+        resources_now = dict(self.resources)
+        for rec, rsc_class, provider, rsc_type in pending:
+            base = resources_now.get(rec.rsc_id)
+            rsc = LrmResource(rec.rsc_id, rsc_class, provider, rsc_type,
+                              dict(base.entries) if base is not None else {})
+            last = max((r.call_id for r in rsc.entries.values()), default=0)
+            rsc.entries[f"{rec.rsc_id}_last_0"] = OpRecord(
+                rec.rsc_id, rec.task, 0, last + 1, PENDING_RC, OP_STATUS["pending"], rec.key, rec.digest,
+                rec.last_rc_change_s)
+            resources_now[rec.rsc_id] = rsc
         lrm = XNode("lrm", {"id": self.node_id})
         resources = lrm.sub("lrm_resources")
-        for rsc_id in sorted(self.resources):
-            resources.append(self.resources[rsc_id].element(self.node))
+        for rsc_id in sorted(resources_now):
+            resources.append(resources_now[rsc_id].element(self.node))
         return lrm
 
-    def xml(self) -> str:
-        return to_xml(self.element(), indent=None)
+    def xml(self, pending: tuple[tuple[OpRecord, str, str, str], ...] = ()) -> str:
+        return to_xml(self.element(pending), indent=None)
 
     def rebuild(self, listed: list[dict[str, Any]], history: dict[str, Any]) -> None:
         """From the lrmd's resource list and history (after a crmd or lrmd start)."""

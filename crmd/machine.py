@@ -43,6 +43,19 @@ Running actions. Every crmd runs the actions for its node through its lrmd, with
 key and parameter digest as the operation's user data, and records each result in its own
 history and at the DC.
 
+Fencing. A graph's `stonith` action goes to this node's stonithd (`StFence`, with stonith-timeout,
+the action and the priority-fencing-delay the policy engine put on it); it is confirmed to the
+engine when stonithd reports the target fenced (`StNotify`), and the DC then records the target as
+down (`join=down expected=down`, its history and transient attributes deleted) so the next policy
+engine run recovers its resources. A failed fencing fails the action (resources stay put) and the
+next schedule waits (1 s doubling to 30 s). A node cut off from every link of its own fences
+nobody. crmd sends stonithd the CIB's devices after every configuration change (`StDevices`).
+Fencings by others (an operator, another DC) reach every crmd as notices; the DC records them.
+
+Connectivity and self-fencing. This node's `pingd` attribute follows the ping nodes messaging
+reaches (ipfail). With watchdog fencing (stonith-watchdog-timeout), a node that lost the quorum it
+had says so in its status (`self_fence`); the launcher then stops feeding the watchdog.
+
 Stopping. On `Stop` crmd asks the DC to set this node's `shutdown` attribute; the policy engine
 then moves everything off the node and schedules `do_shutdown`, which the DC answers with
 `ShutdownOk`; only then does crmd report `Stopped` (or after `shutdown_escalation_ms`).
@@ -88,6 +101,8 @@ DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
 MIN_BACKOFF_MS = 100
 MAX_BACKOFF_MS = 5000
+PINGD_ATTR = "pingd"  # the connectivity attribute (Pacemaker's ping agent's default name)
+PINGD_MULTIPLIER = 10_000  # per ping node reached: more than any stickiness a haresources CIB sets
 FENCE_RETRY_MS = 1000  # a failed fencing is tried again after 1 s, doubling up to FENCE_RETRY_MAX_MS
 FENCE_RETRY_MAX_MS = 30_000
 NO_PARAMS_OPS = ("stop", "cancel", "delete", "lrm_delete")  # the graph carries no resource parameters
@@ -109,6 +124,7 @@ class CrmdConfig:
     shutdown_escalation_ms: int = DEFAULT_SHUTDOWN_ESCALATION_MS
     groups: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()  # haresources: (group, home, text, members)
     version: str = "pyheartbeat"  # written as dc-version by the DC
+    watchdog: bool = False  # ha.cf `watchdog`: the launcher feeds one while the stack is healthy
 
     @property
     def join_ms(self) -> int:
@@ -281,6 +297,10 @@ class CrmdMachine:
         self.fencing: dict[str, tuple[int, int, int, str]] = {}
         self.fence_failures: dict[str, int] = {}  # target -> failed fencings in a row
         self.fence_retry_at: Optional[int] = None  # after a failed fencing, scheduling waits
+        self.had_quorum = False  # since start (watchdog self-fencing only concerns a node that had it)
+        # connectivity (ipfail): ping nodes messaging reaches -> this node's `pingd` attribute
+        self.ping_nodes: dict[str, bool] = {}
+        self.pingd_asked: Optional[tuple[int, str]] = None  # (when, value) of the last request
         self.counters: dict[str, int] = {}
 
     def count(self, name: str) -> None:
@@ -348,6 +368,7 @@ class CrmdMachine:
         if not self.stopped:
             self._maybe_schedule(now_ms, out)
             self._sync_devices(now_ms, out)
+            self._sync_pingd(now_ms, out)
         return out
 
     def next_deadline_ms(self) -> Optional[int]:
@@ -572,6 +593,8 @@ class CrmdMachine:
                 self._local_status(str(result.get("status") or ""), out, now_ms)
             elif tag in ("nodes", "comm_nodes") and isinstance(result, list):
                 for entry in result:
+                    if isinstance(entry, dict) and entry.get("type") == "ping":
+                        self.ping_nodes[str(entry.get("name"))] = entry.get("status") == "ping"
                     if isinstance(entry, dict) and entry.get("type") == "normal" and entry.get("name") != self.me:
                         if _heard(str(entry.get("status")), int(entry.get("generation") or 0)):
                             self.alive.add(str(entry.get("name")))
@@ -729,7 +752,16 @@ class CrmdMachine:
                 "joined": self.joined or self.is_dc, "state": self.fsa if self.is_dc else
                 ("S_NOT_DC" if self.joined else "S_PENDING"), "transition": self.transition_id,
                 "version": list(self.cib.version), "digest": self.cib.digest(),
-                "active": self.lrm.active(), "stopping": self.stopping}
+                "active": self.lrm.active(), "stopping": self.stopping, "self_fence": self.self_fence()}
+
+    def self_fence(self) -> bool:
+        """This node must reset itself (the launcher stops feeding the watchdog): watchdog fencing
+        is configured (stonith-watchdog-timeout), and quorum that this node had is gone (ccm says
+        so, or ccm is lost): the others will count this node as fenced once stonith-watchdog-timeout
+        has passed, so it must not run anything by then."""
+        if not self.had_quorum or fencing.watchdog_timeout_ms(self.cib) <= 0 or not fencing.enabled(self.cib):
+            return False
+        return self.ccm_lost or self.view is None or not self.view.quorum
 
     def _request(self, now_ms: int, op: str, args: dict[str, Any], out: list[object],
                  reply_to: Optional[tuple[bytes, int]]) -> None:
@@ -835,6 +867,8 @@ class CrmdMachine:
             return
         old = self.view
         new = View(ev.instance, tuple(ev.members), bool(ev.quorum))
+        if new.quorum and self.me in new.members:
+            self.had_quorum = True
         mine = next((inc for node, inc in zip(ev.members, ev.incarnations) if node == self.me), None)
         if old is not None and new.instance < old.instance and not (mine is not None and mine > self.view_incarnation):
             # an older view, late. A restarted ccm (a newer incarnation of ours) may well number
@@ -947,6 +981,9 @@ class CrmdMachine:
         node = ev.node
         if node == self.me:
             self._local_status(ev.status, out, now_ms)
+            return
+        if ev.node_type == "ping":
+            self.ping_nodes[node] = ev.status == "ping"
             return
         if ev.node_type == "normal":
             if _heard(ev.status, ev.generation):
@@ -1122,7 +1159,18 @@ class CrmdMachine:
 
     def _join_request(self, view: int, join_id: int) -> crm.JoinRequest:
         return crm.JoinRequest(self.me, self.incarnation, view, join_id, list(self.cib.version), self.cib.digest(),
-                               self.lrm.xml(), self.stopping, self.lrm_serial)
+                               self.lrm.xml(self._pending_ops()), self.stopping, self.lrm_serial)
+
+    def _pending_ops(self) -> tuple[tuple[OpRecord, str, str, str], ...]:
+        """Non-recurring actions this node is running (an older DC's, still in flight): the join
+        shows them as pending, so the new DC does not start elsewhere what is starting here."""
+        found = []
+        now_s = self.wall_s(self.last_step_ms or 0)
+        for ctx in list(self.exec_waiting.values()) + list(self.running.values()):
+            if ctx.interval_ms == 0 and ctx.task not in ("monitor", "cancel", "delete"):
+                found.append((OpRecord(ctx.rsc_id, ctx.task, 0, 0, 0, 0, ctx.key, ctx.digest, now_s),
+                              ctx.rsc_class, ctx.provider, ctx.rsc_type))
+        return tuple(found)
 
     def _on_join_request(self, now_ms: int, sender: str, msg: crm.JoinRequest, out: list[object]) -> None:
         rnd = self.round
@@ -1288,6 +1336,10 @@ class CrmdMachine:
         props = resolve(self.cib.root, base)
         for nv in props.findall("nvpair") if props is not None else []:
             current[nv.get("name") or ""] = nv.get("value") or ""
+        if self.config.watchdog or current.get("have-watchdog", "false") != "false":
+            # this node's launcher feeds a watchdog (ha.cf `watchdog`): watchdog self-fencing counts
+            # as a fencing device for the policy engine (Pacemaker's have-watchdog)
+            wanted["have-watchdog"] = "true" if self.config.watchdog else "false"
         edits: list[Edit] = []
         if self.cib.root.get("crm_feature_set") != FEATURE_SET:
             # the feature set decides how the policy engine reads the history (fail counts per
@@ -1308,11 +1360,16 @@ class CrmdMachine:
     def _node_gone_edits(self, node: str, nid: str) -> list[Edit]:
         from crmd.cib import resolve
         state = resolve(self.cib.root, rq.state_path(nid))
+        if state is None:
+            # never seen by this replica (a DC that started without it): nothing is known of it,
+            # and saying it is cleanly down would tell the policy engine it runs nothing; left
+            # out, the node is "unseen" (fenced first when startup-fencing is on)
+            return []
         edits: list[Edit] = [("set", rq.state_path(nid), {"uname": node, "in_ccm": "false", "crmd": "offline",
                                                           "join": "down"})]
-        if state is not None and state.get("expected") is None:
+        if state.get("expected") is None:
             edits[0][2]["expected"] = "down"
-        if state is not None and state.find("transient_attributes") is not None:
+        if state.find("transient_attributes") is not None:
             edits.append(("del", rq.state_path(nid) + (("transient_attributes", nid),)))
         return edits
 
@@ -1870,6 +1927,27 @@ class CrmdMachine:
             ok = False
         out.append(Send("tengine", TeEvent(tid, action.id, node, action.target_rc if ok else 1,
                                            0 if ok else 4, action.target_rc)))
+
+    # -- connectivity (ipfail) -----------------------------------------------------------------------------
+    def _sync_pingd(self, now_ms: int, out: list[object]) -> None:
+        """This node's `pingd` attribute in the CIB is the number of ping nodes (ha.cf `ping`,
+        `ping_group`) messaging reaches, times PINGD_MULTIPLIER (Pacemaker's ping agent's
+        attribute): a location rule scoring it (`score-attribute="pingd"`; haresources clusters get
+        one per group) moves resources to the node that still reaches its ping nodes. Compared with
+        the replica at every step, so it is set again after a rejoin or a new DC."""
+        if not self.ping_nodes or not (self.joined or self.is_dc) or self.view is None or self.stopping:
+            return
+        want = str(sum(1 for up in self.ping_nodes.values() if up) * PINGD_MULTIPLIER)
+        nid = rq.node_ids(self.cib).get(self.me, self.me)
+        if rq.transient_attrs(self.cib, nid).get(PINGD_ATTR) == want:
+            return
+        if self.pingd_asked is not None and self.pingd_asked[1] == want and now_ms - self.pingd_asked[0] < 1000:
+            return  # asked already: the DC is on it
+        self.pingd_asked = (now_ms, want)
+        out.append(Log("info", f"connectivity: {want} ({', '.join(n for n, up in self.ping_nodes.items() if up) or 'no'}"
+                               " ping nodes reached)"))
+        self._request(now_ms, "attr", {"node": self.me, "name": PINGD_ATTR, "value": want, "lifetime": "reboot"},
+                      out, None)
 
     # -- fencing ------------------------------------------------------------------------------------------
     def _sync_devices(self, now_ms: int, out: list[object]) -> None:

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="haresources line for every node (crm off; repeatable); {vip} is the lab's "
                          "first service address, {vip2} the second, ...")
     up.add_argument("--auto-failback", choices=("on", "off", "legacy"), default="on")
+    up.add_argument("--watchdog", type=_time, default=0, metavar="TIME",
+                    help="a lab watchdog per node (ha.cf watchdog): the node is powered off when its launcher "
+                         "does not feed it for TIME")
     up.add_argument("--stonith", choices=("lab",), default="",
                     help="fence with the lab's power switch (external/lab): a fenced node is powered off "
                          "(link down, its processes killed) and booted again")
@@ -120,7 +123,7 @@ def spec_from_args(args: argparse.Namespace) -> LabSpec:
                    initdead_ms=args.initdead, udpport=args.udpport, realtime=args.realtime, debug=args.debug,
                    root=args.root or "", extra_hacf=tuple(args.hacf), crm=args.crm,
                    cib=os.path.abspath(args.cib) if args.cib else "", haresources=tuple(args.haresources),
-                   auto_failback=args.auto_failback, stonith=args.stonith,
+                   auto_failback=args.auto_failback, stonith=args.stonith, watchdog_ms=args.watchdog,
                    scripts=tuple(os.path.abspath(p) for p in args.script))
 
 

@@ -84,10 +84,13 @@ class Lab:
             stack.prepare(spec, node, secret)
             self.state.nodes[node] = NodeState()
         self.save()
+        if spec.watchdog_ms:
+            for node in self.nodes:
+                self._start_watchdog(node)
         started = {}
         for node in self.nodes if spec.run_stack else ():  # run_stack=False: see LabSpec
             pid, start = stack.start(spec, node)
-            self.state.nodes[node] = NodeState(pid=pid, start=start)
+            self.state.nodes[node].pid, self.state.nodes[node].start = pid, start
             self.save()
             started[node] = (pid, start)
         stack.wait_ready(spec, started, ready_timeout_s)
@@ -116,9 +119,25 @@ class Lab:
         with statemod.locked(self.spec.root):
             return self._teardown()
 
+    def _start_watchdog(self, node: str) -> None:
+        import sys
+
+        path = plan.watchdog_path(self.spec, node)
+        if not os.path.exists(path):
+            os.mkfifo(path, 0o600)
+        argv = [sys.executable, "-m", "lab.wdog", self.spec.root, node, path, str(self.spec.watchdog_ms)]
+        log = os.path.join(plan.node_dirs(self.spec, node)["log"], "watchdog.out")
+        pid, start = host.spawn(argv, stack.node_env(self.spec, None), log)
+        self.state.nodes[node].wd_pid, self.state.nodes[node].wd_start = pid, start
+        self.save()
+
     def _teardown(self) -> list[str]:
         spec = self.spec
-        problems = stack.stop(spec, {n: (s.pid, s.start) for n, s in self.state.nodes.items()})
+        wardens = [(s.wd_pid, s.wd_start) for s in self.state.nodes.values() if s.wd_pid is not None]
+        problems: list[str] = []
+        if wardens and not host.kill_all([(p, t) for p, t in wardens if t is not None], term_wait_s=2.0):
+            problems.append("a lab watchdog would not die")
+        problems += stack.stop(spec, {n: (s.pid, s.start) for n, s in self.state.nodes.items()})
         if spec.mode == "netns":
             for ns in self.state.netns:  # anything else still running in our namespaces
                 if ns in host.netns_list():
@@ -241,6 +260,13 @@ class Lab:
         groups = plan.parse_groups(self.spec, words)
         self._set_cuts(set(self.state.cuts) | plan.cut_pairs(groups))
         return groups
+
+    def cut(self, a: str, b: str) -> None:
+        """Cut the path between two lab hosts only (both ways), e.g. a node and its ping node."""
+        self._need_netns("a cut")
+        plan.node_index(self.spec, a)
+        plan.node_index(self.spec, b)
+        self._set_cuts(set(self.state.cuts) | {(a, b), (b, a)})
 
     def set_loss(self, node: str, percent: float) -> None:
         self._need_netns("packet loss")

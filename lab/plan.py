@@ -72,6 +72,9 @@ class LabSpec:
     # fencing: "lab" configures the lab's power switch (external/lab, lab.pdu) on every node: in
     # the CIB (crm yes) or as an ha.cf stonith_host line (crm off)
     stonith: str = ""
+    # > 0: every node's launcher feeds a lab watchdog (lab.wdog: a FIFO) that powers the node off
+    # when not fed for this long
+    watchdog_ms: int = 0
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -123,6 +126,10 @@ def validate(spec: LabSpec) -> LabSpec:
         raise LabError("--haresources is for crm off; with --crm give a CIB (--cib)")
     if spec.stonith not in ("", "lab"):
         raise LabError(f"--stonith {spec.stonith!r}: the lab offers 'lab' (its power switch)")
+    if spec.watchdog_ms and spec.mode != "netns":
+        raise LabError("--watchdog powers namespaces off: it needs netns mode (root)")
+    if spec.watchdog_ms < 0:
+        raise LabError(f"--watchdog {spec.watchdog_ms} ms: want a positive time")
     if spec.stonith and spec.mode != "netns":
         raise LabError("--stonith lab powers namespaces off: it needs netns mode (root)")
     if spec.auto_failback not in ("on", "off", "legacy"):
@@ -271,6 +278,8 @@ def render_hacf(spec: LabSpec, node: str) -> str:
         f"realtime {'on' if spec.realtime else 'off'}",
         "node " + " ".join(node_names(spec)),
     ]
+    if spec.watchdog_ms:
+        lines.append(f"watchdog {watchdog_path(spec, node)}")
     if spec.stonith == "lab" and not spec.crm:
         params = fence_params(spec)
         lines.append("stonith_host * external/lab " + " ".join(f"{k}={v}" for k, v in params.items()))
@@ -279,6 +288,11 @@ def render_hacf(spec: LabSpec, node: str) -> str:
 
 
 FENCE_DEVICE = "fence-lab"
+
+
+def watchdog_path(spec: LabSpec, node: str) -> str:
+    """The node's watchdog device: a FIFO read by the lab (lab.wdog)."""
+    return f"{node_dir(spec, node)}/watchdog"
 
 
 def fence_params(spec: LabSpec) -> dict[str, str]:
@@ -317,7 +331,7 @@ def with_stonith(spec: LabSpec, cib_text: str) -> str:
         attrs.sub("nvpair", {"id": f"{FENCE_DEVICE}-{name}", "name": name, "value": value})
     ops = prim.sub("operations")
     ops.sub("op", {"id": f"{FENCE_DEVICE}-monitor", "name": "monitor", "interval": "60s", "timeout": "20s"})
-    resources.children.insert(0, prim)
+    resources.children = [prim] + list(resources.children)  # (an empty element's children are shared)
     return to_xml(root)
 
 

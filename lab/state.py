@@ -22,7 +22,9 @@ VERSION = 1
 class NodeState:
     pid: Optional[int] = None
     start: Optional[int] = None
-    faults: list[str] = field(default_factory=list)  # link | hang | kill | partition | loss
+    faults: list[str] = field(default_factory=list)  # link | hang | kill | partition | loss | off
+    wd_pid: Optional[int] = None  # the lab watchdog of the node (lab.wdog), when the spec has one
+    wd_start: Optional[int] = None
 
 
 @dataclass
@@ -42,7 +44,8 @@ class LabState:
     def to_json(self) -> str:
         return json.dumps({
             "version": VERSION, "spec": self.spec.to_dict(), "netns": self.netns, "links": self.links,
-            "nodes": {n: {"pid": s.pid, "start": s.start, "faults": s.faults} for n, s in self.nodes.items()},
+            "nodes": {n: {"pid": s.pid, "start": s.start, "faults": s.faults, "wd_pid": s.wd_pid,
+                          "wd_start": s.wd_start} for n, s in self.nodes.items()},
             "cuts": [list(c) for c in self.cuts], "loss": self.loss, "ready": self.ready,
         }, indent=1, sort_keys=True)
 
@@ -52,7 +55,8 @@ class LabState:
         if data.get("version") != VERSION:
             raise LabError(f"state file version {data.get('version')} is not {VERSION}")
         return cls(spec=LabSpec.from_dict(data["spec"]), netns=list(data["netns"]), links=list(data["links"]),
-                   nodes={n: NodeState(s["pid"], s["start"], list(s["faults"])) for n, s in data["nodes"].items()},
+                   nodes={n: NodeState(s["pid"], s["start"], list(s["faults"]), s.get("wd_pid"), s.get("wd_start"))
+                          for n, s in data["nodes"].items()},
                    cuts=[(a, b) for a, b in data["cuts"]], loss={k: float(v) for k, v in data["loss"].items()},
                    ready=bool(data.get("ready")))
 

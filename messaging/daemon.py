@@ -1,7 +1,7 @@
 """The messaging daemon (what users call `heartbeat`): the shell around `messaging.machine`.
 
 It owns the I/O: the media sockets and serial ports, the ICMP socket for ping nodes, the
-watchdog device, the persisted generation and uuid, and the local API socket `messaging.sock`
+persisted generation and uuid (the watchdog device is the launcher's: core.watchdog), and the local API socket `messaging.sock`
 (ROUTER) through which cl_status, ccm, crmd and other clients query, sign on, send cluster
 messages and receive events. What to do with any of it is decided by `messaging.process` (the
 protocol and the API as one core), which `core.driver.Driver` steps for every packet, frame and
@@ -48,7 +48,6 @@ class MessagingService:
         self.pinger: Optional[Pinger] = None
         if config.ping_nodes or config.ping_groups:
             self.pinger = Pinger(machine.count)
-        self.watchdog_fd: Optional[int] = None
         self.driver = Driver(ctx, self.core, serve="messaging",
                              handlers={Transmit: self.transmit, SendPing: self.send_ping})
         loop = ctx.loop
@@ -63,7 +62,6 @@ class MessagingService:
         except OSError as exc:
             self.log.warn(f"no link events (rtnetlink: {exc.strerror or exc}): interface states are polled "
                           f"every {HOUSEKEEPING_MS} ms")
-        self.open_watchdog()
         if config.realtime:
             for warning in make_realtime(config.rtprio):
                 self.log.warn(warning)
@@ -75,8 +73,6 @@ class MessagingService:
     def transmit(self, effect: Transmit) -> None:
         for medium in self.media:
             medium.send(effect.packet)
-        if self.watchdog_fd is not None:
-            self.feed_watchdog()
 
     def send_ping(self, effect: SendPing) -> None:
         if self.pinger is not None:
@@ -112,22 +108,6 @@ class MessagingService:
             pass
         self.ctx.loop.set_timer("housekeeping", monotonic_ms() + HOUSEKEEPING_MS, self.housekeeping)
 
-    def open_watchdog(self) -> None:
-        if not self.config.watchdog:
-            return
-        try:
-            self.watchdog_fd = os.open(self.config.watchdog, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            self.log.info(f"Watchdog {self.config.watchdog} opened; fed with every heartbeat")
-        except OSError as exc:
-            self.log.error(f"Cannot open watchdog device {self.config.watchdog}: {exc.strerror}")
-
-    def feed_watchdog(self) -> None:
-        assert self.watchdog_fd is not None
-        try:
-            os.write(self.watchdog_fd, b"\0")
-        except OSError:
-            self.machine.count("watchdog_write_errors")
-
     # -- lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.log.info("SIGHUP: authkeys reloaded" if self._reload_keys() else "SIGHUP: authkeys unchanged")
@@ -145,12 +125,6 @@ class MessagingService:
     def shutdown(self) -> None:
         self.driver.feed(Shutdown())
         self.log.info(f"{self.ctx.paths.node_name} messaging shutdown complete")
-        if self.watchdog_fd is not None:
-            try:
-                os.write(self.watchdog_fd, b"V")  # magic close: disarm the watchdog on a clean stop
-            except OSError:
-                pass
-            os.close(self.watchdog_fd)
         for medium in self.media:
             medium.close()
         if self.pinger is not None:

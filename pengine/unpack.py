@@ -108,6 +108,10 @@ def unpack_config(ws: WorkingSet) -> None:
     action = opt("stonith-action")
     ws.stonith_action = "off" if action == "poweroff" else action
     ws.stonith_timeout = opt("stonith-timeout")
+    if is_true(opt("have-watchdog")):
+        # the controller says every node runs a watchdog: watchdog-based self-fencing counts as a
+        # fencing device (Pacemaker 2.1's unpack_config)
+        ws.have_stonith_resource = True
     ws.symmetric = to_bool(opt("symmetric-cluster")) is not False
     ws.maintenance_mode = is_true(opt("maintenance-mode"))
     ws.start_failure_fatal = to_bool(opt("start-failure-is-fatal")) is not False

@@ -34,7 +34,7 @@ from sim import agents
 from sim import fencing as simfence
 from sim.checkers import Violation
 from sim.cluster import Timing
-from sim.crm import CRM_PROCESSES, crm_cluster, crmd_of, set_nic, settle_problem
+from sim.crm import crm_cluster, crmd_of, set_nic, settle_problem
 from sim.membership import plan_network_fault
 from sim.network import Network
 from sim.trace import Trace
@@ -126,7 +126,7 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
             victim = rng.choice(names)
             # (a node that loses its messaging or ccm stops what it runs before the others, which
             # see it dead, take over: two-node clusters too)
-            pname = rng.choice(CRM_PROCESSES)
+            pname = rng.choice(cluster.stack.processes)  # (stonithd too when the cluster fences)
             if len(names) == 2 and pname in ("lrmd", "crmd") and "nic" in kinds and not fencing:
                 # a node cut off while its lrmd or crmd is down cannot stop what it runs before its
                 # peer takes over: two faults at once that only fencing covers in a two-node cluster

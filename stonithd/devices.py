@@ -29,6 +29,7 @@ from core.errors import ConfigError
 from stonithd.plugins import EXTERNAL, FENCE, Plugin, kind_of, positional_params
 
 MANUAL = "meatware"  # the device an operator confirms by hand (meatclient, hb stonith confirm)
+WATCHDOG = "watchdog"  # watchdog fencing: the target resets itself; waiting stonith-watchdog-timeout is the fencing
 DEFAULT_TIMEOUT_MS = 60_000  # stonith-timeout's default
 DEFAULT_RETRIES = 2
 LIST_CACHE_MS = 60_000
@@ -47,8 +48,8 @@ class Device:
 
     @property
     def kind(self) -> str:
-        if self.type == MANUAL:
-            return MANUAL
+        if self.type in (MANUAL, WATCHDOG):
+            return self.type
         return kind_of(self.type) or ""
 
     def plugin(self) -> Plugin:
@@ -82,6 +83,8 @@ class Device:
             return "static-list"
         if self.kind == MANUAL:
             return "static-list" if self.host_list() else "none"
+        if self.kind == WATCHDOG:
+            return "none"
         return "dynamic-list"
 
     def static_can(self, target: str) -> bool:
@@ -187,4 +190,4 @@ def name_positional(device: Device, names: list[str]) -> Device:
 
 
 def known_kind(device: Device) -> bool:
-    return device.kind in (EXTERNAL, FENCE, MANUAL)
+    return device.kind in (EXTERNAL, FENCE, MANUAL, WATCHDOG)

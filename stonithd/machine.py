@@ -54,7 +54,7 @@ from core.messages.hbapi import Query as HbQuery
 from core.sansio import Log, PeerGone, RandomSource, Recv, Send, Stop, Stopped, Tick, WallClock, WatchPid
 from core.session import IdSource, Session
 from stonithd import plugins
-from stonithd.devices import (DEFAULT_TIMEOUT_MS, FENCE, LIST_CACHE_MS, MANUAL, Device, Level, from_wire,
+from stonithd.devices import (DEFAULT_TIMEOUT_MS, FENCE, LIST_CACHE_MS, MANUAL, WATCHDOG, Device, Level, from_wire,
                               name_positional)
 
 CONNECT_RETRY_MS = 500
@@ -175,10 +175,11 @@ class Answer:
 
 
 def op_record(op_id: str, target: str, action: str, origin: str, requester: str, executor: str,
-              device: str, state: str, final: bool, reason: str, created_s: int, completed_s: int) -> dict:
+              device: str, state: str, final: bool, reason: str, created_s: int, completed_ms: int) -> dict:
+    """completed_ms: wall clock (ms since the epoch) when the outcome was known."""
     return {"id": op_id, "target": target, "action": action, "origin": origin, "requester": requester,
             "executor": executor, "device": device, "state": state, "final": final, "reason": reason,
-            "created_s": created_s, "completed_s": completed_s}
+            "created_s": created_s, "completed_s": completed_ms // 1000, "completed_ms": completed_ms}
 
 
 class StonithMachine:
@@ -197,6 +198,7 @@ class StonithMachine:
         self.hacf: dict[str, Device] = {d.id: d for d in config.hacf_devices}
         self.enabled: Optional[bool] = None  # stonith-enabled, as crmd last said
         self.default_timeout_ms = DEFAULT_TIMEOUT_MS
+        self.watchdog_timeout_ms = 0  # stonith-watchdog-timeout: > 0 enables watchdog fencing
         self.agent_params: dict[str, tuple[str, ...]] = {}  # fence agent type -> its parameter names
         self.lists: dict[str, tuple[int, list[str]]] = {}  # device -> (when, hosts) of its last list
         self.ops: dict[str, Op] = {}
@@ -219,10 +221,14 @@ class StonithMachine:
         for dev in self.hacf.values():
             if dev.may_run_on(self.me):
                 found.setdefault(dev.id, dev)
+        if self.watchdog_timeout_ms > 0:
+            found.setdefault(WATCHDOG, Device(WATCHDOG, WATCHDOG, {}, "cib"))
         return found
 
     def all_device_ids(self) -> list[str]:
         ids = [d.id for d in self.cib_devices] + list(self.hacf)
+        if self.watchdog_timeout_ms > 0:
+            ids.append(WATCHDOG)
         return list(dict.fromkeys(ids))
 
     # -- the surface -----------------------------------------------------------------------------
@@ -279,6 +285,9 @@ class StonithMachine:
     def wall_s(self, now_ms: int) -> int:
         return (now_ms + self.wall_offset_ms) // 1000
 
+    def wall_ms(self, now_ms: int) -> int:
+        return now_ms + self.wall_offset_ms
+
     # -- time ------------------------------------------------------------------------------------
     def _time(self, now_ms: int, out: list[object]) -> None:
         if self.retry_at is not None and now_ms >= self.retry_at:
@@ -313,6 +322,8 @@ class StonithMachine:
                     continue
                 if job.stage == "manual":
                     self._job_done(now_ms, job, False, "no operator confirmed it in time", out)
+                elif job.stage == "watchdog":
+                    self._job_done(now_ms, job, True, "stonith-watchdog-timeout passed", out)
                 elif what == TERM and job.run_id is not None:
                     # a device that did not answer in time has failed now; it is killed meanwhile
                     # (TERM, KILL after the grace, as lrmd does) without holding the fencing up
@@ -389,6 +400,9 @@ class StonithMachine:
     def _node_status(self, now_ms: int, node: str, status: str, out: list[object]) -> None:
         was = node in self.alive
         self._set_alive(node, status)
+        if not was and node in self.alive:
+            self._target_back(now_ms, node, out)
+            return
         if not was or node in self.alive:
             return
         for op in list(self.ops.values()):
@@ -403,6 +417,26 @@ class StonithMachine:
                                  "the target left while fencing itself", out)
                 else:
                     self._attempt_failed(now_ms, op, f"{node} left while fencing", out)
+
+    def _target_back(self, now_ms: int, node: str, out: list[object]) -> None:
+        """The node we are about to fence is heard again (it rebooted, or the cut healed) before
+        its device ran: fencing it now would shoot a node that is rejoining (and, with a delay,
+        could loop: fenced, back, fenced again). The operation is given up; the DC plans again
+        with the node back in its membership (or fences anew if it is lost again). A device
+        already running is left to finish."""
+        for op in list(self.ops.values()):
+            if op.query_only is not None or op.target != node or op.action == "on" or op.phase == "done":
+                continue
+            running = any(job.op_id == op.id and job.stage not in ("wait",) for job in self.jobs.values())
+            if op.phase == "exec" and (running or op.exec_node != self.me):
+                continue  # (a device on the way, here or elsewhere: its outcome decides)
+            self._drop_waiting_jobs(op.id)
+            self._final_failure(now_ms, op, f"{node} came back before it was fenced", out)
+
+    def _drop_waiting_jobs(self, op_id: str) -> None:
+        for job in list(self.jobs.values()):
+            if job.purpose == "fence" and job.op_id == op_id and job.stage == "wait":
+                self.jobs.pop(job.job_id, None)
 
     def _broadcast(self, msg: Any) -> Send:
         return Send("messaging", SendCluster(self.ids(), st.MSGTYPE, wire.encode(msg), None))
@@ -432,6 +466,12 @@ class StonithMachine:
             timeout = msg.options.get("stonith_timeout_ms")
             if isinstance(timeout, int) and timeout > 0:
                 self.default_timeout_ms = timeout
+            watchdog = msg.options.get("watchdog_timeout_ms")
+            self.watchdog_timeout_ms = watchdog if isinstance(watchdog, int) and watchdog > 0 else 0
+            if self.watchdog_timeout_ms and len(self.config.nodes) <= 2:
+                out.append(Log("error", "stonith-watchdog-timeout is set, but watchdog fencing needs three nodes or "
+                                        "more (both halves of a two-node cluster keep quorum, so neither would "
+                                        "reset itself): not used"))
             enabled = msg.options.get("enabled")
             self.enabled = bool(enabled) if enabled is not None else self.enabled
             self.lists.clear()
@@ -463,7 +503,8 @@ class StonithMachine:
             reply(error=f"unknown request {type(msg).__name__}")
 
     def _warn_unprotected(self, out: list[object]) -> None:
-        unprotected = self.enabled is False or not self.all_device_ids()
+        unprotected = self.enabled is False or not self.all_device_ids() or \
+            (self.all_device_ids() == [WATCHDOG] and len(self.config.nodes) <= 2)
         if unprotected and not self.warned_unprotected:
             self.warned_unprotected = True
             why = "STONITH is disabled" if self.enabled is False else "No STONITH device configured"
@@ -554,7 +595,7 @@ class StonithMachine:
         # every (node, device) pair, best node first for each device, devices in configuration order
         ids = self.all_device_ids()
         pairs = [c for dev in sorted(able, key=lambda d: ids.index(d) if d in ids else len(ids)) for c in able[dev]]
-        pairs.sort(key=lambda c: rank(c.node))
+        pairs.sort(key=lambda c: (c.device == WATCHDOG, rank(c.node)))  # watchdog fencing: the last resort
         return [[c] for c in pairs]
 
     def _current(self, op: Op) -> Optional[Candidate]:
@@ -634,7 +675,7 @@ class StonithMachine:
         op.phase = "done"
         self.ops.pop(op.id, None)
         rec = op_record(op.id, op.target, op.action, self.me, op.requester, "", "", "failed", True,
-                        reason, op.created_s, self.wall_s(now_ms))
+                        reason, op.created_s, self.wall_ms(now_ms))
         out.append(Log("error", f"fencing {op.target} ({op.action}) failed: {reason}"))
         if self.alive:
             out.append(self._broadcast(st.StcResult(rec)))
@@ -657,7 +698,7 @@ class StonithMachine:
     def _fenced(self, now_ms: int, op_id: str, target: str, action: str, origin: str, requester: str,
                 executor: str, device: str, created_s: int, reason: str, out: list[object]) -> None:
         rec = op_record(op_id, target, action, origin, requester, executor, device, "done", True, reason,
-                        created_s, self.wall_s(now_ms))
+                        created_s, self.wall_ms(now_ms))
         if self.alive:
             out.append(self._broadcast(st.StcResult(rec)))
         self._on_result(now_ms, self.me, rec, out)
@@ -694,7 +735,7 @@ class StonithMachine:
             for rec in msg.records:
                 if isinstance(rec, dict) and rec.get("final"):
                     self._record(dict(rec), out, notify=False)
-            self.history.sort(key=lambda r: int(r.get("completed_s") or 0))
+            self.history.sort(key=lambda r: int(r.get("completed_ms") or 0))
         else:
             self.count("unknown_peer_messages")
 
@@ -703,6 +744,8 @@ class StonithMachine:
         key = (msg.origin, msg.op_id)
         self.answers[key] = ans
         for dev in self.devices().values():
+            if dev.kind == WATCHDOG and (len(self.config.nodes) <= 2 or msg.target == self.me):
+                continue  # (a node does not wait for its own watchdog; two nodes: never)
             check = dev.host_check()
             if check == "static-list":
                 if dev.static_can(msg.target):
@@ -725,6 +768,8 @@ class StonithMachine:
         self._answer_progress(now_ms, key, out)
 
     def _able(self, dev: Device, action: str) -> dict:
+        if dev.kind == WATCHDOG:
+            return {"id": dev.id, "timeout_ms": self.watchdog_timeout_ms, "retries": 0}
         return {"id": dev.id, "timeout_ms": dev.timeout_ms(action, self.default_timeout_ms),
                 "retries": dev.retries(action)}
 
@@ -743,7 +788,7 @@ class StonithMachine:
         dev = self.devices().get(msg.device)
         if dev is None:
             rec = op_record(msg.op_id, msg.target, msg.action, msg.origin, "", self.me, msg.device, "failed", False,
-                            "no such device here", 0, self.wall_s(now_ms))
+                            "no such device here", 0, self.wall_ms(now_ms))
             self._publish_attempt(now_ms, rec, out)
             return
         delay = 0
@@ -772,6 +817,16 @@ class StonithMachine:
         dev = self.devices().get(job.device_id)
         if dev is None:
             self._job_done(now_ms, job, False, "the device is no longer configured", out)
+            return
+        if dev.kind == WATCHDOG:
+            if job.purpose != "fence" or job.action == "on":
+                self._job_done(now_ms, job, job.purpose != "fence", "a watchdog cannot power a node on", out)
+                return
+            job.stage = "watchdog"
+            job.clock = KillClock(now_ms, self.watchdog_timeout_ms, self.config.kill_grace_ms)
+            out.append(Log("notice", f"watchdog fencing of {self._target_of(job)}: it counts as fenced in "
+                                     f"{self.watchdog_timeout_ms} ms (stonith-watchdog-timeout), its watchdog "
+                                     "having reset it by then"))
             return
         if dev.kind == MANUAL:
             if job.purpose != "fence":
@@ -878,7 +933,7 @@ class StonithMachine:
             return
         target = self._target_of(job)
         rec = op_record(job.op_id, target, job.action, job.origin, "", self.me, job.device_id,
-                        "done" if ok else "failed", ok and job.last, reason, 0, self.wall_s(now_ms))
+                        "done" if ok else "failed", ok and job.last, reason, 0, self.wall_ms(now_ms))
         self._publish_attempt(now_ms, rec, out)
 
     def _publish_attempt(self, now_ms: int, rec: dict, out: list[object]) -> None:

@@ -42,7 +42,8 @@ def theirs(args: list[str]) -> subprocess.CompletedProcess:
 ], ids=lambda a: " ".join(a))
 def test_same_output_and_exit_status_as_cluster_glue(args):
     need(REAL is not None and os.path.exists(SSH), "needs cluster-glue's stonith and its external/ssh plugin")
-    mine, real = ours(args), theirs(args)
+    # the same plugins as cluster-glue's tool (ours ships its own external/ssh, found first otherwise)
+    mine, real = ours(args, {"PYHB_STONITH_EXTERNAL_DIRS": os.path.dirname(SSH)}), theirs(args)
     assert (mine.returncode, mine.stdout) == (real.returncode, real.stdout), (mine, real)
 
 
@@ -104,3 +105,38 @@ def test_an_external_plugin_of_ones_own(tmp_path):
     plugin.chmod(0o777)
     refused = ours(["-t", "external/rec", "hostlist=n1", "-T", "off", "n1"], env)
     assert refused.returncode == 1 and "writable by group or others" in refused.stderr
+
+
+def test_our_external_ssh_answers_the_plugin_interface():
+    """Our shipped external/ssh as cluster-glue's tool calls it: names, hosts, info, refusals."""
+    need(REAL is not None, "needs cluster-glue's stonith")
+    env = {"PYHB_STONITH_EXTERNAL_DIRS": os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "stonithd", "external")}
+    assert ours(["-t", "external/ssh", "-n"], env).stdout.split() == ["hostlist", "ssh_options", "down_wait"]
+    assert ours(["-t", "external/ssh", "hostlist=a,b c", "-l"], env).stdout.split() == ["a", "b", "c"]
+    assert ours(["-t", "external/ssh", "hostlist=a", "-T", "on", "a"], env).returncode == 5
+    assert ours(["-t", "external/ssh", "hostlist=a", "-T", "reset", "b"], env).returncode == 5
+    assert "<parameters>" in ours(["-t", "external/ssh", "-m"], env).stdout
+
+
+def test_the_lrmd_stonith_class_starts_monitors_and_stops_a_fence_agent(tmp_path, monkeypatch, capsys):
+    """agents.stonithdevice (the lrmd's class `stonith`) with fence-agents' fence_dummy: start and
+    monitor run the agent's monitor; a device that does not answer fails the start."""
+    need(DUMMY is not None, "needs fence-agents' fence_dummy")
+    from agents import stonithdevice
+
+    state = tmp_path / "power"
+    state.write_text("on")
+    env = {"PYHB_STONITH_TYPE": "fence_dummy", "HA_RSCTMP": str(tmp_path), "OCF_RESOURCE_INSTANCE": "fence1",
+           "OCF_RESKEY_status_file": str(state), "OCF_RESKEY_pcmk_host_list": "n1",
+           "OCF_RESKEY_CRM_meta_timeout": "20000", "PYHB_FENCE_AGENT_DIRS": os.path.dirname(DUMMY)}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert stonithdevice.main(["monitor"]) == 7  # a probe: not started here
+    assert stonithdevice.main(["start"]) == 0
+    assert stonithdevice.main(["monitor"]) == 0
+    assert stonithdevice.main(["stop"]) == 0
+    assert stonithdevice.main(["monitor"]) == 7
+    monkeypatch.setenv("PYHB_STONITH_TYPE", "fence_nosuchagent")
+    assert stonithdevice.main(["start"]) == 1
+    assert "ocf-exit-reason:fence device fence_nosuchagent does not answer" in capsys.readouterr().err

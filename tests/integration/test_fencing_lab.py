@@ -14,6 +14,7 @@ group, and takes the group back only after it has booted and rejoined. Last, an 
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -135,3 +136,71 @@ def test_without_stonith_the_log_says_shared_data_is_not_protected():
         log = os.path.join(plan.node_dirs(lab.spec, "node1")["log"], "ha-log")
         wait_until(lambda: "NOT protected" in open(log, encoding="utf-8", errors="replace").read(), 15,
                    "the warning in node1's log")
+
+
+# -- the watchdog: three nodes, no fence device, watchdog fencing (SBD's idea) -------------------------
+WATCHDOG_MS = 1000
+CIB_WATCHDOG = CIB.replace('<nvpair id="opts-sa" name="stonith-action" value="off"/>',
+                           '<nvpair id="opts-swt" name="stonith-watchdog-timeout" value="4s"/>')
+
+
+def powered_off(lab: Lab, node: str) -> bool:
+    lab.refresh()
+    return "off" in lab.state.nodes[node].faults
+
+
+def test_watchdog_fencing_a_hung_or_cut_off_node_resets_itself_before_the_others_take_over(tmp_path):
+    """The lab watchdog powers a node off when its launcher stops feeding it: when the node hangs
+    (the launcher is stopped too), when its daemons are killed, when it loses quorum (crmd asks
+    for self-fencing). The others count it as fenced after stonith-watchdog-timeout (4 s, more
+    than the watchdog's 1 s + the launcher's 3 s health window) and only then take over."""
+    cib_file = tmp_path / "cib.xml"
+    cib_file.write_text(CIB_WATCHDOG)
+    spec = LabSpec(name="twdog", nodes=3, subnet="198.18.77.0/24", crm=True, cib=str(cib_file),
+                   scripts=(BENCH_SVC,), watchdog_ms=WATCHDOG_MS)
+    with running_lab(spec) as lab:
+        nodes = ["node1", "node2", "node3"]
+        with watching(lab):
+            wait_answer(lab, "node1", 40)
+            wait_idle(lab, nodes, 30)
+            for how in ("hang", "kill", "partition"):
+                if how == "partition":
+                    lab.partition(["node1", "node2,node3"])
+                else:
+                    lab.fail("node1", how)
+                wait_until(lambda: powered_off(lab, "node1"), 15, f"node1's watchdog to fire ({how})")
+                wait_until(lambda: answer(lab, plan.vip(lab.spec)) in ("node2", "node3"), 30,
+                           f"the group on a survivor ({how})")
+                survivor = answer(lab, plan.vip(lab.spec))
+                assert fenced(lab, survivor, "node1"), f"{survivor} has no record of fencing node1"
+                lab.refresh()
+                lab.heal_all()
+                wait_idle(lab, nodes, 40)
+                wait_answer(lab, "node1", 20)
+        # a clean stop disarms the watchdog (the magic close): stopping a node does not power it off
+        lab.stop_node("node3")
+        time.sleep(2 * WATCHDOG_MS / 1000)
+        assert not powered_off(lab, "node3")
+
+
+# -- ipfail: connectivity to a ping node ---------------------------------------------------------------
+def test_the_group_moves_to_the_node_that_still_reaches_the_ping_node():
+    """haresources mode with a ping node (node3's address, no stack there): cut only node1's path to
+    it; the group moves to node2 (its pingd is higher); restore it; the group returns (auto_failback
+    on). The observer sees no moment with two owners."""
+    spec = LabSpec(name="tping", nodes=3, subnet="198.18.79.0/24", scripts=(BENCH_SVC,), run_stack=False,
+                   haresources=("node1 IPaddr2::{vip}/24/eth0 tcpsvc::%d" % PORT,),
+                   extra_hacf=("ping 198.18.79.13",))
+    with running_lab(spec) as lab:
+        lab.start_node("node1")
+        lab.start_node("node2")
+        with watching(lab):
+            wait_answer(lab, "node1", 40)
+            wait_idle(lab, ["node1", "node2"], 30)
+            lab.cut("node1", "node3")
+            wait_answer(lab, "node2", 20)
+            lab.heal("node1")
+            wait_answer(lab, "node1", 20)
+            wait_idle(lab, ["node1", "node2"], 30)
+        lab.stop_node("node2")
+        lab.stop_node("node1")

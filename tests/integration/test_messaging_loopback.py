@@ -1,5 +1,5 @@
 """Real messaging daemons on loopback (no root needed): liveness, generations, cluster messages
-through the local API, cl_status, the serial medium over a socat pty pair, the watchdog device,
+through the local API, cl_status, the serial medium over a socat pty pair,
 and configuration errors."""
 
 from __future__ import annotations
@@ -151,20 +151,6 @@ def test_serial_medium_over_a_pty_pair(tmp_path):
             node.stop()
         socat.kill()
         socat.wait(5)
-
-
-def test_watchdog_device_is_fed_with_every_heartbeat_and_disarmed_on_stop(tmp_path):
-    fake = tmp_path / "watchdog"
-    fake.write_bytes(b"")
-    node = TestNode("node1", str(tmp_path / "node1"))
-    node.write_config(["node1"], [f"udpport {PORT_BASE + 3}", "bind_address 127.0.0.20", "ucast lo 127.0.0.29"],
-                      extra=f"watchdog {fake}\n")
-    node.start()
-    try:
-        assert wait_for(lambda: fake.stat().st_size >= 5, 5)
-    finally:
-        node.stop()
-    assert fake.read_bytes().endswith(b"V")
 
 
 @pytest.mark.parametrize("mutate,needle", [

@@ -307,3 +307,60 @@ def test_bad_input_is_answered_not_fatal():
     assert not net.replies["n1"][-1].ok
     net.feed("n1", Recv("messaging", ClusterMessage(st.MSGTYPE, "n2", b"garbage")))
     assert net.cores["n1"].counters.get("bad_cluster_messages") == 1
+
+
+def test_watchdog_fencing_waits_the_timeout_then_counts_the_target_as_fenced():
+    net = Net(["n1", "n2", "n3"])
+    devices(net, [], watchdog_timeout_ms=3000)
+    net.fence("n1", "n3")
+    assert not any(r["state"] == "done" for r in net.notices["n1"])
+    net.advance(2999)
+    assert not any(r["state"] == "done" for r in net.notices["n1"])
+    net.advance(2)
+    done = [r for r in net.notices["n2"] if r["state"] == "done"]
+    assert done and done[0]["device"] == "watchdog" and done[0]["executor"] == "n1"
+
+
+def test_watchdog_fencing_is_refused_in_a_two_node_cluster():
+    net = Net(["n1", "n2"])
+    devices(net, [], watchdog_timeout_ms=3000)
+    assert any("needs three nodes" in line for line in net.logs)
+    net.fence("n1", "n2")
+    final = [r for r in net.notices["n1"] if r["final"]]
+    assert final and final[0]["state"] == "failed"
+
+
+def test_a_configured_device_comes_before_watchdog_fencing():
+    net = Net(["n1", "n2", "n3"])
+    devices(net, [static("pdu", "n3")], watchdog_timeout_ms=3000)
+    net.fence("n1", "n3")
+    finish_meta(net, "n1")
+    assert [r.device.id for r in net.runs["n1"]] == ["pdu"]
+
+
+def test_a_restarted_stonithd_learns_the_history_from_its_peers():
+    net = Net(["n1", "n2"])
+    devices(net, [static("pdu", "n2")])
+    net.fence("n1", "n2")
+    finish_meta(net, "n1")
+    net.device_exit("n1", net.runs["n1"][0])
+    # n2 restarts (a new core) and signs on again: it asks for the history
+    net.cores["n2"] = StonithMachine(StonithConfig("n2", ("n1", "n2"), 999), random.Random(9))
+    net.feed("n2", Tick())
+    net._sign_on("n2")
+    assert [r["target"] for r in net.cores["n2"].history] == ["n2"]
+    assert not [r for r in net.notices["n2"] if r["id"] == net.cores["n2"].history[0]["id"]][1:]
+
+
+def test_a_target_heard_again_before_its_device_ran_is_not_fenced():
+    net = Net(["n1", "n2"])
+    devices(net, [static("pdu", "n2", pcmk_delay_base="1s")])
+    net.kill("n2")  # n1 sees n2 dead and is asked to fence it; the device waits its delay
+    net.up.add("n2")
+    net.fence("n1", "n2")
+    net.advance(400)
+    net.feed("n1", Recv("messaging", NodeStatusEvent("n2", "active", "normal")))  # n2 rebooted, rejoins
+    net.advance(2000)
+    assert not [r for r in net.runs["n1"] if r.op == "reset"]
+    final = [r for r in net.notices["n1"] if r["final"]]
+    assert final and final[0]["state"] == "failed" and "came back" in final[0]["reason"]
