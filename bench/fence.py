@@ -97,7 +97,12 @@ def holder_of(lab: Lab) -> Optional[str]:
 def restore(lab: Lab) -> None:
     lab.refresh()
     lab.heal_all()
-    wait_until(lambda: dc_idle(lab, list(lab.nodes)) and len(set(_views(lab))) == 1, 60, "both nodes idle again")
+    wait_until(lambda: dc_idle(lab, list(lab.nodes)) and _one_view(lab), 60, "both nodes idle again")
+
+
+def _one_view(lab: Lab) -> bool:
+    views = _views(lab)
+    return len(set(views)) == 1 and views[0] not in (None, 0)
 
 
 def _views(lab: Lab) -> list[object]:
@@ -110,8 +115,8 @@ def _views(lab: Lab) -> list[object]:
     return out
 
 
-def one_cut(lab: Lab, probe: ProbeProcess) -> tuple[float, float]:
-    """(fence done, answer) in ms after the holder's link was cut."""
+def one_cut(lab: Lab, probe: ProbeProcess) -> tuple[float, float, str]:
+    """(fence done, answer) in ms after the holder's link was cut, and the fenced node."""
     holder = holder_of(lab)
     if holder is None:
         raise RunError("nobody holds the group")
@@ -131,7 +136,7 @@ def one_cut(lab: Lab, probe: ProbeProcess) -> tuple[float, float]:
         raise RunError(f"the address answered on {survivor} {answer_ms:.0f} ms after the cut, before the fencing "
                        f"was done ({fence_ms:.0f} ms)")
     restore(lab)
-    return fence_ms, answer_ms
+    return fence_ms, answer_ms, holder
 
 
 def one_race(lab: Lab) -> list[str]:
@@ -166,7 +171,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                    scripts=(os.path.join(HERE, "svc", "tcpsvc"),))
     print(f"bench/fence.py: {os.cpu_count()} CPUs, {args.runs} link cuts, {args.races} races, 2 nodes, "
           "keepalive 100 ms, deadtime 500 ms, external/lab (stonith-action off)", flush=True)
-    results: list[tuple[float, float]] = []
+    results: list[tuple[float, float, str]] = []
     races: list[list[str]] = []
     failures: list[str] = []
     conflicts: list = []
@@ -177,7 +182,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise
     try:
         vip = plan.vip(spec)
-        wait_until(lambda: dc_idle(lab, ["node1", "node2"]), 60, "the cluster idle")
+        wait_until(lambda: dc_idle(lab, ["node1", "node2"]) and _one_view(lab), 60, "the cluster formed and idle")
         watch = VipWatch.start(plan.namespace(spec, "client"), plan.IFACE, vip, PORT,
                                os.path.join(tmp.name, "vipwatch.jsonl"), tcp_timeout_ms=250)
         try:
@@ -212,13 +217,19 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"  {name:<36} n={len(values)} median {statistics.median(values):7.1f} ms   "
                   f"p99 {percentile(values, 99):7.1f} ms   (after deadtime: median "
                   f"{statistics.median(values) - deadtime:6.1f}, p99 {percentile(values, 99) - deadtime:6.1f})")
+        for target in ("node1", "node2"):
+            values = [r[0] for r in results if r[2] == target]
+            if values:
+                delay = plan.node_index(spec, target) - 1
+                print(f"  {'fence done, target ' + target + f' (delay {delay} s)':<36} n={len(values)} median "
+                      f"{statistics.median(values):7.1f} ms   p99 {percentile(values, 99):7.1f} ms")
         gaps = [r[1] - r[0] for r in results]
         print(f"  {'fence done -> answer':<36} n={len(gaps)} median {statistics.median(gaps):7.1f} ms   "
               f"p99 {percentile(gaps, 99):7.1f} ms")
     both = sum(1 for off in races if len(off) == 2)
     neither = sum(1 for off in races if not off)
-    print(f"  races: {len(races)}, both fenced {both}, neither {neither}, "
-          f"survivors {sorted({n for off in races for n in ('node1', 'node2') if n not in off})}")
+    print(f"  races: {len(races)}, both fenced {both}, neither {neither}; fenced each time: "
+          f"{' '.join('+'.join(off) or '-' for off in races)}")
     print(f"  split-brain moments seen by the observer: {len(conflicts)}")
     for failure in failures:
         print(f"  FAILED {failure}")

@@ -10,6 +10,7 @@ from typing import Optional
 
 from core import paths as pathmod
 from core.config.load import read_authkeys, read_haresources
+from core.config.stonith import hacf_device_ids
 from core.daemon import load_config
 from core.errors import ConfigError
 
@@ -23,6 +24,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         config = load_config(paths, check_host=not args.no_host)
         keys = read_authkeys(paths.authkeys)
+        devices = hacf_device_ids(config, paths.ha_cf)
         groups = ()
         if os.path.exists(paths.haresources):
             groups = read_haresources(paths.haresources, config.nodes)
@@ -36,4 +38,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"{paths.authkeys}: signing with key {keys.active} ({keys.active_key.method})")
     if groups:
         print(f"{paths.haresources}: {len(groups)} resource groups")
+    if devices:
+        print(f"{paths.ha_cf}: fence devices " + ", ".join(f"{i} ({t})" for i, t in devices))
+    elif not config.crm_enabled:
+        print(f"{paths.ha_cf}: no STONITH device: shared data is not protected against a node that only looks dead")
     return 0

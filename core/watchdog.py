@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 from core.messages.common import PingRequest, Reply
 from core.messages.crm import CrmStatus
-from core.sansio import Log, Recv, Send, Stop, Tick
+from core.sansio import Log, Recv, Send, Stop, Tick, WallClock
 
 DEFAULT_FEED_MS = 250  # the device's timeout unknown (a FIFO in the lab): well below any sane one
 LOG_EVERY_MS = 10_000
@@ -87,7 +87,7 @@ class StackWatchdog:
             out.append(Log("info", "watchdog disarmed (clean stop)"))
             return out
         else:
-            assert isinstance(event, (Tick, Recv)), f"watchdog got an unknown input {event!r}"
+            assert isinstance(event, (Tick, Recv, WallClock)), f"watchdog got an unknown input {event!r}"
         if self.next_feed_ms is None or now_ms >= self.next_feed_ms:
             self._round(now_ms, out)
         return out

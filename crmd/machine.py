@@ -869,6 +869,9 @@ class CrmdMachine:
         new = View(ev.instance, tuple(ev.members), bool(ev.quorum))
         if new.quorum and self.me in new.members:
             self.had_quorum = True
+        for member in new.members:
+            if self.fence_failures.pop(member, None) is not None and not self.fence_failures:
+                self.fence_retry_at = None  # it is back: failing to fence it no longer holds anything up
         mine = next((inc for node, inc in zip(ev.members, ev.incarnations) if node == self.me), None)
         if old is not None and new.instance < old.instance and not (mine is not None and mine > self.view_incarnation):
             # an older view, late. A restarted ccm (a newer incarnation of ours) may well number

@@ -1,8 +1,9 @@
 """`hb demo` (`make demo`): heartbeat's story. Two nodes share a resource group (a floating
 address and a TCP service, from haresources); node1 serves the client; node1's cable is cut;
-node2 declares it dead and takes the group over, address first; the client is served again, and
-the outage it saw is printed in milliseconds; node1 comes back and, with auto_failback on, the
-group returns to it. Everything is torn down at the end.
+node2 declares it dead, fences it (the lab's power switch resets node1: a node that only looks
+dead never keeps serving) and takes the group over, address first; the client is served again,
+and the outage it saw is printed in milliseconds; node1's cable is plugged back in and, with
+auto_failback on, the group returns to it. Everything is torn down at the end.
 
 As root the nodes live in network namespaces and a client namespace watches the address (ARP and
 TCP, lab/vipwatch.py). Without root (loopback, no namespaces, no floating address) the demo shows
@@ -62,10 +63,11 @@ def run_story(args: argparse.Namespace) -> int:
     from lab.vipwatch import VipWatch
     spec = LabSpec(name=args.name, nodes=2, mode="netns", subnet=args.subnet, keepalive_ms=100, deadtime_ms=500,
                    haresources=(f"node1 IPaddr2::{{vip}}/24/eth0 tcpsvc::{PORT}",), scripts=(SERVICE,),
-                   auto_failback="on")
+                   auto_failback="on", stonith="lab")
     vip = plan.vip(plan.validate(spec))
     say("Bringing up 2 nodes in network namespaces: keepalive 100 ms, deadtime 500 ms, and haresources\n"
-        f"    node1 IPaddr2::{vip}/24/eth0 tcpsvc::{PORT}      (auto_failback on)")
+        f"    node1 IPaddr2::{vip}/24/eth0 tcpsvc::{PORT}      (auto_failback on)\n"
+        "    and a power switch for fencing (ha.cf: stonith_host * external/lab ...)")
     lab = Lab.up(spec)
     watch = None
     problems: list[str] = []
@@ -98,8 +100,8 @@ def run_story(args: argparse.Namespace) -> int:
         where_group(lab, "node2")
         lines, _ = log_lines(lab, "node2", "", 0)
         story = [line for line in lines if any(word in line for word in (
-            "is dead", "Resources being acquired", "Taking over", "takeover complete", "_start_0"))]
-        print("node2's ha-log:\n" + "\n".join("    " + line for line in story[-8:]))
+            "is dead", "was fenced", "Resources being acquired", "Taking over", "takeover complete", "_start_0"))]
+        print("node2's ha-log:\n" + "\n".join("    " + line for line in story[-9:]))
 
         say("Reconnecting node1: auto_failback on brings the group back")
         lab.heal("node1")

@@ -24,7 +24,7 @@ import time
 from typing import Callable, Iterable, Optional, Sequence
 
 from core.paths import NodePaths
-from lab import host, network, observe, plan, stack
+from lab import host, network, plan, stack
 from lab import state as statemod
 from lab.plan import LabError, LabSpec
 from lab.state import LabState, NodeState
@@ -160,14 +160,15 @@ class Lab:
         s = self.state.nodes[node]
         return host.tree(s.pid, s.start) if s.pid is not None else []
 
-    def start_node(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+    def start_node(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S, wait: bool = True) -> None:
         plan.node_index(self.spec, node)
         if self.pid(node) is not None:
             raise LabError(f"{node}: the stack is running already [pid {self.pid(node)}]")
         pid, start = stack.start(self.spec, node)
         self.state.nodes[node].pid, self.state.nodes[node].start = pid, start
         self.save()
-        stack.wait_ready(self.spec, {node: (pid, start)}, ready_timeout_s)
+        if wait:
+            stack.wait_ready(self.spec, {node: (pid, start)}, ready_timeout_s)
 
     def stop_node(self, node: str) -> list[str]:
         s = self.state.nodes[node]
@@ -242,9 +243,10 @@ class Lab:
         self.save()
         return True
 
-    def power_on(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S) -> bool:
-        """The node boots: its link comes back (unless cut by a `link` fault) and its stack starts.
-        Returns False when it was on already."""
+    def power_on(self, node: str, ready_timeout_s: float = READY_TIMEOUT_S, wait: bool = True) -> bool:
+        """The node boots: its interface comes back up and its stack starts (wait: until it is
+        ready; the power switch does not wait, a PDU only switches the outlet on). Returns False
+        when it was on already."""
         plan.node_index(self.spec, node)
         s = self.state.nodes[node]
         if "off" not in s.faults:
@@ -252,7 +254,7 @@ class Lab:
         s.faults.remove("off")
         network.set_node_iface(self.spec, node, up=True)
         self.save()
-        self.start_node(node, ready_timeout_s)
+        self.start_node(node, ready_timeout_s, wait=wait)
         return True
 
     def partition(self, words: Sequence[str]) -> list[list[str]]:
@@ -362,7 +364,8 @@ class Lab:
 
     # -- what the nodes see ------------------------------------------------------------------
     def view(self, observer: str, timeout_ms: int = 1000) -> Optional[dict[str, str]]:
-        return observe.view(self.paths(observer), timeout_ms)
+        from lab import observe  # (ZeroMQ and the message schema: only for the views; the power
+        return observe.view(self.paths(observer), timeout_ms)  # switch and the watchdog start faster)
 
     def wait_view(self, observers: Iterable[str], subject: str, status: str, timeout_s: float) -> float:
         """Wait until every observer sees subject in status; returns the seconds it took."""

@@ -81,7 +81,7 @@ def main(argv: Optional[list[str]] = None, out=sys.stdout, err=sys.stderr) -> in
         if op in ("on", "reset"):
             with statemod.locked(root):
                 lab = Lab(statemod.load(root))
-                lab.power_on(node)
+                lab.power_on(node, wait=False)  # switched on; the node boots on its own
     except (LabError, OSError) as exc:
         err.write(f"external/lab: {op} {node}: {exc}\n")
         return 1

@@ -64,16 +64,24 @@ def _one(job: tuple[int, int, tuple[str, ...], bool]) -> RunResult:
     return run_seed(seed, count, random.Random(seed), kinds, keep_trace=keep_trace)
 
 
-def fencing_for(seed: int, fencing: str) -> bool:
-    """on | off | mixed (odd seeds fence)."""
-    return fencing == "on" or (fencing == "mixed" and seed % 2 == 1)
+def fencing_for(seed: int, fencing: str, nodes: int = 3) -> str:
+    """off | on (a fence device) | watchdog (watchdog fencing, three nodes or more) | mixed (odd
+    seeds fence: with watchdog fencing one in four, when there are three nodes or more)."""
+    if fencing == "mixed":
+        if seed % 2 == 0:
+            return "off"
+        return "watchdog" if seed % 4 == 3 and nodes >= 3 else "on"
+    if fencing == "watchdog" and nodes < 3:
+        return "on"
+    return fencing
 
 
 def _one_crm(job: tuple[int, int, tuple[str, ...], bool, str, bool, str]) -> crmrun.CrmRunResult:
     seed, count, kinds, keep_trace, mode, verbose, fencing = job
+    how = fencing_for(seed, fencing, count)
     return crmrun.run_crm_seed(seed, count, random.Random(seed), kinds, mode, keep_trace=keep_trace,
                                verbose=verbose, trace_limit=100_000 if verbose else 4000,
-                               fencing=fencing_for(seed, fencing))
+                               fencing=how != "off", watchdog=how == "watchdog")
 
 
 def run_many_crm(seeds: Iterable[int], nodes: tuple[int, int], kinds: tuple[str, ...] = crmrun.FAULT_KINDS,
@@ -129,9 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"comma list of {','.join(crmrun.FAULT_KINDS)}; 'all' (default) or 'none'")
     crm.add_argument("--mode", choices=("crm", "haresources"), default="",
                      help="the configuration (default: haresources for every third seed, else a CIB)")
-    crm.add_argument("--fencing", choices=("off", "on", "mixed"), default="off",
-                     help="stonithd and a simulated fence device on every node: off (default), on, or "
-                          "mixed (odd seeds); with fencing, two-node clusters get every fault kind")
+    crm.add_argument("--fencing", choices=("off", "on", "watchdog", "mixed"), default="off",
+                     help="stonithd and a simulated fence device on every node: off (default), on, "
+                          "watchdog (watchdog fencing, no device: 3+ nodes), or mixed (odd seeds, one in "
+                          "four with watchdog fencing); with fencing, two-node clusters get every fault kind")
     crm.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     crm.add_argument("--quiet", action="store_true", help="print only violations and the summary")
     crm.add_argument("--trace", action="store_true", help="print the trace of every run")
@@ -164,7 +173,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                                           args.fencing),
                        lambda r: r.settled_ms, "settled after heal",
                        lambda r: f"hb sim crm --nodes {r.nodes} --seed {r.seed} --faults {faults} "
-                                 f"--mode {r.mode.split('+')[0]} --fencing {'on' if '+fencing' in r.mode else 'off'} "
+                                 f"--mode {r.mode.split('+')[0]} --fencing "
+                                 f"{'watchdog' if '+watchdog' in r.mode else 'on' if '+fencing' in r.mode else 'off'} "
                                  "--trace --verbose",
                        f" (bound {crmrun.bound_ms(crmrun.Timing())} ms)")
     return _report(args, run_many(seeds, args.nodes, args.faults, jobs, keep_trace=args.trace),

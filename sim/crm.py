@@ -46,7 +46,13 @@ from sim import fencing as simfence
 from stonithd.devices import Device
 from stonithd.machine import RunDevice, SignalDevice, StonithConfig, StonithMachine
 from tengine.machine import Aborted, Fired, TeMachine
+from core.watchdog import Feed, MagicClose, StackWatchdog
+from core.watchdog import Started as WdStarted
 
+WATCHDOG_MS = 1000  # the simulated watchdog device's timeout (watchdog fencing runs)
+WATCHDOG_STALE_MS = 1500  # how long the launcher lets a daemon be silent before it stops feeding
+# stonith-watchdog-timeout above the device timeout + the stale window + a feed period + margin
+WATCHDOG_FENCING_MS = 3500
 CRM_PROCESSES = ("messaging", "ccm", "lrmd", "pengine", "tengine", "crmd")
 # fence devices need quorum, not fencing, to start (Pacemaker's requires=quorum for class stonith:
 # a device must be able to start where it is needed to fence); a device running twice harms nothing
@@ -61,9 +67,14 @@ class CrmStack(MembershipStack):
                  crmd_factory: Callable[..., CrmdMachine] = CrmdMachine,
                  tengine_factory: Callable[..., TeMachine] = TeMachine, ccm_factory: Any = None,
                  fencing: bool = False, hacf_devices: tuple[Device, ...] = (),
-                 stonith_factory: Callable[..., StonithMachine] = StonithMachine) -> None:
+                 stonith_factory: Callable[..., StonithMachine] = StonithMachine, watchdog_ms: int = 0,
+                 watchdog_factory: Callable[..., StackWatchdog] = StackWatchdog) -> None:
         super().__init__(ccm_factory)
         self.processes = FENCING_PROCESSES if fencing else CRM_PROCESSES
+        self.watchdog_ms = watchdog_ms  # > 0: each node's launcher feeds a watchdog of this timeout
+        self.watchdog_factory = watchdog_factory
+        if watchdog_ms:
+            self.processes = ("watchdog",) + self.processes
         self.fencing = fencing
         self.hacf_devices = hacf_devices
         self.stonith_factory = stonith_factory
@@ -75,7 +86,11 @@ class CrmStack(MembershipStack):
 
     def started(self, cluster: Cluster, node: SimNode, proc: SimProcess) -> None:
         """What the shells do right after start: lrmd registers and probes its saved resources;
-        messaging reads its interface's state (down while the node's NIC is)."""
+        messaging reads its interface's state (down while the node's NIC is); the launcher's
+        watchdog learns a daemon was (re)started."""
+        launcher = node.procs.get("watchdog")
+        if proc.name != "watchdog" and launcher is not None and launcher.up:
+            cluster.deliver(node, launcher, WdStarted(proc.name))
         if proc.name == "messaging" and node.state.get("nic_down") and proc.up:
             cluster.deliver(node, proc, LocalLinkState(LINK, False))
         if proc.name == "lrmd":
@@ -89,7 +104,8 @@ class CrmStack(MembershipStack):
                 lm.SaveResources: _save_resources, Published: _ignore, ShellRequest: _shell_request,
                 SaveInput: _save_input, Scheduled: _scheduled, Fired: _ignore, Aborted: _ignore,
                 SaveCib: _save_cib, RoleChanged: _role, CibChanged: _ignore, Stopped: _stopped,
-                RunDevice: simfence.run_device, SignalDevice: simfence.signal_device}
+                RunDevice: simfence.run_device, SignalDevice: simfence.signal_device,
+                Feed: simfence.watchdog_fed, MagicClose: simfence.watchdog_disarmed}
 
     def build(self, cluster: Cluster, node: SimNode, proc: SimProcess, local_ms: int) -> Any:
         name = proc.name
@@ -102,6 +118,10 @@ class CrmStack(MembershipStack):
             return PengineProcess(proc.incarnation, save=False)
         if name == "tengine":
             return self.tengine_factory(proc.incarnation)
+        if name == "watchdog":  # the launcher's part that feeds the node's watchdog
+            node.state["watchdog_timeout_ms"] = self.watchdog_ms
+            daemons = tuple(p for p in self.processes if p != "watchdog")
+            return self.watchdog_factory(daemons, feed_ms=250, stale_ms=WATCHDOG_STALE_MS, grace_ms=3000)
         if name == "stonithd":
             return self.stonith_factory(StonithConfig(node=node.name, nodes=tuple(cluster.names), pid=proc.incarnation,
                                                       hacf_devices=self.hacf_devices, kill_grace_ms=500,
@@ -115,7 +135,7 @@ class CrmStack(MembershipStack):
             return self.crmd_factory(CrmdConfig(node=node.name, nodes=tuple(cluster.names), pid=proc.incarnation,
                                                 cib=cib, deadtime_ms=cluster.timing.deadtime_ms,
                                                 incarnation_floor=incarnation, mode=self.mode, groups=self.groups,
-                                                shutdown_escalation_ms=20_000),
+                                                shutdown_escalation_ms=20_000, watchdog=bool(self.watchdog_ms)),
                                      SubRng(cluster.rng.randint(0, 2**31)))
         raise AssertionError(f"no process {name} in the CRM stack")
 
@@ -361,7 +381,7 @@ def _unpack(cib: XNode, now: _dt.datetime) -> Any:
 
 
 # -- configurations the runs use ---------------------------------------------------------------------------
-def scenario_cib(nodes: list[str], monitor_ms: int = 1000, fencing: bool = False) -> str:
+def scenario_cib(nodes: list[str], monitor_ms: int = 1000, fencing: bool = False, watchdog: bool = False) -> str:
     """A CIB with a group (address + service, preferring the first node), a pair with order and
     colocation, migration thresholds and stickiness; with fencing, stonith enabled and one
     simulated fence device (static host list, a random delay against fence races)."""
@@ -383,9 +403,10 @@ def scenario_cib(nodes: list[str], monitor_ms: int = 1000, fencing: bool = False
         '<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">'
         f'<nvpair id="o-stonith" name="stonith-enabled" value="{"true" if fencing else "false"}"/>'
         '<nvpair id="o-stonith-timeout" name="stonith-timeout" value="5s"/>'
-        '<nvpair id="o-quorum" name="no-quorum-policy" value="stop"/>'
+        + (f'<nvpair id="o-swt" name="stonith-watchdog-timeout" value="{WATCHDOG_FENCING_MS}ms"/>' if watchdog else '')
+        + '<nvpair id="o-quorum" name="no-quorum-policy" value="stop"/>'
         '</cluster_property_set></crm_config><nodes/><resources>'
-        + (fence if fencing else '')
+        + (fence if fencing and not watchdog else '')
         + '<group id="web">' + prim("ip", "ocf", "IPaddr2", "heartbeat") + prim("svc", "lsb", "svc") + '</group>'
         + prim("db", "ocf", "Dummy", "pacemaker", threshold.format(rid="db"))
         + prim("mail", "ocf", "Dummy", "pacemaker")
@@ -416,7 +437,7 @@ def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: i
 
 
 def crm_cluster(names: list[str], rng: Any, timing: Any, network: Any = None, trace: Any = None,
-                mode: str = "crm", auto_failback: str = "on", fencing: bool = False,
+                mode: str = "crm", auto_failback: str = "on", fencing: bool = False, watchdog: bool = False,
                 **kwargs: Any) -> tuple[Cluster, CrmChecker]:
     """fencing: stonithd on every node and a simulated fence device (in the CIB in crm mode; an
     ha.cf `stonith_host * external/sim` line, found by its host list, in haresources mode)."""
@@ -426,9 +447,10 @@ def crm_cluster(names: list[str], rng: Any, timing: Any, network: Any = None, tr
             if fencing else ()
         stack = CrmStack(cib, "haresources", groups, fencing=fencing, hacf_devices=hacf, **kwargs)
     else:
-        stack = CrmStack(scenario_cib(names, fencing=fencing), fencing=fencing, **kwargs)
+        stack = CrmStack(scenario_cib(names, fencing=fencing or watchdog, watchdog=watchdog),
+                         fencing=fencing or watchdog, watchdog_ms=WATCHDOG_MS if watchdog else 0, **kwargs)
     cluster = Cluster(names, rng, timing, network, trace, stack=stack)
-    checker = CrmChecker(cluster, fencing=fencing)
+    checker = CrmChecker(cluster, fencing=fencing or watchdog)
     cluster.observers.append(checker)
     return cluster, checker
 

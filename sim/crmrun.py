@@ -14,7 +14,8 @@ Timeline (keepalive 100 ms, deadtime 500 ms):
 Fault kinds: crash (a node; restarted later, at heal, or never), partition (2 or 3 sides),
 oneway (some directed links cut), loss (10-60 %), pause (a node hangs 50 ms .. 3 s), proc (one
 daemon crashes and is respawned 1 s later, as the launcher does), rscdie (a running resource
-dies; its monitor finds it), startfail (the next start of a resource on a node fails).
+dies; its monitor finds it), startfail (the next start of a resource on a node fails),
+stophang (with fencing only: the next stop of a resource on a node hangs until the lrmd kills it).
 nic (a node's NIC loses its carrier: every link cut, and the node sees its own interface down).
 Two-node clusters get only crash, proc (not of the lrmd or crmd when NIC failures are planned
 too: a node cut off while one of them is down cannot stop what it runs in time, the case fencing
@@ -39,7 +40,8 @@ from sim.membership import plan_network_fault
 from sim.network import Network
 from sim.trace import Trace
 
-FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic")
+FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic", "stophang")
+FENCING_ONLY_KINDS = ("stophang",)  # a node that cannot stop what it runs: only fencing gets it off
 TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail", "nic")
 START_WINDOW_MS = 100
 FORM_MS = 2500
@@ -88,7 +90,7 @@ class CrmRunResult:
     def line(self) -> str:
         status = "ok" if self.ok else "VIOLATION"
         settled = f"settled {self.settled_ms} ms after heal" if self.settled_ms is not None else "not settled"
-        fenced = f", {self.fenced} fenced" if "+fencing" in self.mode else ""
+        fenced = f", {self.fenced} fenced" if "+" in self.mode else ""
         return (f"seed {self.seed} nodes {self.nodes} {self.mode} {status}: {settled}; {self.transitions} transitions, "
                 f"{self.invokes} actions{fenced}, {self.steps} steps; faults: {'; '.join(self.faults) or 'none'}")
 
@@ -97,6 +99,8 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
                 fencing: bool = False) -> list[str]:
     names = cluster.names
     described: list[str] = []
+    if not fencing:
+        kinds = tuple(k for k in kinds if k not in FENCING_ONLY_KINDS)
     if len(names) == 2 and not fencing:
         kinds = tuple(k for k in kinds if k in TWO_NODE_KINDS)
     if not kinds:
@@ -147,6 +151,11 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
                 for node in agents.active_nodes(cluster, r):
                     agents.kill_resource(cluster, node, r)
             cluster.at(start, die)
+        elif kind == "stophang":
+            victim = rng.choice(names)
+            rsc = rng.choice(RESOURCES)
+            described.append(f"the next stop of {rsc} on {victim} hangs (planted at {start})")
+            cluster.at(start, lambda v=victim, r=rsc: agents.hang_next(cluster, v, r, "stop"))
         elif kind == "startfail":
             victim = rng.choice(names)
             rsc = rng.choice(RESOURCES)
@@ -173,10 +182,14 @@ def heal_all(cluster, rng: Rng, restart_probability: float = 0.8) -> None:
 def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT_KINDS, mode: str = "",
                  timing: Timing = Timing(), trace_limit: int = 4000, keep_trace: bool = False,
                  crmd_factory=None, tengine_factory=None, verbose: bool = False, fencing: bool = False,
-                 stonith_factory=None) -> CrmRunResult:
+                 stonith_factory=None, watchdog: bool = False, watchdog_factory=None) -> CrmRunResult:
     """rng: a fresh random.Random(seed). mode: crm | haresources ('' = by seed). fencing: stonithd
-    and a simulated fence device on every node; every fault kind in two-node clusters too."""
+    and a simulated fence device on every node; every fault kind in two-node clusters too.
+    watchdog: no fence device but watchdog fencing (stonith-watchdog-timeout; a simulated watchdog
+    per node fed by the launcher's core; crm mode, three nodes or more)."""
     mode = mode or ("haresources" if seed % 3 == 2 else "crm")
+    if watchdog:
+        mode, fencing = "crm", True
     names = [f"node{i}" for i in range(1, nodes + 1)]
     trace = Trace(trace_limit)
     network = Network(names, rng)
@@ -187,7 +200,10 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
         extra["tengine_factory"] = tengine_factory
     if stonith_factory is not None:
         extra["stonith_factory"] = stonith_factory
-    cluster, checker = crm_cluster(names, rng, timing, network, trace, mode=mode, fencing=fencing, **extra)
+    if watchdog_factory is not None:
+        extra["watchdog_factory"] = watchdog_factory
+    cluster, checker = crm_cluster(names, rng, timing, network, trace, mode=mode, fencing=fencing and not watchdog,
+                                   watchdog=watchdog, **extra)
     cluster.verbose = verbose
     heal_ms = FORM_MS + FAULT_WINDOW_MS
     for name in names:
@@ -195,7 +211,8 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
     faults = plan_faults(cluster, rng, kinds, FORM_MS, heal_ms, timing, fencing=fencing)
     for text in faults:
         trace.add(0, "-", f"planned: {text}")
-    result = CrmRunResult(seed, nodes, mode + ("+fencing" if fencing else ""), True, faults)
+    result = CrmRunResult(seed, nodes, mode + ("+watchdog" if watchdog else "+fencing" if fencing else ""), True,
+                          faults)
     deadline = heal_ms + bound_ms(timing)
     try:
         cluster.run_until(heal_ms - 1)

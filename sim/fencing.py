@@ -135,3 +135,26 @@ def node_crashed(cluster: "Cluster", name: str) -> None:
 def last_fenced(cluster: "Cluster", target: str) -> Optional[int]:
     times = [t for t, _, node, op in devices(cluster).fenced_log if node == target and op != "on"]
     return max(times) if times else None
+
+
+# -- the node's watchdog (the launcher's core.watchdog feeds it) ----------------------------------
+def watchdog_fed(cluster: "Cluster", node: "SimNode", proc: "SimProcess", effect: object) -> None:
+    """A feed: the node's watchdog device is (re)armed for `timeout_ms`; not fed again by then, it
+    resets the node (powered off, booted again)."""
+    timeout_ms = int(node.state.get("watchdog_timeout_ms") or 0)
+    if not timeout_ms:
+        return
+    node.state["watchdog_fed_ms"] = cluster.now_ms
+    epoch = node.epoch
+    fed = cluster.now_ms
+
+    def check() -> None:
+        if not node.up or node.epoch != epoch or node.state.get("watchdog_fed_ms") != fed:
+            return  # fed again meanwhile (or the node is gone already)
+        cluster.trace.add(cluster.now_ms, node.name, f"WATCHDOG not fed for {timeout_ms} ms: reset")
+        _act(cluster, "watchdog", node.name, "reset")
+    cluster.at(cluster.now_ms + timeout_ms, check)
+
+
+def watchdog_disarmed(cluster: "Cluster", node: "SimNode", proc: "SimProcess", effect: object) -> None:
+    node.state["watchdog_fed_ms"] = None

@@ -424,19 +424,25 @@ class StonithMachine:
         could loop: fenced, back, fenced again). The operation is given up; the DC plans again
         with the node back in its membership (or fences anew if it is lost again). A device
         already running is left to finish."""
+        reason = f"{node} came back before it was fenced"
+        # a delay not over yet, or watchdog fencing (which only assumes the node reset itself: a
+        # node heard again did not, or not yet) is given up; a device program already running
+        # is left to finish (its outcome decides)
+        cancellable = [job for job in self.jobs.values() if job.purpose == "fence" and job.target_name == node
+                       and job.stage in ("wait", "watchdog")]
+        cancelled_ops = {job.op_id for job in cancellable}
         for op in list(self.ops.values()):
             if op.query_only is not None or op.target != node or op.action == "on" or op.phase == "done":
                 continue
-            running = any(job.op_id == op.id and job.stage not in ("wait",) for job in self.jobs.values())
-            if op.phase == "exec" and (running or op.exec_node != self.me):
-                continue  # (a device on the way, here or elsewhere: its outcome decides)
-            self._drop_waiting_jobs(op.id)
-            self._final_failure(now_ms, op, f"{node} came back before it was fenced", out)
-
-    def _drop_waiting_jobs(self, op_id: str) -> None:
-        for job in list(self.jobs.values()):
-            if job.purpose == "fence" and job.op_id == op_id and job.stage == "wait":
-                self.jobs.pop(job.job_id, None)
+            busy = any(job.op_id == op.id and job.op_id not in cancelled_ops for job in self.jobs.values())
+            if op.phase == "exec" and (busy or (op.exec_node != self.me and op.id not in cancelled_ops)):
+                continue
+            self._final_failure(now_ms, op, reason, out)  # first: the attempts below then find no op
+        for job in cancellable:
+            self.jobs.pop(job.job_id, None)
+            self._publish_attempt(now_ms, op_record(job.op_id, node, job.action, job.origin, "", self.me,
+                                                    job.device_id, "failed", False, reason, 0,
+                                                    self.wall_ms(now_ms)), out)
 
     def _broadcast(self, msg: Any) -> Send:
         return Send("messaging", SendCluster(self.ids(), st.MSGTYPE, wire.encode(msg), None))

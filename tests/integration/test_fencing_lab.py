@@ -14,10 +14,12 @@ group, and takes the group back only after it has booted and rejoined. Last, an 
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
 
+from core.daemon import read_pidfile
 from crmlab import BENCH_SVC, PORT, answer, cib_status, wait_answer, wait_idle, watching
 from labs import running_lab
 from lab import plan
@@ -141,7 +143,7 @@ def test_without_stonith_the_log_says_shared_data_is_not_protected():
 # -- the watchdog: three nodes, no fence device, watchdog fencing (SBD's idea) -------------------------
 WATCHDOG_MS = 1000
 CIB_WATCHDOG = CIB.replace('<nvpair id="opts-sa" name="stonith-action" value="off"/>',
-                           '<nvpair id="opts-swt" name="stonith-watchdog-timeout" value="4s"/>')
+                           '<nvpair id="opts-swt" name="stonith-watchdog-timeout" value="5s"/>')
 
 
 def powered_off(lab: Lab, node: str) -> bool:
@@ -152,8 +154,9 @@ def powered_off(lab: Lab, node: str) -> bool:
 def test_watchdog_fencing_a_hung_or_cut_off_node_resets_itself_before_the_others_take_over(tmp_path):
     """The lab watchdog powers a node off when its launcher stops feeding it: when the node hangs
     (the launcher is stopped too), when its daemons are killed, when it loses quorum (crmd asks
-    for self-fencing). The others count it as fenced after stonith-watchdog-timeout (4 s, more
-    than the watchdog's 1 s + the launcher's 3 s health window) and only then take over."""
+    for self-fencing), when only its crmd hangs. The others count it as fenced after stonith-watchdog-timeout (5 s: more
+    than the watchdog's 1 s + the launcher's 3 s health window + a feed period) and only then
+    take over."""
     cib_file = tmp_path / "cib.xml"
     cib_file.write_text(CIB_WATCHDOG)
     spec = LabSpec(name="twdog", nodes=3, subnet="198.18.77.0/24", crm=True, cib=str(cib_file),
@@ -163,9 +166,13 @@ def test_watchdog_fencing_a_hung_or_cut_off_node_resets_itself_before_the_others
         with watching(lab):
             wait_answer(lab, "node1", 40)
             wait_idle(lab, nodes, 30)
-            for how in ("hang", "kill", "partition"):
+            for how in ("hang", "kill", "partition", "crmd-hang"):
                 if how == "partition":
                     lab.partition(["node1", "node2,node3"])
+                elif how == "crmd-hang":
+                    # only crmd hangs: the node stays in the membership, but its launcher stops
+                    # feeding the watchdog once crmd has not answered for 3 s
+                    os.kill(read_pidfile(lab.paths("node1").pidfile("crmd")), signal.SIGSTOP)
                 else:
                     lab.fail("node1", how)
                 wait_until(lambda: powered_off(lab, "node1"), 15, f"node1's watchdog to fire ({how})")

@@ -33,6 +33,7 @@ def test_demo(mode):
         assert len(served) == 2, out
         assert re.search(r"the client saw no answer for \d+ ms \(deadtime 500 ms\); 0 moments with two nodes", out), out
         assert "WARN: node node1: is dead" in out and "Taking over resource group" in out
+        assert "node1 was fenced (reboot) by stonith_host-1 on node2" in out
         assert re.search(r"tcpsvc\t\(heartbeat:tcpsvc\):\t Started node2", served[1]), out
         back = out.split("=== Reconnecting node1")[1]
         assert "    node1 198.18.9.11" in back and re.search(r"tcpsvc\t\(heartbeat:tcpsvc\):\t Started node1", back)

@@ -19,14 +19,15 @@ from sim.crm import crm_cluster, crmd_of
 from sim.crmrun import run_crm_seed
 from stonithd.machine import DeviceExited, RunDevice, StonithMachine
 from core.agentproc import AgentExit
+from core.watchdog import StackWatchdog
 from tests.sim.test_crm_sim import run_until_true, settled
 
 TIMING = Timing()
 
 
-def fenced_cluster(names: list[str], seed: int = 7, mode: str = "crm", **kwargs):
+def fenced_cluster(names: list[str], seed: int = 7, mode: str = "crm", watchdog: bool = False, **kwargs):
     rng = random.Random(seed)
-    cluster, checker = crm_cluster(names, rng, TIMING, mode=mode, fencing=True, **kwargs)
+    cluster, checker = crm_cluster(names, rng, TIMING, mode=mode, fencing=not watchdog, watchdog=watchdog, **kwargs)
     for name in names:
         cluster.start(name)
     run_until_true(cluster, lambda: settled(cluster) and bool(agents.where(cluster).get("svc")), 8000, "formed")
@@ -124,6 +125,13 @@ class ConfirmsFencingAtOnce(CrmdMachine):
                                            action.target_rc)))
 
 
+class FeedsAlways(StackWatchdog):
+    """Feeds the watchdog whatever the stack does (heartbeat's old way: fed by one process)."""
+
+    def problem(self, now_ms):
+        return None
+
+
 def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], expected: str = "",
                     **factories) -> Optional[str]:
     """The first violation (containing `expected`) over the seeds."""
@@ -134,14 +142,44 @@ def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], expected: 
     return None
 
 
-@pytest.mark.parametrize("factory", [dict(stonith_factory=LyingFencer), dict(crmd_factory=ConfirmsFencingAtOnce)],
-                         ids=["lying-fencer", "no-wait"])
-def test_the_two_owners_checker_catches_a_broken_core(factory):
-    violation = first_violation(range(1, 40), 3, ("pause",), "two owners", **factory)
+@pytest.mark.parametrize("factory, kinds", [
+    (dict(stonith_factory=LyingFencer), ("pause",)),
+    (dict(crmd_factory=ConfirmsFencingAtOnce), ("pause",)),
+], ids=["lying-fencer", "no-wait"])
+def test_the_two_owners_checker_catches_a_broken_core(factory, kinds):
+    violation = first_violation(range(1, 60), 3, kinds, "two owners", **factory)
     assert violation is not None, "no seed exposed the broken core"
     assert "two owners" in violation, violation
 
 
 def test_the_correct_cores_pass_the_same_seeds():
     assert first_violation(range(1, 40), 3, ("pause",)) is None
+    assert first_violation(range(1, 30), 3, ("partition", "stophang", "pause"), watchdog=True) is None
+
+
+@pytest.mark.parametrize("factory, safe", [(StackWatchdog, True), (FeedsAlways, False)],
+                         ids=["fed-while-healthy", "broken-always-fed"])
+def test_watchdog_fencing_a_minority_node_that_cannot_stop_resets_itself(factory, safe):
+    """Three nodes, no fence device, stonith-watchdog-timeout: the node holding svc is cut off and
+    its stop of svc hangs (it cannot give svc up). It lost quorum, so crmd asks for self-fencing,
+    its launcher stops feeding the watchdog and the node is reset; the others count it as fenced
+    after stonith-watchdog-timeout and only then start svc. A launcher that feeds whatever happens
+    (the broken core) leaves it running svc: the checker sees two owners."""
+    from sim.checkers import Violation
+
+    cluster, checker = fenced_cluster(["node1", "node2", "node3"], seed=3, watchdog=True, watchdog_factory=factory)
+    victim = holder(cluster, "svc")
+    others = [n for n in cluster.names if n != victim]
+    agents.hang_next(cluster, victim, "svc", "stop")
+    for other in others:
+        cluster.network.cut(victim, other, True)
+        cluster.network.cut(other, victim, True)
+    if safe:
+        run_until_true(cluster, lambda: agents.where(cluster).get("svc", [victim]) != [victim], 15_000,
+                       "svc moved")
+        assert simfence.last_fenced(cluster, victim) is not None  # its watchdog reset it
+        assert checker.starts_checked > 0
+    else:
+        with pytest.raises(Violation, match="two owners"):
+            cluster.run_until(cluster.now_ms + 15_000)
     assert first_violation(range(1, 12), 2, ("partition", "nic", "pause")) is None

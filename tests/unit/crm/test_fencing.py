@@ -104,3 +104,14 @@ def test_the_lab_hacf_declares_the_switch_and_the_watchdog():
     assert f"watchdog {plan.watchdog_path(spec, 'node1')}" in text
     with pytest.raises(LabError):
         plan.validate(LabSpec(name="t", nodes=2, mode="loopback", media="ucast", stonith="lab"))
+
+
+def test_a_compiled_in_cluster_glue_plugin_is_a_configuration_error():
+    from core.errors import ConfigError
+
+    config = parse_hacf("node n1 n2\nbcast lo\nstonith_host * apcmaster 10.0.0.9 apc apc\n", node_name="n1")
+    with pytest.raises(ConfigError, match="apcmaster"):
+        hacf_device_ids(config, "/etc/ha.d/ha.cf")
+    ok = parse_hacf("node n1 n2\nbcast lo\nstonith_host n1 fence_ipmilan ip=10.0.0.9\nstonith meatware meat.cfg\n",
+                    node_name="n1")
+    assert hacf_device_ids(ok) == [("stonith_host-1", "fence_ipmilan"), ("stonith-1", "meatware")]

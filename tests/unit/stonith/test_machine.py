@@ -364,3 +364,19 @@ def test_a_target_heard_again_before_its_device_ran_is_not_fenced():
     assert not [r for r in net.runs["n1"] if r.op == "reset"]
     final = [r for r in net.notices["n1"] if r["final"]]
     assert final and final[0]["state"] == "failed" and "came back" in final[0]["reason"]
+
+
+def test_watchdog_fencing_of_a_node_heard_again_is_given_up():
+    """A node that resumed before its watchdog fired did not reset: it must not count as fenced."""
+    net = Net(["n1", "n2", "n3"])
+    devices(net, [], watchdog_timeout_ms=3000)
+    net.kill("n3")
+    net.up.add("n3")
+    net.fence("n1", "n3")
+    net.advance(1000)
+    for n in ("n1", "n2"):
+        net.feed(n, Recv("messaging", NodeStatusEvent("n3", "active", "normal")))
+    net.advance(5000)
+    assert not [r for n in ("n1", "n2") for r in net.notices[n] if r["state"] == "done"]
+    final = [r for r in net.notices["n2"] if r["final"]]
+    assert final and final[0]["state"] == "failed"
