@@ -10,8 +10,10 @@ daemon, a hung launcher (SIGSTOP of the node's processes), or a node that must f
 stops the feeding, and the watchdog device resets the node after its own timeout.
 
 Self-fencing (SBD's idea, for clusters with watchdog fencing: `stonith-watchdog-timeout`): crmd
-reports `self_fence` when the node had quorum and lost it; the survivors then treat the node as
-fenced once stonith-watchdog-timeout has passed, because by then its watchdog has reset it.
+reports `self_fence` when the node had quorum and lost it, stonithd when the cluster is fencing
+this very node (a failed stop, an operator's request) with watchdog fencing on; the others treat
+the node as fenced once stonith-watchdog-timeout has passed, because by then its watchdog has
+reset it.
 
 A clean stop disarms the watchdog with the magic close (`V`, then close), before the daemons are
 stopped (stopping may take as long as crmd needs to hand its resources over).
@@ -60,7 +62,7 @@ class StackWatchdog:
         self.pending: dict[int, str] = {}  # request id -> daemon
         self.next_id = 1
         self.next_feed_ms: Optional[int] = None
-        self.self_fence = False
+        self.fence_asked: dict[str, bool] = {}  # daemon -> it asks this node to fence itself
         self.healthy = True
         self.last_log_ms: Optional[int] = None
         self.stopped = False
@@ -79,8 +81,8 @@ class StackWatchdog:
             name = self.pending.pop(event.msg.request_id, None)
             if name is not None and name == event.src:
                 self.heard[name] = now_ms
-                if name == "crmd" and isinstance(event.msg.result, dict):
-                    self.self_fence = bool(event.msg.result.get("self_fence"))
+                if isinstance(event.msg.result, dict):
+                    self.fence_asked[name] = bool(event.msg.result.get("self_fence"))
         elif isinstance(event, Stop):
             self.stopped = True
             out.append(MagicClose())
@@ -97,8 +99,9 @@ class StackWatchdog:
 
     def problem(self, now_ms: int) -> Optional[str]:
         """Why the stack is not healthy now (None: it is)."""
-        if self.self_fence:
-            return "crmd asks this node to fence itself (quorum lost, watchdog fencing)"
+        asking = [name for name, yes in self.fence_asked.items() if yes]
+        if asking:
+            return f"{', '.join(asking)} asks this node to fence itself (watchdog fencing)"
         for name in self.daemons:
             heard = self.heard.get(name)
             started = self.started.get(name, self.created_ms)

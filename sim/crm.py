@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 from core.cib import dates
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.config.haresources import parse_haresources
-from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke
+from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke, TeSignOn
 from core.sansio import Recv, Send, Stopped
 from crmd.derive import from_haresources
 from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
@@ -215,7 +215,12 @@ class CrmChecker:
         msg = event.msg
         kind = type(msg)
         key = (node.name, proc.incarnation)
-        if kind is TeGraph:
+        if kind is TeSignOn:
+            # a (restarted) crmd numbers its transitions from 1 again: what the engine was told
+            # about the previous crmd's transitions no longer applies
+            self.current_graph.pop(key, None)
+            self.aborted = {a for a in self.aborted if a[:2] != key}
+        elif kind is TeGraph:
             self.current_graph[key] = msg.transition_id
             self.transitions += 1
         elif kind is TeAbort and msg.priority >= 1_000_000:
@@ -417,7 +422,11 @@ def scenario_cib(nodes: list[str], monitor_ms: int = 1000, fencing: bool = False
         '<rsc_order id="db-then-mail" first="db" then="mail"/>'
         '</constraints><rsc_defaults><meta_attributes id="rsc-options">'
         '<nvpair id="rsc-stickiness" name="resource-stickiness" value="50"/>'
-        '</meta_attributes></rsc_defaults></configuration><status/></cib>')
+        '</meta_attributes></rsc_defaults>'
+        # with fencing, a stop that hangs fails (and gets its node fenced) after 2 s, not 20
+        + ('<op_defaults><meta_attributes id="op-options"><nvpair id="op-timeout" name="timeout" value="2s"/>'
+           '</meta_attributes></op_defaults>' if fencing else '')
+        + '</configuration><status/></cib>')
 
 
 def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: int = 1000,

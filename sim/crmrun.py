@@ -63,11 +63,12 @@ class Rng(Protocol):
     def shuffle(self, x) -> None: ...
 
 
-def bound_ms(timing: Timing) -> int:
+def bound_ms(timing: Timing, fencing: bool = False) -> int:
     """How long after heal the cluster must be settled: the membership bound (deadtime + 2 x
     deadtime), a join round, the restart of a crashed daemon (1 s), a monitor interval (1 s) to
-    notice a resource that died meanwhile, and a few transitions of agent runs."""
-    return 3 * timing.deadtime_ms + 4000
+    notice a resource that died meanwhile, and a few transitions of agent runs; with fencing, a
+    hung stop's timeout (2 s + the kill grace) and a fencing (its delay, up to 1 s, the device)."""
+    return 3 * timing.deadtime_ms + 4000 + (4000 if fencing else 0)
 
 
 @dataclass
@@ -213,7 +214,7 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
         trace.add(0, "-", f"planned: {text}")
     result = CrmRunResult(seed, nodes, mode + ("+watchdog" if watchdog else "+fencing" if fencing else ""), True,
                           faults)
-    deadline = heal_ms + bound_ms(timing)
+    deadline = heal_ms + bound_ms(timing, fencing)
     try:
         cluster.run_until(heal_ms - 1)
         cluster.at(heal_ms, lambda: heal_all(cluster, rng))

@@ -199,6 +199,7 @@ class StonithMachine:
         self.enabled: Optional[bool] = None  # stonith-enabled, as crmd last said
         self.default_timeout_ms = DEFAULT_TIMEOUT_MS
         self.watchdog_timeout_ms = 0  # stonith-watchdog-timeout: > 0 enables watchdog fencing
+        self.self_fence = False  # asked to fence ourselves: the launcher stops feeding the watchdog
         self.agent_params: dict[str, tuple[str, ...]] = {}  # fence agent type -> its parameter names
         self.lists: dict[str, tuple[int, list[str]]] = {}  # device -> (when, hosts) of its last list
         self.ops: dict[str, Op] = {}
@@ -456,7 +457,7 @@ class StonithMachine:
             out.append(Send(ident, Reply(msg.request_id, error is None, result, error)))
 
         if isinstance(msg, PingRequest):
-            reply({"daemon": "stonithd", "pid": self.config.pid})
+            reply({"daemon": "stonithd", "pid": self.config.pid, "self_fence": self.self_fence})
         elif isinstance(msg, st.StSignOn):
             self.clients[ident] = msg.client
             reply({"node": self.me, "pid": self.config.pid})
@@ -543,7 +544,9 @@ class StonithMachine:
         if query_only is None:
             out.append(Log("notice", f"fencing {target} ({action}) requested by {requester or 'a client'}: "
                                      f"operation {op.id}"))
-        query = st.StcQuery(op.id, self.me, target, action)
+        # (a tool's question only: "query", so that a target with watchdog fencing does not take
+        # it for its fencing)
+        query = st.StcQuery(op.id, self.me, target, action if query_only is None else "query")
         if self.alive:
             out.append(self._broadcast(query))
         self._answer_query(now_ms, self.me, query, out)
@@ -746,6 +749,13 @@ class StonithMachine:
             self.count("unknown_peer_messages")
 
     def _answer_query(self, now_ms: int, sender: str, msg: st.StcQuery, out: list[object]) -> None:
+        if msg.target == self.me and msg.action in ("reboot", "off") and self.watchdog_timeout_ms > 0 \
+                and not self.self_fence:
+            # the cluster fences this node, maybe by watchdog (it then counts it as fenced after
+            # stonith-watchdog-timeout): the launcher stops feeding our watchdog, which resets us
+            self.self_fence = True
+            out.append(Log("crit", f"{msg.origin} is fencing this node ({msg.action}) and watchdog fencing is "
+                                   "on: fencing ourselves (the watchdog will reset this node)"))
         ans = Answer(msg.origin, msg.op_id, msg.target, msg.action)
         key = (msg.origin, msg.op_id)
         self.answers[key] = ans

@@ -68,6 +68,7 @@ def test_self_fencing_requested_by_crmd_stops_the_feeding():
     run(wd, 0, 2000)
     feeds, rounds = run(wd, 2000, 4000, self_fence=True)
     assert feeds <= 1 and rounds >= 7
+    assert "crmd asks this node to fence itself" in (wd.problem(4000) or "")
 
 
 def test_a_clean_stop_is_the_magic_close_and_nothing_after():

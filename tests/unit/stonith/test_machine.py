@@ -11,7 +11,7 @@ import pytest
 from core import wire
 from core.agentproc import AgentExit
 from core.messages import stonith as st
-from core.messages.common import Reply
+from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import ClusterMessage, NodeStatusEvent, SendCluster, SignOn
 from core.sansio import Log, Recv, Send, Tick
 from stonithd.devices import Device, from_hacf
@@ -380,3 +380,14 @@ def test_watchdog_fencing_of_a_node_heard_again_is_given_up():
     assert not [r for n in ("n1", "n2") for r in net.notices[n] if r["state"] == "done"]
     final = [r for r in net.notices["n2"] if r["final"]]
     assert final and final[0]["state"] == "failed"
+
+
+def test_with_watchdog_fencing_a_node_that_is_being_fenced_fences_itself():
+    net = Net(["n1", "n2", "n3"])
+    devices(net, [], watchdog_timeout_ms=3000)
+    net.feed("n3", Recv(CLIENT, st.StQuery(11, "n2")))  # a tool's question: not a fencing
+    assert not net.cores["n2"].self_fence
+    net.fence("n1", "n2")
+    assert net.cores["n2"].self_fence and not net.cores["n1"].self_fence
+    effects = net.cores["n2"].step(net.now, Recv(b"launcher", PingRequest(5)))
+    assert [e.msg.result["self_fence"] for e in effects if isinstance(e, Send)] == [True]
