@@ -37,6 +37,7 @@ sys.path.insert(0, HERE)
 
 from failover import ProbeProcess, RunError, percentile  # noqa: E402
 from lab import plan  # noqa: E402
+from lab.cibs import web_group_cib  # noqa: E402
 from lab.lab import Lab, wait_until  # noqa: E402
 from lab.plan import LabSpec  # noqa: E402
 from lab.vipwatch import VipWatch  # noqa: E402
@@ -45,35 +46,8 @@ from tools import crmclient  # noqa: E402
 from tools.stonith_admin import history  # noqa: E402
 
 PORT = 8080
-CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0">
- <configuration>
-  <crm_config><cluster_property_set id="opts">
-   <nvpair id="opts-quorum" name="no-quorum-policy" value="stop"/>
-   <nvpair id="opts-sa" name="stonith-action" value="off"/>
-   <nvpair id="opts-st" name="stonith-timeout" value="20s"/>
-  </cluster_property_set></crm_config>
-  <nodes/>
-  <resources>
-   <group id="web">
-    <primitive id="vip" class="ocf" provider="pyheartbeat" type="IPaddr2">
-     <instance_attributes id="vip-ia"><nvpair id="vip-ip" name="ip" value="{vip}"/>
-      <nvpair id="vip-mask" name="cidr_netmask" value="24"/><nvpair id="vip-nic" name="nic" value="eth0"/>
-     </instance_attributes>
-     <operations><op id="vip-mon" name="monitor" interval="10s" timeout="20s"/></operations>
-    </primitive>
-    <primitive id="svc" class="heartbeat" type="tcpsvc">
-     <instance_attributes id="svc-ia"><nvpair id="svc-1" name="1" value="8080"/></instance_attributes>
-     <operations><op id="svc-mon" name="monitor" interval="10s" timeout="20s"/></operations>
-    </primitive>
-   </group>
-  </resources>
-  <rsc_defaults><meta_attributes id="rsc-options">
-   <nvpair id="rsc-stick" name="resource-stickiness" value="100"/>
-  </meta_attributes></rsc_defaults>
- </configuration>
- <status/>
-</cib>
-"""
+CIB = web_group_cib({"no-quorum-policy": "stop", "stonith-action": "off", "stonith-timeout": "20s"},
+                    stickiness=100)
 
 
 def fencings(lab: Lab, observer: str, target: str) -> list[dict]:

@@ -36,42 +36,14 @@ sys.path.insert(0, HERE)
 
 from failover import ProbeProcess, RunError, percentile  # noqa: E402
 from lab import plan, stack  # noqa: E402
+from lab.cibs import web_group_cib  # noqa: E402
 from lab.lab import Lab, wait_until  # noqa: E402
 from lab.plan import LabSpec  # noqa: E402
 from tools import crmclient  # noqa: E402
 
 PORT = 8080
-CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0">
- <configuration>
-  <crm_config><cluster_property_set id="opts">
-   <nvpair id="opts-stonith" name="stonith-enabled" value="false"/>
-   <nvpair id="opts-quorum" name="no-quorum-policy" value="ignore"/>
-  </cluster_property_set></crm_config>
-  <nodes/>
-  <resources>
-   <group id="web">
-    <primitive id="vip" class="ocf" provider="pyheartbeat" type="IPaddr2">
-     <instance_attributes id="vip-ia"><nvpair id="vip-ip" name="ip" value="{vip}"/>
-      <nvpair id="vip-mask" name="cidr_netmask" value="24"/><nvpair id="vip-nic" name="nic" value="eth0"/>
-     </instance_attributes>
-     <operations><op id="vip-mon" name="monitor" interval="10s" timeout="20s"/></operations>
-    </primitive>
-    <primitive id="svc" class="heartbeat" type="tcpsvc">
-     <instance_attributes id="svc-ia"><nvpair id="svc-1" name="1" value="8080"/></instance_attributes>
-     <operations><op id="svc-mon" name="monitor" interval="10s" timeout="20s"/></operations>
-    </primitive>
-   </group>
-  </resources>
-  <constraints>
-   <rsc_location id="web-prefers-1" rsc="web" node="node1" score="10"/>
-  </constraints>
-  <rsc_defaults><meta_attributes id="rsc-options">
-   <nvpair id="rsc-stick" name="resource-stickiness" value="100"/>
-  </meta_attributes></rsc_defaults>
- </configuration>
- <status/>
-</cib>
-"""
+CIB = web_group_cib({"stonith-enabled": "false", "no-quorum-policy": "ignore"}, stickiness=100,
+                    constraints='<rsc_location id="web-prefers-1" rsc="web" node="node1" score="10"/>')
 
 
 def dc_idle(lab: Lab, nodes: list[str]) -> bool:

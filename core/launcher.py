@@ -70,7 +70,7 @@ class Launcher:
         self.order: list[str] = []
         self.watchdog: Optional[StackWatchdog] = None  # ha.cf `watchdog`: fed while the stack is healthy
         self.watchdog_fd: Optional[int] = None
-        self.dealers: dict[str, object] = {}
+        self.bus = None  # core.driver.Bus, made when the watchdog first pings a daemon
 
     def say(self, level: str, text: str) -> None:
         self.log.emit(time.time(), self.paths.node_name, "heartbeat", os.getpid(), level, text)
@@ -131,52 +131,13 @@ class Launcher:
                  + (f" (timeout {timeout_s} s)" if timeout_s else "")
                  + f"; fed every {feed_ms} ms while {', '.join(names)} answer")
 
-    def _dealer(self, name: str):
-        import zmq
-
-        from core import ipc
-
-        sock = self.dealers.get(name)
-        if sock is None:
-            sock = ipc.context().socket(zmq.DEALER)
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.SNDHWM, 64)
-            sock.connect(self.paths.endpoint(name))
-            self.dealers[name] = sock
-            self.loop.add_reader(sock, lambda: self._dealer_read(name))
-        return sock
-
-    def _dealer_read(self, name: str) -> None:
-        import zmq
-
-        from core import wire
-
-        sock = self.dealers[name]
-        for _ in range(64):
-            try:
-                frame = sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            try:
-                msg = wire.decode(frame)
-            except wire.WireError:
-                continue
-            self._watchdog_step(Recv(name, msg))
-
     def _watchdog_step(self, event: object) -> None:
-        import zmq
-
-        from core import wire
-
         watchdog = self.watchdog
         if watchdog is None:
             return
         for effect in watchdog.step(monotonic_ms(), event):
             if isinstance(effect, Send):
-                try:
-                    self._dealer(effect.dest).send(wire.encode(effect.msg), zmq.NOBLOCK)
-                except zmq.Again:
-                    pass
+                self._bus().send(effect.dest, effect.msg)
             elif isinstance(effect, Feed):
                 self._write_watchdog(b"\0")
             elif isinstance(effect, MagicClose):
@@ -188,6 +149,18 @@ class Launcher:
                 self.say(effect.level, effect.text)
         deadline = watchdog.next_deadline_ms()
         self.loop.set_timer("watchdog", deadline, lambda: self._watchdog_step(Tick()))
+
+    def _bus(self):
+        """The daemons' sockets, as every daemon reaches the others (core.driver.Bus)."""
+        if self.bus is None:
+            from types import SimpleNamespace
+
+            from core.driver import Bus
+
+            quiet = SimpleNamespace(debug=lambda _text: None)
+            self.bus = Bus(SimpleNamespace(paths=self.paths, loop=self.loop, log=quiet),  # type: ignore[arg-type]
+                           lambda recv: self._watchdog_step(recv), serve=None)
+        return self.bus
 
     def _write_watchdog(self, data: bytes) -> None:
         if self.watchdog_fd is None:
@@ -322,8 +295,8 @@ class Launcher:
         finally:
             self._watchdog_step(Stop())
             self.stop_all()
-            for sock in self.dealers.values():
-                sock.close(0)  # type: ignore[attr-defined]
+            if self.bus is not None:
+                self.bus.close()
             self.loop.close()
         return 0
 

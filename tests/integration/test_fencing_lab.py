@@ -23,6 +23,7 @@ from core.daemon import read_pidfile
 from crmlab import BENCH_SVC, PORT, answer, cib_status, wait_answer, wait_idle, watching
 from labs import running_lab
 from lab import plan
+from lab.cibs import web_group_cib
 from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
 from tools import crmclient
@@ -34,33 +35,9 @@ if os.geteuid() != 0:
         raise RuntimeError("CI runs as root: the namespace lab tests must run there")
     pytestmark.append(pytest.mark.skip(reason="the namespace lab needs root"))
 
-CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" crm_feature_set="3.16.2">
- <configuration>
-  <crm_config><cluster_property_set id="opts">
-   <nvpair id="opts-quorum" name="no-quorum-policy" value="stop"/>
-   <nvpair id="opts-st" name="stonith-timeout" value="20s"/>
-   <nvpair id="opts-sa" name="stonith-action" value="off"/>
-  </cluster_property_set></crm_config>
-  <nodes/>
-  <resources>
-   <group id="web">
-    <primitive id="vip" class="ocf" provider="pyheartbeat" type="IPaddr2">
-     <instance_attributes id="vip-ia"><nvpair id="vip-ip" name="ip" value="{vip}"/>
-      <nvpair id="vip-mask" name="cidr_netmask" value="24"/><nvpair id="vip-nic" name="nic" value="eth0"/>
-     </instance_attributes>
-     <operations><op id="vip-mon" name="monitor" interval="2s" timeout="20s"/></operations>
-    </primitive>
-    <primitive id="svc" class="heartbeat" type="tcpsvc">
-     <instance_attributes id="svc-ia"><nvpair id="svc-1" name="1" value="8080"/></instance_attributes>
-     <operations><op id="svc-mon" name="monitor" interval="2s" timeout="20s"/></operations>
-    </primitive>
-   </group>
-  </resources>
-  <constraints><rsc_location id="web-on-1" rsc="web" node="node1" score="100"/></constraints>
- </configuration>
- <status/>
-</cib>
-"""
+GROUP_ON_NODE1 = '<rsc_location id="web-on-1" rsc="web" node="node1" score="100"/>'
+CIB = web_group_cib({"no-quorum-policy": "stop", "stonith-timeout": "20s", "stonith-action": "off"}, monitor="2s",
+                    constraints=GROUP_ON_NODE1)
 
 
 def fenced(lab: Lab, observer: str, target: str) -> list[dict]:
@@ -142,8 +119,8 @@ def test_without_stonith_the_log_says_shared_data_is_not_protected():
 
 # -- the watchdog: three nodes, no fence device, watchdog fencing (SBD's idea) -------------------------
 WATCHDOG_MS = 1000
-CIB_WATCHDOG = CIB.replace('<nvpair id="opts-sa" name="stonith-action" value="off"/>',
-                           '<nvpair id="opts-swt" name="stonith-watchdog-timeout" value="5s"/>')
+CIB_WATCHDOG = web_group_cib({"no-quorum-policy": "stop", "stonith-timeout": "20s", "stonith-watchdog-timeout": "5s"},
+                             monitor="2s", constraints=GROUP_ON_NODE1)
 
 
 def powered_off(lab: Lab, node: str) -> bool:
