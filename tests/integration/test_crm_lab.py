@@ -22,6 +22,7 @@ import pytest
 from crmlab import (BENCH_SVC, PORT, answer, cib, kill_service, ops, wait_answer, wait_idle, watching)
 from labs import running_lab
 from lab import plan
+from lab.cibs import web_group_cib
 from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
 from tools import crmclient
@@ -133,47 +134,21 @@ def test_auto_failback_off_leaves_the_group_where_it_went():
 
 
 # -- CIB mode: three nodes, constraints, and the policy engine's own placement ------------------------
-CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" crm_feature_set="3.16.2">
- <configuration>
-  <crm_config><cluster_property_set id="opts">
-   <nvpair id="opts-stonith" name="stonith-enabled" value="false"/>
-   <nvpair id="opts-quorum" name="no-quorum-policy" value="stop"/>
-  </cluster_property_set></crm_config>
-  <nodes/>
-  <resources>
-   <group id="web">
-    <primitive id="vip" class="ocf" provider="pyheartbeat" type="IPaddr2">
-     <instance_attributes id="vip-ia"><nvpair id="vip-ip" name="ip" value="{vip}"/>
-      <nvpair id="vip-mask" name="cidr_netmask" value="24"/><nvpair id="vip-nic" name="nic" value="eth0"/>
-     </instance_attributes>
-     <operations><op id="vip-mon" name="monitor" interval="2s" timeout="20s"/></operations>
-    </primitive>
-    <primitive id="svc" class="heartbeat" type="tcpsvc">
-     <instance_attributes id="svc-ia"><nvpair id="svc-1" name="1" value="8080"/></instance_attributes>
-     <operations><op id="svc-mon" name="monitor" interval="2s" timeout="20s"/></operations>
-    </primitive>
-   </group>
+CIB = web_group_cib(
+    {"stonith-enabled": "false", "no-quorum-policy": "stop"}, monitor="2s", stickiness=50,
+    extra_resources="""
    <primitive id="db" class="ocf" provider="pyheartbeat" type="Dummy">
     <operations><op id="db-mon" name="monitor" interval="2s" timeout="20s"/></operations>
    </primitive>
    <primitive id="mail" class="ocf" provider="pyheartbeat" type="Dummy">
     <operations><op id="mail-mon" name="monitor" interval="2s" timeout="20s"/></operations>
-   </primitive>
-  </resources>
-  <constraints>
+   </primitive>""",
+    constraints="""
    <rsc_location id="web-on-1" rsc="web" node="node1" score="100"/>
    <rsc_location id="db-on-2" rsc="db" node="node2" score="50"/>
    <rsc_location id="db-not-3" rsc="db" node="node3" score="-INFINITY"/>
    <rsc_colocation id="mail-with-db" rsc="mail" with-rsc="db" score="INFINITY"/>
-   <rsc_order id="db-then-mail" first="db" then="mail"/>
-  </constraints>
-  <rsc_defaults><meta_attributes id="rsc-options">
-   <nvpair id="rsc-stick" name="resource-stickiness" value="50"/>
-  </meta_attributes></rsc_defaults>
- </configuration>
- <status/>
-</cib>
-"""
+   <rsc_order id="db-then-mail" first="db" then="mail"/>""")
 
 
 def engine_agrees(lab: Lab, observer: str, tmp_dir: str) -> tuple[bool, object]:

@@ -99,3 +99,32 @@ def test_daemon_tells_systemd_it_is_ready_and_feeds_the_watchdog(tmp_path):
         proc.terminate()
         proc.wait(10)
         sock.close()
+
+
+def test_the_launcher_feeds_the_watchdog_while_the_stack_answers_and_disarms_it_on_stop(tmp_path):
+    fake = tmp_path / "watchdog"
+    fake.write_bytes(b"")
+    node = TestNode("node1", str(tmp_path / "node1"))
+    node.write_config(["node1"], [f"udpport {PORT + 2}", "bind_address 127.0.0.42", "ucast lo 127.0.0.43"],
+                      extra=f"watchdog {fake}\n")
+    proc = launcher(node)
+    try:
+        assert wait_for(lambda: fake.stat().st_size >= 8, 15)  # fed every 250 ms once all answer
+        crmd = read_pidfile(f"{node.root}/run/crmd.pid")
+        assert crmd
+        os.kill(crmd, signal.SIGSTOP)  # a hung crmd: the feeding stops after the health window
+        time.sleep(4.0)
+        size = fake.stat().st_size
+        time.sleep(1.0)
+        assert fake.stat().st_size == size, "fed while crmd hangs"
+        os.kill(crmd, signal.SIGCONT)
+        assert wait_for(lambda: fake.stat().st_size > size, 5)
+        stop = subprocess.run([sys.executable, "-m", "core.launcher", "--rundir", f"{node.root}/run", "-k"],
+                              capture_output=True, text=True, timeout=180)
+        assert stop.returncode == 0
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert fake.read_bytes().endswith(b"V")
