@@ -84,11 +84,14 @@ def run_story(args: argparse.Namespace) -> int:
 
         watch = VipWatch.start(plan.namespace(lab.spec, "client"), plan.IFACE, vip, PORT,
                                os.path.join(lab.spec.root, "vipwatch.jsonl"), tcp_timeout_ms=100)
+        # the outage runs from the observer's last answer before the cut: it must have one
+        watch.wait_for(lambda e: e["ev"] == "tcp_up", 10, "the observer to see node1 answer")
         say(f"Cutting node1's cable: ip link set {plan.host_veth(spec, 'node1')} down")
         lab.fail("node1", "link")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and "node2" not in client_answer(lab, vip):
             time.sleep(0.05)
+        time.sleep(0.5)  # the observer probes every 100 ms: let it see node2 answer too
         summary = watch.stop()
         watch = None
         outage = summary.outages[0][2] if summary.outages else None
