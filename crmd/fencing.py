@@ -82,14 +82,16 @@ def devices_of(cib: Cib) -> dict[str, Any]:
     levels = []
     topology = config.find("fencing-topology") if config is not None else None
     for level in topology.findall("fencing-level") if topology is not None else []:
-        target, index, devs = level.get("target"), level.get("index"), level.get("devices")
-        if not target or not devs:
-            continue  # target-pattern / target-attribute levels: not supported yet
+        target, pattern = level.get("target"), level.get("target-pattern")
+        index, devs = level.get("index"), level.get("devices")
+        if not (target or pattern) or not devs:
+            continue  # (target-attribute levels: not supported yet)
         try:
             number = int(index or "0")
         except ValueError:
             continue
-        levels.append({"target": target, "index": number, "devices": [d for d in devs.split(",") if d]})
+        levels.append({"target": target or pattern, "index": number, "devices": [d for d in devs.split(",") if d],
+                       "pattern": not target})
     return {"devices": devices, "levels": levels,
             "options": {"stonith_timeout_ms": timeout_ms(cib), "enabled": enabled(cib),
                         "watchdog_timeout_ms": watchdog_timeout_ms(cib)}}

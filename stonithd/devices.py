@@ -135,14 +135,31 @@ class Level:
     target: str
     index: int
     devices: tuple[str, ...]
+    pattern: bool = False  # `target` is a regular expression (fencing-level target-pattern)
+
+    def matches(self, node: str) -> bool:
+        if not self.pattern:
+            return node == self.target
+        try:
+            return re.search(self.target, node) is not None
+        except re.error:
+            return False
+
+
+def levels_for(levels: list[Level], node: str) -> list[Level]:
+    """The topology of one node, in index order: the levels naming it, else those whose pattern
+    matches it (Pacemaker looks a target up by name first)."""
+    named = [lv for lv in levels if not lv.pattern and lv.matches(node)]
+    chosen = named or [lv for lv in levels if lv.pattern and lv.matches(node)]
+    return sorted(chosen, key=lambda lv: lv.index)
 
 
 def from_wire(devices: list[dict], levels: list[dict]) -> tuple[list[Device], list[Level]]:
     out = [Device(str(d["id"]), str(d["type"]), {str(k): str(v) for k, v in dict(d.get("params", {})).items()},
                   str(d.get("source", "cib")), tuple(d.get("runs_on", ())), tuple(d.get("positional", ())))
            for d in devices]
-    return out, sorted((Level(str(lv["target"]), int(lv["index"]), tuple(lv["devices"])) for lv in levels),
-                       key=lambda lv: (lv.target, lv.index))
+    return out, sorted((Level(str(lv["target"]), int(lv["index"]), tuple(lv["devices"]), bool(lv.get("pattern")))
+                        for lv in levels), key=lambda lv: (lv.target, lv.index))
 
 
 def to_wire(device: Device) -> dict:

@@ -55,7 +55,7 @@ from core.sansio import Log, PeerGone, RandomSource, Recv, Send, Stop, Stopped, 
 from core.session import IdSource, Session
 from stonithd import plugins
 from stonithd.devices import (DEFAULT_TIMEOUT_MS, FENCE, LIST_CACHE_MS, MANUAL, WATCHDOG, Device, Level, from_wire,
-                              name_positional)
+                              levels_for, name_positional)
 
 CONNECT_RETRY_MS = 500
 POLL_MS = 1000
@@ -594,7 +594,7 @@ class StonithMachine:
                 able.setdefault(dev["id"], []).append(
                     Candidate(node, dev["id"], int(dev.get("timeout_ms") or self.default_timeout_ms),
                               int(dev.get("retries", 2))))
-        levels = [lv for lv in self.levels if lv.target == op.target]
+        levels = levels_for(self.levels, op.target)
         if levels:
             plan = []
             for lv in levels:

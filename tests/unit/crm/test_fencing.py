@@ -54,8 +54,9 @@ def test_devices_levels_and_options_for_stonithd():
     conf = fencing.devices_of(cib())
     assert [(d["id"], d["type"]) for d in conf["devices"]] == [("ipmi", "fence_ipmilan"), ("ssh", "external/ssh")]
     assert conf["devices"][0]["params"] == {"ip": "10.0.0.9", "pcmk_host_list": "n2"}
-    assert conf["levels"] == [{"target": "n2", "index": 1, "devices": ["ipmi"]},
-                              {"target": "n2", "index": 2, "devices": ["ssh", "ipmi"]}]
+    assert conf["levels"] == [{"target": "n2", "index": 1, "devices": ["ipmi"], "pattern": False},
+                              {"target": "n2", "index": 2, "devices": ["ssh", "ipmi"], "pattern": False},
+                              {"target": "n.*", "index": 1, "devices": ["ssh"], "pattern": True}]
     assert conf["options"] == {"stonith_timeout_ms": 90_000, "enabled": True, "watchdog_timeout_ms": 10_000}
 
 

@@ -391,3 +391,21 @@ def test_with_watchdog_fencing_a_node_that_is_being_fenced_fences_itself():
     assert net.cores["n2"].self_fence and not net.cores["n1"].self_fence
     effects = net.cores["n2"].step(net.now, Recv(b"launcher", PingRequest(5)))
     assert [e.msg.result["self_fence"] for e in effects if isinstance(e, Send)] == [True]
+
+
+def test_a_level_by_pattern_applies_when_no_level_names_the_target():
+    net = Net(["n1", "n2", "n3"])
+    devices(net, [static("ipmi", "n2 n3", pcmk_reboot_retries="0"), static("psu", "n2 n3")],
+            [{"target": "n[23]", "index": 1, "devices": ["psu"], "pattern": True},
+             {"target": "n3", "index": 1, "devices": ["ipmi"]}])
+    net.fence("n1", "n2")  # only the pattern matches n2: psu
+    finish_meta(net, "n1")
+    assert [r.device.id for r in net.runs["n1"] if r.op == "reset"] == ["psu"]
+    net.device_exit("n1", net.runs["n1"][-1])
+    net.fence("n1", "n3")  # a level names n3: ipmi, and the pattern is not used for it
+    finish_meta(net, "n1")
+    run = [r for r in net.runs["n1"] if r.op == "reset"][-1]
+    assert run.device.id == "ipmi"
+    net.device_exit("n1", run, 1)
+    final = [r for r in net.notices["n1"] if r["final"] and r["target"] == "n3"]
+    assert final and final[0]["state"] == "failed"
