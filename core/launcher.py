@@ -42,7 +42,7 @@ from core.procname import set_process_name
 from core.stack import DaemonSpec, daemons_for
 from core.sansio import Log, Recv, Send, Stop, Tick
 from core.supervise import Supervisor
-from core.watchdog import DEFAULT_FEED_MS, Feed, MagicClose, StackWatchdog, Started
+from core.watchdog import Feed, MagicClose, StackWatchdog, Started, for_stack
 
 STOP_WAIT_S = 15.0
 
@@ -121,15 +121,11 @@ class Launcher:
         except OSError as exc:
             self.say("error", f"Cannot open watchdog device {self.config.watchdog}: {exc.strerror}")
             return
-        deadtime = int(getattr(self.config, "deadtime_ms", 0) or 0)
-        feed_ms = DEFAULT_FEED_MS
         timeout_s = _watchdog_timeout_s(self.watchdog_fd)
-        if timeout_s:
-            feed_ms = max(100, min(1000, timeout_s * 1000 // 4))  # four feeds per device timeout
-        self.watchdog = StackWatchdog(names, feed_ms=feed_ms, stale_ms=max(3000, 2 * deadtime))
+        self.watchdog = for_stack(names, int(getattr(self.config, "deadtime_ms", 0) or 0), timeout_s)
         self.say("info", f"Watchdog {self.config.watchdog} opened"
                  + (f" (timeout {timeout_s} s)" if timeout_s else "")
-                 + f"; fed every {feed_ms} ms while {', '.join(names)} answer")
+                 + f"; fed every {self.watchdog.feed_ms} ms while {', '.join(names)} answer")
 
     def _watchdog_step(self, event: object) -> None:
         watchdog = self.watchdog

@@ -50,6 +50,14 @@ class MagicClose:
     pass
 
 
+def for_stack(daemons: tuple[str, ...], deadtime_ms: int, device_timeout_s: int) -> "StackWatchdog":
+    """The launcher's watchdog: four feeds per device timeout (100..1000 ms; DEFAULT_FEED_MS when
+    the device does not say, as a FIFO in the lab), a daemon silent for max(3 s, 2 x deadtime)
+    makes the stack unhealthy."""
+    feed_ms = max(100, min(1000, device_timeout_s * 1000 // 4)) if device_timeout_s > 0 else DEFAULT_FEED_MS
+    return StackWatchdog(daemons, feed_ms=feed_ms, stale_ms=max(3000, 2 * deadtime_ms))
+
+
 class StackWatchdog:
     def __init__(self, daemons: tuple[str, ...], feed_ms: int = DEFAULT_FEED_MS, stale_ms: int = 3000,
                  grace_ms: int = 10_000) -> None:

@@ -76,7 +76,7 @@ def _outcome(cluster: "Cluster", node: "SimNode", w: World, effect: lm.RunAgent)
             for observer in cluster.observers:
                 started = getattr(observer, "resource_started", None)
                 if started is not None:
-                    started(cluster, node, rsc)
+                    started(cluster, node, rsc, effect.rsc_class)
             w.running.add(rsc)
             rc = 0
     elif op == "stop":

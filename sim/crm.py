@@ -54,9 +54,6 @@ WATCHDOG_STALE_MS = 1500  # how long the launcher lets a daemon be silent before
 # stonith-watchdog-timeout above the device timeout + the stale window + a feed period + margin
 WATCHDOG_FENCING_MS = 3500
 CRM_PROCESSES = ("messaging", "ccm", "lrmd", "pengine", "tengine", "crmd")
-# fence devices need quorum, not fencing, to start (Pacemaker's requires=quorum for class stonith:
-# a device must be able to start where it is needed to fence); a device running twice harms nothing
-FENCE_DEVICES = ("fence-sim", "stonith_host-1")
 FENCING_PROCESSES = ("messaging", "ccm", "lrmd", "stonithd", "pengine", "tengine", "crmd")
 
 
@@ -189,6 +186,7 @@ class CrmChecker:
     invokes: int = 0
     transitions: int = 0
     fencing: bool = False  # the cluster fences: check "never two owners" at every start
+    fence_devices: set[str] = field(default_factory=set)  # class stonith resources seen starting
     starts_checked: int = 0
 
     def on_effect(self, cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
@@ -230,9 +228,14 @@ class CrmChecker:
         elif kind is TeCancel:
             self.aborted.add(key + (msg.transition_id,))
 
-    def resource_started(self, cluster: Cluster, node: SimNode, rsc: str) -> None:
-        """A start succeeded on `node`: with fencing, no other node that is up still runs it."""
-        if not self.fencing or rsc in FENCE_DEVICES:
+    def resource_started(self, cluster: Cluster, node: SimNode, rsc: str, rsc_class: str = "") -> None:
+        """A start succeeded on `node`: with fencing, no other node that is up still runs it.
+        Fence devices (class stonith) are exempt: they need quorum, not fencing, to start
+        (Pacemaker's requires=quorum: a device must start where it is needed), and a device
+        running twice harms nothing."""
+        if rsc_class == "stonith":
+            self.fence_devices.add(rsc)
+        if not self.fencing or rsc in self.fence_devices:
             return
         self.starts_checked += 1
         others = [n.name for n in cluster.nodes.values() if n.up and n.name != node.name
@@ -282,7 +285,7 @@ class CrmChecker:
         if len(quorate) < 2:
             return
         for rsc, nodes in agents.where(cluster).items():
-            if self.fencing and rsc in FENCE_DEVICES:
+            if self.fencing and rsc in self.fence_devices:
                 continue
             holders = [n for n in nodes if n in quorate]
             for i, a in enumerate(holders):

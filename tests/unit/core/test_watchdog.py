@@ -76,3 +76,12 @@ def test_a_clean_stop_is_the_magic_close_and_nothing_after():
     run(wd, 0, 1000)
     assert any(isinstance(e, MagicClose) for e in wd.step(1000, Stop()))
     assert wd.step(1500, Tick()) == [] and wd.next_deadline_ms() is None
+
+
+def test_the_feed_period_follows_the_device_timeout():
+    from core.watchdog import DEFAULT_FEED_MS, for_stack
+
+    assert for_stack(DAEMONS, 500, 60).feed_ms == 1000
+    assert for_stack(DAEMONS, 500, 2).feed_ms == 500
+    assert for_stack(DAEMONS, 500, 0).feed_ms == DEFAULT_FEED_MS  # a device that does not say
+    assert for_stack(DAEMONS, 5000, 0).stale_ms == 10_000

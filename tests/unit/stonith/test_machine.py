@@ -144,14 +144,19 @@ def test_fencing_runs_on_a_node_other_than_the_target_and_everyone_learns_it():
     assert net.notices["n1"][-1]["requester"] == "test"
 
 
-def test_a_device_only_the_target_can_reach_is_the_last_resort_and_never_for_on():
+def test_the_target_itself_never_runs_an_on():
+    """Both nodes could run the device; switching n2 on is never asked of n2 (a powered-off node
+    cannot switch itself on): n1 runs it, and when it fails nothing is left to try."""
     net = Net(["n1", "n2"])
-    devices(net, [static("self", "n2", pcmk_host_check="static-list")])
-    # only n2 has... every node has every CIB device: make n1's copy unable by the host list
+    devices(net, [static("pdu", "n2", pcmk_on_retries="0")])
     net.fence("n1", "n2", "on")
-    # both can run it; for "on" the target itself is excluded, so n1 runs it
     finish_meta(net, "n1")
-    assert [r.host for r in net.runs["n1"]] == ["n2"] and not net.runs["n2"]
+    (run,) = net.runs["n1"]
+    assert (run.op, run.host) == ("on", "n2") and not net.runs["n2"]
+    net.device_exit("n1", run, 1)
+    assert not net.runs["n2"]
+    final = [r for r in net.notices["n1"] if r["final"]]
+    assert final and final[0]["state"] == "failed"
 
 
 def test_a_failing_device_is_retried_then_the_next_device_then_the_operation_fails():
