@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check-config": ("core.checkconfig", "main", "validate ha.cf, authkeys and haresources"),
     "lab": ("lab.cli", "main", "network-namespace lab of cluster nodes"),
     "demo": ("lab.demo", "main", "bring up a lab, show a failure and a recovery, tear down"),
+    "cts": ("lab.cts", "main", "a CTS-style fault campaign on a lab, audited after every fault"),
     "membership": ("ccm.cli", "main", "show the agreed cluster membership and quorum"),
     "sim": ("sim.cli", "main", "deterministic whole-cluster simulator"),
     "lrm": ("lrmd.cli", "main", "talk to the local resource manager (lrmadmin)"),

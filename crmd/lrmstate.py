@@ -206,6 +206,9 @@ class LocalLrm:
                 if interval > 0 and (task, interval) not in active:
                     continue
                 key, digest = split_user_data(str(r.get("user_data") or ""), task == "monitor" and interval == 0)
+                if not digest and isinstance(item.get("params"), dict):
+                    # the lrmd's own probe after its restart: the digest of what it ran with
+                    digest = params_digest({str(k): str(v) for k, v in item["params"].items()}, interval)
                 when = r.get("rc_changed_wall_s") if interval > 0 else r.get("started_wall_s")
                 rec = OpRecord(rsc.rsc_id, task, interval, int(r.get("call_id") or 0), int(r.get("rc") or 0),
                                OP_STATUS.get(str(r.get("status")), 4), key, digest, int(float(when or 0)),

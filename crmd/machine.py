@@ -2202,6 +2202,11 @@ class CrmdMachine:
             rclass, provider, rtype = registered[0], registered[1], registered[2]
         else:
             return
+        if not digest and registered is not None:
+            # an operation no graph asked for (the restarted lrmd's own probe): the digest of
+            # the parameters it ran with, as Pacemaker's controller records for every operation;
+            # without one the policy engine takes the definition as changed and restarts it
+            digest = params_digest(dict(registered[3]), res.interval_ms)
         when = res.rc_changed_wall_s if res.interval_ms > 0 else res.started_wall_s
         rec = OpRecord(res.rsc_id, res.operation, res.interval_ms, res.call_id, res.rc,
                        OP_STATUS.get(res.status, 4), key, digest, int(when), res.exec_ms, res.queue_ms, res.exit_reason)

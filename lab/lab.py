@@ -117,6 +117,8 @@ class Lab:
         """Stop every stack and remove everything the lab created; returns problems (empty when
         everything is gone)."""
         with statemod.locked(self.spec.root):
+            if os.path.exists(self.state.path):
+                self.refresh()  # the power switch may have changed it since this object read it
             return self._teardown()
 
     def _start_watchdog(self, node: str) -> None:

@@ -12,8 +12,10 @@ the target's namespace by name (`ip -n`), under the lab's lock.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from typing import Optional
 
 CONFIG_NAMES = ("hostlist", "lab_root")
@@ -28,6 +30,28 @@ INFO_XML = """<parameters>
 
 def _hosts() -> list[str]:
     return [h for h in os.environ.get("hostlist", "").replace(",", " ").split() if h]
+
+
+def _process_start_ms() -> float:
+    """When this process started (wall clock, 10 ms steps): the switch's run counts from the
+    fencer's exec of it, interpreter start-up included."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime_s = float(handle.read().split()[0])
+        return (time.time() - (uptime_s - ticks / os.sysconf("SC_CLK_TCK"))) * 1000
+    except (OSError, ValueError, IndexError):
+        return time.time() * 1000
+
+
+def _journal(root: str, node: str, op: str, began_ms: float) -> None:
+    """One line per power cut in <lab root>/pdu.jsonl: the campaign (lab.cts) reads how long the
+    switch itself took, apart from the fencer's delays, to bound each failover."""
+    line = json.dumps({"node": node, "op": op, "began_ms": round(began_ms, 1),
+                       "done_ms": round(time.time() * 1000, 1)})
+    with open(os.path.join(root, "pdu.jsonl"), "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
 
 
 def main(argv: Optional[list[str]] = None, out=sys.stdout, err=sys.stderr) -> int:
@@ -73,11 +97,13 @@ def main(argv: Optional[list[str]] = None, out=sys.stdout, err=sys.stderr) -> in
     if node not in _hosts():
         err.write(f"external/lab: {node} is not in hostlist\n")
         return 1
+    began_ms = _process_start_ms()
     try:
         with statemod.locked(root):
             lab = Lab(statemod.load(root))
             if op in ("off", "reset"):
                 lab.power_off(node)
+                _journal(root, node, op, began_ms)
         if op in ("on", "reset"):
             with statemod.locked(root):
                 lab = Lab(statemod.load(root))

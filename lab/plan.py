@@ -300,7 +300,9 @@ def fence_params(spec: LabSpec) -> dict[str, str]:
     (both halves of a split lose each other at once) the lower-numbered node shoots first and
     survives, whatever the timing; fencing node1 has no delay."""
     names = node_names(spec)
-    return {"hostlist": ",".join(names), "lab_root": spec.root,
+    # pcmk_host_list: who the switch powers is known (static-list), so a fencing's query asks no
+    # device run of any node (dynamic-list would run `gethosts` when its 60 s cache is cold)
+    return {"hostlist": ",".join(names), "lab_root": spec.root, "pcmk_host_list": ",".join(names),
             "pcmk_delay_base": ",".join(f"{n}:{(k - 1)}s" for k, n in enumerate(names, 1))}
 
 

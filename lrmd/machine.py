@@ -301,8 +301,12 @@ class LrmMachine:
             return
         existing = self.resources.get(ev.rsc_id)
         if existing is not None and existing.deleting:
-            out.append(Reply(ev.client, ev.request_id, error=f"{ev.rsc_id} is being removed"))
-            return
+            # registered again while its removal waited for a running operation (an operator's
+            # cleanup, then the next probe): the resource stays, with a fresh history. Refusing
+            # it would fail every operation on it until the running one ended
+            existing.deleting = False
+            existing.recent.clear()
+            existing.last.clear()
         if existing is None:
             rsc = Resource(ev)
             self.resources[ev.rsc_id] = rsc

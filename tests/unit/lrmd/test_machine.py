@@ -245,6 +245,23 @@ def test_unregister_with_running_op_is_late_and_cancels_the_rest():
     assert effects(out, m.Reply)[0].error
 
 
+def test_registering_again_while_a_removal_waits_keeps_the_resource():
+    """crm_resource --cleanup forgets a resource whose probe is still running, and the next
+    probe registers it again at once: the lrmd keeps it (the campaign found every operation on
+    a fence device refused with 'no such resource' until the old probe ended)."""
+    h = Harness()
+    h.register("r1")
+    _, runs, _ = h.execute("r1", "start")
+    h.rid += 1
+    assert effects(h.step(m.Unregister(C, h.rid, "r1")), m.Reply)[0].result["late"] is True
+    h.register("r1")
+    assert "r1" in [r["rsc_id"] for r in h.core.describe_resources()]
+    h.exit(runs[0].run_id)
+    assert "r1" in h.core.resources
+    _, runs, out = h.execute("r1", "monitor")
+    assert not effects(out, m.Reply)[0].error and len(runs) == 1
+
+
 def test_history_keeps_last_result_per_op_key_and_recent_reported_results():
     h = Harness()
     h.register("r1")
