@@ -96,6 +96,7 @@ PE_TIMEOUT_MS = 60_000
 POLL_MS = 1000
 SILENT_MS = 5000
 HELD_LIMIT = 200  # messages of a view we have not installed yet, kept until we do
+HANDOVER_MS = 2000  # a DC that shuts down waits at most this long for members to have its expected=down
 DIGEST_CHECK_MS = 5000  # an idle DC re-announces its version and digest this long after a change
 DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
@@ -264,6 +265,9 @@ class CrmdMachine:
         self.transition_id = 0
         self.te_running: Optional[int] = None
         self.digest_check_at: Optional[int] = None
+        # a DC shutting down: (the CIB version with its expected=down, members that have not
+        # acknowledged it yet, when it leaves anyway)
+        self.handover: Optional[tuple[tuple[int, ...], set[str], int]] = None
         # shutdown
         self.stopping = False
         self.stop_deadline: Optional[int] = None
@@ -383,6 +387,8 @@ class CrmdMachine:
             candidates.append(self.round.deadline_ms)
         if self.digest_check_at is not None:
             candidates.append(self.digest_check_at)
+        if self.handover is not None:
+            candidates.append(self.handover[2])
         if self.pe_not_before is not None and self.need_pe:
             candidates.append(self.pe_not_before)
         if self.fence_retry_at is not None and self.need_pe and self.fence_retry_at > (self.last_step_ms or 0):
@@ -422,6 +428,11 @@ class CrmdMachine:
                 self._announce(now_ms, "idle", out)
         if self.pe_not_before is not None and now_ms >= self.pe_not_before:
             self.pe_not_before = None  # the backoff is over
+        if self.handover is not None and now_ms >= self.handover[2]:
+            out.append(Log("warn", f"leaving without every member's acknowledgement of our clean shutdown "
+                                   f"(missing: {', '.join(sorted(self.handover[1]))})"))
+            self.handover = None
+            self._finish_stop(out)
         if self.stop_deadline is not None and now_ms >= self.stop_deadline:
             out.append(Log("warn", "shutdown escalation: resources were not handed over in time; stopping anyway"))
             self._finish_stop(out)
@@ -829,6 +840,8 @@ class CrmdMachine:
             self._on_ack(now_ms, sender, msg, out)
         elif kind is crm.CibDiff:
             self._on_diff(now_ms, sender, msg, out)
+        elif kind is crm.CibAck:
+            self._on_cib_ack(sender, msg, out)
         elif kind is crm.CibResync:
             if self.is_dc:
                 out.append(self._send(msg.node, crm.CibFull(self.view.instance, self.join_id, self.cib.xml(),  # type: ignore[union-attr]
@@ -892,6 +905,11 @@ class CrmdMachine:
         lost = [n for n in old.members if n not in new.members] if old is not None else []
         for node in lost:
             self.peers.pop(node, None)
+        if self.handover is not None:
+            self.handover[1].difference_update(lost)  # a member that left needs no record
+            if not self.handover[1]:
+                self.handover = None
+                self._finish_stop(out)
         was_dc = self.is_dc
         if new.dc == self.me:
             if not was_dc:
@@ -1489,6 +1507,18 @@ class CrmdMachine:
         out.append(CibChanged(self.cib.version, self.cib.digest()))
         if config_changed:
             out.append(SaveCib(_disk(self.cib)))
+        if msg.ack:
+            out.append(self._send(sender, crm.CibAck(self.me, list(self.cib.version))))
+
+    def _on_cib_ack(self, sender: str, msg: crm.CibAck, out: list[object]) -> None:
+        if self.handover is None:
+            return
+        version, waiting, deadline = self.handover
+        if tuple(msg.version) >= version:
+            waiting.discard(sender)
+        if not waiting:
+            self.handover = None
+            self._finish_stop(out)
 
     def _resync(self, out: list[object]) -> None:
         if self.dc is None or self.view is None:
@@ -1511,7 +1541,7 @@ class CrmdMachine:
             out.append(Send(ident, crm.CrmNotice(msg.state, sender, msg.view, msg.transition)))
 
     # -- DC: changes ---------------------------------------------------------------------------------------
-    def _dc_edits(self, now_ms: int, edits: list[Edit], out: list[object]) -> None:
+    def _dc_edits(self, now_ms: int, edits: list[Edit], out: list[object], ack: bool = False) -> None:
         if not edits:
             return
         assert self.view is not None
@@ -1523,7 +1553,7 @@ class CrmdMachine:
         target = self.cib.apply(edits)
         digest = self.cib.digest()
         out.append(self._send(None, crm.CibDiff(self.view.instance, list(source), list(target), wire_edits(edits),
-                                                digest)))
+                                                digest, ack)))
         out.append(CibChanged(target, digest))
         if config:
             out.append(SaveCib(_disk(self.cib)))
@@ -1914,11 +1944,19 @@ class CrmdMachine:
             elif node in self.joined_nodes and self.view is not None:
                 out.append(self._send(node, crm.LrmForget(self.view.instance, action.rsc_id)))
         elif action.operation == "do_shutdown":
-            self._dc_edits(now_ms, [("set", rq.state_path(nid), {"expected": "down"})], out)
-            if node == self.me:
+            leaving_dc = node == self.me
+            self._dc_edits(now_ms, [("set", rq.state_path(nid), {"expected": "down"})], out, ack=leaving_dc)
+            if leaving_dc:
                 out.append(Send("tengine", TeEvent(tid, action.id, node, action.target_rc, 0, action.target_rc)))
                 if self.stopping:
-                    self._finish_stop(out)
+                    # the next DC must know this node left cleanly (expected=down), or it fences
+                    # it: leave once every member has the record, or after HANDOVER_MS
+                    waiting = {n for n in self.joined_nodes if n != self.me}
+                    if waiting:
+                        self.handover = (self.cib.version, waiting, now_ms + HANDOVER_MS)
+                        self.count("handover_waits")
+                    else:
+                        self._finish_stop(out)
                 return
             if self.view is not None:
                 out.append(self._send(node, crm.ShutdownOk(self.view.instance, node)))

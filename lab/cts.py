@@ -260,13 +260,17 @@ class Campaign:
         lab = self._lab()
         out = {}
         for node in lab.nodes:
+            launcher = lab.pid(node)
             for pid, _start in lab.processes(node):
                 try:
                     with open(f"/proc/{pid}/comm", encoding="ascii") as handle:
                         comm = handle.read().strip()
-                except OSError:
+                    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+                        ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
                     continue
-                if comm.startswith("hb-"):
+                # the launcher's children only: the lrmd runs our agents in forked copies of itself
+                if comm.startswith("hb-") and ppid == launcher:
                     out[(node, comm[3:])] = pid
         return out
 
@@ -407,7 +411,16 @@ class Campaign:
                 raise CampaignError(f"{victim} runs no {daemon}")
             os.kill(pid, signal.SIGKILL)
             allowed.add((victim, daemon))
-            time.sleep(o.deadtime_ms / 1000)
+            # hold until the launcher has started it again (its first respawn waits 1 s), so the
+            # next fault finds every daemon in place
+            deadline = time.monotonic() + o.settle_timeout_s
+            while time.monotonic() < deadline:
+                now = self.daemons().get((victim, daemon))
+                if now is not None and now != pid:
+                    break
+                if victim not in self.live_nodes():
+                    break  # fenced meanwhile
+                time.sleep(0.05)
             return set()
         if kind in ("kill-stack", "power-off", "link", "partition", "hang"):
             with statemod.locked(root):
@@ -482,15 +495,16 @@ class Campaign:
             self.wait_settled(o.settle_timeout_s)
             crmclient.node_attr(lab.paths(victim), victim, "standby", "off", lifetime="forever")
             return set()
+        movers = [n for n in self.live_nodes() if n != holder] or survivors
         if kind == "move":
-            target = survivors[fault.pick % len(survivors)]
+            target = movers[fault.pick % len(movers)]
             self._move("web", target)
             self.wait_settled(o.settle_timeout_s)
             self._clear("web")
             return set()
         if kind == "cib-change":
             # a move, and before its transition is done a change of the defaults and the move taken back
-            target = survivors[fault.pick % len(survivors)]
+            target = movers[fault.pick % len(movers)]
             self._move("web", target)
             time.sleep(0.05)
             self._stickiness(target, 101 + fault.pick % 50)
@@ -557,9 +571,10 @@ class Campaign:
             except CampaignError as exc:
                 if "already exists" not in str(exc):
                     raise
-                self.crm_resource(target, "--clear", "-r", rsc)
+                # (crm_resource says so when the resource is active there already, as this
+                # node's replica shows it: an earlier transition may still be on its way)
                 time.sleep(0.2)
-        raise CampaignError(f"could not move {rsc} to {target}: an old move constraint stays")
+        raise CampaignError(f"could not move {rsc} to {target}: crm_resource says it is there already")
 
     def _stickiness(self, node: str, value: int) -> None:
         from tools import crmclient

@@ -729,6 +729,7 @@ class VipWatch:
         self.summary: Optional[Summary] = None
         self._events: list[dict] = []
         self._offset = 0
+        self.bad_lines = 0  # lines of the event file that were not JSON
         self._stopped = False
 
     @classmethod
@@ -783,7 +784,10 @@ class VipWatch:
         end = data.rfind(b"\n") + 1
         for line in data[:end].splitlines():
             if line.strip():
-                self._events.append(json.loads(line))
+                try:
+                    self._events.append(json.loads(line.decode("utf-8")))
+                except (UnicodeDecodeError, ValueError):
+                    self.bad_lines += 1  # (counted, shown by the campaign; a reader must not die of it)
         self._offset += end
         return list(self._events)
 

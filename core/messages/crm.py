@@ -24,6 +24,7 @@ Between crmds (all carry the ccm view instance they belong to):
   CibFull      a whole CIB (DC to a member that differs; a member to the DC when fetched)
   JoinAck      the round is complete: here is the CIB; the member follows the DC's diffs from now on
   CibDiff      one change: edits, the version before and after, the digest after
+  CibAck       a member has applied a diff the DC asked to be acknowledged
   CibResync    a member's copy went wrong: please send the whole CIB
   CibRequest   a change for the DC to make (a tool's request, an operation result)
   CibReply     the DC's answer to a CibRequest
@@ -169,6 +170,13 @@ class CibDiff:
     target: list[int]  # version after
     edits: list[Any]
     digest: str
+    ack: bool = False  # members answer with CibAck once applied (a DC that leaves waits for them)
+
+
+@message("crmd.cib_ack")
+class CibAck:
+    node: str
+    version: list[int]  # the member's version after applying the diff
 
 
 @message("crmd.cib_resync")

@@ -59,3 +59,31 @@ def test_the_audits_report_an_address_taken_behind_the_clusters_back(tmp_path):
                  "--kinds", "rogue-address")
     assert s["violations"] >= 1
     assert any("two nodes answered" in v for v in s["violation_list"]), s["violation_list"]
+
+
+def test_a_dc_that_stops_cleanly_is_not_fenced(tmp_path):
+    """The campaign found it: a DC that shut down cleanly was fenced by the next DC, whose copy of
+    the CIB did not yet say `expected=down` for it. A leaving DC now waits (bounded) until every
+    member has acknowledged that record."""
+    import json
+
+    from crmlab import BENCH_SVC, cib_status, wait_idle
+    from labs import running_lab
+    from lab.cibs import web_group_cib
+    from tools import crmclient
+
+    cib_file = tmp_path / "cib.xml"
+    cib_file.write_text(web_group_cib({"no-quorum-policy": "stop", "stonith-timeout": "20s"}, monitor="5s"))
+    spec = LabSpec(name="tdcst", nodes=3, subnet="198.18.88.0/24", crm=True, cib=str(cib_file),
+                   scripts=(BENCH_SVC,), stonith="lab")
+    journal = os.path.join(f"/tmp/pyhb-lab-{spec.name}", "pdu.jsonl")
+    with running_lab(spec) as lab:
+        wait_idle(lab, lab.nodes, 40)
+        for _ in range(6):  # (without the fix, about one DC stop in three was fenced)
+            dc = next(n for n in lab.nodes if crmclient.status(lab.paths(n)).get("role") == "dc")
+            assert lab.stop_node(dc) == []
+            wait_idle(lab, [n for n in lab.nodes if n != dc], 30)
+            lab.start_node(dc)
+            wait_idle(lab, lab.nodes, 40)
+            fenced = [json.loads(line) for line in open(journal)] if os.path.exists(journal) else []
+            assert fenced == [], (dc, fenced, cib_status(lab))
