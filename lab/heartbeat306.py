@@ -211,6 +211,22 @@ class Heartbeat306Node:
             shutil.copyfile(source, target)
             os.chmod(target, 0o755)
 
+    def reset_run(self) -> None:
+        """Empty the node's /run as a reboot would (pid files, FIFOs, agents' state files), with
+        what the boot recreates; for a node whose processes are all gone (bench/compare.py
+        "reboots" a failed node this way before starting it again)."""
+        if self.processes():
+            raise LabError(f"{self.name}: processes {[p for p, _ in self.processes()]} still run; kill() first")
+        shutil.rmtree(self.dir("run"), ignore_errors=True)
+        os.makedirs(self.dir("run"), mode=0o755)
+        for sub in RUN_SUBDIRS:
+            os.makedirs(os.path.join(self.dir("run"), sub), mode=0o755, exist_ok=True)
+        heartbeat_run = os.path.join(self.dir("run"), "heartbeat")
+        host.run(["chown", "-R", "hacluster:haclient", heartbeat_run], check=False)
+        for dirpath, dirnames, _ in os.walk(heartbeat_run):
+            for d in [dirpath] + [os.path.join(dirpath, n) for n in dirnames]:
+                os.chmod(d, 0o750)
+
     def _write(self, name: str, text: str, mode: int = 0o644) -> None:
         path = os.path.join(self.dir("etc"), name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
