@@ -139,6 +139,7 @@ class Campaign:
         self.make_disk(workdir)
         spec = self.spec(workdir)
         self.lab = Lab.up(spec)
+        spec = self.lab.spec  # (validated: its root is filled in)
         out = os.path.join(spec.root, "vipwatch.jsonl")
         self.watch = VipWatch.start(plan.namespace(spec, "client"), plan.IFACE, plan.vip(spec), PORT, out,
                                     tcp_timeout_ms=250)
