@@ -534,12 +534,13 @@ class Campaign:
         raise CampaignError(f"no way to inject {kind}")
 
     def wait_lost(self, victim: str, survivors: list[str], result: FaultResult) -> None:
-        """Hold a node loss until the victim was fenced (the switch's journal has it) or the
-        survivors have settled without it (bounded by --settle-timeout)."""
+        """Hold a node loss until a node was fenced (the switch's journal has it: the victim, or,
+        in a two-node fence race, the survivor the victim shot first) or the survivors have
+        settled without the victim (bounded by --settle-timeout)."""
         deadline = time.monotonic() + self.opts.settle_timeout_s
         picture: object = None
         while time.monotonic() < deadline:
-            if any(r["node"] == victim for r in self.pdu_journal()[self.pdu_mark:]):
+            if self.pdu_journal()[self.pdu_mark:]:
                 return
             ok, picture = self.settled(survivors, (victim,))
             if ok:
