@@ -177,12 +177,7 @@ class Campaign:
 
     def answer(self) -> Optional[str]:
         lab = self._lab()
-        argv = lab.exec_argv("client", ["socat", "-T1", "-", f"TCP:{plan.vip(lab.spec)}:{PORT},connect-timeout=0.5"])
-        try:
-            out = subprocess.run(argv, input="", capture_output=True, text=True, timeout=5).stdout.strip()
-        except subprocess.TimeoutExpired:
-            return None
-        return out.split()[0] if out else None
+        return lab.answer(plan.vip(lab.spec), PORT)
 
     def settled(self, nodes: list[str], without: tuple[str, ...] = ()) -> tuple[bool, object]:
         """(settled?, the picture): one view (of `nodes`, none of `without` in it), all joined, one

@@ -364,6 +364,16 @@ class Lab:
         return subprocess.run(self.exec_argv(node, argv), env=stack.node_env(self.spec, node),
                               capture_output=capture, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
 
+    def answer(self, address: str, port: int) -> Optional[str]:
+        """The node name a TCP service at address:port answers with (bench/svc/tcpsvc says "NAME
+        ADDR"), asked from the client namespace; None: no answer."""
+        argv = self.exec_argv("client", ["socat", "-T1", "-", f"TCP:{address}:{port},connect-timeout=0.5"])
+        try:
+            out = subprocess.run(argv, input="", capture_output=True, text=True, timeout=5).stdout.strip()
+        except subprocess.TimeoutExpired:
+            return None
+        return out.split()[0] if out else None
+
     # -- what the nodes see ------------------------------------------------------------------
     def view(self, observer: str, timeout_ms: int = 1000) -> Optional[dict[str, str]]:
         from lab import observe  # (ZeroMQ and the message schema: only for the views; the power

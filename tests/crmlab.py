@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -23,12 +22,7 @@ PORT = 8080
 def answer(lab: Lab, address: str, port: int = PORT) -> Optional[str]:
     """The node name the TCP service through `address` answers with, from the client namespace
     (None: no answer)."""
-    argv = lab.exec_argv("client", ["socat", "-T1", "-", f"TCP:{address}:{port},connect-timeout=0.5"])
-    try:
-        out = subprocess.run(argv, input="", capture_output=True, text=True, timeout=5).stdout.strip()
-    except subprocess.TimeoutExpired:
-        return None
-    return out.split()[0] if out else None
+    return lab.answer(address, port)
 
 
 def wait_answer(lab: Lab, node: str, timeout_s: float = 20.0, address: Optional[str] = None) -> float:
