@@ -132,21 +132,7 @@ def _ns_inode(path: str) -> Optional[int]:
         return None
 
 
-def _read_pid(path: str) -> Optional[int]:
-    try:
-        with open(path, encoding="ascii") as handle:
-            return int(handle.read().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
 
-
-def _tail(path: str, lines: int = 15) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            tail = handle.read().splitlines()[-lines:]
-    except OSError:
-        return ""
-    return f"\n--- {path}:\n" + "\n".join("    " + line for line in tail) if tail else ""
 
 
 class Heartbeat306Node:
@@ -258,7 +244,7 @@ class Heartbeat306Node:
                                               start_new_session=True, close_fds=True)
         deadline = time.monotonic() + timeout_s
         while True:
-            pid = _read_pid(pidfile)
+            pid = host.read_int_file(pidfile)
             if pid is not None and self._adopt(pid):
                 break
             code = self._launcher.poll()
@@ -398,7 +384,8 @@ class Heartbeat306Node:
             return ""
 
     def log_tail(self, lines: int = 15) -> str:
-        return _tail(self.logfile, lines) + _tail(os.path.join(self.dir("log"), "start.out"), lines)
+        return (host.file_tail(self.logfile, lines)
+                + host.file_tail(os.path.join(self.dir("log"), "start.out"), lines))
 
 
 def _host_mounts() -> list[str]:

@@ -55,6 +55,27 @@ def link_exists(name: str) -> bool:
     return os.path.exists(f"/sys/class/net/{name}")
 
 
+# -- files ---------------------------------------------------------------------------------
+
+def read_int_file(path: str) -> Optional[int]:
+    """A pid file's number (None: missing, empty, zero or not a number)."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            return int(handle.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def file_tail(path: str, lines: int = 12) -> str:
+    """The end of a log file, indented under its name, for error messages ('' when empty)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            tail = handle.read().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return f"\n--- {path}:\n" + "\n".join("    " + line for line in tail) if tail else ""
+
+
 # -- processes -----------------------------------------------------------------------------
 
 def spawn(argv: Sequence[str], env: dict[str, str], log_path: str) -> tuple[int, int]:

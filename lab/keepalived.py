@@ -196,12 +196,7 @@ class KeepalivedNode:
         return problems
 
     def log_tail(self, lines: int = 12) -> str:
-        try:
-            with open(self.path("keepalived.log"), encoding="utf-8", errors="replace") as handle:
-                tail = handle.read().splitlines()[-lines:]
-        except OSError:
-            return ""
-        return f"\n--- {self.path('keepalived.log')}:\n" + "\n".join("    " + t for t in tail) if tail else ""
+        return host.file_tail(self.path("keepalived.log"), lines)
 
 
 class KeepalivedCluster:

@@ -214,21 +214,7 @@ def _ns_pid_of(pid: int) -> Optional[int]:
     return None
 
 
-def _read_int(path: str) -> Optional[int]:
-    try:
-        with open(path, encoding="ascii") as handle:
-            return int(handle.read().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
 
-
-def _tail(path: str, lines: int = 12) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            tail = handle.read().splitlines()[-lines:]
-    except OSError:
-        return ""
-    return f"\n--- {path}:\n" + "\n".join("    " + line for line in tail) if tail else ""
 
 
 class PacemakerNode:
@@ -342,7 +328,7 @@ class PacemakerNode:
         for attr, pidfile in (("corosync", "lab_corosync.pid"), ("pacemakerd", "lab_pacemakerd.pid")):
             if getattr(self, attr) is not None:
                 continue
-            ns_pid = _read_int(f"/proc/{pid}/root/run/{pidfile}")
+            ns_pid = host.read_int_file(f"/proc/{pid}/root/run/{pidfile}")
             if ns_pid is None:
                 continue
             for child in host.descendants(pid):
@@ -439,8 +425,9 @@ class PacemakerNode:
         return parse_crm_mon(done.stdout)
 
     def log_tail(self, lines: int = 12) -> str:
-        return (_tail(self.dir("init.out"), lines) + _tail(self.dir("log-corosync/corosync.log"), lines)
-                + _tail(self.dir("log-pacemaker/pacemaker.log"), lines))
+        return (host.file_tail(self.dir("init.out"), lines)
+                + host.file_tail(self.dir("log-corosync/corosync.log"), lines)
+                + host.file_tail(self.dir("log-pacemaker/pacemaker.log"), lines))
 
 
 @dataclass(frozen=True)

@@ -192,10 +192,4 @@ def stop(spec: LabSpec, nodes: dict[str, tuple[Optional[int], Optional[int]]]) -
 
 def log_tail(spec: LabSpec, node: str, lines: int = 12) -> str:
     """The end of a node's stack.out, indented, for error messages ('' when empty)."""
-    path = os.path.join(plan.node_dirs(spec, node)["log"], "stack.out")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            tail = handle.read().splitlines()[-lines:]
-    except OSError:
-        return ""
-    return f"\n--- {path}:\n" + "\n".join("    " + line for line in tail) if tail else ""
+    return host.file_tail(os.path.join(plan.node_dirs(spec, node)["log"], "stack.out"), lines)
