@@ -1289,7 +1289,10 @@ class CrmdMachine:
                                                             self.me)))
         joiners = sorted(rnd.requests)
         # members already joined follow the diff; the joiners get the whole result with their ack
-        self._dc_edits(now_ms, self._join_edits(rnd, now_ms), out)
+        histories: list[tuple[str, XNode]] = []
+        self._dc_edits(now_ms, self._join_edits(rnd, now_ms, histories), out)
+        for node, lrm_elem in histories:
+            self._confirm_from_history(node, lrm_elem, out)
         xml, digest = self.cib.xml(), self.cib.digest()
         for node in joiners:
             self.joined_nodes[node] = rnd.requests[node].incarnation
@@ -1307,7 +1310,8 @@ class CrmdMachine:
             self._dc_request(now_ms, req, out)
         self._announce(now_ms, "joined", out)
 
-    def _join_edits(self, rnd: Round, now_ms: int) -> list[Edit]:
+    def _join_edits(self, rnd: Round, now_ms: int, histories: list[tuple[str, XNode]]) -> list[Edit]:
+        """The edits that record a completed round; the joiners' histories go to `histories`."""
         assert self.view is not None
         view = self.view
         edits: list[Edit] = []
@@ -1330,6 +1334,7 @@ class CrmdMachine:
                 lrm_elem = XNode("lrm", {"id": nid})
             lrm_elem.set("id", nid)
             edits.append(("put", rq.state_path(nid) + (("lrm", nid),), to_xml(lrm_elem, indent=None)))
+            histories.append((node, lrm_elem))
             edits.append(("set", rq.state_path(nid), {"uname": node, "in_ccm": "true", "crmd": "online",
                                                       "join": "member",
                                                       "expected": "down" if req.shutdown else "member"}))
@@ -1530,13 +1535,18 @@ class CrmdMachine:
     def _on_dc_state(self, now_ms: int, sender: str, msg: crm.DcState, out: list[object]) -> None:
         if sender != self.dc or self.is_dc:
             return
-        if msg.state == "idle":
-            if msg.digest and self.joined and not self.resync_wanted and msg.digest != self.cib.digest() \
-                    and tuple(msg.version) == self.cib.version:
-                out.append(Log("warn", f"our CIB {_v(self.cib.version)} differs from the DC's; re-syncing"))
-                self._resync(out)
-            if self.haresources:
-                self._log_idle(msg, out)
+        # the DC's messages arrive in the order it sent them, so its announcement follows every
+        # diff before it: a replica that is behind (a diff lost with a dead link, or skipped while
+        # joining) or differs has missed something, and no later diff may come to show it (the
+        # fault campaign saw a member two updates behind while its DC waited in a transition)
+        if msg.digest and self.joined and not self.resync_wanted and \
+                (msg.digest != self.cib.digest() or tuple(msg.version) != self.cib.version):
+            out.append(Log("warn", f"our CIB {_v(self.cib.version)} differs from the DC's {_v(msg.version)}; "
+                                   "re-syncing"))
+            self.count("resync_on_announce")
+            self._resync(out)
+        if msg.state == "idle" and self.haresources:
+            self._log_idle(msg, out)
         for ident in self.subscribers:
             out.append(Send(ident, crm.CrmNotice(msg.state, sender, msg.view, msg.transition)))
 
@@ -1704,7 +1714,33 @@ class CrmdMachine:
             return
         elem.set("id", nid)
         self._dc_edits(now_ms, [("put", rq.state_path(nid) + (("lrm", nid),), to_xml(elem, indent=None))], out)
+        self._confirm_from_history(node, elem, out)
         self._want_pe(f"the resource history of {node} was sent again", out)
+
+    def _confirm_from_history(self, node: str, lrm_elem: XNode, out: list[object]) -> None:
+        """A whole history of `node` arrived (a join request, or sent again after its lrmd restarted
+        or after results came in while it was joining): every action of ours still in flight on it
+        whose result is in there is done. A result that reached the member while it was not joined
+        travels only this way; without this, the engine waited for it until its action timer
+        (timeout + cluster-delay: a minute or more, with nothing else decided meanwhile), as
+        Pacemaker's controller, which matches every status update against the graph, does not."""
+        pending = self.inflight.get(node)
+        if not pending:
+            return
+        for op in lrm_elem.iter("lrm_rsc_op"):
+            parsed = parse_transition_key(op.get("transition-key"))
+            if parsed is None or parsed[3] != self.te_uuid or (parsed[1], parsed[0]) not in pending:
+                continue
+            try:
+                call_id, rc, status = int(op.get("call-id") or -1), int(op.get("rc-code") or 0), \
+                    int(op.get("op-status") or 0)
+            except ValueError:
+                continue
+            if call_id < 0 or status == -1:
+                continue  # recorded as pending: still running
+            target = pending.pop((parsed[1], parsed[0]))
+            self.count("confirmed_from_history")
+            out.append(Send("tengine", TeEvent(parsed[1], parsed[0], node, rc, status, target)))
 
     def _failcount_edits(self, node: str, nid: str, rsc_id: str, result: dict[str, Any], now_ms: int) -> list[Edit]:
         task = str(result.get("task"))
@@ -1900,7 +1936,19 @@ class CrmdMachine:
     def _held_action_void(self, kind: str, item: Any, out: list[object]) -> None:
         """An action held over a stall (or a lost membership) will not run: if it belongs to the
         graph our engine runs, the engine learns it failed (else it would wait for it until its
-        timer, a minute or more, and nothing else would be decided meanwhile)."""
+        timer, a minute or more, and nothing else would be decided meanwhile). A member's held
+        action was sent by its DC, whose engine waits for it in the same way: the DC learns."""
+        if kind == "run" and not self.is_dc:
+            tid, key, wire_action = item
+            try:
+                action = GraphAction.from_wire(wire_action)
+            except GraphError:
+                return
+            if self.dc is not None and tid != GIVE_UP:
+                self.count("held_void_reported")
+                out.append(self._send(self.dc, crm.ActionDone(self.me, tid, action.id, key, False,
+                                                              "dropped: the view changed while this node was stalled")))
+            return
         if not self.is_dc or self.te_running is None:
             return
         if kind == "invoke":

@@ -445,6 +445,13 @@ def haresources_setup(nodes: list[str], auto_failback: str = "on", monitor_ms: i
     for op in root.iter("op"):
         op.set("interval", f"{monitor_ms}ms")
         op.set("timeout", "5s")
+    if fencing:
+        # as in crm mode: a stop that hangs fails (and gets its node fenced) after 2 s, not the
+        # default 20 s, which no settle bound of a run allows for
+        config = root.find("configuration")
+        assert config is not None
+        config.sub("op_defaults").sub("meta_attributes", {"id": "op-options"}).sub(
+            "nvpair", {"id": "op-timeout", "name": "timeout", "value": "2s"})
     return to_xml(root, indent=None), info
 
 

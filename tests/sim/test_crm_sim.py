@@ -316,6 +316,9 @@ class DropsDiffs(CrmdMachine):
                                          "admin_epoch": str(msg.target[0])})], bump=False)
         del version
 
+    def _resync(self, out):
+        return None
+
 
 class ForgetsFailures(CrmdMachine):
     """Never asks the policy engine again after a result no graph waited for (a failed monitor)."""
