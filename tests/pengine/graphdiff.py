@@ -187,11 +187,22 @@ CLONE_META = frozenset(f"CRM_meta_{n}" for n in (
     "promoted_node_max", "master_max", "master_node_max"))
 
 
-def attribute_class(name: str) -> tuple[str, bool]:
+# what the scheduler itself sets on a fencing action; any other CRM_meta_* there is a node
+# attribute of the target, which Pacemaker copies onto the action (add_action_attributes)
+FENCING_META = frozenset(f"CRM_meta_{n}" for n in (
+    "on_node", "on_node_uuid", "stonith_action", "digests_all", "digests_secure",
+    "priority_fencing_delay", "timeout"))
+
+
+def attribute_class(name: str, label: Optional[Label] = None) -> tuple[str, bool]:
     """(family of an `<attributes>` entry, whether the family is one rule for every kind of
     action). Families: what the clone adds to its instances' and its own actions
     (clone_append_meta and the instance number), the notification variables, the resource's
-    parameters; any other CRM_meta_* name stands for itself."""
+    parameters, the target's node attributes on a fencing action; any other CRM_meta_* name
+    stands for itself."""
+    if label is not None and label.kind == "crm_event" and label.operation == "stonith" \
+            and name.startswith("CRM_meta_") and name not in FENCING_META:
+        return "node attributes as CRM_meta_*", False
     if name in CLONE_META:
         return "clone meta-attributes (CRM_meta_clone*, globally_unique, notify, ...)", True
     if name.startswith("CRM_meta_notify_"):
@@ -240,7 +251,7 @@ def _compare_facts(label: Label, exp: Facts, got: Facts) -> list[Difference]:
                 how = "order of values differs in"
             else:
                 how = "value differs in"
-            family, broad = attribute_class(name)
+            family, broad = attribute_class(name, label)
             category = f"{how} {family} on {action_kind(label) if broad else where}"
             if category in seen:
                 continue

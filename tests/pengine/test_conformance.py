@@ -54,7 +54,7 @@ def outcomes() -> list:
     if hb is None:
         _missing("the `hb` command is not installed (make -s bytecode)")
     start = time.monotonic()
-    result = corpus.run_cases(corpus.load_index(), hb)
+    result = corpus.run_cases(corpus.load_index(), [hb, "simulate"])
     print(f"\n{corpus.count_report(result)}\n({len(result)} cases in "
           f"{time.monotonic() - start:.1f} s)")
     return result
@@ -85,8 +85,9 @@ def _check_ratchet(outcomes: list, path: pathlib.Path, minimum: dict[int, int], 
     newly = sorted(o.case.name for o in outcomes if o.case.name not in listed
                    and (o.strict_ok if strict else o.loose_ok))
     if newly:
-        print(f"passing the {judge} judge but not in {path.name} (add them with "
-              f"corpus.py --write-lists): {' '.join(newly)}")
+        more = f" and {len(newly) - 20} more" if len(newly) > 20 else ""
+        print(f"{len(newly)} cases pass the {judge} judge but are not in {path.name} (add them "
+              f"with corpus.py --write-lists): {' '.join(newly[:20])}{more}")
 
 
 def test_loose_ratchet_and_tier1(outcomes):
