@@ -35,6 +35,8 @@ corpus = importlib.util.module_from_spec(_spec)
 sys.modules["pengine_corpus"] = corpus  # dataclasses look their module up there
 _spec.loader.exec_module(corpus)
 
+pytestmark = pytest.mark.slow  # 1,316 short processes: ~40 s on two idle cores
+
 # The documented minimum number of listed (hence passing) cases per tier; raise them with the
 # lists, lower them only with a reason in the commit message.
 MIN_LOOSE = {1: 121, 2: 195, 3: 70}
