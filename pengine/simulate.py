@@ -175,7 +175,7 @@ def _run(args: SimpleNamespace, stdout) -> int:
             out.extend(["", "              *** Resource management is DISABLED ***",
                         "  The cluster will not attempt to start, stop or recover services"])
         counts = display.counts_line(ws)
-        if counts is not None:
+        if counts is not None and not args.quiet:  # crm_simulate -Q prints no status at all
             out.append(counts)
         if len(out) > len(header):  # a blank line follows the banner/counts, not the date line
             out.append("")

@@ -1,18 +1,31 @@
-"""Conformance of `hb simulate -S` with Pacemaker 2.1.5's scheduler regression corpus.
+"""Conformance of the installed `hb simulate` with Pacemaker 2.1.5's scheduler regression corpus.
 
 The corpus is GPL data from another project, read from ../shared/pacemaker-scheduler-2.1.5 (or
-$PYHB_PACEMAKER_CORPUS) and never copied into this repository; the test is skipped when it is
-absent. `conformance_passing.txt` lists the cases that passed when it was last written
-(`python tests/pengine/corpus.py --tier 1 --tier 2 --write-passing`): any of them failing now is a
-regression and fails the test. Every tier-1 case must pass. Pass counts per tier and group are
-printed (visible with `pytest -s` or in the failure message).
+$PYHB_PACEMAKER_CORPUS) and never copied into this repository. Without it (or without the
+installed `hb` command) the test is skipped, and under CI (`CI` set) it fails instead.
+
+Every case of every tier is run as a user runs the command, twice as Pacemaker's runner does
+(see corpus.py), and judged twice:
+
+- loose: Transition Summary lines (as a set) and Revised Cluster Status equal;
+- strict: loose, plus exit status 0, no `unsupported` on stderr, the whole summary, the score
+  lines, and the transition graph as a labelled graph (graphdiff.py) equal.
+
+Two ratchets hold what has been reached: `conformance_passing.txt` (loose) and
+`conformance_strict.txt` (strict). A listed case that fails now fails the test; so does a list
+holding fewer cases of a tier than the documented minimum below (removing a case from a list
+therefore means lowering a minimum here, in the open). Every tier-1 case must pass the loose
+judge. Lists are rewritten with `python tests/pengine/corpus.py --write-lists` (all tiers).
+Counts per tier and group are printed (`pytest -s`, or in a failure message).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
 import sys
+import time
 
 import pytest
 
@@ -22,47 +35,69 @@ corpus = importlib.util.module_from_spec(_spec)
 sys.modules["pengine_corpus"] = corpus  # dataclasses look their module up there
 _spec.loader.exec_module(corpus)
 
-pytestmark = pytest.mark.skipif(not (corpus.corpus_dir() / "index.tsv").exists(),
-                                reason="Pacemaker scheduler corpus not present")
+pytestmark = pytest.mark.slow  # 1,316 short processes: ~40 s on two idle cores
+
+# The documented minimum number of listed (hence passing) cases per tier; raise them with the
+# lists, lower them only with a reason in the commit message.
+MIN_LOOSE = {1: 121, 2: 195, 3: 70}
+MIN_STRICT = {1: 102, 2: 46, 3: 1}
 
 
-def _run_all() -> tuple[dict[str, str], dict[tuple[int, str], list[int]], list]:
-    failures: dict[str, str] = {}
-    counts: dict[tuple[int, str], list[int]] = {}
-    cases = [c for c in corpus.load_index() if c.tier in (1, 2)]
-    for case in cases:
-        ok, why = corpus.run_case(case)
-        c = counts.setdefault((case.tier, case.group), [0, 0])
-        c[1] += 1
-        if ok:
-            c[0] += 1
-        else:
-            failures[case.name] = why
-    return failures, counts, cases
+def _missing(why: str) -> None:
+    (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
 
 
-def _report(counts: dict[tuple[int, str], list[int]]) -> str:
+@pytest.fixture(scope="module")
+def outcomes() -> list:
+    index = corpus.corpus_dir() / "index.tsv"
+    if not index.exists():
+        _missing(f"Pacemaker scheduler corpus not present: {index}")
+    hb = corpus.hb_command()
+    if hb is None:
+        _missing("the `hb` command is not installed (make -s bytecode)")
+    start = time.monotonic()
+    result = corpus.run_cases(corpus.load_index(), [hb, "simulate"])
+    print(f"\n{corpus.count_report(result)}\n({len(result)} cases in "
+          f"{time.monotonic() - start:.1f} s)")
+    return result
+
+
+def _check_ratchet(outcomes: list, path: pathlib.Path, minimum: dict[int, int], strict: bool) -> None:
+    listed = corpus.read_list(path)
+    by_name = {o.case.name: o for o in outcomes}
+    unknown = sorted(listed - set(by_name))
+    assert not unknown, f"{path.name}: not corpus cases: {unknown}"
+    report = corpus.count_report(outcomes)
+    for tier, least in sorted(minimum.items()):
+        count = sum(1 for n in listed if by_name[n].case.tier == tier)
+        assert count >= least, (f"{path.name} lists {count} tier-{tier} cases, fewer than the "
+                                f"documented minimum {least}\n{report}")
+    judge = "strict" if strict else "loose"
+    regressed = [by_name[n] for n in sorted(listed)
+                 if not (by_name[n].strict_ok if strict else by_name[n].loose_ok)]
     lines = []
-    tiers: dict[int, list[int]] = {}
-    for (tier, group), (ok, total) in sorted(counts.items()):
-        t = tiers.setdefault(tier, [0, 0])
-        t[0] += ok
-        t[1] += total
-        lines.append(f"tier {tier} {group:<26} {ok:>3}/{total}")
-    lines += [f"TIER {tier}: {ok}/{total}" for tier, (ok, total) in sorted(tiers.items())]
-    return "\n".join(lines)
+    for o in regressed:
+        if strict:
+            lines.append(f"  {o.case.name}:")
+            lines += [f"      {d.category}: {d.detail[:200]}" for d in o.strict[:6]]
+        else:
+            lines.append(f"  {o.case.name}: {o.loose_why}")
+    assert not regressed, f"cases in {path.name} failing the {judge} judge:\n" + \
+        "\n".join(lines) + "\n" + report
+    newly = sorted(o.case.name for o in outcomes if o.case.name not in listed
+                   and (o.strict_ok if strict else o.loose_ok))
+    if newly:
+        more = f" and {len(newly) - 20} more" if len(newly) > 20 else ""
+        print(f"{len(newly)} cases pass the {judge} judge but are not in {path.name} (add them "
+              f"with corpus.py --write-lists): {' '.join(newly[:20])}{more}")
 
 
-def test_corpus_conformance_no_regressions():
-    failures, counts, cases = _run_all()
-    report = _report(counts)
-    print("\n" + report)
-    expected_passing = set(corpus.PASSING_LIST.read_text().split())
-    known = {c.name for c in cases}
-    assert expected_passing <= known, f"unknown names in passing list: {sorted(expected_passing - known)}"
-    regressed = sorted(n for n in expected_passing if n in failures)
-    assert not regressed, "regressed cases:\n" + "\n".join(
-        f"  {n}: {failures[n]}" for n in regressed) + "\n" + report
-    tier1_failed = sorted(c.name for c in cases if c.tier == 1 and c.name in failures)
+def test_loose_ratchet_and_tier1(outcomes):
+    _check_ratchet(outcomes, corpus.PASSING_LIST, MIN_LOOSE, strict=False)
+    tier1_failed = [o for o in outcomes if o.case.tier == 1 and not o.loose_ok]
     assert not tier1_failed, "tier-1 failures:\n" + "\n".join(
-        f"  {n}: {failures[n]}" for n in tier1_failed)
+        f"  {o.case.name}: {o.loose_why}" for o in tier1_failed)
+
+
+def test_strict_ratchet(outcomes):
+    _check_ratchet(outcomes, corpus.STRICT_LIST, MIN_STRICT, strict=True)
