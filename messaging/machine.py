@@ -119,7 +119,9 @@ class HeartbeatMachine:
         self.seal_counter = 0  # nonce counter of this generation (messaging.seal)
         self.peer_keys: dict[str, frozenset[int]] = {}  # advertised key indexes (keyring)
         self.peer_signing: dict[str, int] = {}  # key index of each peer's last accepted packet
-        self.windows: dict[tuple[str, str], tuple[int, ReplayWindow]] = {}  # (node, link) -> (generation, window)
+        # (node, link, sealed) -> (generation, window): nonce counters of sealed packets and seqs of
+        # signed ones are numbered apart (a node switching keys sends both)
+        self.windows: dict[tuple[str, str, bool], tuple[int, ReplayWindow]] = {}
         self.rng = rng
         self.start_ms = now_ms
         self.wall_offset_ms = wall_offset_ms  # wall clock = now_ms + this (core.sansio.WallClock)
@@ -338,8 +340,13 @@ class HeartbeatMachine:
         self.sealer = seal.Sealer(event.keys, self.config.cluster)
         if self.keys.key(self.sending_key) is None:
             self.sending_key = self.keys.active
-        return [Log("info", f"authkeys reloaded: keys {keyring.advertisement(self.keys)}, want to send with "
-                    f"{self.keys.active}")] + self._choose_sending_key()
+        effects: list[object] = [Log("info", f"authkeys reloaded: keys {keyring.advertisement(self.keys)}, want "
+                                     f"to send with {self.keys.active}")]
+        effects.extend(self._choose_sending_key())
+        if self.sending_key != self.keys.active:
+            effects.append(Log("info", f"still sending with key {self.sending_key}: key {self.keys.active} waits "
+                               "until every live node holds it"))
+        return effects
 
     def _dest_fields(self, msgtype: str, dest: str) -> Fields:
         fields = Fields().add("t", msgtype).add("dest", dest)
@@ -503,7 +510,7 @@ class HeartbeatMachine:
         if seq is None or seq == 0:
             return effects + self._drop("malformed", now_ms, f"bad seq from {src}")
         if opened is None:
-            reason = self._window(src, event.link, generation).check_and_mark(seq)
+            reason = self._window(src, event.link, generation, False).check_and_mark(seq)
             if reason is not None:
                 # a signed packet's seq seen again on the same link: a replay, or a retransmission
                 # made for another node; either way it changes nothing (not even link liveness)
@@ -536,10 +543,10 @@ class HeartbeatMachine:
     def _seal_candidates(self) -> list[str]:
         return [n.name for n in self.liveness.nodes.values() if n.node_type == "normal"]
 
-    def _window(self, src: str, link: str, generation: int) -> ReplayWindow:
-        held = self.windows.get((src, link))
+    def _window(self, src: str, link: str, generation: int, sealed: bool) -> ReplayWindow:
+        held = self.windows.get((src, link, sealed))
         if held is None or held[0] != generation:
-            held = self.windows[(src, link)] = (generation, ReplayWindow())
+            held = self.windows[(src, link, sealed)] = (generation, ReplayWindow())
         return held[1]
 
     def _replay_check(self, src: str, link: str, generation: int, fields: Fields, opened: Optional[seal.Opened],
@@ -555,7 +562,7 @@ class HeartbeatMachine:
                 return "clock_skew", f"{src} ts is {skew_s:+d} s from our clock (max_clock_skew " \
                                      f"{self.config.max_clock_skew_ms} ms) on {link}"
         if opened is not None:
-            reason = self._window(src, link, generation).check_and_mark(opened.counter)
+            reason = self._window(src, link, generation, True).check_and_mark(opened.counter)
             if reason is not None:
                 return reason, f"counter {opened.counter} from {src} on {link}"
         return None

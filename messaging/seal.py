@@ -154,9 +154,10 @@ class Sealer:
         if not key.sealing:
             raise pkt.PacketError("bad_seal", f"key {index} ({key.method}) does not seal")
         material = self._for(key)
-        for name in candidates:
+        allowed = set(candidates)
+        for name in allowed:
             material.for_node(name)
-        names = material.by_tag.get(tag)
+        names = [name for name in material.by_tag.get(tag, ()) if name in allowed]
         if not names:
             raise pkt.PacketError("unknown_sender", "sender tag matches no known node")
         header, nonce = data[:HEADER_BYTES], data[HEADER_BYTES - 12:HEADER_BYTES]

@@ -66,3 +66,21 @@ def test_haresources_never_crashes(text):
         parse_haresources(text)
     except ConfigError:
         pass
+
+
+def test_sealing_methods_and_their_secrets():
+    keys = parse_authkeys("auth 2\n1 sha1 old\n2 aes-256-gcm 0123456789abcdef01\n3 ChaCha20-Poly1305 0123456789abcdefXY\n")
+    assert [k.sealing for k in keys.keys] == [False, True, True]
+    assert keys.key(3).method == "chacha20-poly1305"
+    with pytest.raises(ConfigError) as info:
+        parse_authkeys("auth 1\n1 aes-256-gcm short\n")
+    assert "authkeys:2: key 1 (aes-256-gcm): the secret is 5 bytes, want at least 16" in str(info.value)
+
+
+def test_check_config_refuses_sealing_keys_others_can_read(tmp_path):
+    path = tmp_path / "authkeys"
+    path.write_text("auth 1\n1 aes-256-gcm 0123456789abcdef0123\n")
+    os.chmod(path, 0o640)
+    with pytest.raises(ConfigError) as info:
+        read_authkeys(str(path))
+    assert "bad permissions 640" in str(info.value)
