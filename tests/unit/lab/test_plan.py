@@ -108,6 +108,19 @@ def test_authkeys_are_sha1_with_the_secret():
     assert keys.active_key.method == "sha1" and keys.active_key.secret == b"abc123"
 
 
+@pytest.mark.parametrize("method", plan.AUTH_METHODS)
+def test_every_authkeys_method_can_be_given_to_a_lab(method):
+    s = plan.validate(spec(auth=method))
+    keys = parse_authkeys(plan.render_authkeys("a" * 40, s.auth))
+    assert keys.active_key.method == method
+    assert LabSpec.from_dict(s.to_dict()).auth == method
+
+
+def test_an_unknown_auth_method_is_refused():
+    with pytest.raises(plan.LabError, match="--auth 'blowfish'"):
+        plan.validate(spec(auth="blowfish"))
+
+
 def test_spec_survives_the_state_file_round_trip():
     s = spec(nodes=4, extra_hacf=("debug 1",), warntime_ms=200)
     assert LabSpec.from_dict(s.to_dict()) == s
