@@ -77,10 +77,16 @@ def test_sealing_methods_and_their_secrets():
     assert "authkeys:2: key 1 (aes-256-gcm): the secret is 5 bytes, want at least 16" in str(info.value)
 
 
-def test_check_config_refuses_sealing_keys_others_can_read(tmp_path):
-    path = tmp_path / "authkeys"
-    path.write_text("auth 1\n1 aes-256-gcm 0123456789abcdef0123\n")
-    os.chmod(path, 0o640)
-    with pytest.raises(ConfigError) as info:
-        read_authkeys(str(path))
-    assert "bad permissions 640" in str(info.value)
+def test_check_config_refuses_sealing_keys_others_can_read(tmp_path, capsys):
+    from core import checkconfig
+
+    (tmp_path / "ha.cf").write_text("keepalive 1\ndeadtime 10\nbcast eth0\nauto_failback on\nnode node1 node2\n")
+    keys = tmp_path / "authkeys"
+    keys.write_text("auth 2\n1 sha1 old\n2 aes-256-gcm 0123456789abcdef0123\n")
+    argv = ["--confdir", str(tmp_path), "--node-name", "node1", "--no-host"]
+    os.chmod(keys, 0o640)
+    assert checkconfig.main(argv) == 2
+    assert "bad permissions 640" in capsys.readouterr().err
+    os.chmod(keys, 0o600)
+    assert checkconfig.main(argv) == 0
+    assert "sealing with key 2 (aes-256-gcm), 2 keys accepted" in capsys.readouterr().out
