@@ -118,3 +118,27 @@ def test_a_capture_injected_again_is_dropped_and_counted(lab, tmp_path):
     assert after.get("dropped_replayed", 0) - before.get("dropped_replayed", 0) == sent
     assert [(n["name"], n["status"], n["generation"]) for n in query(lab, "node2", "nodes")] == \
         [(n["name"], n["status"], n["generation"]) for n in nodes_before]
+
+
+def test_heartbeat_r_rolls_a_new_key_out_without_a_membership_change(lab):
+    labs.wait_agreed(lab, ALL, ALL, True, 30)
+    instance = labs.ccm_view(lab, "node1")["instance"]
+    for i, node in enumerate(ALL):
+        path = os.path.join(lab.paths(node).confdir, "authkeys")
+        with open(path) as handle:
+            old = next(line for line in handle if line.startswith("1 "))
+        with open(path, "w") as handle:
+            handle.write(f"auth 2\n{old}2 chacha20-poly1305 rotated-secret-0123456789abcdef\n")
+        done = lab.exec(node, [sys.executable, "-m", "core.launcher", "-r"], capture=True, timeout_s=20)
+        assert done.returncode == 0, done.stderr
+        wait_until(lambda n=node: query(lab, n, "auth")["held"] == [1, 2], 10, f"{node} to reload its keys")
+        if i < len(ALL) - 1:
+            assert query(lab, node, "auth")["sending_key"] == 1
+    wait_until(lambda: all(query(lab, n, "auth")["sending_key"] == 2 for n in ALL), 10, "every node to send with key 2",
+               lambda: {n: query(lab, n, "auth") for n in ALL})
+    assert all(query(lab, n, "auth")["method"] == "chacha20-poly1305" for n in ALL)
+    labs.wait_agreed(lab, ALL, ALL, True, 10)
+    assert labs.ccm_view(lab, "node1")["instance"] == instance, "the rollout changed the membership"
+    for node in ALL:
+        counters = query(lab, node, "counters")
+        assert counters.get("dropped_unknown_key", 0) == 0 and counters.get("dropped_bad_seal", 0) == 0
