@@ -323,6 +323,8 @@ class HeartbeatMachine:
         return frozenset((signing,)) if signing is not None else None
 
     def _choose_sending_key(self) -> list[object]:
+        if len(self.keys.keys) == 1 and self.sending_key == self.keys.active:
+            return []  # one key: nothing to choose
         held = [h for h in (self._peer_holds(name) for name in self._live_peer_names()) if h is not None]
         chosen = keyring.choose_sending_key(self.keys, self.sending_key, held)
         if chosen == self.sending_key:

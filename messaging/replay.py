@@ -56,7 +56,12 @@ class ReplayWindow:
     def mark(self, number: int) -> None:
         if number > self.highest:
             shift = number - self.highest
-            self.bits = ((self.bits << shift) | 1) & ((1 << self.size) - 1) if shift < self.size else 1
+            if shift >= self.size:
+                self.bits = 1
+            else:
+                self.bits = (self.bits << shift) | 1
+                if self.bits >> self.size:
+                    self.bits &= (1 << self.size) - 1
             self.highest = number
         else:
             self.bits |= 1 << (self.highest - number)
