@@ -51,6 +51,10 @@ CLIENT_PREFIX = "pyhb:"
 DROP_LOG_INTERVAL_MS = 10_000
 RECENT_DUPLICATE_WINDOW = 100
 PENDING_QUERY_MAX_AGE_MS = 60_000
+# every reason a received packet is dropped for, counted as `dropped_<reason>` (docs/architecture.md,
+# "Replay checks"); a fuzzing campaign can account for every packet it sent with these
+DROP_REASONS = ("malformed", "oversize", "bad_auth", "bad_seal", "unknown_key", "unknown_sender", "unknown_node",
+                "old_generation", "clock_skew", "replayed", "outside_window", "duplicate")
 WARN_DROPS = ("bad_auth", "bad_seal", "unknown_key", "unknown_sender", "unknown_node", "old_generation",
               "clock_skew", "replayed", "outside_window")
 
@@ -456,6 +460,7 @@ class HeartbeatMachine:
     # -- receiving -----------------------------------------------------------------------------------
     def _drop(self, reason: str, now_ms: int, detail: str = "") -> list[object]:
         """Count a dropped packet; log at most once per DROP_LOG_INTERVAL_MS per reason."""
+        assert reason in DROP_REASONS, f"drop reason {reason!r} is not in DROP_REASONS"
         self.count(f"dropped_{reason}")
         last_ms, suppressed = self._drop_log.get(reason, (-DROP_LOG_INTERVAL_MS, 0))
         if now_ms - last_ms < DROP_LOG_INTERVAL_MS:

@@ -163,3 +163,21 @@ def test_a_copy_replayed_on_another_link_refreshes_nothing_it_did_not_already(me
     before = drops(net, "node1").get("dropped_replayed", 0)
     replay(net, "node1", stream, link="eth1")
     assert drops(net, "node1").get("dropped_replayed", 0) == before + len(stream)
+
+
+def test_every_packet_sent_to_a_node_is_accounted_for_by_the_counters():
+    """packets_received = accepted + own + dropped_<reason> for the reasons of DROP_REASONS: what
+    a fuzzing campaign relies on to count drops by reason."""
+    from messaging.machine import DROP_REASONS
+
+    net = Net(["node1", "node2"], keys=KEYSETS["aes-256-gcm"])
+    net.run_for(1000)
+    stream = captured(net, "node2")
+    junk = [b"", b"PHB\x01", b"###\n", stream[0][:30], stream[0][:-1] + b"x", bytes(300)]
+    counters = net.nodes["node1"].machine.counters
+    before = dict(counters)
+    replay(net, "node1", stream + junk)
+    added = {k: counters.get(k, 0) - before.get(k, 0) for k in counters}
+    dropped = {k: v for k, v in added.items() if k.startswith("dropped_") and v}
+    assert set(dropped) <= {f"dropped_{r}" for r in DROP_REASONS}
+    assert sum(dropped.values()) == added["packets_received"] == len(stream) + len(junk)
