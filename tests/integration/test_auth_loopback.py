@@ -4,9 +4,12 @@ counted, nothing changes), and a key rolled out with SIGHUP one node at a time w
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -40,6 +43,11 @@ def cluster(tmp_path, port: int, authkeys: str, sniff: bool = False) -> list[Tes
     return nodes
 
 
+def cl_status(node: TestNode, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "messaging.cl_status", "--rundir", f"{node.root}/run", *args],
+                          capture_output=True, text=True, timeout=20)
+
+
 def all_active(nodes: list[TestNode]) -> bool:
     return all(a.status_of(b.name) == "active" for a in nodes for b in nodes)
 
@@ -62,6 +70,12 @@ def test_sealed_cluster_forms_and_a_replayed_capture_is_dropped_and_counted(tmp_
         assert wait_for(lambda: all_active(nodes), 20), [n.log_text()[-2000:] for n in nodes]
         auth = nodes[0].query("auth")
         assert auth["method"] == method and auth["sending_key"] == 1
+        sniffer.setblocking(False)  # forget what was sent before node2 listened: node2 never had it
+        try:
+            while True:
+                sniffer.recv(65536)
+        except BlockingIOError:
+            sniffer.settimeout(0.5)
         capture = []
         deadline = time.monotonic() + 5
         while len(capture) < 30 and time.monotonic() < deadline:
@@ -85,6 +99,13 @@ def test_sealed_cluster_forms_and_a_replayed_capture_is_dropped_and_counted(tmp_
         assert [(n["name"], n["status"], n["generation"]) for n in target.query("nodes")] == \
             [(n["name"], n["status"], n["generation"]) for n in nodes_before]
         assert "dropped packet: replayed" in target.log_text()
+        shown = cl_status(target, "counters", "dropped_").stdout.splitlines()
+        assert f"dropped_replayed\t{after['dropped_replayed']}" in shown
+        assert cl_status(target, "auth").stdout.startswith(f"sending with key 1 ({method}), wanted 1, holding 1")
+        status = json.loads(subprocess.run([sys.executable, "-m", "core.cli", "status", "--json", "--rundir",
+                                            f"{target.root}/run"], capture_output=True, text=True,
+                                           timeout=20).stdout)
+        assert status["auth"]["method"] == method and status["drops"]["dropped_replayed"] >= replayed
     finally:
         sniffer.close()
         stop_all(nodes)
