@@ -157,3 +157,13 @@ def test_filter_rules():
     lossy = plan.filter_rules(s, "node3", set(), 20)
     assert [r[1] for r in lossy] == ["PYHBLAB-IN", "PYHBLAB-OUT"] and all("0.2000" in r for r in lossy)
     assert plan.filter_rules(s, "node3", set(), 0) == []
+
+
+def test_hb_lab_up_auth_option_reaches_the_spec():
+    from lab import cli
+
+    args = cli.build_parser().parse_args(["up", "--mode", "loopback", "--auth", "chacha20-poly1305"])
+    assert cli.spec_from_args(args).auth == "chacha20-poly1305"
+    assert cli.spec_from_args(cli.build_parser().parse_args(["up", "--mode", "loopback"])).auth == "sha1"
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["up", "--auth", "rot13"])
