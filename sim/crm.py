@@ -361,6 +361,10 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
             return f"{name}'s CIB {crmd.cib.version} differs from the DC's {dc.cib.version}"
         if crmd.exec_waiting or any(ctx.interval_ms == 0 for ctx in crmd.running.values()):
             return f"{name} still runs actions"
+        if not crmd.lrm_ready:
+            # (reconnected to a restarted lrmd, its history not read yet: what the lrmd lost, the
+            # recurring monitors, is about to be restarted)
+            return f"{name}'s crmd has not read its lrmd's history yet"
         node = cluster.nodes[name]
         for session in (crmd.messaging, crmd.ccm, crmd.lrmd, crmd.tengine):
             proc = node.procs.get(session.server)
