@@ -77,6 +77,12 @@ class Decision:
 PRIVILEGED = Decision(True)
 
 
+def acl_required(user: str) -> bool:
+    """Whether the CIB ACLs apply to requests made as `user` ("" = root or a daemon; root and
+    hacluster never have ACLs applied, as in Pacemaker, even when named by CIB_user)."""
+    return bool(user) and user not in ("root", "hacluster")
+
+
 def privileged(creds: Creds, policy: Policy) -> bool:
     return creds.uid == 0 or creds.uid == policy.daemon_uid
 

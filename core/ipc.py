@@ -39,6 +39,10 @@ class DaemonUnavailable(Exception):
     """The daemon behind an endpoint did not answer in time (or is not running)."""
 
 
+class AccessDenied(RuntimeError):
+    """This process may not reach the daemon's socket (not root, not in group haclient)."""
+
+
 _ids = itertools.count(1)
 
 
@@ -232,8 +236,13 @@ class Client:
 
     def request(self, msg: Any, timeout_ms: int = 2000) -> Any:
         """Send msg (which has a request_id) and wait for its Reply's result; raise on error."""
-        if not os.path.exists(self.socket_path):
-            raise DaemonUnavailable(f"{self.name} is not running (no socket {self.socket_path})")
+        try:
+            os.stat(self.socket_path)
+        except FileNotFoundError:
+            raise DaemonUnavailable(f"{self.name} is not running (no socket {self.socket_path})") from None
+        except PermissionError:
+            raise AccessDenied(f"permission denied: cannot reach {self.socket_path}: the local sockets are for "
+                               f"root and members of group {HACLIENT}") from None
         self.send(msg)
         reply_msg = self.wait_reply(msg.request_id, timeout_ms)
         if not reply_msg.ok:

@@ -66,6 +66,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from core import access
 from core.cib import acl
 from core.cib.status import parse_transition_key, transition_key
 from core.cib.xmltree import XNode, parse_xml, to_xml
@@ -720,6 +721,7 @@ class CrmdMachine:
             out.append(Send(ident, Reply(rid, error is None, result, error)))
 
         user = getattr(msg, "user", "")
+        user = user if access.acl_required(user) else ""
         if user and isinstance(msg, (crm.CibUpdate, crm.NodeAttr, crm.Cleanup, crm.Standby)):
             if not acl.enabled(self.cib.root):
                 self.count("acl_refused")
@@ -2553,7 +2555,7 @@ def adopt_config(cib: Cib, other: Cib) -> None:
 
 def _acl_args(msg: Any) -> dict[str, Any]:
     """The ACL user of a tool's request, carried to the DC (nothing for root and daemons)."""
-    return {"user": msg.user, "groups": list(msg.groups)} if msg.user else {}
+    return {"user": msg.user, "groups": list(msg.groups)} if access.acl_required(msg.user) else {}
 
 
 def _cib_edits(cib: Cib, op: str, section: Any, xml: str, origin: str) -> list[Edit]:
