@@ -35,7 +35,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(warning, file=sys.stderr)
     print(f"{paths.ha_cf}: {len(config.nodes)} nodes, {len(config.media)} media, keepalive "
           f"{config.keepalive_ms} ms, deadtime {config.deadtime_ms} ms, initdead {config.initdead_ms} ms")
-    print(f"{paths.authkeys}: signing with key {keys.active} ({keys.active_key.method})")
+    verb = "sealing" if keys.active_key.sealing else "signing"
+    print(f"{paths.authkeys}: {verb} with key {keys.active} ({keys.active_key.method})"
+          + (f", {len(keys.keys)} keys accepted" if len(keys.keys) > 1 else ""))
+    if any(k.sealing for k in keys.keys) and config.autojoin != "none":
+        print(f"{paths.authkeys}: sealed packets are only accepted from nodes listed in {paths.ha_cf} "
+              f"(autojoin {config.autojoin} nodes cannot be told apart)", file=sys.stderr)
+    if keys.active_key.method == "crc":
+        print(f"{paths.authkeys}: key {keys.active} (crc) authenticates nothing: anyone on the network can "
+              "forge packets", file=sys.stderr)
     if groups:
         print(f"{paths.haresources}: {len(groups)} resource groups")
     if devices:

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="haresources line for every node (crm off; repeatable); {vip} is the lab's "
                          "first service address, {vip2} the second, ...")
     up.add_argument("--auto-failback", choices=("on", "off", "legacy"), default="on")
+    up.add_argument("--auth", choices=plan.AUTH_METHODS, default="sha1",
+                    help="authkeys method of every node (aes-256-gcm, chacha20-poly1305: sealed packets)")
     up.add_argument("--watchdog", type=_time, default=0, metavar="TIME",
                     help="a lab watchdog per node (ha.cf watchdog): the node is powered off when its launcher "
                          "does not feed it for TIME")
@@ -124,7 +126,7 @@ def spec_from_args(args: argparse.Namespace) -> LabSpec:
                    root=args.root or "", extra_hacf=tuple(args.hacf), crm=args.crm,
                    cib=os.path.abspath(args.cib) if args.cib else "", haresources=tuple(args.haresources),
                    auto_failback=args.auto_failback, stonith=args.stonith, watchdog_ms=args.watchdog,
-                   scripts=tuple(os.path.abspath(p) for p in args.script))
+                   scripts=tuple(os.path.abspath(p) for p in args.script), auth=args.auth)
 
 
 def format_status(status: dict) -> str:
@@ -132,7 +134,8 @@ def format_status(status: dict) -> str:
     media = spec["media"] if status["mode"] == "netns" else "ucast on lo"
     lines = [f"lab {status['name']}: {status['mode']} mode, {len(status['nodes'])} nodes, {media}, "
              f"keepalive {spec['keepalive_ms']} ms, deadtime {spec['deadtime_ms']} ms, udpport {spec['udpport']}"
-             + ("" if status["mode"] == "loopback" else f", subnet {spec['subnet']}"),
+             + ("" if status["mode"] == "loopback" else f", subnet {spec['subnet']}")
+             + f", auth {spec.get('auth', 'sha1')}",
              f"root {status['root']}"]
     header = f"{'node':<8}{'address':<16}{'stack':<21}{'faults':<30}sees"
     lines.append(header)

@@ -467,6 +467,8 @@ def cluster_for_lab(lab: "Lab", haresources: str = "", scripts: Optional[Mapping
     spec = lab.spec
     if spec.mode != "netns":
         raise LabError("Heartbeat 3.0.6 nodes need a netns lab (run as root)")
+    if spec.auth not in ("crc", "md5", "sha1"):
+        raise LabError(f"Heartbeat 3.0.6 knows crc, md5 and sha1, not {spec.auth}")
     secret = new_secret()
     nodes = [Heartbeat306Node(node, plan.namespace(spec, node), os.path.join(plan.node_dir(spec, node), HB_SUBDIR),
                               hacf_for_lab(spec, node, auto_failback, extra_hacf), secret, haresources, scripts)

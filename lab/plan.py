@@ -23,6 +23,8 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Optional
 
+from core.config.authkeys import METHODS as AUTH_METHODS
+
 LAB_SPACE = ipaddress.ip_network("198.18.0.0/15")
 DEFAULT_SUBNET = "198.18.0.0/24"
 DEFAULT_NAME = "phb"
@@ -75,6 +77,9 @@ class LabSpec:
     # > 0: every node's launcher feeds a lab watchdog (lab.wdog: a FIFO) that powers the node off
     # when not fed for this long
     watchdog_ms: int = 0
+    # the authkeys method of every node (`hb lab up --auth`): sha1 as Heartbeat's default, or a
+    # sealing method (aes-256-gcm, chacha20-poly1305) so every lab test and benchmark can run encrypted
+    auth: str = "sha1"
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -132,6 +137,8 @@ def validate(spec: LabSpec) -> LabSpec:
         raise LabError(f"--watchdog {spec.watchdog_ms} ms: want a positive time")
     if spec.stonith and spec.mode != "netns":
         raise LabError("--stonith lab powers namespaces off: it needs netns mode (root)")
+    if spec.auth not in AUTH_METHODS:
+        raise LabError(f"--auth {spec.auth!r}: want one of {', '.join(AUTH_METHODS)}")
     if spec.auto_failback not in ("on", "off", "legacy"):
         raise LabError(f"auto_failback {spec.auto_failback!r}: want on, off or legacy")
     udpport = spec.udpport if spec.udpport is not None else default_udpport(spec)

@@ -46,7 +46,7 @@ def prepare(spec: LabSpec, node: str, secret: str) -> None:
     keys = os.path.join(dirs["etc"], "authkeys")
     fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(plan.render_authkeys(secret))
+        handle.write(plan.render_authkeys(secret, spec.auth))
     os.chmod(keys, 0o600)
     if spec.haresources:
         with open(os.path.join(dirs["etc"], "haresources"), "w", encoding="utf-8") as handle:

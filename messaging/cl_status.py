@@ -9,6 +9,8 @@
     cl_status clientstatus NODE CLIENT [TIMEOUT_MS]   online | offline
     cl_status rscstatus                  none | local | foreign | all
     cl_status hbparameter -p NAME        a configuration value (alias: parameter)
+    cl_status counters [PREFIX]          pyheartbeat: the daemon's counters (`dropped_<reason>`, ...)
+    cl_status auth                       pyheartbeat: sending key, wanted key, keys each live peer holds
 
 `-m` makes answers human readable. Like heartbeat's, the default output is one value per line for
 scripts. `hb status [--json]` prints the whole picture (every node and link) at once.
@@ -149,6 +151,19 @@ def run(args: argparse.Namespace, status: Status) -> int:
             return EXIT_FAIL
         print(value)
         return EXIT_OK
+    if command == "counters":
+        prefix = args.args[0] if args.args else ""
+        for name, value in sorted(status.ask("counters").items()):
+            if name.startswith(prefix):
+                print(f"{name}\t{value}")
+        return EXIT_OK
+    if command == "auth":
+        info = status.ask("auth")
+        print(f"sending with key {info['sending_key']} ({info['method']}), wanted {info['wanted_key']}, "
+              f"holding {','.join(map(str, info['held']))}")
+        for peer, held in sorted(info["peers"].items()):
+            print(f"\t{peer}\tholds {','.join(map(str, held)) or '?'}")
+        return EXIT_OK
     print(f"cl_status: {command}: invalid sub-command.", file=sys.stderr)
     return EXIT_USAGE
 
@@ -159,7 +174,9 @@ def overview(status: Status) -> dict:
     links = status.ask("links")
     for node in nodes:
         node["links"] = {row["link"]: row["status"] for row in links if row["node"] == node["name"]}
-    return {"node": info["node"], "status": info["status"], "generation": info["generation"], "nodes": nodes}
+    return {"node": info["node"], "status": info["status"], "generation": info["generation"], "nodes": nodes,
+            "auth": status.ask("auth"),
+            "drops": {k: v for k, v in status.ask("counters").items() if k.startswith("dropped_")}}
 
 
 def print_overview(status: Status) -> None:

@@ -21,7 +21,8 @@ from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver, wall_offset_ms
 from core.realtime import make_realtime
 from messaging import state
-from messaging.events import LoadAverage, LocalLinkState, PacketIn, PingReply, SendPing, Shutdown, Transmit
+from messaging.events import (LoadAverage, LocalLinkState, PacketIn, PingReply, ReloadKeys, SendPing, Shutdown,
+                              Transmit)
 from messaging.icmp import Pinger
 from messaging.machine import HeartbeatMachine, MachineConfig
 from messaging.media import LinkMonitor, link_is_up, open_media
@@ -110,6 +111,8 @@ class MessagingService:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def reload(self) -> None:
+        """SIGHUP (`heartbeat -r`, systemctl reload): re-read authkeys. The core decides when the
+        sending key may change (messaging.keyring); a bad file keeps the keys in use."""
         self.log.info("SIGHUP: authkeys reloaded" if self._reload_keys() else "SIGHUP: authkeys unchanged")
 
     def _reload_keys(self) -> bool:
@@ -118,9 +121,11 @@ class MessagingService:
         except Exception as exc:  # a bad new key file must not take the node down
             self.log.error(f"authkeys not reloaded: {exc}")
             return False
-        changed = keys != self.machine.keys
-        self.machine.keys = keys
-        return changed
+        if keys == self.machine.keys:
+            return False
+        self.keys = keys
+        self.driver.feed(ReloadKeys(keys))
+        return True
 
     def shutdown(self) -> None:
         self.driver.feed(Shutdown())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from core.config.authkeys import AuthKeys
 from core.sansio import Log, Tick, WallClock  # noqa: F401  (the shared input and effect types)
 
 
@@ -55,6 +56,14 @@ class LocalLinkState:
 @dataclass(frozen=True)
 class LoadAverage:
     text: str
+
+
+@dataclass(frozen=True)
+class ReloadKeys:
+    """authkeys was re-read (SIGHUP, `heartbeat -r`): accept these keys from now on; the sending
+    key follows the rotation rule of messaging.keyring."""
+
+    keys: AuthKeys
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,14 @@ Timers (one table, `_timers`): the keepalive (send our status every keepalive_ms
 dead intervals (liveness), retransmit requests (reliable), the initdead window.
 
 Every outgoing packet carries Heartbeat's control fields (src, srcuuid, seq, hg, ts, ld, ttl) and
-is signed with the active authkeys key; every incoming one must authenticate with a listed key,
-come from a configured node (or autojoin), and not be older than that node's known generation.
-Sequenced packets go through `reliable.PeerReceive`; status messages act on liveness when they
-arrive, everything else acts when it is released in sequence order.
+is signed (crc, md5, sha1, sha256: Heartbeat's bytes) or sealed (aes-256-gcm, chacha20-poly1305:
+`seal`) with the sending key, which `keyring` picks so that every live peer can read it. Every
+incoming one must authenticate with a listed key, come from a configured node (or autojoin), and
+pass the replay checks (`replay`: generation, clock skew, a per-link window of counters or seqs);
+each drop is counted as `dropped_<reason>`. Sequenced packets go through `reliable.PeerReceive`;
+status messages act on liveness when they arrive, everything else acts when it is released in
+sequence order. The send history keeps the Fields, not the bytes: a retransmission is framed again
+(a sealed one with a fresh nonce counter, a signed one byte-identical).
 
 Cluster messages of local clients travel as `t=pyhb:<type>` with the payload in a binary field
 `data`; payloads larger than `fragment_bytes` are split into consecutive sequenced fragments
@@ -28,21 +32,31 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from core.config.authkeys import AuthKeys
+from core.config.hacf import DEFAULT_CLUSTER, DEFAULT_MAX_CLOCK_SKEW_MS
 from core.sansio import RandomSource, WallClock
+from messaging import keyring
 from messaging import packet as pkt
+from messaging import seal
 from messaging.events import (ClientSend, ClientStatusAnswer, ClientStatusChanged, ClientStatusQuery,
                               Deliver, LinkStatusChanged, LoadAverage, LocalClient, LocalLinkState, Log,
-                              NodeStatusChanged, PacketIn, PingReply, SendPing, SendResult, Shutdown,
-                              Tick, Transmit)
+                              NodeStatusChanged, PacketIn, PingReply, ReloadKeys, SendPing, SendResult,
+                              Shutdown, Tick, Transmit)
 from messaging.liveness import (LINK_DEAD, LINK_UP, STATUS_ACTIVE, STATUS_DEAD, STATUS_INIT, STATUS_UP,
                                 LateHeartbeat, LinkChange, LinkState, Liveness, NodeChange, NodeState)
 from messaging.packet import Fields
 from messaging.reliable import FLOW_WINDOW, PeerReceive, SendHistory, plan_retransmit
+from messaging.replay import ReplayWindow, timestamp_ok
 
 CLIENT_PREFIX = "pyhb:"
 DROP_LOG_INTERVAL_MS = 10_000
 RECENT_DUPLICATE_WINDOW = 100
 PENDING_QUERY_MAX_AGE_MS = 60_000
+# every reason a received packet is dropped for, counted as `dropped_<reason>` (docs/architecture.md,
+# "Replay checks"); a fuzzing campaign can account for every packet it sent with these
+DROP_REASONS = ("malformed", "oversize", "bad_auth", "bad_seal", "unknown_key", "unknown_sender", "unknown_node",
+                "old_generation", "clock_skew", "replayed", "outside_window", "duplicate")
+WARN_DROPS = ("bad_auth", "bad_seal", "unknown_key", "unknown_sender", "unknown_node", "old_generation",
+              "clock_skew", "replayed", "outside_window")
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,8 @@ class MachineConfig:
     autojoin: str = "none"
     fragment_bytes: int = 1024
     max_queued_messages: int = 20_000
+    cluster: str = DEFAULT_CLUSTER  # ha.cf `cluster`: part of the sealing keys' derivation
+    max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS  # ha.cf `max_clock_skew`; 0 = no timestamp check
 
     @classmethod
     def from_hacf(cls, config, node: str, uuid: bytes, generation: int) -> "MachineConfig":
@@ -74,7 +90,8 @@ class MachineConfig:
                    warntime_ms=config.warntime_ms, initdead_ms=config.initdead_ms,
                    deadping_ms=config.deadping_ms, max_rexmit_delay_ms=config.max_rexmit_delay_ms,
                    ping_nodes=tuple(pings), local_links=tuple(dict.fromkeys(m.name for m in config.media)),
-                   hopfudge=config.hopfudge, autojoin=config.autojoin)
+                   hopfudge=config.hopfudge, autojoin=config.autojoin, cluster=config.cluster,
+                   max_clock_skew_ms=config.max_clock_skew_ms)
 
 
 def _hex(text: Optional[str]) -> Optional[int]:
@@ -101,6 +118,14 @@ class HeartbeatMachine:
         self.config = config
         self.decode = decode
         self.keys = keys
+        self.sealer = seal.Sealer(keys, config.cluster)
+        self.sending_key = keys.active
+        self.seal_counter = 0  # nonce counter of this generation (messaging.seal)
+        self.peer_keys: dict[str, frozenset[int]] = {}  # advertised key indexes (keyring)
+        self.peer_signing: dict[str, int] = {}  # key index of each peer's last accepted packet
+        # (node, link, sealed) -> (generation, window): nonce counters of sealed packets and seqs of
+        # signed ones are numbered apart (a node switching keys sends both)
+        self.windows: dict[tuple[str, str, bool], tuple[int, ReplayWindow]] = {}
         self.rng = rng
         self.start_ms = now_ms
         self.wall_offset_ms = wall_offset_ms  # wall clock = now_ms + this (core.sansio.WallClock)
@@ -132,6 +157,7 @@ class HeartbeatMachine:
             LocalClient: self._on_local_client, ClientStatusQuery: self._on_client_query,
             PingReply: self._on_ping_reply, LocalLinkState: self._on_local_link,
             LoadAverage: self._on_load, Shutdown: self._on_shutdown, WallClock: self._on_wall_clock,
+            ReloadKeys: self._on_reload_keys,
         }
 
     # -- the surface -------------------------------------------------------------------------------
@@ -174,6 +200,13 @@ class HeartbeatMachine:
             for link in node.links.values():
                 rows.append({"node": node.name, "link": link.name, "status": link.status or LINK_DEAD})
         return rows
+
+    def auth_view(self) -> dict:
+        """The keys as this node uses them (`cl_status auth`, `hb status --json`)."""
+        key = self.keys.key(self.sending_key)
+        return {"sending_key": self.sending_key, "method": key.method if key else None,
+                "wanted_key": self.keys.active, "held": [k.index for k in self.keys.keys],
+                "peers": {name: sorted(self._peer_holds(name) or ()) for name in self._live_peer_names()}}
 
     def count(self, name: str, amount: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + amount
@@ -229,8 +262,11 @@ class HeartbeatMachine:
         self.last_local_heartbeat_ms = now_ms
         if self.local_status == STATUS_INIT and self.history.highest_sent > 0:
             effects.extend(self._set_local_status(STATUS_UP, now_ms))
+        effects.extend(self._choose_sending_key())
         fields = Fields().add("t", "status").add("st", self.local_status)
         fields.add("dt", format(self.config.deadtime_ms, "x")).add("protocol", "1")
+        if keyring.advertises(self.keys):
+            fields.add(keyring.KEYS_FIELD, keyring.advertisement(self.keys))
         effects.append(self._send_sequenced(fields, now_ms, load=True))
         pings = [a for node in self.liveness.nodes.values() if node.node_type == "ping" for a in node.addresses]
         if pings:
@@ -257,16 +293,66 @@ class HeartbeatMachine:
         fields.add("ttl", str(self.config.hopfudge + len(self.config.nodes)))
         return fields
 
+    def _frame(self, fields: Fields) -> bytes:
+        """The datagram of a message with its control fields, with the current sending key."""
+        key = self.keys.key(self.sending_key)
+        assert key is not None, "the sending key is always one of self.keys"
+        if not key.sealing:
+            return pkt.encode(fields, key)
+        self.seal_counter += 1
+        return self.sealer.seal(key, self.config.node, self.config.generation, self.seal_counter,
+                                pkt.encode_body(fields))
+
     def _send_sequenced(self, fields: Fields, now_ms: int, load: bool = False) -> Transmit:
         seq = self.history.allocate()
-        data = pkt.encode(self._control_fields(fields, seq, load), self.keys.active_key)
-        self.history.record(seq, data, now_ms)
+        fields = self._control_fields(fields, seq, load)
+        data = self._frame(fields)
+        self.history.record(seq, fields, now_ms)
         self.count("packets_sent")
         return Transmit(data)
 
     def _send_unsequenced(self, fields: Fields) -> Transmit:
         self.count("packets_sent")
-        return Transmit(pkt.encode(self._control_fields(fields, None, False), self.keys.active_key))
+        return Transmit(self._frame(self._control_fields(fields, None, False)))
+
+    # -- keys ------------------------------------------------------------------------------------------
+    def _live_peer_names(self) -> list[str]:
+        return [n.name for n in self.liveness.peers() if n.node_type == "normal" and self._is_alive(n.name)]
+
+    def _peer_holds(self, name: str) -> Optional[frozenset[int]]:
+        advertised = self.peer_keys.get(name)
+        if advertised is not None:
+            return advertised
+        signing = self.peer_signing.get(name)
+        return frozenset((signing,)) if signing is not None else None
+
+    def _choose_sending_key(self) -> list[object]:
+        if len(self.keys.keys) == 1 and self.sending_key == self.keys.active:
+            return []  # one key: nothing to choose
+        held = [h for h in (self._peer_holds(name) for name in self._live_peer_names()) if h is not None]
+        chosen = keyring.choose_sending_key(self.keys, self.sending_key, held)
+        if chosen == self.sending_key:
+            return []
+        previous, self.sending_key = self.sending_key, chosen
+        self.count("sending_key_changes")
+        key = self.keys.key(chosen)
+        method = key.method if key else "?"
+        wait = "" if chosen == self.keys.active else f" (key {self.keys.active} waits until every live node holds it)"
+        return [Log("info", f"sending with authkeys key {chosen} ({method}) instead of key {previous}{wait}")]
+
+    def _on_reload_keys(self, now_ms: int, event: object) -> list[object]:
+        assert isinstance(event, ReloadKeys)
+        self.keys = event.keys
+        self.sealer = seal.Sealer(event.keys, self.config.cluster)
+        if self.keys.key(self.sending_key) is None:
+            self.sending_key = self.keys.active
+        effects: list[object] = [Log("info", f"authkeys reloaded: keys {keyring.advertisement(self.keys)}, want "
+                                     f"to send with {self.keys.active}")]
+        effects.extend(self._choose_sending_key())
+        if self.sending_key != self.keys.active:
+            effects.append(Log("info", f"still sending with key {self.sending_key}: key {self.keys.active} waits "
+                               "until every live node holds it"))
+        return effects
 
     def _dest_fields(self, msgtype: str, dest: str) -> Fields:
         fields = Fields().add("t", msgtype).add("dest", dest)
@@ -374,6 +460,7 @@ class HeartbeatMachine:
     # -- receiving -----------------------------------------------------------------------------------
     def _drop(self, reason: str, now_ms: int, detail: str = "") -> list[object]:
         """Count a dropped packet; log at most once per DROP_LOG_INTERVAL_MS per reason."""
+        assert reason in DROP_REASONS, f"drop reason {reason!r} is not in DROP_REASONS"
         self.count(f"dropped_{reason}")
         last_ms, suppressed = self._drop_log.get(reason, (-DROP_LOG_INTERVAL_MS, 0))
         if now_ms - last_ms < DROP_LOG_INTERVAL_MS:
@@ -381,21 +468,28 @@ class HeartbeatMachine:
             return []
         self._drop_log[reason] = (now_ms, 0)
         more = f" ({suppressed} more since last report)" if suppressed else ""
-        level = "warn" if reason in ("bad_auth", "unknown_key", "unknown_node", "old_generation") else "debug"
+        level = "warn" if reason in WARN_DROPS else "debug"
         return [Log(level, f"dropped packet: {reason}{': ' + detail if detail else ''}{more}")]
 
     def _on_packet(self, now_ms: int, event: object) -> list[object]:
         assert isinstance(event, PacketIn)
         self.count("packets_received")
+        opened: Optional[seal.Opened] = None
         try:
-            decoded = self.decode(event.data, self.keys)
+            if seal.is_sealed(event.data):
+                opened = self.sealer.open(event.data, self._seal_candidates())
+                fields, key_index = opened.fields, opened.key_index
+            else:
+                decoded = self.decode(event.data, self.keys)
+                fields, key_index = decoded.fields, decoded.key_index
         except pkt.PacketError as exc:
             return self._drop(exc.reason, now_ms, f"on {event.link}: {exc}")
-        fields = decoded.fields
         src, msgtype = fields.text("src"), fields.text("t")
         if not src or not msgtype:
             return self._drop("malformed", now_ms, "no src or t field")
         src = src.lower()
+        if opened is not None and src != opened.sender:
+            return self._drop("malformed", now_ms, f"sealed by {opened.sender}'s key but claims src {src}")
         if src == self.config.node:
             self.count("own_packets")
             return []
@@ -403,13 +497,17 @@ class HeartbeatMachine:
         if node is None:
             return self._drop("unknown_node", now_ms, f"from {src!r} on {event.link}")
         generation = _hex(fields.text("hg"))
-        if generation is None:
+        if generation is None or (opened is not None and opened.generation != generation):
             return self._drop("malformed", now_ms, f"bad hg from {src}")
         effects: list[object] = []
         if generation < node.generation:
             return self._drop("old_generation", now_ms, f"{src} generation {generation} < {node.generation}")
+        refused = self._replay_check(src, event.link, generation, fields, opened, now_ms)
+        if refused is not None:
+            return self._drop(refused[0], now_ms, refused[1])
         if generation > node.generation:
             effects.extend(self._new_generation(node, generation, fields, now_ms))
+        self.peer_signing[src] = key_index
         seq_text = fields.text("seq")
         if seq_text is None:
             if not msgtype.startswith("NS_"):
@@ -418,6 +516,13 @@ class HeartbeatMachine:
         seq = _hex(seq_text)
         if seq is None or seq == 0:
             return effects + self._drop("malformed", now_ms, f"bad seq from {src}")
+        if opened is None:
+            reason = self._window(src, event.link, generation, False).check_and_mark(seq)
+            if reason is not None:
+                # a signed packet's seq seen again on the same link: a replay, or a retransmission
+                # made for another node; either way it changes nothing (not even link liveness)
+                return effects + self._drop("duplicate" if reason == "replayed" else reason, now_ms,
+                                            f"seq {seq} from {src} on {event.link}")
         receive = self.receive[src]
         verdict = receive.accept(seq, fields, now_ms, self.rng)
         if not verdict.accepted:
@@ -441,6 +546,33 @@ class HeartbeatMachine:
         if acked is not None:
             effects.append(self._send_ack(node, acked))
         return effects
+
+    def _seal_candidates(self) -> list[str]:
+        return [n.name for n in self.liveness.nodes.values() if n.node_type == "normal"]
+
+    def _window(self, src: str, link: str, generation: int, sealed: bool) -> ReplayWindow:
+        held = self.windows.get((src, link, sealed))
+        if held is None or held[0] != generation:
+            held = self.windows[(src, link, sealed)] = (generation, ReplayWindow())
+        return held[1]
+
+    def _replay_check(self, src: str, link: str, generation: int, fields: Fields, opened: Optional[seal.Opened],
+                      now_ms: int) -> Optional[tuple[str, str]]:
+        """(reason, detail) when an authentic packet must not act because it is a replay
+        (messaging.replay); sealed packets are also recorded in their link's window here."""
+        if self.config.max_clock_skew_ms > 0:
+            ts = _hex(fields.text("ts"))
+            if ts is None:
+                return "malformed", f"bad ts from {src}"
+            if not timestamp_ok(ts, now_ms + self.wall_offset_ms, self.config.max_clock_skew_ms):
+                skew_s = ts - (now_ms + self.wall_offset_ms) // 1000
+                return "clock_skew", f"{src} ts is {skew_s:+d} s from our clock (max_clock_skew " \
+                                     f"{self.config.max_clock_skew_ms} ms) on {link}"
+        if opened is not None:
+            reason = self._window(src, link, generation, True).check_and_mark(opened.counter)
+            if reason is not None:
+                return reason, f"counter {opened.counter} from {src} on {link}"
+        return None
 
     def _known_node(self, src: str) -> Optional[NodeState]:
         node = self.liveness.nodes.get(src)
@@ -467,6 +599,7 @@ class HeartbeatMachine:
         if uuid:
             node.uuid = uuid
         self.partial.pop(node.name, None)
+        self.peer_keys.pop(node.name, None)
         self.history.forget_peer(node.name)
         self.history.restart_peer(node.name)
         self.receive[node.name] = PeerReceive(generation, self.config.max_rexmit_delay_ms,
@@ -474,6 +607,11 @@ class HeartbeatMachine:
         return effects
 
     def _on_status(self, node: NodeState, fields: Fields, now_ms: int) -> list[object]:
+        advertised = keyring.parse_advertisement(fields.text(keyring.KEYS_FIELD))
+        if advertised is None:
+            self.peer_keys.pop(node.name, None)
+        else:
+            self.peer_keys[node.name] = advertised
         status = fields.text("st") or ""
         dt = _hex(fields.text("dt"))
         effects: list[object] = []
@@ -493,7 +631,7 @@ class HeartbeatMachine:
             resend, nak = plan_retransmit(self.history, first, last, now_ms,
                                           max(0, self.config.max_rexmit_delay_ms - 10))
             self.count("retransmits_sent", len(resend))
-            effects: list[object] = [Transmit(data) for data in resend]
+            effects: list[object] = [Transmit(self._frame(fields)) for fields in resend]
             if nak is not None:
                 nak_fields = self._dest_fields("NS_nak_rexmit", node.name).add("firstseq", format(nak[0], "x"))
                 effects.append(self._send_unsequenced(nak_fields.add("info", nak[1])))

@@ -270,6 +270,20 @@ def decode(packet: bytes, keys: AuthKeys) -> Decoded:
         raise PacketError("malformed", f"{exc.__class__.__name__}") from None
 
 
+def decode_body(body: bytes) -> Fields:
+    """The fields of a bare netstring body (`###\\n ... %%%\\n`, nothing after it): what a sealed
+    packet carries once opened (the AEAD authenticated it, so it has no trailer)."""
+    try:
+        fields, end = _parse_netstring_body(body)
+    except PacketError:
+        raise
+    except (ValueError, IndexError, AssertionError, UnicodeError) as exc:
+        raise PacketError("malformed", exc.__class__.__name__) from None
+    if end != len(body):
+        raise PacketError("malformed", "bytes after the message")
+    return fields
+
+
 def _decode_classic(packet: bytes, keys: AuthKeys) -> Decoded:
     end = packet.find(CLASSIC_END)
     if end < 0:

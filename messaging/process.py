@@ -185,6 +185,8 @@ class MessagingProcess:
             return reply(self.rsc_status)
         if what == "counters":
             return reply(dict(machine.counters))
+        if what == "auth":
+            return reply(machine.auth_view())
         if what == "clients":
             return reply(sorted({c.name for c in self.clients.values()}))
         return reply(error=f"unknown query {what!r}")

@@ -47,7 +47,7 @@ class Rng(Protocol):
 
 @dataclass
 class HistoryEntry:
-    packet: bytes
+    packet: Any  # what the sender keeps to send again (messaging.machine keeps the Fields and re-frames them)
     last_sent_ms: int
     first_sent_ms: int = 0
 
@@ -68,7 +68,7 @@ class SendHistory:
     def highest_sent(self) -> int:
         return self.next_seq - 1
 
-    def record(self, seq: int, packet: bytes, now_ms: int) -> None:
+    def record(self, seq: int, packet: Any, now_ms: int) -> None:
         self.entries[seq] = HistoryEntry(packet, now_ms, now_ms)
         while len(self.entries) > self.history_size:
             self.entries.popitem(last=False)
@@ -111,10 +111,10 @@ class SendHistory:
 
 
 def plan_retransmit(history: SendHistory, first: int, last: int, now_ms: int,
-                    min_resend_interval_ms: int) -> tuple[list[bytes], Optional[tuple[int, str]]]:
+                    min_resend_interval_ms: int) -> tuple[list[Any], Optional[tuple[int, str]]]:
     """Which stored packets to resend for a request [first, last], and at most one NAK
     (seq, reason). Resent entries get their last_sent_ms updated."""
-    resend: list[bytes] = []
+    resend: list[Any] = []
     nak: Optional[tuple[int, str]] = None
     if last < first:
         return resend, nak

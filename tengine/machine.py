@@ -182,6 +182,7 @@ class TeMachine:
         self.graph = graph
         self.by_synapse = [SynapseState(s) for s in graph.synapses]
         self.states = {st.synapse.action.id: st for st in self.by_synapse}
+        self._skip_unreachable(out)
         self.abort_priority = 0
         self.completion = "done"
         self.abort_reason = ""
@@ -193,6 +194,27 @@ class TeMachine:
         out.append(Log("info", f"transition {graph.transition_id}: {len(graph.synapses)} actions"))
         if not graph.synapses:
             self._finish(out)
+
+    def _skip_unreachable(self, out: list[object]) -> None:
+        """Synapses that wait for an action the graph does not hold (or for such a synapse) can
+        never fire: Pacemaker's scheduler orders after actions it did not schedule (a blocked stop
+        on an unclean node of a partition without quorum) and its consumer leaves them unfired. They
+        are skipped, not counted as unconfirmed: a graph left with only those is complete, else
+        each run would ask the policy engine again for the same graph, at once and for ever.
+        Refusing the graph instead (as we once did) left what the partition must stop running."""
+        changed = True
+        while changed:
+            changed = False
+            for st in self.by_synapse:
+                if st.state == PENDING and any(
+                        needed not in self.states or self.states[needed].state == SKIPPED for needed in st.synapse.inputs):
+                    st.state = SKIPPED
+                    changed = True
+        skipped = sum(1 for st in self.by_synapse if st.state == SKIPPED)
+        if skipped:
+            self.count("unreachable_synapses")
+            out.append(Log("info", f"transition {self.graph.transition_id if self.graph else '?'}: {skipped} actions "
+                                   "wait for actions the graph does not hold; they will not run"))
 
     # -- results and aborts --------------------------------------------------------------------------
     def _event(self, now_ms: int, ev: TeEvent, out: list[object]) -> None:

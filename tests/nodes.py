@@ -39,7 +39,9 @@ class TestNode:
         return resolve(f"{self.root}/etc", f"{self.root}/run", f"{self.root}/state", self.name)
 
     def write_config(self, nodes: list[str], media: list[str], keepalive="100ms", deadtime="500ms",
-                     warntime="300ms", initdead="2", extra: str = "", secret: str = "test-secret") -> None:
+                     warntime="300ms", initdead="2", extra: str = "", secret: str = "test-secret",
+                     authkeys: Optional[str] = None) -> None:
+        """authkeys: the whole authkeys text (default: `auth 1` / `1 sha1 <secret>`)."""
         for sub in ("etc", "run", "state", "log"):
             os.makedirs(f"{self.root}/{sub}", exist_ok=True)
         text = BASE.format(root=self.root, keepalive=keepalive, deadtime=deadtime, warntime=warntime, initdead=initdead)
@@ -48,7 +50,7 @@ class TestNode:
             handle.write(text)
         keys = f"{self.root}/etc/authkeys"
         with open(keys, "w") as handle:
-            handle.write(f"auth 1\n1 sha1 {secret}\n")
+            handle.write(authkeys if authkeys is not None else f"auth 1\n1 sha1 {secret}\n")
         os.chmod(keys, 0o600)
 
     def start(self, prefix: tuple[str, ...] = ()) -> subprocess.Popen:

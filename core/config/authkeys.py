@@ -5,9 +5,13 @@
     2 md5 Other
     3 crc
     4 sha256 Secret      # pyheartbeat addition (HMAC-SHA256); Heartbeat peers do not know it
+    5 aes-256-gcm Secret          # pyheartbeat: the whole packet sealed (AEAD), see messaging/seal.py
+    6 chacha20-poly1305 Secret    # pyheartbeat: same, with ChaCha20-Poly1305
 
 `auth N` picks the key used to sign; every listed key is accepted when checking, as heartbeat
-does, so keys can be rolled one node at a time. The file must not be readable or writable by
+does, so keys can be rolled one node at a time. For pyheartbeat nodes `auth N` is the key they
+*want* to send with: they switch to it only once every live peer shows it holds key N (the
+rotation protocol in messaging/keyring.py), so a new key can be rolled out without downtime. The file must not be readable or writable by
 group or others (mode 600): heartbeat refuses to start otherwise, and so do we.
 """
 
@@ -19,7 +23,11 @@ from typing import Optional
 
 from core.errors import ConfigError
 
-METHODS = ("crc", "md5", "sha1", "sha256")
+SIGNING_METHODS = ("crc", "md5", "sha1", "sha256")
+SEALING_METHODS = ("aes-256-gcm", "chacha20-poly1305")  # AEAD: encrypt and authenticate the whole packet
+METHODS = SIGNING_METHODS + SEALING_METHODS
+MIN_SEALING_SECRET_BYTES = 16
+_METHOD_LIST = ", ".join(METHODS)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,11 @@ class AuthKey:
     index: int
     method: str
     secret: bytes
+
+    @property
+    def sealing(self) -> bool:
+        """True for the AEAD methods: packets are sealed (encrypted), not signed."""
+        return self.method in SEALING_METHODS
 
 
 @dataclass(frozen=True)
@@ -67,13 +80,16 @@ def parse_authkeys(text: str, path: str = "authkeys") -> AuthKeys:
         if not 1 <= index <= 15:
             raise ConfigError(path, number, f"key index {index} is out of range 1..15")
         if len(words) < 2:
-            raise ConfigError(path, number, f"key {index} has no method (crc, md5, sha1 or sha256)")
+            raise ConfigError(path, number, f"key {index} has no method ({_METHOD_LIST})")
         method = words[1].lower()
         if method not in METHODS:
-            raise ConfigError(path, number, f"unknown auth method {words[1]!r} (crc, md5, sha1 or sha256)")
+            raise ConfigError(path, number, f"unknown auth method {words[1]!r} ({_METHOD_LIST})")
         secret = " ".join(words[2:]).encode()
         if method != "crc" and not secret:
             raise ConfigError(path, number, f"key {index} ({method}) has no secret")
+        if method in SEALING_METHODS and len(secret) < MIN_SEALING_SECRET_BYTES:
+            raise ConfigError(path, number, f"key {index} ({method}): the secret is {len(secret)} bytes, want at "
+                              f"least {MIN_SEALING_SECRET_BYTES} (e.g. `openssl rand -hex 32`)")
         if index in keys:
             raise ConfigError(path, number, f"key {index} is defined twice")
         keys[index] = AuthKey(index, method, secret)

@@ -18,7 +18,11 @@ Unlike heartbeat, `udpport` may come after the media lines: media without an exp
 the final `udpport` (heartbeat's "must precede media statements" error confused its own users).
 
 pyheartbeat extensions: `bind_address IP` binds the ucast receive socket to one address (several
-nodes on one host over loopback), `max_rexmit_delay` is heartbeat's own.
+nodes on one host over loopback), `max_rexmit_delay` is heartbeat's own. `cluster NAME` names the
+cluster: the sealing methods of authkeys (aes-256-gcm, chacha20-poly1305) derive their keys from
+the secret *and* this name, so two clusters that share a secret still cannot read each other
+(default `linux-ha`). `max_clock_skew TIME` (default 300 s, 0 = off): a packet whose `ts` differs
+from our wall clock by more than this is dropped as a replay (docs/security.md).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ SYSLOG_FACILITIES = {
     "local7", "none",
 }
 DEFAULT_UDPPORT = 694
+DEFAULT_CLUSTER = "linux-ha"
+DEFAULT_MAX_CLOCK_SKEW_MS = 300_000
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class HaConfig:
     env: tuple[tuple[str, str], ...]
     parameters: tuple[tuple[str, str], ...]  # directive -> value as written, for hbparameter
     warnings: tuple[str, ...] = field(default=())
+    cluster: str = DEFAULT_CLUSTER
+    max_clock_skew_ms: int = DEFAULT_MAX_CLOCK_SKEW_MS
 
     def parameter(self, name: str) -> Optional[str]:
         for key, value in self.parameters:
@@ -276,6 +284,17 @@ def _as_ms_int(state: _State, line: int, name: str, word: str) -> int:
     return _int(state, line, name, word, 50, 60_000)
 
 
+def _as_cluster(state: _State, line: int, name: str, word: str) -> str:
+    if len(word) > 64 or not word.isprintable():
+        raise state.error(line, f"cluster {word!r}: want a printable name of at most 64 characters")
+    return word
+
+
+def _as_skew(state: _State, line: int, name: str, word: str) -> int:
+    """0 turns the timestamp check off (clusters whose clocks are not kept in step)."""
+    return 0 if word.strip() in ("0", "0s", "0ms") else _time(state, line, name, word)
+
+
 def _as_bind(state: _State, line: int, name: str, word: str) -> str:
     return _ip(state, line, name, word)
 
@@ -386,6 +405,7 @@ DIRECTIVES: dict[str, Handler] = {
     "msgfmt": _single(_choice("classic", "netstring")),
     "max_rexmit_delay": _single(_as_ms_int),
     "bind_address": _single(_as_bind),
+    "cluster": _single(_as_cluster), "max_clock_skew": _single(_as_skew),
     "syslogmsgfmt": _single(_as_bool), "normalpoll": _single(_as_bool),
     "badpack": _single(_as_bool),
     "record_config_changes": _single(_as_bool), "record_pengine_inputs": _single(_as_bool),
@@ -550,4 +570,6 @@ def _finish(state: _State, node_name: Optional[str], interfaces: Optional[set[st
         bind_address=v.get("bind_address"),  # type: ignore[arg-type]
         env=tuple(state.env), parameters=tuple(sorted(parameters.items())),
         warnings=tuple(state.warnings),
+        cluster=str(v.get("cluster", DEFAULT_CLUSTER)),
+        max_clock_skew_ms=int(v.get("max_clock_skew", DEFAULT_MAX_CLOCK_SKEW_MS)),  # type: ignore[arg-type]
     )

@@ -41,14 +41,14 @@ def _real_node(root: str, ns: str) -> Heartbeat306Node:
     return Heartbeat306Node("realnode", ns, root, HACF, SECRET)
 
 
-def _py_node(root: str, ns: str) -> subprocess.Popen:
+def _py_node(root: str, ns: str, authkeys: str = f"auth 1\n1 sha1 {SECRET}\n") -> subprocess.Popen:
     etc = os.path.join(root, "etc")
     os.makedirs(etc, exist_ok=True)
     with open(os.path.join(etc, "ha.cf"), "w") as handle:
         handle.write(HACF.replace("/var/log/ha-log", f"{root}/ha-log") + "realtime off\n")
     keys = os.path.join(etc, "authkeys")
     with open(keys, "w") as handle:
-        handle.write(f"auth 1\n1 sha1 {SECRET}\n")
+        handle.write(authkeys)
     os.chmod(keys, 0o600)
     return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "messaging", "--confdir", etc,
                              "--rundir", f"{root}/run", "--statedir", f"{root}/state", "--node-name", "pynode"],
@@ -60,7 +60,13 @@ def _py_status(root: str, node: str) -> str:
     return result.stdout.strip()
 
 
-def test_pyheartbeat_and_heartbeat306_hear_each_other_as_active(tmp_path):
+# our node also holds a sealing key and wants to send with it: the real node does not advertise
+# keys and signs with key 1, so ours keeps sending Heartbeat's sha1 packets (messaging.keyring)
+ROLLING = f"auth 2\n1 sha1 {SECRET}\n2 aes-256-gcm interop-sealing-secret-0123456789\n"
+
+
+@pytest.mark.parametrize("authkeys", [f"auth 1\n1 sha1 {SECRET}\n", ROLLING], ids=["sha1", "sha1+aes-wanted"])
+def test_pyheartbeat_and_heartbeat306_hear_each_other_as_active(tmp_path, authkeys):
     problems = heartbeat306.missing()
     if problems:
         (pytest.fail if os.environ.get("CI") else pytest.skip)("; ".join(problems))
@@ -70,12 +76,14 @@ def test_pyheartbeat_and_heartbeat306_hear_each_other_as_active(tmp_path):
         py = None
         try:
             real.start()
-            py = _py_node(py_root, "hbi-py")
+            py = _py_node(py_root, "hbi-py", authkeys)
             assert wait_for(lambda: _py_status(py_root, "realnode") == "active", 20), \
                 f"pyheartbeat sees realnode as {_py_status(py_root, 'realnode')!r}"
             assert wait_for(lambda: real.status_of("pynode") == "active", 20), \
                 f"heartbeat 3.0.6 sees pynode as {real.status_of('pynode')!r}"
             assert "eth0" in real.cl_status("listhblinks", "pynode")
+            auth = sh(sys.executable, "-m", "messaging.cl_status", "--rundir", f"{py_root}/run", "auth").stdout
+            assert auth.startswith("sending with key 1 (sha1)"), auth
             # our node goes away: the real one declares it dead within its deadtime (+ margin)
             py.send_signal(signal.SIGKILL)
             py.wait(10)

@@ -66,3 +66,27 @@ def test_haresources_never_crashes(text):
         parse_haresources(text)
     except ConfigError:
         pass
+
+
+def test_sealing_methods_and_their_secrets():
+    keys = parse_authkeys("auth 2\n1 sha1 old\n2 aes-256-gcm 0123456789abcdef01\n3 ChaCha20-Poly1305 0123456789abcdefXY\n")
+    assert [k.sealing for k in keys.keys] == [False, True, True]
+    assert keys.key(3).method == "chacha20-poly1305"
+    with pytest.raises(ConfigError) as info:
+        parse_authkeys("auth 1\n1 aes-256-gcm short\n")
+    assert "authkeys:2: key 1 (aes-256-gcm): the secret is 5 bytes, want at least 16" in str(info.value)
+
+
+def test_check_config_refuses_sealing_keys_others_can_read(tmp_path, capsys):
+    from core import checkconfig
+
+    (tmp_path / "ha.cf").write_text("keepalive 1\ndeadtime 10\nbcast eth0\nauto_failback on\nnode node1 node2\n")
+    keys = tmp_path / "authkeys"
+    keys.write_text("auth 2\n1 sha1 old\n2 aes-256-gcm 0123456789abcdef0123\n")
+    argv = ["--confdir", str(tmp_path), "--node-name", "node1", "--no-host"]
+    os.chmod(keys, 0o640)
+    assert checkconfig.main(argv) == 2
+    assert "bad permissions 640" in capsys.readouterr().err
+    os.chmod(keys, 0o600)
+    assert checkconfig.main(argv) == 0
+    assert "sealing with key 2 (aes-256-gcm), 2 keys accepted" in capsys.readouterr().out

@@ -176,3 +176,13 @@ def test_parser_never_crashes_on_garbage(text):
         parse(text)
     except ConfigError as exc:
         assert str(exc).startswith("/etc/ha.d/ha.cf")
+
+
+def test_cluster_name_and_clock_skew():
+    config = parse(BASE)
+    assert config.cluster == "linux-ha" and config.max_clock_skew_ms == 300_000
+    config = parse(BASE + "cluster prod-db\nmax_clock_skew 30\n")
+    assert config.cluster == "prod-db" and config.max_clock_skew_ms == 30_000
+    assert parse(BASE + "max_clock_skew 0\n").max_clock_skew_ms == 0
+    assert "ha.cf:11: max_clock_skew" in error_of(BASE + "max_clock_skew soon\n")
+    assert "ha.cf:11: cluster" in error_of(BASE + "cluster " + "x" * 65 + "\n")

@@ -188,3 +188,39 @@ def test_a_cancelled_graph_fires_nothing_more(tmp_path):
     for inv in probes:
         assert invokes(e.result(1, inv)) == []
     assert e.te.graph is None
+
+
+ORPHAN_GRAPH = """<transition_graph cluster-delay="60s" stonith-timeout="20s" failed-stop-offset="INFINITY"
+ failed-start-offset="INFINITY" transition_id="0">
+  <synapse id="0"><action_set>
+    <rsc_op id="20" operation="stop" operation_key="base-d_stop_0" on_node="node3" on_node_uuid="node3">
+      <primitive id="base-d" class="ocf" provider="pacemaker" type="Dummy"/>
+      <attributes CRM_meta_timeout="20000"/></rsc_op></action_set>
+    <inputs><trigger><pseudo_event id="24" operation="stop" operation_key="base_stop_0"/></trigger></inputs>
+  </synapse>
+  <synapse id="1"><action_set>
+    <pseudo_event id="24" operation="stop" operation_key="base_stop_0"><attributes CRM_meta_timeout="20000"/></pseudo_event>
+    </action_set>
+    <inputs><trigger><pseudo_event id="17" operation="stopped" operation_key="web_stopped_0"/></trigger></inputs>
+  </synapse>
+  <synapse id="2"><action_set>
+    <rsc_op id="26" operation="stop" operation_key="flaky_stop_0" on_node="node3" on_node_uuid="node3">
+      <primitive id="flaky" class="ocf" provider="pacemaker" type="Dummy"/>
+      <attributes CRM_meta_timeout="20000"/></rsc_op></action_set>
+    <inputs/>
+  </synapse>
+</transition_graph>
+"""
+
+
+def test_actions_after_an_action_the_graph_does_not_hold_never_fire_and_the_rest_completes():
+    """Pacemaker's scheduler orders after actions it did not schedule (here web_stopped_0: the
+    group's stops on an unclean node of a partition without quorum are blocked), and crm_simulate
+    writes the same graph. Refusing it (as we did) left the partition running what it must stop;
+    its graph consumer runs the rest and never fires those synapses."""
+    e = Engine()
+    fired = invokes(e.graph(ORPHAN_GRAPH))
+    assert keys(fired) == ["flaky_stop_0@node3"]
+    summary = done(e.result(1, fired[0]))
+    assert summary is not None and (summary.status, summary.next) == ("complete", "done")
+    assert e.te.counters.get("unreachable_synapses") == 1

@@ -108,6 +108,19 @@ def test_authkeys_are_sha1_with_the_secret():
     assert keys.active_key.method == "sha1" and keys.active_key.secret == b"abc123"
 
 
+@pytest.mark.parametrize("method", plan.AUTH_METHODS)
+def test_every_authkeys_method_can_be_given_to_a_lab(method):
+    s = plan.validate(spec(auth=method))
+    keys = parse_authkeys(plan.render_authkeys("a" * 40, s.auth))
+    assert keys.active_key.method == method
+    assert LabSpec.from_dict(s.to_dict()).auth == method
+
+
+def test_an_unknown_auth_method_is_refused():
+    with pytest.raises(plan.LabError, match="--auth 'blowfish'"):
+        plan.validate(spec(auth="blowfish"))
+
+
 def test_spec_survives_the_state_file_round_trip():
     s = spec(nodes=4, extra_hacf=("debug 1",), warntime_ms=200)
     assert LabSpec.from_dict(s.to_dict()) == s
@@ -144,3 +157,13 @@ def test_filter_rules():
     lossy = plan.filter_rules(s, "node3", set(), 20)
     assert [r[1] for r in lossy] == ["PYHBLAB-IN", "PYHBLAB-OUT"] and all("0.2000" in r for r in lossy)
     assert plan.filter_rules(s, "node3", set(), 0) == []
+
+
+def test_hb_lab_up_auth_option_reaches_the_spec():
+    from lab import cli
+
+    args = cli.build_parser().parse_args(["up", "--mode", "loopback", "--auth", "chacha20-poly1305"])
+    assert cli.spec_from_args(args).auth == "chacha20-poly1305"
+    assert cli.spec_from_args(cli.build_parser().parse_args(["up", "--mode", "loopback"])).auth == "sha1"
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["up", "--auth", "rot13"])

@@ -26,13 +26,13 @@ class Node:
 
 class Net:
     def __init__(self, names, seed=1, keepalive_ms=100, deadtime_ms=500, warntime_ms=300,
-                 initdead_ms=1000, links=("eth0",), keys=KEYS, ping_nodes=(), absent=()):
+                 initdead_ms=1000, links=("eth0",), keys=KEYS, ping_nodes=(), absent=(), **config):
         self.rng = random.Random(seed)
         self.now_ms = 0
         self.names = list(names)
         self.links = links
         self.params = dict(keepalive_ms=keepalive_ms, deadtime_ms=deadtime_ms, warntime_ms=warntime_ms,
-                           initdead_ms=initdead_ms, deadping_ms=deadtime_ms)
+                           initdead_ms=initdead_ms, deadping_ms=deadtime_ms, **config)
         self.keys = {name: keys for name in names}
         self.ping_nodes = ping_nodes
         self.nodes: dict[str, Node] = {}
