@@ -37,6 +37,8 @@ from core.sansio import Log, Peer, PeerGone, Persist, Recv, Send, Tick, WallCloc
 from core.statefile import write_durably, write_number
 
 WATCH_INTERVAL_MS = 1000
+REFUSAL_LOG_WINDOW_MS = 10_000
+REFUSAL_LOG_LINES = 20  # at most this many refusal lines per window: a flood is counted, not logged
 WALL_STEP_MS = 500  # a wall clock that moved this much against the monotonic one is re-sent
 READ_BATCH = 512
 
@@ -55,6 +57,7 @@ class Bus:
         self.serve = serve
         self.dealers: dict[str, zmq.Socket] = {}
         self.counters: dict[str, int] = {}
+        self.refusal_window = (0, 0, 0)  # (window start, lines logged in it, refusals not logged)
         gid, note = ipc.haclient_gid()
         self.policy = access.Policy(os.geteuid(), gid)
         if serve is not None:
@@ -110,7 +113,7 @@ class Bus:
         decision = access.decide(self.serve, wire.tag_of(msg), msg, creds, self.policy)
         if not decision.allowed:
             self.count("refused")
-            self.ctx.log.warn(f"{self.serve}.sock: refused {wire.tag_of(msg)}: {decision.reason}")
+            self._log_refusal(f"{self.serve}.sock: refused {wire.tag_of(msg)}: {decision.reason}")
             rid = getattr(msg, "request_id", None)
             if isinstance(rid, int):
                 self.send(identity, Reply(rid, False, None, decision.reason))
@@ -120,6 +123,22 @@ class Bus:
             assert any(f.name == "user" for f in dataclasses.fields(msg)), f"{wire.tag_of(msg)} has no user field"
             return dataclasses.replace(msg, user=decision.acl_user, groups=list(decision.acl_groups))
         return msg
+
+    def _log_refusal(self, line: str) -> None:
+        """One line per refusal, at most REFUSAL_LOG_LINES per window; the rest are summed up
+        when the next window opens."""
+        now = monotonic_ms()
+        start, logged, silent = self.refusal_window
+        if now - start >= REFUSAL_LOG_WINDOW_MS:
+            if silent:
+                self.ctx.log.warn(f"{self.serve}.sock: {silent} more refusals not logged in the last window")
+            start, logged, silent = now, 0, 0
+        if logged < REFUSAL_LOG_LINES:
+            self.ctx.log.warn(line)
+            logged += 1
+        else:
+            silent += 1
+        self.refusal_window = (start, logged, silent)
 
     def _on_dealer(self, name: str) -> None:
         sock = self.dealers.get(name)

@@ -316,3 +316,23 @@ def _lrm_exec_as(user, node: TestNode) -> str:
     got = run_as(user, ask, env=_path_env(node))
     assert got.returncode == 0, got
     return got.stdout
+
+
+def test_with_acls_disabled_members_read_everything_and_change_nothing(acl_cluster):
+    nodes, users = acl_cluster
+    obs = users["obs"]
+    off = _tool(None, nodes[0], cibadmin.main, "-M", "-X", '<nvpair id="opt-acl" name="enable-acl" value="false"/>')
+    assert off.returncode == 0, off
+    try:
+        _wait(lambda: 'value="false"' in crmclient.query_cib(nodes[1].paths, "crm_config")["xml"],
+              "enable-acl false on node2", nodes)
+        seen = _tool(obs, nodes[1], cibadmin.main, "-Q")
+        assert seen.returncode == 0 and "hunter2" in seen.stdout, seen
+        change = _tool(obs, nodes[1], cibadmin.main, "-M", "-X",
+                       '<nvpair id="d1-role" name="target-role" value="Started"/>')
+        assert change.returncode == 4 and "ACLs are disabled (enable-acl is not true)" in change.stderr, change
+        nothing = _tool(users["mem"], nodes[0], cibadmin.main, "-Q", "-o", "resources")
+        assert nothing.returncode == 0 and "hunter2" in nothing.stdout, nothing
+    finally:
+        on = _tool(None, nodes[0], cibadmin.main, "-M", "-X", '<nvpair id="opt-acl" name="enable-acl" value="true"/>')
+        assert on.returncode == 0, on
