@@ -108,6 +108,7 @@ from core.daemon import pid_alive, read_pidfile  # noqa: E402
 from nodes import TestNode  # noqa: E402
 from tools import cibadmin, crm_attribute, crm_mon, crm_resource, crmclient, hb_standby  # noqa: E402,F401
 from messaging import cl_status  # noqa: E402
+from logd import ha_logger  # noqa: E402
 from ccm import cli as ccm_cli  # noqa: E402
 
 PORT = 20600 + (os.getpid() % 200) * 2
@@ -220,6 +221,8 @@ def acl_cluster():
                 peers = [a for n, a in ADDRESSES.items() if n != node.name]
                 node.write_config(list(ADDRESSES), [f"udpport {PORT}", f"bind_address {ADDRESSES[node.name]}",
                                                     *[f"ucast lo {p}" for p in peers]], extra="crm yes\n")
+                hacf = Path(node.paths.ha_cf)
+                hacf.write_text(hacf.read_text().replace("use_logd no", "use_logd yes"))  # logd checks too
                 os.chmod(node.root, 0o755)
                 os.chmod(f"{node.root}/etc", 0o755)
                 Path(node.paths.state_file("cib.xml")).write_text(ACL_CIB.replace("{observer}", users["obs"].name))
@@ -336,3 +339,15 @@ def test_with_acls_disabled_members_read_everything_and_change_nothing(acl_clust
     finally:
         on = _tool(None, nodes[0], cibadmin.main, "-M", "-X", '<nvpair id="opt-acl" name="enable-acl" value="true"/>')
         assert on.returncode == 0, on
+
+
+def test_only_root_may_write_the_cluster_log_through_logd(acl_cluster):
+    nodes, users = acl_cluster
+    forged = f"crmd forged-{os.getpid()}"
+    member = _tool(users["obs"], nodes[0], ha_logger.main, "-t", "crmd", forged)
+    assert member.returncode == 0, member  # PUSH: the client cannot know; logd drops it
+    honest = f"root-line-{os.getpid()}"
+    assert _tool(None, nodes[0], ha_logger.main, honest).returncode == 0
+    _wait(lambda: honest in nodes[0].log_text() and "refused log records from uid "
+          f"{users['obs'].uid}" in nodes[0].log_text(), "logd wrote root's line and refused the member's", nodes)
+    assert forged not in nodes[0].log_text()
