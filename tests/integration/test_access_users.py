@@ -255,6 +255,10 @@ def test_a_stranger_cannot_even_reach_the_sockets(acl_cluster):
     assert hb.returncode != 0 and "permission denied" in hb.stderr and "haclient" in hb.stderr, hb
     q = _tool(users["out"], nodes[0], cibadmin.main, "-Q")
     assert q.returncode == 4 and "permission denied" in q.stderr, q
+    for main, argv in [(cl_status.status_main, []), (ccm_cli.crm_node_main, ["-l"]), (ccm_cli.main, []),
+                       (crm_mon.main, ["-1"]), (hb_standby.standby_main, [])]:
+        got = _tool(users["out"], nodes[0], main, *argv)
+        assert got.returncode not in (0, 70, 71) and "permission denied: cannot reach" in got.stderr, (argv, got)
 
 
 def test_cib_queries_are_filtered_by_the_users_acls(acl_cluster):
