@@ -58,12 +58,27 @@ class Creds:
 
 
 @dataclass(frozen=True)
+class ApiGrant:
+    """ha.cf `apiauth CLIENT uid=... gid=...`, names resolved to ids by the shell: processes of
+    these users or groups may sign on to messaging as CLIENT and use the whole API."""
+
+    client: str
+    uids: frozenset[int]
+    gids: frozenset[int]
+
+    def matches(self, creds: "Creds") -> bool:
+        return creds.uid in self.uids or creds.gid in self.gids or bool(self.gids & creds.groups)
+
+
+@dataclass(frozen=True)
 class Policy:
-    """What the daemon knows about itself: the uid it runs as and the gid of `haclient` (None when
-    the group does not exist on this host: then only privileged peers are let in)."""
+    """What the daemon knows about itself: the uid it runs as, the gid of `haclient` (None when
+    the group does not exist on this host: then only privileged peers are let in), and the
+    messaging API grants of ha.cf's `apiauth` lines."""
 
     daemon_uid: int
     haclient_gid: Optional[int]
+    api_grants: tuple[ApiGrant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,21 @@ def member(creds: Creds, policy: Policy) -> bool:
     return gid is not None and (creds.gid == gid or gid in creds.groups)
 
 
+# the messaging requests an `apiauth` grant opens (Heartbeat's API clients could do all of them)
+API_REQUESTS = frozenset({"hb.signon", "hb.signoff", "hb.query", "hb.send", "hb.set_rsc", "ping.req"})
+
+
+def _api_grant(tag: str, msg: Any, creds: Creds, policy: Policy) -> Optional[Decision]:
+    """Heartbeat's apiauth: signing on as a client needs that client's grant; a peer holding any
+    grant may then use the API (which client it signed on as is the messaging core's state)."""
+    grants = [g for g in policy.api_grants if g.matches(creds)]
+    if not grants or tag not in API_REQUESTS:
+        return None
+    if tag == "hb.signon" and not any(g.client == getattr(msg, "client", None) for g in grants):
+        return None  # the usual rules (a member may still sign on for events only)
+    return PRIVILEGED
+
+
 def _who(creds: Creds) -> str:
     name = creds.user or "?"
     return f"user {name} (uid {creds.uid}, pid {creds.pid})"
@@ -101,6 +131,10 @@ def decide(daemon: str, tag: str, msg: Any, creds: Creds, policy: Policy) -> Dec
     """May the peer `creds` send `msg` (tag `tag`) to `daemon`'s socket?"""
     if privileged(creds, policy):
         return PRIVILEGED
+    if daemon == "messaging":
+        granted = _api_grant(tag, msg, creds, policy)
+        if granted is not None:
+            return granted
     if not member(creds, policy):
         group = HACLIENT if policy.haclient_gid is not None else f"{HACLIENT} (missing on this host)"
         return Decision(False, reason=f"permission denied: {_who(creds)} is neither root nor in group {group}")

@@ -59,7 +59,10 @@ class Bus:
         self.counters: dict[str, int] = {}
         self.refusal_window = (0, 0, 0)  # (window start, lines logged in it, refusals not logged)
         gid, note = ipc.haclient_gid()
-        self.policy = access.Policy(os.geteuid(), gid)
+        grants, unknown = ipc.api_grants(getattr(ctx.config, "apiauth", ()) if serve == "messaging" else ())
+        self.policy = access.Policy(os.geteuid(), gid, grants)
+        for name in unknown:
+            ctx.log.warn(f"apiauth: no user or group {name!r} on this host: that grant gives nothing")
         if serve is not None:
             self.router = ipc.bind_router(ctx.paths, serve)
             if note:

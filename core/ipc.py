@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Optional
 import zmq
 
 from core import wire
-from core.access import HACLIENT, Creds
+from core.access import HACLIENT, ApiGrant, Creds
 from core.messages.common import Reply
 from core.paths import NodePaths
 
@@ -81,6 +81,30 @@ def haclient_gid() -> tuple[Optional[int], str]:
                 note += f" (groupadd failed: {done.stderr.strip() or done.returncode})"
         _group = (None, note)
     return _group
+
+
+def api_grants(entries: Any) -> tuple[tuple[ApiGrant, ...], list[str]]:
+    """ha.cf `apiauth` entries with user and group names resolved to ids (numbers are taken as
+    they are); also the names this host does not know."""
+    grants: list[ApiGrant] = []
+    unknown: list[str] = []
+
+    def ids(names: Any, lookup: Callable[[str], int]) -> frozenset[int]:
+        found = set()
+        for name in names:
+            if str(name).isdigit():
+                found.add(int(name))
+                continue
+            try:
+                found.add(lookup(str(name)))
+            except KeyError:
+                unknown.append(str(name))
+        return frozenset(found)
+
+    for entry in entries:
+        grants.append(ApiGrant(entry.client, ids(entry.uids, lambda n: pwd.getpwnam(n).pw_uid),
+                               ids(entry.gids, lambda n: grp.getgrnam(n).gr_gid)))
+    return tuple(grants), unknown
 
 
 def secure_rundir(paths: NodePaths) -> None:

@@ -72,3 +72,17 @@ def test_every_registered_request_of_a_daemon_socket_is_classified_or_refused():
         for daemon, tags in table.items():
             for tag in tags:
                 assert wire.registered(tag) is not None, (daemon, tag)
+
+
+def test_apiauth_grants_open_the_messaging_api_to_their_users_and_groups():
+    grants = (access.ApiGrant("ipfail", frozenset({1600}), frozenset()),
+              access.ApiGrant("pinger", frozenset(), frozenset({HACLIENT_GID})))
+    policy = Policy(daemon_uid=0, haclient_gid=HACLIENT_GID, api_grants=grants)
+    ipfail = decide("messaging", "hb.signon", SignOn(1, "ipfail", 5, ["ipfail"]), STRANGER, policy)
+    assert ipfail.allowed  # uid=1600 (not even in haclient) may be ipfail
+    assert decide("messaging", "hb.send", SendCluster(1, "ipfail", b""), STRANGER, policy).allowed
+    assert not decide("messaging", "hb.signon", SignOn(1, "crmd", 5, ["crmd"]), STRANGER, policy).allowed
+    assert decide("messaging", "hb.signon", SignOn(1, "pinger", 5, ["ping"]), MEMBER, policy).allowed
+    assert not decide("messaging", "hb.signon", SignOn(1, "crmd", 5, ["crmd"]), MEMBER, policy).allowed
+    assert not decide("lrmd", "lrm.exec", None, STRANGER, policy).allowed  # messaging's API only
+    assert not decide("messaging", "hb.send", SendCluster(1, "x", b""), MEMBER, POLICY).allowed
