@@ -113,7 +113,8 @@ def secure_rundir(paths: NodePaths) -> None:
     gid, _ = haclient_gid()
     if os.geteuid() == 0 and gid is not None:
         os.chown(paths.rundir, 0, gid)
-    os.chmod(paths.rundir, RUNDIR_MODE)
+    if os.stat(paths.rundir).st_uid == os.geteuid():  # (a directory someone else owns stays theirs)
+        os.chmod(paths.rundir, RUNDIR_MODE)
 
 
 def _bind(sock: zmq.Socket, paths: NodePaths, name: str) -> None:
@@ -165,21 +166,43 @@ def peer_creds(frame: zmq.Frame, lookup: bool = True) -> Optional[Creds]:
         return None
     if not lookup:
         return Creds(uid, gid, pid)
+    user, groups, names = _user_entry(uid, gid)
+    return Creds(uid, gid, pid, user, groups, names)
+
+
+USER_CACHE_MS = 30_000  # the user database is asked at most this often per (uid, gid)
+_users: dict[tuple[int, int], tuple[int, str, frozenset[int], tuple[str, ...]]] = {}
+
+
+def _user_entry(uid: int, gid: int) -> tuple[str, frozenset[int], tuple[str, ...]]:
+    """(name, groups, group names) of uid from the user database, kept USER_CACHE_MS: a directory
+    service (LDAP, sssd) may be slow, and a daemon's loop must not wait on it at every request."""
+    from core.clock import monotonic_ms
+
+    now = monotonic_ms()
+    cached = _users.get((uid, gid))
+    if cached is not None and now - cached[0] < USER_CACHE_MS:
+        return cached[1], cached[2], cached[3]
     try:
         entry = pwd.getpwuid(uid)
     except KeyError:
-        return Creds(uid, gid, pid)
-    try:
-        groups = frozenset(os.getgrouplist(entry.pw_name, gid))
-    except OSError:
-        groups = frozenset({gid})
-    names = []
-    for g in sorted(groups):
+        found: tuple[str, frozenset[int], tuple[str, ...]] = ("", frozenset({gid}), ())
+    else:
         try:
-            names.append(grp.getgrgid(g).gr_name)
-        except KeyError:
-            pass
-    return Creds(uid, gid, pid, entry.pw_name, groups, tuple(names))
+            groups = frozenset(os.getgrouplist(entry.pw_name, gid))
+        except OSError:
+            groups = frozenset({gid})
+        names = []
+        for g in sorted(groups):
+            try:
+                names.append(grp.getgrgid(g).gr_name)
+            except KeyError:
+                pass
+        found = (entry.pw_name, groups, tuple(names))
+    if len(_users) > 1000:
+        _users.clear()
+    _users[(uid, gid)] = (now, *found)
+    return found
 
 
 def remove_socket(paths: NodePaths, name: str) -> None:
