@@ -5,4 +5,4 @@ its msgpack codec, ZeroMQ IPC helpers, the logging client, the clock and the one
 through the messages defined in `core.messages`.
 """
 
-SANS_IO_MODULES = ("sansio", "session", "timeout", "graph", "agentproc")
+SANS_IO_MODULES = ("sansio", "session", "timeout", "graph", "agentproc", "access", "cib.acl")

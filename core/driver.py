@@ -15,23 +15,30 @@ timer". `Driver` is that loop, once:
 
 `Bus` is the ZeroMQ side of `Send`/`Recv`: the daemon's own ROUTER (when it serves a socket) and
 one DEALER per daemon it is a client of, created on first use. Frames that do not decode are
-counted and logged, never fed to the core.
+counted and logged, never fed to the core. Every request on the ROUTER passes `core.access.decide`
+first, with the sender's kernel credentials: a refused one is answered with the reason as its
+error, logged once and counted (`refused`), never fed to the core; one the crmd must check
+against the CIB's ACLs gets the user's name in its `user` field (whatever the client put there).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Callable, Optional
 
 import zmq
 
-from core import ipc, wire
+from core import access, ipc, wire
+from core.messages.common import Reply
 from core.clock import monotonic_ms, wall_s
 from core.daemon import DaemonContext, pid_alive
 from core.sansio import Log, Peer, PeerGone, Persist, Recv, Send, Tick, WallClock, WatchPid
 from core.statefile import write_durably, write_number
 
 WATCH_INTERVAL_MS = 1000
+REFUSAL_LOG_WINDOW_MS = 10_000
+REFUSAL_LOG_LINES = 20  # at most this many refusal lines per window: a flood is counted, not logged
 WALL_STEP_MS = 500  # a wall clock that moved this much against the monotonic one is re-sent
 READ_BATCH = 512
 
@@ -50,8 +57,16 @@ class Bus:
         self.serve = serve
         self.dealers: dict[str, zmq.Socket] = {}
         self.counters: dict[str, int] = {}
+        self.refusal_window = (0, 0, 0)  # (window start, lines logged in it, refusals not logged)
+        gid, note = ipc.haclient_gid()
+        grants, unknown = ipc.api_grants(getattr(ctx.config, "apiauth", ()) if serve == "messaging" else ())
+        self.policy = access.Policy(os.geteuid(), gid, grants)
+        for name in unknown:
+            ctx.log.warn(f"apiauth: no user or group {name!r} on this host: that grant gives nothing")
         if serve is not None:
             self.router = ipc.bind_router(ctx.paths, serve)
+            if note:
+                ctx.log.info(f"{serve}.sock: {note}")
             ctx.loop.add_reader(self.router, self._on_router)
 
     def count(self, name: str) -> None:
@@ -83,8 +98,50 @@ class Bus:
 
     def _on_router(self) -> None:
         assert self.router is not None
-        for identity, msg in ipc.requests(self.router, self._bad, limit=READ_BATCH):
-            self.deliver(Recv(identity, msg))
+        for identity, msg, frame in ipc.requests(self.router, self._bad, limit=READ_BATCH):
+            msg = self._admit(identity, msg, frame)
+            if msg is not None:
+                self.deliver(Recv(identity, msg))
+
+    def _admit(self, identity: bytes, msg: Any, frame: Optional[zmq.Frame]) -> Any:
+        """msg as the core may see it, or None when the sender may not send it (answered here)."""
+        creds = ipc.peer_creds(frame, lookup=False) if frame is not None else None
+        if creds is None:
+            self.count("no_peer_creds")  # not ipc, or libzmq without SO_PEERCRED: the file mode is the guard
+            return msg
+        if access.privileged(creds, self.policy):
+            return msg
+        assert frame is not None and self.serve is not None
+        creds = ipc.peer_creds(frame) or creds
+        decision = access.decide(self.serve, wire.tag_of(msg), msg, creds, self.policy)
+        if not decision.allowed:
+            self.count("refused")
+            self._log_refusal(f"{self.serve}.sock: refused {wire.tag_of(msg)}: {decision.reason}")
+            rid = getattr(msg, "request_id", None)
+            if isinstance(rid, int):
+                self.send(identity, Reply(rid, False, None, decision.reason))
+            return None
+        if decision.acl_user:
+            # a message access.ACL_CHECKED lists must carry the user to the crmd: our bug if not
+            assert any(f.name == "user" for f in dataclasses.fields(msg)), f"{wire.tag_of(msg)} has no user field"
+            return dataclasses.replace(msg, user=decision.acl_user, groups=list(decision.acl_groups))
+        return msg
+
+    def _log_refusal(self, line: str) -> None:
+        """One line per refusal, at most REFUSAL_LOG_LINES per window; the rest are summed up
+        when the next window opens."""
+        now = monotonic_ms()
+        start, logged, silent = self.refusal_window
+        if now - start >= REFUSAL_LOG_WINDOW_MS:
+            if silent:
+                self.ctx.log.warn(f"{self.serve}.sock: {silent} more refusals not logged in the last window")
+            start, logged, silent = now, 0, 0
+        if logged < REFUSAL_LOG_LINES:
+            self.ctx.log.warn(line)
+            logged += 1
+        else:
+            silent += 1
+        self.refusal_window = (start, logged, silent)
 
     def _on_dealer(self, name: str) -> None:
         sock = self.dealers.get(name)

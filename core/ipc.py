@@ -5,23 +5,42 @@ questions.
 Servers bind a ROUTER at `paths.endpoint(name)`; clients connect a DEALER and send one-frame
 requests (`core.wire` frames carrying a `request_id`); the server answers with `Reply` frames. A
 client that gets no answer within its timeout gets `DaemonUnavailable`, never a hang.
+
+Who may connect: the run directory is mode 0750 and every socket 0660, both owned by root and the
+`haclient` group (created when missing and we run as root; without it the group stays the
+daemon's own and only root and the daemon's uid get in). A socket file is created by bind() with
+the mode the umask leaves, and a client could connect between bind() and a later chmod(): so the
+umask is 0117 *during* bind (the file is born 0660) and the directory around it is already 0750
+root:haclient, so nobody outside the group can even reach the name. Who may *ask what* is decided
+per request (core/access.py) from the peer's credentials: libzmq reads SO_PEERCRED when it
+accepts an ipc connection and hands it out as the `Peer-Address` property of every frame
+(`localhost:UID:GID:PID`), so the credentials are the connecting process's at connect time and
+cannot be forged by anything the client sends.
 """
 
 from __future__ import annotations
 
+import grp
 import itertools
 import os
+import pwd
+import subprocess
 from typing import Any, Callable, Iterator, Optional
 
 import zmq
 
 from core import wire
+from core.access import HACLIENT, ApiGrant, Creds
 from core.messages.common import Reply
 from core.paths import NodePaths
 
 
 class DaemonUnavailable(Exception):
     """The daemon behind an endpoint did not answer in time (or is not running)."""
+
+
+class AccessDenied(RuntimeError):
+    """This process may not reach the daemon's socket (not root, not in group haclient)."""
 
 
 _ids = itertools.count(1)
@@ -35,26 +54,155 @@ def context() -> zmq.Context:
     return zmq.Context.instance()
 
 
-def bind_router(paths: NodePaths, name: str, ctx: Optional[zmq.Context] = None) -> zmq.Socket:
+SOCKET_MODE = 0o660
+RUNDIR_MODE = 0o750
+BIND_UMASK = 0o117  # what bind() creates is 0660 from the start
+
+_group: Optional[tuple[Optional[int], str]] = None
+
+
+def haclient_gid() -> tuple[Optional[int], str]:
+    """(gid of `haclient` or None, a note for the log). As root a missing group is created
+    (`groupadd --system haclient`); otherwise (a lab run by a plain user) it stays missing and
+    only root and the daemons' own uid may use the sockets. Looked up once per process."""
+    global _group
+    if _group is not None:
+        return _group
+    try:
+        _group = (grp.getgrnam(HACLIENT).gr_gid, "")
+    except KeyError:
+        note = f"group {HACLIENT} does not exist: only root and uid {os.geteuid()} may use the local sockets"
+        if os.geteuid() == 0:
+            done = subprocess.run(["groupadd", "--system", HACLIENT], capture_output=True, text=True)
+            try:
+                _group = (grp.getgrnam(HACLIENT).gr_gid, f"created group {HACLIENT}")
+                return _group
+            except KeyError:
+                note += f" (groupadd failed: {done.stderr.strip() or done.returncode})"
+        _group = (None, note)
+    return _group
+
+
+def api_grants(entries: Any) -> tuple[tuple[ApiGrant, ...], list[str]]:
+    """ha.cf `apiauth` entries with user and group names resolved to ids (numbers are taken as
+    they are); also the names this host does not know."""
+    grants: list[ApiGrant] = []
+    unknown: list[str] = []
+
+    def ids(names: Any, lookup: Callable[[str], int]) -> frozenset[int]:
+        found = set()
+        for name in names:
+            if str(name).isdigit():
+                found.add(int(name))
+                continue
+            try:
+                found.add(lookup(str(name)))
+            except KeyError:
+                unknown.append(str(name))
+        return frozenset(found)
+
+    for entry in entries:
+        grants.append(ApiGrant(entry.client, ids(entry.uids, lambda n: pwd.getpwnam(n).pw_uid),
+                               ids(entry.gids, lambda n: grp.getgrnam(n).gr_gid)))
+    return tuple(grants), unknown
+
+
+def secure_rundir(paths: NodePaths) -> None:
+    """The run directory: 0750, and owned by root:haclient when we are root and the group exists."""
     paths.ensure_dirs()
+    gid, _ = haclient_gid()
+    if os.geteuid() == 0 and gid is not None:
+        os.chown(paths.rundir, 0, gid)
+    if os.stat(paths.rundir).st_uid == os.geteuid():  # (a directory someone else owns stays theirs)
+        os.chmod(paths.rundir, RUNDIR_MODE)
+
+
+def _bind(sock: zmq.Socket, paths: NodePaths, name: str) -> None:
+    secure_rundir(paths)
+    old = os.umask(BIND_UMASK)
+    try:
+        sock.bind(paths.endpoint(name))
+    finally:
+        os.umask(old)
+    path = paths.socket_path(name)
+    gid, _ = haclient_gid()
+    if os.geteuid() == 0 and gid is not None:
+        os.chown(path, 0, gid)
+    os.chmod(path, SOCKET_MODE)
+
+
+def bind_router(paths: NodePaths, name: str, ctx: Optional[zmq.Context] = None) -> zmq.Socket:
     sock = (ctx or context()).socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
     sock.setsockopt(zmq.SNDHWM, 100_000)
     sock.setsockopt(zmq.RCVHWM, 100_000)
-    sock.bind(paths.endpoint(name))
-    os.chmod(paths.socket_path(name), 0o660)
+    _bind(sock, paths, name)
     return sock
 
 
 def bind_pull(paths: NodePaths, name: str, ctx: Optional[zmq.Context] = None) -> zmq.Socket:
-    paths.ensure_dirs()
     sock = (ctx or context()).socket(zmq.PULL)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVHWM, 100_000)
-    sock.bind(paths.endpoint(name))
-    os.chmod(paths.socket_path(name), 0o660)
+    _bind(sock, paths, name)
     return sock
+
+
+def peer_creds(frame: zmq.Frame, lookup: bool = True) -> Optional[Creds]:
+    """The credentials of the process that sent `frame` over an ipc:// connection (None over any
+    other transport, or when libzmq was built without SO_PEERCRED). With `lookup` the user's name
+    and supplementary groups come from the user database."""
+    try:
+        address = frame.get("Peer-Address")
+    except zmq.ZMQError:
+        return None
+    parts = str(address).rsplit(":", 3)
+    if len(parts) != 4:
+        return None
+    try:
+        uid, gid, pid = int(parts[1]), int(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+    if not lookup:
+        return Creds(uid, gid, pid)
+    user, groups, names = _user_entry(uid, gid)
+    return Creds(uid, gid, pid, user, groups, names)
+
+
+USER_CACHE_MS = 30_000  # the user database is asked at most this often per (uid, gid)
+_users: dict[tuple[int, int], tuple[int, str, frozenset[int], tuple[str, ...]]] = {}
+
+
+def _user_entry(uid: int, gid: int) -> tuple[str, frozenset[int], tuple[str, ...]]:
+    """(name, groups, group names) of uid from the user database, kept USER_CACHE_MS: a directory
+    service (LDAP, sssd) may be slow, and a daemon's loop must not wait on it at every request."""
+    from core.clock import monotonic_ms
+
+    now = monotonic_ms()
+    cached = _users.get((uid, gid))
+    if cached is not None and now - cached[0] < USER_CACHE_MS:
+        return cached[1], cached[2], cached[3]
+    try:
+        entry = pwd.getpwuid(uid)
+    except KeyError:
+        found: tuple[str, frozenset[int], tuple[str, ...]] = ("", frozenset({gid}), ())
+    else:
+        try:
+            groups = frozenset(os.getgrouplist(entry.pw_name, gid))
+        except OSError:
+            groups = frozenset({gid})
+        names = []
+        for g in sorted(groups):
+            try:
+                names.append(grp.getgrgid(g).gr_name)
+            except KeyError:
+                pass
+        found = (entry.pw_name, groups, tuple(names))
+    if len(_users) > 1000:
+        _users.clear()
+    _users[(uid, gid)] = (now, *found)
+    return found
 
 
 def remove_socket(paths: NodePaths, name: str) -> None:
@@ -67,30 +215,40 @@ def remove_socket(paths: NodePaths, name: str) -> None:
 
 def recv_router(sock: zmq.Socket) -> Optional[tuple[bytes, bytes]]:
     """One (identity, payload) from a ROUTER without blocking; None when nothing is waiting."""
+    got = recv_router_frame(sock)
+    if got is None:
+        return None
+    identity, frame = got
+    return identity, (frame.bytes if frame is not None else b"")
+
+
+def recv_router_frame(sock: zmq.Socket) -> Optional[tuple[bytes, Optional[zmq.Frame]]]:
+    """One (identity, last frame) from a ROUTER without blocking (the frame keeps the connection's
+    properties, see `peer_creds`); None when nothing is waiting."""
     try:
-        frames = sock.recv_multipart(zmq.NOBLOCK)
+        frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
     except zmq.Again:
         return None
     if len(frames) < 2:
-        return (frames[0] if frames else b""), b""
-    return frames[0], frames[-1]
+        return (frames[0].bytes if frames else b""), None
+    return frames[0].bytes, frames[-1]
 
 
 def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
-             limit: int = 1000) -> Iterator[tuple[bytes, Any]]:
-    """(identity, decoded message) for what waits on a ROUTER, at most `limit` per call (the loop
-    calls again while more is waiting); a frame that does not decode goes to on_garbage."""
+             limit: int = 1000) -> Iterator[tuple[bytes, Any, Optional[zmq.Frame]]]:
+    """(identity, decoded message, its frame) for what waits on a ROUTER, at most `limit` per call
+    (the loop calls again while more is waiting); a frame that does not decode goes to on_garbage."""
     for _ in range(limit):
-        frame = recv_router(sock)
-        if frame is None:
+        got = recv_router_frame(sock)
+        if got is None:
             return
-        identity, payload = frame
+        identity, frame = got
         try:
-            msg = wire.decode(payload)
+            msg = wire.decode(frame.bytes if frame is not None else b"")
         except wire.WireError as exc:
             on_garbage(exc)
             continue
-        yield identity, msg
+        yield identity, msg, frame
 
 
 def send_router(sock: zmq.Socket, identity: bytes, msg: Any) -> bool:
@@ -125,8 +283,13 @@ class Client:
 
     def request(self, msg: Any, timeout_ms: int = 2000) -> Any:
         """Send msg (which has a request_id) and wait for its Reply's result; raise on error."""
-        if not os.path.exists(self.socket_path):
-            raise DaemonUnavailable(f"{self.name} is not running (no socket {self.socket_path})")
+        try:
+            os.stat(self.socket_path)
+        except FileNotFoundError:
+            raise DaemonUnavailable(f"{self.name} is not running (no socket {self.socket_path})") from None
+        except PermissionError:
+            raise AccessDenied(f"permission denied: cannot reach {self.socket_path}: the local sockets are for "
+                               f"root and members of group {HACLIENT}") from None
         self.send(msg)
         reply_msg = self.wait_reply(msg.request_id, timeout_ms)
         if not reply_msg.ok:

@@ -201,6 +201,7 @@ class Launcher:
             except KeyError:
                 print(f"respawn: unknown user {entry.user}", file=sys.stderr)
                 os._exit(100)
+            os.initgroups(user.pw_name, user.pw_gid)  # the user's groups, not root's (0) kept from us
             os.setgid(user.pw_gid)
             os.setuid(user.pw_uid)
         os.execvp(entry.command[0], list(entry.command))

@@ -66,6 +66,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from core import access
+from core.cib import acl
 from core.cib.status import parse_transition_key, transition_key
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
@@ -718,31 +720,46 @@ class CrmdMachine:
         def reply(result: Any = None, error: Optional[str] = None) -> None:
             out.append(Send(ident, Reply(rid, error is None, result, error)))
 
+        user = getattr(msg, "user", "")
+        user = user if access.acl_required(user) else ""
+        if user and isinstance(msg, (crm.CibUpdate, crm.NodeAttr, crm.Cleanup, crm.Standby)):
+            if not acl.enabled(self.cib.root):
+                self.count("acl_refused")
+                out.append(Log("warn", f"refused {type(msg).__name__} from user {user}: enable-acl is not true"))
+                reply(error=f"permission denied: user {user} may not change the CIB: ACLs are disabled "
+                            f"(enable-acl is not true), so changes need root")
+                return
         if isinstance(msg, crm.CibQuery):
             try:
-                xml = self.cib.xml() if msg.section is None else to_xml(self.cib.section(msg.section), indent=None)
+                if user and acl.enabled(self.cib.root):
+                    xml = self._acl_query(user, list(msg.groups), msg.section)
+                else:
+                    xml = self.cib.xml() if msg.section is None else to_xml(self.cib.section(msg.section), indent=None)
             except CibError as exc:
+                if user:
+                    self.count("acl_refused")
+                    out.append(Log("warn", f"refused CIB query from user {user}: {exc}"))
                 reply(error=str(exc))
                 return
             reply({"xml": xml, "version": list(self.cib.version), "digest": self.cib.digest(), "dc": self.dc,
                    "joined": self.joined or self.is_dc})
         elif isinstance(msg, crm.CibUpdate):
             self._request(now_ms, "cib", {"op": msg.op, "section": msg.section, "xml": msg.xml,
-                                          "origin": msg.origin or "<input>"}, out, (ident, rid))
+                                          "origin": msg.origin or "<input>", **_acl_args(msg)}, out, (ident, rid))
         elif isinstance(msg, crm.NodeAttr):
             if msg.lifetime not in ("reboot", "forever"):
                 reply(error=f"lifetime must be reboot or forever, not {msg.lifetime!r}")
                 return
             self._request(now_ms, "attr", {"node": msg.node, "name": msg.name, "value": msg.value,
-                                           "lifetime": msg.lifetime}, out, (ident, rid))
+                                           "lifetime": msg.lifetime, **_acl_args(msg)}, out, (ident, rid))
         elif isinstance(msg, crm.Cleanup):
-            self._request(now_ms, "cleanup", {"rsc": msg.rsc, "node": msg.node}, out, (ident, rid))
+            self._request(now_ms, "cleanup", {"rsc": msg.rsc, "node": msg.node, **_acl_args(msg)}, out, (ident, rid))
         elif isinstance(msg, crm.Standby):
-            if self.haresources:
+            if self.haresources and not user:
                 from crmd import standby
                 standby.standby_requested(self, msg.which, msg.takeover, out)
             self._request(now_ms, "standby", {"node": msg.node or self.me, "which": msg.which,
-                                              "takeover": msg.takeover}, out, (ident, rid))
+                                              "takeover": msg.takeover, **_acl_args(msg)}, out, (ident, rid))
         elif isinstance(msg, crm.CrmStatus):
             reply(self.status())
         elif isinstance(msg, crm.CrmSubscribe):
@@ -755,6 +772,42 @@ class CrmdMachine:
             self.count("api_unexpected")
             if isinstance(rid, int) and rid:
                 reply(error=f"crmd does not handle {type(msg).__name__}")
+
+    def _acl_query(self, user: str, groups: list[str], section: Optional[str]) -> str:
+        """The CIB (or a section) as `user` may see it; CibError when nothing of it."""
+        rules = acl.user_acl(self.cib.root, user, groups)
+        seen = acl.filter_read(self.cib.root, rules)
+        if seen is None:
+            raise CibError(f"permission denied: {acl.refusal(rules) or f'user {user} may read nothing of the CIB'}")
+        if section is None:
+            return to_xml(seen, indent=None)
+        return to_xml(Cib(seen).section(section), indent=None)
+
+    def _acl_check(self, args: dict[str, Any], edits: list[Edit]) -> list[str]:
+        """What of `edits` the request's user may not do (empty: root, a daemon, or allowed)."""
+        user = str(args.get("user") or "")
+        if not user:
+            return []
+        if not acl.enabled(self.cib.root):
+            return [f"permission denied: user {user} may not change the CIB: ACLs are disabled "
+                    f"(enable-acl is not true), so changes need root"]
+        rules = acl.user_acl(self.cib.root, user, [str(g) for g in args.get("groups") or []])
+        after = Cib(self.cib.root.copy())
+        after.apply(edits, bump=False)
+        problems = acl.check_write(self.cib.root, after.root, rules)
+        return [f"permission denied: user {user} {p}" for p in problems]
+
+    def _acl_status_write(self, args: dict[str, Any]) -> list[str]:
+        """A cleanup rewrites histories in the status section: its user must be allowed to write it."""
+        user = str(args.get("user") or "")
+        if not acl.enabled(self.cib.root):
+            return self._acl_check(args, [])
+        rules = acl.user_acl(self.cib.root, user, [str(g) for g in args.get("groups") or []])
+        status = self.cib.root.find("status")
+        if status is not None and acl.Marked(self.cib.root, rules).allows(status, acl.WRITE):
+            return []
+        return [f"permission denied: user {user} may not clean up resources (needs write access to /cib/status)"
+                + (f": {acl.refusal(rules)}" if acl.refusal(rules) else "")]
 
     def status(self) -> dict[str, Any]:
         view = self.view
@@ -1584,7 +1637,11 @@ class CrmdMachine:
             if req.op == "cib":
                 edits = _cib_edits(self.cib, str(args.get("op")), args.get("section"), str(args.get("xml") or ""),
                                    str(args.get("origin") or "<input>"))
-                problems = rq.check(self.cib, edits, str(args.get("origin") or "<input>"), str(args.get("xml") or ""))
+                refused = self._acl_check(args, edits)
+                if refused:
+                    self._acl_refused(args, refused, out)
+                problems = refused or rq.check(self.cib, edits, str(args.get("origin") or "<input>"),
+                                                                   str(args.get("xml") or ""))
                 if problems:
                     answer(False, None, "\n".join(problems))
                     return
@@ -1606,11 +1663,23 @@ class CrmdMachine:
                                   f'<node id="{_esc(nid)}" uname="{_esc(node)}" type="member"/>'))
                 edits += rq.attr_edits(self.cib, node, nid, str(args.get("name")), args.get("value"),
                                        str(args.get("lifetime") or "reboot"))
+                refused = self._acl_check(args, edits)
+                if refused:
+                    self._acl_refused(args, refused, out)
+                    answer(False, None, "\n".join(refused))
+                    return
                 self._dc_edits(now_ms, edits, out)
                 answer(True, {"version": list(self.cib.version)})
                 if edits:
                     self._want_pe(f"attribute {args.get('name')} of {node}", out)
                 return
+            if req.op == "cleanup" and args.get("user"):
+                # a cleanup rewrites the status section: the user must be allowed to write it
+                refused = self._acl_status_write(args)
+                if refused:
+                    self._acl_refused(args, refused, out)
+                    answer(False, None, "\n".join(refused))
+                    return
             if req.op == "cleanup":
                 self._dc_cleanup(now_ms, str(args.get("rsc") or ""), str(args.get("node") or ""), out)
                 answer(True, {"version": list(self.cib.version)})
@@ -1619,6 +1688,11 @@ class CrmdMachine:
                 from crmd import standby
                 edits, note = standby.edits(self, str(args.get("node") or req.origin), str(args.get("which") or "all"),
                                             bool(args.get("takeover")))
+                refused = self._acl_check(args, edits)
+                if refused:
+                    self._acl_refused(args, refused, out)
+                    answer(False, None, "\n".join(refused))
+                    return
                 self._dc_edits(now_ms, edits, out)
                 out.append(Log("info", note))
                 answer(True, {"version": list(self.cib.version), "note": note})
@@ -1634,6 +1708,11 @@ class CrmdMachine:
             answer(False, None, f"unknown request {req.op!r}")
         except CibError as exc:
             answer(False, None, str(exc))
+
+    def _acl_refused(self, args: dict[str, Any], problems: list[str], out: list[object]) -> None:
+        self.count("acl_refused")
+        out.append(Log("warn", f"refused a change by user {args.get('user')}: {problems[0]}"
+                                  + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")))
 
     def _dc_isolation(self, now_ms: int, node: str, on: bool, out: list[object]) -> None:
         """Standby for a node cut off on every link (marked as ours), or lift it."""
@@ -2472,6 +2551,11 @@ def adopt_config(cib: Cib, other: Cib) -> None:
     status = cib.root.find("status")
     root.children = [c for c in root.children if c.tag != "status"] + [status if status is not None else XNode("status")]
     cib.replace(root)
+
+
+def _acl_args(msg: Any) -> dict[str, Any]:
+    """The ACL user of a tool's request, carried to the DC (nothing for root and daemons)."""
+    return {"user": msg.user, "groups": list(msg.groups)} if access.acl_required(msg.user) else {}
 
 
 def _cib_edits(cib: Cib, op: str, section: Any, xml: str, origin: str) -> list[Edit]:

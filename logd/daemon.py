@@ -4,7 +4,10 @@ frames from every local daemon; `logd.core` validates them and the lines go to `
 
     logd --confdir /etc/ha.d --rundir /run/pyheartbeat --node-name node1
 
-logd writes its own lines straight to the sinks (never through its own socket). SIGHUP re-reads
+Only root and logd's own uid may log through the socket (core/access.py: `log.record` is no
+read-only request): a frame from anybody else (a haclient member's `ha_logger`) is dropped,
+counted (`refused`) and reported in at most one line per REFUSAL_REPORT_MS, so nobody can forge
+a daemon's log lines. logd writes its own lines straight to the sinks (never through its own socket). SIGHUP re-reads
 ha.cf (a new logfile, debug level or facility takes effect; files are reopened, so rotation works
 with or without it). On SIGTERM it drains what is already queued before it exits.
 """
@@ -17,7 +20,8 @@ from typing import Optional
 
 import zmq
 
-from core.clock import wall_s
+from core import access, ipc
+from core.clock import monotonic_ms, wall_s
 from core.daemon import DaemonContext, load_config, run_daemon
 from core.errors import ConfigError
 from core.driver import Driver
@@ -28,6 +32,7 @@ from logd.core import Frame, LogdCore, Write
 
 BATCH = 512  # frames handled per wake-up before timers get a turn
 DRAIN_LIMIT = 100_000  # frames written at most on the way out
+REFUSAL_REPORT_MS = 10_000
 
 
 def _sinks(config) -> Sinks:
@@ -40,6 +45,9 @@ class LogdService:
         self.sinks = _sinks(ctx.config)
         self.core = LogdCore(node=ctx.paths.node_name, pid=os.getpid())
         self.sock = bind_pull(ctx.paths, "logd")
+        self.policy = access.Policy(os.geteuid(), ipc.haclient_gid()[0])
+        self.refused = 0
+        self.refused_reported = (0, 0)  # (when, count at that time)
         self.driver = Driver(ctx, self.core, handlers={Write: self.write})
         ctx.loop.add_reader(self.sock, self.on_readable)
         self.driver.start()
@@ -53,12 +61,26 @@ class LogdService:
         handled = 0
         while handled < limit:
             try:
-                parts = self.sock.recv_multipart(zmq.NOBLOCK)
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
             handled += 1
-            self.driver.feed(Frame(parts=tuple(parts)))
+            creds = ipc.peer_creds(frames[-1], lookup=False) if frames else None
+            if creds is not None and not access.privileged(creds, self.policy):
+                self._refuse(creds)
+                continue
+            self.driver.feed(Frame(parts=tuple(f.bytes for f in frames)))
         return handled
+
+    def _refuse(self, creds: access.Creds) -> None:
+        self.refused += 1
+        when, count = self.refused_reported
+        now = monotonic_ms()
+        if now - when >= REFUSAL_REPORT_MS:
+            self.write(Write(wall_s(), self.core.node, "logd", self.core.pid, "warn",
+                             f"logd.sock: refused log records from uid {creds.uid} (pid {creds.pid}): only root "
+                             f"may log through logd ({self.refused - count} refused since the last report)"))
+            self.refused_reported = (now, self.refused)
 
     def on_readable(self) -> None:
         self.receive(BATCH)

@@ -202,7 +202,7 @@ def status_main(argv: Optional[list[str]] = None) -> int:
             print(f"{data['node']}: {data['status']} (generation {data['generation']})")
             print_overview(status)
         return EXIT_OK
-    except DaemonUnavailable as exc:
+    except (DaemonUnavailable, RuntimeError) as exc:  # not running, or refused (permission denied)
         print(f"hb status: {exc}", file=sys.stderr)
         return EXIT_FAIL
     finally:

@@ -7,6 +7,10 @@ the DC, answering once the DC carried them out.
 
 from __future__ import annotations
 
+import dataclasses
+import grp
+import os
+import pwd
 from typing import Any, Optional
 
 from core import ipc
@@ -25,11 +29,25 @@ class CrmError(RuntimeError):
     """The crmd (or the DC) refused the request; str() is its reason."""
 
 
+def acting_as(msg: Any) -> Any:
+    """msg with the user `CIB_user` names, as in Pacemaker: root may try a user's ACLs that way
+    (the crmd keeps what a root peer sends, and overwrites it for anybody else)."""
+    name = os.environ.get("CIB_user", "")
+    if not name or not any(f.name == "user" for f in dataclasses.fields(msg)):
+        return msg
+    try:
+        entry = pwd.getpwnam(name)
+        groups = [grp.getgrgid(g).gr_name for g in os.getgrouplist(name, entry.pw_gid)]
+    except (KeyError, OSError):
+        groups = []
+    return dataclasses.replace(msg, user=name, groups=groups)
+
+
 def request(paths: NodePaths, make: Any, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
     """make(request_id) -> a core.messages.crm request; returns the reply's result."""
     client = ipc.Client(paths, "crmd")
     try:
-        return client.request(make(ipc.next_request_id()), timeout_ms)
+        return client.request(acting_as(make(ipc.next_request_id())), timeout_ms)
     except ipc.DaemonUnavailable as exc:
         raise CrmUnavailable(f"the crmd on {paths.node_name} did not answer: {exc}") from None
     except RuntimeError as exc:

@@ -33,6 +33,7 @@ EX_OK = 0
 EX_ERROR = 1
 EX_INVALID_PARAM = 2
 EX_UNIMPLEMENTED = 3
+EX_INSUFFICIENT_PRIV = 4  # Pacemaker's CRM_EX_INSUFFICIENT_PRIV: refused by the sockets or the ACLs
 EX_USAGE = 64
 EX_SOFTWARE = 70
 EX_TEMPFAIL = 75
@@ -97,6 +98,8 @@ def parse_command_line(parser: argparse.ArgumentParser, parse: Callable[[list[st
 def crmd_error_code(message: str) -> int:
     """The exit code a refusal from the crmd means. The crmd answers in words (its requests are
     refused with `origin:line: ...` lines); these are the ones Pacemaker's CIB gives a code for."""
+    if message.startswith("permission denied"):
+        return EX_INSUFFICIENT_PRIV
     if "is already used" in message:
         return EX_EXISTS
     if (": error: " in message or "malformed XML" in message or "needs an id" in message

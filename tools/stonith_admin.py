@@ -187,6 +187,9 @@ def meatclient_main(argv: Optional[list[str]] = None, out: TextIO = sys.stdout, 
     except Unavailable as exc:
         err.write(f"meatclient: {exc}\n")
         return EXIT_UNAVAILABLE
+    except RuntimeError as exc:  # refused: stonithd's reason (e.g. permission denied: not root)
+        err.write(f"meatclient: {exc}\n")
+        return 1
 
 
 def meatclient_console() -> None:

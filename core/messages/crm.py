@@ -16,6 +16,10 @@ Local API (ROUTER `crmd.sock`; every request answered by one `Reply`):
                                   "transition", "members"}
   CrmSubscribe(client, pid)      pushed `CrmNotice`s (DC changes, transitions) to the client
 
+The `user` (and `groups`) of the first five is filled in by the socket (core/driver.py), never trusted from a
+non-root client: "" = root or a daemon (no ACLs), else the login name whose CIB ACLs the crmd
+applies (core/cib/acl.py). A root client may set it itself to try a user's ACLs (CIB_user).
+
 Between crmds (all carry the ccm view instance they belong to):
   Hello        a crmd (re)started or saw a new view: here is my incarnation
   JoinOffer    the DC of `view` invites members to join round `join_id`
@@ -48,6 +52,8 @@ from core.wire import message
 class CibQuery:
     request_id: int
     section: Optional[str] = None
+    user: str = ""  # set by the crmd's socket for a non-root peer: whose ACLs apply
+    groups: list[str] = field(default_factory=list)  # that user's groups (acl_group)
 
 
 @message("crm.cib_update")
@@ -57,6 +63,8 @@ class CibUpdate:
     xml: str
     section: Optional[str] = None
     origin: str = ""  # what to call the input in error messages (a file name)
+    user: str = ""  # set by the crmd's socket for a non-root peer: whose ACLs apply
+    groups: list[str] = field(default_factory=list)  # that user's groups (acl_group)
 
 
 @message("crm.node_attr")
@@ -66,6 +74,8 @@ class NodeAttr:
     name: str
     value: Optional[str] = None
     lifetime: str = "reboot"  # reboot | forever
+    user: str = ""  # set by the crmd's socket for a non-root peer: whose ACLs apply
+    groups: list[str] = field(default_factory=list)  # that user's groups (acl_group)
 
 
 @message("crm.cleanup")
@@ -73,6 +83,8 @@ class Cleanup:
     request_id: int
     rsc: str = ""
     node: str = ""
+    user: str = ""  # set by the crmd's socket for a non-root peer: whose ACLs apply
+    groups: list[str] = field(default_factory=list)  # that user's groups (acl_group)
 
 
 @message("crm.standby")
@@ -81,6 +93,8 @@ class Standby:
     node: str
     which: str = "all"  # all | foreign | local
     takeover: bool = False
+    user: str = ""  # set by the crmd's socket for a non-root peer: whose ACLs apply
+    groups: list[str] = field(default_factory=list)  # that user's groups (acl_group)
 
 
 @message("crm.status")
