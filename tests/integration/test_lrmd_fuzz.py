@@ -6,7 +6,6 @@ same process at the end. The count of runs per behaviour is printed (docs/securi
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 
