@@ -74,6 +74,11 @@ def validate(cib: XNode) -> list[Problem]:
         ident = node.get("id")
         if ident is None or node.tag in _REFERENCE_TAGS:
             continue
+        if not ident or any(c.isspace() or not c.isprintable() for c in ident):
+            # Pacemaker's schema types ids as XML IDs; an empty id or one with spaces cannot
+            # be referred to from a constraint or an id-ref (found by tests/integration/test_cib_fuzz.py)
+            error(node, f"id {ident!r} must be a non-empty name without spaces or control characters")
+            continue
         first = ids.get(ident)
         if first is not None:
             error(node, f"duplicate id (first used by {_label(first)} at line {first.line})")

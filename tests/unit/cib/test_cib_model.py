@@ -150,3 +150,12 @@ def test_validation_points_at_element_and_problem():
     assert any("kind 'Sometimes'" in t for t in text)
     assert any(t.startswith("cib.xml:7: warning") and "'zz'" in t for t in text)
     assert validate(parse_xml(CIB)) and all(p.severity == "warning" for p in validate(parse_xml(CIB)))
+
+
+@pytest.mark.parametrize("ident", ["", " ", "a b", "tab\there", "nl\nx"])
+def test_an_id_that_cannot_be_referred_to_is_an_error_with_its_line(ident):
+    import re
+
+    text = CIB.replace('<primitive id="', f'<primitive id="{ident}" x-was="', 1)
+    problems = [p.format("cib.xml") for p in validate(parse_xml(text)) if p.severity == "error"]
+    assert any(re.match(r"cib\.xml:\d+: error: <primitive id=.*>: id .* must be a non-empty name", p) for p in problems), problems
