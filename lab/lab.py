@@ -31,6 +31,7 @@ from lab.state import LabState, NodeState
 
 FAULTS = ("kill", "link", "hang", "partition")
 READY_TIMEOUT_S = 30.0
+POWER_OFF_ROUNDS = 10  # kill rounds of a power-off until no process of the node is left
 
 
 def auto_mode() -> str:
@@ -216,8 +217,18 @@ class Lab:
             procs = self.processes(node)
             if not procs:
                 raise LabError(f"{node}: the stack is not running")
-            host.signal_all(procs, signal.SIGKILL)
-            host.wait_gone(procs, 5.0)
+            # frozen first, until the tree stops growing: a launcher forking a daemon as it is
+            # killed would leave that child running, orphaned (what the node's services run,
+            # outside the stack's tree, keeps running, as after a real crash of the stack)
+            frozen: set[tuple[int, int]] = set()
+            for _ in range(POWER_OFF_ROUNDS):
+                new = [p for p in self.processes(node) if p not in frozen]
+                if not new:
+                    break
+                host.signal_all(new, signal.SIGSTOP)
+                frozen.update(new)
+            host.signal_all(sorted(frozen), signal.SIGKILL)
+            host.wait_gone(sorted(frozen), 5.0)
         if how != "partition":
             faults.append(how)
         self.save()
@@ -236,9 +247,18 @@ class Lab:
             return False
         network.set_node_iface(self.spec, node, up=False)
         ns = plan.namespace(self.spec, node)
-        procs = [p for p in host.netns_pids(ns) + self.processes(node) if p[0] != os.getpid()]
-        host.signal_all(procs, signal.SIGKILL)
-        host.wait_gone(procs, 5.0)
+        # a launcher that is forking its daemons when the outlet goes off may fork one after the
+        # list was read: that child would outlive the "power-off" (the campaign saw a node's old
+        # lrmd keep the node's file system mounted after the node was fenced). Read and kill
+        # again until nothing of the node is left (bounded: each round kills what it found).
+        for _ in range(POWER_OFF_ROUNDS):
+            procs = [p for p in host.netns_pids(ns) + self.processes(node) if p[0] != os.getpid()]
+            if not procs:
+                break
+            host.signal_all(procs, signal.SIGKILL)
+            host.wait_gone(procs, 5.0)
+        else:
+            raise LabError(f"{node}: processes kept appearing in its namespace after {POWER_OFF_ROUNDS} kill rounds")
         network.flush_taken_addresses(self.spec, node)
         s.faults = [f for f in s.faults if f not in ("hang", "kill")] + ["off"]
         s.pid = s.start = None
