@@ -16,6 +16,7 @@ from core.cib.durations import msec as parse_msec
 from core.cib.rules import RuleContext, unpack_nvpairs
 from core.cib.status import op_key
 from core.cib.xmltree import XNode
+from pengine import digest
 from pengine import model as m
 from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
                            Ordering,
@@ -408,6 +409,8 @@ def fence_op(ws: WorkingSet, node: Node, op: Optional[str], optional: bool,
         action.meta["on_node"] = node.uname
         action.meta["on_node_uuid"] = node.id
         action.meta["stonith_action"] = op
+        if ws.enable_unfencing and _unfencing_digests(ws, node, action):
+            optional = False
     if ws.priority_fencing_delay > 0 and (priority_delay
                                           or "priority_fencing_delay" in action.meta):
         delay = 0
@@ -420,6 +423,30 @@ def fence_op(ws: WorkingSet, node: Node, op: Optional[str], optional: bool,
     elif reason is not None and action.reason is None:
         action.reason = reason
     return action
+
+
+def _unfencing_digests(ws: WorkingSet, node: Node, action: Action) -> bool:
+    """pe_fence_op with unfencing in use: note the unfencing devices' current parameter
+    digests on the fencing action (`digests_all`, `digests_secure`: "id:agent:digest," each)
+    so that the node can record them; True if a device's definition differs from the one the
+    node recorded when it was last unfenced (its `#digests-all`/`#digests-secure`
+    attributes; pe__compare_fencing_digest), which makes the fencing action required."""
+    changed = False
+    digests_all: list[str] = []
+    digests_secure: list[str] = []
+    for device in digest.unfencing_devices(ws.resources):
+        agent = device.xml.get("type") or ""
+        calc_all, calc_secure = digest.fencing_digests(ws, device, node)
+        summary_all = node.attrs.get("#digests-all")
+        if summary_all is not None and f"{device.id}:{agent}:{calc_all}" not in summary_all:
+            summary_secure = node.attrs.get("#digests-secure") or ""
+            if f"{device.id}:{agent}:{calc_secure}" not in summary_secure:
+                changed = True
+        digests_all.append(f"{device.id}:{agent}:{calc_all},")
+        digests_secure.append(f"{device.id}:{agent}:{calc_secure},")
+    action.meta["digests_all"] = "".join(digests_all)
+    action.meta["digests_secure"] = "".join(digests_secure)
+    return changed
 
 
 def fence_node(ws: WorkingSet, node: Node, reason: str, priority_delay: bool) -> None:

@@ -73,7 +73,7 @@ def schedule_probes(ws: WorkingSet) -> None:
             continue
         probed = node.attrs.get("probe_complete")
         if probed is not None and not is_true(probed):
-            probe = act.custom_action(ws, None, f"reprobe-{node.uname}", "reprobe", node,
+            probe = act.custom_action(ws, None, f"probe_again-{node.uname}", "probe_again", node,
                                       False, True)
             probe.meta["op_no_wait"] = "true"
             continue
