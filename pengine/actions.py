@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from core.cib.dates import DateError, parse_date, to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import msec as parse_msec
 from core.cib.rules import RuleContext, unpack_nvpairs
@@ -168,9 +169,37 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
         fail_role = m.text2role(role_after)
     if fail_role == m.ROLE_UNKNOWN:
         fail_role = m.ROLE_UNPROMOTED if task == "promote" else m.ROLE_STARTED
+    _start_delay(ws, rsc, meta, interval_ms)
     cfg = OpConfig(op_entry, meta, on_fail, fail_role, needs)
     cache[cache_key] = cfg
     return cfg
+
+
+def _start_delay(ws: WorkingSet, rsc: Resource, meta: dict[str, str], interval_ms: int) -> None:
+    """unpack_operation's tail: a configured start-delay becomes milliseconds
+    (unpack_start_delay; negative or invalid is 0); without one, a recurring operation's
+    interval-origin becomes the delay until the next multiple of the interval after the origin
+    (unpack_interval_origin, with C's remainder, which keeps the dividend's sign)."""
+    value = meta.get("start-delay")
+    if value is not None:
+        delay = parse_msec(value)
+        meta["start-delay"] = str(delay if delay is not None and delay > 0 else 0)
+        return
+    origin_text = meta.get("interval-origin")
+    interval_s = interval_ms // 1000
+    if origin_text is None or interval_ms == 0 or interval_s == 0:
+        return
+    try:
+        origin = to_epoch(parse_date(origin_text))
+    except DateError:
+        ws.warnings.append(f"Ignoring 'interval-origin' for operation of {rsc.id} "
+                           f"because '{origin_text}' is not valid")
+        return
+    since = ws.now_epoch - origin
+    remainder = abs(since) % interval_s
+    if since < 0:
+        remainder = -remainder
+    meta["start-delay"] = str(((0 if remainder <= 0 else interval_s) - remainder) * 1000)
 
 
 # ------------------------------------------------------------------------------------------------
