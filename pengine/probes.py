@@ -4,10 +4,13 @@ whose state for it is unknown, ordered before anything that starts the resource.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from core.cib.status import op_key
 from pengine import actions as act
 from pengine import model as m
-from pengine.model import A_OPTIONAL, A_RUNNABLE, Action, Node, Resource, WorkingSet
+from pengine.clone import find_compatible_child
+from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
 from pengine.unpack import is_true
 
 
@@ -91,6 +94,70 @@ def _probe_needed_before(probe: Action, then: Action) -> bool:
 
 
 def order_probes(ws: WorkingSet) -> None:
+    """pcmk__order_probes: probes before restarts, then probes before what stops follow."""
+    for rsc in ws.resources:
+        _add_restart_orderings_for_rsc(ws, rsc)
+    _add_probe_orderings_for_stops(ws)
+
+
+def _add_restart_orderings_for_rsc(ws: WorkingSet, rsc: Resource) -> None:
+    """add_restart_orderings_for_rsc: for each probe of each primitive, every action it is
+    ordered before gets the probe's restart orderings."""
+    if rsc.variant != m.PRIMITIVE:
+        for child in rsc.children:
+            _add_restart_orderings_for_rsc(ws, child)
+        return
+    for probe in act.resource_actions(rsc, None, "monitor", False):
+        for wrapper in list(reversed(probe.after)):  # Pacemaker's list is newest first
+            # Pacemaker marks visited actions `tracking` and clears the mark on every action
+            # after each one; a set per starting action is the same walk without the
+            # rescans of the whole action list
+            _add_restart_orderings_for_probe(probe, wrapper[0], set())
+
+
+def _add_restart_orderings_for_probe(probe: Action, after: Action, visited: set[int]) -> None:
+    """add_restart_orderings_for_probe: a "probe then start/promote" ordering also orders the
+    probe before the other primitive's stop/demote (the start may be half of a restart), and
+    the same again for everything ordered after it by an implies-then ordering, or by the
+    ordering between a group's or (non-interleaved, else the compatible instance's) clone's
+    action and its members' ones."""
+    rsc = probe.rsc
+    if rsc is None or rsc.variant != m.PRIMITIVE or probe.task != "monitor":
+        return
+    if id(after) in visited:
+        return
+    visited.add(id(after))
+    after_rsc = after.rsc
+    if after_rsc is not None and after_rsc.variant == m.PRIMITIVE and rsc is not after_rsc:
+        then_actions: list[Action] = []
+        if after.task == "start":
+            then_actions = act.resource_actions(after_rsc, None, "stop", False)
+        elif after.task == "promote":
+            then_actions = act.resource_actions(after_rsc, None, "demote", False)
+        for then in then_actions:
+            if not (then.flags & A_PSEUDO):  # e.g. a stop implied by fencing
+                act.order_actions(probe, then, m.O_OPTIONAL)
+    interleave = False
+    compatible: Optional[Resource] = None
+    if after_rsc is not None and after_rsc.variant > m.GROUP:
+        interleave = is_true(after_rsc.meta.get("interleave"))
+        if interleave:
+            compatible = find_compatible_child(rsc, after_rsc, m.ROLE_UNKNOWN, False)
+    for wrapper in list(reversed(after.after)):
+        next_action: Action = wrapper[0]
+        if not (wrapper[1] & m.O_IMPLIES_THEN):
+            next_rsc = next_action.rsc
+            if after_rsc is None or after_rsc.variant < m.GROUP or rsc.parent is after_rsc \
+                    or next_rsc is None or next_rsc.variant > m.GROUP \
+                    or next_rsc.parent is not after_rsc:
+                continue
+            if after_rsc.variant > m.GROUP and interleave and \
+                    (compatible is None or compatible is not next_rsc):
+                continue
+        _add_restart_orderings_for_probe(probe, next_action, visited)
+
+
+def _add_probe_orderings_for_stops(ws: WorkingSet) -> None:
     """add_probe_orderings_for_stops: 'stop X then Y' also means 'probe X then Y'."""
     for order in ws.orderings:
         if order.flags == m.O_NONE:
