@@ -342,9 +342,10 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
                 action = None
     if action is None:
         action = _new_action(ws, key, task, rsc, node, optional, save)
-    if not optional:
-        action.flags &= ~A_OPTIONAL
+    _update_optional(action, optional)
     if rsc is not None:
+        if action.node is not None:
+            _unpack_node_attributes(ws, action)
         _update_runnable(ws, action, save)
         if save:
             if task == "stop":
@@ -352,6 +353,30 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
             elif task == "start":
                 rsc.starting = bool(action.flags & A_RUNNABLE)
     return action
+
+
+def _update_optional(action: Action, optional: bool) -> None:
+    """update_action_optional: a non-recurring action of an unmanaged resource on a node is
+    made optional each time it is asked for (whatever was decided before: the cluster does
+    not act for such a resource); otherwise a requirement is kept."""
+    rsc = action.rsc
+    if rsc is not None and action.node is not None and not (action.flags & A_PSEUDO) \
+            and not rsc.managed and "interval" not in action.meta:
+        action.flags |= A_OPTIONAL
+    elif not optional:
+        action.flags &= ~A_OPTIONAL
+
+
+def _unpack_node_attributes(ws: WorkingSet, action: Action) -> None:
+    """unpack_action_node_attributes: the operation's own instance attributes, their rules
+    evaluated with the action's node attributes, once (the graph passes them to the agent)."""
+    if action.flags & m.A_HAVE_NODE_ATTRS or action.op_entry is None:
+        return
+    assert action.node is not None
+    action.flags |= m.A_HAVE_NODE_ATTRS
+    unpack_nvpairs(action.op_entry, "instance_attributes",
+                   RuleContext(now=ws.now, node_attrs=action.node.attrs), ws.ids,
+                   into=action.extra)
 
 
 def _new_action(ws: WorkingSet, key: str, task: str, rsc: Optional[Resource],

@@ -189,7 +189,7 @@ def _action_params(ws: WorkingSet, action: Action, target: Optional[Node]) -> di
     """add_action_attributes: the resource's instance attributes (evaluated for the action's
     node) whenever the action has a resource and a node, whatever its task and even when it is
     a pseudo action; a primitive's action without a node gets them unevaluated for a node."""
-    params: dict[str, str] = {}
+    params: dict[str, str] = dict(action.extra)  # the operation's instance attributes
     rsc = action.rsc
     if rsc is not None and (action.node is not None or rsc.variant == m.PRIMITIVE):
         params.update(rsc_params(ws, rsc, action.node))
