@@ -93,7 +93,7 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
     if cfg is not None:
         return cfg
     op_entry = find_op_entry(rsc, key)
-    ctx = RuleContext(now=ws.now, rsc_class=rsc.xml.get("class"),
+    ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
                       rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
                       op_name=task, op_interval_ms=interval_ms)
     meta: dict[str, str] = {}
@@ -375,7 +375,8 @@ def _unpack_node_attributes(ws: WorkingSet, action: Action) -> None:
     assert action.node is not None
     action.flags |= m.A_HAVE_NODE_ATTRS
     unpack_nvpairs(action.op_entry, "instance_attributes",
-                   RuleContext(now=ws.now, node_attrs=action.node.attrs), ws.ids,
+                   RuleContext(now=ws.now, node_attrs=action.node.attrs,
+                               next_change=ws.next_change), ws.ids,
                    into=action.extra)
 
 

@@ -34,7 +34,8 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
     got = cache.get(key)
     if got is not None:
         return got
-    ctx = RuleContext(now=ws.now, node_attrs=None if node is None else node.attrs,
+    ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                      node_attrs=None if node is None else node.attrs,
                       rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
                       rsc_type=rsc.xml.get("type"))
     params: dict[str, str] = {}
@@ -49,7 +50,8 @@ def op_extra(ws: WorkingSet, rsc: Resource, op_entry: Optional[XNode]) -> dict[s
     if op_entry is None:
         return {}
     extra: dict[str, str] = {}
-    unpack_nvpairs(op_entry, "instance_attributes", RuleContext(now=ws.now), ws.ids, into=extra)
+    unpack_nvpairs(op_entry, "instance_attributes", RuleContext(now=ws.now, next_change=ws.next_change),
+                   ws.ids, into=extra)
     return extra
 
 

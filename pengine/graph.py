@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from core.cib.dates import to_epoch
 from core.cib.xmltree import XNode, to_xml
 from pengine import model as m
 from pengine.digest import rsc_params
@@ -163,6 +164,10 @@ def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
 
 def create_graph(ws: WorkingSet) -> Graph:
     synapses: list[Synapse] = []
+    if ws.next_change:
+        # pe__unpack_dataset_nvpairs and lifetimes: each asks for a recheck by the time its
+        # rules' outcome changes; the earliest of them is what remains
+        ws.update_recheck(to_epoch(min(ws.next_change)))
     for rsc in ws.resources:
         _expand(ws, rsc, synapses)
     for action in reversed(ws.actions):
