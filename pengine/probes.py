@@ -143,7 +143,7 @@ def _add_restart_orderings_for_probe(probe: Action, after: Action, visited: set[
         interleave = is_true(after_rsc.meta.get("interleave"))
         if interleave:
             compatible = find_compatible_child(rsc, after_rsc, m.ROLE_UNKNOWN, False)
-    for wrapper in list(reversed(after.after)):
+    for wrapper in reversed(after.after):  # orderings added here never start at `after`
         next_action: Action = wrapper[0]
         if not (wrapper[1] & m.O_IMPLIES_THEN):
             next_rsc = next_action.rsc
