@@ -107,54 +107,75 @@ def _add_restart_orderings_for_rsc(ws: WorkingSet, rsc: Resource) -> None:
         for child in rsc.children:
             _add_restart_orderings_for_rsc(ws, child)
         return
+    # what a walk finds depends on the probe's resource and where it starts, not on the probe:
+    # the probes of one resource on every node (all before its one start) share their walks
+    walks: dict[int, list[Action]] = {}
     for probe in act.resource_actions(rsc, None, "monitor", False):
+        if probe.task != "monitor":
+            continue
         for wrapper in list(reversed(probe.after)):  # Pacemaker's list is newest first
-            # Pacemaker marks visited actions `tracking` and clears the mark on every action
-            # after each one; a set per starting action is the same walk without the
-            # rescans of the whole action list
-            _add_restart_orderings_for_probe(probe, wrapper[0], set())
+            then_actions = walks.get(id(wrapper[0]))
+            if then_actions is None:
+                then_actions = walks[id(wrapper[0])] = _restart_actions_after(rsc, wrapper[0])
+            for then in then_actions:
+                act.order_actions(probe, then, m.O_OPTIONAL)
 
 
-def _add_restart_orderings_for_probe(probe: Action, after: Action, visited: set[int]) -> None:
+def _restart_actions_after(rsc: Resource, first_after: Action) -> list[Action]:
     """add_restart_orderings_for_probe: a "probe then start/promote" ordering also orders the
     probe before the other primitive's stop/demote (the start may be half of a restart), and
     the same again for everything ordered after it by an implies-then ordering, or by the
     ordering between a group's or (non-interleaved, else the compatible instance's) clone's
-    action and its members' ones."""
-    rsc = probe.rsc
-    if rsc is None or rsc.variant != m.PRIMITIVE or probe.task != "monitor":
-        return
-    if id(after) in visited:
-        return
-    visited.add(id(after))
-    after_rsc = after.rsc
-    if after_rsc is not None and after_rsc.variant == m.PRIMITIVE and rsc is not after_rsc:
-        then_actions: list[Action] = []
-        if after.task == "start":
-            then_actions = act.resource_actions(after_rsc, None, "stop", False)
-        elif after.task == "promote":
-            then_actions = act.resource_actions(after_rsc, None, "demote", False)
-        for then in then_actions:
-            if not (then.flags & A_PSEUDO):  # e.g. a stop implied by fencing
-                act.order_actions(probe, then, m.O_OPTIONAL)
-    interleave = False
-    compatible: Optional[Resource] = None
-    if after_rsc is not None and after_rsc.variant > m.GROUP:
-        interleave = is_true(after_rsc.meta.get("interleave"))
-        if interleave:
-            compatible = find_compatible_child(rsc, after_rsc, m.ROLE_UNKNOWN, False)
-    for wrapper in reversed(after.after):  # orderings added here never start at `after`
-        next_action: Action = wrapper[0]
-        if not (wrapper[1] & m.O_IMPLIES_THEN):
-            next_rsc = next_action.rsc
-            if after_rsc is None or after_rsc.variant < m.GROUP or rsc.parent is after_rsc \
-                    or next_rsc is None or next_rsc.variant > m.GROUP \
-                    or next_rsc.parent is not after_rsc:
-                continue
-            if after_rsc.variant > m.GROUP and interleave and \
-                    (compatible is None or compatible is not next_rsc):
-                continue
-        _add_restart_orderings_for_probe(probe, next_action, visited)
+    action and its members' ones.
+
+    Pacemaker recurses and marks visited actions `tracking`, clearing the mark on every action
+    after each starting action; this is the same pre-order walk with an explicit stack and a
+    set of visited actions per starting action (no rescans of the whole action list). It
+    returns the stops and demotes a probe of primitive rsc is to be ordered before, in the
+    order Pacemaker orders them (the walk never reaches the probe, so ordering the probe
+    afterwards changes nothing it saw)."""
+    found: list[Action] = []
+    visited: set[int] = set()
+    stack = [first_after]
+    while stack:
+        after = stack.pop()
+        if id(after) in visited:
+            continue
+        visited.add(id(after))
+        after_rsc = after.rsc
+        if after_rsc is not None and after_rsc.variant == m.PRIMITIVE and rsc is not after_rsc:
+            then_actions: list[Action] = []
+            if after.task == "start":
+                then_actions = act.resource_actions(after_rsc, None, "stop", False)
+            elif after.task == "promote":
+                then_actions = act.resource_actions(after_rsc, None, "demote", False)
+            for then in then_actions:
+                if not (then.flags & A_PSEUDO):  # e.g. a stop implied by fencing
+                    found.append(then)
+        if not after.after:
+            continue
+        interleave = False
+        compatible: Optional[Resource] = None
+        if after_rsc is not None and after_rsc.variant > m.GROUP:
+            interleave = is_true(after_rsc.meta.get("interleave"))
+            if interleave:
+                compatible = find_compatible_child(rsc, after_rsc, m.ROLE_UNKNOWN, False)
+        following: list[Action] = []
+        for wrapper in reversed(after.after):  # Pacemaker's list is newest first
+            next_action: Action = wrapper[0]
+            if not (wrapper[1] & m.O_IMPLIES_THEN):
+                next_rsc = next_action.rsc
+                if after_rsc is None or after_rsc.variant < m.GROUP or rsc.parent is after_rsc \
+                        or next_rsc is None or next_rsc.variant > m.GROUP \
+                        or next_rsc.parent is not after_rsc:
+                    continue
+                if after_rsc.variant > m.GROUP and interleave and \
+                        (compatible is None or compatible is not next_rsc):
+                    continue
+            if id(next_action) not in visited:
+                following.append(next_action)
+        stack.extend(reversed(following))  # the first one is walked first, as recursion does
+    return found
 
 
 def _add_probe_orderings_for_stops(ws: WorkingSet) -> None:
