@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from core.cib.dates import DateError, parse_date, to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import msec as parse_msec
 from core.cib.rules import RuleContext, unpack_nvpairs
 from core.cib.status import op_key
 from core.cib.xmltree import XNode
+from pengine import digest
 from pengine import model as m
 from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
                            Ordering,
@@ -91,7 +93,7 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
     if cfg is not None:
         return cfg
     op_entry = find_op_entry(rsc, key)
-    ctx = RuleContext(now=ws.now, rsc_class=rsc.xml.get("class"),
+    ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
                       rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
                       op_name=task, op_interval_ms=interval_ms)
     meta: dict[str, str] = {}
@@ -167,9 +169,37 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
         fail_role = m.text2role(role_after)
     if fail_role == m.ROLE_UNKNOWN:
         fail_role = m.ROLE_UNPROMOTED if task == "promote" else m.ROLE_STARTED
+    _start_delay(ws, rsc, meta, interval_ms)
     cfg = OpConfig(op_entry, meta, on_fail, fail_role, needs)
     cache[cache_key] = cfg
     return cfg
+
+
+def _start_delay(ws: WorkingSet, rsc: Resource, meta: dict[str, str], interval_ms: int) -> None:
+    """unpack_operation's tail: a configured start-delay becomes milliseconds
+    (unpack_start_delay; negative or invalid is 0); without one, a recurring operation's
+    interval-origin becomes the delay until the next multiple of the interval after the origin
+    (unpack_interval_origin, with C's remainder, which keeps the dividend's sign)."""
+    value = meta.get("start-delay")
+    if value is not None:
+        delay = parse_msec(value)
+        meta["start-delay"] = str(delay if delay is not None and delay > 0 else 0)
+        return
+    origin_text = meta.get("interval-origin")
+    interval_s = interval_ms // 1000
+    if origin_text is None or interval_ms == 0 or interval_s == 0:
+        return
+    try:
+        origin = to_epoch(parse_date(origin_text))
+    except DateError:
+        ws.warnings.append(f"Ignoring 'interval-origin' for operation of {rsc.id} "
+                           f"because '{origin_text}' is not valid")
+        return
+    since = ws.now_epoch - origin
+    remainder = abs(since) % interval_s
+    if since < 0:
+        remainder = -remainder
+    meta["start-delay"] = str(((0 if remainder <= 0 else interval_s) - remainder) * 1000)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -312,9 +342,10 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
                 action = None
     if action is None:
         action = _new_action(ws, key, task, rsc, node, optional, save)
-    if not optional:
-        action.flags &= ~A_OPTIONAL
+    _update_optional(action, optional)
     if rsc is not None:
+        if action.node is not None:
+            _unpack_node_attributes(ws, action)
         _update_runnable(ws, action, save)
         if save:
             if task == "stop":
@@ -322,6 +353,31 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
             elif task == "start":
                 rsc.starting = bool(action.flags & A_RUNNABLE)
     return action
+
+
+def _update_optional(action: Action, optional: bool) -> None:
+    """update_action_optional: a non-recurring action of an unmanaged resource on a node is
+    made optional each time it is asked for (whatever was decided before: the cluster does
+    not act for such a resource); otherwise a requirement is kept."""
+    rsc = action.rsc
+    if rsc is not None and action.node is not None and not (action.flags & A_PSEUDO) \
+            and not rsc.managed and "interval" not in action.meta:
+        action.flags |= A_OPTIONAL
+    elif not optional:
+        action.flags &= ~A_OPTIONAL
+
+
+def _unpack_node_attributes(ws: WorkingSet, action: Action) -> None:
+    """unpack_action_node_attributes: the operation's own instance attributes, their rules
+    evaluated with the action's node attributes, once (the graph passes them to the agent)."""
+    if action.flags & m.A_HAVE_NODE_ATTRS or action.op_entry is None:
+        return
+    assert action.node is not None
+    action.flags |= m.A_HAVE_NODE_ATTRS
+    unpack_nvpairs(action.op_entry, "instance_attributes",
+                   RuleContext(now=ws.now, node_attrs=action.node.attrs,
+                               next_change=ws.next_change), ws.ids,
+                   into=action.extra)
 
 
 def _new_action(ws: WorkingSet, key: str, task: str, rsc: Optional[Resource],
@@ -408,6 +464,8 @@ def fence_op(ws: WorkingSet, node: Node, op: Optional[str], optional: bool,
         action.meta["on_node"] = node.uname
         action.meta["on_node_uuid"] = node.id
         action.meta["stonith_action"] = op
+        if ws.enable_unfencing and _unfencing_digests(ws, node, action):
+            optional = False
     if ws.priority_fencing_delay > 0 and (priority_delay
                                           or "priority_fencing_delay" in action.meta):
         delay = 0
@@ -420,6 +478,30 @@ def fence_op(ws: WorkingSet, node: Node, op: Optional[str], optional: bool,
     elif reason is not None and action.reason is None:
         action.reason = reason
     return action
+
+
+def _unfencing_digests(ws: WorkingSet, node: Node, action: Action) -> bool:
+    """pe_fence_op with unfencing in use: note the unfencing devices' current parameter
+    digests on the fencing action (`digests_all`, `digests_secure`: "id:agent:digest," each)
+    so that the node can record them; True if a device's definition differs from the one the
+    node recorded when it was last unfenced (its `#digests-all`/`#digests-secure`
+    attributes; pe__compare_fencing_digest), which makes the fencing action required."""
+    changed = False
+    digests_all: list[str] = []
+    digests_secure: list[str] = []
+    for device in digest.unfencing_devices(ws.resources):
+        agent = device.xml.get("type") or ""
+        calc_all, calc_secure = digest.fencing_digests(ws, device, node)
+        summary_all = node.attrs.get("#digests-all")
+        if summary_all is not None and f"{device.id}:{agent}:{calc_all}" not in summary_all:
+            summary_secure = node.attrs.get("#digests-secure") or ""
+            if f"{device.id}:{agent}:{calc_secure}" not in summary_secure:
+                changed = True
+        digests_all.append(f"{device.id}:{agent}:{calc_all},")
+        digests_secure.append(f"{device.id}:{agent}:{calc_secure},")
+    action.meta["digests_all"] = "".join(digests_all)
+    action.meta["digests_secure"] = "".join(digests_secure)
+    return changed
 
 
 def fence_node(ws: WorkingSet, node: Node, reason: str, priority_delay: bool) -> None:

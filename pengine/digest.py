@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Optional
 
-from core.cib.rules import RuleContext, unpack_nvpairs
+from core.cib.rules import RuleContext, compare_versions, unpack_nvpairs
 from core.cib.status import int_attr
 from core.cib.xmltree import XNode
 from pengine import actions as act
@@ -34,7 +34,8 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
     got = cache.get(key)
     if got is not None:
         return got
-    ctx = RuleContext(now=ws.now, node_attrs=None if node is None else node.attrs,
+    ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                      node_attrs=None if node is None else node.attrs,
                       rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
                       rsc_type=rsc.xml.get("type"))
     params: dict[str, str] = {}
@@ -49,7 +50,8 @@ def op_extra(ws: WorkingSet, rsc: Resource, op_entry: Optional[XNode]) -> dict[s
     if op_entry is None:
         return {}
     extra: dict[str, str] = {}
-    unpack_nvpairs(op_entry, "instance_attributes", RuleContext(now=ws.now), ws.ids, into=extra)
+    unpack_nvpairs(op_entry, "instance_attributes", RuleContext(now=ws.now, next_change=ws.next_change),
+                   ws.ids, into=extra)
     return extra
 
 
@@ -156,3 +158,45 @@ def digest_mismatch(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> Opt
     if result == DIGEST_UNKNOWN:
         return None
     return result != DIGEST_MATCH
+
+
+STONITH_DIGEST_TASK = "stonith-on"
+CRM_FEATURE_SET = "3.16.2"  # Pacemaker 2.1.5's, when the CIB names none
+_DEFAULT_SECURE_LIST = " passwd password user "
+
+
+def fencing_digests(ws: WorkingSet, rsc: Resource, node: Node) -> tuple[str, str]:
+    """pe__calculate_digests(rsc, "stonith-on", 0, node, no history, secure): a fence device's
+    (all, secure) parameter digests, which unfencing records per node to notice a device whose
+    definition changed. Without a history entry the private parameters are the default list
+    and the feature set is the CIB's (an older one leaves meta-attributes and fencing
+    parameters out of the secure digest, as older controllers did)."""
+    params_all, _ = _all_params(ws, rsc, node, STONITH_DIGEST_TASK, 0)
+    version = ws.cib.get("crm_feature_set") or CRM_FEATURE_SET
+    old = compare_versions(version, "3.16.0") < 0
+    base = dict(rsc_params(ws, rsc, node)) if old else dict(params_all)
+    secure = {k: v for k, v in base.items() if f" {k} " not in _DEFAULT_SECURE_LIST}
+    if old and (rsc.xml.get("class") or "") == "stonith":
+        secure = {k: v for k, v in secure.items() if not _is_fence_param(k)}
+    secure = {k: v for k, v in secure.items()
+              if not k.startswith("CRM_meta_") and k not in _FILTERED}
+    return md5(render(params_all)), md5(render(secure))
+
+
+def unfencing_devices(resources: list[Resource]) -> list[Resource]:
+    """find_unfencing_devices: fence devices that require unfencing or provide it, depth
+    first, in the order Pacemaker's list has them (each match put in front)."""
+    matches: list[Resource] = []
+
+    def walk(candidates: list[Resource]) -> None:
+        for candidate in candidates:
+            if candidate.children:
+                walk(candidate.children)
+            elif not candidate.fence_device:
+                continue
+            elif candidate.needs_unfencing or \
+                    (candidate.meta.get("provides") or "").lower() == "unfencing":
+                matches.insert(0, candidate)
+
+    walk(resources)
+    return matches

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from core.cib.dates import to_epoch
 from core.cib.xmltree import XNode, to_xml
 from pengine import model as m
+from pengine.digest import rsc_params
 from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO,
-                           A_RUNNABLE, Action, Resource, WorkingSet)
+                           A_RUNNABLE, Action, Node, Resource, WorkingSet)
 
 
 class Synapse:
@@ -162,6 +164,10 @@ def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
 
 def create_graph(ws: WorkingSet) -> Graph:
     synapses: list[Synapse] = []
+    if ws.next_change:
+        # pe__unpack_dataset_nvpairs and lifetimes: each asks for a recheck by the time its
+        # rules' outcome changes; the earliest of them is what remains
+        ws.update_recheck(to_epoch(min(ws.next_change)))
     for rsc in ws.resources:
         _expand(ws, rsc, synapses)
     for action in reversed(ws.actions):
@@ -184,43 +190,84 @@ def create_graph(ws: WorkingSet) -> Graph:
 # ------------------------------------------------------------------------------------------------
 # XML
 
-def _action_params(ws: WorkingSet, action: Action) -> dict[str, str]:
-    params: dict[str, str] = {}
+def _action_params(ws: WorkingSet, action: Action, target: Optional[Node]) -> dict[str, str]:
+    """add_action_attributes: the resource's instance attributes (evaluated for the action's
+    node) whenever the action has a resource and a node, whatever its task and even when it is
+    a pseudo action; a primitive's action without a node gets them unevaluated for a node."""
+    params: dict[str, str] = dict(action.extra)  # the operation's instance attributes
     rsc = action.rsc
-    if rsc is not None and action.node is not None and not (action.flags & A_PSEUDO) and \
-            action.task not in ("stop", "cancel", "delete", "lrm_delete"):
-        from pengine.digest import rsc_params
+    if rsc is not None and (action.node is not None or rsc.variant == m.PRIMITIVE):
         params.update(rsc_params(ws, rsc, action.node))
-    for key, value in action.meta.items():
-        params[f"CRM_meta_{key.replace('-', '_')}"] = value
-    if action.node is not None and not (action.flags & A_PSEUDO):
-        params["CRM_meta_on_node"] = action.node.uname
-        params["CRM_meta_on_node_uuid"] = action.node.id
+    _add_meta(params, action.meta)
+    if target is not None:
+        params["CRM_meta_on_node"] = target.uname
+        params["CRM_meta_on_node_uuid"] = target.id
+    if rsc is None and action.task == "stonith" and action.node is not None:
+        # the fencing target's node attributes, as meta-attributes (add_action_attributes)
+        _add_meta(params, action.node.attrs)
     return params
 
 
+def _add_meta(params: dict[str, str], values: dict[str, str]) -> None:
+    """hash2metafield: `CRM_meta_<name>` with dashes as underscores, leaving out the
+    cluster-generated names holding '#' or ':' (#uname, fail-count-..., last-failure-...)."""
+    for key, value in values.items():
+        if "#" in key or ":" in key:
+            continue
+        params[f"CRM_meta_{key.replace('-', '_')}"] = value
+
+
+def _downed_nodes(action: Action) -> list[str]:
+    """add_downed_nodes: a shutdown downs its node, a fencing action whose stonith_action is a
+    fencing one (off, reboot, poweroff; not unfencing's `on`) downs its target."""
+    if action.node is None:
+        return []
+    if action.task == "do_shutdown":
+        return [action.node.id]
+    if action.task == "stonith" and \
+            action.meta.get("stonith_action") in ("off", "reboot", "poweroff"):
+        return [action.node.id]
+    return []
+
+
 def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
-    if action.flags & A_PSEUDO:
-        tag = "pseudo_event"
-    elif action.task in ("stonith", "do_shutdown", "clear_failcount", "lrm_delete",
-                         "reprobe") or action.rsc is None:
+    """create_graph_action: the element (fencing a crm_event, or a pseudo_event when it is a
+    pseudo action; shutdown, fail-count clearing and CIB-only history deletion crm_events; other
+    pseudo actions pseudo_events; everything else an rsc_op, `probe_again` included), the node
+    for all but plain pseudo actions, the resource for real resource actions, the attributes and
+    the nodes the action takes down."""
+    pseudo = bool(action.flags & A_PSEUDO)
+    task = action.task
+    needs_node_info = True
+    extra_attrs: dict[str, str] = {}
+    if task == "stonith":
+        tag = "pseudo_event" if pseudo else "crm_event"
+    elif task in ("do_shutdown", "clear_failcount"):
         tag = "crm_event"
+    elif task == "lrm_delete":
+        tag = "crm_event"
+        extra_attrs["mode"] = "cib"
+    elif pseudo:
+        tag = "pseudo_event"
+        needs_node_info = False
     else:
         tag = "rsc_op"
-    attrs = {"id": str(action.id), "operation": action.task,
+    attrs = {"id": str(action.id), "operation": task,
              "operation_key": graph_operation_key(action)}
     if attrs["operation_key"] != action.uuid:
         attrs["internal_operation_key"] = action.uuid
-    if action.task == "cancel" and action.cancel_task:
-        attrs["operation"] = "cancel"
-    if action.node is not None and not (action.flags & A_PSEUDO):
-        attrs["on_node"] = action.node.uname
-        attrs["on_node_uuid"] = action.node.id
+    attrs.update(extra_attrs)
+    node = action.node if needs_node_info else None
+    if node is not None:
+        attrs["on_node"] = node.uname
+        attrs["on_node_uuid"] = node.id
+    rsc = action.rsc
+    if not as_input and rsc is not None and not pseudo and _locks_rsc_to_node(action):
+        attrs["shutdown-lock"] = str(rsc.lock_time)
     elem = XNode(tag, attrs)
     if as_input:
         return elem
-    rsc = action.rsc
-    if rsc is not None and tag == "rsc_op":
+    if rsc is not None and not pseudo:
         ident, long_id = graph_resource_ids(rsc)
         rattrs = {"id": ident}
         if long_id is not None:
@@ -229,12 +276,25 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
             if rsc.xml.get(key) is not None:
                 rattrs[key] = rsc.xml.get(key)  # type: ignore[assignment]
         elem.sub("primitive", rattrs)
-    params = _action_params(ws, action)
+    params = _action_params(ws, action, node)
     elem.sub("attributes", {graph_attr_name(k): params[k] for k in sorted(params)})
-    if action.task == "stonith" and action.node is not None:
+    downed_ids = _downed_nodes(action) if node is not None else []
+    if downed_ids:
         downed = elem.sub("downed")
-        downed.sub("node", {"id": action.node.id})
+        for ident in downed_ids:
+            downed.sub("node", {"id": ident})
     return elem
+
+
+def _locks_rsc_to_node(action: Action) -> bool:
+    """pcmk__action_locks_rsc_to_node: an action on its resource's shutdown-lock node carries
+    the lock (so the controller keeps it), except that on a node shutting down only stops do
+    (another action, a demote say, would make the controller clear the lock)."""
+    rsc = action.rsc
+    if rsc is None or rsc.lock_node is None or action.node is None \
+            or action.node is not rsc.lock_node:
+        return False
+    return not (action.node.shutdown and action.task != "stop")
 
 
 def graph_attr_name(name: str) -> str:

@@ -458,6 +458,8 @@ class WorkingSet:
         self.show_scores = False
         self.show_pending = False  # display: show pending actions (current status only)
         self.recheck_by = 0
+        # when rules evaluated while unpacking (attribute sets, lifetimes) change outcome
+        self.next_change: list = []
         self.legacy_failcounts = False
         # collected for the caller
         self.failed_ops: list[tuple[XNode, Node, Resource]] = []
@@ -478,6 +480,12 @@ class WorkingSet:
         self.ids = None  # IdIndex
         self.transition_id = 0
         self.graph = None
+
+    def update_recheck(self, recheck: int) -> None:
+        """pe__update_recheck_time: the graph asks to be recomputed by the earliest future
+        time (epoch seconds) at which something scheduled now would change."""
+        if recheck > self.now_epoch and (self.recheck_by == 0 or self.recheck_by > recheck):
+            self.recheck_by = recheck
 
     def unsupported_feature(self, what: str) -> None:
         if what not in self.unsupported:

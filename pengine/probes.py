@@ -4,10 +4,13 @@ whose state for it is unknown, ordered before anything that starts the resource.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from core.cib.status import op_key
 from pengine import actions as act
 from pengine import model as m
-from pengine.model import A_OPTIONAL, A_RUNNABLE, Action, Node, Resource, WorkingSet
+from pengine.clone import find_compatible_child
+from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
 from pengine.unpack import is_true
 
 
@@ -73,7 +76,7 @@ def schedule_probes(ws: WorkingSet) -> None:
             continue
         probed = node.attrs.get("probe_complete")
         if probed is not None and not is_true(probed):
-            probe = act.custom_action(ws, None, f"reprobe-{node.uname}", "reprobe", node,
+            probe = act.custom_action(ws, None, f"probe_again-{node.uname}", "probe_again", node,
                                       False, True)
             probe.meta["op_no_wait"] = "true"
             continue
@@ -91,6 +94,91 @@ def _probe_needed_before(probe: Action, then: Action) -> bool:
 
 
 def order_probes(ws: WorkingSet) -> None:
+    """pcmk__order_probes: probes before restarts, then probes before what stops follow."""
+    for rsc in ws.resources:
+        _add_restart_orderings_for_rsc(ws, rsc)
+    _add_probe_orderings_for_stops(ws)
+
+
+def _add_restart_orderings_for_rsc(ws: WorkingSet, rsc: Resource) -> None:
+    """add_restart_orderings_for_rsc: for each probe of each primitive, every action it is
+    ordered before gets the probe's restart orderings."""
+    if rsc.variant != m.PRIMITIVE:
+        for child in rsc.children:
+            _add_restart_orderings_for_rsc(ws, child)
+        return
+    # what a walk finds depends on the probe's resource and where it starts, not on the probe:
+    # the probes of one resource on every node (all before its one start) share their walks
+    walks: dict[int, list[Action]] = {}
+    for probe in act.resource_actions(rsc, None, "monitor", False):
+        if probe.task != "monitor":
+            continue
+        for wrapper in list(reversed(probe.after)):  # Pacemaker's list is newest first
+            then_actions = walks.get(id(wrapper[0]))
+            if then_actions is None:
+                then_actions = walks[id(wrapper[0])] = _restart_actions_after(rsc, wrapper[0])
+            for then in then_actions:
+                act.order_actions(probe, then, m.O_OPTIONAL)
+
+
+def _restart_actions_after(rsc: Resource, first_after: Action) -> list[Action]:
+    """add_restart_orderings_for_probe: a "probe then start/promote" ordering also orders the
+    probe before the other primitive's stop/demote (the start may be half of a restart), and
+    the same again for everything ordered after it by an implies-then ordering, or by the
+    ordering between a group's or (non-interleaved, else the compatible instance's) clone's
+    action and its members' ones.
+
+    Pacemaker recurses and marks visited actions `tracking`, clearing the mark on every action
+    after each starting action; this is the same pre-order walk with an explicit stack and a
+    set of visited actions per starting action (no rescans of the whole action list). It
+    returns the stops and demotes a probe of primitive rsc is to be ordered before, in the
+    order Pacemaker orders them (the walk never reaches the probe, so ordering the probe
+    afterwards changes nothing it saw)."""
+    found: list[Action] = []
+    visited: set[int] = set()
+    stack = [first_after]
+    while stack:
+        after = stack.pop()
+        if id(after) in visited:
+            continue
+        visited.add(id(after))
+        after_rsc = after.rsc
+        if after_rsc is not None and after_rsc.variant == m.PRIMITIVE and rsc is not after_rsc:
+            then_actions: list[Action] = []
+            if after.task == "start":
+                then_actions = act.resource_actions(after_rsc, None, "stop", False)
+            elif after.task == "promote":
+                then_actions = act.resource_actions(after_rsc, None, "demote", False)
+            for then in then_actions:
+                if not (then.flags & A_PSEUDO):  # e.g. a stop implied by fencing
+                    found.append(then)
+        if not after.after:
+            continue
+        interleave = False
+        compatible: Optional[Resource] = None
+        if after_rsc is not None and after_rsc.variant > m.GROUP:
+            interleave = is_true(after_rsc.meta.get("interleave"))
+            if interleave:
+                compatible = find_compatible_child(rsc, after_rsc, m.ROLE_UNKNOWN, False)
+        following: list[Action] = []
+        for wrapper in reversed(after.after):  # Pacemaker's list is newest first
+            next_action: Action = wrapper[0]
+            if not (wrapper[1] & m.O_IMPLIES_THEN):
+                next_rsc = next_action.rsc
+                if after_rsc is None or after_rsc.variant < m.GROUP or rsc.parent is after_rsc \
+                        or next_rsc is None or next_rsc.variant > m.GROUP \
+                        or next_rsc.parent is not after_rsc:
+                    continue
+                if after_rsc.variant > m.GROUP and interleave and \
+                        (compatible is None or compatible is not next_rsc):
+                    continue
+            if id(next_action) not in visited:
+                following.append(next_action)
+        stack.extend(reversed(following))  # the first one is walked first, as recursion does
+    return found
+
+
+def _add_probe_orderings_for_stops(ws: WorkingSet) -> None:
     """add_probe_orderings_for_stops: 'stop X then Y' also means 'probe X then Y'."""
     for order in ws.orderings:
         if order.flags == m.O_NONE:

@@ -304,6 +304,8 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
             _remove_children(state, "lrm")
             _remove_children(state, "transient_attributes")
         return False
+    if action.task == "probe_again":
+        return False  # simulate_resource_action: confirmed, neither shown nor recorded
     if action.rsc is None or action.task in ("clear_failcount", "lrm_delete", "do_shutdown"):
         where = node.uname if node is not None else ""
         if action.rsc is not None:

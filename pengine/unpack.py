@@ -13,6 +13,7 @@ import datetime as _dt
 import re
 from typing import Optional
 
+from core.cib.dates import to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import msec as parse_msec
 from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, first_rule_score,
@@ -92,7 +93,7 @@ def unpack_config(ws: WorkingSet) -> None:
     config = cib.find("configuration")
     ws.ids = IdIndex(config if config is not None else cib)
     crm_config = section(cib, "crm_config")
-    ctx = RuleContext(now=ws.now)
+    ctx = RuleContext(now=ws.now, next_change=ws.next_change)
     options = unpack_nvpairs(crm_config, "cluster_property_set", ctx, ws.ids,
                              first_id="cib-bootstrap-options")
     ws.config = options
@@ -171,7 +172,8 @@ def add_node_attrs(ws: WorkingSet, xml: Optional[XNode], node: Node, overwrite: 
     if cluster_name:
         attrs["#cluster-name"] = cluster_name
     if xml is not None:
-        unpack_nvpairs(xml, "instance_attributes", RuleContext(now=ws.now), ws.ids,
+        unpack_nvpairs(xml, "instance_attributes",
+                       RuleContext(now=ws.now, next_change=ws.next_change), ws.ids,
                        into=attrs, overwrite=overwrite)
     if "#site-name" not in attrs:
         site = attrs.get("site-name")
@@ -203,7 +205,8 @@ def unpack_nodes(ws: WorkingSet) -> None:
         node.unclean = ws.startup_fencing
         node.unseen = True
         add_node_attrs(ws, xml, node, False)
-        unpack_nvpairs(xml, "utilization", RuleContext(now=ws.now), ws.ids,
+        unpack_nvpairs(xml, "utilization", RuleContext(now=ws.now, next_change=ws.next_change),
+                       ws.ids,
                        into=node.utilization)
         ws.nodes.append(node)
         ws.node_by_id.setdefault(ident, node)
@@ -231,7 +234,8 @@ RESOURCE_TAGS = {"primitive": PRIMITIVE, "group": GROUP, "clone": CLONE, "master
 
 
 def rule_ctx_for(ws: WorkingSet, rsc_xml: XNode, node: Optional[Node] = None) -> RuleContext:
-    return RuleContext(now=ws.now, node_attrs=None if node is None else node.attrs,
+    return RuleContext(now=ws.now, next_change=ws.next_change,
+                       node_attrs=None if node is None else node.attrs,
                        rsc_class=rsc_xml.get("class"), rsc_provider=rsc_xml.get("provider"),
                        rsc_type=rsc_xml.get("type"))
 
@@ -553,7 +557,8 @@ def unpack_constraints(ws: WorkingSet) -> None:
         lifetime = xml.find("lifetime")
         if lifetime is not None:
             evaluator = RuleEvaluator(ws.ids)
-            if not evaluator.rules_pass(lifetime, RuleContext(now=ws.now)):
+            if not evaluator.rules_pass(lifetime,
+                                        RuleContext(now=ws.now, next_change=ws.next_change)):
                 continue
         tag = xml.tag.lower()
         if tag == "rsc_order":
@@ -658,16 +663,21 @@ def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resourc
         location.role_filter = role
         return
     evaluator = RuleEvaluator(ws.ids)
+    next_change: list = []
     for rule in xml.findall("rule"):
         rule = ws.ids.resolve(rule)
-        _location_rule(ws, evaluator, rule, ident, rsc, discover, submatches)
+        _location_rule(ws, evaluator, rule, ident, rsc, discover, submatches, next_change)
+    if next_change:
+        # a rule's outcome changes at a future time: the scheduler must run again by then
+        ws.update_recheck(to_epoch(min(next_change)))
     ws.unsupported.extend(u for u in evaluator.unsupported if u not in ws.unsupported)
 
 
 def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident: str,
                    rsc: Resource, discover: int,
-                   submatches: Optional[tuple[str, ...]]) -> None:
-    """generate_location_rule: one Location with every node the rule accepts."""
+                   submatches: Optional[tuple[str, ...]], next_change: list) -> None:
+    """generate_location_rule: one Location with every node the rule accepts (collecting in
+    next_change when a date expression's outcome will change)."""
     role_text = rule.get("role")
     role = m.ROLE_UNKNOWN
     if role_text is not None and role_text.lower() != "started":
@@ -687,7 +697,7 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
         ctx = RuleContext(now=ws.now, node_attrs=node.attrs, submatches=submatches,
                           rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
                           rsc_type=rsc.xml.get("type"), params=rsc_params(ws, rsc, node),
-                          meta=rsc.meta)
+                          meta=rsc.meta, next_change=next_change)
         if evaluator.rule_passes(rule, ctx):
             score = raw_score if not accept_any_positive else first_rule_score(rule, node.attrs)
             if accept_any_positive and score_attr is not None:

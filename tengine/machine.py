@@ -340,9 +340,15 @@ class TeMachine:
                 if action.operation == "stonith":
                     # the fencer's delays come on top of the device's time (priority-fencing-delay)
                     timeout = graph.stonith_timeout_ms + _ms_attr(action.attrs.get("CRM_meta_priority_fencing_delay")) * 1000
+                out.append(Send(self.client, TeInvoke(graph.transition_id, action.to_wire())))
+                if _is_true(action.attrs.get("CRM_meta_op_no_wait")):
+                    # te_rsc_command: an action nobody waits for (probe_again) is confirmed
+                    # as soon as it is sent
+                    st.state = CONFIRMED
+                    progress = True
+                    continue
                 st.deadline_ms = now_ms + timeout + action.start_delay_ms + graph.cluster_delay_ms
                 in_flight += 1
-                out.append(Send(self.client, TeInvoke(graph.transition_id, action.to_wire())))
         if self.in_flight() == 0 and not any(st.state == PENDING and self._could_fire(st) for st in self.by_synapse):
             self._finish(out)
             if self.graph is not None:  # a graph that waited for this one starts now
@@ -383,6 +389,11 @@ class TeMachine:
         self.by_synapse = []
         self.states = {}
         self.queued = None
+
+
+def _is_true(text: Optional[str]) -> bool:
+    """crm_is_true."""
+    return text is not None and text.strip().lower() in ("true", "on", "yes", "y", "1")
 
 
 def _ms_attr(text: object) -> int:

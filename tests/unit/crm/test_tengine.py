@@ -224,3 +224,28 @@ def test_actions_after_an_action_the_graph_does_not_hold_never_fire_and_the_rest
     summary = done(e.result(1, fired[0]))
     assert summary is not None and (summary.status, summary.next) == ("complete", "done")
     assert e.te.counters.get("unreachable_synapses") == 1
+
+
+def test_an_action_sent_with_op_no_wait_is_confirmed_as_it_is_sent(tmp_path):
+    # a node whose probe_complete attribute is false gets `probe_again` (op_no_wait) instead of
+    # probes; nobody reports on it, and the graph completes without it
+    cib = tmp_path / "cib.xml"
+    cib.write_text(CIB.replace("{batch}", "").replace(
+        '<node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>',
+        '<node_state id="node2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">'
+        '<transient_attributes id="node2"><instance_attributes id="s2">'
+        '<nvpair id="s2-p" name="probe_complete" value="false"/>'
+        '</instance_attributes></transient_attributes></node_state>'))
+    out = tmp_path / "graph.xml"
+    assert simulate(["-x", str(cib), "-G", str(out), "-Q"], stdout=io.StringIO()) == 0
+    e = Engine()
+    first = invokes(e.graph(out.read_text()))
+    assert keys(first) == ["a_monitor_0@node1", "b_monitor_0@node1", "probe_again-node2@node2"]
+    assert e.te.in_flight() == 2, "probe_again is not waited for"
+    fired: list[TeInvoke] = []
+    for inv in first:
+        if inv.action["operation"] != "probe_again":
+            fired += invokes(e.result(1, inv))
+    assert keys(fired) == ["a_start_0@node1"]
+    summary = done(e.result(1, invokes(e.result(1, fired[0]))[0]))
+    assert summary is not None and (summary.status, summary.next) == ("complete", "done")
