@@ -152,6 +152,11 @@ def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None
 
 def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
     if rsc.variant == m.CLONE:  # clone_expand: the instances' actions come first
+        from pengine.notify import create_clone_notifications
+        from pengine.ordering import action_flags
+        for action in reversed(rsc.actions):
+            action_flags(action, None)
+        create_clone_notifications(ws, rsc)
         for child in rsc.children:
             _expand(ws, child, synapses)
     for action in reversed(rsc.actions):

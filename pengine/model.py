@@ -240,6 +240,7 @@ class Resource:
         self.partial_migration_source: Optional[Node] = None
         self.partial_migration_target: Optional[Node] = None
         self.dangling_migrations: list[Node] = []
+        self.notifications: dict = {}  # clone: task -> notify.NotifyData, until graph time
         self.container: Optional[Resource] = None
         self.actions: ActionList = ActionList()
         self.rsc_cons: list[Colocation] = []       # this with others

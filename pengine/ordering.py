@@ -471,8 +471,8 @@ def _uuid_for_ordering(first_uuid: str, first_rsc: Resource) -> str:
              "notified": "notified", "promoted": "promoted", "demoted": "demoted"}.get(task)
     if remap is None:
         return first_uuid
-    if first_rsc.notify and first_rsc.variant == CLONE and any(
-            a.task == "notified" for a in first_rsc.actions.by_task.get("notified", ())):
+    # notifications are only on outermost clones: order after the last one is confirmed
+    if first_rsc.notify and first_rsc.parent is None:
         return f"{rid}_confirmed-post_notify_{remap}_0"
     return op_key(rid, remap, 0)
 
