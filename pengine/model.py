@@ -479,6 +479,7 @@ class WorkingSet:
         self.ids = None  # IdIndex
         self.transition_id = 0
         self.graph = None
+        self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resource (migrations)
 
     def unsupported_feature(self, what: str) -> None:
         if what not in self.unsupported:
