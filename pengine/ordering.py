@@ -502,17 +502,15 @@ def _clear_because(action: Action, flag: int, reason: Action) -> None:
     if action.flags & flag:
         action.flags &= ~flag
         if action.rsc is not reason.rsc:
-            act.set_reason(action, _action_reason(reason, flag), False)
+            act.set_reason(action, _action_reason(reason, flag), flag == A_MIGRATE_RUNNABLE)
 
 
 def _action_reason(action: Action, flag: int) -> Optional[str]:
     """pe__action2reason."""
     if flag == A_OPTIONAL:
         change = "required"
-    elif flag == A_RUNNABLE:
+    elif flag in (A_RUNNABLE, A_MIGRATE_RUNNABLE):
         change = "unrunnable"
-    elif flag == A_MIGRATE_RUNNABLE:
-        change = "unmigrateable"
     else:
         change = "unknown"
     if action.rsc is not None:

@@ -215,3 +215,58 @@ def test_notifications_reach_the_agent_with_pacemakers_environment(cluster):
     assert len(_env_lines(data, "n2", "notify")) == 2, "n2 is not told after it stopped"
     assert not os.path.exists(os.path.join(data, "n2.state"))
     _quiet(lrmds, history, _cib(resources, history, n2_attrs=STANDBY))
+
+
+def test_a_live_migration_runs_migrate_to_then_migrate_from_and_the_history_says_where(cluster):
+    lrmds, data, history = cluster
+    resources = VM.format(dir=data)
+    prefer_n1 = '<rsc_location id="vm-on-n1" rsc="vm" node="n1" score="100"/>'
+    ran = _transition(lrmds, history, _cib(resources, history, constraints=prefer_n1), 1)
+    assert [(node, op) for node, op, _ in ran if op == "start"] == [("n1", "start")]
+    _quiet(lrmds, history, _cib(resources, history, constraints=prefer_n1))
+
+    prefer_n2 = '<rsc_location id="vm-on-n2" rsc="vm" node="n2" score="100"/>'
+    ran = _transition(lrmds, history, _cib(resources, history, constraints=prefer_n2), 2)
+    # no start on the target: the agent moves the resource itself, then the source is stopped
+    assert [(node, op) for node, op, _ in ran if op != "monitor"] == [
+        ("n1", "migrate_to"), ("n2", "migrate_from"), ("n1", "stop")]
+    for node, op in (("n1", "migrate_to"), ("n2", "migrate_from")):
+        (env,) = _env_lines(data, node, op)
+        assert env["OCF_RESKEY_CRM_meta_migrate_source"] == "n1"
+        assert env["OCF_RESKEY_CRM_meta_migrate_target"] == "n2"
+    assert os.path.exists(os.path.join(data, "n2.state"))
+    assert not os.path.exists(os.path.join(data, "n1.state"))
+    entry = history["n2"].resources["vm"].entries["vm_migrate_from_0"]
+    assert (entry.migrate_source, entry.migrate_target) == ("n1", "n2")
+    assert history["n2"].active() == ["vm"] and history["n1"].active() == []
+    # the next transition sees a completed migration: nothing left to do
+    _quiet(lrmds, history, _cib(resources, history, constraints=prefer_n2))
+
+
+def test_a_half_done_migration_is_finished_by_the_next_transition(cluster):
+    """migrate_to succeeded but the transition stopped before migrate_from (the DC moved on):
+    the next transition continues with migrate_from alone, then stops the source."""
+    lrmds, data, history = cluster
+    resources = VM.format(dir=data)
+    prefer_n1 = '<rsc_location id="vm-on-n1" rsc="vm" node="n1" score="100"/>'
+    _transition(lrmds, history, _cib(resources, history, constraints=prefer_n1), 1)
+    prefer_n2 = '<rsc_location id="vm-on-n2" rsc="vm" node="n2" score="100"/>'
+    cib = _cib(resources, history, constraints=prefer_n2)
+    ws = schedule(cib, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    graph = parse_graph(graph_xml(ws, ws.graph))
+    (migrate_to,) = [s.action for s in graph.synapses if s.action.operation == "migrate_to"]
+    lrmd = lrmds["n1"]
+    meta = migrate_to.meta()
+    res = lrmd.run("vm", "migrate_to", params=migrate_to.params(), meta=meta,
+                   user_data=user_data(transition_key(migrate_to.id, 2, 0, "test-te"), "",
+                                       history_hint("migrate_to", meta)))
+    assert res.rc == 0
+    local = history["n1"]
+    local.record(local.resource("vm", "ocf", "lrtest", "rec"),
+                 OpRecord("vm", "migrate_to", 0, res.call_id, 0, 0,
+                          transition_key(migrate_to.id, 2, 0, "test-te"), "", 1),
+                 hint_of(res.user_data))
+    ran = _transition(lrmds, history, _cib(resources, history, constraints=prefer_n2), 3)
+    assert [(node, op) for node, op, _ in ran if op != "monitor"] == [
+        ("n2", "migrate_from"), ("n1", "stop")]
+    _quiet(lrmds, history, _cib(resources, history, constraints=prefer_n2))
