@@ -198,10 +198,32 @@ def _action_params(ws: WorkingSet, action: Action) -> dict[str, str]:
         params.update(rsc_params(ws, rsc, action.node))
     for key, value in action.meta.items():
         params[f"CRM_meta_{key.replace('-', '_')}"] = value
+    parent = rsc
+    while parent is not None:  # each resource's add_graph_meta, innermost first
+        _add_graph_meta(parent, params)
+        parent = parent.parent
     if action.node is not None and not (action.flags & A_PSEUDO):
         params["CRM_meta_on_node"] = action.node.uname
         params["CRM_meta_on_node_uuid"] = action.node.id
     return params
+
+
+def _add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
+    """pcmk__primitive_add_graph_meta / clone_append_meta: what an agent learns of its clone
+    (OCF_RESKEY_CRM_meta_clone, _clone_max, _notify, _promoted_max, ...)."""
+    if rsc.variant == m.PRIMITIVE:
+        if rsc.incarnation is not None:
+            params["CRM_meta_clone"] = rsc.incarnation
+    elif rsc.variant == m.CLONE:
+        params["CRM_meta_globally_unique"] = "true" if rsc.unique else "false"
+        params["CRM_meta_notify"] = "true" if rsc.notify else "false"
+        params["CRM_meta_clone_max"] = str(rsc.clone_max)
+        params["CRM_meta_clone_node_max"] = str(rsc.clone_node_max)
+        if rsc.promotable:
+            for name in ("promoted_max", "master_max"):  # master_*: for agents before 2.0
+                params[f"CRM_meta_{name}"] = str(rsc.promoted_max)
+            for name in ("promoted_node_max", "master_node_max"):
+                params[f"CRM_meta_{name}"] = str(rsc.promoted_node_max)
 
 
 def action_element(ws: WorkingSet, action: Action, as_input: bool) -> XNode:
