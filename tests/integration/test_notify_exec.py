@@ -30,7 +30,7 @@ AGENT = r"""#!/bin/sh
 node="$OCF_RESKEY_CRM_meta_on_node"
 state="$OCF_RESKEY_dir/$node.state"
 log_env() {
-    { echo "== $1"; env | grep -E '^OCF_RESKEY_CRM_meta_(notify_|migrate_)' | sort; } \
+    { echo "== $1"; env | grep -E '^OCF_RESKEY_CRM_meta_(notify|migrate_|clone)' | sort; } \
         >> "$OCF_RESKEY_dir/$node.log"
 }
 case "$1" in
@@ -194,6 +194,11 @@ def test_notifications_reach_the_agent_with_pacemakers_environment(cluster):
         assert env["OCF_RESKEY_CRM_meta_notify_all_uname"] == "n1 n2"
         assert env["OCF_RESKEY_CRM_meta_notify_available_uname"] == "n1 n2"
         assert env["OCF_RESKEY_CRM_meta_notify_inactive_resource"] == "rec:0 rec:1"
+        # what a DRBD-style agent checks before anything else
+        assert env["OCF_RESKEY_CRM_meta_notify"] == "true"
+        assert env["OCF_RESKEY_CRM_meta_clone_max"] == "2"
+        assert env["OCF_RESKEY_CRM_meta_clone_node_max"] == "1"
+        assert env["OCF_RESKEY_CRM_meta_clone"] == {"n1": "0", "n2": "1"}[node]
     # the notify results did not hide the starts: the next transition has nothing to do
     entries = history["n1"].resources["rec"].entries
     assert entries["rec_last_0"].task == "start"
