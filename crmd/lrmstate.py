@@ -214,9 +214,13 @@ class LocalLrm:
             rsc = LrmResource(rec.rsc_id, rsc_class, provider, rsc_type,
                               dict(base.entries) if base is not None else {})
             last = max((r.call_id for r in rsc.entries.values()), default=0)
-            rsc.entries[f"{rec.rsc_id}_last_0"] = OpRecord(
+            # a migration step in flight has its own entry, as its result will (with its nodes:
+            # a pending migrate_to on a node that is lost means the target must be stopped too)
+            entry = op_key(rec.rsc_id, rec.task, 0) if rec.task in ("migrate_to", "migrate_from") \
+                else f"{rec.rsc_id}_last_0"
+            rsc.entries[entry] = OpRecord(
                 rec.rsc_id, rec.task, 0, last + 1, PENDING_RC, OP_STATUS["pending"], rec.key, rec.digest,
-                rec.last_rc_change_s)
+                rec.last_rc_change_s, migrate_source=rec.migrate_source, migrate_target=rec.migrate_target)
             resources_now[rec.rsc_id] = rsc
         lrm = XNode("lrm", {"id": self.node_id})
         resources = lrm.sub("lrm_resources")

@@ -1190,8 +1190,10 @@ class CrmdMachine:
         found = []
         now_s = self.wall_s(self.last_step_ms or 0)
         for ctx in list(self.exec_waiting.values()) + list(self.running.values()):
-            if ctx.interval_ms == 0 and ctx.task not in ("monitor", "cancel", "delete"):
-                found.append((OpRecord(ctx.rsc_id, ctx.task, 0, 0, 0, 0, ctx.key, ctx.digest, now_s),
+            if ctx.interval_ms == 0 and ctx.task not in ("monitor", "cancel", "delete", "notify"):
+                source, _, target = ctx.hint.partition(":") if ctx.task.startswith("migrate_") else ("", "", "")
+                found.append((OpRecord(ctx.rsc_id, ctx.task, 0, 0, 0, 0, ctx.key, ctx.digest, now_s,
+                                       migrate_source=source, migrate_target=target),
                               ctx.rsc_class, ctx.provider, ctx.rsc_type))
         return tuple(found)
 
