@@ -90,8 +90,83 @@ def _probe_needed_before(probe: Action, then: Action) -> bool:
     return True
 
 
+_RESTART_PARTNER = {"start": "stop", "promote": "demote"}
+
+
+def _restart_targets(probe: Action, first_after: Action, find_compatible_child) -> list[Action]:
+    """add_restart_orderings_for_probe: "probe X then start Y" also means "probe X then stop
+    Y" (the start may be half of a restart of Y), and so on for everything ordered after Y's
+    start by an implies-then ordering, and from a group or clone to its members (for an
+    interleaved clone only to the instance next to X). Returns the stops and demotes to order
+    after the probe. Pacemaker walks this recursively with a tracking flag; the set of actions
+    reached does not depend on the walk's order (nor on the probe's node), so this walks it with
+    a stack, clears only the flags it set, and the caller reuses the answer for the resource's
+    probes on other nodes."""
+    targets: list[Action] = []
+    probe_rsc = probe.rsc
+    tracking = m.A_TRACKING
+    tracked: list[Action] = []
+    stack = [first_after]
+    while stack:
+        after = stack.pop()
+        if after.flags & tracking:
+            continue
+        after.flags |= tracking
+        tracked.append(after)
+        rsc = after.rsc
+        variant = -1 if rsc is None else rsc.variant
+        if variant == m.PRIMITIVE and probe_rsc is not rsc:
+            task = _RESTART_PARTNER.get(after.task.lower())
+            if task is not None:
+                for then in act.resource_actions(rsc, None, task, False):
+                    if not (then.flags & m.A_PSEUDO):  # (a stop implied by fencing, say)
+                        targets.append(then)
+        interleave = False
+        compatible = None
+        if variant > m.GROUP:
+            interleave = is_true(rsc.meta.get("interleave"))  # type: ignore[union-attr]
+            if interleave:
+                compatible = find_compatible_child(probe_rsc, rsc, m.ROLE_UNKNOWN, False)
+        for then, otype in after.after:
+            if not (otype & m.O_IMPLIES_THEN):
+                # onwards only from a group or clone to its own members
+                then_rsc = then.rsc
+                if rsc is None or variant < m.GROUP or probe_rsc.parent is rsc or then_rsc is None \
+                        or then_rsc.variant > m.GROUP or rsc is not then_rsc.parent:
+                    continue
+                if variant > m.GROUP and interleave and \
+                        (compatible is None or compatible is not then_rsc):
+                    continue
+            stack.append(then)
+    for action in tracked:
+        action.flags &= ~tracking
+    return targets
+
+
+def _restart_orderings_for_rsc(rsc: Resource) -> None:
+    """add_restart_orderings_for_rsc."""
+    if rsc.variant != m.PRIMITIVE:
+        for child in rsc.children:
+            _restart_orderings_for_rsc(child)
+        return
+    from pengine.clone import find_compatible_child
+    known: dict[int, list[Action]] = {}  # id(first action after a probe) -> what to order
+    for probe in act.resource_actions(rsc, None, "monitor", False):
+        if probe.task.lower() != "monitor":
+            continue
+        for after, _ in reversed(list(probe.after)):
+            targets = known.get(id(after))
+            if targets is None:
+                targets = known[id(after)] = _restart_targets(probe, after, find_compatible_child)
+            for then in targets:
+                act.order_actions(probe, then, m.O_OPTIONAL)
+
+
 def order_probes(ws: WorkingSet) -> None:
-    """add_probe_orderings_for_stops: 'stop X then Y' also means 'probe X then Y'."""
+    """pcmk__order_probes: "probe X then start Y" also orders X's probe before a restart of Y;
+    and (add_probe_orderings_for_stops) 'stop X then Y' also means 'probe X then Y'."""
+    for rsc in ws.resources:
+        _restart_orderings_for_rsc(rsc)
     for order in ws.orderings:
         if order.flags == m.O_NONE:
             continue

@@ -837,8 +837,13 @@ def _is_newer_op(a: XNode, b: XNode, same_node_default: bool) -> int:
 
 
 def _unknown_on(ws: WorkingSet, rsc_id: str, node_name: Optional[str]) -> bool:
+    """unknown_on_node: no completed operation of rsc_id on the node (a pending one, rc 193,
+    says nothing yet)."""
     entry = None if node_name is None else _lrm_resource(ws, rsc_id, node_name)
-    return entry is None or entry.find("lrm_rsc_op") is None
+    if entry is None:
+        return True
+    return not any(op.tag == "lrm_rsc_op" and op.get("rc-code") not in (None, "193")
+                   for op in entry.children)
 
 
 def _non_monitor_after(ws: WorkingSet, rsc_id: str, node_name: Optional[str], xml_op: XNode,
@@ -881,7 +886,10 @@ def _newer_state_after_migrate(ws: WorkingSet, rsc_id: str, node_name: Optional[
 
 
 def _migrate_to_success(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode) -> None:
-    """unpack_migrate_to_success: completed (dangling), partial or failed migrations."""
+    """unpack_migrate_to_success: completed (dangling), partial or failed migrations. As the
+    Pacemaker 2.1.5 of Debian 12 (crm_simulate, the reference), which carries the migration fixes
+    of Pacemaker 2.1.6 (ClusterLabs/pacemaker#3020: a target without any completed history is
+    not taken as a partial migration target)."""
     source, target = xml_op.get("migrate_source"), xml_op.get("migrate_target")
     if not source or not target or source != node.uname:
         ws.warnings.append(f"{xml_op.get('id')}: migrate_to on {node.uname} without a matching "
@@ -911,7 +919,10 @@ def _migrate_to_success(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode
             rsc.failed = True
             rsc.stop_flag = True
             rsc.allow_migrate = False
-    else:  # migrate_from pending, or done but its entry erased
+    else:  # migrate_from pending, or done but its entry erased, or still to be scheduled
+        if target_node is not None and target_node.online and _unknown_on(ws, rsc.id, target):
+            # no history at all on the target: likely cleaned up; its probe will tell
+            return
         if not target_newer_state and target_node is not None and target_node.online:
             add_running(ws, rsc, target_node, False)
             if source_node is not None and source_node.online:
