@@ -313,7 +313,11 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
                 action = None
     if action is None:
         action = _new_action(ws, key, task, rsc, node, optional, save)
-    if not optional:
+    if rsc is not None and action.node is not None and not (action.flags & A_PSEUDO) \
+            and not rsc.managed and "interval" not in action.meta:
+        # update_action_optional: an unmanaged resource's one-shot actions are never required
+        action.flags |= A_OPTIONAL
+    elif not optional:
         action.flags &= ~A_OPTIONAL
     if rsc is not None:
         _update_runnable(ws, action, save)
