@@ -135,6 +135,15 @@ class Graph:
         except ValueError:
             return 0
 
+    @property
+    def migration_limit(self) -> int:
+        """How many live migrations (migrate_to/migrate_from) may run at once per node; 0 or
+        less: no limit (the graph's `migration-limit`, from the cluster option)."""
+        try:
+            return int(self.attrs.get("migration-limit", "-1"))
+        except ValueError:
+            return -1
+
 
 def _ms(text: Optional[str], default: int) -> int:
     if text is None or text == "":

@@ -6,15 +6,20 @@ sent whole in every join request and entry by entry to the DC afterwards.
 
 Entries are `lrm_rsc_op` elements in Pacemaker's shape (pcmk__create_history_xml): `RSC_last_0`
 for the newest non-recurring operation, `RSC_last_failure_0` for the newest failure, and the
-operation key (`RSC_monitor_10000`) for each active recurring operation. The transition key and
-the parameter digest travel with the operation through the lrmd as its `user_data`
-(`key|digest`), so a history rebuilt after a restart still says which graph asked for what.
+operation key (`RSC_monitor_10000`) for each active recurring operation. A clone notification
+has an entry of its own (`RSC_post_notify_start_0`, always recorded as a success, as Pacemaker
+ignores notify errors) so it never hides the start or promote before it; a live migration step
+keeps its own entry too (`RSC_migrate_to_0`, `RSC_migrate_from_0`, with `migrate_source` and
+`migrate_target`), which is how the next transition learns that a migration completed or was
+left half done. The transition key, the parameter digest and that hint travel with the
+operation through the lrmd as its `user_data` (`key|digest|hint`), so a history rebuilt after a
+restart still says which graph asked for what.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from core.cib.status import FAKE_TE_ID, op_key, parse_transition_key, transition_key
@@ -39,17 +44,32 @@ def params_digest(attrs: dict[str, str], interval_ms: int) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
-def user_data(key: str, digest: str) -> str:
-    return f"{key}|{digest}"
+def user_data(key: str, digest: str, hint: str = "") -> str:
+    return f"{key}|{digest}|{hint}" if hint else f"{key}|{digest}"
 
 
 def split_user_data(data: str, probe: bool) -> tuple[str, str]:
     """(transition key, digest); an operation no graph asked for (the lrmd's own probes after a
     restart, a tool's) gets a key of transition -1 whose target says what was expected."""
-    key, _, digest = data.partition("|")
+    key, _, rest = data.partition("|")
+    digest = rest.partition("|")[0]
     if parse_transition_key(key) is None:
         key = transition_key(0, -1, 7 if probe else 0, FAKE_TE_ID)
     return key, digest
+
+
+def history_hint(operation: str, meta: dict[str, str]) -> str:
+    """What a notify or migration result needs to be recorded, from the action's meta:
+    `notify_type:notify_operation`, or `migrate_source:migrate_target`."""
+    if operation == "notify":
+        return f"{meta.get('notify_type', '')}:{meta.get('notify_operation', '')}"
+    if operation in ("migrate_to", "migrate_from"):
+        return f"{meta.get('migrate_source', '')}:{meta.get('migrate_target', '')}"
+    return ""
+
+
+def hint_of(data: str) -> str:
+    return data.split("|", 2)[2] if data.count("|") >= 2 else ""
 
 
 @dataclass
@@ -68,6 +88,8 @@ class OpRecord:
     exec_ms: int = 0
     queue_ms: int = 0
     exit_reason: str = ""
+    migrate_source: str = ""
+    migrate_target: str = ""
 
     @property
     def target_rc(self) -> int:
@@ -93,6 +115,9 @@ class OpRecord:
                "queue-time": str(self.queue_ms)}
         if self.digest and self.task not in ("stop", "cancel"):
             out["op-digest"] = self.digest
+        if self.task in ("migrate_to", "migrate_from"):
+            out["migrate_source"] = self.migrate_source
+            out["migrate_target"] = self.migrate_target
         return out
 
 
@@ -128,10 +153,27 @@ class LocalLrm:
             rsc = self.resources[rsc_id] = LrmResource(rsc_id, rsc_class, provider, rsc_type)
         return rsc
 
-    def record(self, rsc: LrmResource, rec: OpRecord) -> tuple[list[str], list[str]]:
-        """Add one result; returns (entry ids written, entry ids removed)."""
+    def record(self, rsc: LrmResource, rec: OpRecord, hint: str = "") -> tuple[list[str], list[str]]:
+        """Add one result (hint: see `history_hint`); returns (entry ids written, entry ids
+        removed)."""
         written: list[str] = []
         removed: list[str] = []
+        if rec.task == "notify":
+            notify_type, _, operation = hint.partition(":")
+            if not notify_type or not operation:
+                return written, removed  # unknown notification: it says nothing about the state
+            entry = f"{rec.rsc_id}_{notify_type}_notify_{operation}_0"
+            if rec.op_status != OP_STATUS["pending"]:
+                rec = replace(rec, rc=0, op_status=0, exit_reason="")
+            rsc.entries[entry] = rec
+            written.append(entry)
+            return written, removed
+        if rec.task in ("migrate_to", "migrate_from"):
+            source, _, target = hint.partition(":")
+            entry = op_key(rec.rsc_id, rec.task, 0)
+            rsc.entries[entry] = replace(rec, migrate_source=source, migrate_target=target)
+            written.append(entry)
+            return written, removed
         if rec.interval_ms > 0:
             entry = op_key(rec.rsc_id, rec.task, rec.interval_ms)
             rsc.entries[entry] = rec
@@ -172,9 +214,13 @@ class LocalLrm:
             rsc = LrmResource(rec.rsc_id, rsc_class, provider, rsc_type,
                               dict(base.entries) if base is not None else {})
             last = max((r.call_id for r in rsc.entries.values()), default=0)
-            rsc.entries[f"{rec.rsc_id}_last_0"] = OpRecord(
+            # a migration step in flight has its own entry, as its result will (with its nodes:
+            # a pending migrate_to on a node that is lost means the target must be stopped too)
+            entry = op_key(rec.rsc_id, rec.task, 0) if rec.task in ("migrate_to", "migrate_from") \
+                else f"{rec.rsc_id}_last_0"
+            rsc.entries[entry] = OpRecord(
                 rec.rsc_id, rec.task, 0, last + 1, PENDING_RC, OP_STATUS["pending"], rec.key, rec.digest,
-                rec.last_rc_change_s)
+                rec.last_rc_change_s, migrate_source=rec.migrate_source, migrate_target=rec.migrate_target)
             resources_now[rec.rsc_id] = rsc
         lrm = XNode("lrm", {"id": self.node_id})
         resources = lrm.sub("lrm_resources")
@@ -213,13 +259,16 @@ class LocalLrm:
                 rec = OpRecord(rsc.rsc_id, task, interval, int(r.get("call_id") or 0), int(r.get("rc") or 0),
                                OP_STATUS.get(str(r.get("status")), 4), key, digest, int(float(when or 0)),
                                int(r.get("exec_ms") or 0), int(r.get("queue_ms") or 0), str(r.get("exit_reason") or ""))
-                self.record(rsc, rec)
+                self.record(rsc, rec, hint_of(str(r.get("user_data") or "")))
 
     def active(self) -> list[str]:
         """Resources whose newest operation left them running here (for shutdown and logs)."""
         out = []
         for rsc_id, rsc in self.resources.items():
             last = rsc.entries.get(f"{rsc_id}_last_0")
+            arrived = rsc.entries.get(op_key(rsc_id, "migrate_from", 0))
+            if arrived is not None and not arrived.failed and (last is None or arrived.call_id > last.call_id):
+                last = arrived  # migrated here: running since, though no start was recorded
             if last is None:
                 continue
             if last.task == "stop" and not last.failed:

@@ -88,7 +88,8 @@ from core import wire
 from crmd import fencing
 from crmd import requests as rq
 from crmd.cib import FEATURE_SET, Cib, CibError, Edit, from_wire, version_of, wire_edits
-from crmd.lrmstate import OP_STATUS, LocalLrm, OpRecord, params_digest, split_user_data, user_data
+from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
+                           split_user_data, user_data)
 
 MSGTYPE = "crmd"
 INCARNATION_FILE = "crmd_incarnation"
@@ -183,6 +184,7 @@ class ActionCtx:
     rsc_class: str
     provider: str
     rsc_type: str
+    hint: str = ""  # notify and migration results: see crmd.lrmstate.history_hint
 
 
 @dataclass(frozen=True)
@@ -1241,8 +1243,10 @@ class CrmdMachine:
         found = []
         now_s = self.wall_s(self.last_step_ms or 0)
         for ctx in list(self.exec_waiting.values()) + list(self.running.values()):
-            if ctx.interval_ms == 0 and ctx.task not in ("monitor", "cancel", "delete"):
-                found.append((OpRecord(ctx.rsc_id, ctx.task, 0, 0, 0, 0, ctx.key, ctx.digest, now_s),
+            if ctx.interval_ms == 0 and ctx.task not in ("monitor", "cancel", "delete", "notify"):
+                source, _, target = ctx.hint.partition(":") if ctx.task.startswith("migrate_") else ("", "", "")
+                found.append((OpRecord(ctx.rsc_id, ctx.task, 0, 0, 0, 0, ctx.key, ctx.digest, now_s,
+                                       migrate_source=source, migrate_target=target),
                               ctx.rsc_class, ctx.provider, ctx.rsc_type))
         return tuple(found)
 
@@ -2283,7 +2287,8 @@ class CrmdMachine:
         rsc_id = action.rsc_id
         ctx = ActionCtx(tid, action.id, key, rsc_id, action.operation, action.interval_ms,
                         params_digest(action.attrs, action.interval_ms), action.rsc_class or "",
-                        action.rsc_provider or "", action.rsc_type or "")
+                        action.rsc_provider or "", action.rsc_type or "",
+                        history_hint(action.operation, action.meta()))
         if self.isolated and tid != GIVE_UP and action.operation in STARTING_OPS:
             # cut off: what runs here is being given up (the graph was planned before we knew);
             # the engine learns the action failed (no failure is recorded: nothing ran)
@@ -2334,7 +2339,7 @@ class CrmdMachine:
         meta = {k: v for k, v in action.meta().items()}
         send = self.lrmd.request(now_ms, lambda rid: lrm.Execute(
             rid, rsc_id, action.operation, action.interval_ms, action.timeout_ms, action.start_delay_ms, params, meta,
-            action.target_rc, "", user_data(key, ctx.digest)), "exec",
+            action.target_rc, "", user_data(key, ctx.digest, ctx.hint)), "exec",
             timeout_ms=REQUEST_TIMEOUT_MS)
         assert isinstance(send.msg, lrm.Execute)
         self.exec_waiting[send.msg.request_id] = ctx
@@ -2376,7 +2381,7 @@ class CrmdMachine:
         rec = OpRecord(res.rsc_id, res.operation, res.interval_ms, res.call_id, res.rc,
                        OP_STATUS.get(res.status, 4), key, digest, int(when), res.exec_ms, res.queue_ms, res.exit_reason)
         rsc = self.lrm.resource(res.rsc_id, rclass, provider, rtype)
-        written, removed = self.lrm.record(rsc, rec)
+        written, removed = self.lrm.record(rsc, rec, hint_of(res.user_data))
         entries = [rsc.entries[e].attrs(e, self.me) for e in written]
         result = {"rsc": res.rsc_id, "task": res.operation, "interval": res.interval_ms, "rc": res.rc,
                   "op_status": rec.op_status, "target": rec.target_rc, "key": key}

@@ -18,6 +18,7 @@ from core.cib.rules import RuleContext, unpack_nvpairs
 from core.cib.status import op_key
 from core.cib.xmltree import XNode
 from pengine import digest
+from pengine import migration
 from pengine import model as m
 from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
                            Ordering,
@@ -548,9 +549,11 @@ def new_ordering(ws: WorkingSet, first_rsc: Optional[Resource], first_task: Opti
         first_task = first_action.uuid
     if then_task is None and then_action is not None:
         then_task = then_action.uuid
-    ws.orderings.append(Ordering(ws.order_id, first_rsc, first_task, first_action, then_rsc,
-                                 then_task, then_action, flags))
+    order = Ordering(ws.order_id, first_rsc, first_task, first_action, then_rsc, then_task,
+                     then_action, flags)
+    ws.orderings.append(order)
     ws.order_id += 1
+    migration.order_migration_equivalents(ws, order)
 
 
 def order_resource_actions(ws: WorkingSet, first: Resource, first_task: str, then: Resource,

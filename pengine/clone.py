@@ -10,7 +10,8 @@ from promotion scores (node attributes `master-<rsc>`), promoted-role locations 
 (`set_instance_roles`). The clone itself only has pseudo actions (start/running, stop/stopped,
 promote/promoted, demote/demoted) that summarize its instances' actions.
 
-Clone notifications (`notify=true`) are not generated: the engine reports them as unsupported.
+Clone notifications (`notify=true`): the pseudo actions are made with the clone's actions here,
+the per-instance notify actions at graph time (`pengine/notify.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core.cib.scores import INFINITY, add_scores, parse_score, score_text
 from core.cib.status import strip_clone_suffix
 from pengine import actions as act
 from pengine import model as m
+from pengine import notify
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
                            PRIMITIVE, Action, Colocation, Location, Node, Resource, WorkingSet)
 
@@ -207,9 +209,6 @@ def unpack_clone(ws: WorkingSet, rsc: Resource) -> bool:
     if rsc.clone_child_xml is None:
         ws.warnings.append(f"{rsc.id} has nothing to clone")
         return False
-    if rsc.notify:
-        ws.unsupported_feature(f"clone notifications (notify=true) of {rsc.id}: notify "
-                               "actions are not scheduled")
     # clones are slightly sticky by default, so instances are not shuffled for no benefit
     meta.setdefault("resource-stickiness", "1")
     meta.setdefault("globally-unique", "true" if rsc.unique else "false")
@@ -984,16 +983,27 @@ def clone_create_actions(ws: WorkingSet, rsc: Resource) -> None:
             allow_dependent_migrations = False
         child_stopping |= stopping
         child_starting |= starting
-    _pseudo(ws, rsc, "start", not child_starting, True)
+    start = _pseudo(ws, rsc, "start", not child_starting, True)
     started = _pseudo(ws, rsc, "running", not child_starting, False)
     started.priority = INFINITY
     if child_active or child_starting:
         started.flags |= A_RUNNABLE
+    notes = rsc.notifications
+    if "start" not in notes:
+        start_notify = notify.clone_pseudo_ops(ws, rsc, "start", start, started)
+        if start_notify is not None:
+            notes["start"] = start_notify
     stop = _pseudo(ws, rsc, "stop", not child_stopping, True)
     stopped = _pseudo(ws, rsc, "stopped", not child_stopping, True)
     stopped.priority = INFINITY
     if allow_dependent_migrations:
         stop.flags |= A_MIGRATE_RUNNABLE
+    if "stop" not in notes:
+        stop_notify = notify.clone_pseudo_ops(ws, rsc, "stop", stop, stopped)
+        if stop_notify is not None:
+            notes["stop"] = stop_notify
+            if "start" in notes:
+                act.order_actions(stop_notify.post_done, notes["start"].pre, m.O_OPTIONAL)
     if rsc.ordered_clone:
         sort_by_instance_number(rsc)
         last_stop = last_start = None
@@ -1036,10 +1046,29 @@ def _create_promotable_actions(ws: WorkingSet, clone: Resource) -> None:
         create_actions(ws, instance)
         _role_changes(instance, state)
     any_demoting, any_promoting = state
-    _pseudo(ws, clone, "promote", not any_promoting, True)
-    _pseudo(ws, clone, "promoted", not any_promoting, True).priority = INFINITY
-    _pseudo(ws, clone, "demote", not any_demoting, True)
-    _pseudo(ws, clone, "demoted", not any_demoting, True).priority = INFINITY
+    promote = _pseudo(ws, clone, "promote", not any_promoting, True)
+    promoted = _pseudo(ws, clone, "promoted", not any_promoting, True)
+    promoted.priority = INFINITY
+    notes = clone.notifications
+    if "promote" not in notes:
+        promote_notify = notify.clone_pseudo_ops(ws, clone, "promote", promote, promoted)
+        if promote_notify is not None:
+            notes["promote"] = promote_notify
+    demote = _pseudo(ws, clone, "demote", not any_demoting, True)
+    demoted = _pseudo(ws, clone, "demoted", not any_demoting, True)
+    demoted.priority = INFINITY
+    if "demote" not in notes:
+        demote_notify = notify.clone_pseudo_ops(ws, clone, "demote", demote, demoted)
+        if demote_notify is not None:
+            notes["demote"] = demote_notify
+            if "promote" in notes:
+                # pe__create_promotable_pseudo_ops: every notification cycle before the next
+                post_done = demote_notify.post_done
+                act.order_actions(notes["stop"].post_done, notes["promote"].pre, m.O_OPTIONAL)
+                act.order_actions(notes["start"].post_done, notes["promote"].pre, m.O_OPTIONAL)
+                act.order_actions(post_done, notes["promote"].pre, m.O_OPTIONAL)
+                act.order_actions(post_done, notes["start"].pre, m.O_OPTIONAL)
+                act.order_actions(post_done, notes["stop"].pre, m.O_OPTIONAL)
     # promotion scores were kept in the instances' priorities: restore the configured one
     for instance in clone.children:
         instance.priority = clone.priority

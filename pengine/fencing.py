@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from pengine import actions as act
+from pengine import notify
 from pengine import model as m
 from pengine.model import A_IMPLIED_BY_STONITH, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, \
     WorkingSet
@@ -50,6 +51,8 @@ def _order_stop_vs_fencing(ws: WorkingSet, rsc: Resource, stonith: Action) -> No
             action.flags |= A_IMPLIED_BY_STONITH
             act.order_actions(stonith, action, m.O_PRESERVE)
             act.order_actions(stonith, parent_stop, m.O_PRESERVE)
+        if rsc.notify:
+            notify.order_after_fencing(ws, action, rsc, stonith)
     for action in act.resource_actions(rsc, target, "demote", False):
         assert action.node is not None
         if not action.node.online or action.node.unclean or rsc.failed:

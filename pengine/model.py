@@ -240,6 +240,7 @@ class Resource:
         self.partial_migration_source: Optional[Node] = None
         self.partial_migration_target: Optional[Node] = None
         self.dangling_migrations: list[Node] = []
+        self.notifications: dict = {}  # clone: task -> notify.NotifyData, until graph time
         self.container: Optional[Resource] = None
         self.actions: ActionList = ActionList()
         self.rsc_cons: list[Colocation] = []       # this with others
@@ -480,6 +481,7 @@ class WorkingSet:
         self.ids = None  # IdIndex
         self.transition_id = 0
         self.graph = None
+        self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resource (migrations)
 
     def update_recheck(self, recheck: int) -> None:
         """pe__update_recheck_time: the graph asks to be recomputed by the earliest future

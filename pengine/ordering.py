@@ -471,8 +471,8 @@ def _uuid_for_ordering(first_uuid: str, first_rsc: Resource) -> str:
              "notified": "notified", "promoted": "promoted", "demoted": "demoted"}.get(task)
     if remap is None:
         return first_uuid
-    if first_rsc.notify and first_rsc.variant == CLONE and any(
-            a.task == "notified" for a in first_rsc.actions.by_task.get("notified", ())):
+    # notifications are only on outermost clones: order after the last one is confirmed
+    if first_rsc.notify and first_rsc.parent is None:
         return f"{rid}_confirmed-post_notify_{remap}_0"
     return op_key(rid, remap, 0)
 
@@ -502,17 +502,15 @@ def _clear_because(action: Action, flag: int, reason: Action) -> None:
     if action.flags & flag:
         action.flags &= ~flag
         if action.rsc is not reason.rsc:
-            act.set_reason(action, _action_reason(reason, flag), False)
+            act.set_reason(action, _action_reason(reason, flag), flag == A_MIGRATE_RUNNABLE)
 
 
 def _action_reason(action: Action, flag: int) -> Optional[str]:
     """pe__action2reason."""
     if flag == A_OPTIONAL:
         change = "required"
-    elif flag == A_RUNNABLE:
+    elif flag in (A_RUNNABLE, A_MIGRATE_RUNNABLE):
         change = "unrunnable"
-    elif flag == A_MIGRATE_RUNNABLE:
-        change = "unmigrateable"
     else:
         change = "unknown"
     if action.rsc is not None:

@@ -16,6 +16,7 @@ from core.cib.scores import INFINITY
 from core.cib.status import int_attr, op_key
 from core.cib.xmltree import XNode
 from pengine import actions as act
+from pengine import migration
 from pengine import model as m
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
@@ -49,11 +50,12 @@ def _is_expected_node(rsc: Resource, node: Optional[Node]) -> bool:
 
 
 def _stop_resource(ws: WorkingSet, rsc: Resource, node: Optional[Node], optional: bool) -> None:
+    opt = optional
     for current in list(rsc.running_on):
         if _is_expected_node(rsc, current):
             continue
-        opt = optional
         if rsc.partial_migration_target is not None:
+            # the migration continues where the node was and remains the target
             if (current is rsc.partial_migration_target and rsc.allocated_to is not None
                     and rsc.allocated_to is rsc.partial_migration_target):
                 continue
@@ -132,10 +134,24 @@ def primitive_create_actions(ws: WorkingSet, rsc: Resource) -> None:
     num_all, num_clean = _active_counts(rsc)
     need_stop = False
     need_promote = False
+    is_moving = allow_migrate = multiply_active = False
     for source in rsc.dangling_migrations:
-        stop = act.stop_action(ws, rsc, source, False)
-        stop.flags |= m.A_DANGLE
-    if rsc.needs_fencing:
+        migration.abort_dangling_migration(ws, rsc, source, _schedule_cleanup)
+    if current is not None and chosen is not None and current is not chosen and \
+            rsc.next_role >= m.ROLE_STARTED:
+        is_moving = True
+        allow_migrate = migration.can_migrate(rsc, current)
+        need_stop = True  # also when migrating
+    if (rsc.partial_migration_source is not None and rsc.partial_migration_target is not None
+            and allow_migrate and num_all == 2 and current is rsc.partial_migration_source
+            and chosen is rsc.partial_migration_target):
+        pass  # a partial migration continues to the same target
+    elif rsc.partial_migration_source is not None or rsc.partial_migration_target is not None:
+        # a partial migration that cannot continue: recover (stop on both, start)
+        need_stop = True
+        rsc.partial_migration_source = rsc.partial_migration_target = None
+        allow_migrate = False
+    elif rsc.needs_fencing:
         multiply_active = num_all > 1
     else:
         multiply_active = num_clean > 1
@@ -147,14 +163,13 @@ def primitive_create_actions(ws: WorkingSet, rsc: Resource) -> None:
         elif rsc.recovery_type == m.RECOVERY_STOP_UNEXPECTED:
             need_stop = True
             rsc.stop_unexpected = True
-        rsc.partial_migration_source = rsc.partial_migration_target = None
     else:
         rsc.stop_unexpected = False
     if rsc.start_pending:
         start = act.start_action(ws, rsc, chosen, True)
         start.flags |= A_PRINT_ALWAYS
-    if current is not None and chosen is not None and current is not chosen:
-        need_stop = True
+    if is_moving:
+        pass  # the rest is for resources staying where they are
     elif rsc.failed:
         if rsc.stop_flag:
             need_stop = True
@@ -200,6 +215,9 @@ def primitive_create_actions(ws: WorkingSet, rsc: Resource) -> None:
         _ACTION_FN[fn](ws, rsc, chosen, False)
         role = next_role
     create_recurring_actions(ws, rsc)
+    if allow_migrate:
+        assert current is not None
+        migration.create_migration_actions(ws, rsc, current)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -131,16 +131,24 @@ def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: 
 
 def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc: int,
                          target_rc: int, now: int, digest: Optional[str],
-                         status: int = m.EXEC_DONE) -> XNode:
-    """pcmk__create_history_xml for a finished action (returns the entry written last)."""
+                         status: int = m.EXEC_DONE,
+                         notify: Optional[tuple[str, str]] = None,
+                         migration: Optional[tuple[str, str]] = None) -> XNode:
+    """pcmk__create_history_xml for a finished action (returns the entry written last).
+    A notify action (notify = (notify_type, notify_operation)) has its own entry, so it does
+    not hide the start or promote before it, and its result is always taken as success."""
     call_id = 0
     for op in entry.children:
         if op.tag == "lrm_rsc_op":
             call_id = max(call_id, int_attr(op, "call-id"))
     call_id += 1
     key = op_key(rsc_id, task, interval)
+    if task == "notify" and notify is not None:
+        rc, status = 0, m.EXEC_DONE
     failed = status != m.EXEC_DONE or rc != target_rc
-    if task in ("migrate_to", "migrate_from"):
+    if task == "notify" and notify is not None:
+        ids = [f"{rsc_id}_{notify[0]}_notify_{notify[1]}_0"]
+    elif task in ("migrate_to", "migrate_from"):
         ids = [key]
     elif failed:
         ids = [f"{rsc_id}_last_failure_0"] + ([f"{rsc_id}_last_0"] if interval == 0 else [])
@@ -168,6 +176,8 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
         }
         if digest is not None:
             values["op-digest"] = digest
+        if task in ("migrate_to", "migrate_from"):  # always recorded, for the next transition
+            values["migrate_source"], values["migrate_target"] = migration or ("", "")
         for name, value in values.items():
             op.set(name, value)
         for stale in ("op-restart-digest", "op-force-restart", "op-secure-digest",
@@ -353,6 +363,12 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     digest = None
     if task not in ("cancel",):
         digest = compute_digest(ws, rsc, node, task, interval)
+    notify = None
+    if task == "notify":
+        notify = (action.meta.get("notify_type", ""), action.meta.get("notify_operation", ""))
+    migration = None
+    if task in ("migrate_to", "migrate_from"):
+        migration = (action.meta.get("migrate_source", ""), action.meta.get("migrate_target", ""))
     inject_action_result(entry, entry.get("id") or config_name, task, interval, rc, target,
-                         now, digest)
+                         now, digest, notify=notify, migration=migration)
     return failed

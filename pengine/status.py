@@ -619,8 +619,7 @@ def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec,
         rsc.role = m.ROLE_STARTED
         clear_past = True
     elif task == "migrate_to":
-        ws.unsupported_feature(f"live migration history of {rsc.id}")
-        rsc.role = m.ROLE_STARTED
+        _migrate_to_success(ws, rsc, node, op.xml)
     elif rsc.role < m.ROLE_STARTED:
         _set_active(rsc)
     if clear_past:
@@ -653,8 +652,10 @@ def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, o
         state.on_fail = cfg.on_fail
     if task == "stop":
         resource_location(ws, rsc, node, -INFINITY, "__stop_fail__")
-    elif task in ("migrate_to", "migrate_from"):
-        ws.unsupported_feature(f"live migration failure history of {rsc.id}")
+    elif task == "migrate_to":
+        _migrate_to_failure(ws, rsc, node, op.xml)
+    elif task == "migrate_from":
+        _migrate_from_failure(ws, rsc, node, op.xml)
     elif task == "promote":
         rsc.role = m.ROLE_PROMOTED
     elif task == "demote":
@@ -734,6 +735,238 @@ def _process_rsc_state(ws: WorkingSet, rsc: Resource, node: Node, on_fail: int) 
     else:
         for stop in act.resource_actions(rsc, node, "stop", False):
             stop.flags |= m.A_OPTIONAL
+    # a stop on the source after a migrate_to does not stop what was partially migrated away
+    if rsc.role == m.ROLE_STOPPED and rsc.partial_migration_source is node and \
+            rsc.partial_migration_target is not None and rsc.running_on:
+        rsc.role = m.ROLE_STARTED
+
+
+# ------------------------------------------------------------------------------------------------
+# live migration history (unpack_migrate_to_success, unpack_migrate_to/from_failure)
+#
+# A migration is migrate_to on the source, migrate_from on the target, then a stop on the
+# source. Each step keeps its own history entry (RSC_migrate_to_0 on the source with
+# migrate_source/migrate_target), so a later transition can tell a completed migration whose
+# stop is still due ("dangling"), one stopped half way ("partial": migrate_to done, no
+# migrate_from yet) and failed ones, where the resource may be active on both nodes.
+
+
+def _lrm_resource(ws: WorkingSet, rsc_id: str, node_name: str) -> Optional[XNode]:
+    """find_lrm_resource: the history of rsc_id on the node of that name (first in the CIB)."""
+    index = ws.lrm_index
+    if index is None:
+        index = ws.lrm_index = {}
+        status = ws.cib.find("status")
+        for state in status.children if status is not None else ():
+            if state.tag != "node_state":
+                continue
+            lrm = state.find("lrm")
+            rscs = None if lrm is None else lrm.find("lrm_resources")
+            for entry in rscs.children if rscs is not None else ():
+                if entry.tag == "lrm_resource":
+                    index.setdefault((state.get("uname") or "", entry.get("id") or ""), entry)
+    return index.get((node_name, rsc_id))
+
+
+def _find_lrm_op(ws: WorkingSet, rsc_id: str, task: str, node_name: Optional[str],
+                 other: Optional[str], target_rc: int) -> Optional[XNode]:
+    """find_lrm_op: the first `task` entry of rsc_id on node_name; for migrate_to one whose
+    migrate_target is `other`, for migrate_from one whose migrate_source is; with target_rc
+    >= 0 only if it succeeded with that rc."""
+    if node_name is None:
+        return None
+    entry = _lrm_resource(ws, rsc_id, node_name)
+    if entry is None:
+        return None
+    found = None
+    for op in entry.children:
+        if op.tag != "lrm_rsc_op" or op.get("operation") != task:
+            continue
+        if other is not None and task == "migrate_to" and op.get("migrate_target") != other:
+            continue
+        if other is not None and task == "migrate_from" and op.get("migrate_source") != other:
+            continue
+        found = op
+        break
+    if found is not None and target_rc >= 0:
+        rec = op_record(found)
+        if rec.rc != target_rc or rec.status != m.EXEC_DONE:
+            return None
+    return found
+
+
+def _is_newer_op(a: XNode, b: XNode, same_node_default: bool) -> int:
+    """pe__is_newer_op: >0 if a happened after b (call ids on one node, else change times)."""
+    ra, rb = op_record(a), op_record(b)
+    a_node, b_node = a.get("on_node"), b.get("on_node")
+    same_node = same_node_default if a_node is None or b_node is None else a_node == b_node
+    if same_node and ra.id == rb.id:
+        return 0
+    a_id, b_id = ra.call_id, rb.call_id
+    if a_id == -1 and b_id == -1:
+        return 0
+    if same_node and 0 <= a_id < b_id:
+        return -1
+    if same_node and b_id >= 0 and a_id > b_id:
+        return 1
+    if a_id >= 0 and b_id >= 0 and (not same_node or a_id == b_id):
+        last_a, last_b = ra.last_change, rb.last_change
+        if last_a >= 0 and last_a < last_b:
+            return -1
+        if last_b >= 0 and last_a > last_b:
+            return 1
+        return 0
+    ma, mb = parse_transition_magic(ra.magic), parse_transition_magic(rb.magic)
+    if ma is None or mb is None:
+        return 0
+    ka, kb = ma[2].split(":"), mb[2].split(":")
+    try:
+        a_tid, b_tid = int(ka[1]), int(kb[1])
+    except (IndexError, ValueError):
+        return 0
+    if ka[-1] != kb[-1] or a_tid == b_tid:
+        if b_id == -1:
+            return -1
+        if a_id == -1:
+            return 1
+    elif (a_tid >= 0 and a_tid < b_tid) or b_tid == -1:
+        return -1
+    elif (b_tid >= 0 and a_tid > b_tid) or a_tid == -1:
+        return 1
+    return 0
+
+
+def _unknown_on(ws: WorkingSet, rsc_id: str, node_name: Optional[str]) -> bool:
+    """unknown_on_node: no completed operation of rsc_id on the node (a pending one, rc 193,
+    says nothing yet)."""
+    entry = None if node_name is None else _lrm_resource(ws, rsc_id, node_name)
+    if entry is None:
+        return True
+    return not any(op.tag == "lrm_rsc_op" and op.get("rc-code") not in (None, "193")
+                   for op in entry.children)
+
+
+def _non_monitor_after(ws: WorkingSet, rsc_id: str, node_name: Optional[str], xml_op: XNode,
+                       same_node: bool) -> bool:
+    entry = None if node_name is None else _lrm_resource(ws, rsc_id, node_name)
+    if entry is None:
+        return False
+    for op in entry.children:
+        if op.tag != "lrm_rsc_op" or op is xml_op:
+            continue
+        if op.get("operation") in ("start", "stop", "migrate_to", "migrate_from") and \
+                _is_newer_op(op, xml_op, same_node) > 0:
+            return True
+    return False
+
+
+def _newer_state_after_migrate(ws: WorkingSet, rsc_id: str, node_name: Optional[str],
+                               migrate_to: Optional[XNode],
+                               migrate_from: Optional[XNode]) -> bool:
+    """Whether a later operation on node_name (or a probe finding it stopped) makes the
+    migration events irrelevant there."""
+    xml_op = migrate_from if migrate_from is not None else migrate_to
+    assert xml_op is not None
+    source, target = xml_op.get("migrate_source"), xml_op.get("migrate_target")
+    same_node = False
+    if node_name == target:
+        if migrate_from is not None:
+            xml_op, same_node = migrate_from, True
+        else:
+            xml_op = migrate_to  # type: ignore[assignment]
+    elif node_name == source:
+        if migrate_to is not None:
+            xml_op, same_node = migrate_to, True
+        else:
+            xml_op = migrate_from  # type: ignore[assignment]
+    if _non_monitor_after(ws, rsc_id, node_name, xml_op, same_node):
+        return True
+    monitor = _find_lrm_op(ws, rsc_id, "monitor", node_name, None, m.OCF_NOT_RUNNING)
+    return monitor is not None and _is_newer_op(monitor, xml_op, same_node) > 0
+
+
+def _migrate_to_success(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode) -> None:
+    """unpack_migrate_to_success: completed (dangling), partial or failed migrations. As the
+    Pacemaker 2.1.5 of Debian 12 (crm_simulate, the reference), which carries the migration fixes
+    of Pacemaker 2.1.6 (ClusterLabs/pacemaker#3020: a target without any completed history is
+    not taken as a partial migration target)."""
+    source, target = xml_op.get("migrate_source"), xml_op.get("migrate_target")
+    if not source or not target or source != node.uname:
+        ws.warnings.append(f"{xml_op.get('id')}: migrate_to on {node.uname} without a matching "
+                           "migrate_source and migrate_target: ignored")
+        return
+    source_newer_op = _non_monitor_after(ws, rsc.id, source, xml_op, True)
+    migrate_from = _find_lrm_op(ws, rsc.id, "migrate_from", target, source, -1)
+    if source_newer_op and migrate_from is not None:
+        return
+    target_newer_state = _newer_state_after_migrate(ws, rsc.id, target, xml_op, migrate_from)
+    if source_newer_op and target_newer_state:
+        return
+    rsc.role = m.ROLE_STARTED  # clones cannot migrate: never promoted
+    target_node = ws.node_by_uname.get(target)
+    source_node = ws.node_by_uname.get(source)
+    if migrate_from is not None:
+        rec = op_record(migrate_from)
+        from_rc, from_status = rec.rc, rec.status
+    if migrate_from is not None and from_rc == m.OCF_OK and from_status == m.EXEC_DONE:
+        # both steps succeeded: only the stop on the source is left ("dangling")
+        rsc.role = m.ROLE_STOPPED
+        rsc.dangling_migrations.insert(0, node)
+    elif migrate_from is not None and from_status != m.EXEC_PENDING:  # migrate_from failed
+        if not target_newer_state and target_node is not None and target_node.online:
+            add_running(ws, rsc, target_node, True)
+        else:
+            rsc.failed = True
+            rsc.stop_flag = True
+            rsc.allow_migrate = False
+    else:  # migrate_from pending, or done but its entry erased, or still to be scheduled
+        if target_node is not None and target_node.online and _unknown_on(ws, rsc.id, target):
+            # no history at all on the target: likely cleaned up; its probe will tell
+            return
+        if not target_newer_state and target_node is not None and target_node.online:
+            add_running(ws, rsc, target_node, False)
+            if source_node is not None and source_node.online:
+                # partial: may continue if the target is still the one chosen
+                rsc.partial_migration_target = target_node
+                rsc.partial_migration_source = source_node
+        elif not source_newer_op:
+            rsc.failed = True
+            rsc.stop_flag = True
+            rsc.allow_migrate = False
+
+
+def _migrate_to_failure(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode) -> None:
+    """unpack_migrate_to_failure: the resource may be active on both nodes."""
+    source, target = xml_op.get("migrate_source"), xml_op.get("migrate_target")
+    if not source or not target or source != node.uname:
+        ws.warnings.append(f"{xml_op.get('id')}: migrate_to on {node.uname} without a matching "
+                           "migrate_source and migrate_target: ignored")
+        return
+    rsc.role = m.ROLE_STARTED
+    target_from = _find_lrm_op(ws, rsc.id, "migrate_from", target, source, m.OCF_OK)
+    if not _unknown_on(ws, rsc.id, target) and \
+            not _newer_state_after_migrate(ws, rsc.id, target, xml_op, target_from):
+        target_node = ws.node_by_uname.get(target)
+        if target_node is not None and target_node.online:
+            add_running(ws, rsc, target_node, False)
+    elif not _non_monitor_after(ws, rsc.id, source, xml_op, True):
+        rsc.dangling_migrations.insert(0, node)
+
+
+def _migrate_from_failure(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode) -> None:
+    """unpack_migrate_from_failure: the resource may still be active on the source."""
+    source, target = xml_op.get("migrate_source"), xml_op.get("migrate_target")
+    if not source or not target or target != node.uname:
+        ws.warnings.append(f"{xml_op.get('id')}: migrate_from on {node.uname} without a "
+                           "matching migrate_source and migrate_target: ignored")
+        return
+    rsc.role = m.ROLE_STARTED
+    source_to = _find_lrm_op(ws, rsc.id, "migrate_to", source, target, m.OCF_OK)
+    if not _unknown_on(ws, rsc.id, source) and \
+            not _newer_state_after_migrate(ws, rsc.id, source, source_to, xml_op):
+        source_node = ws.node_by_uname.get(source)
+        if source_node is not None and source_node.online:
+            add_running(ws, rsc, source_node, True)
 
 
 def _count_active(rsc: Resource) -> int:

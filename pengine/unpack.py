@@ -424,7 +424,6 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
         ws.unsupported_feature(f"Pacemaker Remote connection {ident}")
     if is_true(meta.get("allow-migrate")):
         rsc.allow_migrate = True
-        ws.unsupported_feature(f"live migration (allow-migrate) of {ident}")
     role = get_target_role(rsc)
     rsc.target_role = role
     if role is not None:

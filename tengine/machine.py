@@ -46,6 +46,15 @@ COMPLETION_ORDER = ("done", "wait", "restart", "shutdown")
 PENDING, FIRED, CONFIRMED, FAILED, SKIPPED = range(5)
 
 
+MIGRATION_OPS = ("migrate_to", "migrate_from")
+
+
+def _migration_nodes(action: GraphAction) -> set[str]:
+    """The nodes a migration step occupies (both its source and its target)."""
+    meta = action.attrs
+    return {n for n in (meta.get("CRM_meta_migrate_source"), meta.get("CRM_meta_migrate_target")) if n}
+
+
 @dataclass
 class SynapseState:
     synapse: Synapse
@@ -330,6 +339,8 @@ class TeMachine:
                     continue
                 if not action.pseudo and in_flight >= limit:
                     break
+                if not action.pseudo and not self._migration_allowed(graph, action):
+                    continue
                 out.append(Fired(graph.transition_id, action.id, action.pseudo, self.abort_priority, syn.priority))
                 if action.pseudo:
                     st.state = CONFIRMED
@@ -353,6 +364,20 @@ class TeMachine:
             self._finish(out)
             if self.graph is not None:  # a graph that waited for this one starts now
                 self._pass(now_ms, out)
+
+    def _migration_allowed(self, graph: Graph, action: GraphAction) -> bool:
+        """migration-limit (controld's allowed_on_node): a migrate_to or migrate_from waits while
+        its source or target node already runs that many migration steps."""
+        limit = graph.migration_limit
+        if limit <= 0 or action.operation not in MIGRATION_OPS or action.router_node:
+            return True
+        jobs: dict[str, int] = {}
+        for st in self.by_synapse:
+            other = st.synapse.action
+            if st.state == FIRED and other.operation in MIGRATION_OPS and not other.router_node:
+                for node in _migration_nodes(other):
+                    jobs[node] = jobs.get(node, 0) + 1
+        return all(jobs.get(node, 0) < limit for node in _migration_nodes(action))
 
     def _could_fire(self, st: SynapseState) -> bool:
         syn = st.synapse

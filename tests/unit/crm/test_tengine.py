@@ -15,7 +15,7 @@ from core.messages.common import Reply
 from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
 from core.sansio import Recv, Send, Tick
 from pengine.simulate import run as simulate
-from tengine.machine import TeMachine
+from tengine.machine import FIRED, TeMachine
 
 CRMD = b"crmd-1"
 CIB = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" have-quorum="1">
@@ -249,3 +249,65 @@ def test_an_action_sent_with_op_no_wait_is_confirmed_as_it_is_sent(tmp_path):
     assert keys(fired) == ["a_start_0@node1"]
     summary = done(e.result(1, invokes(e.result(1, fired[0]))[0]))
     assert summary is not None and (summary.status, summary.next) == ("complete", "done")
+MIGRATING = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" have-quorum="1">
+ <configuration>
+  <crm_config><cluster_property_set id="o">
+   <nvpair id="o1" name="stonith-enabled" value="false"/>{limit}
+  </cluster_property_set></crm_config>
+  <nodes><node id="node1" uname="node1"/><node id="node2" uname="node2"/></nodes>
+  <resources>{vms}</resources>
+  <constraints>{locs}</constraints>
+ </configuration>
+ <status>{states}</status>
+</cib>
+"""
+
+
+def migration_graph(tmp_path: Path, limit: str) -> str:
+    """Three migratable resources running on node1 that must all move to node2."""
+    vms = locs = ""
+    history = {"node1": "", "node2": ""}
+    for n in range(3):
+        vms += (f'<primitive id="vm{n}" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes '
+                f'id="vm{n}-m"><nvpair id="vm{n}-am" name="allow-migrate" value="true"/></meta_attributes>'
+                '</primitive>')
+        locs += f'<rsc_location id="l{n}" rsc="vm{n}" node="node2" score="100"/>'
+        for node, (task, rc) in (("node1", ("start", 0)), ("node2", ("monitor", 7))):
+            history[node] += (
+                f'<lrm_resource id="vm{n}" class="ocf" provider="pacemaker" type="Dummy"><lrm_rsc_op '
+                f'id="vm{n}_last_0" operation_key="vm{n}_{task}_0" operation="{task}" call-id="{n + 1}" '
+                f'rc-code="{rc}" op-status="0" interval="0" transition-key="1:1:{rc}:x" '
+                f'transition-magic="0:{rc};1:1:{rc}:x" on_node="{node}"/></lrm_resource>')
+    states = "".join(f'<node_state id="{node}" uname="{node}" in_ccm="true" crmd="online" join="member" '
+                     f'expected="member"><lrm id="{node}"><lrm_resources>{h}</lrm_resources></lrm></node_state>'
+                     for node, h in history.items())
+    cib = tmp_path / "migrating.xml"
+    cib.write_text(MIGRATING.format(vms=vms, locs=locs, states=states, limit=limit))
+    out = tmp_path / "migrating-graph.xml"
+    assert simulate(["-x", str(cib), "-G", str(out), "-Q"], stdout=io.StringIO()) == 0
+    return out.read_text()
+
+
+def _run_counting_migrations(e: Engine, text: str) -> int:
+    fired = invokes(e.graph(text))
+    most = 0
+    for _ in range(100):  # bounded
+        if not fired:
+            break
+        busy = sum(1 for i in fired if i.action["operation"] in ("migrate_to", "migrate_from"))
+        most = max(most, sum(1 for st in e.te.by_synapse if st.state == FIRED and
+                             st.synapse.action.operation in ("migrate_to", "migrate_from")), busy)
+        inv, fired = fired[0], fired[1:]
+        fired += invokes(e.result(1, inv))
+    assert e.te.graph is None, "the graph completed"
+    return most
+
+
+def test_migration_limit_bounds_the_live_migrations_in_flight_per_node(tmp_path):
+    text = migration_graph(tmp_path, '<nvpair id="o2" name="migration-limit" value="1"/>')
+    graph = parse_graph(text)
+    assert graph.migration_limit == 1
+    assert sum(1 for syn in graph.synapses if syn.action.operation == "migrate_to") == 3
+    assert _run_counting_migrations(Engine(), text) == 1
+    unlimited = migration_graph(tmp_path, "")
+    assert _run_counting_migrations(Engine(), unlimited) == 3

@@ -1,0 +1,157 @@
+"""Live migration (`allow-migrate=true`), scheduled as Pacemaker 2.1.5 does
+(lib/pacemaker/pcmk_sched_migration.c).
+
+A resource that may migrate and moves is not stopped and started: `migrate_to` runs on the
+source, then `migrate_from` on the target, then the stop on the source; the start on the target
+becomes a pseudo action (nothing runs) that still orders what depends on it. Both agent actions
+carry `migrate_source` and `migrate_target` (the agent sees OCF_RESKEY_CRM_meta_migrate_*). A
+partial migration (migrate_to done, migrate_from not yet) continues with only migrate_from if
+the target is still the chosen node; a dangling one (both done, the stop on the source not)
+gets that stop. Orderings between resources are copied onto the migration actions
+(`order_migration_equivalents`), so "A then B" still holds when either migrates.
+
+Reading the history (completed, partial, dangling and failed migrations) is `pengine.status`.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from core.cib.status import op_key, parse_op_key
+from pengine import actions as act
+from pengine import model as m
+from pengine.model import A_MIGRATE_RUNNABLE, A_PSEUDO, Action, Node, Ordering, Resource, WorkingSet
+
+
+def _add_migration_meta(action: Action, source: Node, target: Node) -> None:
+    action.meta.setdefault("migrate_source", source.uname)
+    action.meta.setdefault("migrate_target", target.uname)
+
+
+def create_migration_actions(ws: WorkingSet, rsc: Resource, current: Node) -> None:
+    """pcmk__create_migration_actions: migrate_to (unless already done) and migrate_from in
+    place of the stop/start pair, which stay as orderings (the start as a pseudo action)."""
+    target = rsc.allocated_to
+    assert target is not None
+    start = act.start_action(ws, rsc, target, True)
+    stop = act.stop_action(ws, rsc, current, True)
+    partial = rsc.partial_migration_target is not None
+    migrate_to: Optional[Action] = None
+    if not partial:
+        migrate_to = act.custom_action(ws, rsc, op_key(rsc.id, "migrate_to", 0), "migrate_to",
+                                       current, True, True)
+    migrate_from = act.custom_action(ws, rsc, op_key(rsc.id, "migrate_from", 0), "migrate_from",
+                                     target, True, True)
+    start.flags |= A_MIGRATE_RUNNABLE
+    stop.flags |= A_MIGRATE_RUNNABLE
+    start.flags |= A_PSEUDO  # easier than taking it out of the graph
+    migrate_from.flags |= A_MIGRATE_RUNNABLE
+    if not partial:
+        assert migrate_to is not None
+        migrate_to.flags |= A_MIGRATE_RUNNABLE
+        migrate_to.needs = start.needs
+        # probe -> migrate_to -> migrate_from
+        act.new_ordering(ws, rsc, op_key(rsc.id, "monitor", 0), None,
+                         rsc, op_key(rsc.id, "migrate_to", 0), None, m.O_OPTIONAL)
+        act.new_ordering(ws, rsc, op_key(rsc.id, "migrate_to", 0), None,
+                         rsc, op_key(rsc.id, "migrate_from", 0), None,
+                         m.O_OPTIONAL | m.O_IMPLIES_FIRST_MIGRATABLE)
+    else:
+        migrate_from.needs = start.needs
+        # probe -> migrate_from (migrate_to already completed)
+        act.new_ordering(ws, rsc, op_key(rsc.id, "monitor", 0), None,
+                         rsc, op_key(rsc.id, "migrate_from", 0), None, m.O_OPTIONAL)
+    # migrate_from before the stop and the (pseudo) start
+    act.new_ordering(ws, rsc, op_key(rsc.id, "migrate_from", 0), None,
+                     rsc, op_key(rsc.id, "stop", 0), None,
+                     m.O_OPTIONAL | m.O_IMPLIES_FIRST_MIGRATABLE)
+    act.new_ordering(ws, rsc, op_key(rsc.id, "migrate_from", 0), None,
+                     rsc, op_key(rsc.id, "start", 0), None,
+                     m.O_OPTIONAL | m.O_IMPLIES_FIRST_MIGRATABLE | m.O_PSEUDO_LEFT)
+    if migrate_to is not None:
+        _add_migration_meta(migrate_to, current, target)
+        if not rsc.is_remote_node:
+            # migrate_to can affect the target: record it while pending, in case the source
+            # leaves the membership before it returns
+            migrate_to.meta.setdefault("record-pending", "true")
+    _add_migration_meta(migrate_from, current, target)
+
+
+def abort_dangling_migration(ws: WorkingSet, rsc: Resource, source: Node,
+                             schedule_cleanup) -> None:
+    """pcmk__abort_dangling_migration: the stop on the source a completed migration left out."""
+    stop = act.stop_action(ws, rsc, source, False)
+    stop.flags |= m.A_DANGLE
+    if ws.remove_after_stop:
+        schedule_cleanup(ws, rsc, source, False)
+
+
+def can_migrate(rsc: Resource, current: Optional[Node]) -> bool:
+    """pcmk__rsc_can_migrate."""
+    if not rsc.allow_migrate or not rsc.managed or rsc.failed or rsc.start_pending:
+        return False
+    if current is None or current.unclean:
+        return False
+    target = rsc.allocated_to
+    return target is not None and not target.unclean
+
+
+def _is_parent(child: Resource, rsc: Resource) -> bool:
+    parent = child.parent
+    while parent is not None:
+        if parent is rsc:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _task(action: Optional[Action], key: Optional[str]) -> Optional[str]:
+    if action is not None:
+        return action.task
+    if key is not None:
+        parsed = parse_op_key(key)
+        if parsed is not None:
+            return parsed[1]
+    return None
+
+
+def order_migration_equivalents(ws: WorkingSet, order: Ordering) -> None:
+    """pcmk__order_migration_equivalents: an ordering between two unrelated resources, one of
+    which may migrate, also orders the migration actions that replace a start or stop."""
+    first, then = order.first_rsc, order.then_rsc
+    if first is None or then is None or first is then or _is_parent(first, then) \
+            or _is_parent(then, first):
+        return
+    first_migratable, then_migratable = first.allow_migrate, then.allow_migrate
+    if not first_migratable and not then_migratable:
+        return
+    first_task = _task(order.first_action, order.first_task)
+    then_task = _task(order.then_action, order.then_task)
+
+    def order_keys(first_key: str, then_key: str, flags: int) -> None:
+        act.new_ordering(ws, first, op_key(first.id, first_key, 0), None,  # type: ignore[union-attr]
+                         then, op_key(then.id, then_key, 0), None, flags)  # type: ignore[union-attr]
+
+    if first_task == "start" and then_task == "start":
+        flags = m.O_OPTIONAL
+        if first_migratable and then_migratable:
+            order_keys("migrate_from", "migrate_to", flags)  # A migrate_from then B migrate_to
+        if then_migratable:
+            if first_migratable:
+                flags |= m.O_APPLY_FIRST_NON_MIGRATABLE
+            order_keys("start", "migrate_to", flags)  # unless A's start is part of a migration
+    elif then_migratable and first_task == "stop" and then_task == "stop":
+        flags = m.O_OPTIONAL
+        if first_migratable:
+            flags |= m.O_APPLY_FIRST_NON_MIGRATABLE
+        order_keys("stop", "migrate_to", flags)  # A moving by restart: B migrates after A stops
+        if then.partial_migration_target is not None:
+            order_keys("stop", "migrate_from", flags)
+    elif first_task == "promote" and then_task == "start":
+        if then_migratable:
+            order_keys("promote", "migrate_to", m.O_OPTIONAL)
+    elif first_task == "demote" and then_task == "stop":
+        if then_migratable:
+            order_keys("demote", "migrate_to", m.O_OPTIONAL)
+            if then.partial_migration_target is not None:
+                order_keys("demote", "migrate_from", m.O_OPTIONAL)
