@@ -312,7 +312,13 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
                 action = None
     if action is None:
         action = _new_action(ws, key, task, rsc, node, optional, save)
-    if not optional:
+    if (rsc is not None and node is not None and not (action.flags & A_PSEUDO)
+            and not rsc.managed and not action.interval_ms):
+        # update_action_optional: an unmanaged resource's non-recurring actions are never
+        # required (they stay runnable, so a clone still sees them as "starting" only if
+        # some other instance really starts)
+        action.flags |= A_OPTIONAL
+    elif not optional:
         action.flags &= ~A_OPTIONAL
     if rsc is not None:
         _update_runnable(ws, action, save)

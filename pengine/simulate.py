@@ -181,8 +181,9 @@ def _run(args: SimpleNamespace, stdout) -> int:
             out.append("")
         if not args.quiet:
             _section(out, "Current cluster status", display.cluster_status(ws, show_pending=True))
-    modified = (args.node_up or args.node_down or args.node_fail or args.op_inject
-                or args.quorum is not None)
+    # crm_simulate 2.1.5 applies its injections (a quorum setting included) only when a node
+    # or operation is injected: `-q` on its own changes nothing (pcmk__simulate)
+    modified = bool(args.node_up or args.node_down or args.node_fail or args.op_inject)
     if modified:
         try:
             mods = simexec.apply_modifications(cib, args.node_up, args.node_down,
