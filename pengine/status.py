@@ -30,10 +30,15 @@ def _shutdown_requested(node: Node) -> bool:
     return value is not None and value != "0" and value != ""
 
 
+def _lower(value: Optional[str]) -> Optional[str]:
+    """Membership values are compared case-insensitively (pcmk__str_casei)."""
+    return None if value is None else value.lower()
+
+
 def _online_no_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
-    join = state.get("join")
+    join = _lower(state.get("join"))
     in_cluster = state.get("in_ccm")
-    is_peer = state.get("crmd")
+    is_peer = _lower(state.get("crmd"))
     if not is_true(in_cluster):
         return False
     if is_peer == "online":
@@ -45,10 +50,10 @@ def _online_no_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
 
 
 def _online_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
-    join = state.get("join")
-    is_peer = state.get("crmd")
+    join = _lower(state.get("join"))
+    is_peer = _lower(state.get("crmd"))
     in_cluster = state.get("in_ccm")
-    exp_state = state.get("expected") or "down"
+    exp_state = _lower(state.get("expected")) or "down"
     terminate = node.attrs.get("terminate")
     do_terminate = False
     if is_true(terminate):
@@ -61,7 +66,7 @@ def _online_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
         online = crmd_online
     elif in_cluster is None:
         act.fence_node(ws, node, "peer has not been seen by the cluster", False)
-    elif join == "nack":
+    elif join == "banned":  # CRMD_JOINSTATE_NACK
         act.fence_node(ws, node, "peer failed Pacemaker membership criteria", False)
     elif not do_terminate and exp_state == "down":
         if is_true(in_cluster) or crmd_online:
@@ -752,8 +757,9 @@ def add_running(ws: WorkingSet, rsc: Resource, node: Node, failed: bool) -> None
         if rsc.priority > 0 and ws.priority_fencing_delay > 0:
             node.priority += rsc.priority
         if node.maintenance:
+            # only unmanaged: pe_rsc_maintenance is set from configuration alone (a resource
+            # seen on a maintenance node still gets its recurring actions elsewhere)
             rsc.managed = False
-            rsc.maintenance = True
     if not rsc.managed:
         resource_location(ws, rsc, node, INFINITY, "not_managed_default")
         parent = rsc.parent
