@@ -59,8 +59,14 @@ def _load_generator():
 cibgen = _load_generator()
 
 
+HB_OVERRIDE: list[str] = []
+
+
 def hb_command() -> list[str]:
-    """Our installed entry point: the venv's `hb` next to this interpreter, else PATH."""
+    """Our installed entry point: --hb if given, else the venv's `hb` next to this
+    interpreter, else PATH."""
+    if HB_OVERRIDE:
+        return [*HB_OVERRIDE, "simulate"]
     here = pathlib.Path(sys.executable).with_name("hb")
     if here.exists():
         return [str(here), "simulate"]
@@ -98,6 +104,12 @@ def run_tool(cmd: list[str], timeout: float) -> Outcome:
     except subprocess.TimeoutExpired:
         return Outcome(None, "", "timed out")
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def oracle_crashed(theirs: Outcome) -> bool:
+    """crm_simulate died of a signal (a failed assertion aborts it): the case has no reference
+    answer, so it is counted apart instead of as an agreement or a mismatch."""
+    return theirs.rc is not None and (theirs.rc < 0 or theirs.rc >= 128)
 
 
 def compare(ours: Outcome, theirs: Outcome) -> list[str]:
@@ -172,8 +184,12 @@ class Tally:
     by_category: dict[str, int] = field(default_factory=dict)
     by_feature: dict[str, list[int]] = field(default_factory=dict)
     failing: list[Result] = field(default_factory=list)
+    oracle_crashes: list[int] = field(default_factory=list)
 
     def add(self, result: Result) -> None:
+        if oracle_crashed(result.theirs):
+            self.oracle_crashes.append(result.case.seed)
+            return
         self.total += 1
         ok = not result.mismatches
         self.agreed += ok
@@ -211,6 +227,9 @@ def diff_text(result: Result) -> str:
 
 def report(tally: Tally, label: str, show: int) -> None:
     print(f"{label}: {tally.agreed}/{tally.total} agree ({tally.percent():.2f} %)")
+    if tally.oracle_crashes:
+        print(f"  not counted: crm_simulate crashed on {len(tally.oracle_crashes)} case(s), "
+              f"seeds {' '.join(map(str, tally.oracle_crashes[:20]))}")
     for cat in CATEGORIES:
         if tally.by_category.get(cat):
             print(f"  mismatch {cat:10s} {tally.by_category[cat]}")
@@ -237,7 +256,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")
     parser.add_argument("--goal", type=float, default=99.5)
+    parser.add_argument("--hb", help="the hb executable to judge (default: this venv's)")
     args = parser.parse_args(argv)
+    if args.hb:
+        HB_OVERRIDE[:] = [args.hb]
     if shutil.which("crm_simulate") is None:
         print("crm_simulate missing: apt-get install pacemaker-cli-utils", file=sys.stderr)
         return 2

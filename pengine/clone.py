@@ -558,9 +558,9 @@ def _can_run_instance(rsc: Resource, node: Node, limit: int) -> Optional[Node]:
         else:
             parent_score = _owner(rsc).allowed[local]
             if parent_score < 0:
+                # and then banned outright: can_run_instance falls through to its bail label
                 _common_update_score(rsc, node, parent_score)
-                return None
-            if _owner(rsc).node_counts.get(local, 0) < limit:
+            elif _owner(rsc).node_counts.get(local, 0) < limit:
                 return local
     _common_update_score(rsc, node, -INFINITY)
     return None

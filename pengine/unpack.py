@@ -85,6 +85,12 @@ def section(cib: XNode, name: str) -> Optional[XNode]:
 # ------------------------------------------------------------------------------------------------
 # cluster options
 
+def _int_or_zero(text: Optional[str]) -> int:
+    """crm_element_value_int: the leading integer of an attribute, 0 when there is none."""
+    match = re.match(r"\s*[-+]?\d+", text or "")
+    return int(match.group()) if match else 0
+
+
 def unpack_config(ws: WorkingSet) -> None:
     cib = ws.cib
     # id-refs point into the configuration; indexing the status section too (hundreds of
@@ -133,6 +139,11 @@ def unpack_config(ws: WorkingSet) -> None:
     policy = {"ignore": m.NQ_IGNORE, "freeze": m.NQ_FREEZE, "stop": m.NQ_STOP,
               "demote": m.NQ_DEMOTE, "suicide": m.NQ_SUICIDE}.get(nqp, m.NQ_STOP)
     if policy == m.NQ_SUICIDE and not ws.stonith_enabled:
+        policy = m.NQ_STOP
+    elif policy == m.NQ_SUICIDE and not ws.have_quorum and not _int_or_zero(
+            cib.get("no-quorum-panic")):
+        # a cluster that has never had quorum has nothing to commit suicide over: stop
+        # (the controller sets no-quorum-panic once quorum has been lost, not just lacked)
         policy = m.NQ_STOP
     ws.no_quorum_policy = policy
     delay = parse_msec(opt("priority-fencing-delay"))
@@ -757,9 +768,11 @@ def _cmp_rsc(r1: Resource, r2: Resource) -> int:
 
 
 def insert_sorted(lst: list, item, cmp) -> None:
-    """g_list_insert_sorted: before the first element comparing greater."""
+    """g_list_insert_sorted: before the first element that does not compare less (so a new
+    item goes before the items it ties with: equal-priority colocations end up in reverse
+    order of definition, as in Pacemaker)."""
     for i, existing in enumerate(lst):
-        if cmp(item, existing) < 0:
+        if cmp(item, existing) <= 0:
             lst.insert(i, item)
             return
     lst.append(item)

@@ -421,6 +421,8 @@ class _Gen:
         quorum = "1"
         if self.chance(0.3, "no-quorum"):
             quorum = "0"
+            if self.chance(0.3, "quorum-lost"):
+                quorum = '0" no-quorum-panic="1'   # quorum was had and lost
         defaults = ""
         if self.chance(0.5, "rsc-defaults"):
             value = self.rnd.choice(["100", "0", "INFINITY", "50"])
