@@ -789,7 +789,11 @@ def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pa
     got = ws.fail_regexes.get(rsc)
     if got is not None:
         return got
-    name = strip_clone_suffix(rsc.id)
+    # rsc_fail_name: a globally unique instance keeps its instance number (its failures are
+    # its own); anonymous instances share the instance-less name
+    name = rsc.clone_name or rsc.id
+    if not rsc.unique:
+        name = strip_clone_suffix(name)
     op_pattern = "" if ws.legacy_failcounts else "#.+_[0-9]+"
     instance = "" if rsc.unique else "(:[0-9]+)?"
     try:
