@@ -55,6 +55,8 @@ class Prim:
     meta: dict[str, str] = field(default_factory=dict)
     on_fail: Optional[str] = None
     monitor_timeout_ms: int = 20000
+    start_on_fail: Optional[str] = None
+    monitor_enabled: Optional[str] = None
 
 
 class _Gen:
@@ -109,9 +111,16 @@ class _Gen:
             opts.append(("stop-all-resources", "true"))
         if self.chance(0.04, "maintenance-mode"):
             opts.append(("maintenance-mode", "true"))
+        if self.chance(0.04, "invalid-value"):
+            opts.append((r.choice(["symmetric-cluster", "startup-fencing", "stop-orphan-resources",
+                                   "start-failure-is-fatal"]), "junk"))
+        if self.chance(0.06, "stonith-action"):
+            opts.append(("stonith-action", r.choice(["poweroff", "off", "reboot", "junk"])))
+        if self.chance(0.05, "start-failure-not-fatal"):
+            opts.append(("start-failure-is-fatal", "false"))
         if self.chance(0.05, "unknown-option"):
             opts.append(("made-up-option", "42"))
-        return opts
+        return list(dict(opts).items())  # one nvpair per name (ids must be unique)
 
     def make_nodes(self) -> None:
         r = self.rnd
@@ -143,6 +152,14 @@ class _Gen:
         if self.chance(0.04, "invalid-value"):
             p.meta[r.choice(["resource-stickiness", "migration-threshold", "target-role",
                              "is-managed", "multiple-active", "failure-timeout"])] = "junk"
+        if self.chance(0.05, "requires"):
+            p.meta["requires"] = r.choice(["nothing", "quorum", "fencing", "junk"])
+        if self.chance(0.05, "priority"):
+            p.meta["priority"] = r.choice(["10", "-5", "junk"])
+        if self.chance(0.04, "start-op"):
+            p.start_on_fail = r.choice(["block", "stop", "ignore", "fence", "standby", "restart"])
+        if self.chance(0.03, "monitor-disabled"):
+            p.monitor_enabled = "false"
         if self.chance(0.05, "failure-timeout"):
             p.meta["failure-timeout"] = r.choice(["60s", "3650d"])
         if self.chance(0.05, "multiple-active"):
@@ -182,6 +199,12 @@ class _Gen:
                 for k, v in p.params.items()) + "</instance_attributes>"
         meta = self.xml_meta(p.rid, p.meta)
         onfail = f' on-fail="{p.on_fail}"' if p.on_fail else ""
+        if p.monitor_enabled:
+            onfail += f' enabled="{p.monitor_enabled}"'
+        start_op = ""
+        if p.start_on_fail:
+            start_op = (f'<op id="{p.rid}-start" name="start" interval="0" timeout="20s" '
+                        f'on-fail="{p.start_on_fail}"/>')
         if p.stateful:
             ops = (f'<op id="{p.rid}-mon-p" name="monitor" interval="10s" role="Promoted" '
                    f'timeout="20s"{onfail}/><op id="{p.rid}-mon-u" name="monitor" interval="11s" '
@@ -192,7 +215,7 @@ class _Gen:
                    f'{onfail}/>')
             agent = 'type="Dummy"'
         return (f'<primitive id="{p.rid}" class="ocf" provider="pacemaker" {agent}>{attrs}{meta}'
-                f"<operations>{ops}</operations></primitive>")
+                f"<operations>{start_op}{ops}</operations></primitive>")
 
     @staticmethod
     def xml_meta(owner: str, meta: dict[str, str]) -> str:
@@ -249,6 +272,8 @@ class _Gen:
                 role = ""
                 if self.kind[name] == "promotable" and self.chance(0.4, "location-role"):
                     role = ' role="Promoted"'
+                if self.chance(0.08, "resource-discovery"):
+                    role += f' resource-discovery="{r.choice(["never", "exclusive", "always"])}"'
                 out.append(f'<rsc_location id="loc{n}" rsc="{name}" '
                            f'node="{r.choice(self.nodes)}" score="{self.score()}"{role}/>')
             if self.chance(0.08, "location-rule"):
@@ -264,7 +289,9 @@ class _Gen:
                     self.features.add("colocation")
                     roles = ""
                     if self.kind[b] == "promotable" and self.chance(0.5, "colocation-role"):
-                        roles = ' with-rsc-role="Promoted"'
+                        roles = f' with-rsc-role="{r.choice(["Promoted", "Unpromoted"])}"'
+                    if self.kind[a] == "promotable" and self.chance(0.4, "colocation-role"):
+                        roles += ' rsc-role="Promoted"'
                     out.append(f'<rsc_colocation id="col{n}" rsc="{a}" with-rsc="{b}" '
                                f'score="{self.score()}"{roles}/>')
                 else:
@@ -284,7 +311,7 @@ class _Gen:
         for i, node in enumerate(self.nodes, 1):
             attrs = {}
             if self.chance(0.1, "standby"):
-                attrs["standby"] = self.rnd.choice(["on", "true", "on"])
+                attrs["standby"] = self.rnd.choice(["on", "true", "on", "off", "junk"])
             if self.chance(0.03, "node-maintenance"):
                 attrs["maintenance"] = "true"
             for name in self.top:
@@ -324,8 +351,11 @@ class _Gen:
         r = self.rnd
         states = ["probed-stopped", "running", "running", "failed-monitor", "failed-start",
                   "failed-stop", "stopped"]
+        states += ["probe-running", "probe-not-installed", "probe-error", "restarted",
+                   "pending-start", "monitor-timeout", "start-timeout"]
         if p.stateful:
-            states += ["promoted", "promoted", "failed-demote", "failed-promote"]
+            states += ["promoted", "promoted", "failed-demote", "failed-promote",
+                       "probe-promoted"]
         state = r.choice(states)
         self.features.add(f"hist-{state}")
         ops = []
@@ -361,6 +391,28 @@ class _Gen:
             ops.append(dem)
             ops.append(dem.replace(f'id="{p.rid}_last_0"', f'id="{p.rid}_last_failure_0"', 1))
             fails["demote_0"] = "1"
+        elif state in ("probe-running", "probe-promoted", "probe-not-installed", "probe-error"):
+            rc = {"probe-running": 0, "probe-promoted": 8, "probe-not-installed": 5,
+                  "probe-error": 1}[state]
+            ops.append(self.op(p, f"{p.rid}_last_0", "monitor", 0, rc, 7, 1))
+            if rc in (5, 1):
+                ops.append(self.op(p, f"{p.rid}_last_failure_0", "monitor", 0, rc, 7, 1))
+        elif state == "restarted":
+            ops.append(self.op(p, f"{p.rid}_last_0", "start", 0, 0, 0, 6))
+            ops.append(self.op(p, f"{p.rid}_monitor_{mon_int}", "monitor", mon_int, 0, 0, 7))
+        elif state == "pending-start":
+            ops.append(self.op(p, f"{p.rid}_last_0", "start", 0, 193, 0, 2, status=-1))
+        elif state in ("monitor-timeout", "start-timeout"):
+            task, interval = (("monitor", mon_int) if state == "monitor-timeout"
+                              else ("start", 0))
+            if task == "monitor":
+                ops.append(self.op(p, f"{p.rid}_last_0", "start", 0, 0, 0, 2))
+            failed = self.op(p, f"{p.rid}_last_failure_0", task, interval, 1, 0, 3, status=2)
+            ops.append(failed)
+            if task == "start":
+                ops.append(failed.replace(f'id="{p.rid}_last_failure_0"',
+                                          f'id="{p.rid}_last_0"', 1))
+            fails[f"{task}_{interval}"] = "1"
         elif state == "failed-promote":
             pro = self.op(p, f"{p.rid}_last_0", "promote", 0, 1, 0, 3)
             ops.append(pro)
