@@ -48,10 +48,8 @@ def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Opt
         for op in ops.children:
             if op.tag != "op":
                 continue
-            if not include_disabled and op.get("enabled") is not None:
-                from pengine.unpack import to_bool
-                if to_bool(op.get("enabled")) is False:
-                    continue
+            if not include_disabled and to_bool(op.get("enabled")) is False:
+                continue
             name = op.get("name")
             interval = parse_interval_ms(op.get("interval"))
             if key == op_key(rsc.id, name or "", interval):
@@ -76,7 +74,6 @@ def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
     for op in rsc.ops_xml.children:
         if op.tag != "op" or op.get("name") != "monitor":
             continue
-        from pengine.unpack import to_bool
         if to_bool(op.get("enabled")) is False:
             continue
         interval = parse_interval_ms(op.get("interval"))
