@@ -596,6 +596,10 @@ def new_location(ws: WorkingSet, ident: str, rsc: Resource, score: int,
     if node is not None:
         nodes.append((node, score))
     location = Location(ident, rsc, nodes, m.ROLE_UNKNOWN, discover)
+    if discover == m.DISCOVER_EXCLUSIVE:
+        # pcmk__new_location: the resource is discovered only where some constraint says so,
+        # even when this constraint itself never applies (a role filter that is not met)
+        rsc.exclusive_discover = True
     ws.locations.append(location)
     rsc.rsc_location.append(location)
     return location
@@ -691,6 +695,8 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
         raw_score = 0
     do_and = (rule.get("boolean-op") or "and").lower() != "or"
     location = Location(rule.get("id") or ident, rsc, [], role, discover)
+    if discover == m.DISCOVER_EXCLUSIVE:
+        rsc.exclusive_discover = True
     accept_any_positive = score_attr is not None
     from pengine.digest import rsc_params
     for node in ws.nodes:
