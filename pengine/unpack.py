@@ -14,6 +14,7 @@ import re
 from typing import Optional
 
 from core.cib.durations import interval_ms as parse_interval_ms
+from core.cib.durations import duration_seconds
 from core.cib.durations import msec as parse_msec
 from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, first_rule_score,
                             unpack_nvpairs)
@@ -77,6 +78,35 @@ CLUSTER_DEFAULTS = {
 }
 
 
+_BOOLEAN_OPTIONS = ("symmetric-cluster", "maintenance-mode", "start-failure-is-fatal",
+                    "enable-startup-probes", "shutdown-lock", "stonith-enabled", "have-watchdog",
+                    "concurrent-fencing", "startup-fencing", "stop-all-resources",
+                    "stop-orphan-resources", "stop-orphan-actions", "remove-after-stop")
+_INTERVAL_OPTIONS = ("shutdown-lock-limit", "stonith-timeout", "priority-fencing-delay",
+                     "cluster-delay")
+_NUMBER_OPTIONS = ("batch-limit", "migration-limit", "node-health-base", "node-health-green",
+                   "node-health-yellow", "node-health-red")
+
+
+def _option_is_valid(name: str, value: str) -> bool:
+    """The validators of Pacemaker 2.1.5's scheduler options (lib/pengine/common.c)."""
+    if name in _BOOLEAN_OPTIONS:
+        return to_bool(value) is not None
+    if name == "no-quorum-policy":
+        return value.lower() in ("stop", "freeze", "ignore", "demote", "suicide")
+    if name == "stonith-action":
+        return value in ("off", "reboot", "poweroff")  # pcmk__is_fencing_action: exact case
+    if name in _INTERVAL_OPTIONS:  # pcmk__valid_interval_spec
+        if value.startswith("P"):
+            return duration_seconds(value) is not None
+        return parse_msec(value) is not None
+    if name in _NUMBER_OPTIONS:
+        return re.fullmatch(r"\s*([-+]?\d+|[-+]?INFINITY)\s*", value, re.IGNORECASE) is not None
+    if name == "placement-strategy":
+        return value.lower() in ("default", "utilization", "minimal", "balanced")
+    return True
+
+
 def section(cib: XNode, name: str) -> Optional[XNode]:
     config = cib.find("configuration")
     return None if config is None else config.find(name)
@@ -105,6 +135,12 @@ def unpack_config(ws: WorkingSet) -> None:
 
     def opt(name: str) -> str:
         value = options.get(name)
+        if value is not None and not _option_is_valid(name, value):
+            # cluster_option_value: an invalid value is a configuration error, and the
+            # documented default applies
+            ws.warnings.append(f"using default value for cluster option '{name}' because "
+                               f"'{value}' is invalid")
+            value = None
         return CLUSTER_DEFAULTS.get(name, "") if value is None else value
 
     ws.dc_uuid = cib.get("dc-uuid")
