@@ -72,6 +72,7 @@ class _Gen:
         self.kind: dict[str, str] = {}    # top id -> primitive/group/clone/promotable
         self.members: dict[str, list[Prim]] = {}
         self.clone_max: dict[str, int] = {}
+        self.large = False
 
     def chance(self, p: float, tag: Optional[str] = None) -> bool:
         hit = self.rnd.random() < p
@@ -124,7 +125,9 @@ class _Gen:
 
     def make_nodes(self) -> None:
         r = self.rnd
-        count = r.randint(2, 5)
+        # one case in five is larger: more nodes and resources make more equal-score ties
+        self.large = self.chance(0.2, "large")
+        count = r.randint(4, 8) if self.large else r.randint(2, 5)
         self.nodes = [f"node{i}" for i in range(1, count + 1)]
         for node in self.nodes:
             state = r.choices(["online", "offline", "unclean", "pending", "never", "ccm-only",
@@ -171,7 +174,7 @@ class _Gen:
 
     def make_resources(self) -> None:
         r = self.rnd
-        count = r.randint(1, 6)
+        count = r.randint(6, 12) if self.large else r.randint(1, 6)
         for i in range(count):
             kind = r.choices(["primitive", "group", "clone", "promotable"],
                              weights=[50, 20, 15, 15])[0]
