@@ -582,8 +582,11 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
     elif rc == m.OCF_NOT_CONFIGURED:
         status = m.EXEC_ERROR_FATAL
     elif rc == m.OCF_UNIMPLEMENT_FEATURE:
+        if op.interval == 0:
+            _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD if op.interval == 0 else m.EXEC_NOT_SUPPORTED
     elif rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM, m.OCF_INSUFFICIENT_PRIV):
+        _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD
     elif rc == m.OCF_DEGRADED:
         if expected == m.OCF_OK:
@@ -592,6 +595,18 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
         if status == m.EXEC_DONE:
             status = m.EXEC_ERROR
     return rc, status
+
+
+def _check_recoverable(ws: WorkingSet, rsc: Resource, node: Node, task: str) -> None:
+    """check_recoverable: a stop that failed hard where the node cannot be fenced (fencing
+    disabled, no device, or no quorum for a node outside our membership) leaves nothing to
+    try: the resource is blocked (unmanaged), so no further action is planned for it."""
+    if task != "stop" or act.can_fence(ws, node):
+        return
+    ws.warnings.append(f"no further recovery can be attempted for {rsc.id} because stop on "
+                       f"{node.uname} failed")
+    rsc.managed = False
+    rsc.blocked = True
 
 
 def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, task: str,

@@ -382,7 +382,11 @@ class _Gen:
             ops.append(start.replace(f'id="{p.rid}_last_0"', f'id="{p.rid}_last_failure_0"', 1))
             fails["start_0"] = r.choice(["1", "INFINITY"])
         elif state == "failed-stop":
-            stop = self.op(p, f"{p.rid}_last_0", "stop", 0, 1, 0, 4, status=r.choice([0, 2, 4]))
+            # a hard failure (not installed, invalid or insufficient privileges) cannot be
+            # retried: without fencing the resource is blocked
+            rc = r.choice([1, 1, 5, 2, 4])
+            stop = self.op(p, f"{p.rid}_last_0", "stop", 0, rc, 0, 4,
+                           status=r.choice([0, 2, 4]) if rc == 1 else 0)
             ops.append(stop)
             ops.append(stop.replace(f'id="{p.rid}_last_0"', f'id="{p.rid}_last_failure_0"', 1))
             fails["stop_0"] = "INFINITY"
