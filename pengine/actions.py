@@ -20,6 +20,7 @@ from core.cib.xmltree import XNode
 from pengine import digest
 from pengine import migration
 from pengine import model as m
+from pengine.unpack import to_bool
 from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
                            Ordering,
                            Resource, WorkingSet)
@@ -50,10 +51,8 @@ def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Opt
         for op in ops.children:
             if op.tag != "op":
                 continue
-            if not include_disabled and op.get("enabled") is not None:
-                from pengine.unpack import to_bool
-                if to_bool(op.get("enabled")) is False:
-                    continue
+            if not include_disabled and to_bool(op.get("enabled")) is False:
+                continue
             name = op.get("name")
             interval = parse_interval_ms(op.get("interval"))
             if key == op_key(rsc.id, name or "", interval):
@@ -78,7 +77,6 @@ def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
     for op in rsc.ops_xml.children:
         if op.tag != "op" or op.get("name") != "monitor":
             continue
-        from pengine.unpack import to_bool
         if to_bool(op.get("enabled")) is False:
             continue
         interval = parse_interval_ms(op.get("interval"))
@@ -130,11 +128,7 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
         needs = m.NEEDS_NOTHING
     # on-fail
     on_fail, fail_role = m.F_RECOVER, m.ROLE_UNKNOWN
-    value = meta.get("on-fail")
-    if task == "stop" and value is not None and value.lower() == "standby":
-        ws.warnings.append(f"resetting on-fail for {rsc.id} stop action: 'standby' not allowed")
-        meta.pop("on-fail", None)
-        value = None
+    value = _configured_on_fail(ws, rsc, task, meta.get("on-fail"), op_entry)
     chosen: Optional[str] = None
     if value is not None:
         low = value.lower()
@@ -201,6 +195,50 @@ def _start_delay(ws: WorkingSet, rsc: Resource, meta: dict[str, str], interval_m
     if since < 0:
         remainder = -remainder
     meta["start-delay"] = str(((0 if remainder <= 0 else interval_s) - remainder) * 1000)
+def _is_promoted_monitor(op: Optional[XNode]) -> bool:
+    """A recurring monitor for the promoted role (either spelling of the role)."""
+    if op is None or (op.get("name") or "").lower() != "monitor":
+        return False
+    if (op.get("role") or "").lower() not in ("promoted", "master"):
+        return False
+    return (parse_interval_ms(op.get("interval") or "0") or 0) > 0
+
+
+def _configured_on_fail(ws: WorkingSet, rsc: Resource, task: str, value: Optional[str],
+                        op_entry: Optional[XNode]) -> Optional[str]:
+    """unpack_operation_on_fail: the on-fail text that applies, None for the default.
+
+    A stop may not be answered by standby, demote or stop; a demote without its own on-fail
+    takes the one of the first enabled promoted-role recurring monitor that has one (other than
+    demote); a history clean-up is never a failure; on-fail=demote is only meant for promote
+    and promoted-role recurring monitors. Rejected values fall back to the default with a
+    configuration warning, as Pacemaker does.
+    """
+    low = None if value is None else value.lower()
+    if task == "stop" and low in ("standby", "demote", "stop"):
+        ws.warnings.append(f"resetting on-fail for {rsc.id} stop action to the default: "
+                           f"'{value}' is not allowed for stop")
+        return None
+    if task == "demote" and value is None:
+        ops = rsc.ops_xml.children if rsc.ops_xml is not None else []
+        for op in ops:
+            if op.tag != "op" or op.get("on-fail") is None:
+                continue
+            if to_bool(op.get("enabled")) is False:
+                continue
+            if not _is_promoted_monitor(op) or (op.get("on-fail") or "").lower() == "demote":
+                continue
+            return op.get("on-fail")
+        return None
+    if task == "lrm_delete":
+        return "ignore"
+    if low == "demote":
+        name = (op_entry.get("name") or "").lower() if op_entry is not None else ""
+        if name != "promote" and not _is_promoted_monitor(op_entry):
+            ws.warnings.append(f"resetting on-fail for {rsc.id} {name} action to the default: "
+                               "'demote' is not allowed for it")
+            return None
+    return value
 
 
 # ------------------------------------------------------------------------------------------------

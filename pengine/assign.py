@@ -16,7 +16,7 @@ from core.cib.scores import INFINITY, add_scores, score_text
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
                            WorkingSet)
-from pengine.unpack import resource_location
+from pengine.unpack import cmp_dependent, cmp_primary, insert_sorted, resource_location
 
 # merge flags (pe_weights_*)
 W_INIT = 0x1
@@ -647,19 +647,24 @@ def assign_primitive(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> O
 
 
 def expand_group_colocations(rsc: Resource) -> None:
+    # every move goes through pcmk__add_this_with/pcmk__add_with_this, i.e. a sorted insertion
+    # that puts a colocation before its ties: the order the scores are applied in matters
+    # when a non-mandatory one would be rolled back after a mandatory one
     member = rsc.children[0]
-    member.rsc_cons.extend(rsc.rsc_cons)
+    for con in rsc.rsc_cons:
+        insert_sorted(member.rsc_cons, con, cmp_primary)
     any_unmanaged = not member.managed
     for member in rsc.children[1:]:
         if any_unmanaged:
             for con in rsc.rsc_cons:
                 if con.score == INFINITY:
-                    member.rsc_cons.insert(0, con)
+                    insert_sorted(member.rsc_cons, con, cmp_primary)
         elif not member.managed:
             any_unmanaged = True
     rsc.rsc_cons = []
     last = rsc.children[-1]
-    last.rsc_cons_lhs.extend(rsc.rsc_cons_lhs)
+    for con in rsc.rsc_cons_lhs:
+        insert_sorted(last.rsc_cons_lhs, con, cmp_dependent)
     rsc.rsc_cons_lhs = []
 
 

@@ -557,9 +557,9 @@ def _can_run_instance(rsc: Resource, node: Node, limit: int) -> Optional[Node]:
         else:
             parent_score = _owner(rsc).allowed[local]
             if parent_score < 0:
+                # and then banned outright: can_run_instance falls through to its bail label
                 _common_update_score(rsc, node, parent_score)
-                return None
-            if _owner(rsc).node_counts.get(local, 0) < limit:
+            elif _owner(rsc).node_counts.get(local, 0) < limit:
                 return local
     _common_update_score(rsc, node, -INFINITY)
     return None
@@ -567,14 +567,16 @@ def _can_run_instance(rsc: Resource, node: Node, limit: int) -> Optional[Node]:
 
 def _append_parent_colocation(parent: Resource, child: Resource, all_: bool) -> None:
     from pengine.assign import colocation_has_influence
+    from pengine.unpack import cmp_dependent, cmp_primary, insert_sorted
+    # pcmk__add_this_with/pcmk__add_with_this: sorted insertions, a colocation before its ties
     for con in parent.rsc_cons:
         if all_ or con.score < 0 or con.score == INFINITY:
-            child.rsc_cons.insert(0, con)
+            insert_sorted(child.rsc_cons, con, cmp_primary)
     for con in parent.rsc_cons_lhs:
         if not colocation_has_influence(con, child):
             continue
         if all_ or con.score < 0:
-            child.rsc_cons_lhs.insert(0, con)
+            insert_sorted(child.rsc_cons_lhs, con, cmp_dependent)
 
 
 def _unassign_resource(rsc: Resource) -> None:

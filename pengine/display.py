@@ -468,6 +468,11 @@ def resource_list(ws: WorkingSet, opts: ShowOptions, indent: int) -> list[str]:
             continue
         elif not opts.inactive and not rsc_active(rsc, False):
             continue
+        elif not rsc.running_on and rsc_active(rsc, False):
+            # pe__rsc_running_on_any: a collective whose only active member is unmanaged on
+            # an offline node is never added to the collective's running_on, so the
+            # collective is not shown at all
+            continue
         lines.extend(resource_lines(ws, rsc, indent, opts))
     return lines
 

@@ -72,13 +72,14 @@ def _symmetry(ws: WorkingSet, xml: XNode, parent_kind: int,
 
 
 def _flags_for_kind(kind: int, first_task: str, symmetry: int) -> int:
-    flags = m.O_NONE
+    # ordering_flags_for_kind: every kind is at least optional (so a later ordering between
+    # the same two actions that shares that bit is dropped by order_actions)
+    flags = m.O_OPTIONAL
     if kind == KIND_OPTIONAL:
-        flags |= m.O_OPTIONAL
+        pass
     elif kind == KIND_SERIALIZE:
         flags |= m.O_SERIALIZE_ONLY
     else:
-        flags |= m.O_OPTIONAL
         if symmetry == ASYMMETRIC:
             flags |= m.O_ASYMMETRICAL
         elif symmetry == SYMMETRIC:

@@ -568,7 +568,9 @@ def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) ->
     task = op.get("operation") or ""
     interval = int_attr(op, "interval")
     if interval > 0:
-        if act.find_op_entry(rsc, op_key(rsc.id, task, interval)) is None:
+        # action_in_config: a disabled recurring op is no longer configured (its active
+        # instance is cancelled as an orphan)
+        if act.find_op_entry(rsc, op_key(rsc.id, task, interval), include_disabled=False) is None:
             if ws.stop_action_orphans:
                 schedule_cancel(ws, rsc, op.get("call-id"), task, interval, node)
             return True

@@ -262,10 +262,18 @@ def _resource_names(ws: WorkingSet, action: Action) -> tuple[str, str]:
     return resource, config
 
 
+class Execution(list):
+    """The executed-action lines of a simulated transition, and whether it terminated: some
+    synapse could never fire although no action failed (pcmk__execute_graph's "Terminated",
+    which makes crm_simulate report an invalid transition and exit with an error)."""
+
+    terminated: bool = False
+
+
 def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
-                  op_fail: list[str]) -> list[str]:
+                  op_fail: list[str]) -> Execution:
     from pengine.digest import compute_digest
-    lines: list[str] = []
+    lines = Execution()
     confirmed: set[int] = set()
     failed_actions: set[int] = set()
     done: set[int] = set()
@@ -293,6 +301,7 @@ def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
                 failed_actions.add(action.id)
                 abort_priority = INFINITY
             confirmed.add(action.id)
+    lines.terminated = abort_priority <= 0 and len(done) < len(graph.synapses)
     return lines
 
 

@@ -181,8 +181,9 @@ def _run(args: SimpleNamespace, stdout) -> int:
             out.append("")
         if not args.quiet:
             _section(out, "Current cluster status", display.cluster_status(ws, show_pending=True))
-    modified = (args.node_up or args.node_down or args.node_fail or args.op_inject
-                or args.quorum is not None)
+    # crm_simulate 2.1.5 applies its injections (a quorum setting included) only when a node
+    # or operation is injected: `-q` on its own changes nothing (pcmk__simulate)
+    modified = bool(args.node_up or args.node_down or args.node_fail or args.op_inject)
     if modified:
         try:
             mods = simexec.apply_modifications(cib, args.node_up, args.node_down,
@@ -210,12 +211,17 @@ def _run(args: SimpleNamespace, stdout) -> int:
         with open(args.save_graph, "w", encoding="utf-8") as handle:
             handle.write(graph_xml(ws, ws.graph))
     revised = None
+    status = 0
     if args.simulate or args.json or args.save_output:
         assert ws.graph is not None
         executed = simexec.execute_graph(ws, ws.graph, cib, now_epoch, args.op_fail)
         if not args.json and args.simulate and not args.quiet:
             _section(out, "Executing Cluster Transition", [f"  * {line}" for line in executed])
             out.extend(header)
+        if executed.terminated:
+            print("Transition failed: terminated\nAn invalid transition was produced",
+                  file=sys.stderr)
+            status = 1
         revised = engine.unpack_cib(cib, now)
         if not args.json and args.simulate and not args.quiet:
             _section(out, "Revised Cluster Status", display.cluster_status(revised))
@@ -228,12 +234,12 @@ def _run(args: SimpleNamespace, stdout) -> int:
         stdout.write(json.dumps({"placement": placement(revised),
                                  "actions": transition_actions(ws)}, indent=2,
                                 sort_keys=True) + "\n")
-        return 0
+        return status
     while out and out[-1] == "":
         out.pop()
     if out:
         stdout.write("\n".join(out) + "\n")
-    return 0
+    return status
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -30,10 +30,15 @@ def _shutdown_requested(node: Node) -> bool:
     return value is not None and value != "0" and value != ""
 
 
+def _lower(value: Optional[str]) -> Optional[str]:
+    """Membership values are compared case-insensitively (pcmk__str_casei)."""
+    return None if value is None else value.lower()
+
+
 def _online_no_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
-    join = state.get("join")
+    join = _lower(state.get("join"))
     in_cluster = state.get("in_ccm")
-    is_peer = state.get("crmd")
+    is_peer = _lower(state.get("crmd"))
     if not is_true(in_cluster):
         return False
     if is_peer == "online":
@@ -45,10 +50,10 @@ def _online_no_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
 
 
 def _online_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
-    join = state.get("join")
-    is_peer = state.get("crmd")
+    join = _lower(state.get("join"))
+    is_peer = _lower(state.get("crmd"))
     in_cluster = state.get("in_ccm")
-    exp_state = state.get("expected") or "down"
+    exp_state = _lower(state.get("expected")) or "down"
     terminate = node.attrs.get("terminate")
     do_terminate = False
     if is_true(terminate):
@@ -61,7 +66,7 @@ def _online_fencing(ws: WorkingSet, state: XNode, node: Node) -> bool:
         online = crmd_online
     elif in_cluster is None:
         act.fence_node(ws, node, "peer has not been seen by the cluster", False)
-    elif join == "nack":
+    elif join == "banned":  # CRMD_JOINSTATE_NACK
         act.fence_node(ws, node, "peer failed Pacemaker membership criteria", False)
     elif not do_terminate and exp_state == "down":
         if is_true(in_cluster) or crmd_online:
@@ -577,8 +582,11 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
     elif rc == m.OCF_NOT_CONFIGURED:
         status = m.EXEC_ERROR_FATAL
     elif rc == m.OCF_UNIMPLEMENT_FEATURE:
+        if op.interval == 0:
+            _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD if op.interval == 0 else m.EXEC_NOT_SUPPORTED
     elif rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM, m.OCF_INSUFFICIENT_PRIV):
+        _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD
     elif rc == m.OCF_DEGRADED:
         if expected == m.OCF_OK:
@@ -587,6 +595,18 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
         if status == m.EXEC_DONE:
             status = m.EXEC_ERROR
     return rc, status
+
+
+def _check_recoverable(ws: WorkingSet, rsc: Resource, node: Node, task: str) -> None:
+    """check_recoverable: a stop that failed hard where the node cannot be fenced (fencing
+    disabled, no device, or no quorum for a node outside our membership) leaves nothing to
+    try: the resource is blocked (unmanaged), so no further action is planned for it."""
+    if task != "stop" or act.can_fence(ws, node):
+        return
+    ws.warnings.append(f"no further recovery can be attempted for {rsc.id} because stop on "
+                       f"{node.uname} failed")
+    rsc.managed = False
+    rsc.blocked = True
 
 
 def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, task: str,
@@ -985,8 +1005,9 @@ def add_running(ws: WorkingSet, rsc: Resource, node: Node, failed: bool) -> None
         if rsc.priority > 0 and ws.priority_fencing_delay > 0:
             node.priority += rsc.priority
         if node.maintenance:
+            # only unmanaged: pe_rsc_maintenance is set from configuration alone (a resource
+            # seen on a maintenance node still gets its recurring actions elsewhere)
             rsc.managed = False
-            rsc.maintenance = True
     if not rsc.managed:
         resource_location(ws, rsc, node, INFINITY, "not_managed_default")
         parent = rsc.parent
@@ -1016,7 +1037,11 @@ def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pa
     got = ws.fail_regexes.get(rsc)
     if got is not None:
         return got
-    name = strip_clone_suffix(rsc.id)
+    # rsc_fail_name: a globally unique instance keeps its instance number (its failures are
+    # its own); anonymous instances share the instance-less name
+    name = rsc.clone_name or rsc.id
+    if not rsc.unique:
+        name = strip_clone_suffix(name)
     op_pattern = "" if ws.legacy_failcounts else "#.+_[0-9]+"
     instance = "" if rsc.unique else "(:[0-9]+)?"
     try:

@@ -15,6 +15,7 @@ from typing import Optional
 
 from core.cib.dates import to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
+from core.cib.durations import duration_seconds
 from core.cib.durations import msec as parse_msec
 from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, first_rule_score,
                             unpack_nvpairs)
@@ -78,6 +79,35 @@ CLUSTER_DEFAULTS = {
 }
 
 
+_BOOLEAN_OPTIONS = ("symmetric-cluster", "maintenance-mode", "start-failure-is-fatal",
+                    "enable-startup-probes", "shutdown-lock", "stonith-enabled", "have-watchdog",
+                    "concurrent-fencing", "startup-fencing", "stop-all-resources",
+                    "stop-orphan-resources", "stop-orphan-actions", "remove-after-stop")
+_INTERVAL_OPTIONS = ("shutdown-lock-limit", "stonith-timeout", "priority-fencing-delay",
+                     "cluster-delay")
+_NUMBER_OPTIONS = ("batch-limit", "migration-limit", "node-health-base", "node-health-green",
+                   "node-health-yellow", "node-health-red")
+
+
+def _option_is_valid(name: str, value: str) -> bool:
+    """The validators of Pacemaker 2.1.5's scheduler options (lib/pengine/common.c)."""
+    if name in _BOOLEAN_OPTIONS:
+        return to_bool(value) is not None
+    if name == "no-quorum-policy":
+        return value.lower() in ("stop", "freeze", "ignore", "demote", "suicide")
+    if name == "stonith-action":
+        return value in ("off", "reboot", "poweroff")  # pcmk__is_fencing_action: exact case
+    if name in _INTERVAL_OPTIONS:  # pcmk__valid_interval_spec
+        if value.startswith("P"):
+            return duration_seconds(value) is not None
+        return parse_msec(value) is not None
+    if name in _NUMBER_OPTIONS:
+        return re.fullmatch(r"\s*([-+]?\d+|[-+]?INFINITY)\s*", value, re.IGNORECASE) is not None
+    if name == "placement-strategy":
+        return value.lower() in ("default", "utilization", "minimal", "balanced")
+    return True
+
+
 def section(cib: XNode, name: str) -> Optional[XNode]:
     config = cib.find("configuration")
     return None if config is None else config.find(name)
@@ -85,6 +115,12 @@ def section(cib: XNode, name: str) -> Optional[XNode]:
 
 # ------------------------------------------------------------------------------------------------
 # cluster options
+
+def _int_or_zero(text: Optional[str]) -> int:
+    """crm_element_value_int: the leading integer of an attribute, 0 when there is none."""
+    match = re.match(r"\s*[-+]?\d+", text or "")
+    return int(match.group()) if match else 0
+
 
 def unpack_config(ws: WorkingSet) -> None:
     cib = ws.cib
@@ -100,6 +136,12 @@ def unpack_config(ws: WorkingSet) -> None:
 
     def opt(name: str) -> str:
         value = options.get(name)
+        if value is not None and not _option_is_valid(name, value):
+            # cluster_option_value: an invalid value is a configuration error, and the
+            # documented default applies
+            ws.warnings.append(f"using default value for cluster option '{name}' because "
+                               f"'{value}' is invalid")
+            value = None
         return CLUSTER_DEFAULTS.get(name, "") if value is None else value
 
     ws.dc_uuid = cib.get("dc-uuid")
@@ -134,6 +176,11 @@ def unpack_config(ws: WorkingSet) -> None:
     policy = {"ignore": m.NQ_IGNORE, "freeze": m.NQ_FREEZE, "stop": m.NQ_STOP,
               "demote": m.NQ_DEMOTE, "suicide": m.NQ_SUICIDE}.get(nqp, m.NQ_STOP)
     if policy == m.NQ_SUICIDE and not ws.stonith_enabled:
+        policy = m.NQ_STOP
+    elif policy == m.NQ_SUICIDE and not ws.have_quorum and not _int_or_zero(
+            cib.get("no-quorum-panic")):
+        # a cluster that has never had quorum has nothing to commit suicide over: stop
+        # (the controller sets no-quorum-panic once quorum has been lost, not just lacked)
         policy = m.NQ_STOP
     ws.no_quorum_policy = policy
     delay = parse_msec(opt("priority-fencing-delay"))
@@ -589,6 +636,10 @@ def new_location(ws: WorkingSet, ident: str, rsc: Resource, score: int,
     if node is not None:
         nodes.append((node, score))
     location = Location(ident, rsc, nodes, m.ROLE_UNKNOWN, discover)
+    if discover == m.DISCOVER_EXCLUSIVE:
+        # pcmk__new_location: the resource is discovered only where some constraint says so,
+        # even when this constraint itself never applies (a role filter that is not met)
+        rsc.exclusive_discover = True
     ws.locations.append(location)
     rsc.rsc_location.append(location)
     return location
@@ -689,6 +740,8 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
         raw_score = 0
     do_and = (rule.get("boolean-op") or "and").lower() != "or"
     location = Location(rule.get("id") or ident, rsc, [], role, discover)
+    if discover == m.DISCOVER_EXCLUSIVE:
+        rsc.exclusive_discover = True
     accept_any_positive = score_attr is not None
     from pengine.digest import rsc_params
     for node in ws.nodes:
@@ -766,9 +819,11 @@ def _cmp_rsc(r1: Resource, r2: Resource) -> int:
 
 
 def insert_sorted(lst: list, item, cmp) -> None:
-    """g_list_insert_sorted: before the first element comparing greater."""
+    """g_list_insert_sorted: before the first element that does not compare less (so a new
+    item goes before the items it ties with: equal-priority colocations end up in reverse
+    order of definition, as in Pacemaker)."""
     for i, existing in enumerate(lst):
-        if cmp(item, existing) < 0:
+        if cmp(item, existing) <= 0:
             lst.insert(i, item)
             return
     lst.append(item)

@@ -1,0 +1,282 @@
+"""Generated-CIB conformance: `hb simulate -S` against Pacemaker 2.1.5's `crm_simulate -S`.
+
+    python bench/pengine_generated.py --cases 3000                 # own generator, seeds 1..3000
+    python bench/pengine_generated.py --source shared --cases 500  # the anchors' gen_cib.py
+    python bench/pengine_generated.py --seed 17 --show 1 --keep /tmp/cases
+
+Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
+tests/pengine/cibgen.py (every feature the engine supports, see its docstring) or by the shared
+anchor generator gen_cib.py (cold clusters with groups and constraints, plus a random node
+failure, clean node loss or quorum loss injected on the command line). Both tools are run as a
+user runs them (our installed `hb` entry point, not an in-process call) and their outputs are
+compared section by section:
+
+- exit: the exit statuses differ (or one tool timed out);
+- summary: the Transition Summary lines differ (as a set);
+- executed: the executed actions differ (as a set);
+- placement: the Revised Cluster Status differs;
+- current: the Current cluster status (how the input is read and shown) differs.
+
+A case agrees when nothing differs. Printed: agreement overall, per mismatch category, and per
+feature tag of the generator (share of the cases carrying that tag that agree), then the worst
+seeds. Exit status 0 when the agreement reaches --goal (default 99.5 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import importlib.util
+import os
+import pathlib
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ANCHORS = pathlib.Path(os.environ.get("PYHB_ANCHORS",
+                                      str(ROOT.parent / "shared" / "anchors" / "pacemaker")))
+TITLES = ("Current cluster status", "Performing Requested Modifications", "Transition Summary",
+          "Executing Cluster Transition", "Revised Cluster Status")
+CATEGORIES = ("exit", "summary", "executed", "placement", "current")
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location(
+        "pengine_cibgen", ROOT / "tests" / "pengine" / "cibgen.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pengine_cibgen"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cibgen = _load_generator()
+
+
+HB_OVERRIDE: list[str] = []
+
+
+def hb_command() -> list[str]:
+    """Our installed entry point: --hb if given, else the venv's `hb` next to this
+    interpreter, else PATH."""
+    if HB_OVERRIDE:
+        return [*HB_OVERRIDE, "simulate"]
+    here = pathlib.Path(sys.executable).with_name("hb")
+    if here.exists():
+        return [str(here), "simulate"]
+    found = shutil.which("hb")
+    if found:
+        return [found, "simulate"]
+    raise SystemExit("hb is not installed (run `make bytecode`)")
+
+
+def sections(text: str) -> dict[str, list[str]]:
+    """Split `-S` output into its titled sections, whitespace-normalised."""
+    out: dict[str, list[str]] = {"preamble": []}
+    current = "preamble"
+    for line in text.splitlines():
+        if line.endswith(":") and line[:-1] in TITLES:
+            current = line[:-1]
+            out[current] = []
+        elif line.strip():
+            line = re.sub(r"(last-failure-\S*=)\d+", r"\1<time>", line)
+            out[current].append(" ".join(line.split()))
+    return out
+
+
+@dataclass
+class Outcome:
+    """One tool's run on one CIB."""
+    rc: Optional[int]
+    out: str
+    err: str
+
+
+def run_tool(cmd: list[str], timeout: float) -> Outcome:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Outcome(None, "", "timed out")
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def oracle_crashed(theirs: Outcome) -> bool:
+    """crm_simulate died of a signal (a failed assertion aborts it): the case has no reference
+    answer, so it is counted apart instead of as an agreement or a mismatch."""
+    return theirs.rc is not None and (theirs.rc < 0 or theirs.rc >= 128)
+
+
+def compare(ours: Outcome, theirs: Outcome) -> list[str]:
+    """The mismatch categories between two runs (empty: they agree)."""
+    if ours.rc != theirs.rc:
+        return ["exit"]
+    a, b = sections(ours.out), sections(theirs.out)
+    found = []
+    if sorted(a.get("Transition Summary", [])) != sorted(b.get("Transition Summary", [])):
+        found.append("summary")
+    if sorted(a.get("Executing Cluster Transition", [])) != \
+            sorted(b.get("Executing Cluster Transition", [])):
+        found.append("executed")
+    if a.get("Revised Cluster Status") != b.get("Revised Cluster Status"):
+        found.append("placement")
+    if a.get("Current cluster status") != b.get("Current cluster status"):
+        found.append("current")
+    return found
+
+
+@dataclass
+class Case:
+    """One generated input: the CIB text, extra command-line arguments, its feature tags."""
+    seed: int
+    source: str
+    cib: str
+    args: list[str]
+    features: set[str]
+
+
+def make_case(seed: int, source: str, workdir: pathlib.Path) -> Case:
+    if source == "own":
+        text, features = cibgen.generate(seed)
+        return Case(seed, source, text, [], features)
+    rnd = random.Random(seed)
+    nodes, rscs = rnd.randint(2, 6), rnd.randint(3, 40)
+    path = workdir / f"shared-{seed}.xml"
+    subprocess.run([sys.executable, str(ANCHORS / "gen_cib.py"), str(nodes), str(rscs),
+                    str(path), "--seed", str(seed)], check=True, capture_output=True)
+    args, features = [], {"shared-gen"}
+    pick = rnd.random()
+    if pick < 0.2:
+        args, features = ["-f", f"node{rnd.randint(1, nodes)}"], features | {"inject-fail"}
+    elif pick < 0.35:
+        args, features = ["-d", f"node{rnd.randint(1, nodes)}"], features | {"inject-down"}
+    elif pick < 0.45:
+        args, features = ["-q", "false"], features | {"inject-noquorum"}
+    return Case(seed, source, path.read_text(), args, features)
+
+
+@dataclass
+class Result:
+    case: Case
+    mismatches: list[str]
+    ours: Outcome
+    theirs: Outcome
+
+
+def judge(case: Case, workdir: pathlib.Path, timeout: float = 60.0) -> Result:
+    path = workdir / f"{case.source}-{case.seed}.xml"
+    path.write_text(case.cib)
+    theirs = run_tool(["crm_simulate", "-S", "-x", str(path), *case.args], timeout)
+    ours = run_tool([*hb_command(), "-S", "-x", str(path), *case.args], timeout)
+    return Result(case, compare(ours, theirs), ours, theirs)
+
+
+@dataclass
+class Tally:
+    """Agreement counters overall, per category and per feature."""
+    total: int = 0
+    agreed: int = 0
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_feature: dict[str, list[int]] = field(default_factory=dict)
+    failing: list[Result] = field(default_factory=list)
+    oracle_crashes: list[int] = field(default_factory=list)
+
+    def add(self, result: Result) -> None:
+        if oracle_crashed(result.theirs):
+            self.oracle_crashes.append(result.case.seed)
+            return
+        self.total += 1
+        ok = not result.mismatches
+        self.agreed += ok
+        for cat in result.mismatches:
+            self.by_category[cat] = self.by_category.get(cat, 0) + 1
+        for tag in result.case.features:
+            row = self.by_feature.setdefault(tag, [0, 0])
+            row[0] += ok
+            row[1] += 1
+        if not ok:
+            self.failing.append(result)
+
+    def percent(self) -> float:
+        return 100.0 * self.agreed / self.total if self.total else 100.0
+
+
+def run_many(seeds: list[int], source: str, jobs: int, workdir: pathlib.Path) -> Tally:
+    tally = Tally()
+
+    def one(seed: int) -> Result:
+        return judge(make_case(seed, source, workdir), workdir)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for result in pool.map(one, seeds):
+            tally.add(result)
+    return tally
+
+
+def diff_text(result: Result) -> str:
+    import difflib
+    return "".join(difflib.unified_diff(result.theirs.out.splitlines(True),
+                                        result.ours.out.splitlines(True),
+                                        "crm_simulate", "hb simulate", n=2))
+
+
+def report(tally: Tally, label: str, show: int) -> None:
+    print(f"{label}: {tally.agreed}/{tally.total} agree ({tally.percent():.2f} %)")
+    if tally.oracle_crashes:
+        print(f"  not counted: crm_simulate crashed on {len(tally.oracle_crashes)} case(s), "
+              f"seeds {' '.join(map(str, tally.oracle_crashes[:20]))}")
+    for cat in CATEGORIES:
+        if tally.by_category.get(cat):
+            print(f"  mismatch {cat:10s} {tally.by_category[cat]}")
+    print("  per feature (agree/cases):")
+    for tag, (ok, n) in sorted(tally.by_feature.items(), key=lambda kv: kv[1][0] / kv[1][1]):
+        print(f"    {tag:24s} {ok:5d}/{n:<5d} {100.0 * ok / n:6.2f} %")
+    if tally.failing:
+        seeds = " ".join(str(r.case.seed) for r in tally.failing[:40])
+        print(f"  failing seeds: {seeds}")
+    for result in tally.failing[:show]:
+        print(f"--- seed {result.case.seed} {result.case.args} {result.mismatches}")
+        print(diff_text(result))
+        if result.ours.err.strip():
+            print("hb stderr:", result.ours.err.strip()[-2000:])
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--first", type=int, default=1, help="first seed")
+    parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
+    parser.add_argument("--source", choices=("own", "shared", "both"), default="own")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
+    parser.add_argument("--keep", help="write the CIBs to this directory")
+    parser.add_argument("--goal", type=float, default=99.5)
+    parser.add_argument("--hb", help="the hb executable to judge (default: this venv's)")
+    args = parser.parse_args(argv)
+    if args.hb:
+        HB_OVERRIDE[:] = [args.hb]
+    if shutil.which("crm_simulate") is None:
+        print("crm_simulate missing: apt-get install pacemaker-cli-utils", file=sys.stderr)
+        return 2
+    seeds = args.seed or list(range(args.first, args.first + args.cases))
+    sources = ["own", "shared"] if args.source == "both" else [args.source]
+    worst = 100.0
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = pathlib.Path(args.keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            start = time.monotonic()
+            tally = run_many(seeds, source, args.jobs, workdir)
+            report(tally, f"{source} generator, seeds {seeds[0]}..{seeds[-1]}", args.show)
+            print(f"  ({time.monotonic() - start:.1f} s)")
+            worst = min(worst, tally.percent())
+    return 0 if worst >= args.goal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
