@@ -51,13 +51,18 @@ def bridge_with_namespaces(prefix: str, subnet: str, names: list[str]) -> Iterat
             addresses[name] = address
         yield addresses
     finally:
-        for ns in created:
-            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+        for index, ns in enumerate(created):
+            pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
+            for pid in pids:
                 try:
                     os.kill(int(pid), 9)
                 except (ProcessLookupError, ValueError):
                     pass
+            # the namespace (and the veth pair inside it) goes only when its last process is
+            # reaped, later: the host end is deleted here so a next test can reuse its name at once
+            sh("ip", "link", "del", f"{prefix}v{index}", check=False)
             sh("ip", "netns", "del", ns, check=False)
+            wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in pids if pid.isdigit()), 5.0)
         sh("ip", "link", "del", bridge, check=False)
 
 
