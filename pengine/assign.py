@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Optional
 
 from core.cib.scores import INFINITY, add_scores, score_text
+from core.ocfcodes import OCF_NOT_RUNNING
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
                            WorkingSet)
@@ -529,7 +530,7 @@ def assign_to(ws: WorkingSet, rsc: Resource, chosen: Optional[Node], force: bool
             else:
                 interval = op.meta.get("interval")
                 if interval is not None and interval != "0" and \
-                        op.meta.get("op_target_rc") != str(m.OCF_NOT_RUNNING):
+                        op.meta.get("op_target_rc") != str(OCF_NOT_RUNNING):
                     op.flags &= ~m.A_RUNNABLE
         return False
     rsc.allocated_to = chosen

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
 from pengine.model import CLONE, GROUP, PRIMITIVE, Node, Resource, WorkingSet
@@ -214,7 +215,7 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
     if displayable_role(rsc) == m.ROLE_STOPPED:
         rc = _failed_probe(ws, rsc, node.uname if node is not None else None)
         if rc is not None:
-            out += f" ({m.OCF_EXIT_TEXT.get(rc, 'unknown')}) "
+            out += f" ({OCF_EXIT_TEXT.get(rc, 'unknown')}) "
     flags: list[str] = []
     if node is not None and not node.online and node.unclean:
         flags.append("UNCLEAN")
@@ -400,7 +401,7 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -
                 stopped = {}
             rc = _failed_probe_rc(ws, rsc, node.uname)
             if rc is not None:
-                stopped[node.uname] = f"Stopped ({m.OCF_EXIT_TEXT.get(rc, 'unknown')})"
+                stopped[node.uname] = f"Stopped ({OCF_EXIT_TEXT.get(rc, 'unknown')})"
             else:
                 stopped[node.uname] = state
     if stopped is not None:

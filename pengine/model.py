@@ -103,18 +103,7 @@ DISCOVER_ALWAYS, DISCOVER_NEVER, DISCOVER_EXCLUSIVE = range(3)
 
 INFINITY_HACK = INFINITY * -100
 
-# OCF exit codes
-OCF_OK, OCF_UNKNOWN_ERROR, OCF_INVALID_PARAM, OCF_UNIMPLEMENT_FEATURE = 0, 1, 2, 3
-OCF_INSUFFICIENT_PRIV, OCF_NOT_INSTALLED, OCF_NOT_CONFIGURED, OCF_NOT_RUNNING = 4, 5, 6, 7
-OCF_RUNNING_PROMOTED, OCF_FAILED_PROMOTED = 8, 9
-OCF_DEGRADED, OCF_DEGRADED_PROMOTED = 190, 191
-
-OCF_EXIT_TEXT = {
-    0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature",
-    4: "insufficient privileges", 5: "not installed", 6: "not configured",
-    7: "not running", 8: "promoted", 9: "promoted (failed)", 190: "OCF_DEGRADED",
-    191: "OCF_DEGRADED_PROMOTED", 189: "OCF_TIMEOUT", 192: "OCF_ERROR",
-}
+# OCF exit codes: core/ocfcodes.py (one set for the lrmd, the agents and the pengine)
 
 # Execution status (op-status)
 EXEC_PENDING, EXEC_DONE, EXEC_CANCELLED, EXEC_TIMEOUT, EXEC_NOT_SUPPORTED = -1, 0, 1, 2, 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Optional
 
 from core.cib.status import op_key
+from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
 from pengine import model as m
 from pengine.clone import find_compatible_child
@@ -56,9 +57,9 @@ def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     probe.flags &= ~A_OPTIONAL
     act.order_vs_unfence(ws, rsc, node, probe, m.O_OPTIONAL)
     if node not in rsc.running_on:
-        act.add_expected_result(probe, m.OCF_NOT_RUNNING)
+        act.add_expected_result(probe, OCF_NOT_RUNNING)
     elif rsc.role == m.ROLE_PROMOTED:
-        act.add_expected_result(probe, m.OCF_RUNNING_PROMOTED)
+        act.add_expected_result(probe, OCF_RUNNING_PROMOTED)
     if not (top.variant == m.CLONE):
         top = rsc
     flags = m.O_OPTIONAL

@@ -15,6 +15,7 @@ from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.scores import INFINITY
 from core.cib.status import int_attr, op_key
 from core.cib.xmltree import XNode
+from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
 from pengine import migration
 from pengine import model as m
@@ -296,7 +297,7 @@ def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Op
     elif node is None or not node.online or node.unclean:
         mon.flags &= ~A_RUNNABLE
     if rsc.next_role == m.ROLE_PROMOTED:
-        act.add_expected_result(mon, m.OCF_RUNNING_PROMOTED)
+        act.add_expected_result(mon, OCF_RUNNING_PROMOTED)
     if node is None or rsc.managed:
         act.new_ordering(ws, rsc, op_key(rsc.id, "start", 0), None, None, mon.uuid, mon,
                          m.O_IMPLIES_THEN | m.O_RUNNABLE_LEFT)
@@ -344,7 +345,7 @@ def _recurring_for_inactive(ws: WorkingSet, rsc: Resource, node: Optional[Node],
             continue
         optional = bool(act.find_actions_exact(rsc.actions, key, stop_node))
         mon = act.custom_action(ws, rsc, key, name, stop_node, optional, True)
-        act.add_expected_result(mon, m.OCF_NOT_RUNNING)
+        act.add_expected_result(mon, OCF_NOT_RUNNING)
         if rsc.managed:
             for probe in act.resource_actions(rsc, stop_node, "monitor", False):
                 act.order_actions(probe, mon, m.O_RUNNABLE_LEFT)

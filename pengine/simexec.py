@@ -18,6 +18,7 @@ from core.cib.status import (FAKE_TE_ID, failcount_name, int_attr, last_failure_
                              parse_op_key, transition_key)
 from core.cib.scores import INFINITY
 from core.cib.xmltree import XNode
+from core.ocfcodes import OCF_NOT_RUNNING, OCF_SUCCESS
 from pengine import model as m
 from pengine.graph import Graph, Synapse
 from pengine.model import A_PSEUDO, Action, WorkingSet
@@ -95,7 +96,7 @@ def inject_transient_attr(state: XNode, name: str, value: str) -> None:
 def inject_failcount(state: XNode, rsc: str, task: str, interval: int, rc: int,
                      now: int, lines: Optional[list[str]] = None) -> None:
     """Count a failure as the controller would (and say so, as crm_simulate does)."""
-    if rc == 0 or (rc == 7 and interval == 0):
+    if rc == OCF_SUCCESS or (rc == OCF_NOT_RUNNING and interval == 0):
         return
     for name, value in ((failcount_name(rsc, task, interval), "value++"),
                         (last_failure_name(rsc, task, interval), str(now))):
@@ -144,7 +145,7 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
     call_id += 1
     key = op_key(rsc_id, task, interval)
     if task == "notify" and notify is not None:
-        rc, status = 0, m.EXEC_DONE
+        rc, status = OCF_SUCCESS, m.EXEC_DONE
     failed = status != m.EXEC_DONE or rc != target_rc
     if task == "notify" and notify is not None:
         ids = [f"{rsc_id}_{notify[0]}_notify_{notify[1]}_0"]
