@@ -20,10 +20,10 @@ from core.cib.xmltree import XNode
 from pengine import digest
 from pengine import migration
 from pengine import model as m
-from pengine.unpack import to_bool
 from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
                            Ordering,
                            Resource, WorkingSet)
+from pengine.values import to_bool
 
 
 # ------------------------------------------------------------------------------------------------

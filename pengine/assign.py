@@ -16,8 +16,9 @@ from core.cib.scores import INFINITY, add_scores, score_text
 from core.ocfcodes import OCF_NOT_RUNNING
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
-                           WorkingSet)
-from pengine.unpack import cmp_dependent, cmp_primary, insert_sorted, resource_location
+                           WorkingSet, cmp_dependent, cmp_primary)
+from pengine.unpack import resource_location
+from pengine.values import insert_sorted
 
 # merge flags (pe_weights_*)
 W_INIT = 0x1

@@ -25,32 +25,12 @@ from pengine import actions as act
 from pengine import model as m
 from pengine import notify
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
-                           PRIMITIVE, Action, Colocation, Location, Node, Resource, WorkingSet)
+                           PRIMITIVE, Action, Colocation, Location, Node, Resource, WorkingSet,
+                           cmp_dependent, cmp_primary)
+from pengine.values import _scan_min_int, _strtoll, insert_sorted, is_true
 
 # ------------------------------------------------------------------------------------------------
 # small helpers shared by the steps
-
-
-def _strtoll(text: str) -> Optional[int]:
-    """The leading integer of text as C's strtoll reads it, None if there is none."""
-    s = text.strip()
-    i = 0
-    if i < len(s) and s[i] in "+-":
-        i += 1
-    j = i
-    while j < len(s) and s[j].isdigit():
-        j += 1
-    if j == i:
-        return None
-    return int(s[:j])
-
-
-def _scan_min_int(text: str, minimum: int = 0) -> int:
-    """pcmk__scan_min_int: an integer, at least `minimum` (also for garbage)."""
-    value = _strtoll(text)
-    if value is None or value < minimum:
-        return minimum
-    return min(value, 2**31 - 1)
 
 
 def set_recursive(rsc: Resource, attr: str, value: bool) -> None:
@@ -180,7 +160,6 @@ def configured_role(rsc: Resource) -> int:
 
 def unpack_clone(ws: WorkingSet, rsc: Resource) -> bool:
     """clone_unpack: options, then one instance per instance number."""
-    from pengine.unpack import is_true
     meta = rsc.meta
     if rsc.promotable:
         promoted_max = meta.get("promoted-max")
@@ -320,7 +299,6 @@ def node_list_exclude(allowed: dict[Node, int], nodes: list[tuple[Node, int]],
 def clone_coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
     """pcmk__clone_apply_coloc_score: a (primitive) dependent colocated with a clone."""
     from pengine.assign import assign_resource, coloc_lh, coloc_rh
-    from pengine.unpack import is_true
     assert dependent.variant == PRIMITIVE
     if primary.promotable:
         if primary.provisional:
@@ -567,7 +545,6 @@ def _can_run_instance(rsc: Resource, node: Node, limit: int) -> Optional[Node]:
 
 def _append_parent_colocation(parent: Resource, child: Resource, all_: bool) -> None:
     from pengine.assign import colocation_has_influence
-    from pengine.unpack import cmp_dependent, cmp_primary, insert_sorted
     # pcmk__add_this_with/pcmk__add_with_this: sorted insertions, a colocation before its ties
     for con in parent.rsc_cons:
         if all_ or con.score < 0 or con.score == INFINITY:
@@ -1176,7 +1153,6 @@ def clone_action_flags(action: Action, node: Optional[Node]) -> int:
 
 
 def _can_interleave(first: Action, then: Action) -> bool:
-    from pengine.unpack import is_true
     if first.rsc is None or then.rsc is None or first.rsc is then.rsc:
         return False
     if first.rsc.variant < CLONE or then.rsc.variant < CLONE:

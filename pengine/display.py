@@ -27,7 +27,7 @@ from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
 from pengine.model import CLONE, GROUP, PRIMITIVE, Node, Resource, WorkingSet
-from pengine.unpack import is_true, numeric_key
+from pengine.values import is_true, numeric_key
 
 
 @dataclass(frozen=True)

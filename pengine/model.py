@@ -480,3 +480,24 @@ class WorkingSet:
     def unsupported_feature(self, what: str) -> None:
         if what not in self.unsupported:
             self.unsupported.append(what)
+
+
+def cmp_primary(a: Colocation, b: Colocation) -> int:
+    return _cmp_rsc(a.primary, b.primary)
+
+
+def cmp_dependent(a: Colocation, b: Colocation) -> int:
+    return _cmp_rsc(a.dependent, b.dependent)
+
+
+def _cmp_rsc(r1: Resource, r2: Resource) -> int:
+    if r1.priority != r2.priority:
+        return -1 if r1.priority > r2.priority else 1
+    if r1.variant != r2.variant:
+        return -1 if r1.variant > r2.variant else 1
+    if r1.variant == CLONE and r1.promotable != r2.promotable:
+        return -1 if r1.promotable else 1
+    if r1.id == r2.id:
+        return 0
+    # strcmp on bytes
+    return -1 if r1.id.encode() < r2.id.encode() else 1

@@ -22,6 +22,7 @@ from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_
                            A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
                            Resource, WorkingSet)
 from pengine.unpack import set_resources
+from pengine.values import is_true, to_bool
 
 KIND_OPTIONAL, KIND_MANDATORY, KIND_SERIALIZE = range(3)
 ASYMMETRIC, SYMMETRIC, SYMMETRIC_INVERSE = range(3)
@@ -57,7 +58,6 @@ def _kind(ws: WorkingSet, xml: XNode) -> int:
 
 def _symmetry(ws: WorkingSet, xml: XNode, parent_kind: int,
               parent_symmetrical: Optional[str]) -> int:
-    from pengine.unpack import to_bool
     kind = parent_kind
     if xml.get("kind") is not None or xml.get("score") is not None:
         kind = _kind(ws, xml)
@@ -147,7 +147,6 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
 
 
 def _minimum_first_instances(rsc: Resource, xml: XNode) -> int:
-    from pengine.unpack import to_bool
     if rsc.variant != CLONE:
         return 0
     clone_min = rsc.meta.get("clone-min")
@@ -176,7 +175,6 @@ def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_firs
 
 def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
                       parent_symmetrical: Optional[str]) -> bool:
-    from pengine.unpack import is_true
     action = rset.get("action") or "start"
     local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
     sequential = is_true(rset.get("sequential") or "1")
@@ -212,7 +210,6 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
 
 def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
                     symmetry: int) -> bool:
-    from pengine.unpack import is_true, to_bool
     action_1 = set1.get("action") or "start"
     action_2 = set2.get("action") or "start"
     require_all = to_bool(set1.get("require-all")) is not False

@@ -12,7 +12,7 @@ from pengine import actions as act
 from pengine import model as m
 from pengine.clone import find_compatible_child
 from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
-from pengine.unpack import is_true
+from pengine.values import is_true
 
 
 def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> bool:

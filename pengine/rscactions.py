@@ -21,6 +21,7 @@ from pengine import migration
 from pengine import model as m
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
+from pengine.values import is_true
 
 S, ST, UP, PR = m.ROLE_STOPPED, m.ROLE_STARTED, m.ROLE_UNPROMOTED, m.ROLE_PROMOTED
 U = m.ROLE_UNKNOWN
@@ -516,7 +517,6 @@ def group_create_actions(ws: WorkingSet, rsc: Resource) -> None:
         create_actions(ws, member)
     for task in ("start", "running", "stop", "stopped"):
         _group_pseudo(ws, rsc, task)
-    from pengine.unpack import is_true
     if is_true(rsc.meta.get("promotable")):
         for task in ("demote", "demoted", "promote", "promoted"):
             _group_pseudo(ws, rsc, task)

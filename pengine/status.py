@@ -22,7 +22,8 @@ from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OC
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import Node, Resource, WorkingSet
-from pengine.unpack import add_node_attrs, find_node, is_true, resource_location
+from pengine.unpack import add_node_attrs, find_node, resource_location
+from pengine.values import is_true
 
 # rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
 _NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)

@@ -23,33 +23,8 @@ from core.cib.scores import INFINITY, add_scores, parse_score
 from core.cib.xmltree import XNode
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
-                           WorkingSet)
-
-TRUE_WORDS = {"true", "on", "yes", "y", "1"}
-FALSE_WORDS = {"false", "off", "no", "n", "0"}
-
-
-def is_true(value: Optional[str]) -> bool:
-    return value is not None and value.lower() in TRUE_WORDS
-
-
-def to_bool(value: Optional[str]) -> Optional[bool]:
-    """crm_str_to_boolean: True/False, or None when not a boolean word."""
-    if value is None:
-        return None
-    low = value.lower()
-    if low in TRUE_WORDS:
-        return True
-    if low in FALSE_WORDS:
-        return False
-    return None
-
-
-def numeric_key(text: str) -> tuple:
-    """pcmk__numeric_strcasecmp ordering: digit runs compare as numbers."""
-    parts = re.split(r"(\d+)", text.lower())
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
-
+                           WorkingSet, cmp_dependent, cmp_primary)
+from pengine.values import _int_or_zero, insert_sorted, is_true, numeric_key, to_bool
 
 CLUSTER_DEFAULTS = {
     "stonith-enabled": "true",
@@ -115,12 +90,6 @@ def section(cib: XNode, name: str) -> Optional[XNode]:
 
 # ------------------------------------------------------------------------------------------------
 # cluster options
-
-def _int_or_zero(text: Optional[str]) -> int:
-    """crm_element_value_int: the leading integer of an attribute, 0 when there is none."""
-    match = re.match(r"\s*[-+]?\d+", text or "")
-    return int(match.group()) if match else 0
-
 
 def unpack_config(ws: WorkingSet) -> None:
     cib = ws.cib
@@ -795,38 +764,6 @@ def add_colocation(ws: WorkingSet, ident: str, node_attr: Optional[str], score: 
 
 def _rsc_sort_key(rsc: Resource) -> tuple:
     return (-rsc.priority, -rsc.variant, 0 if rsc.promotable else 1)
-
-
-def cmp_primary(a: Colocation, b: Colocation) -> int:
-    return _cmp_rsc(a.primary, b.primary)
-
-
-def cmp_dependent(a: Colocation, b: Colocation) -> int:
-    return _cmp_rsc(a.dependent, b.dependent)
-
-
-def _cmp_rsc(r1: Resource, r2: Resource) -> int:
-    if r1.priority != r2.priority:
-        return -1 if r1.priority > r2.priority else 1
-    if r1.variant != r2.variant:
-        return -1 if r1.variant > r2.variant else 1
-    if r1.variant == CLONE and r1.promotable != r2.promotable:
-        return -1 if r1.promotable else 1
-    if r1.id == r2.id:
-        return 0
-    # strcmp on bytes
-    return -1 if r1.id.encode() < r2.id.encode() else 1
-
-
-def insert_sorted(lst: list, item, cmp) -> None:
-    """g_list_insert_sorted: before the first element that does not compare less (so a new
-    item goes before the items it ties with: equal-priority colocations end up in reverse
-    order of definition, as in Pacemaker)."""
-    for i, existing in enumerate(lst):
-        if cmp(item, existing) <= 0:
-            lst.insert(i, item)
-            return
-    lst.append(item)
 
 
 def _influence(ws: WorkingSet, ident: str, rsc: Resource, text: Optional[str]) -> bool:
