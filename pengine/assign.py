@@ -53,21 +53,20 @@ def apply_location(rsc: Resource, location: Location,
 
 
 def apply_location_to(rsc: Resource, location: Location) -> None:
-    if rsc.variant == PRIMITIVE:
-        apply_location(rsc, location)
-    elif rsc.variant == GROUP:
-        apply_location(rsc, location)
-        entries = location.nodes
-        zero = [(node, 0) for node, _ in entries]
-        reset = rsc.colocated_group
-        for child in rsc.children:
-            apply_location_to_child(child, location, entries)
-            if reset:
-                reset = False
-                entries = zero
-    elif rsc.variant == CLONE:
-        from pengine.clone import clone_apply_location
-        clone_apply_location(rsc, location)
+    """rsc->cmds->rsc_location."""
+    rsc.methods.apply_location(rsc, location)
+
+
+def group_apply_location(rsc: Resource, location: Location) -> None:
+    apply_location(rsc, location)
+    entries = location.nodes
+    zero = [(node, 0) for node, _ in entries]
+    reset = rsc.colocated_group
+    for child in rsc.children:
+        apply_location_to_child(child, location, entries)
+        if reset:
+            reset = False
+            entries = zero
 
 
 def apply_location_to_child(rsc: Resource, location: Location,
@@ -310,50 +309,51 @@ def apply_coloc_to_priority(dependent: Resource, primary: Resource, con: Colocat
 
 def coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
     """primary->cmds->rsc_colocation_rh(dependent, primary, con)."""
-    if primary.variant == PRIMITIVE:
-        affects = colocation_affects(dependent, primary, con, False)
-        if affects == AFFECTS_ROLE:
-            apply_coloc_to_priority(dependent, primary, con)
-        elif affects == AFFECTS_LOCATION:
-            apply_coloc_to_weights(dependent, primary, con)
-    elif primary.variant == GROUP:
-        if primary.provisional:
+    primary.methods.coloc_rh(dependent, primary, con)
+
+
+def primitive_coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    affects = colocation_affects(dependent, primary, con, False)
+    if affects == AFFECTS_ROLE:
+        apply_coloc_to_priority(dependent, primary, con)
+    elif affects == AFFECTS_LOCATION:
+        apply_coloc_to_weights(dependent, primary, con)
+
+
+def group_coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    if primary.provisional:
+        return
+    if primary.colocated_group:
+        if not primary.children:
             return
-        if primary.colocated_group:
-            if not primary.children:
-                return
-            member = primary.children[-1] if con.score >= INFINITY else primary.children[0]
-            coloc_rh(dependent, member, con)
-            return
-        if con.score >= INFINITY:
-            dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
-                                         f"with non-colocated group {primary.id}")
-            return
-        for member in primary.children:
-            coloc_rh(dependent, member, con)
-    elif primary.variant == CLONE:
-        from pengine.clone import clone_coloc_rh
-        clone_coloc_rh(dependent, primary, con)
+        member = primary.children[-1] if con.score >= INFINITY else primary.children[0]
+        coloc_rh(dependent, member, con)
+        return
+    if con.score >= INFINITY:
+        dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
+                                     f"with non-colocated group {primary.id}")
+        return
+    for member in primary.children:
+        coloc_rh(dependent, member, con)
 
 
 def coloc_lh(dependent: Resource, primary: Resource, con: Colocation) -> None:
-    """dependent->cmds->rsc_colocation_lh(dependent, primary, con)."""
-    if dependent.variant == PRIMITIVE:
-        coloc_rh(dependent, primary, con)
-    elif dependent.variant == GROUP:
-        if dependent.colocated_group:
-            if dependent.children:
-                coloc_lh(dependent.children[0], primary, con)
-            return
-        if con.score >= INFINITY:
-            dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
-                                         f"between non-colocated group and {primary.id}")
-            return
-        for member in dependent.children:
-            coloc_lh(member, primary, con)
-    elif dependent.variant == CLONE:
-        from pengine.clone import clone_coloc_lh
-        clone_coloc_lh(dependent, primary, con)
+    """dependent->cmds->rsc_colocation_lh(dependent, primary, con) (a primitive's is coloc_rh:
+    the primary decides)."""
+    dependent.methods.coloc_lh(dependent, primary, con)
+
+
+def group_coloc_lh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    if dependent.colocated_group:
+        if dependent.children:
+            coloc_lh(dependent.children[0], primary, con)
+        return
+    if con.score >= INFINITY:
+        dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
+                                     f"between non-colocated group and {primary.id}")
+        return
+    for member in dependent.children:
+        coloc_lh(member, primary, con)
 
 
 def _best_scores_by_value(rsc: Resource, attr: str) -> dict[Optional[str], int]:
@@ -399,13 +399,8 @@ def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[s
 
 def merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
                   attr: Optional[str], factor: float, flags: int) -> Optional[dict[Node, int]]:
-    """rsc->cmds->merge_weights (native or group)."""
-    if rsc.variant == GROUP:
-        return _group_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
-    if rsc.variant == CLONE:
-        from pengine.clone import clone_merge_weights
-        return clone_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
-    return native_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
+    """rsc->cmds->merge_weights."""
+    return rsc.methods.merge_weights(rsc, primary_id, nodes, attr, factor, flags)
 
 
 def _group_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
@@ -598,12 +593,8 @@ def assign_best_node(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> b
 
 
 def assign(ws: WorkingSet, rsc: Resource, prefer: Optional[Node] = None) -> Optional[Node]:
-    if rsc.variant == PRIMITIVE:
-        return assign_primitive(ws, rsc, prefer)
-    if rsc.variant == GROUP:
-        return assign_group(ws, rsc, prefer)
-    from pengine.clone import assign_clone
-    return assign_clone(ws, rsc, prefer)
+    """rsc->cmds->allocate."""
+    return rsc.methods.assign(ws, rsc, prefer)
 
 
 def assign_primitive(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optional[Node]:

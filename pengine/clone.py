@@ -27,6 +27,7 @@ from pengine import notify
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
                            PRIMITIVE, Action, Colocation, Location, Node, Resource, WorkingSet,
                            cmp_dependent, cmp_primary)
+from pengine.methods import VariantMethods
 from pengine.values import _scan_min_int, _strtoll, insert_sorted, is_true
 
 # ------------------------------------------------------------------------------------------------
@@ -1193,7 +1194,7 @@ def _interleave_update(ws: WorkingSet, first: Action, then: Action, node: Option
     return changed
 
 
-def clone_update_ordered_actions(ws: WorkingSet, first: Action, then: Action,
+def clone_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
                                  node: Optional[Node], flags: int, filt: int,
                                  otype: int) -> int:
     """pcmk__multi_update_actions."""
@@ -1274,3 +1275,20 @@ def _failed_probe_rc(ws: WorkingSet, clone: Resource, node_name: str) -> Optiona
             continue
         return int_attr(op, "rc-code")
     return None
+
+
+CLONE_METHODS = VariantMethods(
+    name="clone",
+    unpack=unpack_clone,
+    active=clone_active,
+    assign=assign_clone,
+    apply_location=clone_apply_location,
+    coloc_rh=clone_coloc_rh,
+    coloc_lh=clone_coloc_lh,
+    merge_weights=clone_merge_weights,
+    create_actions=clone_create_actions,
+    internal_constraints=clone_internal_constraints,
+    action_flags=clone_action_flags,
+    update_ordered_actions=clone_update_ordered_actions,
+    create_probe=clone_create_probe,
+)

@@ -119,17 +119,21 @@ def is_disabled(rsc: Resource) -> bool:
 
 
 def rsc_active(rsc: Resource, all_: bool) -> bool:
-    if rsc.variant == PRIMITIVE:
-        for node in rsc.running_on:
-            if node.unclean:
-                return True
-            if not node.online and rsc.managed:
-                continue
+    """rsc->fns->active."""
+    return rsc.methods.active(rsc, all_)
+
+
+def primitive_active(rsc: Resource, all_: bool) -> bool:
+    for node in rsc.running_on:
+        if node.unclean:
             return True
-        return False
-    if rsc.variant == CLONE:
-        from pengine.clone import clone_active
-        return clone_active(rsc, all_)
+        if not node.online and rsc.managed:
+            continue
+        return True
+    return False
+
+
+def group_active(rsc: Resource, all_: bool) -> bool:
     c_any, c_all = False, True
     for child in rsc.children:
         if rsc_active(child, all_):

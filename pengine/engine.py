@@ -18,11 +18,13 @@ from pengine.rscactions import create_actions, handle_config_changes, internal_c
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
+from pengine.variants import VARIANT_METHODS
 
 
 def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:
     """cluster_status: everything known about the cluster, before any decision."""
     ws = WorkingSet(cib, now)
+    ws.variant_methods = VARIANT_METHODS
     unpack_config(ws)
     unpack_nodes(ws)
     unpack_resources(ws)

@@ -198,6 +198,8 @@ class Resource:
         self.xml = xml
         self.id: str = xml.get("id") or ""
         self.variant = variant
+        # rsc->fns/rsc->cmds: the variant's method table (pengine.methods), set by the engine
+        self.methods = ws.variant_methods[variant]
         self.parent = parent
         self.children: list[Resource] = []
         self.meta: dict[str, str] = {}
@@ -410,6 +412,8 @@ class WorkingSet:
         self.node_by_uname: dict[str, Node] = {}
         self.resources: list[Resource] = []          # top level, priority order
         self.rsc_by_id: dict[str, Resource] = {}     # every resource, any depth
+        # variant -> VariantMethods (pengine.variants.VARIANT_METHODS; the engine sets it)
+        self.variant_methods: dict = {}
         self.actions: list[Action] = []
         self.singletons: dict[str, Action] = {}
         self.action_id = 0

@@ -432,13 +432,15 @@ def group_action_flags(action: Action, node: Optional[Node]) -> int:
 
 
 def action_flags(action: Action, node: Optional[Node]) -> int:
+    """action->rsc->cmds->action_flags (an action of no resource: its own flags)."""
     rsc = action.rsc
-    if rsc is None or rsc.variant == PRIMITIVE:
+    if rsc is None:
         return action.flags
-    if rsc.variant == GROUP:
-        return group_action_flags(action, node)
-    from pengine.clone import clone_action_flags
-    return clone_action_flags(action, node)
+    return rsc.methods.action_flags(action, node)
+
+
+def primitive_action_flags(action: Action, node: Optional[Node]) -> int:
+    return action.flags
 
 
 def _flags_for_ordering(action: Action, node: Optional[Node]) -> int:
@@ -518,17 +520,24 @@ def _action_reason(action: Action, flag: int) -> Optional[str]:
 
 def update(ws: WorkingSet, rsc: Resource, first: Action, then: Action, node: Optional[Node],
            flags: int, filt: int, otype: int) -> int:
-    if rsc.variant == PRIMITIVE:
-        return update_ordered_actions(ws, first, then, node, flags, filt, otype)
-    if rsc.variant == GROUP:
-        changed = update_ordered_actions(ws, first, then, node, flags, filt, otype)
-        for member in rsc.children:
-            member_action = act.find_first_action(member.actions, None, then.task, node)
-            if member_action is not None:
-                changed |= update(ws, member, first, member_action, node, flags, filt, otype)
-        return changed
-    from pengine.clone import clone_update_ordered_actions
-    return clone_update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    """rsc->cmds->update_ordered_actions."""
+    return rsc.methods.update_ordered_actions(ws, rsc, first, then, node, flags, filt, otype)
+
+
+def primitive_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
+                                     node: Optional[Node], flags: int, filt: int,
+                                     otype: int) -> int:
+    return update_ordered_actions(ws, first, then, node, flags, filt, otype)
+
+
+def group_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
+                                 node: Optional[Node], flags: int, filt: int, otype: int) -> int:
+    changed = update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    for member in rsc.children:
+        member_action = act.find_first_action(member.actions, None, then.task, node)
+        if member_action is not None:
+            changed |= update(ws, member, first, member_action, node, flags, filt, otype)
+    return changed
 
 
 def _asymmetric(first: Action, then: Action) -> None:

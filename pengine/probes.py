@@ -28,11 +28,14 @@ def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
         return False
     if not rsc.children and node in rsc.known_on:
         return False  # the usual case, answered before anything else
-    if rsc.variant == m.CLONE:
-        from pengine.clone import clone_create_probe
-        return clone_create_probe(ws, rsc, node)
-    if rsc.children:
-        return probe_resource_list(ws, rsc.children, node)
+    return rsc.methods.create_probe(ws, rsc, node)
+
+
+def group_create_probe(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
+    return probe_resource_list(ws, rsc.children, node)
+
+
+def primitive_create_probe(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     if rsc.container is not None and not rsc.is_remote_node:
         return False
     if rsc.orphan:

@@ -503,13 +503,8 @@ def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
 
 
 def internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
-    if rsc.variant == PRIMITIVE:
-        primitive_internal_constraints(ws, rsc)
-    elif rsc.variant == GROUP:
-        group_internal_constraints(ws, rsc)
-    elif rsc.variant == CLONE:
-        from pengine.clone import clone_internal_constraints
-        clone_internal_constraints(ws, rsc)
+    """rsc->cmds->internal_constraints."""
+    rsc.methods.internal_constraints(ws, rsc)
 
 
 def group_create_actions(ws: WorkingSet, rsc: Resource) -> None:
@@ -529,13 +524,8 @@ def _group_pseudo(ws: WorkingSet, rsc: Resource, task: str) -> Action:
 
 
 def create_actions(ws: WorkingSet, rsc: Resource) -> None:
-    if rsc.variant == PRIMITIVE:
-        primitive_create_actions(ws, rsc)
-    elif rsc.variant == GROUP:
-        group_create_actions(ws, rsc)
-    elif rsc.variant == CLONE:
-        from pengine.clone import clone_create_actions
-        clone_create_actions(ws, rsc)
+    """rsc->cmds->create_actions."""
+    rsc.methods.create_actions(ws, rsc)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -445,21 +445,28 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     if role is not None:
         rsc.next_role = role
     ws.rsc_by_id.setdefault(rsc.id, rsc)
-    if variant == PRIMITIVE:
-        if parent is not None and top.variant == CLONE and not _unpack_cloned_primitive(ws, rsc):
-            return None
-        if xml.find("utilization") is not None:
-            unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
-                           into=rsc.utilization)
-    elif variant == GROUP:
-        _unpack_group(ws, rsc)
-    elif variant == CLONE:
-        from pengine.clone import unpack_clone
-        if not unpack_clone(ws, rsc):
-            return None
+    if not rsc.methods.unpack(ws, rsc):
+        return None
     if ws.symmetric:
         resource_location(ws, rsc, None, 0, "symmetric_default")
     return rsc
+
+
+def unpack_primitive(ws: WorkingSet, rsc: Resource) -> bool:
+    """native_unpack: a clone instance checks its agent; utilization is read."""
+    xml = rsc.xml
+    if rsc.parent is not None and rsc.top.variant == CLONE and \
+            not _unpack_cloned_primitive(ws, rsc):
+        return False
+    if xml.find("utilization") is not None:
+        unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
+                       into=rsc.utilization)
+    return True
+
+
+def unpack_group(ws: WorkingSet, rsc: Resource) -> bool:
+    _unpack_group(ws, rsc)
+    return True
 
 
 _NO_UNIQUE_CLASSES = ("lsb", "systemd", "upstart", "service", "nagios")
