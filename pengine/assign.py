@@ -19,6 +19,8 @@ from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, 
                            WorkingSet, cmp_dependent, cmp_primary)
 from pengine.unpack import resource_location
 from pengine.values import insert_sorted
+from pengine.instances import is_set_recursive, location_one, rsc_state
+from pengine.status import _failure_attrs, get_failcount
 
 # merge flags (pe_weights_*)
 W_INIT = 0x1
@@ -109,7 +111,6 @@ def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Res
     """pcmk__threshold_reached: the resource to ban from node, if any."""
     if rsc.migration_threshold == 0 or rsc.failure_ignored:
         return None
-    from pengine.status import get_failcount
     failcount, _ = get_failcount(ws, node, rsc, True)
     if failcount <= 0:
         return None
@@ -186,7 +187,6 @@ def apply_node_criteria(ws: WorkingSet) -> None:
     apply_locations(ws)
     for rsc in ws.resources:
         apply_stickiness(ws, rsc)
-    from pengine.status import _failure_attrs
     exclusive = [rsc for rsc in ws.resources if _any_exclusive(rsc)]
     for node in ws.nodes:
         # without fail-count attributes on a node, no threshold can be reached there
@@ -688,3 +688,38 @@ def assign_group(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optio
 def assign_resources(ws: WorkingSet) -> None:
     for rsc in ws.resources:
         assign(ws, rsc, None)
+
+
+def is_child_compatible(child: Resource, local_node: Node, filter_role: int,
+                        current: bool) -> bool:
+    next_role = rsc_state(child, current)
+    node = None
+    if not is_set_recursive(child, "blocked", True):
+        node = location_one(child, 1 if current else 0)
+    if filter_role != m.ROLE_UNKNOWN and next_role != filter_role:
+        return False
+    return node is not None and node is local_node
+
+
+def find_compatible_child_by_node(local_child: Resource, local_node: Optional[Node],
+                                  rsc: Resource, filter_role: int,
+                                  current: bool) -> Optional[Resource]:
+    if local_node is None:
+        return None
+    for child in rsc.children:
+        if is_child_compatible(child, local_node, filter_role, current):
+            return child
+    return None
+
+
+def find_compatible_child(local_child: Resource, rsc: Resource, filter_role: int,
+                          current: bool) -> Optional[Resource]:
+    """The instance of clone rsc on the node where local_child is (or could best be)."""
+    local_node = location_one(local_child, 1 if current else 0)
+    if local_node is not None:
+        return find_compatible_child_by_node(local_child, local_node, rsc, filter_role, current)
+    for node, _ in sort_nodes(local_child.ws, list(local_child.allowed.items()), None):
+        pair = find_compatible_child_by_node(local_child, node, rsc, filter_role, current)
+        if pair is not None:
+            return pair
+    return None

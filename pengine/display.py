@@ -28,6 +28,9 @@ from pengine import model as m
 from pengine.assign import current_node
 from pengine.model import CLONE, GROUP, PRIMITIVE, Node, Resource, WorkingSet
 from pengine.values import is_true, numeric_key
+from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
+from pengine.instances import configured_role, is_set_recursive, location_one, rsc_state
+from pengine.status import mask_probe_failure
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,6 @@ def pending_task_text(rsc: Resource) -> Optional[str]:
 
 
 def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Optional[int]:
-    from core.cib.status import history_key, int_attr, op_record, parse_op_key
-    from pengine.status import mask_probe_failure
     for op, node, owner in ws.failed_ops:
         # Pacemaker matches the op's own on_node attribute (absent in older histories)
         target = op.get("on_node")
@@ -312,8 +313,6 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -
     """pe__clone_default: instances that need a line of their own (unique, failed, unmanaged,
     pending, ...) in full, the others as "Promoted/Unpromoted/Started: [ nodes ]" and, with
     inactive resources shown, "Stopped: [ nodes ]"."""
-    from pengine.clone import (_failed_probe_rc, configured_role, is_set_recursive,
-                               location_one, rsc_state)
     lines: list[str] = []
     shown = [False]
 
@@ -520,4 +519,20 @@ def counts_line(ws: WorkingSet) -> Optional[str]:
     if disabled or blocked:
         return (f"{disabled} of {instances} resource instances DISABLED and {blocked} "
                 "BLOCKED from further action due to failure")
+    return None
+
+
+def _failed_probe_rc(ws: WorkingSet, clone: Resource, node_name: str) -> Optional[int]:
+    """pe__failed_probe_for_rsc for a clone (matched against the clone's own name)."""
+    ident = strip_clone_suffix(clone.id)
+    for op, node, _ in ws.failed_ops:
+        if not mask_probe_failure(op_record(op)):
+            continue
+        target = op.get("on_node")  # the op's own attribute, as Pacemaker reads it
+        if target is None or target.lower() != node_name.lower():
+            continue
+        parsed = parse_op_key(history_key(op))
+        if parsed is None or parsed[0] != ident:
+            continue
+        return int_attr(op, "rc-code")
     return None

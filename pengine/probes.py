@@ -10,9 +10,9 @@ from core.cib.status import op_key
 from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
 from pengine import model as m
-from pengine.clone import find_compatible_child
 from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
 from pengine.values import is_true
+from pengine.assign import find_compatible_child
 
 
 def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> bool:

@@ -24,6 +24,7 @@ from pengine import model as m
 from pengine.model import Node, Resource, WorkingSet
 from pengine.unpack import add_node_attrs, find_node, resource_location
 from pengine.values import is_true
+from pengine.clone_unpack import find_anonymous_clone
 
 # rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
 _NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)
@@ -279,7 +280,6 @@ def _unpack_find_resource(ws: WorkingSet, node: Node, rsc_id: str) -> Optional[R
     else:
         parent = rsc.top
     if parent is not None and parent.variant == m.CLONE and not parent.unique:
-        from pengine.clone import find_anonymous_clone
         rsc = find_anonymous_clone(ws, node, parent, strip_clone_suffix(rsc_id))
     if rsc is not None and rsc_id != rsc.id and rsc_id != rsc.clone_name:
         rsc.clone_name = rsc_id
