@@ -15,7 +15,7 @@ from typing import Optional
 from core.cib.rules import RuleContext, compare_versions, unpack_nvpairs
 from core.cib.status import int_attr
 from core.cib.xmltree import XNode
-from pengine import actions as act
+from pengine.opconfig import op_config
 from pengine.model import Node, Resource, WorkingSet
 
 DIGEST_MATCH, DIGEST_ALL, DIGEST_RESTART, DIGEST_UNKNOWN = range(4)
@@ -67,7 +67,7 @@ def md5(text: str) -> str:
 def _all_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
                 interval_ms: int) -> tuple[dict[str, str], bool]:
     key = f"{rsc.id}_{task}_{interval_ms}"
-    cfg = act.op_config(ws, rsc, key, task, interval_ms)
+    cfg = op_config(ws, rsc, key, task, interval_ms)
     params = dict(rsc_params(ws, rsc, node))
     extra = op_extra(ws, rsc, cfg.op_entry)
     params.update(extra)

@@ -26,7 +26,7 @@ from typing import Optional
 from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
-from pengine.model import CLONE, GROUP, PRIMITIVE, Node, Resource, WorkingSet
+from pengine.model import GROUP, PRIMITIVE, Node, Resource, WorkingSet
 from pengine.values import is_true, numeric_key
 from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
 from pengine.instances import configured_role, is_set_recursive, location_one, rsc_state

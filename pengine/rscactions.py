@@ -19,8 +19,9 @@ from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
 from pengine import migration
 from pengine import model as m
-from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
+from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
+from pengine.opconfig import find_op_entry
 from pengine.values import is_true
 
 S, ST, UP, PR = m.ROLE_STOPPED, m.ROLE_STARTED, m.ROLE_UNPROMOTED, m.ROLE_PROMOTED
@@ -260,7 +261,7 @@ def _recurring_key(rsc: Resource, op: XNode) -> Optional[tuple[str, int]]:
     if _is_op_dup(rsc, name, interval):
         return None
     key = op_key(rsc.id, name or "", interval)
-    if act.find_op_entry(rsc, key, include_disabled=False) is None:
+    if find_op_entry(rsc, key, include_disabled=False) is None:
         return None
     return key, interval
 
@@ -561,7 +562,7 @@ def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) ->
     if interval > 0:
         # action_in_config: a disabled recurring op is no longer configured (its active
         # instance is cancelled as an orphan)
-        if act.find_op_entry(rsc, op_key(rsc.id, task, interval), include_disabled=False) is None:
+        if find_op_entry(rsc, op_key(rsc.id, task, interval), include_disabled=False) is None:
             if ws.stop_action_orphans:
                 schedule_cancel(ws, rsc, op.get("call-id"), task, interval, node)
             return True

@@ -22,6 +22,7 @@ from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OC
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import Node, Resource, WorkingSet
+from pengine.opconfig import op_config
 from pengine.unpack import add_node_attrs, find_node, resource_location
 from pengine.values import is_true
 from pengine.clone_unpack import find_anonymous_clone
@@ -470,7 +471,7 @@ def _get_on_fail(ws: WorkingSet, rsc: Resource, key: str, task: str) -> int:
     tail = key.rpartition("_")[2]
     if tail.isdigit():
         interval = int(tail)
-    return act.op_config(ws, rsc, key, task, interval).on_fail
+    return op_config(ws, rsc, key, task, interval).on_fail
 
 
 def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: _State) -> None:
@@ -675,7 +676,7 @@ def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, o
     tail = key.rpartition("_")[2]
     if tail.isdigit():
         interval = int(tail)
-    cfg = act.op_config(ws, rsc, key, task, interval)
+    cfg = op_config(ws, rsc, key, task, interval)
     if cfg.on_fail > state.on_fail:
         state.on_fail = cfg.on_fail
     if task == "stop":
