@@ -134,7 +134,6 @@ def _is_fence_param(name: str) -> bool:
 def _secure_params(ws: WorkingSet, rsc: Resource, node: Node, op: XNode,
                    params_all: dict[str, str]) -> dict[str, str]:
     """calculate_secure_digest: parameters minus the private ones (as crm_report masks them)."""
-    from core.cib.rules import compare_versions
     version = op.get("crm_feature_set") or ""
     old = compare_versions(version, "3.16.0") < 0
     private = op.get("op-secure-params") or ""

@@ -19,6 +19,7 @@ from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
 from pengine.variants import VARIANT_METHODS
+from pengine.graph import create_graph
 
 
 def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:
@@ -65,6 +66,5 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
         create_actions(ws, rsc)
     schedule_fencing_and_shutdowns(ws)
     apply_orderings(ws)
-    from pengine.graph import create_graph
     ws.graph = create_graph(ws)
     return ws

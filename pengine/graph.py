@@ -17,6 +17,8 @@ from pengine import model as m
 from pengine.digest import rsc_params
 from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO,
                            A_RUNNABLE, Action, Node, Resource, WorkingSet)
+from pengine.notify import create_clone_notifications
+from pengine.ordering import action_flags
 
 
 class Synapse:
@@ -154,8 +156,6 @@ def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None
 
 def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
     if rsc.variant == m.CLONE:  # clone_expand: the instances' actions come first
-        from pengine.notify import create_clone_notifications
-        from pengine.ordering import action_flags
         for action in reversed(rsc.actions):
             action_flags(action, None)
         create_clone_notifications(ws, rsc)

@@ -20,6 +20,7 @@ from pengine import model as m
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_ANY,
                            A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
                            Resource, WorkingSet)
+from pengine.probes import order_probes
 
 UPDATED_FIRST = 0x1
 UPDATED_THEN = 0x2
@@ -115,7 +116,6 @@ def apply_orderings(ws: WorkingSet) -> None:
             act.order_actions(order.first_action, order.then_action, order.flags)
     for action in reversed(ws.actions):
         block_colocated_starts(ws, action)
-    from pengine.probes import order_probes
     order_probes(ws)
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, 20000))

@@ -17,11 +17,16 @@ from core.cib.status import int_attr, op_key
 from core.cib.xmltree import XNode
 from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
+from pengine import digest
 from pengine import migration
 from pengine import model as m
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
+from pengine.assign import current_node
 from pengine.opconfig import find_op_entry
+from pengine.ordering import action_flags
+from pengine.status import calculate_active_ops, get_failcount, sort_ops
+from pengine.unpack import add_colocation
 from pengine.values import is_true
 
 S, ST, UP, PR = m.ROLE_STOPPED, m.ROLE_STARTED, m.ROLE_UNPROMOTED, m.ROLE_PROMOTED
@@ -129,7 +134,6 @@ def _active_counts(rsc: Resource) -> tuple[int, int]:
 
 
 def primitive_create_actions(ws: WorkingSet, rsc: Resource) -> None:
-    from pengine.assign import current_node
     chosen = rsc.allocated_to
     if rsc.next_role == m.ROLE_UNKNOWN:
         rsc.next_role = m.ROLE_STOPPED if chosen is None else m.ROLE_STARTED
@@ -315,7 +319,6 @@ def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Op
 
 def _active_should_be_optional(rsc: Resource, node: Optional[Node], key: str,
                                start: Action) -> bool:
-    from pengine.ordering import action_flags
     if node is None:
         return False
     if not (action_flags(start, None) & A_OPTIONAL):
@@ -442,7 +445,6 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
-    from pengine.unpack import add_colocation
     act.order_resource_actions(ws, rsc, "stop", rsc, "stopped", m.O_RUNNABLE_LEFT)
     act.order_resource_actions(ws, rsc, "stopped", rsc, "start", m.O_OPTIONAL)
     act.order_resource_actions(ws, rsc, "start", rsc, "running", m.O_RUNNABLE_LEFT)
@@ -556,7 +558,6 @@ def _force_restart(ws: WorkingSet, rsc: Resource, task: str, interval: int,
 
 
 def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> bool:
-    from pengine import digest
     task = op.get("operation") or ""
     interval = int_attr(op, "interval")
     if interval > 0:
@@ -608,7 +609,6 @@ _ENTRY_FIELDS = ("id", "type", "class", "provider")
 
 
 def handle_config_changes(ws: WorkingSet) -> None:
-    from pengine.status import calculate_active_ops, get_failcount
     status = ws.cib.find("status")
     if status is None:
         return
@@ -665,7 +665,6 @@ def _rscs_matching_index(ws: WorkingSet) -> dict[str, list[Resource]]:
 
 def _process_rsc_history(ws: WorkingSet, entry: XNode, rsc: Resource, node: Node,
                          calculate_active_ops, get_failcount) -> None:
-    from pengine.status import sort_ops
     if rsc.orphan:
         if not (rsc.top.variant == CLONE and not rsc.top.unique):
             _schedule_cleanup(ws, rsc, node, False)

@@ -13,6 +13,7 @@ import functools
 import re
 from typing import Optional
 
+from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores, parse_score
 from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
 from core.cib.xmltree import XNode
@@ -23,9 +24,10 @@ from pengine import actions as act
 from pengine import model as m
 from pengine.model import Node, Resource, WorkingSet
 from pengine.opconfig import op_config
-from pengine.unpack import add_node_attrs, find_node, resource_location
+from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_resource
 from pengine.values import is_true
 from pengine.clone_unpack import find_anonymous_clone
+from pengine.digest import digest_mismatch
 
 # rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
 _NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)
@@ -288,7 +290,6 @@ def _unpack_find_resource(ws: WorkingSet, node: Node, rsc_id: str) -> Optional[R
 
 
 def _process_orphan(ws: WorkingSet, entry: XNode, node: Node) -> Optional[Resource]:
-    from pengine.unpack import unpack_resource
     xml = XNode("primitive", entry.attrs())
     rsc = unpack_resource(ws, xml, None)
     if rsc is None:
@@ -1101,7 +1102,6 @@ def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
     does not apply)."""
     if rsc.ops_xml is None:
         return False
-    from core.cib.durations import interval_ms
     name = strip_clone_suffix(rsc.id)
     for op in rsc.ops_xml.children:
         if op.tag != "op" or (op.get("on-fail") or "").lower() != "block":
@@ -1129,7 +1129,6 @@ def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
 def _check_param_change(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec) -> None:
     """A failed start/monitor whose parameters changed since: clear the fail count."""
     if op.task in ("start", "monitor"):
-        from pengine.digest import digest_mismatch
         if digest_mismatch(ws, rsc, node, op.xml) is True:
             act.clear_failcount(ws, rsc, node, "resource parameters have changed")
 
@@ -1158,7 +1157,6 @@ def _check_operation_expiry(ws: WorkingSet, rsc: Resource, node: Node, rc: int,
             else:
                 expired = False
     if not expired and is_last_failure and task in ("start", "monitor"):
-        from pengine.digest import digest_mismatch
         if digest_mismatch(ws, rsc, node, op.xml) is True:
             clear_reason = "resource parameters have changed"
     if clear_reason is not None:
