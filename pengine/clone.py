@@ -31,7 +31,8 @@ from pengine.clone_actions import (clone_action_flags, clone_create_actions, clo
 from pengine.clone_placement import (clone_apply_location, clone_coloc_lh, clone_coloc_rh,
                                      clone_merge_weights, cmp_instance, distribute_children)
 from pengine.clone_unpack import unpack_clone
-from pengine.display import rsc_active
+from pengine.display import clone_lines, rsc_active
+from pengine.graph import clone_add_graph_meta, clone_expand
 from pengine.methods import VariantMethods
 from pengine.model import Node, Resource, WorkingSet
 from pengine.promotable import add_promotion_scores, set_instance_roles
@@ -88,4 +89,7 @@ CLONE_METHODS = VariantMethods(
     action_flags=clone_action_flags,
     update_ordered_actions=clone_update_ordered_actions,
     create_probe=clone_create_probe,
+    expand=clone_expand,
+    add_graph_meta=clone_add_graph_meta,
+    display=clone_lines,
 )

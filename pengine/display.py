@@ -26,7 +26,7 @@ from typing import Optional
 from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
-from pengine.model import GROUP, PRIMITIVE, Node, Resource, WorkingSet
+from pengine.model import PRIMITIVE, Node, Resource, WorkingSet
 from pengine.values import is_true, numeric_key
 from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
 from pengine.instances import configured_role, is_set_recursive, location_one, rsc_state
@@ -268,17 +268,17 @@ def resource_lines(ws: WorkingSet, rsc: Resource, indent: int,
     "* " bullet. Without `opts`, crm_simulate's listing (inactive resources shown)."""
     if opts is None:
         opts = ShowOptions(inactive=True, pending=ws.show_pending)
+    return rsc.methods.display(ws, rsc, indent, opts)  # rsc->fns->print
+
+
+def primitive_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -> list[str]:
     pad = " " * indent
-    if rsc.variant == PRIMITIVE:
-        if is_true(rsc.meta.get("internal_rsc")) and not opts.implicit:
-            return []
-        node = current_node(rsc)
-        if node is None:
-            node = rsc.pending_node
-        return [f"{pad}* {primitive_text(ws, rsc, printable_id(rsc), node, opts.rsc_only, opts)}"]
-    if rsc.variant == GROUP:
-        return _group_lines(ws, rsc, indent, opts)
-    return clone_lines(ws, rsc, indent, opts)
+    if is_true(rsc.meta.get("internal_rsc")) and not opts.implicit:
+        return []
+    node = current_node(rsc)
+    if node is None:
+        node = rsc.pending_node
+    return [f"{pad}* {primitive_text(ws, rsc, printable_id(rsc), node, opts.rsc_only, opts)}"]
 
 
 def _group_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -> list[str]:

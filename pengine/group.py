@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pengine.assign import _group_merge_weights, assign_group, group_apply_location, \
     group_coloc_lh, group_coloc_rh
-from pengine.display import group_active
+from pengine.display import _group_lines, group_active
+from pengine.graph import expand_actions, group_add_graph_meta
 from pengine.methods import VariantMethods
 from pengine.ordering import group_action_flags, group_update_ordered_actions
 from pengine.probes import group_create_probe
@@ -28,4 +29,7 @@ GROUP_METHODS = VariantMethods(
     action_flags=group_action_flags,
     update_ordered_actions=group_update_ordered_actions,
     create_probe=group_create_probe,
+    expand=expand_actions,
+    add_graph_meta=group_add_graph_meta,
+    display=_group_lines,
 )

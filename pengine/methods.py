@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
+    from pengine.display import ShowOptions
+    from pengine.graph import Synapse
     from pengine.model import Action, Colocation, Location, Node, Resource, WorkingSet
 
     NodeScores = Optional[dict[Node, int]]
@@ -55,3 +57,9 @@ class VariantMethods:
                                      int]
     # cmds->create_probe: probe this resource on node; True if any probe was created
     create_probe: Callable[[WorkingSet, Resource, Node], bool]
+    # cmds->expand: add its actions (and its children's) to the transition graph
+    expand: Callable[[WorkingSet, Resource, list[Synapse]], None]
+    # cmds->add_graph_meta: the CRM_meta_* it adds to its (and its members') actions
+    add_graph_meta: Callable[[Resource, dict[str, str]], None]
+    # fns->print: its lines in crm_simulate's status sections
+    display: Callable[[WorkingSet, Resource, int, ShowOptions], list[str]]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pengine.assign import apply_location, assign_primitive, coloc_rh, native_merge_weights, \
     primitive_coloc_rh
-from pengine.display import primitive_active
+from pengine.display import primitive_active, primitive_lines
+from pengine.graph import expand_actions, primitive_add_graph_meta
 from pengine.methods import VariantMethods
 from pengine.ordering import primitive_action_flags, primitive_update_ordered_actions
 from pengine.probes import primitive_create_probe
@@ -30,4 +31,7 @@ PRIMITIVE_METHODS = VariantMethods(
     action_flags=primitive_action_flags,
     update_ordered_actions=primitive_update_ordered_actions,
     create_probe=primitive_create_probe,
+    expand=expand_actions,
+    add_graph_meta=primitive_add_graph_meta,
+    display=primitive_lines,
 )
