@@ -132,6 +132,34 @@ def test_pengine_module_graph_has_no_cycle():
     assert cycle is None, "import cycle in pengine: " + " -> ".join(cycle or [])
 
 
+# The variant modules build on the phases; only the engine (which hands the method table to the
+# working set) may import them. A phase that needs variant-specific work calls rsc.methods.
+VARIANT_MODULES = {"primitive", "group", "clone", "clone_placement", "promotable", "clone_actions",
+                   "variants"}
+MAY_IMPORT_VARIANTS = VARIANT_MODULES | {"engine"}
+
+
+def variant_imports_outside(graph: dict[str, set[str]]) -> list[str]:
+    """`module -> variant module` for every import of a variant module by a module that is
+    neither a variant module nor the engine."""
+    return sorted(f"{name} -> {target}" for name, targets in graph.items()
+                  if name not in MAY_IMPORT_VARIANTS for target in targets & VARIANT_MODULES)
+
+
+def test_phases_reach_variants_only_through_the_method_table():
+    graph = import_graph(_package_sources(), PACKAGE)
+    assert VARIANT_MODULES <= set(graph)
+    found = variant_imports_outside(graph)
+    assert not found, "modules below the variants import a variant module (call rsc.methods " \
+        "instead):\n" + "\n".join(found)
+
+
+def test_a_phase_importing_a_variant_is_found():
+    graph = {"assign": {"model", "clone"}, "clone": {"assign"}, "engine": {"clone"},
+             "model": set()}
+    assert variant_imports_outside(graph) == ["assign -> clone"]
+
+
 def test_pengine_is_checked():
     """The checks see the real package (a wrong path would make them pass on nothing)."""
     graph = import_graph(_package_sources(), PACKAGE)
