@@ -8,7 +8,8 @@ carry `migrate_source` and `migrate_target` (the agent sees OCF_RESKEY_CRM_meta_
 partial migration (migrate_to done, migrate_from not yet) continues with only migrate_from if
 the target is still the chosen node; a dangling one (both done, the stop on the source not)
 gets that stop. Orderings between resources are copied onto the migration actions
-(`order_migration_equivalents`), so "A then B" still holds when either migrates.
+(`order_migration_equivalents`, in pengine.actions next to `new_ordering`, which calls it for
+every new ordering), so "A then B" still holds when either migrates.
 
 Reading the history (completed, partial, dangling and failed migrations) is `pengine.status`.
 """

@@ -1,5 +1,5 @@
-"""Ordering constraints: unpacking rsc_order, applying orderings to actions, and propagating
-"required" and "runnable" along them.
+"""Ordering constraints: applying orderings to actions, and propagating "required" and
+"runnable" along them (rsc_order constraints are unpacked with the others, in pengine.unpack).
 
 Pacemaker does not decide up front which actions happen: it creates candidate actions
 (optional ones included) and then lets orderings change flags -- a required stop makes the
