@@ -14,7 +14,6 @@ This module holds only the record type; it imports nothing from pengine at run t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
@@ -25,11 +24,16 @@ if TYPE_CHECKING:
     NodeScores = Optional[dict[Node, int]]
 
 
-@dataclass(frozen=True)
 class VariantMethods:
     """One variant's implementation of each step that differs between variants.
 
-    Field names follow our functions; the Pacemaker member each one stands for is given."""
+    Field names follow our functions; the Pacemaker member each one stands for is given. A
+    plain class with slots rather than a dataclass: `hb simulate` starts in tens of
+    milliseconds, and building a dataclass costs about one of them."""
+
+    __slots__ = ("name", "unpack", "active", "assign", "apply_location", "coloc_rh", "coloc_lh",
+                 "merge_weights", "create_actions", "internal_constraints", "action_flags",
+                 "update_ordered_actions", "create_probe", "expand", "add_graph_meta", "display")
 
     name: str
     # fns->unpack: the variant's own unpacking after the common part; False drops the resource
@@ -63,3 +67,16 @@ class VariantMethods:
     add_graph_meta: Callable[[Resource, dict[str, str]], None]
     # fns->print: its lines in crm_simulate's status sections
     display: Callable[[WorkingSet, Resource, int, ShowOptions], list[str]]
+
+    def __init__(self, **methods: object) -> None:
+        """Every field by keyword, none missing (a record without a step would fail only
+        when a phase calls it)."""
+        missing = set(self.__slots__) - set(methods)
+        unknown = set(methods) - set(self.__slots__)
+        if missing or unknown:
+            raise TypeError(f"VariantMethods: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        for field, value in methods.items():
+            setattr(self, field, value)
+
+    def __repr__(self) -> str:
+        return f"<VariantMethods {self.name}>"

@@ -3,7 +3,6 @@ the records are complete: the phases call them without checking."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import pathlib
 
@@ -27,11 +26,21 @@ def _all(resources: list[Resource]) -> list[Resource]:
 
 def test_every_variant_has_a_complete_record():
     assert set(VARIANT_METHODS) == {PRIMITIVE, GROUP, CLONE}
-    names = {f.name for f in dataclasses.fields(VariantMethods)} - {"name"}
+    names = set(VariantMethods.__slots__) - {"name"}
     for variant, record in VARIANT_METHODS.items():
         for name in names:
             assert callable(getattr(record, name)), (record.name, name)
     assert len({id(r) for r in VARIANT_METHODS.values()}) == 3
+
+
+def test_a_record_missing_a_step_is_refused():
+    steps = {name: print for name in VariantMethods.__slots__ if name != "create_probe"}
+    try:
+        VariantMethods(**steps)
+    except TypeError as exc:
+        assert "create_probe" in str(exc)
+    else:
+        raise AssertionError("a record without create_probe was accepted")
 
 
 def test_unpacked_resources_carry_their_variants_record():
