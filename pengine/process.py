@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.cib import dates
+from core.cib.roottag import with_root_start_tag
 from core.cib.xmltree import parse_xml, to_xml
 from core.errors import ConfigError
 from core.messages.common import PingRequest, Reply
@@ -105,7 +106,8 @@ class PengineProcess:
         # the answer first: writing the input down and logging are not on the failover path
         out.append(Send(src, Reply(msg.request_id, True, result)))
         if self.save:
-            out.append(SaveInput(self.seq, to_xml(cib), _keep(ws)))
+            saved = with_root_start_tag(msg.cib, cib)
+            out.append(SaveInput(self.seq, to_xml(cib) if saved is None else saved, _keep(ws)))
         out.append(Scheduled(msg.transition_id, self.seq, len(ws.graph.synapses), lines))
         return out
 
