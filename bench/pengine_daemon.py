@@ -14,7 +14,10 @@ Each size runs in its own child process (so that peak RSS is that size's), which
 
 1. starts a core as the daemon does (`process.warm()`, then `PengineProcess`);
 2. sends the inputs of bench/pengine.py (cold, steady, nodefail: made by Pacemaker's anchor
-   scripts, see that file) in turn, as a DC would over a run of transitions, `--runs` rounds;
+   scripts, see that file) in turn, as a DC would over a run of transitions, `--runs` rounds.
+   The daemon re-parses only the node_state sections whose text changed (pengine/inputcache.py):
+   `steady` comes after `cold` (no status to reuse: parsed whole) and `nodefail` after `steady`
+   (a failover: one node's section is new);
 3. times every `step()` (wall and CPU), checks every reply is a graph, and prints per state the
    median and p99 per transition, and the child's peak RSS; then collects garbage as the daemon
    does after sending its reply (off the transition's path; its median is shown apart).

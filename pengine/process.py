@@ -21,6 +21,7 @@ from core.messages.pe import PeSchedule
 from core.sansio import Log, Recv, Send, Tick, WallClock
 from pengine import engine, summary
 from pengine.graph import graph_xml
+from pengine.inputcache import InputCache
 
 DEFAULT_KEEP = 400  # pe-input files kept (crm_config pe-input-series-max overrides)
 
@@ -51,6 +52,7 @@ class PengineProcess:
         self.save = save
         self.wall_offset_ms = 0
         self.counters: dict[str, int] = {"scheduled": 0, "errors": 0}
+        self.inputs = InputCache()  # unchanged node_state sections are not parsed again
 
     def step(self, now_ms: int, event: object) -> list[object]:
         kind = type(event)
@@ -78,7 +80,7 @@ class PengineProcess:
     def schedule(self, now_ms: int, src: bytes, msg: PeSchedule) -> list[object]:
         wall_s = (now_ms + self.wall_offset_ms) // 1000
         try:
-            cib = parse_xml(msg.cib, "<pe input>")
+            cib = self.inputs.parse(msg.cib, "<pe input>")
         except ConfigError as exc:
             self.counters["errors"] += 1
             return [Send(src, Reply(msg.request_id, False, None, f"unreadable CIB: {exc}")),

@@ -621,6 +621,7 @@ def handle_config_changes(ws: WorkingSet) -> None:
     if status is None:
         return
     matching = _rscs_matching_index(ws)
+    probe_only = ws.probe_only
     states: dict[str, XNode] = {}
     for state in status.children:
         if state.tag == "node_state" and state.get("uname") is not None:
@@ -638,9 +639,8 @@ def handle_config_changes(ws: WorkingSet) -> None:
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
-            known = entry.rec  # set while unpacking a probe-only history with the same agent
-            if known is not None and known.__class__ is Resource and \
-                    node not in known.running_on:
+            known = probe_only.get(id(entry))  # a probe-only history with the same agent
+            if known is not None and node not in known.running_on:
                 continue
             ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
             for rsc in matching.get(ident or "", ()):

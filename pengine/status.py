@@ -180,11 +180,11 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     fast = not ws.shutdown_lock
     by_id = ws.rsc_by_id
     cache = ws.fast_probe
+    probe_only = ws.probe_only
     for entry in rscs.children:
         if entry.tag != "lrm_resource":
             continue
-        entry.rec = None  # a mark left by an earlier run over the same document
-        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache):
+        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache, probe_only):
             continue
         unpack_lrm_resource(ws, node, entry)
 
@@ -210,7 +210,7 @@ def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
 
 
 def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
-                        cache: dict[int, object]) -> bool:
+                        cache: dict[int, object], probe_only: dict[int, Resource]) -> bool:
     """The common history "probed here, not running" (one successful monitor_0 that found
     rc 7) of a primitive outside clones, unpacked directly: the same effects as
     unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
@@ -234,7 +234,9 @@ def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
     if rsc.actions.by_task.get("stop"):
         return False
     if agent == (kind, cls, provider):
-        entry.rec = rsc  # same agent, not active: the configuration check can skip it
+        # same agent, not active: the configuration check can skip it (kept in the working set,
+        # not on the element: the daemon reuses unchanged status elements across transitions)
+        probe_only[id(entry)] = rsc
     saved = rsc.role
     rsc.role = m.ROLE_STOPPED
     rsc.next_role = m.ROLE_UNKNOWN if rsc.target_role is None else rsc.target_role

@@ -40,17 +40,27 @@ def root_start_tag_span(text: str) -> tuple[int, int] | None:
             pos = end + 1
         else:
             break
-    quote = ""
-    for i in range(start + 1, length):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == ">":
-            return start, i + 1
-    return None
+    end = tag_end(text, start)
+    return None if end is None else (start, end)
+
+
+def tag_end(text: str, start: int) -> int | None:
+    """The offset just past the start tag that begins at `start` (its closing `>`, which may
+    follow a `/`): the first `>` outside a quoted attribute value (a value may hold `>`)."""
+    pos = start + 1
+    while True:
+        close = text.find(">", pos)
+        if close < 0:
+            return None
+        double, single = text.find('"', pos, close), text.find("'", pos, close)
+        if double < 0 and single < 0:
+            return close + 1
+        quote = '"' if single < 0 or 0 <= double < single else "'"
+        opened = double if quote == '"' else single
+        closed = text.find(quote, opened + 1)
+        if closed < 0:
+            return None
+        pos = closed + 1
 
 
 def start_tag(node: XNode, empty: bool) -> str:
