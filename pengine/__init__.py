@@ -8,5 +8,6 @@ clock.
 SANS_IO_MODULES = (
     "model", "unpack", "status", "actions", "digest", "assign", "ordering", "rscactions",
     "probes", "fencing", "clone", "graph", "summary", "display", "simexec", "engine", "process",
-    "placement",
+    "placement", "values", "methods", "primitive", "group", "variants", "instances",
+    "clone_unpack", "clone_placement", "promotable", "clone_actions",
 )

@@ -11,235 +11,14 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from core.cib.dates import DateError, parse_date, to_epoch
-from core.cib.durations import interval_ms as parse_interval_ms
-from core.cib.durations import msec as parse_msec
 from core.cib.rules import RuleContext, unpack_nvpairs
-from core.cib.status import op_key
-from core.cib.xmltree import XNode
+from core.cib.status import op_key, parse_op_key
 from pengine import digest
-from pengine import migration
 from pengine import model as m
-from pengine.unpack import to_bool
 from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, ActionList, Node,
                            Ordering,
                            Resource, WorkingSet)
-
-
-# ------------------------------------------------------------------------------------------------
-# op configuration (unpack_operation), cached per resource/key because it does not depend on
-# the node
-
-class OpConfig:
-    __slots__ = ("op_entry", "meta", "on_fail", "fail_role", "needs")
-
-    def __init__(self, op_entry: Optional[XNode], meta: dict[str, str], on_fail: int,
-                 fail_role: int, needs: int) -> None:
-        self.op_entry = op_entry
-        self.meta = meta
-        self.on_fail = on_fail
-        self.fail_role = fail_role
-        self.needs = needs
-
-
-def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Optional[XNode]:
-    """find_rsc_op_entry_helper: the configured <op> whose key matches (migrate/notify fallback)."""
-    ops = rsc.ops_xml
-    if ops is None:
-        return None
-    for attempt in range(2):
-        for op in ops.children:
-            if op.tag != "op":
-                continue
-            if not include_disabled and to_bool(op.get("enabled")) is False:
-                continue
-            name = op.get("name")
-            interval = parse_interval_ms(op.get("interval"))
-            if key == op_key(rsc.id, name or "", interval):
-                return op
-            if rsc.clone_name and key == op_key(rsc.clone_name, name or "", interval):
-                return op
-        if attempt == 0:
-            if "migrate" in key:
-                key = op_key(rsc.id, "migrate", 0)
-            elif "_notify_" in key:
-                key = op_key(rsc.id, "notify", 0)
-            else:
-                return None
-    return None
-
-
-def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
-    best = None
-    best_interval = 0
-    if rsc.ops_xml is None:
-        return None
-    for op in rsc.ops_xml.children:
-        if op.tag != "op" or op.get("name") != "monitor":
-            continue
-        if to_bool(op.get("enabled")) is False:
-            continue
-        interval = parse_interval_ms(op.get("interval"))
-        if interval > 0 and (best is None or interval < best_interval):
-            best, best_interval = op, interval
-    return best
-
-
-def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: int) -> OpConfig:
-    cache = ws.op_configs
-    cache_key = (id(rsc), key, task)
-    cfg = cache.get(cache_key)
-    if cfg is not None:
-        return cfg
-    op_entry = find_op_entry(rsc, key)
-    ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
-                      rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
-                      op_name=task, op_interval_ms=interval_ms)
-    meta: dict[str, str] = {}
-    if ws.op_defaults is not None:
-        unpack_nvpairs(ws.op_defaults, "meta_attributes", ctx, ws.ids, into=meta)
-    if op_entry is not None:
-        unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
-        for k, v in zip(op_entry.keys, op_entry.vals):
-            meta[k] = v
-    meta.pop("id", None)
-    if interval_ms > 0:
-        meta["interval"] = str(interval_ms)
-    else:
-        meta.pop("interval", None)
-    # timeout: probes use the shortest recurring monitor's timeout when not configured
-    if interval_ms == 0 and task == "monitor" and (op_entry is None
-                                                   or op_entry.get("timeout") is None):
-        mon = _min_interval_monitor(rsc)
-        if mon is not None and mon.get("timeout") is not None:
-            meta["timeout"] = mon.get("timeout")  # type: ignore[assignment]
-    if "timeout" not in meta:
-        meta["timeout"] = ws.config.get("default-action-timeout", "20s")
-    timeout = parse_msec(meta["timeout"])
-    meta["timeout"] = str(timeout if timeout is not None and timeout >= 0 else 20000)
-    # what a start requires
-    if task not in ("start", "promote"):
-        needs = m.NEEDS_NOTHING
-    elif rsc.needs_fencing:
-        needs = m.NEEDS_FENCING
-    elif rsc.needs_quorum:
-        needs = m.NEEDS_QUORUM
-    else:
-        needs = m.NEEDS_NOTHING
-    # on-fail
-    on_fail, fail_role = m.F_RECOVER, m.ROLE_UNKNOWN
-    value = _configured_on_fail(ws, rsc, task, meta.get("on-fail"), op_entry)
-    chosen: Optional[str] = None
-    if value is not None:
-        low = value.lower()
-        chosen = low
-        if low == "block":
-            on_fail = m.F_BLOCK
-        elif low == "fence":
-            on_fail = m.F_FENCE
-            if not ws.stonith_enabled:
-                on_fail, fail_role = m.F_STOP, m.ROLE_STOPPED
-        elif low == "standby":
-            on_fail = m.F_STANDBY
-        elif low in ("ignore", "nothing"):
-            on_fail = m.F_IGNORE
-        elif low == "migrate":
-            on_fail = m.F_MIGRATE
-        elif low == "stop":
-            on_fail, fail_role = m.F_STOP, m.ROLE_STOPPED
-        elif low == "restart":
-            on_fail = m.F_RECOVER
-        elif low == "demote":
-            on_fail = m.F_DEMOTE
-        else:
-            ws.warnings.append(f"resource {rsc.id}: unknown failure type ({value})")
-            chosen = None
-    if chosen is None:
-        if task == "stop":
-            on_fail = m.F_FENCE if ws.stonith_enabled else m.F_BLOCK
-        else:
-            on_fail = m.F_RECOVER
-    role_after = meta.get("role_after_failure") if op_entry is not None else None
-    if role_after is not None and fail_role == m.ROLE_UNKNOWN:
-        fail_role = m.text2role(role_after)
-    if fail_role == m.ROLE_UNKNOWN:
-        fail_role = m.ROLE_UNPROMOTED if task == "promote" else m.ROLE_STARTED
-    _start_delay(ws, rsc, meta, interval_ms)
-    cfg = OpConfig(op_entry, meta, on_fail, fail_role, needs)
-    cache[cache_key] = cfg
-    return cfg
-
-
-def _start_delay(ws: WorkingSet, rsc: Resource, meta: dict[str, str], interval_ms: int) -> None:
-    """unpack_operation's tail: a configured start-delay becomes milliseconds
-    (unpack_start_delay; negative or invalid is 0); without one, a recurring operation's
-    interval-origin becomes the delay until the next multiple of the interval after the origin
-    (unpack_interval_origin, with C's remainder, which keeps the dividend's sign)."""
-    value = meta.get("start-delay")
-    if value is not None:
-        delay = parse_msec(value)
-        meta["start-delay"] = str(delay if delay is not None and delay > 0 else 0)
-        return
-    origin_text = meta.get("interval-origin")
-    interval_s = interval_ms // 1000
-    if origin_text is None or interval_ms == 0 or interval_s == 0:
-        return
-    try:
-        origin = to_epoch(parse_date(origin_text))
-    except DateError:
-        ws.warnings.append(f"Ignoring 'interval-origin' for operation of {rsc.id} "
-                           f"because '{origin_text}' is not valid")
-        return
-    since = ws.now_epoch - origin
-    remainder = abs(since) % interval_s
-    if since < 0:
-        remainder = -remainder
-    meta["start-delay"] = str(((0 if remainder <= 0 else interval_s) - remainder) * 1000)
-def _is_promoted_monitor(op: Optional[XNode]) -> bool:
-    """A recurring monitor for the promoted role (either spelling of the role)."""
-    if op is None or (op.get("name") or "").lower() != "monitor":
-        return False
-    if (op.get("role") or "").lower() not in ("promoted", "master"):
-        return False
-    return (parse_interval_ms(op.get("interval") or "0") or 0) > 0
-
-
-def _configured_on_fail(ws: WorkingSet, rsc: Resource, task: str, value: Optional[str],
-                        op_entry: Optional[XNode]) -> Optional[str]:
-    """unpack_operation_on_fail: the on-fail text that applies, None for the default.
-
-    A stop may not be answered by standby, demote or stop; a demote without its own on-fail
-    takes the one of the first enabled promoted-role recurring monitor that has one (other than
-    demote); a history clean-up is never a failure; on-fail=demote is only meant for promote
-    and promoted-role recurring monitors. Rejected values fall back to the default with a
-    configuration warning, as Pacemaker does.
-    """
-    low = None if value is None else value.lower()
-    if task == "stop" and low in ("standby", "demote", "stop"):
-        ws.warnings.append(f"resetting on-fail for {rsc.id} stop action to the default: "
-                           f"'{value}' is not allowed for stop")
-        return None
-    if task == "demote" and value is None:
-        ops = rsc.ops_xml.children if rsc.ops_xml is not None else []
-        for op in ops:
-            if op.tag != "op" or op.get("on-fail") is None:
-                continue
-            if to_bool(op.get("enabled")) is False:
-                continue
-            if not _is_promoted_monitor(op) or (op.get("on-fail") or "").lower() == "demote":
-                continue
-            return op.get("on-fail")
-        return None
-    if task == "lrm_delete":
-        return "ignore"
-    if low == "demote":
-        name = (op_entry.get("name") or "").lower() if op_entry is not None else ""
-        if name != "promote" and not _is_promoted_monitor(op_entry):
-            ws.warnings.append(f"resetting on-fail for {rsc.id} {name} action to the default: "
-                               "'demote' is not allowed for it")
-            return None
-    return value
-
+from pengine.opconfig import op_config
 
 # ------------------------------------------------------------------------------------------------
 # finding actions
@@ -591,7 +370,7 @@ def new_ordering(ws: WorkingSet, first_rsc: Optional[Resource], first_task: Opti
                      then_action, flags)
     ws.orderings.append(order)
     ws.order_id += 1
-    migration.order_migration_equivalents(ws, order)
+    order_migration_equivalents(ws, order)
 
 
 def order_resource_actions(ws: WorkingSet, first: Resource, first_task: str, then: Resource,
@@ -646,3 +425,64 @@ def order_vs_unfence(ws: WorkingSet, rsc: Resource, node: Optional[Node], action
         order_actions(unfence, action, order)
         if not node_unfenced(node):
             trigger_unfencing(ws, None, node, f"required by {rsc.id} {action.task}", None)
+
+
+def _is_parent(child: Resource, rsc: Resource) -> bool:
+    parent = child.parent
+    while parent is not None:
+        if parent is rsc:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _task(action: Optional[Action], key: Optional[str]) -> Optional[str]:
+    if action is not None:
+        return action.task
+    if key is not None:
+        parsed = parse_op_key(key)
+        if parsed is not None:
+            return parsed[1]
+    return None
+
+
+def order_migration_equivalents(ws: WorkingSet, order: Ordering) -> None:
+    """pcmk__order_migration_equivalents: an ordering between two unrelated resources, one of
+    which may migrate, also orders the migration actions that replace a start or stop."""
+    first, then = order.first_rsc, order.then_rsc
+    if first is None or then is None or first is then or _is_parent(first, then) \
+            or _is_parent(then, first):
+        return
+    first_migratable, then_migratable = first.allow_migrate, then.allow_migrate
+    if not first_migratable and not then_migratable:
+        return
+    first_task = _task(order.first_action, order.first_task)
+    then_task = _task(order.then_action, order.then_task)
+
+    def order_keys(first_key: str, then_key: str, flags: int) -> None:
+        new_ordering(ws, first, op_key(first.id, first_key, 0), None,  # type: ignore[union-attr]
+                         then, op_key(then.id, then_key, 0), None, flags)  # type: ignore[union-attr]
+
+    if first_task == "start" and then_task == "start":
+        flags = m.O_OPTIONAL
+        if first_migratable and then_migratable:
+            order_keys("migrate_from", "migrate_to", flags)  # A migrate_from then B migrate_to
+        if then_migratable:
+            if first_migratable:
+                flags |= m.O_APPLY_FIRST_NON_MIGRATABLE
+            order_keys("start", "migrate_to", flags)  # unless A's start is part of a migration
+    elif then_migratable and first_task == "stop" and then_task == "stop":
+        flags = m.O_OPTIONAL
+        if first_migratable:
+            flags |= m.O_APPLY_FIRST_NON_MIGRATABLE
+        order_keys("stop", "migrate_to", flags)  # A moving by restart: B migrates after A stops
+        if then.partial_migration_target is not None:
+            order_keys("stop", "migrate_from", flags)
+    elif first_task == "promote" and then_task == "start":
+        if then_migratable:
+            order_keys("promote", "migrate_to", m.O_OPTIONAL)
+    elif first_task == "demote" and then_task == "stop":
+        if then_migratable:
+            order_keys("demote", "migrate_to", m.O_OPTIONAL)
+            if then.partial_migration_target is not None:
+                order_keys("demote", "migrate_from", m.O_OPTIONAL)

@@ -13,10 +13,14 @@ from __future__ import annotations
 from typing import Optional
 
 from core.cib.scores import INFINITY, add_scores, score_text
+from core.ocfcodes import OCF_NOT_RUNNING
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
-                           WorkingSet)
-from pengine.unpack import cmp_dependent, cmp_primary, insert_sorted, resource_location
+                           WorkingSet, cmp_dependent, cmp_primary)
+from pengine.unpack import resource_location
+from pengine.values import insert_sorted
+from pengine.instances import is_set_recursive, location_one, rsc_state
+from pengine.status import _failure_attrs, get_failcount
 
 # merge flags (pe_weights_*)
 W_INIT = 0x1
@@ -51,21 +55,20 @@ def apply_location(rsc: Resource, location: Location,
 
 
 def apply_location_to(rsc: Resource, location: Location) -> None:
-    if rsc.variant == PRIMITIVE:
-        apply_location(rsc, location)
-    elif rsc.variant == GROUP:
-        apply_location(rsc, location)
-        entries = location.nodes
-        zero = [(node, 0) for node, _ in entries]
-        reset = rsc.colocated_group
-        for child in rsc.children:
-            apply_location_to_child(child, location, entries)
-            if reset:
-                reset = False
-                entries = zero
-    elif rsc.variant == CLONE:
-        from pengine.clone import clone_apply_location
-        clone_apply_location(rsc, location)
+    """rsc->cmds->rsc_location."""
+    rsc.methods.apply_location(rsc, location)
+
+
+def group_apply_location(rsc: Resource, location: Location) -> None:
+    apply_location(rsc, location)
+    entries = location.nodes
+    zero = [(node, 0) for node, _ in entries]
+    reset = rsc.colocated_group
+    for child in rsc.children:
+        apply_location_to_child(child, location, entries)
+        if reset:
+            reset = False
+            entries = zero
 
 
 def apply_location_to_child(rsc: Resource, location: Location,
@@ -108,7 +111,6 @@ def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Res
     """pcmk__threshold_reached: the resource to ban from node, if any."""
     if rsc.migration_threshold == 0 or rsc.failure_ignored:
         return None
-    from pengine.status import get_failcount
     failcount, _ = get_failcount(ws, node, rsc, True)
     if failcount <= 0:
         return None
@@ -185,7 +187,6 @@ def apply_node_criteria(ws: WorkingSet) -> None:
     apply_locations(ws)
     for rsc in ws.resources:
         apply_stickiness(ws, rsc)
-    from pengine.status import _failure_attrs
     exclusive = [rsc for rsc in ws.resources if _any_exclusive(rsc)]
     for node in ws.nodes:
         # without fail-count attributes on a node, no threshold can be reached there
@@ -308,50 +309,51 @@ def apply_coloc_to_priority(dependent: Resource, primary: Resource, con: Colocat
 
 def coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
     """primary->cmds->rsc_colocation_rh(dependent, primary, con)."""
-    if primary.variant == PRIMITIVE:
-        affects = colocation_affects(dependent, primary, con, False)
-        if affects == AFFECTS_ROLE:
-            apply_coloc_to_priority(dependent, primary, con)
-        elif affects == AFFECTS_LOCATION:
-            apply_coloc_to_weights(dependent, primary, con)
-    elif primary.variant == GROUP:
-        if primary.provisional:
+    primary.methods.coloc_rh(dependent, primary, con)
+
+
+def primitive_coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    affects = colocation_affects(dependent, primary, con, False)
+    if affects == AFFECTS_ROLE:
+        apply_coloc_to_priority(dependent, primary, con)
+    elif affects == AFFECTS_LOCATION:
+        apply_coloc_to_weights(dependent, primary, con)
+
+
+def group_coloc_rh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    if primary.provisional:
+        return
+    if primary.colocated_group:
+        if not primary.children:
             return
-        if primary.colocated_group:
-            if not primary.children:
-                return
-            member = primary.children[-1] if con.score >= INFINITY else primary.children[0]
-            coloc_rh(dependent, member, con)
-            return
-        if con.score >= INFINITY:
-            dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
-                                         f"with non-colocated group {primary.id}")
-            return
-        for member in primary.children:
-            coloc_rh(dependent, member, con)
-    elif primary.variant == CLONE:
-        from pengine.clone import clone_coloc_rh
-        clone_coloc_rh(dependent, primary, con)
+        member = primary.children[-1] if con.score >= INFINITY else primary.children[0]
+        coloc_rh(dependent, member, con)
+        return
+    if con.score >= INFINITY:
+        dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
+                                     f"with non-colocated group {primary.id}")
+        return
+    for member in primary.children:
+        coloc_rh(dependent, member, con)
 
 
 def coloc_lh(dependent: Resource, primary: Resource, con: Colocation) -> None:
-    """dependent->cmds->rsc_colocation_lh(dependent, primary, con)."""
-    if dependent.variant == PRIMITIVE:
-        coloc_rh(dependent, primary, con)
-    elif dependent.variant == GROUP:
-        if dependent.colocated_group:
-            if dependent.children:
-                coloc_lh(dependent.children[0], primary, con)
-            return
-        if con.score >= INFINITY:
-            dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
-                                         f"between non-colocated group and {primary.id}")
-            return
-        for member in dependent.children:
-            coloc_lh(member, primary, con)
-    elif dependent.variant == CLONE:
-        from pengine.clone import clone_coloc_lh
-        clone_coloc_lh(dependent, primary, con)
+    """dependent->cmds->rsc_colocation_lh(dependent, primary, con) (a primitive's is coloc_rh:
+    the primary decides)."""
+    dependent.methods.coloc_lh(dependent, primary, con)
+
+
+def group_coloc_lh(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    if dependent.colocated_group:
+        if dependent.children:
+            coloc_lh(dependent.children[0], primary, con)
+        return
+    if con.score >= INFINITY:
+        dependent.ws.warnings.append(f"{dependent.id}: Cannot perform mandatory colocation "
+                                     f"between non-colocated group and {primary.id}")
+        return
+    for member in dependent.children:
+        coloc_lh(member, primary, con)
 
 
 def _best_scores_by_value(rsc: Resource, attr: str) -> dict[Optional[str], int]:
@@ -397,13 +399,8 @@ def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[s
 
 def merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
                   attr: Optional[str], factor: float, flags: int) -> Optional[dict[Node, int]]:
-    """rsc->cmds->merge_weights (native or group)."""
-    if rsc.variant == GROUP:
-        return _group_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
-    if rsc.variant == CLONE:
-        from pengine.clone import clone_merge_weights
-        return clone_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
-    return native_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
+    """rsc->cmds->merge_weights."""
+    return rsc.methods.merge_weights(rsc, primary_id, nodes, attr, factor, flags)
 
 
 def _group_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
@@ -529,7 +526,7 @@ def assign_to(ws: WorkingSet, rsc: Resource, chosen: Optional[Node], force: bool
             else:
                 interval = op.meta.get("interval")
                 if interval is not None and interval != "0" and \
-                        op.meta.get("op_target_rc") != str(m.OCF_NOT_RUNNING):
+                        op.meta.get("op_target_rc") != str(OCF_NOT_RUNNING):
                     op.flags &= ~m.A_RUNNABLE
         return False
     rsc.allocated_to = chosen
@@ -596,12 +593,8 @@ def assign_best_node(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> b
 
 
 def assign(ws: WorkingSet, rsc: Resource, prefer: Optional[Node] = None) -> Optional[Node]:
-    if rsc.variant == PRIMITIVE:
-        return assign_primitive(ws, rsc, prefer)
-    if rsc.variant == GROUP:
-        return assign_group(ws, rsc, prefer)
-    from pengine.clone import assign_clone
-    return assign_clone(ws, rsc, prefer)
+    """rsc->cmds->allocate."""
+    return rsc.methods.assign(ws, rsc, prefer)
 
 
 def assign_primitive(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optional[Node]:
@@ -695,3 +688,38 @@ def assign_group(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optio
 def assign_resources(ws: WorkingSet) -> None:
     for rsc in ws.resources:
         assign(ws, rsc, None)
+
+
+def is_child_compatible(child: Resource, local_node: Node, filter_role: int,
+                        current: bool) -> bool:
+    next_role = rsc_state(child, current)
+    node = None
+    if not is_set_recursive(child, "blocked", True):
+        node = location_one(child, 1 if current else 0)
+    if filter_role != m.ROLE_UNKNOWN and next_role != filter_role:
+        return False
+    return node is not None and node is local_node
+
+
+def find_compatible_child_by_node(local_child: Resource, local_node: Optional[Node],
+                                  rsc: Resource, filter_role: int,
+                                  current: bool) -> Optional[Resource]:
+    if local_node is None:
+        return None
+    for child in rsc.children:
+        if is_child_compatible(child, local_node, filter_role, current):
+            return child
+    return None
+
+
+def find_compatible_child(local_child: Resource, rsc: Resource, filter_role: int,
+                          current: bool) -> Optional[Resource]:
+    """The instance of clone rsc on the node where local_child is (or could best be)."""
+    local_node = location_one(local_child, 1 if current else 0)
+    if local_node is not None:
+        return find_compatible_child_by_node(local_child, local_node, rsc, filter_role, current)
+    for node, _ in sort_nodes(local_child.ws, list(local_child.allowed.items()), None):
+        pair = find_compatible_child_by_node(local_child, node, rsc, filter_role, current)
+        if pair is not None:
+            return pair
+    return None

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - an interpreter built without it
 from core.cib.rules import RuleContext, compare_versions, unpack_nvpairs
 from core.cib.status import int_attr
 from core.cib.xmltree import XNode
-from pengine import actions as act
+from pengine.opconfig import op_config
 from pengine.model import Node, Resource, WorkingSet
 
 DIGEST_MATCH, DIGEST_ALL, DIGEST_RESTART, DIGEST_UNKNOWN = range(4)
@@ -72,7 +72,7 @@ def md5(text: str) -> str:
 def _all_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
                 interval_ms: int) -> tuple[dict[str, str], bool]:
     key = f"{rsc.id}_{task}_{interval_ms}"
-    cfg = act.op_config(ws, rsc, key, task, interval_ms)
+    cfg = op_config(ws, rsc, key, task, interval_ms)
     params = dict(rsc_params(ws, rsc, node))
     extra = op_extra(ws, rsc, cfg.op_entry)
     params.update(extra)
@@ -139,7 +139,6 @@ def _is_fence_param(name: str) -> bool:
 def _secure_params(ws: WorkingSet, rsc: Resource, node: Node, op: XNode,
                    params_all: dict[str, str]) -> dict[str, str]:
     """calculate_secure_digest: parameters minus the private ones (as crm_report masks them)."""
-    from core.cib.rules import compare_versions
     version = op.get("crm_feature_set") or ""
     old = compare_versions(version, "3.16.0") < 0
     private = op.get("op-secure-params") or ""

@@ -22,10 +22,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
-from pengine.model import CLONE, GROUP, PRIMITIVE, Node, Resource, WorkingSet
-from pengine.unpack import is_true, numeric_key
+from pengine.model import PRIMITIVE, Node, Resource, WorkingSet
+from pengine.values import is_true, numeric_key
+from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
+from pengine.instances import configured_role, is_set_recursive, location_one, rsc_state
+from pengine.status import mask_probe_failure
 
 
 class ShowOptions:
@@ -140,17 +144,21 @@ def is_disabled(rsc: Resource) -> bool:
 
 
 def rsc_active(rsc: Resource, all_: bool) -> bool:
-    if rsc.variant == PRIMITIVE:
-        for node in rsc.running_on:
-            if node.unclean:
-                return True
-            if not node.online and rsc.managed:
-                continue
+    """rsc->fns->active."""
+    return rsc.methods.active(rsc, all_)
+
+
+def primitive_active(rsc: Resource, all_: bool) -> bool:
+    for node in rsc.running_on:
+        if node.unclean:
             return True
-        return False
-    if rsc.variant == CLONE:
-        from pengine.clone import clone_active
-        return clone_active(rsc, all_)
+        if not node.online and rsc.managed:
+            continue
+        return True
+    return False
+
+
+def group_active(rsc: Resource, all_: bool) -> bool:
     c_any, c_all = False, True
     for child in rsc.children:
         if rsc_active(child, all_):
@@ -185,8 +193,6 @@ def pending_task_text(rsc: Resource) -> Optional[str]:
 
 
 def _failed_probe(ws: WorkingSet, rsc: Resource, node_name: Optional[str]) -> Optional[int]:
-    from core.cib.status import history_key, int_attr, op_record, parse_op_key
-    from pengine.status import mask_probe_failure
     for op, node, owner in ws.failed_ops:
         # Pacemaker matches the op's own on_node attribute (absent in older histories)
         target = op.get("on_node")
@@ -236,7 +242,7 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
     if displayable_role(rsc) == m.ROLE_STOPPED:
         rc = _failed_probe(ws, rsc, node.uname if node is not None else None)
         if rc is not None:
-            out += f" ({m.OCF_EXIT_TEXT.get(rc, 'unknown')}) "
+            out += f" ({OCF_EXIT_TEXT.get(rc, 'unknown')}) "
     flags: list[str] = []
     if node is not None and not node.online and node.unclean:
         flags.append("UNCLEAN")
@@ -284,17 +290,17 @@ def resource_lines(ws: WorkingSet, rsc: Resource, indent: int,
     "* " bullet. Without `opts`, crm_simulate's listing (inactive resources shown)."""
     if opts is None:
         opts = ShowOptions(inactive=True, pending=ws.show_pending)
+    return rsc.methods.display(ws, rsc, indent, opts)  # rsc->fns->print
+
+
+def primitive_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -> list[str]:
     pad = " " * indent
-    if rsc.variant == PRIMITIVE:
-        if is_true(rsc.meta.get("internal_rsc")) and not opts.implicit:
-            return []
-        node = current_node(rsc)
-        if node is None:
-            node = rsc.pending_node
-        return [f"{pad}* {primitive_text(ws, rsc, printable_id(rsc), node, opts.rsc_only, opts)}"]
-    if rsc.variant == GROUP:
-        return _group_lines(ws, rsc, indent, opts)
-    return clone_lines(ws, rsc, indent, opts)
+    if is_true(rsc.meta.get("internal_rsc")) and not opts.implicit:
+        return []
+    node = current_node(rsc)
+    if node is None:
+        node = rsc.pending_node
+    return [f"{pad}* {primitive_text(ws, rsc, printable_id(rsc), node, opts.rsc_only, opts)}"]
 
 
 def _group_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -> list[str]:
@@ -329,8 +335,6 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -
     """pe__clone_default: instances that need a line of their own (unique, failed, unmanaged,
     pending, ...) in full, the others as "Promoted/Unpromoted/Started: [ nodes ]" and, with
     inactive resources shown, "Stopped: [ nodes ]"."""
-    from pengine.clone import (_failed_probe_rc, configured_role, is_set_recursive,
-                               location_one, rsc_state)
     lines: list[str] = []
     shown = [False]
 
@@ -422,7 +426,7 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -
                 stopped = {}
             rc = _failed_probe_rc(ws, rsc, node.uname)
             if rc is not None:
-                stopped[node.uname] = f"Stopped ({m.OCF_EXIT_TEXT.get(rc, 'unknown')})"
+                stopped[node.uname] = f"Stopped ({OCF_EXIT_TEXT.get(rc, 'unknown')})"
             else:
                 stopped[node.uname] = state
     if stopped is not None:
@@ -537,4 +541,20 @@ def counts_line(ws: WorkingSet) -> Optional[str]:
     if disabled or blocked:
         return (f"{disabled} of {instances} resource instances DISABLED and {blocked} "
                 "BLOCKED from further action due to failure")
+    return None
+
+
+def _failed_probe_rc(ws: WorkingSet, clone: Resource, node_name: str) -> Optional[int]:
+    """pe__failed_probe_for_rsc for a clone (matched against the clone's own name)."""
+    ident = strip_clone_suffix(clone.id)
+    for op, node, _ in ws.failed_ops:
+        if not mask_probe_failure(op_record(op)):
+            continue
+        target = op.get("on_node")  # the op's own attribute, as Pacemaker reads it
+        if target is None or target.lower() != node_name.lower():
+            continue
+        parsed = parse_op_key(history_key(op))
+        if parsed is None or parsed[0] != ident:
+            continue
+        return int_attr(op, "rc-code")
     return None

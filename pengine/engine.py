@@ -18,11 +18,14 @@ from pengine.rscactions import create_actions, handle_config_changes, internal_c
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
+from pengine.variants import VARIANT_METHODS
+from pengine.graph import create_graph
 
 
 def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:
     """cluster_status: everything known about the cluster, before any decision."""
     ws = WorkingSet(cib, now)
+    ws.variant_methods = VARIANT_METHODS
     unpack_config(ws)
     unpack_nodes(ws)
     unpack_resources(ws)
@@ -63,6 +66,5 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
         create_actions(ws, rsc)
     schedule_fencing_and_shutdowns(ws)
     apply_orderings(ws)
-    from pengine.graph import create_graph
     ws.graph = create_graph(ws)
     return ws

@@ -16,6 +16,8 @@ from pengine import model as m
 from pengine.digest import rsc_params
 from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO,
                            A_RUNNABLE, Action, Node, Resource, WorkingSet)
+from pengine.notify import create_clone_notifications
+from pengine.ordering import action_flags
 
 
 class Synapse:
@@ -152,14 +154,22 @@ def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None
 
 
 def _expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
-    if rsc.variant == m.CLONE:  # clone_expand: the instances' actions come first
-        from pengine.notify import create_clone_notifications
-        from pengine.ordering import action_flags
-        for action in reversed(rsc.actions):
-            action_flags(action, None)
-        create_clone_notifications(ws, rsc)
-        for child in rsc.children:
-            _expand(ws, child, synapses)
+    """rsc->cmds->expand."""
+    rsc.methods.expand(ws, rsc, synapses)
+
+
+def clone_expand(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
+    """clone_expand: the instances' actions come first."""
+    for action in reversed(rsc.actions):
+        action_flags(action, None)
+    create_clone_notifications(ws, rsc)
+    for child in rsc.children:
+        _expand(ws, child, synapses)
+    expand_actions(ws, rsc, synapses)
+
+
+def expand_actions(ws: WorkingSet, rsc: Resource, synapses: list[Synapse]) -> None:
+    """A primitive's or group's expand: its actions, then its members'."""
     for action in reversed(rsc.actions):
         _add_action(ws, action, synapses)
     for child in rsc.children:
@@ -205,7 +215,7 @@ def _action_params(ws: WorkingSet, action: Action, target: Optional[Node]) -> di
     _add_meta(params, action.meta)
     parent = rsc
     while parent is not None:  # each resource's add_graph_meta, innermost first
-        _add_graph_meta(parent, params)
+        parent.methods.add_graph_meta(parent, params)
         parent = parent.parent
     if target is not None:
         params["CRM_meta_on_node"] = target.uname
@@ -238,22 +248,29 @@ def _downed_nodes(action: Action) -> list[str]:
     return []
 
 
-def _add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
-    """pcmk__primitive_add_graph_meta / clone_append_meta: what an agent learns of its clone
-    (OCF_RESKEY_CRM_meta_clone, _clone_max, _notify, _promoted_max, ...)."""
-    if rsc.variant == m.PRIMITIVE:
-        if rsc.incarnation is not None:
-            params["CRM_meta_clone"] = rsc.incarnation
-    elif rsc.variant == m.CLONE:
-        params["CRM_meta_globally_unique"] = "true" if rsc.unique else "false"
-        params["CRM_meta_notify"] = "true" if rsc.notify else "false"
-        params["CRM_meta_clone_max"] = str(rsc.clone_max)
-        params["CRM_meta_clone_node_max"] = str(rsc.clone_node_max)
-        if rsc.promotable:
-            for name in ("promoted_max", "master_max"):  # master_*: for agents before 2.0
-                params[f"CRM_meta_{name}"] = str(rsc.promoted_max)
-            for name in ("promoted_node_max", "master_node_max"):
-                params[f"CRM_meta_{name}"] = str(rsc.promoted_node_max)
+def primitive_add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
+    """pcmk__primitive_add_graph_meta: what an agent learns of its clone instance
+    (OCF_RESKEY_CRM_meta_clone)."""
+    if rsc.incarnation is not None:
+        params["CRM_meta_clone"] = rsc.incarnation
+
+
+def group_add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
+    """A group adds nothing of its own."""
+
+
+def clone_add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
+    """clone_append_meta: what an agent learns of its clone (OCF_RESKEY_CRM_meta_clone_max,
+    _notify, _promoted_max, ...)."""
+    params["CRM_meta_globally_unique"] = "true" if rsc.unique else "false"
+    params["CRM_meta_notify"] = "true" if rsc.notify else "false"
+    params["CRM_meta_clone_max"] = str(rsc.clone_max)
+    params["CRM_meta_clone_node_max"] = str(rsc.clone_node_max)
+    if rsc.promotable:
+        for name in ("promoted_max", "master_max"):  # master_*: for agents before 2.0
+            params[f"CRM_meta_{name}"] = str(rsc.promoted_max)
+        for name in ("promoted_node_max", "master_node_max"):
+            params[f"CRM_meta_{name}"] = str(rsc.promoted_node_max)
 
 
 def action_element(ws: WorkingSet, action: Action, as_input: bool) -> str:

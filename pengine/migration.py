@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from core.cib.status import op_key, parse_op_key
+from core.cib.status import op_key
 from pengine import actions as act
 from pengine import model as m
-from pengine.model import A_MIGRATE_RUNNABLE, A_PSEUDO, Action, Node, Ordering, Resource, WorkingSet
+from pengine.model import A_MIGRATE_RUNNABLE, A_PSEUDO, Action, Node, Resource, WorkingSet
 
 
 def _add_migration_meta(action: Action, source: Node, target: Node) -> None:
@@ -95,63 +95,3 @@ def can_migrate(rsc: Resource, current: Optional[Node]) -> bool:
     target = rsc.allocated_to
     return target is not None and not target.unclean
 
-
-def _is_parent(child: Resource, rsc: Resource) -> bool:
-    parent = child.parent
-    while parent is not None:
-        if parent is rsc:
-            return True
-        parent = parent.parent
-    return False
-
-
-def _task(action: Optional[Action], key: Optional[str]) -> Optional[str]:
-    if action is not None:
-        return action.task
-    if key is not None:
-        parsed = parse_op_key(key)
-        if parsed is not None:
-            return parsed[1]
-    return None
-
-
-def order_migration_equivalents(ws: WorkingSet, order: Ordering) -> None:
-    """pcmk__order_migration_equivalents: an ordering between two unrelated resources, one of
-    which may migrate, also orders the migration actions that replace a start or stop."""
-    first, then = order.first_rsc, order.then_rsc
-    if first is None or then is None or first is then or _is_parent(first, then) \
-            or _is_parent(then, first):
-        return
-    first_migratable, then_migratable = first.allow_migrate, then.allow_migrate
-    if not first_migratable and not then_migratable:
-        return
-    first_task = _task(order.first_action, order.first_task)
-    then_task = _task(order.then_action, order.then_task)
-
-    def order_keys(first_key: str, then_key: str, flags: int) -> None:
-        act.new_ordering(ws, first, op_key(first.id, first_key, 0), None,  # type: ignore[union-attr]
-                         then, op_key(then.id, then_key, 0), None, flags)  # type: ignore[union-attr]
-
-    if first_task == "start" and then_task == "start":
-        flags = m.O_OPTIONAL
-        if first_migratable and then_migratable:
-            order_keys("migrate_from", "migrate_to", flags)  # A migrate_from then B migrate_to
-        if then_migratable:
-            if first_migratable:
-                flags |= m.O_APPLY_FIRST_NON_MIGRATABLE
-            order_keys("start", "migrate_to", flags)  # unless A's start is part of a migration
-    elif then_migratable and first_task == "stop" and then_task == "stop":
-        flags = m.O_OPTIONAL
-        if first_migratable:
-            flags |= m.O_APPLY_FIRST_NON_MIGRATABLE
-        order_keys("stop", "migrate_to", flags)  # A moving by restart: B migrates after A stops
-        if then.partial_migration_target is not None:
-            order_keys("stop", "migrate_from", flags)
-    elif first_task == "promote" and then_task == "start":
-        if then_migratable:
-            order_keys("promote", "migrate_to", m.O_OPTIONAL)
-    elif first_task == "demote" and then_task == "stop":
-        if then_migratable:
-            order_keys("demote", "migrate_to", m.O_OPTIONAL)
-            if then.partial_migration_target is not None:
-                order_keys("demote", "migrate_from", m.O_OPTIONAL)

@@ -103,18 +103,7 @@ DISCOVER_ALWAYS, DISCOVER_NEVER, DISCOVER_EXCLUSIVE = range(3)
 
 INFINITY_HACK = INFINITY * -100
 
-# OCF exit codes
-OCF_OK, OCF_UNKNOWN_ERROR, OCF_INVALID_PARAM, OCF_UNIMPLEMENT_FEATURE = 0, 1, 2, 3
-OCF_INSUFFICIENT_PRIV, OCF_NOT_INSTALLED, OCF_NOT_CONFIGURED, OCF_NOT_RUNNING = 4, 5, 6, 7
-OCF_RUNNING_PROMOTED, OCF_FAILED_PROMOTED = 8, 9
-OCF_DEGRADED, OCF_DEGRADED_PROMOTED = 190, 191
-
-OCF_EXIT_TEXT = {
-    0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature",
-    4: "insufficient privileges", 5: "not installed", 6: "not configured",
-    7: "not running", 8: "promoted", 9: "promoted (failed)", 190: "OCF_DEGRADED",
-    191: "OCF_DEGRADED_PROMOTED", 189: "OCF_TIMEOUT", 192: "OCF_ERROR",
-}
+# OCF exit codes: core/ocfcodes.py (one set for the lrmd, the agents and the pengine)
 
 # Execution status (op-status)
 EXEC_PENDING, EXEC_DONE, EXEC_CANCELLED, EXEC_TIMEOUT, EXEC_NOT_SUPPORTED = -1, 0, 1, 2, 3
@@ -209,6 +198,8 @@ class Resource:
         self.xml = xml
         self.id: str = xml.get("id") or ""
         self.variant = variant
+        # rsc->fns/rsc->cmds: the variant's method table (pengine.methods), set by the engine
+        self.methods = ws.variant_methods[variant]
         self.parent = parent
         self.children: list[Resource] = []
         self.meta: dict[str, str] = {}
@@ -421,6 +412,8 @@ class WorkingSet:
         self.node_by_uname: dict[str, Node] = {}
         self.resources: list[Resource] = []          # top level, priority order
         self.rsc_by_id: dict[str, Resource] = {}     # every resource, any depth
+        # variant -> VariantMethods (pengine.variants.VARIANT_METHODS; the engine sets it)
+        self.variant_methods: dict = {}
         self.actions: list[Action] = []
         self.singletons: dict[str, Action] = {}
         self.action_id = 0
@@ -492,3 +485,24 @@ class WorkingSet:
     def unsupported_feature(self, what: str) -> None:
         if what not in self.unsupported:
             self.unsupported.append(what)
+
+
+def cmp_primary(a: Colocation, b: Colocation) -> int:
+    return _cmp_rsc(a.primary, b.primary)
+
+
+def cmp_dependent(a: Colocation, b: Colocation) -> int:
+    return _cmp_rsc(a.dependent, b.dependent)
+
+
+def _cmp_rsc(r1: Resource, r2: Resource) -> int:
+    if r1.priority != r2.priority:
+        return -1 if r1.priority > r2.priority else 1
+    if r1.variant != r2.variant:
+        return -1 if r1.variant > r2.variant else 1
+    if r1.variant == CLONE and r1.promotable != r2.promotable:
+        return -1 if r1.promotable else 1
+    if r1.id == r2.id:
+        return 0
+    # strcmp on bytes
+    return -1 if r1.id.encode() < r2.id.encode() else 1

@@ -24,7 +24,7 @@ from core.cib.scores import INFINITY
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
-from pengine.unpack import numeric_key
+from pengine.values import numeric_key
 
 # (instance, node it is on or None) as Pacemaker's notify_entry_t
 Entry = tuple[Resource, Optional[Node]]

@@ -13,258 +13,17 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-from core.cib.scores import INFINITY, parse_score
+from core.cib.scores import INFINITY
 from core.cib.status import op_key, parse_op_key
-from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_ANY,
                            A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
                            Resource, WorkingSet)
-from pengine.unpack import set_resources
-
-KIND_OPTIONAL, KIND_MANDATORY, KIND_SERIALIZE = range(3)
-ASYMMETRIC, SYMMETRIC, SYMMETRIC_INVERSE = range(3)
+from pengine.probes import order_probes
 
 UPDATED_FIRST = 0x1
 UPDATED_THEN = 0x2
-
-_INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
-           "promoted": "demoted", "demoted": "promoted", "running": "stopped",
-           "stopped": "running"}
-
-
-# ------------------------------------------------------------------------------------------------
-# unpacking rsc_order
-
-def _kind(ws: WorkingSet, xml: XNode) -> int:
-    kind = xml.get("kind")
-    if kind is None:
-        score = xml.get("score")
-        if score is not None and parse_score(score) == 0:
-            return KIND_OPTIONAL
-        return KIND_MANDATORY
-    if kind == "Mandatory":
-        return KIND_MANDATORY
-    if kind == "Optional":
-        return KIND_OPTIONAL
-    if kind == "Serialize":
-        return KIND_SERIALIZE
-    ws.warnings.append(f"resetting kind for constraint {xml.get('id')} to Mandatory because "
-                       f"'{kind}' is not valid")
-    return KIND_MANDATORY
-
-
-def _symmetry(ws: WorkingSet, xml: XNode, parent_kind: int,
-              parent_symmetrical: Optional[str]) -> int:
-    from pengine.unpack import to_bool
-    kind = parent_kind
-    if xml.get("kind") is not None or xml.get("score") is not None:
-        kind = _kind(ws, xml)
-    symmetric = to_bool(xml.get("symmetrical"))
-    if symmetric is None and parent_symmetrical is not None:
-        symmetric = to_bool(parent_symmetrical) is True
-    if symmetric is not None:
-        if symmetric and kind != KIND_SERIALIZE:
-            return SYMMETRIC
-        return ASYMMETRIC
-    return ASYMMETRIC if kind == KIND_SERIALIZE else SYMMETRIC
-
-
-def _flags_for_kind(kind: int, first_task: str, symmetry: int) -> int:
-    # ordering_flags_for_kind: every kind is at least optional (so a later ordering between
-    # the same two actions that shares that bit is dropped by order_actions)
-    flags = m.O_OPTIONAL
-    if kind == KIND_OPTIONAL:
-        pass
-    elif kind == KIND_SERIALIZE:
-        flags |= m.O_SERIALIZE_ONLY
-    else:
-        if symmetry == ASYMMETRIC:
-            flags |= m.O_ASYMMETRICAL
-        elif symmetry == SYMMETRIC:
-            flags |= m.O_IMPLIES_THEN
-            if first_task in ("start", "promote"):
-                flags |= m.O_RUNNABLE_LEFT
-        else:
-            flags |= m.O_IMPLIES_FIRST
-    return flags
-
-
-def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
-    from pengine.unpack import find_rsc
-    ident = xml.get("id") or ""
-    kind = _kind(ws, xml)
-    invert = xml.get("symmetrical")
-    symmetry = _symmetry(ws, xml, kind, None)
-    last = None
-    for rset in xml.findall("resource_set"):
-        rset = ws.ids.resolve(rset)
-        if not _unpack_order_set(ws, rset, kind, invert):
-            return
-        if last is not None:
-            if not _order_rsc_sets(ws, ident, last, rset, kind, symmetry):
-                return
-            if symmetry == SYMMETRIC and not _order_rsc_sets(ws, ident, rset, last, kind,
-                                                             SYMMETRIC_INVERSE):
-                return
-        last = rset
-    if last is not None:
-        return
-    first_id, then_id = xml.get("first"), xml.get("then")
-    if first_id is None or then_id is None:
-        ws.warnings.append(f"ignoring constraint '{ident}' without first/then")
-        return
-    first, then = find_rsc(ws, first_id), find_rsc(ws, then_id)
-    if first is None or then is None:
-        missing = first_id if first is None else then_id
-        ws.warnings.append(f"ignoring constraint '{ident}' because resource '{missing}' "
-                           "does not exist")
-        return
-    if xml.get("first-instance") is not None or xml.get("then-instance") is not None:
-        ws.unsupported_feature(f"ordering with clone instance numbers ({ident})")
-        return
-    action_first = xml.get("first-action") or "start"
-    action_then = xml.get("then-action") or action_first
-    flags = _flags_for_kind(kind, action_first, symmetry)
-    if kind == KIND_OPTIONAL and then.restart_type_restart:
-        flags |= m.O_IMPLIES_THEN
-    min_before = _minimum_first_instances(first, xml)
-    if min_before > 0:
-        _clone_min_ordering(ws, ident, first, action_first, then, action_then, flags, min_before)
-    else:
-        act.order_resource_actions(ws, first, action_first, then, action_then, flags)
-    if symmetry == SYMMETRIC:
-        inv_then, inv_first = _INVERT.get(action_then), _INVERT.get(action_first)
-        if inv_then is None or inv_first is None:
-            ws.warnings.append(f"cannot invert constraint '{ident}' (please specify inverse "
-                               "manually)")
-        else:
-            flags = _flags_for_kind(kind, inv_first, SYMMETRIC_INVERSE)
-            if kind == KIND_OPTIONAL and then.restart_type_restart:
-                flags |= m.O_IMPLIES_FIRST
-            act.order_resource_actions(ws, then, inv_then, first, inv_first, flags)
-
-
-def _minimum_first_instances(rsc: Resource, xml: XNode) -> int:
-    from pengine.unpack import to_bool
-    if rsc.variant != CLONE:
-        return 0
-    clone_min = rsc.meta.get("clone-min")
-    if clone_min is not None:
-        try:
-            return max(0, int(clone_min))
-        except ValueError:
-            return 0
-    require_all = to_bool(xml.get("require-all"))
-    if require_all is False:
-        return 1
-    return 0
-
-
-def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_first: str,
-                        then: Resource, action_then: str, flags: int, clone_min: int) -> None:
-    met = act.pseudo_op(ws, f"clone-one-or-more:{ident}")
-    met.required_runnable_before = clone_min
-    met.flags |= A_REQUIRES_ANY
-    for child in first.children:
-        act.new_ordering(ws, child, op_key(child.id, action_first, 0), None, None, None, met,
-                         m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
-    act.new_ordering(ws, None, None, met, then, op_key(then.id, action_then, 0), None,
-                     flags | m.O_RUNNABLE_LEFT)
-
-
-def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
-                      parent_symmetrical: Optional[str]) -> bool:
-    from pengine.unpack import is_true
-    action = rset.get("action") or "start"
-    local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
-    sequential = is_true(rset.get("sequential") or "1")
-    symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
-    flags = _flags_for_kind(local_kind, action, symmetry)
-    resources = set_resources(ws, rset)
-    if resources is None:
-        return False
-    if len(resources) == 1:
-        return True
-    last = None
-    for i, rsc in enumerate(resources):
-        if local_kind == KIND_SERIALIZE:
-            for then in resources[i + 1:]:
-                act.new_ordering(ws, rsc, op_key(rsc.id, action, 0), None, then,
-                                 op_key(then.id, action, 0), None, flags)
-        elif sequential:
-            if last is not None:
-                act.order_resource_actions(ws, last, action, rsc, action, flags)
-            last = rsc
-    if symmetry == ASYMMETRIC:
-        return True
-    last = None
-    action = _INVERT.get(action, action)
-    flags = _flags_for_kind(local_kind, action, SYMMETRIC_INVERSE)
-    for rsc in resources:
-        if sequential:
-            if last is not None:
-                act.order_resource_actions(ws, rsc, action, last, action, flags)
-            last = rsc
-    return True
-
-
-def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
-                    symmetry: int) -> bool:
-    from pengine.unpack import is_true, to_bool
-    action_1 = set1.get("action") or "start"
-    action_2 = set2.get("action") or "start"
-    require_all = to_bool(set1.get("require-all")) is not False
-    if symmetry == SYMMETRIC_INVERSE:
-        action_1 = _INVERT.get(action_1, action_1)
-        action_2 = _INVERT.get(action_2, action_2)
-    if action_1 in ("stop", "demote"):
-        require_all = True
-    flags = _flags_for_kind(kind, action_1, symmetry)
-    r1 = set_resources(ws, set1)
-    r2 = set_resources(ws, set2)
-    if r1 is None or r2 is None:
-        return False
-    if not require_all:
-        unordered = act.pseudo_op(ws, f"one-or-more:{set1.get('id')}")
-        unordered.flags |= A_REQUIRES_ANY
-        for rsc in r1:
-            act.new_ordering(ws, rsc, op_key(rsc.id, action_1, 0), None, None, None, unordered,
-                             m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
-        for rsc in r2:
-            act.new_ordering(ws, None, None, unordered, rsc, op_key(rsc.id, action_2, 0), None,
-                             flags | m.O_RUNNABLE_LEFT)
-        return True
-    rsc_1 = rsc_2 = None
-    if is_true(set1.get("sequential")) and r1:
-        rsc_1 = r1[0] if symmetry == SYMMETRIC_INVERSE else r1[-1]
-    if is_true(set2.get("sequential")) and r2:
-        rsc_2 = r2[-1] if symmetry == SYMMETRIC_INVERSE else r2[0]
-    if rsc_1 is not None and rsc_2 is not None:
-        act.order_resource_actions(ws, rsc_1, action_1, rsc_2, action_2, flags)
-    elif rsc_1 is not None:
-        for rsc in r2:
-            act.order_resource_actions(ws, rsc_1, action_1, rsc, action_2, flags)
-    elif rsc_2 is not None:
-        for rsc in r1:
-            act.order_resource_actions(ws, rsc, action_1, rsc_2, action_2, flags)
-    else:
-        for a in r1:
-            for b in r2:
-                act.order_resource_actions(ws, a, action_1, b, action_2, flags)
-    return True
-
-
-def anti_colocation_order(ws: WorkingSet, first_rsc: Resource, first_role: int,
-                          then_rsc: Resource, then_role: int) -> None:
-    first_tasks = ["demote"] if first_role == m.ROLE_PROMOTED else (
-        ["stop", "promote"] if first_role == m.ROLE_UNPROMOTED else ["stop"])
-    then_tasks = ["promote"] if then_role == m.ROLE_PROMOTED else (
-        ["start", "demote"] if then_role == m.ROLE_UNPROMOTED else ["start"])
-    for ft in first_tasks:
-        for tt in then_tasks:
-            act.order_resource_actions(ws, first_rsc, ft, then_rsc, tt, m.O_ANTI_COLOCATION)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -357,7 +116,6 @@ def apply_orderings(ws: WorkingSet) -> None:
             act.order_actions(order.first_action, order.then_action, order.flags)
     for action in reversed(ws.actions):
         block_colocated_starts(ws, action)
-    from pengine.probes import order_probes
     order_probes(ws)
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, 20000))
@@ -435,13 +193,15 @@ def group_action_flags(action: Action, node: Optional[Node]) -> int:
 
 
 def action_flags(action: Action, node: Optional[Node]) -> int:
+    """action->rsc->cmds->action_flags (an action of no resource: its own flags)."""
     rsc = action.rsc
-    if rsc is None or rsc.variant == PRIMITIVE:
+    if rsc is None:
         return action.flags
-    if rsc.variant == GROUP:
-        return group_action_flags(action, node)
-    from pengine.clone import clone_action_flags
-    return clone_action_flags(action, node)
+    return rsc.methods.action_flags(action, node)
+
+
+def primitive_action_flags(action: Action, node: Optional[Node]) -> int:
+    return action.flags
 
 
 def _flags_for_ordering(action: Action, node: Optional[Node]) -> int:
@@ -521,17 +281,24 @@ def _action_reason(action: Action, flag: int) -> Optional[str]:
 
 def update(ws: WorkingSet, rsc: Resource, first: Action, then: Action, node: Optional[Node],
            flags: int, filt: int, otype: int) -> int:
-    if rsc.variant == PRIMITIVE:
-        return update_ordered_actions(ws, first, then, node, flags, filt, otype)
-    if rsc.variant == GROUP:
-        changed = update_ordered_actions(ws, first, then, node, flags, filt, otype)
-        for member in rsc.children:
-            member_action = act.find_first_action(member.actions, None, then.task, node)
-            if member_action is not None:
-                changed |= update(ws, member, first, member_action, node, flags, filt, otype)
-        return changed
-    from pengine.clone import clone_update_ordered_actions
-    return clone_update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    """rsc->cmds->update_ordered_actions."""
+    return rsc.methods.update_ordered_actions(ws, rsc, first, then, node, flags, filt, otype)
+
+
+def primitive_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
+                                     node: Optional[Node], flags: int, filt: int,
+                                     otype: int) -> int:
+    return update_ordered_actions(ws, first, then, node, flags, filt, otype)
+
+
+def group_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
+                                 node: Optional[Node], flags: int, filt: int, otype: int) -> int:
+    changed = update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    for member in rsc.children:
+        member_action = act.find_first_action(member.actions, None, then.task, node)
+        if member_action is not None:
+            changed |= update(ws, member, first, member_action, node, flags, filt, otype)
+    return changed
 
 
 def _asymmetric(first: Action, then: Action) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Optional
 
 from core.cib.status import op_key
+from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
 from pengine import model as m
-from pengine.clone import find_compatible_child
 from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
-from pengine.unpack import is_true
+from pengine.values import is_true
+from pengine.assign import find_compatible_child
 
 
 def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> bool:
@@ -27,11 +28,14 @@ def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
         return False
     if not rsc.children and node in rsc.known_on:
         return False  # the usual case, answered before anything else
-    if rsc.variant == m.CLONE:
-        from pengine.clone import clone_create_probe
-        return clone_create_probe(ws, rsc, node)
-    if rsc.children:
-        return probe_resource_list(ws, rsc.children, node)
+    return rsc.methods.create_probe(ws, rsc, node)
+
+
+def group_create_probe(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
+    return probe_resource_list(ws, rsc.children, node)
+
+
+def primitive_create_probe(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     if rsc.container is not None and not rsc.is_remote_node:
         return False
     if rsc.orphan:
@@ -56,9 +60,9 @@ def probe_rsc_on_node(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
     probe.flags &= ~A_OPTIONAL
     act.order_vs_unfence(ws, rsc, node, probe, m.O_OPTIONAL)
     if node not in rsc.running_on:
-        act.add_expected_result(probe, m.OCF_NOT_RUNNING)
+        act.add_expected_result(probe, OCF_NOT_RUNNING)
     elif rsc.role == m.ROLE_PROMOTED:
-        act.add_expected_result(probe, m.OCF_RUNNING_PROMOTED)
+        act.add_expected_result(probe, OCF_RUNNING_PROMOTED)
     if not (top.variant == m.CLONE):
         top = rsc
     flags = m.O_OPTIONAL

@@ -15,11 +15,19 @@ from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.scores import INFINITY
 from core.cib.status import int_attr, op_key
 from core.cib.xmltree import XNode
+from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
+from pengine import digest
 from pengine import migration
 from pengine import model as m
-from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
+from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
+from pengine.assign import current_node
+from pengine.opconfig import find_op_entry
+from pengine.ordering import action_flags
+from pengine.status import calculate_active_ops, get_failcount, sort_ops
+from pengine.unpack import add_colocation
+from pengine.values import is_true
 
 S, ST, UP, PR = m.ROLE_STOPPED, m.ROLE_STARTED, m.ROLE_UNPROMOTED, m.ROLE_PROMOTED
 U = m.ROLE_UNKNOWN
@@ -126,7 +134,6 @@ def _active_counts(rsc: Resource) -> tuple[int, int]:
 
 
 def primitive_create_actions(ws: WorkingSet, rsc: Resource) -> None:
-    from pengine.assign import current_node
     chosen = rsc.allocated_to
     if rsc.next_role == m.ROLE_UNKNOWN:
         rsc.next_role = m.ROLE_STOPPED if chosen is None else m.ROLE_STARTED
@@ -258,7 +265,7 @@ def _recurring_key(rsc: Resource, op: XNode) -> Optional[tuple[str, int]]:
     if _is_op_dup(rsc, name, interval):
         return None
     key = op_key(rsc.id, name or "", interval)
-    if act.find_op_entry(rsc, key, include_disabled=False) is None:
+    if find_op_entry(rsc, key, include_disabled=False) is None:
         return None
     return key, interval
 
@@ -296,7 +303,7 @@ def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Op
     elif node is None or not node.online or node.unclean:
         mon.flags &= ~A_RUNNABLE
     if rsc.next_role == m.ROLE_PROMOTED:
-        act.add_expected_result(mon, m.OCF_RUNNING_PROMOTED)
+        act.add_expected_result(mon, OCF_RUNNING_PROMOTED)
     if node is None or rsc.managed:
         act.new_ordering(ws, rsc, op_key(rsc.id, "start", 0), None, None, mon.uuid, mon,
                          m.O_IMPLIES_THEN | m.O_RUNNABLE_LEFT)
@@ -312,7 +319,6 @@ def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Op
 
 def _active_should_be_optional(rsc: Resource, node: Optional[Node], key: str,
                                start: Action) -> bool:
-    from pengine.ordering import action_flags
     if node is None:
         return False
     if not (action_flags(start, None) & A_OPTIONAL):
@@ -344,7 +350,7 @@ def _recurring_for_inactive(ws: WorkingSet, rsc: Resource, node: Optional[Node],
             continue
         optional = bool(act.find_actions_exact(rsc.actions, key, stop_node))
         mon = act.custom_action(ws, rsc, key, name, stop_node, optional, True)
-        act.add_expected_result(mon, m.OCF_NOT_RUNNING)
+        act.add_expected_result(mon, OCF_NOT_RUNNING)
         if rsc.managed:
             for probe in act.resource_actions(rsc, stop_node, "monitor", False):
                 act.order_actions(probe, mon, m.O_RUNNABLE_LEFT)
@@ -439,7 +445,6 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
-    from pengine.unpack import add_colocation
     act.order_resource_actions(ws, rsc, "stop", rsc, "stopped", m.O_RUNNABLE_LEFT)
     act.order_resource_actions(ws, rsc, "stopped", rsc, "start", m.O_OPTIONAL)
     act.order_resource_actions(ws, rsc, "start", rsc, "running", m.O_RUNNABLE_LEFT)
@@ -501,13 +506,8 @@ def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
 
 
 def internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
-    if rsc.variant == PRIMITIVE:
-        primitive_internal_constraints(ws, rsc)
-    elif rsc.variant == GROUP:
-        group_internal_constraints(ws, rsc)
-    elif rsc.variant == CLONE:
-        from pengine.clone import clone_internal_constraints
-        clone_internal_constraints(ws, rsc)
+    """rsc->cmds->internal_constraints."""
+    rsc.methods.internal_constraints(ws, rsc)
 
 
 def group_create_actions(ws: WorkingSet, rsc: Resource) -> None:
@@ -515,7 +515,6 @@ def group_create_actions(ws: WorkingSet, rsc: Resource) -> None:
         create_actions(ws, member)
     for task in ("start", "running", "stop", "stopped"):
         _group_pseudo(ws, rsc, task)
-    from pengine.unpack import is_true
     if is_true(rsc.meta.get("promotable")):
         for task in ("demote", "demoted", "promote", "promoted"):
             _group_pseudo(ws, rsc, task)
@@ -528,13 +527,8 @@ def _group_pseudo(ws: WorkingSet, rsc: Resource, task: str) -> Action:
 
 
 def create_actions(ws: WorkingSet, rsc: Resource) -> None:
-    if rsc.variant == PRIMITIVE:
-        primitive_create_actions(ws, rsc)
-    elif rsc.variant == GROUP:
-        group_create_actions(ws, rsc)
-    elif rsc.variant == CLONE:
-        from pengine.clone import clone_create_actions
-        clone_create_actions(ws, rsc)
+    """rsc->cmds->create_actions."""
+    rsc.methods.create_actions(ws, rsc)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -564,13 +558,12 @@ def _force_restart(ws: WorkingSet, rsc: Resource, task: str, interval: int,
 
 
 def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> bool:
-    from pengine import digest
     task = op.get("operation") or ""
     interval = int_attr(op, "interval")
     if interval > 0:
         # action_in_config: a disabled recurring op is no longer configured (its active
         # instance is cancelled as an orphan)
-        if act.find_op_entry(rsc, op_key(rsc.id, task, interval), include_disabled=False) is None:
+        if find_op_entry(rsc, op_key(rsc.id, task, interval), include_disabled=False) is None:
             if ws.stop_action_orphans:
                 schedule_cancel(ws, rsc, op.get("call-id"), task, interval, node)
             return True
@@ -616,7 +609,6 @@ _ENTRY_FIELDS = ("id", "type", "class", "provider")
 
 
 def handle_config_changes(ws: WorkingSet) -> None:
-    from pengine.status import calculate_active_ops, get_failcount
     status = ws.cib.find("status")
     if status is None:
         return
@@ -673,7 +665,6 @@ def _rscs_matching_index(ws: WorkingSet) -> dict[str, list[Resource]]:
 
 def _process_rsc_history(ws: WorkingSet, entry: XNode, rsc: Resource, node: Node,
                          calculate_active_ops, get_failcount) -> None:
-    from pengine.status import sort_ops
     if rsc.orphan:
         if not (rsc.top.variant == CLONE and not rsc.top.unique):
             _schedule_cleanup(ws, rsc, node, False)

@@ -16,11 +16,14 @@ from typing import Optional
 
 from core.cib.status import (FAKE_TE_ID, failcount_name, int_attr, last_failure_name, op_key,
                              parse_op_key, transition_key)
-from core.cib.scores import INFINITY
+from core.cib.scores import INFINITY, parse_score
 from core.cib.xmltree import XNode
+from core.ocfcodes import OCF_NOT_RUNNING, OCF_SUCCESS
 from pengine import model as m
-from pengine.graph import Graph, Synapse
+from pengine.digest import compute_digest
+from pengine.graph import Graph, Synapse, graph_operation_key, graph_resource_ids
 from pengine.model import A_PSEUDO, Action, WorkingSet
+from pengine.status import find_resource
 
 FEATURE_SET = "3.16.2"
 
@@ -80,7 +83,6 @@ def inject_transient_attr(state: XNode, name: str, value: str) -> None:
         if pair.tag == "nvpair" and pair.get("name") == name:
             if value == "value++":
                 old = pair.get("value") or "0"
-                from core.cib.scores import INFINITY, parse_score
                 value = str(min(INFINITY, parse_score(old) + 1))
                 if parse_score(old) >= INFINITY:
                     value = "INFINITY"
@@ -95,7 +97,7 @@ def inject_transient_attr(state: XNode, name: str, value: str) -> None:
 def inject_failcount(state: XNode, rsc: str, task: str, interval: int, rc: int,
                      now: int, lines: Optional[list[str]] = None) -> None:
     """Count a failure as the controller would (and say so, as crm_simulate does)."""
-    if rc == 0 or (rc == 7 and interval == 0):
+    if rc == OCF_SUCCESS or (rc == OCF_NOT_RUNNING and interval == 0):
         return
     for name, value in ((failcount_name(rsc, task, interval), "value++"),
                         (last_failure_name(rsc, task, interval), str(now))):
@@ -144,7 +146,7 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
     call_id += 1
     key = op_key(rsc_id, task, interval)
     if task == "notify" and notify is not None:
-        rc, status = 0, m.EXEC_DONE
+        rc, status = OCF_SUCCESS, m.EXEC_DONE
     failed = status != m.EXEC_DONE or rc != target_rc
     if task == "notify" and notify is not None:
         ids = [f"{rsc_id}_{notify[0]}_notify_{notify[1]}_0"]
@@ -250,8 +252,6 @@ def _find_primitive(cib: XNode, rsc_id: str) -> Optional[XNode]:
 def _resource_names(ws: WorkingSet, action: Action) -> tuple[str, str]:
     """(name shown and used first, configuration name), looked up as crm_simulate does with
     the graph's resource id and long-id."""
-    from pengine.graph import graph_resource_ids
-    from pengine.status import find_resource
     rsc = action.rsc
     assert rsc is not None
     config, long_id = graph_resource_ids(rsc)
@@ -272,7 +272,6 @@ class Execution(list):
 
 def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
                   op_fail: list[str]) -> Execution:
-    from pengine.digest import compute_digest
     lines = Execution()
     confirmed: set[int] = set()
     failed_actions: set[int] = set()
@@ -311,7 +310,6 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     node = action.node
     if action.flags & A_PSEUDO:
         suffix = f" on {node.uname}" if node is not None and action.task == "stonith" else ""
-        from pengine.graph import graph_operation_key
         lines.append(f"Pseudo action:   {graph_operation_key(action)}{suffix}")
         return False
     if action.task == "stonith":
@@ -328,7 +326,6 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     if action.rsc is None or action.task in ("clear_failcount", "lrm_delete", "do_shutdown"):
         where = node.uname if node is not None else ""
         if action.rsc is not None:
-            from pengine.graph import graph_resource_ids
             name = graph_resource_ids(action.rsc)[0]
             lines.append(f"Cluster action:  {action.task} for {name} on {where}")
         else:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import getopt
+import json
 import os
 import sys
 import time
@@ -20,6 +22,7 @@ from types import SimpleNamespace
 from typing import Optional
 
 from core.cib import dates
+from core.cib.validate import validate
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
@@ -57,7 +60,6 @@ class UsageError(Exception):
 
 def parse_args(argv: list[str]) -> SimpleNamespace:
     """crm_simulate-compatible options (combined short flags like -sSQ work)."""
-    import getopt
     shorts = "".join(s + (":" if v else "") for s, _, v, _, _ in _OPTIONS if s) + "h"
     longs = [name + ("=" if v else "") for _, name, v, _, _ in _OPTIONS] + ["help"]
     try:
@@ -153,7 +155,6 @@ def _run(args: SimpleNamespace, stdout) -> int:
         print(f"hb simulate: {args.xml_file}: root element is <{cib.tag}>, not <cib>",
               file=sys.stderr)
         return 2
-    from core.cib.validate import validate
     problems = validate(cib)
     for problem in problems:
         print(f"hb simulate: {problem.format(args.xml_file)}", file=sys.stderr)
@@ -230,7 +231,6 @@ def _run(args: SimpleNamespace, stdout) -> int:
                 handle.write(to_xml(cib))
     if args.json:
         assert revised is not None
-        import json  # only here: most runs print text
         stdout.write(json.dumps({"placement": placement(revised),
                                  "actions": transition_actions(ws)}, indent=2,
                                 sort_keys=True) + "\n")

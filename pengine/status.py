@@ -13,13 +13,25 @@ import functools
 import re
 from typing import Optional
 
+from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores, parse_score
 from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
 from core.cib.xmltree import XNode
+from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OCF_ERR_CONFIGURED,
+                           OCF_ERR_INSTALLED, OCF_ERR_PERM, OCF_ERR_UNIMPLEMENTED, OCF_FAILED_PROMOTED,
+                           OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED, OCF_SUCCESS)
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import Node, Resource, WorkingSet
-from pengine.unpack import add_node_attrs, find_node, is_true, resource_location
+from pengine.opconfig import op_config
+from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_resource
+from pengine.values import is_true
+from pengine.clone_unpack import find_anonymous_clone
+from pengine.digest import digest_mismatch
+
+# rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
+_NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)
+_RUNNING_TEXTS = (str(OCF_SUCCESS), str(OCF_RUNNING_PROMOTED))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -225,11 +237,11 @@ def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
     if op.tag != "lrm_rsc_op":
         return False
     task, rc, status, interval, op_id, key = op.values_of(_PROBE_FIELDS)
-    if task != "monitor" or rc != "7" or status != "0" or (interval or "0") != "0" \
+    if task != "monitor" or rc != _NOT_RUNNING_TEXT or status != "0" or (interval or "0") != "0" \
             or op_id is None or op_id.endswith("_last_failure_0") or key is None:
         return False
     parts = key.split(":", 3)
-    if len(parts) < 4 or parts[2] != "7":
+    if len(parts) < 4 or parts[2] != _NOT_RUNNING_TEXT:
         return False
     if rsc.actions.by_task.get("stop"):
         return False
@@ -273,7 +285,6 @@ def _unpack_find_resource(ws: WorkingSet, node: Node, rsc_id: str) -> Optional[R
     else:
         parent = rsc.top
     if parent is not None and parent.variant == m.CLONE and not parent.unique:
-        from pengine.clone import find_anonymous_clone
         rsc = find_anonymous_clone(ws, node, parent, strip_clone_suffix(rsc_id))
     if rsc is not None and rsc_id != rsc.id and rsc_id != rsc.clone_name:
         rsc.clone_name = rsc_id
@@ -281,7 +292,6 @@ def _unpack_find_resource(ws: WorkingSet, node: Node, rsc_id: str) -> Optional[R
 
 
 def _process_orphan(ws: WorkingSet, entry: XNode, node: Node) -> Optional[Resource]:
-    from pengine.unpack import unpack_resource
     xml = XNode("primitive", entry.attrs())
     rsc = unpack_resource(ws, xml, None)
     if rsc is None:
@@ -358,7 +368,7 @@ def calculate_active_ops(ops: list[OpRec]) -> tuple[int, int]:
         elif task in ("start", "migrate_from"):
             start_index = counter
         elif implied_monitor_start <= stop_index and task == "monitor":
-            if op.xml.get("rc-code") in ("0", "8"):
+            if op.xml.get("rc-code") in _RUNNING_TEXTS:
                 implied_monitor_start = counter
         elif task in ("promote", "demote"):
             implied_clone_start = counter
@@ -455,7 +465,7 @@ def mask_probe_failure(op: OpRec) -> bool:
     """pcmk_xe_mask_probe_failure: probe result 'not installed'/'invalid parameter'."""
     if op.task != "monitor" or op.interval != 0:
         return False
-    return op.rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM) or \
+    return op.rc in (OCF_ERR_INSTALLED, OCF_ERR_ARGS) or \
         op.status == m.EXEC_NOT_INSTALLED
 
 
@@ -464,7 +474,7 @@ def _get_on_fail(ws: WorkingSet, rsc: Resource, key: str, task: str) -> int:
     tail = key.rpartition("_")[2]
     if tail.isdigit():
         interval = int(tail)
-    return act.op_config(ws, rsc, key, task, interval).on_fail
+    return op_config(ws, rsc, key, task, interval).on_fail
 
 
 def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: _State) -> None:
@@ -561,37 +571,37 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
         status = m.EXEC_ERROR
     elif expected != rc:
         status = m.EXEC_ERROR
-    if rc == m.OCF_OK:
-        if probe and expected == m.OCF_NOT_RUNNING:
+    if rc == OCF_SUCCESS:
+        if probe and expected == OCF_NOT_RUNNING:
             status = m.EXEC_DONE
-    elif rc == m.OCF_NOT_RUNNING:
+    elif rc == OCF_NOT_RUNNING:
         if probe or expected == rc or not rsc.managed:
             status = m.EXEC_DONE
             rsc.role = m.ROLE_STOPPED
             state.on_fail = m.F_IGNORE
             rsc.next_role = m.ROLE_UNKNOWN
-    elif rc == m.OCF_RUNNING_PROMOTED:
+    elif rc == OCF_RUNNING_PROMOTED:
         if probe and rc != expected:
             status = m.EXEC_DONE
         rsc.role = m.ROLE_PROMOTED
-    elif rc in (m.OCF_DEGRADED_PROMOTED, m.OCF_FAILED_PROMOTED):
+    elif rc in (OCF_DEGRADED_PROMOTED, OCF_FAILED_PROMOTED):
         rsc.role = m.ROLE_PROMOTED
         # degraded is success when the undegraded result was expected (pcmk__effective_rc)
-        if rc == m.OCF_DEGRADED_PROMOTED and expected == m.OCF_RUNNING_PROMOTED:
+        if rc == OCF_DEGRADED_PROMOTED and expected == OCF_RUNNING_PROMOTED:
             status = m.EXEC_DONE
         else:
             status = m.EXEC_ERROR
-    elif rc == m.OCF_NOT_CONFIGURED:
+    elif rc == OCF_ERR_CONFIGURED:
         status = m.EXEC_ERROR_FATAL
-    elif rc == m.OCF_UNIMPLEMENT_FEATURE:
+    elif rc == OCF_ERR_UNIMPLEMENTED:
         if op.interval == 0:
             _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD if op.interval == 0 else m.EXEC_NOT_SUPPORTED
-    elif rc in (m.OCF_NOT_INSTALLED, m.OCF_INVALID_PARAM, m.OCF_INSUFFICIENT_PRIV):
+    elif rc in (OCF_ERR_INSTALLED, OCF_ERR_ARGS, OCF_ERR_PERM):
         _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD
-    elif rc == m.OCF_DEGRADED:
-        if expected == m.OCF_OK:
+    elif rc == OCF_DEGRADED:
+        if expected == OCF_SUCCESS:
             status = m.EXEC_DONE
     else:
         if status == m.EXEC_DONE:
@@ -614,9 +624,9 @@ def _check_recoverable(ws: WorkingSet, rsc: Resource, node: Node, task: str) -> 
 def _update_resource_state(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, task: str,
                            rc: int, state: _State) -> None:
     clear_past = False
-    if rc == m.OCF_NOT_INSTALLED or mask_probe_failure(op):
+    if rc == OCF_ERR_INSTALLED or mask_probe_failure(op):
         rsc.role = m.ROLE_STOPPED
-    elif rc == m.OCF_NOT_RUNNING:
+    elif rc == OCF_NOT_RUNNING:
         clear_past = True
     elif task == "monitor":
         if state.last_failure is not None:
@@ -663,13 +673,13 @@ def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, o
     task = op.task or ""
     state.last_failure = op
     probe = task == "monitor" and op.interval == 0
-    if not (not ws.symmetric and rc == m.OCF_NOT_INSTALLED):
+    if not (not ws.symmetric and rc == OCF_ERR_INSTALLED):
         ws.failed_ops.append((op.xml, node, rsc))
     interval = 0
     tail = key.rpartition("_")[2]
     if tail.isdigit():
         interval = int(tail)
-    cfg = act.op_config(ws, rsc, key, task, interval)
+    cfg = op_config(ws, rsc, key, task, interval)
     if cfg.on_fail > state.on_fail:
         state.on_fail = cfg.on_fail
     if task == "stop":
@@ -684,11 +694,11 @@ def _unpack_rsc_op_failure(ws: WorkingSet, rsc: Resource, node: Node, rc: int, o
         if cfg.on_fail == m.F_BLOCK:
             rsc.role = m.ROLE_PROMOTED
             rsc.next_role = m.ROLE_STOPPED
-        elif rc == m.OCF_NOT_RUNNING:
+        elif rc == OCF_NOT_RUNNING:
             rsc.role = m.ROLE_STOPPED
         else:
             rsc.role = m.ROLE_UNPROMOTED
-    if probe and rc == m.OCF_NOT_INSTALLED:
+    if probe and rc == OCF_ERR_INSTALLED:
         rsc.role = m.ROLE_STOPPED
     elif rsc.role < m.ROLE_STARTED:
         _set_active(rsc)
@@ -903,7 +913,7 @@ def _newer_state_after_migrate(ws: WorkingSet, rsc_id: str, node_name: Optional[
             xml_op = migrate_from  # type: ignore[assignment]
     if _non_monitor_after(ws, rsc_id, node_name, xml_op, same_node):
         return True
-    monitor = _find_lrm_op(ws, rsc_id, "monitor", node_name, None, m.OCF_NOT_RUNNING)
+    monitor = _find_lrm_op(ws, rsc_id, "monitor", node_name, None, OCF_NOT_RUNNING)
     return monitor is not None and _is_newer_op(monitor, xml_op, same_node) > 0
 
 
@@ -930,7 +940,7 @@ def _migrate_to_success(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode
     if migrate_from is not None:
         rec = op_record(migrate_from)
         from_rc, from_status = rec.rc, rec.status
-    if migrate_from is not None and from_rc == m.OCF_OK and from_status == m.EXEC_DONE:
+    if migrate_from is not None and from_rc == OCF_SUCCESS and from_status == m.EXEC_DONE:
         # both steps succeeded: only the stop on the source is left ("dangling")
         rsc.role = m.ROLE_STOPPED
         rsc.dangling_migrations.insert(0, node)
@@ -965,7 +975,7 @@ def _migrate_to_failure(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNode
                            "migrate_source and migrate_target: ignored")
         return
     rsc.role = m.ROLE_STARTED
-    target_from = _find_lrm_op(ws, rsc.id, "migrate_from", target, source, m.OCF_OK)
+    target_from = _find_lrm_op(ws, rsc.id, "migrate_from", target, source, OCF_SUCCESS)
     if not _unknown_on(ws, rsc.id, target) and \
             not _newer_state_after_migrate(ws, rsc.id, target, xml_op, target_from):
         target_node = ws.node_by_uname.get(target)
@@ -983,7 +993,7 @@ def _migrate_from_failure(ws: WorkingSet, rsc: Resource, node: Node, xml_op: XNo
                            "matching migrate_source and migrate_target: ignored")
         return
     rsc.role = m.ROLE_STARTED
-    source_to = _find_lrm_op(ws, rsc.id, "migrate_to", source, target, m.OCF_OK)
+    source_to = _find_lrm_op(ws, rsc.id, "migrate_to", source, target, OCF_SUCCESS)
     if not _unknown_on(ws, rsc.id, source) and \
             not _newer_state_after_migrate(ws, rsc.id, source, source_to, xml_op):
         source_node = ws.node_by_uname.get(source)
@@ -1094,7 +1104,6 @@ def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
     does not apply)."""
     if rsc.ops_xml is None:
         return False
-    from core.cib.durations import interval_ms
     name = strip_clone_suffix(rsc.id)
     for op in rsc.ops_xml.children:
         if op.tag != "op" or (op.get("on-fail") or "").lower() != "block":
@@ -1122,7 +1131,6 @@ def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
 def _check_param_change(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec) -> None:
     """A failed start/monitor whose parameters changed since: clear the fail count."""
     if op.task in ("start", "monitor"):
-        from pengine.digest import digest_mismatch
         if digest_mismatch(ws, rsc, node, op.xml) is True:
             act.clear_failcount(ws, rsc, node, "resource parameters have changed")
 
@@ -1151,13 +1159,12 @@ def _check_operation_expiry(ws: WorkingSet, rsc: Resource, node: Node, rc: int,
             else:
                 expired = False
     if not expired and is_last_failure and task in ("start", "monitor"):
-        from pengine.digest import digest_mismatch
         if digest_mismatch(ws, rsc, node, op.xml) is True:
             clear_reason = "resource parameters have changed"
     if clear_reason is not None:
         act.clear_failcount(ws, rsc, node, clear_reason)
     if expired and interval == 0 and task == "monitor":
-        if rc in (m.OCF_OK, m.OCF_NOT_RUNNING, m.OCF_RUNNING_PROMOTED, m.OCF_DEGRADED,
-                  m.OCF_DEGRADED_PROMOTED):
+        if rc in (OCF_SUCCESS, OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED, OCF_DEGRADED,
+                  OCF_DEGRADED_PROMOTED):
             expired = False
     return expired

@@ -17,39 +17,17 @@ from core.cib.dates import to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import duration_seconds
 from core.cib.durations import msec as parse_msec
-from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, first_rule_score,
-                            unpack_nvpairs)
+from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, _expand_submatches,
+                            compare_versions, first_rule_score, unpack_nvpairs)
 from core.cib.scores import INFINITY, add_scores, parse_score
+from core.cib.status import op_key
 from core.cib.xmltree import XNode
+from pengine import actions as act
 from pengine import model as m
-from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
-                           WorkingSet)
-
-TRUE_WORDS = {"true", "on", "yes", "y", "1"}
-FALSE_WORDS = {"false", "off", "no", "n", "0"}
-
-
-def is_true(value: Optional[str]) -> bool:
-    return value is not None and value.lower() in TRUE_WORDS
-
-
-def to_bool(value: Optional[str]) -> Optional[bool]:
-    """crm_str_to_boolean: True/False, or None when not a boolean word."""
-    if value is None:
-        return None
-    low = value.lower()
-    if low in TRUE_WORDS:
-        return True
-    if low in FALSE_WORDS:
-        return False
-    return None
-
-
-def numeric_key(text: str) -> tuple:
-    """pcmk__numeric_strcasecmp ordering: digit runs compare as numbers."""
-    parts = re.split(r"(\d+)", text.lower())
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
-
+from pengine.digest import rsc_params
+from pengine.model import (A_REQUIRES_ANY, CLONE, GROUP, PRIMITIVE, Colocation, Location, Node,
+                           Resource, WorkingSet, cmp_dependent, cmp_primary)
+from pengine.values import _int_or_zero, insert_sorted, is_true, numeric_key, to_bool
 
 CLUSTER_DEFAULTS = {
     "stonith-enabled": "true",
@@ -116,12 +94,6 @@ def section(cib: XNode, name: str) -> Optional[XNode]:
 # ------------------------------------------------------------------------------------------------
 # cluster options
 
-def _int_or_zero(text: Optional[str]) -> int:
-    """crm_element_value_int: the leading integer of an attribute, 0 when there is none."""
-    match = re.match(r"\s*[-+]?\d+", text or "")
-    return int(match.group()) if match else 0
-
-
 def unpack_config(ws: WorkingSet) -> None:
     cib = ws.cib
     # id-refs point into the configuration; indexing the status section too (hundreds of
@@ -186,7 +158,6 @@ def unpack_config(ws: WorkingSet) -> None:
     delay = parse_msec(opt("priority-fencing-delay"))
     ws.priority_fencing_delay = (delay or 0) // 1000
     version = cib.get("crm_feature_set")
-    from core.cib.rules import compare_versions
     ws.legacy_failcounts = version is None or compare_versions(version, "3.0.13") < 0
     # unfencing is in use if any device provides it or any resource requires it
     for pair in cib.iter("nvpair"):
@@ -476,21 +447,28 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     if role is not None:
         rsc.next_role = role
     ws.rsc_by_id.setdefault(rsc.id, rsc)
-    if variant == PRIMITIVE:
-        if parent is not None and top.variant == CLONE and not _unpack_cloned_primitive(ws, rsc):
-            return None
-        if xml.find("utilization") is not None:
-            unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
-                           into=rsc.utilization)
-    elif variant == GROUP:
-        _unpack_group(ws, rsc)
-    elif variant == CLONE:
-        from pengine.clone import unpack_clone
-        if not unpack_clone(ws, rsc):
-            return None
+    if not rsc.methods.unpack(ws, rsc):
+        return None
     if ws.symmetric:
         resource_location(ws, rsc, None, 0, "symmetric_default")
     return rsc
+
+
+def unpack_primitive(ws: WorkingSet, rsc: Resource) -> bool:
+    """native_unpack: a clone instance checks its agent; utilization is read."""
+    xml = rsc.xml
+    if rsc.parent is not None and rsc.top.variant == CLONE and \
+            not _unpack_cloned_primitive(ws, rsc):
+        return False
+    if xml.find("utilization") is not None:
+        unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
+                       into=rsc.utilization)
+    return True
+
+
+def unpack_group(ws: WorkingSet, rsc: Resource) -> bool:
+    _unpack_group(ws, rsc)
+    return True
 
 
 _NO_UNIQUE_CLASSES = ("lsb", "systemd", "upstart", "service", "nagios")
@@ -594,7 +572,6 @@ def unpack_constraints(ws: WorkingSet) -> None:
     cons = section(ws.cib, "constraints")
     if cons is None:
         return
-    from pengine.ordering import unpack_ordering
     for xml in cons.children:
         ident = xml.get("id")
         if ident is None:
@@ -743,7 +720,6 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
     if discover == m.DISCOVER_EXCLUSIVE:
         rsc.exclusive_discover = True
     accept_any_positive = score_attr is not None
-    from pengine.digest import rsc_params
     for node in ws.nodes:
         # value-source="param" compares with the resource's parameters as on that node
         ctx = RuleContext(now=ws.now, node_attrs=node.attrs, submatches=submatches,
@@ -755,7 +731,6 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
             if accept_any_positive and score_attr is not None:
                 attr = score_attr
                 if submatches:
-                    from core.cib.rules import _expand_submatches
                     attr = _expand_submatches(score_attr, submatches)
                 score = parse_score(node.attrs.get(attr))
             location.nodes.append((node, score))
@@ -788,45 +763,12 @@ def add_colocation(ws: WorkingSet, ident: str, node_attr: Optional[str], score: 
     insert_sorted(primary.rsc_cons_lhs, con, cmp_dependent)
     ws.colocations.append(con)
     if score <= -INFINITY:
-        from pengine.ordering import anti_colocation_order
         anti_colocation_order(ws, dependent, d_role, primary, p_role)
         anti_colocation_order(ws, primary, p_role, dependent, d_role)
 
 
 def _rsc_sort_key(rsc: Resource) -> tuple:
     return (-rsc.priority, -rsc.variant, 0 if rsc.promotable else 1)
-
-
-def cmp_primary(a: Colocation, b: Colocation) -> int:
-    return _cmp_rsc(a.primary, b.primary)
-
-
-def cmp_dependent(a: Colocation, b: Colocation) -> int:
-    return _cmp_rsc(a.dependent, b.dependent)
-
-
-def _cmp_rsc(r1: Resource, r2: Resource) -> int:
-    if r1.priority != r2.priority:
-        return -1 if r1.priority > r2.priority else 1
-    if r1.variant != r2.variant:
-        return -1 if r1.variant > r2.variant else 1
-    if r1.variant == CLONE and r1.promotable != r2.promotable:
-        return -1 if r1.promotable else 1
-    if r1.id == r2.id:
-        return 0
-    # strcmp on bytes
-    return -1 if r1.id.encode() < r2.id.encode() else 1
-
-
-def insert_sorted(lst: list, item, cmp) -> None:
-    """g_list_insert_sorted: before the first element that does not compare less (so a new
-    item goes before the items it ties with: equal-priority colocations end up in reverse
-    order of definition, as in Pacemaker)."""
-    for i, existing in enumerate(lst):
-        if cmp(item, existing) <= 0:
-            lst.insert(i, item)
-            return
-    lst.append(item)
 
 
 def _influence(ws: WorkingSet, ident: str, rsc: Resource, text: Optional[str]) -> bool:
@@ -955,3 +897,240 @@ def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, sco
             for other in r2:
                 add_colocation(ws, ident, None, score, rsc, other, role1, role2,
                                _influence(ws, ident, rsc, influence_s))
+
+
+
+# ------------------------------------------------------------------------------------------------
+# unpacking rsc_order
+
+KIND_OPTIONAL, KIND_MANDATORY, KIND_SERIALIZE = range(3)
+ASYMMETRIC, SYMMETRIC, SYMMETRIC_INVERSE = range(3)
+
+_INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
+           "promoted": "demoted", "demoted": "promoted", "running": "stopped",
+           "stopped": "running"}
+
+
+def _kind(ws: WorkingSet, xml: XNode) -> int:
+    kind = xml.get("kind")
+    if kind is None:
+        score = xml.get("score")
+        if score is not None and parse_score(score) == 0:
+            return KIND_OPTIONAL
+        return KIND_MANDATORY
+    if kind == "Mandatory":
+        return KIND_MANDATORY
+    if kind == "Optional":
+        return KIND_OPTIONAL
+    if kind == "Serialize":
+        return KIND_SERIALIZE
+    ws.warnings.append(f"resetting kind for constraint {xml.get('id')} to Mandatory because "
+                       f"'{kind}' is not valid")
+    return KIND_MANDATORY
+
+
+def _symmetry(ws: WorkingSet, xml: XNode, parent_kind: int,
+              parent_symmetrical: Optional[str]) -> int:
+    kind = parent_kind
+    if xml.get("kind") is not None or xml.get("score") is not None:
+        kind = _kind(ws, xml)
+    symmetric = to_bool(xml.get("symmetrical"))
+    if symmetric is None and parent_symmetrical is not None:
+        symmetric = to_bool(parent_symmetrical) is True
+    if symmetric is not None:
+        if symmetric and kind != KIND_SERIALIZE:
+            return SYMMETRIC
+        return ASYMMETRIC
+    return ASYMMETRIC if kind == KIND_SERIALIZE else SYMMETRIC
+
+
+def _flags_for_kind(kind: int, first_task: str, symmetry: int) -> int:
+    # ordering_flags_for_kind: every kind is at least optional (so a later ordering between
+    # the same two actions that shares that bit is dropped by order_actions)
+    flags = m.O_OPTIONAL
+    if kind == KIND_OPTIONAL:
+        pass
+    elif kind == KIND_SERIALIZE:
+        flags |= m.O_SERIALIZE_ONLY
+    else:
+        if symmetry == ASYMMETRIC:
+            flags |= m.O_ASYMMETRICAL
+        elif symmetry == SYMMETRIC:
+            flags |= m.O_IMPLIES_THEN
+            if first_task in ("start", "promote"):
+                flags |= m.O_RUNNABLE_LEFT
+        else:
+            flags |= m.O_IMPLIES_FIRST
+    return flags
+
+
+def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
+    ident = xml.get("id") or ""
+    kind = _kind(ws, xml)
+    invert = xml.get("symmetrical")
+    symmetry = _symmetry(ws, xml, kind, None)
+    last = None
+    for rset in xml.findall("resource_set"):
+        rset = ws.ids.resolve(rset)
+        if not _unpack_order_set(ws, rset, kind, invert):
+            return
+        if last is not None:
+            if not _order_rsc_sets(ws, ident, last, rset, kind, symmetry):
+                return
+            if symmetry == SYMMETRIC and not _order_rsc_sets(ws, ident, rset, last, kind,
+                                                             SYMMETRIC_INVERSE):
+                return
+        last = rset
+    if last is not None:
+        return
+    first_id, then_id = xml.get("first"), xml.get("then")
+    if first_id is None or then_id is None:
+        ws.warnings.append(f"ignoring constraint '{ident}' without first/then")
+        return
+    first, then = find_rsc(ws, first_id), find_rsc(ws, then_id)
+    if first is None or then is None:
+        missing = first_id if first is None else then_id
+        ws.warnings.append(f"ignoring constraint '{ident}' because resource '{missing}' "
+                           "does not exist")
+        return
+    if xml.get("first-instance") is not None or xml.get("then-instance") is not None:
+        ws.unsupported_feature(f"ordering with clone instance numbers ({ident})")
+        return
+    action_first = xml.get("first-action") or "start"
+    action_then = xml.get("then-action") or action_first
+    flags = _flags_for_kind(kind, action_first, symmetry)
+    if kind == KIND_OPTIONAL and then.restart_type_restart:
+        flags |= m.O_IMPLIES_THEN
+    min_before = _minimum_first_instances(first, xml)
+    if min_before > 0:
+        _clone_min_ordering(ws, ident, first, action_first, then, action_then, flags, min_before)
+    else:
+        act.order_resource_actions(ws, first, action_first, then, action_then, flags)
+    if symmetry == SYMMETRIC:
+        inv_then, inv_first = _INVERT.get(action_then), _INVERT.get(action_first)
+        if inv_then is None or inv_first is None:
+            ws.warnings.append(f"cannot invert constraint '{ident}' (please specify inverse "
+                               "manually)")
+        else:
+            flags = _flags_for_kind(kind, inv_first, SYMMETRIC_INVERSE)
+            if kind == KIND_OPTIONAL and then.restart_type_restart:
+                flags |= m.O_IMPLIES_FIRST
+            act.order_resource_actions(ws, then, inv_then, first, inv_first, flags)
+
+
+def _minimum_first_instances(rsc: Resource, xml: XNode) -> int:
+    if rsc.variant != CLONE:
+        return 0
+    clone_min = rsc.meta.get("clone-min")
+    if clone_min is not None:
+        try:
+            return max(0, int(clone_min))
+        except ValueError:
+            return 0
+    require_all = to_bool(xml.get("require-all"))
+    if require_all is False:
+        return 1
+    return 0
+
+
+def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_first: str,
+                        then: Resource, action_then: str, flags: int, clone_min: int) -> None:
+    met = act.pseudo_op(ws, f"clone-one-or-more:{ident}")
+    met.required_runnable_before = clone_min
+    met.flags |= A_REQUIRES_ANY
+    for child in first.children:
+        act.new_ordering(ws, child, op_key(child.id, action_first, 0), None, None, None, met,
+                         m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
+    act.new_ordering(ws, None, None, met, then, op_key(then.id, action_then, 0), None,
+                     flags | m.O_RUNNABLE_LEFT)
+
+
+def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
+                      parent_symmetrical: Optional[str]) -> bool:
+    action = rset.get("action") or "start"
+    local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
+    sequential = is_true(rset.get("sequential") or "1")
+    symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
+    flags = _flags_for_kind(local_kind, action, symmetry)
+    resources = set_resources(ws, rset)
+    if resources is None:
+        return False
+    if len(resources) == 1:
+        return True
+    last = None
+    for i, rsc in enumerate(resources):
+        if local_kind == KIND_SERIALIZE:
+            for then in resources[i + 1:]:
+                act.new_ordering(ws, rsc, op_key(rsc.id, action, 0), None, then,
+                                 op_key(then.id, action, 0), None, flags)
+        elif sequential:
+            if last is not None:
+                act.order_resource_actions(ws, last, action, rsc, action, flags)
+            last = rsc
+    if symmetry == ASYMMETRIC:
+        return True
+    last = None
+    action = _INVERT.get(action, action)
+    flags = _flags_for_kind(local_kind, action, SYMMETRIC_INVERSE)
+    for rsc in resources:
+        if sequential:
+            if last is not None:
+                act.order_resource_actions(ws, rsc, action, last, action, flags)
+            last = rsc
+    return True
+
+
+def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
+                    symmetry: int) -> bool:
+    action_1 = set1.get("action") or "start"
+    action_2 = set2.get("action") or "start"
+    require_all = to_bool(set1.get("require-all")) is not False
+    if symmetry == SYMMETRIC_INVERSE:
+        action_1 = _INVERT.get(action_1, action_1)
+        action_2 = _INVERT.get(action_2, action_2)
+    if action_1 in ("stop", "demote"):
+        require_all = True
+    flags = _flags_for_kind(kind, action_1, symmetry)
+    r1 = set_resources(ws, set1)
+    r2 = set_resources(ws, set2)
+    if r1 is None or r2 is None:
+        return False
+    if not require_all:
+        unordered = act.pseudo_op(ws, f"one-or-more:{set1.get('id')}")
+        unordered.flags |= A_REQUIRES_ANY
+        for rsc in r1:
+            act.new_ordering(ws, rsc, op_key(rsc.id, action_1, 0), None, None, None, unordered,
+                             m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
+        for rsc in r2:
+            act.new_ordering(ws, None, None, unordered, rsc, op_key(rsc.id, action_2, 0), None,
+                             flags | m.O_RUNNABLE_LEFT)
+        return True
+    rsc_1 = rsc_2 = None
+    if is_true(set1.get("sequential")) and r1:
+        rsc_1 = r1[0] if symmetry == SYMMETRIC_INVERSE else r1[-1]
+    if is_true(set2.get("sequential")) and r2:
+        rsc_2 = r2[-1] if symmetry == SYMMETRIC_INVERSE else r2[0]
+    if rsc_1 is not None and rsc_2 is not None:
+        act.order_resource_actions(ws, rsc_1, action_1, rsc_2, action_2, flags)
+    elif rsc_1 is not None:
+        for rsc in r2:
+            act.order_resource_actions(ws, rsc_1, action_1, rsc, action_2, flags)
+    elif rsc_2 is not None:
+        for rsc in r1:
+            act.order_resource_actions(ws, rsc, action_1, rsc_2, action_2, flags)
+    else:
+        for a in r1:
+            for b in r2:
+                act.order_resource_actions(ws, a, action_1, b, action_2, flags)
+    return True
+
+
+def anti_colocation_order(ws: WorkingSet, first_rsc: Resource, first_role: int,
+                          then_rsc: Resource, then_role: int) -> None:
+    first_tasks = ["demote"] if first_role == m.ROLE_PROMOTED else (
+        ["stop", "promote"] if first_role == m.ROLE_UNPROMOTED else ["stop"])
+    then_tasks = ["promote"] if then_role == m.ROLE_PROMOTED else (
+        ["start", "demote"] if then_role == m.ROLE_UNPROMOTED else ["start"])
+    for ft in first_tasks:
+        for tt in then_tasks:
+            act.order_resource_actions(ws, first_rsc, ft, then_rsc, tt, m.O_ANTI_COLOCATION)

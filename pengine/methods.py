@@ -1,0 +1,65 @@
+"""The per-variant method table: what a phase calls when the work depends on the resource's kind.
+
+Pacemaker gives each resource a record of functions for its variant (`rsc->fns`,
+resource_object_functions_t in lib/pengine/variant.h, and `rsc->cmds`,
+resource_alloc_functions_t in lib/pacemaker/pcmk_sched_*.c). We do the same: every resource
+carries `rsc.methods`, one `VariantMethods` record shared by all resources of its variant, set
+when the resource is unpacked. The phase modules (unpack, assign, ordering, rscactions, probes,
+display) call `rsc.methods.assign(...)` and so never import the variant modules (primitive,
+group, clone); those import the phase helpers they build on and fill the records
+(`pengine.variants.VARIANT_METHODS`). That is what keeps the module graph free of cycles.
+
+This module holds only the record type; it imports nothing from pengine at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    from pengine.display import ShowOptions
+    from pengine.graph import Synapse
+    from pengine.model import Action, Colocation, Location, Node, Resource, WorkingSet
+
+    NodeScores = Optional[dict[Node, int]]
+
+
+@dataclass(frozen=True)
+class VariantMethods:
+    """One variant's implementation of each step that differs between variants.
+
+    Field names follow our functions; the Pacemaker member each one stands for is given."""
+
+    name: str
+    # fns->unpack: the variant's own unpacking after the common part; False drops the resource
+    unpack: Callable[[WorkingSet, Resource], bool]
+    # fns->active: is it active (all_: every part of it, else any part)
+    active: Callable[[Resource, bool], bool]
+    # cmds->allocate: choose a node (None: stopped)
+    assign: Callable[[WorkingSet, Resource, Optional[Node]], Optional[Node]]
+    # cmds->rsc_location: apply a location constraint
+    apply_location: Callable[[Resource, Location], None]
+    # cmds->rsc_colocation_rh: this resource is the primary of a colocation
+    coloc_rh: Callable[[Resource, Resource, Colocation], None]
+    # cmds->rsc_colocation_lh: this resource is the dependent of a colocation
+    coloc_lh: Callable[[Resource, Resource, Colocation], None]
+    # cmds->merge_weights: fold this resource's node scores into a dependent's
+    merge_weights: Callable[[Resource, str, NodeScores, Optional[str], float, int], NodeScores]
+    # cmds->create_actions
+    create_actions: Callable[[WorkingSet, Resource], None]
+    # cmds->internal_constraints
+    internal_constraints: Callable[[WorkingSet, Resource], None]
+    # cmds->action_flags: the flags an action of this resource has for ordering purposes
+    action_flags: Callable[[Action, Optional[Node]], int]
+    # cmds->update_actions: apply one ordering's effect on `then` (returns pe_graph_updated_*)
+    update_ordered_actions: Callable[[WorkingSet, Action, Action, Optional[Node], int, int, int],
+                                     int]
+    # cmds->create_probe: probe this resource on node; True if any probe was created
+    create_probe: Callable[[WorkingSet, Resource, Node], bool]
+    # cmds->expand: add its actions (and its children's) to the transition graph
+    expand: Callable[[WorkingSet, Resource, list[Synapse]], None]
+    # cmds->add_graph_meta: the CRM_meta_* it adds to its (and its members') actions
+    add_graph_meta: Callable[[Resource, dict[str, str]], None]
+    # fns->print: its lines in crm_simulate's status sections
+    display: Callable[[WorkingSet, Resource, int, ShowOptions], list[str]]

@@ -1,0 +1,234 @@
+"""Operation configuration (Pacemaker's unpack_operation / pcmk__find_action_config): the `<op>`
+entry for an action key and what it sets (timeout, on-fail, requires, start delay, interval).
+
+Below actions.py and digest.py, which both need it: an action gets its failure handling and
+timeout from here, and a parameter digest includes the op's configured values."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from core.cib.dates import DateError, parse_date, to_epoch
+from core.cib.durations import interval_ms as parse_interval_ms
+from core.cib.durations import msec as parse_msec
+from core.cib.rules import RuleContext, unpack_nvpairs
+from core.cib.status import op_key
+from core.cib.xmltree import XNode
+from pengine import model as m
+from pengine.model import Resource, WorkingSet
+from pengine.values import to_bool
+
+# cached per resource/key because it does not depend on the node
+
+
+class OpConfig:
+    __slots__ = ("op_entry", "meta", "on_fail", "fail_role", "needs")
+
+    def __init__(self, op_entry: Optional[XNode], meta: dict[str, str], on_fail: int,
+                 fail_role: int, needs: int) -> None:
+        self.op_entry = op_entry
+        self.meta = meta
+        self.on_fail = on_fail
+        self.fail_role = fail_role
+        self.needs = needs
+
+
+def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Optional[XNode]:
+    """find_rsc_op_entry_helper: the configured <op> whose key matches (migrate/notify fallback)."""
+    ops = rsc.ops_xml
+    if ops is None:
+        return None
+    for attempt in range(2):
+        for op in ops.children:
+            if op.tag != "op":
+                continue
+            if not include_disabled and to_bool(op.get("enabled")) is False:
+                continue
+            name = op.get("name")
+            interval = parse_interval_ms(op.get("interval"))
+            if key == op_key(rsc.id, name or "", interval):
+                return op
+            if rsc.clone_name and key == op_key(rsc.clone_name, name or "", interval):
+                return op
+        if attempt == 0:
+            if "migrate" in key:
+                key = op_key(rsc.id, "migrate", 0)
+            elif "_notify_" in key:
+                key = op_key(rsc.id, "notify", 0)
+            else:
+                return None
+    return None
+
+
+def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
+    best = None
+    best_interval = 0
+    if rsc.ops_xml is None:
+        return None
+    for op in rsc.ops_xml.children:
+        if op.tag != "op" or op.get("name") != "monitor":
+            continue
+        if to_bool(op.get("enabled")) is False:
+            continue
+        interval = parse_interval_ms(op.get("interval"))
+        if interval > 0 and (best is None or interval < best_interval):
+            best, best_interval = op, interval
+    return best
+
+
+def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: int) -> OpConfig:
+    cache = ws.op_configs
+    cache_key = (id(rsc), key, task)
+    cfg = cache.get(cache_key)
+    if cfg is not None:
+        return cfg
+    op_entry = find_op_entry(rsc, key)
+    ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
+                      rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
+                      op_name=task, op_interval_ms=interval_ms)
+    meta: dict[str, str] = {}
+    if ws.op_defaults is not None:
+        unpack_nvpairs(ws.op_defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    if op_entry is not None:
+        unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
+        for k, v in zip(op_entry.keys, op_entry.vals):
+            meta[k] = v
+    meta.pop("id", None)
+    if interval_ms > 0:
+        meta["interval"] = str(interval_ms)
+    else:
+        meta.pop("interval", None)
+    # timeout: probes use the shortest recurring monitor's timeout when not configured
+    if interval_ms == 0 and task == "monitor" and (op_entry is None
+                                                   or op_entry.get("timeout") is None):
+        mon = _min_interval_monitor(rsc)
+        if mon is not None and mon.get("timeout") is not None:
+            meta["timeout"] = mon.get("timeout")  # type: ignore[assignment]
+    if "timeout" not in meta:
+        meta["timeout"] = ws.config.get("default-action-timeout", "20s")
+    timeout = parse_msec(meta["timeout"])
+    meta["timeout"] = str(timeout if timeout is not None and timeout >= 0 else 20000)
+    # what a start requires
+    if task not in ("start", "promote"):
+        needs = m.NEEDS_NOTHING
+    elif rsc.needs_fencing:
+        needs = m.NEEDS_FENCING
+    elif rsc.needs_quorum:
+        needs = m.NEEDS_QUORUM
+    else:
+        needs = m.NEEDS_NOTHING
+    # on-fail
+    on_fail, fail_role = m.F_RECOVER, m.ROLE_UNKNOWN
+    value = _configured_on_fail(ws, rsc, task, meta.get("on-fail"), op_entry)
+    chosen: Optional[str] = None
+    if value is not None:
+        low = value.lower()
+        chosen = low
+        if low == "block":
+            on_fail = m.F_BLOCK
+        elif low == "fence":
+            on_fail = m.F_FENCE
+            if not ws.stonith_enabled:
+                on_fail, fail_role = m.F_STOP, m.ROLE_STOPPED
+        elif low == "standby":
+            on_fail = m.F_STANDBY
+        elif low in ("ignore", "nothing"):
+            on_fail = m.F_IGNORE
+        elif low == "migrate":
+            on_fail = m.F_MIGRATE
+        elif low == "stop":
+            on_fail, fail_role = m.F_STOP, m.ROLE_STOPPED
+        elif low == "restart":
+            on_fail = m.F_RECOVER
+        elif low == "demote":
+            on_fail = m.F_DEMOTE
+        else:
+            ws.warnings.append(f"resource {rsc.id}: unknown failure type ({value})")
+            chosen = None
+    if chosen is None:
+        if task == "stop":
+            on_fail = m.F_FENCE if ws.stonith_enabled else m.F_BLOCK
+        else:
+            on_fail = m.F_RECOVER
+    role_after = meta.get("role_after_failure") if op_entry is not None else None
+    if role_after is not None and fail_role == m.ROLE_UNKNOWN:
+        fail_role = m.text2role(role_after)
+    if fail_role == m.ROLE_UNKNOWN:
+        fail_role = m.ROLE_UNPROMOTED if task == "promote" else m.ROLE_STARTED
+    _start_delay(ws, rsc, meta, interval_ms)
+    cfg = OpConfig(op_entry, meta, on_fail, fail_role, needs)
+    cache[cache_key] = cfg
+    return cfg
+
+
+def _start_delay(ws: WorkingSet, rsc: Resource, meta: dict[str, str], interval_ms: int) -> None:
+    """unpack_operation's tail: a configured start-delay becomes milliseconds
+    (unpack_start_delay; negative or invalid is 0); without one, a recurring operation's
+    interval-origin becomes the delay until the next multiple of the interval after the origin
+    (unpack_interval_origin, with C's remainder, which keeps the dividend's sign)."""
+    value = meta.get("start-delay")
+    if value is not None:
+        delay = parse_msec(value)
+        meta["start-delay"] = str(delay if delay is not None and delay > 0 else 0)
+        return
+    origin_text = meta.get("interval-origin")
+    interval_s = interval_ms // 1000
+    if origin_text is None or interval_ms == 0 or interval_s == 0:
+        return
+    try:
+        origin = to_epoch(parse_date(origin_text))
+    except DateError:
+        ws.warnings.append(f"Ignoring 'interval-origin' for operation of {rsc.id} "
+                           f"because '{origin_text}' is not valid")
+        return
+    since = ws.now_epoch - origin
+    remainder = abs(since) % interval_s
+    if since < 0:
+        remainder = -remainder
+    meta["start-delay"] = str(((0 if remainder <= 0 else interval_s) - remainder) * 1000)
+
+
+def _is_promoted_monitor(op: Optional[XNode]) -> bool:
+    """A recurring monitor for the promoted role (either spelling of the role)."""
+    if op is None or (op.get("name") or "").lower() != "monitor":
+        return False
+    if (op.get("role") or "").lower() not in ("promoted", "master"):
+        return False
+    return (parse_interval_ms(op.get("interval") or "0") or 0) > 0
+
+
+def _configured_on_fail(ws: WorkingSet, rsc: Resource, task: str, value: Optional[str],
+                        op_entry: Optional[XNode]) -> Optional[str]:
+    """unpack_operation_on_fail: the on-fail text that applies, None for the default.
+
+    A stop may not be answered by standby, demote or stop; a demote without its own on-fail
+    takes the one of the first enabled promoted-role recurring monitor that has one (other than
+    demote); a history clean-up is never a failure; on-fail=demote is only meant for promote
+    and promoted-role recurring monitors. Rejected values fall back to the default with a
+    configuration warning, as Pacemaker does.
+    """
+    low = None if value is None else value.lower()
+    if task == "stop" and low in ("standby", "demote", "stop"):
+        ws.warnings.append(f"resetting on-fail for {rsc.id} stop action to the default: "
+                           f"'{value}' is not allowed for stop")
+        return None
+    if task == "demote" and value is None:
+        ops = rsc.ops_xml.children if rsc.ops_xml is not None else []
+        for op in ops:
+            if op.tag != "op" or op.get("on-fail") is None:
+                continue
+            if to_bool(op.get("enabled")) is False:
+                continue
+            if not _is_promoted_monitor(op) or (op.get("on-fail") or "").lower() == "demote":
+                continue
+            return op.get("on-fail")
+        return None
+    if task == "lrm_delete":
+        return "ignore"
+    if low == "demote":
+        name = (op_entry.get("name") or "").lower() if op_entry is not None else ""
+        if name != "promote" and not _is_promoted_monitor(op_entry):
+            ws.warnings.append(f"resetting on-fail for {rsc.id} {name} action to the default: "
+                               "'demote' is not allowed for it")
+            return None
+    return value

@@ -1,0 +1,74 @@
+"""Leaf helpers every pengine module may use: CIB booleans, integers, name ordering, sorted lists.
+
+This module imports nothing from pengine, so that the modules above it (model, unpack/status, the
+phases, the variants) can all import it at the top without forming an import cycle."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+TRUE_WORDS = {"true", "on", "yes", "y", "1"}
+
+FALSE_WORDS = {"false", "off", "no", "n", "0"}
+
+
+def is_true(value: Optional[str]) -> bool:
+    return value is not None and value.lower() in TRUE_WORDS
+
+
+def to_bool(value: Optional[str]) -> Optional[bool]:
+    """crm_str_to_boolean: True/False, or None when not a boolean word."""
+    if value is None:
+        return None
+    low = value.lower()
+    if low in TRUE_WORDS:
+        return True
+    if low in FALSE_WORDS:
+        return False
+    return None
+
+
+def numeric_key(text: str) -> tuple:
+    """pcmk__numeric_strcasecmp ordering: digit runs compare as numbers."""
+    parts = re.split(r"(\d+)", text.lower())
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
+
+
+def _int_or_zero(text: Optional[str]) -> int:
+    """crm_element_value_int: the leading integer of an attribute, 0 when there is none."""
+    match = re.match(r"\s*[-+]?\d+", text or "")
+    return int(match.group()) if match else 0
+
+
+def insert_sorted(lst: list, item, cmp) -> None:
+    """g_list_insert_sorted: before the first element that does not compare less (so a new
+    item goes before the items it ties with: equal-priority colocations end up in reverse
+    order of definition, as in Pacemaker)."""
+    for i, existing in enumerate(lst):
+        if cmp(item, existing) <= 0:
+            lst.insert(i, item)
+            return
+    lst.append(item)
+
+
+def _strtoll(text: str) -> Optional[int]:
+    """The leading integer of text as C's strtoll reads it, None if there is none."""
+    s = text.strip()
+    i = 0
+    if i < len(s) and s[i] in "+-":
+        i += 1
+    j = i
+    while j < len(s) and s[j].isdigit():
+        j += 1
+    if j == i:
+        return None
+    return int(s[:j])
+
+
+def _scan_min_int(text: str, minimum: int = 0) -> int:
+    """pcmk__scan_min_int: an integer, at least `minimum` (also for garbage)."""
+    value = _strtoll(text)
+    if value is None or value < minimum:
+        return minimum
+    return min(value, 2**31 - 1)
