@@ -929,7 +929,7 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
 
 def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, score: int,
                        influence_s: Optional[str]) -> None:
-    """colocate_rsc_sets: every resource of set1 with (the first of) set2."""
+    """colocate_rsc_sets: (the first of) set1 with (the last of) set2, as 2.1.5 does."""
     role1, role2 = set1.get("role"), set2.get("role")
     r1 = set_resources(ws, set1)
     r2 = set_resources(ws, set2)
@@ -937,8 +937,8 @@ def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, sco
         return
     seq1 = to_bool(set1.get("sequential")) is not False
     seq2 = to_bool(set2.get("sequential")) is not False
-    rsc_1 = r1[-1] if seq1 else None
-    rsc_2 = r2[0] if seq2 else None
+    rsc_1 = r1[0] if seq1 else None
+    rsc_2 = r2[-1] if seq2 else None
     if rsc_1 is not None and rsc_2 is not None:
         add_colocation(ws, ident, None, score, rsc_1, rsc_2, role1, role2,
                        _influence(ws, ident, rsc_1, influence_s))
