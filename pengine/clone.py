@@ -24,6 +24,7 @@ from core.cib.status import strip_clone_suffix
 from pengine import actions as act
 from pengine import model as m
 from pengine import notify
+from pengine.tickets import require_promotion_tickets
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
                            PRIMITIVE, Action, Colocation, Location, Node, Resource, WorkingSet)
 
@@ -859,6 +860,7 @@ def _sort_promotable_instances(clone: Resource) -> None:
                                con.score / INFINITY, W_ROLLBACK | W_POSITIVE)
         if merged is not None:
             clone.allowed = merged
+    require_promotion_tickets(clone)
     for child in clone.children:
         chosen = location_one(child, 0)
         if not child.managed and child.next_role == m.ROLE_PROMOTED:

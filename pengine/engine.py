@@ -15,6 +15,7 @@ from pengine.model import WorkingSet
 from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
 from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
+from pengine.tickets import unpack_rsc_tickets
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
@@ -50,6 +51,7 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
         ws = unpack_cib(cib, now)
     ws.show_scores = show_scores
     unpack_constraints(ws)
+    unpack_rsc_tickets(ws)
     apply_node_criteria(ws)
     for rsc in ws.resources:
         internal_constraints(ws, rsc)

@@ -18,6 +18,7 @@ from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clo
 from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine import model as m
+from pengine import tickets
 from pengine.model import Node, Resource, WorkingSet
 from pengine.unpack import add_node_attrs, find_node, is_true, resource_location
 
@@ -145,7 +146,7 @@ def unpack_status(ws: WorkingSet) -> None:
         if state.tag == "node_state":
             _unpack_node_state(ws, state)
         elif state.tag == "tickets":
-            ws.unsupported_feature("tickets")
+            tickets.unpack_tickets_state(ws, state)
     while _unpack_node_histories(ws, status, False):
         pass
     _unpack_node_histories(ws, status, ws.stonith_enabled)

@@ -3,7 +3,7 @@
 Follows Pacemaker 2.1.5's lib/pengine unpack.c/complex.c and lib/pacemaker's constraint
 unpacking, so that every default and precedence rule matches (own meta-attributes beat the
 parent's, which beat rsc_defaults; sets are applied highest score first; ...). What we do not
-implement (bundles, templates, tags, tickets, remote/guest nodes, utilization placement, node
+implement (bundles, remote/guest nodes, utilization placement, node
 health) is recorded in `ws.unsupported` rather than silently ignored.
 """
 
@@ -22,6 +22,7 @@ from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, first_rule_scor
 from core.cib.scores import INFINITY, add_scores, parse_score
 from core.cib.xmltree import XNode
 from pengine import model as m
+from pengine import templates
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
                            WorkingSet)
 
@@ -412,8 +413,10 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
         ws.unsupported_feature(f"bundle {ident}")
         return None
     if tag == "primitive" and xml.get("template") is not None:
-        ws.unsupported_feature(f"resource template reference in {ident}")
-        return None
+        expanded = templates.expand_primitive(ws, xml, section(ws.cib, "resources"))
+        if expanded is None:
+            return None
+        xml = expanded
     rsc = Resource(ws, xml, variant, parent)
     if incarnation is not None:
         rsc.id = f"{ident}:{incarnation}"
@@ -541,13 +544,14 @@ def unpack_resources(ws: WorkingSet) -> None:
         return
     for xml in resources.children:
         if xml.tag == "template":
-            ws.unsupported_feature(f"resource template {xml.get('id')}")
+            templates.note_template(ws, xml)
             continue
         if xml.tag not in RESOURCE_TAGS:
             continue
         rsc = unpack_resource(ws, xml, None)
         if rsc is not None:
             ws.resources.append(rsc)
+    templates.unpack_tags(ws, ws.cib.find("configuration"))
     # stable sort by priority (highest first), as pe__cmp_rsc_priority
     ws.resources.sort(key=lambda r: -r.priority)
     if ws.stonith_enabled and not ws.have_stonith_resource:
@@ -607,14 +611,19 @@ def unpack_constraints(ws: WorkingSet) -> None:
                                         RuleContext(now=ws.now, next_change=ws.next_change)):
                 continue
         tag = xml.tag.lower()
+        if tag == "rsc_ticket":  # pengine/tickets.py unpacks these next (it imports us)
+            ws.ticket_xml.append(xml)
+            continue
+        expanded = templates.expand_constraint(ws, xml, find_rsc)
+        if expanded is None:
+            continue
+        xml = expanded
         if tag == "rsc_order":
             unpack_ordering(ws, xml)
         elif tag == "rsc_colocation":
             unpack_colocation(ws, xml)
         elif tag == "rsc_location":
             unpack_location(ws, xml)
-        elif tag == "rsc_ticket":
-            ws.unsupported_feature(f"ticket constraint {ident}")
         else:
             ws.unsupported_feature(f"constraint element <{xml.tag}> ({ident})")
 
