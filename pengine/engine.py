@@ -16,6 +16,7 @@ from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
 from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
 from pengine.tickets import unpack_rsc_tickets
+from pengine.utilization import disable_load_loops, sort_resources
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
@@ -56,6 +57,7 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
     for rsc in ws.resources:
         internal_constraints(ws, rsc)
     handle_config_changes(ws)
+    sort_resources(ws)
     assign_resources(ws)
     if ws.startup_probes:
         schedule_probes(ws)
@@ -65,6 +67,7 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
         create_actions(ws, rsc)
     schedule_fencing_and_shutdowns(ws)
     apply_orderings(ws)
+    disable_load_loops(ws)
     from pengine.graph import create_graph
     ws.graph = create_graph(ws)
     return ws

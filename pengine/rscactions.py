@@ -18,6 +18,7 @@ from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine import migration
 from pengine import model as m
+from pengine.utilization import create_utilization_constraints
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE, GROUP,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
 
@@ -436,6 +437,7 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
                              unfence, m.O_OPTIONAL | m.O_SAME_NODE)
             act.new_ordering(ws, None, unfence.uuid, unfence, rsc, op_key(rsc.id, "start", 0),
                              None, m.O_IMPLIES_THEN_ON_NODE | m.O_SAME_NODE)
+    create_utilization_constraints(ws, rsc)
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
