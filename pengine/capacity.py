@@ -20,6 +20,7 @@ from functools import cmp_to_key
 from typing import Callable, Optional
 
 from core.cib.scores import INFINITY
+from pengine.glibhash import iteration_order
 from pengine.model import CLONE, GROUP, Node, Resource, WorkingSet
 from pengine.unpack import resource_location
 
@@ -178,7 +179,10 @@ def ban_insufficient_capacity(ws: WorkingSet, rsc: Resource, affects: Affects,
         add_utilization(each, rsc, group, total)
     any_capable = False
     most_capable: Optional[Node] = None
-    for node, score in list(rsc.allowed.items()):
+    # the first of equally free nodes wins: walk rsc->allowed_nodes in GLib's order
+    by_id = {node.id: (node, score) for node, score in rsc.allowed.items()}
+    walk = [by_id[ident] for ident in iteration_order(list(by_id))]
+    for node, score in walk:
         if not node.available(True, score):
             continue
         if have_enough_capacity(node, total):
@@ -186,7 +190,7 @@ def ban_insufficient_capacity(ws: WorkingSet, rsc: Resource, affects: Affects,
         if most_capable is None or compare_node_capacities(node, most_capable) < 0:
             most_capable = node
     needed = total if any_capable else rsc.utilization
-    for node, score in list(rsc.allowed.items()):
+    for node, score in walk:
         if node.available(True, score) and not have_enough_capacity(node, needed):
             resource_location(ws, rsc, node, -INFINITY, "__limit_utilization__")
     return None if any_capable else most_capable

@@ -17,7 +17,7 @@ from core.cib.status import op_key
 from pengine import actions as act
 from pengine import capacity
 from pengine import model as m
-from pengine.assign import W_FORWARD, W_INIT, current_node, merge_weights, sort_nodes
+from pengine.assign import W_FORWARD, W_INIT, current_node, native_merge_weights, sort_nodes
 from pengine.graph import should_add_input
 from pengine.model import Action, Node, Resource, WorkingSet
 
@@ -28,7 +28,8 @@ def sort_resources(ws: WorkingSet) -> None:
     """pcmk__sort_resources: with a placement strategy other than default, resources are
     assigned highest priority first, then those scoring higher where they run now, then
     those scoring higher on the first node (in node order) where the scores differ; the
-    scores are each resource's own with its "this with" colocations applied."""
+    scores are each resource's own with its "this with" colocations applied (a group's
+    from its last member: init_group_colocated_nodes without a node table)."""
     if capacity.is_default(ws):
         return
     nodes = [node for node, _ in sort_nodes(ws, [(n, n.weight) for n in ws.nodes], None)]
@@ -37,7 +38,7 @@ def sort_resources(ws: WorkingSet) -> None:
     def scores_of(rsc: Resource) -> dict[Node, int]:
         found = scores.get(id(rsc))
         if found is None:
-            found = merge_weights(rsc, rsc.id, None, None, 1, W_INIT | W_FORWARD) or {}
+            found = native_merge_weights(rsc, rsc.id, None, None, 1, W_INIT | W_FORWARD) or {}
             scores[id(rsc)] = found
         return found
 
