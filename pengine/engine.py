@@ -11,6 +11,7 @@ from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine.assign import apply_node_criteria, assign_resources
 from pengine.fencing import schedule_fencing_and_shutdowns
+from pengine.health import apply_node_health
 from pengine.model import WorkingSet
 from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
@@ -51,6 +52,7 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
     if ws is None:
         ws = unpack_cib(cib, now)
     ws.show_scores = show_scores
+    apply_node_health(ws)
     unpack_constraints(ws)
     unpack_rsc_tickets(ws)
     apply_node_criteria(ws)

@@ -3,8 +3,7 @@
 Follows Pacemaker 2.1.5's lib/pengine unpack.c/complex.c and lib/pacemaker's constraint
 unpacking, so that every default and precedence rule matches (own meta-attributes beat the
 parent's, which beat rsc_defaults; sets are applied highest score first; ...). What we do not
-implement (bundles, remote/guest nodes, node
-health) is recorded in `ws.unsupported` rather than silently ignored.
+implement (bundles, remote/guest nodes) is recorded in `ws.unsupported` rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -197,8 +196,6 @@ def unpack_config(ws: WorkingSet) -> None:
             break
     ws.rsc_defaults = section(cib, "rsc_defaults")
     ws.op_defaults = section(cib, "op_defaults")
-    if ws.node_health_strategy not in ("none",):
-        ws.unsupported_feature(f"node-health-strategy={ws.node_health_strategy}")
 
 
 # ------------------------------------------------------------------------------------------------
