@@ -25,6 +25,7 @@ from typing import Optional
 from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
+from pengine.health import node_health
 from pengine.model import PRIMITIVE, Node, Resource, WorkingSet
 from pengine.values import is_true, numeric_key
 from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
@@ -119,8 +120,9 @@ def node_list(ws: WorkingSet) -> list[str]:
     online: list[str] = []
     offline: list[str] = []
     for node in ws.nodes:
-        if node_shown_alone(node):
-            lines.append(node_line(node))
+        health = node_health(ws, node)
+        if node_shown_alone(node, health):
+            lines.append(node_line(node, health=health))
         elif node.online:
             online.append(node.uname)
         else:

@@ -112,7 +112,13 @@ def should_add_input(action: Action, wrapper: list) -> bool:
             first.uuid.endswith("_stop_0"):
         return False
     if otype == m.O_LOAD:
-        if first.node is None or action.node is None or first.node is not action.node:
+        # load_stopped -> migrate_to: where the resource is assigned counts, not where the
+        # migrate_to runs (the migration source)
+        if action.rsc is not None and action.task == "migrate_to":
+            if first.node is None or first.node is not action.rsc.allocated_to:
+                wrapper[1] = m.O_NONE
+                return False
+        elif first.node is None or action.node is None or first.node is not action.node:
             wrapper[1] = m.O_NONE
             return False
         if first.flags & A_OPTIONAL:

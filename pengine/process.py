@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from core.cib import dates
 from core.cib.roottag import with_root_start_tag
-from core.cib.xmltree import parse_xml, to_xml
+from core.cib.xmltree import to_xml
 from core.errors import ConfigError
 from core.messages.common import PingRequest, Reply
 from core.messages.pe import PeSchedule

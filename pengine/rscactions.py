@@ -20,6 +20,7 @@ from pengine import actions as act
 from pengine import digest
 from pengine import migration
 from pengine import model as m
+from pengine.utilization import create_utilization_constraints
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
 from pengine.assign import current_node
@@ -442,6 +443,7 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
                              unfence, m.O_OPTIONAL | m.O_SAME_NODE)
             act.new_ordering(ws, None, unfence.uuid, unfence, rsc, op_key(rsc.id, "start", 0),
                              None, m.O_IMPLIES_THEN_ON_NODE | m.O_SAME_NODE)
+    create_utilization_constraints(ws, rsc)
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:

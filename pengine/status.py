@@ -22,6 +22,7 @@ from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OC
                            OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED, OCF_SUCCESS)
 from pengine import actions as act
 from pengine import model as m
+from pengine import tickets
 from pengine.model import Node, Resource, WorkingSet
 from pengine.opconfig import op_config
 from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_resource
@@ -157,7 +158,7 @@ def unpack_status(ws: WorkingSet) -> None:
         if state.tag == "node_state":
             _unpack_node_state(ws, state)
         elif state.tag == "tickets":
-            ws.unsupported_feature("tickets")
+            tickets.unpack_tickets_state(ws, state)
     while _unpack_node_histories(ws, status, False):
         pass
     _unpack_node_histories(ws, status, ws.stonith_enabled)
