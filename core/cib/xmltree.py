@@ -4,8 +4,9 @@ Why not `xml.etree.ElementTree`: a CIB's status section holds one `lrm_rsc_op` p
 per node (320,000 of them for 32 nodes x 10,000 resources, 175 MB of text) and an ElementTree
 `Element` keeps a full attribute dict per element (600+ MB for that document). An `XNode` keeps
 its attribute *names* as one tuple shared by every element with the same names (all history
-entries look alike) and its values as a plain tuple, so the same document fits in ~200 MB and
-parses in about three seconds with the C expat parser.
+entries look alike) and its values as a plain tuple, so the same document fits in ~340 MB and
+parses in under three seconds with the C expat parser; parse_xml_file feeds it to the parser in
+chunks, so its 175 MB of text are never held at once.
 
 Everything is kept: element order, attribute order, unknown elements and attributes, text; so a
 CIB read and written again keeps what this project does not understand (the engine reports
@@ -169,7 +170,28 @@ def _value_builder(names: tuple[str, ...], intern) -> Callable[[list[str]], tupl
 
 
 def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
-    """Parse a whole document; malformed XML raises ConfigError(path, line, message).
+    """Parse a whole document; malformed XML raises ConfigError(path, line, message)."""
+    return _parse(path, lambda parser: parser.Parse(data, True))
+
+
+def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
+    """Parse the document in file `path` as parse_xml does (same tree, same errors), fed to
+    the parser in chunks: the file's bytes are never all in memory at once, which for a
+    175 MB CIB is a third of the peak. OSError propagates."""
+    with open(path, "rb") as handle:
+        def feed(parser: expat.XMLParserType) -> None:
+            read = handle.read
+            while True:
+                chunk = read(chunk_bytes)
+                if not chunk:
+                    break
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        return _parse(path, feed)
+
+
+def _parse(path: str, feed: Callable[[expat.XMLParserType], None]) -> XNode:
+    """The tree builder behind parse_xml and parse_xml_file; `feed` gives the parser its bytes.
 
     The element callback is a closure over local variables (it runs once per element, over a
     million times for a large CIB); attribute values are interned except the few that are
@@ -238,7 +260,7 @@ def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        parser.Parse(data, True)
+        feed(parser)
     except expat.ExpatError as exc:
         raise ConfigError(path, exc.lineno, f"malformed XML: {expat.ErrorString(exc.code)} "
                                             f"(column {exc.offset + 1})") from None
