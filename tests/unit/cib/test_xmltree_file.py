@@ -46,6 +46,16 @@ def test_file_parse_builds_the_same_tree(tmp_path, chunk):
     same_tree(parse_xml_file(str(path), chunk), parse_xml(text.encode(), str(path)))
 
 
+def test_equal_history_values_are_stored_once_and_set_keeps_them_apart(tmp_path):
+    tree = parse_xml(document())
+    ops = [op for op in tree.iter("lrm_rsc_op") if op.get("id") == "r5_last_0"]
+    assert len(ops) == 3
+    assert ops[0].vals is ops[1].vals  # same values on node1 and node2
+    assert ops[0].vals is not ops[2].vals  # node3 has another call-id
+    ops[0].set("rc-code", "0")
+    assert (ops[0].get("rc-code"), ops[1].get("rc-code")) == ("0", "7")
+
+
 def malformed(text: str, rng: random.Random) -> str:
     at = rng.randrange(len(text))
     kind = rng.randrange(4)
