@@ -70,15 +70,18 @@ STATUS = """<cib epoch="1"><configuration><nodes><node id="1" uname="a"/><node i
 </status></cib>"""
 
 
-def test_an_unchanged_section_is_reused_and_a_changed_one_parsed_again() -> None:
+def test_a_node_states_content_is_reused_while_unchanged_and_its_start_tag_read_again() -> None:
     cache = InputCache()
     first = cache.parse(STATUS, "t")
-    changed = STATUS.replace('uname="b" in_ccm="true" crmd="online"', 'uname="b" in_ccm="false" crmd="offline"')
+    # node a is lost (its start tag changes, its history does not); node b gets a history
+    changed = STATUS.replace('uname="a" in_ccm="true" crmd="online"', 'uname="a" in_ccm="false" crmd="offline"')
+    changed = changed.replace('<node_state id="2" uname="b" in_ccm="true" crmd="online"/>',
+                              '<node_state id="2" uname="b" in_ccm="true" crmd="online"><lrm id="2"/></node_state>')
     second = cache.parse(changed, "t")
-    assert cache.counters["sections_reused"] == 1 and cache.counters["sections_parsed"] == 3
-    states = [c for c in second.find("status").children]
-    assert states[0] is first.find("status").children[0]
-    assert states[1].get("in_ccm") == "false"
+    assert cache.counters["sections_reused"] == 1 and cache.counters["sections_parsed"] == 2
+    states = second.find("status").children
+    assert states[0].get("in_ccm") == "false"
+    assert states[0].children[0] is first.find("status").children[0].children[0]
     assert to_xml(second) == to_xml(parse_xml(changed, "t"))
     # node_state lines are lines of the whole document
     whole = parse_xml(changed, "t").find("status").children
@@ -125,3 +128,21 @@ def test_the_daemon_decides_the_same_with_reused_sections() -> None:
             graphs.append(reply.result["graph"])
         assert graphs[0] == graphs[1]
     assert warm.inputs.counters["sections_reused"] > 0
+
+
+def _lines(node) -> list[tuple[str, int]]:
+    return [(n.tag, n.line) for n in node.iter()]
+
+
+def test_the_configuration_is_reused_with_the_lines_of_the_whole_document() -> None:
+    text = "\n\n" + STATUS.replace("<configuration>", "<configuration>\n  <crm_config/>\n  ")
+    cache = InputCache()
+    first = cache.parse(text, "t")
+    again = cache.parse(text.replace('crmd="online"/>', 'crmd="offline"/>'), "t")
+    assert cache.counters["config_reused"] == 1
+    assert again.find("configuration") is first.find("configuration")
+    whole = parse_xml(text, "t")
+    assert _lines(again.find("configuration")) == _lines(whole.find("configuration"))
+    # a changed configuration is parsed again
+    cache.parse(text.replace('uname="b"/>', 'uname="c"/>'), "t")
+    assert cache.counters["config_reused"] == 1
