@@ -14,7 +14,6 @@ This module holds only the record type; it imports nothing from pengine at run t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
@@ -25,11 +24,16 @@ if TYPE_CHECKING:
     NodeScores = Optional[dict[Node, int]]
 
 
-@dataclass(frozen=True)
 class VariantMethods:
     """One variant's implementation of each step that differs between variants.
 
-    Field names follow our functions; the Pacemaker member each one stands for is given."""
+    Field names follow our functions; the Pacemaker member each one stands for is given.
+    A read-only record built with every field named; a plain class rather than a dataclass,
+    whose import (inspect, ast, ...) would cost every `hb simulate` start-up milliseconds."""
+
+    __slots__ = ("name", "unpack", "active", "assign", "apply_location", "coloc_rh", "coloc_lh",
+                 "merge_weights", "create_actions", "internal_constraints", "action_flags",
+                 "update_ordered_actions", "create_probe", "expand", "add_graph_meta", "display")
 
     name: str
     # fns->unpack: the variant's own unpacking after the common part; False drops the resource
@@ -63,3 +67,17 @@ class VariantMethods:
     add_graph_meta: Callable[[Resource, dict[str, str]], None]
     # fns->print: its lines in crm_simulate's status sections
     display: Callable[[WorkingSet, Resource, int, ShowOptions], list[str]]
+
+    def __init__(self, **methods: object) -> None:
+        missing = [name for name in self.__slots__ if name not in methods]
+        unknown = sorted(set(methods) - set(self.__slots__))
+        if missing or unknown:
+            raise TypeError(f"VariantMethods: missing {missing}, unknown {unknown}")
+        for name, value in methods.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"VariantMethods is read-only ({name})")
+
+    def __repr__(self) -> str:
+        return f"VariantMethods({self.name!r})"
