@@ -14,6 +14,7 @@ from typing import Optional
 
 from core.cib.scores import INFINITY, add_scores, score_text
 from core.ocfcodes import OCF_NOT_RUNNING
+from pengine import capacity
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
                            WorkingSet, cmp_dependent, cmp_primary)
@@ -496,6 +497,8 @@ def current_node(rsc: Resource) -> Optional[Node]:
 def sort_nodes(ws: WorkingSet, nodes: list[tuple[Node, int]],
                preferred: Optional[Node]) -> list[tuple[Node, int]]:
     """pcmk__sort_nodes on an allowed-node table."""
+    if ws.placement_strategy.lower() == "balanced":
+        return capacity.sort_nodes_balanced(nodes, preferred)
     minimal = ws.placement_strategy == "minimal"
 
     def key(item: tuple[Node, int]) -> tuple:
@@ -534,6 +537,7 @@ def assign_to(ws: WorkingSet, rsc: Resource, chosen: Optional[Node], force: bool
     chosen.allocated_rsc.append(rsc)
     chosen.num_resources += 1
     chosen.count += 1
+    capacity.consume(chosen.utilization, rsc)
     return True
 
 
@@ -559,9 +563,14 @@ def unassign(rsc: Resource) -> None:
         node.allocated_rsc.remove(rsc)
     node.num_resources -= 1
     node.count -= 1
+    capacity.release(node.utilization, rsc)
 
 
 def assign_best_node(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> bool:
+    most_free = capacity.ban_insufficient_capacity(ws, rsc, colocation_affects,
+                                                   AFFECTS_LOCATION)
+    if prefer is None:
+        prefer = most_free
     if not rsc.provisional:
         return rsc.allocated_to is not None
     running = current_node(rsc)

@@ -20,12 +20,12 @@ Master/Slave in crm_simulate and its regression runner rewrites them the same wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Optional
 
 from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
+from pengine.health import node_health
 from pengine.model import PRIMITIVE, Node, Resource, WorkingSet
 from pengine.values import is_true, numeric_key
 from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
@@ -33,17 +33,40 @@ from pengine.instances import configured_role, is_set_recursive, location_one, r
 from pengine.status import mask_probe_failure
 
 
-@dataclass(frozen=True)
 class ShowOptions:
-    """What a resource listing shows; each field is one of Pacemaker's pcmk_show_* flags."""
+    """What a resource listing shows; each field is one of Pacemaker's pcmk_show_* flags.
 
-    inactive: bool = True        # pcmk_show_inactive_rscs: stopped resources and instances too
-    pending: bool = False        # pcmk_show_pending: "Starting", "(Monitoring)", ...
-    rsc_only: bool = False       # pcmk_show_rsc_only: no node names (listing is per node)
-    clone_detail: bool = False   # pcmk_show_clone_detail: every clone instance on its own line
-    implicit: bool = False       # pcmk_show_implicit_rscs: internal resources too
-    by_node: bool = False        # pcmk_show_rscs_by_node: active resources were listed per node
-    brief: bool = False          # pcmk_show_brief: primitives counted per agent and node
+    A plain class rather than a dataclass: `dataclasses` pulls in `inspect` and `ast`, several
+    milliseconds of every `hb simulate` start-up.
+    """
+
+    __slots__ = ("inactive", "pending", "rsc_only", "clone_detail", "implicit", "by_node", "brief")
+
+    def __init__(self, inactive: bool = True, pending: bool = False, rsc_only: bool = False,
+                 clone_detail: bool = False, implicit: bool = False, by_node: bool = False,
+                 brief: bool = False) -> None:
+        self.inactive = inactive          # pcmk_show_inactive_rscs: stopped resources and instances too
+        self.pending = pending            # pcmk_show_pending: "Starting", "(Monitoring)", ...
+        self.rsc_only = rsc_only          # pcmk_show_rsc_only: no node names (listing is per node)
+        self.clone_detail = clone_detail  # pcmk_show_clone_detail: every clone instance on its own line
+        self.implicit = implicit          # pcmk_show_implicit_rscs: internal resources too
+        self.by_node = by_node            # pcmk_show_rscs_by_node: active resources were listed per node
+        self.brief = brief                # pcmk_show_brief: primitives counted per agent and node
+
+    def replace(self, **changes: bool) -> "ShowOptions":
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return ShowOptions(**fields)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ShowOptions) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in self.__slots__))
+
+    def __repr__(self) -> str:
+        return "ShowOptions(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -97,8 +120,9 @@ def node_list(ws: WorkingSet) -> list[str]:
     online: list[str] = []
     offline: list[str] = []
     for node in ws.nodes:
-        if node_shown_alone(node):
-            lines.append(node_line(node))
+        health = node_health(ws, node)
+        if node_shown_alone(node, health):
+            lines.append(node_line(node, health=health))
         elif node.online:
             online.append(node.uname)
         else:
@@ -299,7 +323,7 @@ def _group_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) 
     if opts.brief:
         if not rsc.children:
             return []
-        return [header] + brief_lines(rsc.children, replace(opts, inactive=True), indent + 2)
+        return [header] + brief_lines(rsc.children, opts.replace(inactive=True), indent + 2)
     for child in rsc.children:
         if not (opts.inactive or rsc_active(child, False)):
             continue

@@ -11,10 +11,13 @@ from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine.assign import apply_node_criteria, assign_resources
 from pengine.fencing import schedule_fencing_and_shutdowns
+from pengine.health import apply_node_health
 from pengine.model import WorkingSet
 from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
 from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
+from pengine.tickets import unpack_rsc_tickets
+from pengine.utilization import disable_load_loops, sort_resources
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
@@ -52,11 +55,14 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
     if ws is None:
         ws = unpack_cib(cib, now)
     ws.show_scores = show_scores
+    apply_node_health(ws)
     unpack_constraints(ws)
+    unpack_rsc_tickets(ws)
     apply_node_criteria(ws)
     for rsc in ws.resources:
         internal_constraints(ws, rsc)
     handle_config_changes(ws)
+    sort_resources(ws)
     assign_resources(ws)
     if ws.startup_probes:
         schedule_probes(ws)
@@ -66,5 +72,6 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
         create_actions(ws, rsc)
     schedule_fencing_and_shutdowns(ws)
     apply_orderings(ws)
+    disable_load_loops(ws)
     ws.graph = create_graph(ws)
     return ws

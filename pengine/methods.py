@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 class VariantMethods:
     """One variant's implementation of each step that differs between variants.
 
-    Field names follow our functions; the Pacemaker member each one stands for is given. A
-    plain class with slots rather than a dataclass: `hb simulate` starts in tens of
-    milliseconds, and building a dataclass costs about one of them."""
+    Field names follow our functions; the Pacemaker member each one stands for is given.
+    A read-only record built with every field named; a plain class rather than a dataclass,
+    whose import (inspect, ast, ...) would cost every `hb simulate` start-up milliseconds."""
 
     __slots__ = ("name", "unpack", "active", "assign", "apply_location", "coloc_rh", "coloc_lh",
                  "merge_weights", "create_actions", "internal_constraints", "action_flags",
@@ -69,14 +69,15 @@ class VariantMethods:
     display: Callable[[WorkingSet, Resource, int, ShowOptions], list[str]]
 
     def __init__(self, **methods: object) -> None:
-        """Every field by keyword, none missing (a record without a step would fail only
-        when a phase calls it)."""
-        missing = set(self.__slots__) - set(methods)
-        unknown = set(methods) - set(self.__slots__)
+        missing = [name for name in self.__slots__ if name not in methods]
+        unknown = sorted(set(methods) - set(self.__slots__))
         if missing or unknown:
-            raise TypeError(f"VariantMethods: missing {sorted(missing)}, unknown {sorted(unknown)}")
-        for field, value in methods.items():
-            setattr(self, field, value)
+            raise TypeError(f"VariantMethods: missing {missing}, unknown {unknown}")
+        for name, value in methods.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"VariantMethods is read-only ({name})")
 
     def __repr__(self) -> str:
-        return f"<VariantMethods {self.name}>"
+        return f"VariantMethods({self.name!r})"

@@ -192,6 +192,28 @@ class ActionList(list):
 class Resource:
     """A primitive, group or clone with Pacemaker's resource state."""
 
+    # Slots because a plain instance dict with this many attributes is not key-shared: 3.3 KB
+    # per resource (35 MB for 10,000 resources) instead of 0.8 KB. "__dict__" stays so that an
+    # attribute not listed here still works (kept in a dict made only for such instances).
+    __slots__ = ("ws", "xml", "id", "variant", "parent", "children", "meta", "params_xml",
+                "ops_xml", "clone_name", "incarnation", "priority", "stickiness",
+                "migration_threshold", "failure_timeout", "remote_reconnect_ms", "recovery_type",
+                "restart_type_restart", "role", "next_role", "target_role", "allowed",
+                "discover_mode", "exclusive_discover", "known_on", "running_on", "allocated_to",
+                "pending_task", "pending_node", "lock_node", "lock_time",
+                "partial_migration_source", "partial_migration_target", "dangling_migrations",
+                "notifications", "container", "actions", "rsc_cons", "rsc_cons_lhs",
+                "rsc_location", "rsc_tickets", "is_remote_node", "utilization", "orphan",
+                "managed", "blocked", "notify", "unique", "fence_device", "promotable",
+                "provisional", "allocating", "merging", "restarting", "stop_flag", "reload",
+                "critical", "failed", "start_pending", "starting", "stopping", "stop_unexpected",
+                "allow_migrate", "failure_ignored", "maintenance", "needs_quorum", "needs_fencing",
+                "needs_unfencing", "stop_if_failed", "colocated_group", "ordered_group",
+                "clone_max", "clone_node_max", "promoted_max", "promoted_node_max", "interleave",
+                "ordered_clone", "clone_min", "total_instances", "promotion_priority",
+                "clone_child_xml", "node_counts", "promotion_added", "promotion_constrained",
+                "allocated_weight", "sort_index", "weight", "count", "index", "__dict__")
+
     def __init__(self, ws: "WorkingSet", xml: XNode, variant: int,
                  parent: Optional["Resource"]) -> None:
         self.ws = ws
@@ -421,6 +443,11 @@ class WorkingSet:
         self.order_id = 0
         self.colocations: list[Colocation] = []
         self.locations: list[Location] = []
+        self.tags: dict[str, list[str]] = {}           # tag id -> tagged ids (templates.py)
+        self.template_rscs: dict[str, list[str]] = {}  # template id -> derived primitive ids
+        self.tickets: dict = {}                         # ticket id -> tickets.Ticket
+        self.ticket_xml: list[XNode] = []               # rsc_ticket constraints, to unpack
+        self.ticket_constraints: list = []              # tickets.RscTicket
         self.dc_node: Optional[Node] = None
         self.dc_uuid: Optional[str] = None
         # flags
@@ -467,6 +494,7 @@ class WorkingSet:
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}
         self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
+        self.probe_only: dict = {}        # id(lrm_resource element) -> Resource probed not running there (status.py)
         self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None

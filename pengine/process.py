@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.cib import dates
-from core.cib.xmltree import parse_xml, to_xml
+from core.cib.roottag import with_root_start_tag
+from core.cib.xmltree import to_xml
 from core.errors import ConfigError
 from core.messages.common import PingRequest, Reply
 from core.messages.pe import PeSchedule
 from core.sansio import Log, Recv, Send, Tick, WallClock
 from pengine import engine, summary
 from pengine.graph import graph_xml
+from pengine.inputcache import InputCache
 
 DEFAULT_KEEP = 400  # pe-input files kept (crm_config pe-input-series-max overrides)
 
@@ -50,6 +52,7 @@ class PengineProcess:
         self.save = save
         self.wall_offset_ms = 0
         self.counters: dict[str, int] = {"scheduled": 0, "errors": 0}
+        self.inputs = InputCache()  # unchanged node_state sections are not parsed again
 
     def step(self, now_ms: int, event: object) -> list[object]:
         kind = type(event)
@@ -77,7 +80,7 @@ class PengineProcess:
     def schedule(self, now_ms: int, src: bytes, msg: PeSchedule) -> list[object]:
         wall_s = (now_ms + self.wall_offset_ms) // 1000
         try:
-            cib = parse_xml(msg.cib, "<pe input>")
+            cib = self.inputs.parse(msg.cib, "<pe input>")
         except ConfigError as exc:
             self.counters["errors"] += 1
             return [Send(src, Reply(msg.request_id, False, None, f"unreadable CIB: {exc}")),
@@ -105,7 +108,8 @@ class PengineProcess:
         # the answer first: writing the input down and logging are not on the failover path
         out.append(Send(src, Reply(msg.request_id, True, result)))
         if self.save:
-            out.append(SaveInput(self.seq, to_xml(cib), _keep(ws)))
+            saved = with_root_start_tag(msg.cib, cib)
+            out.append(SaveInput(self.seq, to_xml(cib) if saved is None else saved, _keep(ws)))
         out.append(Scheduled(msg.transition_id, self.seq, len(ws.graph.synapses), lines))
         return out
 

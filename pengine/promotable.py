@@ -14,6 +14,7 @@ from pengine.assign import W_POSITIVE, W_ROLLBACK, coloc_lh, colocation_has_infl
 from pengine.clone_placement import cmp_instance
 from pengine.instances import find_clone_member, location_one, locations, rsc_state
 from pengine.model import Location, Node, Resource, WorkingSet
+from pengine.tickets import require_promotion_tickets
 
 
 def _promotion_score_applies(rsc: Resource, node: Node) -> bool:
@@ -186,6 +187,7 @@ def _sort_promotable_instances(clone: Resource) -> None:
                                con.score / INFINITY, W_ROLLBACK | W_POSITIVE)
         if merged is not None:
             clone.allowed = merged
+    require_promotion_tickets(clone)
     for child in clone.children:
         chosen = location_one(child, 0)
         if not child.managed and child.next_role == m.ROLE_PROMOTED:

@@ -20,6 +20,7 @@ from pengine import actions as act
 from pengine import digest
 from pengine import migration
 from pengine import model as m
+from pengine.utilization import create_utilization_constraints
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
 from pengine.assign import current_node
@@ -442,6 +443,7 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
                              unfence, m.O_OPTIONAL | m.O_SAME_NODE)
             act.new_ordering(ws, None, unfence.uuid, unfence, rsc, op_key(rsc.id, "start", 0),
                              None, m.O_IMPLIES_THEN_ON_NODE | m.O_SAME_NODE)
+    create_utilization_constraints(ws, rsc)
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
@@ -613,6 +615,7 @@ def handle_config_changes(ws: WorkingSet) -> None:
     if status is None:
         return
     matching = _rscs_matching_index(ws)
+    probe_only = ws.probe_only
     states: dict[str, XNode] = {}
     for state in status.children:
         if state.tag == "node_state" and state.get("uname") is not None:
@@ -630,9 +633,8 @@ def handle_config_changes(ws: WorkingSet) -> None:
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
-            known = entry.rec  # set while unpacking a probe-only history with the same agent
-            if known is not None and known.__class__ is Resource and \
-                    node not in known.running_on:
+            known = probe_only.get(id(entry))  # a probe-only history with the same agent
+            if known is not None and node not in known.running_on:
                 continue
             ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
             for rsc in matching.get(ident or "", ()):

@@ -23,7 +23,7 @@ from typing import Optional
 
 from core.cib import dates
 from core.cib.validate import validate
-from core.cib.xmltree import XNode, parse_xml, to_xml
+from core.cib.xmltree import XNode, parse_xml_file, to_xml
 from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
 from pengine.graph import graph_xml
@@ -142,9 +142,7 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
 
 def _run(args: SimpleNamespace, stdout) -> int:
     try:
-        with open(args.xml_file, "rb") as handle:
-            data = handle.read()
-        cib = parse_xml(data, args.xml_file)
+        cib = parse_xml_file(args.xml_file)  # in chunks: the file's bytes are not all kept
     except OSError as exc:
         print(f"hb simulate: cannot read {args.xml_file}: {exc.strerror}", file=sys.stderr)
         return 2

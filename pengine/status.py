@@ -22,6 +22,7 @@ from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OC
                            OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED, OCF_SUCCESS)
 from pengine import actions as act
 from pengine import model as m
+from pengine import tickets
 from pengine.model import Node, Resource, WorkingSet
 from pengine.opconfig import op_config
 from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_resource
@@ -157,7 +158,7 @@ def unpack_status(ws: WorkingSet) -> None:
         if state.tag == "node_state":
             _unpack_node_state(ws, state)
         elif state.tag == "tickets":
-            ws.unsupported_feature("tickets")
+            tickets.unpack_tickets_state(ws, state)
     while _unpack_node_histories(ws, status, False):
         pass
     _unpack_node_histories(ws, status, ws.stonith_enabled)
@@ -192,11 +193,11 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     fast = not ws.shutdown_lock
     by_id = ws.rsc_by_id
     cache = ws.fast_probe
+    probe_only = ws.probe_only
     for entry in rscs.children:
         if entry.tag != "lrm_resource":
             continue
-        entry.rec = None  # a mark left by an earlier run over the same document
-        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache):
+        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache, probe_only):
             continue
         unpack_lrm_resource(ws, node, entry)
 
@@ -222,7 +223,7 @@ def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
 
 
 def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
-                        cache: dict[int, object]) -> bool:
+                        cache: dict[int, object], probe_only: dict[int, Resource]) -> bool:
     """The common history "probed here, not running" (one successful monitor_0 that found
     rc 7) of a primitive outside clones, unpacked directly: the same effects as
     unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
@@ -246,7 +247,9 @@ def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
     if rsc.actions.by_task.get("stop"):
         return False
     if agent == (kind, cls, provider):
-        entry.rec = rsc  # same agent, not active: the configuration check can skip it
+        # same agent, not active: the configuration check can skip it (kept in the working set,
+        # not on the element: the daemon reuses unchanged status elements across transitions)
+        probe_only[id(entry)] = rsc
     saved = rsc.role
     rsc.role = m.ROLE_STOPPED
     rsc.next_role = m.ROLE_UNKNOWN if rsc.target_role is None else rsc.target_role

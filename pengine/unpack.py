@@ -3,8 +3,7 @@
 Follows Pacemaker 2.1.5's lib/pengine unpack.c/complex.c and lib/pacemaker's constraint
 unpacking, so that every default and precedence rule matches (own meta-attributes beat the
 parent's, which beat rsc_defaults; sets are applied highest score first; ...). What we do not
-implement (bundles, templates, tags, tickets, remote/guest nodes, utilization placement, node
-health) is recorded in `ws.unsupported` rather than silently ignored.
+implement (bundles, remote/guest nodes) is recorded in `ws.unsupported` rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from core.cib.status import op_key
 from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine import model as m
+from pengine import templates
 from pengine.digest import rsc_params
 from pengine.model import (A_REQUIRES_ANY, CLONE, GROUP, PRIMITIVE, Colocation, Location, Node,
                            Resource, WorkingSet, cmp_dependent, cmp_primary)
@@ -167,10 +167,6 @@ def unpack_config(ws: WorkingSet) -> None:
             break
     ws.rsc_defaults = section(cib, "rsc_defaults")
     ws.op_defaults = section(cib, "op_defaults")
-    if ws.placement_strategy not in ("default",):
-        ws.unsupported_feature(f"placement-strategy={ws.placement_strategy}")
-    if ws.node_health_strategy not in ("none",):
-        ws.unsupported_feature(f"node-health-strategy={ws.node_health_strategy}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -383,8 +379,10 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
         ws.unsupported_feature(f"bundle {ident}")
         return None
     if tag == "primitive" and xml.get("template") is not None:
-        ws.unsupported_feature(f"resource template reference in {ident}")
-        return None
+        expanded = templates.expand_primitive(ws, xml, section(ws.cib, "resources"))
+        if expanded is None:
+            return None
+        xml = expanded
     rsc = Resource(ws, xml, variant, parent)
     if incarnation is not None:
         rsc.id = f"{ident}:{incarnation}"
@@ -519,13 +517,14 @@ def unpack_resources(ws: WorkingSet) -> None:
         return
     for xml in resources.children:
         if xml.tag == "template":
-            ws.unsupported_feature(f"resource template {xml.get('id')}")
+            templates.note_template(ws, xml)
             continue
         if xml.tag not in RESOURCE_TAGS:
             continue
         rsc = unpack_resource(ws, xml, None)
         if rsc is not None:
             ws.resources.append(rsc)
+    templates.unpack_tags(ws, ws.cib.find("configuration"))
     # stable sort by priority (highest first), as pe__cmp_rsc_priority
     ws.resources.sort(key=lambda r: -r.priority)
     if ws.stonith_enabled and not ws.have_stonith_resource:
@@ -584,14 +583,19 @@ def unpack_constraints(ws: WorkingSet) -> None:
                                         RuleContext(now=ws.now, next_change=ws.next_change)):
                 continue
         tag = xml.tag.lower()
+        if tag == "rsc_ticket":  # pengine/tickets.py unpacks these next (it imports us)
+            ws.ticket_xml.append(xml)
+            continue
+        expanded = templates.expand_constraint(ws, xml, find_rsc)
+        if expanded is None:
+            continue
+        xml = expanded
         if tag == "rsc_order":
             unpack_ordering(ws, xml)
         elif tag == "rsc_colocation":
             unpack_colocation(ws, xml)
         elif tag == "rsc_location":
             unpack_location(ws, xml)
-        elif tag == "rsc_ticket":
-            ws.unsupported_feature(f"ticket constraint {ident}")
         else:
             ws.unsupported_feature(f"constraint element <{xml.tag}> ({ident})")
 
@@ -871,7 +875,7 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
 
 def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, score: int,
                        influence_s: Optional[str]) -> None:
-    """colocate_rsc_sets: every resource of set1 with (the first of) set2."""
+    """colocate_rsc_sets: (the first of) set1 with (the last of) set2, as 2.1.5 does."""
     role1, role2 = set1.get("role"), set2.get("role")
     r1 = set_resources(ws, set1)
     r2 = set_resources(ws, set2)
@@ -879,8 +883,8 @@ def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, sco
         return
     seq1 = to_bool(set1.get("sequential")) is not False
     seq2 = to_bool(set2.get("sequential")) is not False
-    rsc_1 = r1[-1] if seq1 else None
-    rsc_2 = r2[0] if seq2 else None
+    rsc_1 = r1[0] if seq1 else None
+    rsc_2 = r2[-1] if seq2 else None
     if rsc_1 is not None and rsc_2 is not None:
         add_colocation(ws, ident, None, score, rsc_1, rsc_2, role1, role2,
                        _influence(ws, ident, rsc_1, influence_s))

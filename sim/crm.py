@@ -14,8 +14,9 @@ Invariants (`CrmChecker`):
   devices themselves excepted: they need quorum only, as in Pacemaker);
 - settled (checked by the runner after the last fault): within the stated bound every running
   node is in one view, the DC is idle, every member joined with a CIB identical to the DC's
-  (digest), the policy engine schedules nothing for the DC's CIB, and every resource runs
-  exactly where the CIB says it runs (the placement the policy engine computes).
+  (digest), every node's own operation history is the one the DC's CIB records for it (no
+  result still on its way), the policy engine schedules nothing for the DC's CIB, and every
+  resource runs exactly where the CIB says it runs (the placement the policy engine computes).
 """
 
 from __future__ import annotations
@@ -372,6 +373,13 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
                 return f"{name}'s crmd has not caught up with its {session.server} (restarted?)"
     now = dates.from_epoch(WALL_BASE_S + cluster.now_ms // 1000)
     cib = parse_xml(dc.cib.xml(), "<DC CIB>")
+    recorded = _histories(cib)
+    for name, crmd in crmds.items():
+        assert crmd is not None
+        if _history_of(crmd.lrm.element()) != recorded.get(name, frozenset()):
+            # (a result or a whole history still on its way to the DC: the replicas agree with
+            # each other, not yet with what this node's lrmd did)
+            return f"{name}'s history has not reached the DC's CIB yet"
     ws = engine.schedule(cib, now, ws=_unpack(cib, now))
     pending = transition_actions(ws)
     if pending:
@@ -386,6 +394,24 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
         if rsc not in placement(ws):
             return f"{rsc} runs on {nodes} but is not in the CIB"
     return None
+
+
+def _history_of(lrm: Optional[XNode]) -> frozenset[tuple[str, ...]]:
+    """A node's operation history as comparable facts: (resource, entry, call id, rc, status)."""
+    if lrm is None:
+        return frozenset()
+    return frozenset((rsc.get("id") or "", op.get("id") or "", op.get("call-id") or "",
+                      op.get("rc-code") or "", op.get("op-status") or "")
+                     for rsc in lrm.iter("lrm_resource") for op in rsc.iter("lrm_rsc_op"))
+
+
+def _histories(cib: XNode) -> dict[str, frozenset[tuple[str, ...]]]:
+    """Per node name, the history the CIB records for it."""
+    out: dict[str, frozenset[tuple[str, ...]]] = {}
+    for state in cib.iter("node_state"):
+        lrms = [child for child in state.children if child.tag == "lrm"]
+        out[state.get("uname") or ""] = _history_of(lrms[0] if lrms else None)
+    return out
 
 
 def _unpack(cib: XNode, now: _dt.datetime) -> Any:

@@ -18,7 +18,7 @@ lines come from `pengine.display` (shared with `hb simulate`); everything else f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
 from core.cib.status import parse_op_key
@@ -199,7 +199,7 @@ def _node_list(out: TextOut, ws: WorkingSet, st: MonStatus, opts: TextOptions,
             if node.running_rsc:
                 out.begin(line)
                 out.begin("Resources")
-                show = replace(_show_options(opts, rsc_only=True), inactive=False)
+                show = _show_options(opts, rsc_only=True).replace(inactive=False)
                 out.extend(display.brief_lines(node.running_rsc, show, 2 * out.depth))
                 out.end()
                 out.end()

@@ -355,7 +355,9 @@ def collect_sets(parent: Optional[XNode], set_tag: str, ids: IdIndex,
             continue
         real = ids.resolve(child)
         sets.append(NvSet(real, real.get("id") or "", parse_score(real.get("score"))))
-    # stable sort: the `first_id` set first, then higher score first
+    # make_pairs prepends each set, then sorts stably: the `first_id` set first, then higher
+    # score first, and among equal scores the LAST in document order first (so it wins)
+    sets.reverse()
     sets.sort(key=lambda s: (0 if first_id is not None and s.ident == first_id else 1, -s.score))
     return sets
 

@@ -100,6 +100,11 @@ def validate(cib: XNode) -> list[Problem]:
     for nvpair in config.iter("nvpair"):
         if nvpair.get("name") is None and nvpair.get("id-ref") is None:
             error(nvpair, "nvpair without name")
+    tags = config.find("tags")
+    if tags is not None:  # a constraint may name a tag instead of a resource
+        for tag in tags.findall("tag"):
+            if tag.get("id") is not None:
+                resources.setdefault(tag.get("id") or "", tag)
     constraints = config.find("constraints")
     if constraints is not None:
         for con in constraints.children:

@@ -6,7 +6,10 @@ node membership states (online, clean offline, unclean, pending, never seen, sta
 groups, anonymous and promotable clones, scored location/colocation/order constraints,
 stickiness, an operation history (probes, starts, promotions, failed starts/monitors/stops/
 demotes, fail-counts, migration-threshold), cluster options (no-quorum-policy, stonith-enabled,
-startup-fencing, symmetric-cluster, have-quorum) and deliberately invalid or unknown values.
+startup-fencing, symmetric-cluster, have-quorum), placement strategies with node and resource
+utilization, resource templates and tags named by constraints, tickets (rsc_ticket with each
+loss-policy; ticket states granted, revoked, standby, never granted) and deliberately invalid or
+unknown values.
 
 `generate(seed)` is pure (a `random.Random(seed)` drives everything) and returns the CIB text and
 the set of feature tags the case exercises, so a harness can report agreement per feature.
@@ -57,6 +60,8 @@ class Prim:
     monitor_timeout_ms: int = 20000
     start_on_fail: Optional[str] = None
     monitor_enabled: Optional[str] = None
+    template: Optional[str] = None
+    utilization: dict[str, str] = field(default_factory=dict)
 
 
 class _Gen:
@@ -73,6 +78,10 @@ class _Gen:
         self.members: dict[str, list[Prim]] = {}
         self.clone_max: dict[str, int] = {}
         self.large = False
+        self.placement = "default"        # placement-strategy
+        self.tickets: dict[str, tuple[str, str]] = {}  # ticket -> (granted, standby)
+        self.templated: list[str] = []    # primitives derived from the template
+        self.tags: dict[str, list[str]] = {}
 
     def chance(self, p: float, tag: Optional[str] = None) -> bool:
         hit = self.rnd.random() < p
@@ -119,6 +128,10 @@ class _Gen:
             opts.append(("stonith-action", r.choice(["poweroff", "off", "reboot", "junk"])))
         if self.chance(0.05, "start-failure-not-fatal"):
             opts.append(("start-failure-is-fatal", "false"))
+        if self.chance(0.3, "placement-strategy"):
+            self.placement = r.choice(["utilization", "minimal", "balanced", "default"])
+            self.features.add(f"placement-{self.placement}")
+            opts.append(("placement-strategy", self.placement))
         if self.chance(0.05, "unknown-option"):
             opts.append(("made-up-option", "42"))
         return list(dict(opts).items())  # one nvpair per name (ids must be unique)
@@ -169,6 +182,10 @@ class _Gen:
             p.meta["multiple-active"] = r.choice(["stop_only", "block", "stop_start"])
         if self.chance(0.1, "on-fail"):
             p.on_fail = r.choice(["restart", "stop", "block", "ignore", "fence", "standby"])
+        if self.placement != "default" and self.chance(0.7, "utilization"):
+            p.utilization["cpu"] = r.choice(["1", "2", "3"])
+            if r.random() < 0.5:
+                p.utilization["mem"] = r.choice(["512", "1024", "2048"])
         self.prims.append(p)
         return p
 
@@ -182,6 +199,9 @@ class _Gen:
             name = f"{kind[0]}{i}"
             if kind == "primitive":
                 self.members[name] = [self.primitive(name)]
+                if self.chance(0.25, "template"):
+                    self.members[name][0].template = "tmpl"
+                    self.templated.append(name)
             elif kind == "group":
                 self.members[name] = [self.primitive(f"{name}m{j}")
                                       for j in range(r.randint(2, 3))]
@@ -201,6 +221,10 @@ class _Gen:
                 f'<nvpair id="{p.rid}-ia-{k}" name="{k}" value={quoteattr(v)}/>'
                 for k, v in p.params.items()) + "</instance_attributes>"
         meta = self.xml_meta(p.rid, p.meta)
+        if p.utilization:
+            meta += f'<utilization id="{p.rid}-util">' + "".join(
+                f'<nvpair id="{p.rid}-util-{k}" name="{k}" value="{v}"/>'
+                for k, v in p.utilization.items()) + "</utilization>"
         onfail = f' on-fail="{p.on_fail}"' if p.on_fail else ""
         if p.monitor_enabled:
             onfail += f' enabled="{p.monitor_enabled}"'
@@ -217,6 +241,9 @@ class _Gen:
             ops = (f'<op id="{p.rid}-mon" name="monitor" interval="10s" timeout="20s"'
                    f'{onfail}/>')
             agent = 'type="Dummy"'
+        if p.template:  # the template supplies class, provider and type (Dummy)
+            return (f'<primitive id="{p.rid}" template="{p.template}">{attrs}{meta}'
+                    f"<operations>{start_op}{ops}</operations></primitive>")
         return (f'<primitive id="{p.rid}" class="ocf" provider="pacemaker" {agent}>{attrs}{meta}'
                 f"<operations>{start_op}{ops}</operations></primitive>")
 
@@ -235,6 +262,20 @@ class _Gen:
                        '<op id="fencer-mon" name="monitor" interval="60s"/></operations>'
                        "</primitive>")
         r = self.rnd
+        if self.templated:
+            # template operations are merged in where the primitive has none of the same name
+            # and role; its meta-attributes come before the primitive's own
+            stick = r.choice(["0", "100", "INFINITY"])
+            util = ""
+            if self.placement != "default" and r.random() < 0.5:
+                util = ('<utilization id="tmpl-util"><nvpair id="tmpl-util-cpu" name="cpu" '
+                        'value="1"/></utilization>')
+            out.append('<template id="tmpl" class="ocf" provider="pacemaker" type="Dummy">'
+                       '<meta_attributes id="tmpl-meta"><nvpair id="tmpl-meta-stick" '
+                       f'name="resource-stickiness" value="{stick}"/></meta_attributes>{util}'
+                       '<operations><op id="tmpl-mon" name="monitor" interval="10s" '
+                       'timeout="20s"/><op id="tmpl-mon-p" name="monitor" interval="15s" '
+                       'role="Promoted" timeout="20s"/></operations></template>')
         for name in self.top:
             kind = self.kind[name]
             inner = "".join(self.xml_prim(p) for p in self.members[name])
@@ -269,6 +310,45 @@ class _Gen:
     def xml_constraints(self) -> str:
         r, out = self.rnd, []
         n = 0
+        # names a constraint may use for several resources: the template, a tag
+        groups: list[str] = []
+        if self.templated:
+            groups.append("tmpl")
+        if len(self.top) >= 2 and self.chance(0.15, "tag"):
+            self.tags["tag1"] = r.sample(self.top, r.randint(1, min(3, len(self.top))))
+            groups.append("tag1")
+        for name in groups:
+            if r.random() < 0.6:
+                n += 1
+                out.append(f'<rsc_location id="loc{n}" rsc="{name}" '
+                           f'node="{r.choice(self.nodes)}" score="{self.score()}"/>')
+            # never with one of its own members: Pacemaker asserts on a resource ordered or
+            # colocated with itself
+            members = self.templated if name == "tmpl" else self.tags.get(name, [])
+            outside = [each for each in self.top if each not in members]
+            if outside and r.random() < 0.4:
+                n += 1
+                other = r.choice(outside)
+                if r.random() < 0.5:
+                    out.append(f'<rsc_colocation id="col{n}" rsc="{name}" with-rsc="{other}" '
+                               f'score="{self.score()}"/>')
+                else:
+                    out.append(f'<rsc_order id="ord{n}" first="{other}" then="{name}" '
+                               'kind="Mandatory"/>')
+        if self.chance(0.2, "ticket"):
+            for t in range(r.randint(1, 2)):
+                ticket = f"ticket{t}"
+                self.tickets[ticket] = r.choice([("true", "false"), ("false", "false"),
+                                                 ("true", "true"), ("", "")])
+                for name in r.sample(self.top + groups, r.randint(1, min(2, len(self.top)))):
+                    n += 1
+                    extra = ""
+                    if self.chance(0.7, "loss-policy"):
+                        policy = r.choice(["stop", "demote", "fence", "freeze"])
+                        extra += f' loss-policy="{policy}"'
+                    if self.kind.get(name) == "promotable" and self.chance(0.5, "ticket-role"):
+                        extra += ' rsc-role="Promoted"'
+                    out.append(f'<rsc_ticket id="tk{n}" rsc="{name}" ticket="{ticket}"{extra}/>')
         for name in self.top:
             if self.chance(0.45, "location"):
                 n += 1
@@ -317,6 +397,12 @@ class _Gen:
                 attrs["standby"] = self.rnd.choice(["on", "true", "on", "off", "junk"])
             if self.chance(0.03, "node-maintenance"):
                 attrs["maintenance"] = "true"
+            util = ""
+            if self.placement != "default" and self.rnd.random() < 0.9:
+                util = (f'<utilization id="n{i}-util"><nvpair id="n{i}-util-cpu" name="cpu" '
+                        f'value="{self.rnd.choice(["1", "2", "4", "8"])}"/><nvpair '
+                        f'id="n{i}-util-mem" name="mem" '
+                        f'value="{self.rnd.choice(["1024", "4096"])}"/></utilization>')
             for name in self.top:
                 if self.kind[name] == "promotable" and self.rnd.random() < 0.5:
                     self.features.add("promotion-score")
@@ -326,7 +412,7 @@ class _Gen:
                 body = f'<instance_attributes id="n{i}-ia">' + "".join(
                     f'<nvpair id="n{i}-ia-{k}" name="{k}" value="{v}"/>' for k, v in attrs.items()
                 ) + "</instance_attributes>"
-            out.append(f'<node id="{i}" uname="{node}">{body}</node>')
+            out.append(f'<node id="{i}" uname="{node}">{body}{util}</node>')
         return "".join(out)
 
     # ---- status ----------------------------------------------------------------------------
@@ -501,7 +587,24 @@ class _Gen:
                 '<configuration><crm_config><cluster_property_set id="cib-bootstrap-options">'
                 f"{props}</cluster_property_set></crm_config><nodes>{nodes}</nodes>"
                 f"<resources>{resources}</resources><constraints>{constraints}</constraints>"
-                f"{defaults}</configuration><status>{status}</status></cib>\n")
+                f"{defaults}{self.xml_tags()}</configuration><status>{status}"
+                f"{self.xml_tickets()}</status></cib>\n")
+
+    def xml_tags(self) -> str:
+        if not self.tags:
+            return ""
+        return "<tags>" + "".join(
+            f'<tag id="{tag}">' + "".join(f'<obj_ref id="{ref}"/>' for ref in refs) + "</tag>"
+            for tag, refs in self.tags.items()) + "</tags>"
+
+    def xml_tickets(self) -> str:
+        states = []
+        for ticket, (granted, standby) in self.tickets.items():
+            if not granted:
+                continue  # never granted: no ticket_state at all
+            states.append(f'<ticket_state id="{ticket}" granted="{granted}" standby="{standby}" '
+                          f'last-granted="{_STAMP}"/>')
+        return f"<tickets>{''.join(states)}</tickets>" if states else ""
 
 
 def generate(seed: int) -> tuple[str, set[str]]:

@@ -87,7 +87,9 @@ def test_generator_is_deterministic_and_covers_the_features():
                    "node-offline", "node-pending", "node-banned", "standby", "stonith",
                    "nqp-stop", "nqp-freeze", "nqp-ignore", "nqp-demote", "nqp-suicide",
                    "no-quorum", "quorum-lost", "startup-fencing", "invalid-value",
-                   "hist-failed-stop", "hist-failed-demote", "hist-probed-stopped"):
+                   "hist-failed-stop", "hist-failed-demote", "hist-probed-stopped",
+                   "placement-utilization", "placement-minimal", "placement-balanced",
+                   "utilization", "template", "tag", "ticket", "loss-policy"):
         assert needed in seen, needed
 
 

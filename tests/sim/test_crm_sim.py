@@ -337,6 +337,14 @@ class StaysWhenCutOff(CrmdMachine):
         return None
 
 
+class KeepsHistoryToItself(CrmdMachine):
+    """A member whose lrmd restarted never sends the DC its history again."""
+
+    def _lrm_reset_sent(self, now_ms, out):
+        if self.is_dc:
+            super()._lrm_reset_sent(now_ms, out)
+
+
 def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factories) -> Optional[str]:
     for seed in seeds:
         result = run_crm_seed(seed, nodes, random.Random(seed), kinds, **factories)
@@ -352,7 +360,8 @@ def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factorie
     (dict(crmd_factory=DropsDiffs), ("rscdie", "startfail"), "differs from the DC's"),
     (dict(crmd_factory=ForgetsFailures), ("rscdie",), "not settled"),
     (dict(crmd_factory=StaysWhenCutOff), ("nic",), "split brain"),
-], ids=["one-dc", "split-brain", "aborted-graph", "cib-replicas", "settles", "cut-off"])
+    (dict(crmd_factory=KeepsHistoryToItself), ("proc",), "history has not reached the DC's CIB"),
+], ids=["one-dc", "split-brain", "aborted-graph", "cib-replicas", "settles", "cut-off", "histories"])
 def test_each_checker_catches_a_broken_core(factory, kinds, expected):
     nodes = 2 if "nic" in kinds else 3  # (two nodes both keep quorum: only giving up protects them)
     violation = first_violation(range(1, 60), nodes, kinds, **factory)

@@ -37,6 +37,11 @@ def _top_level_imports(tree: ast.Module) -> tuple[list[ast.stmt], list[ast.stmt]
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             runtime.append(node)
+        elif isinstance(node, ast.Try):
+            # `try: from fast import x` / `except ImportError: from portable import x` at module
+            # level: it runs when the module loads, like any top-level import
+            for block in (node.body, *(h.body for h in node.handlers), node.orelse):
+                runtime.extend(n for n in block if isinstance(n, (ast.Import, ast.ImportFrom)))
         elif _is_type_checking_block(node):
             typing_only.extend(n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
     return runtime, typing_only

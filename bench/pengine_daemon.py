@@ -1,0 +1,175 @@
+"""The policy engine as the running cluster uses it: a warm daemon, compute time per transition.
+
+    python bench/pengine_daemon.py                    # 3/100 and 8/1000
+    python bench/pengine_daemon.py --large            # also 16/5000 and 32/10000
+    python bench/pengine_daemon.py --sizes 3x100 --runs 200
+
+In the cluster the DC's crmd sends each CIB snapshot to the pengine daemon (`PeSchedule`, the XML
+text) and waits for the transition graph. What it waits for is one `PengineProcess.step()`: parse,
+unpack, schedule, write the graph and the summary, and prepare the saved input. The daemon is
+already running (imports done, `process.warm()` done at start), so this is the figure a failover
+feels, while `hb simulate` (bench/pengine.py) also pays for an interpreter and its imports.
+
+Each size runs in its own child process (so that peak RSS is that size's), which:
+
+1. starts a core as the daemon does (`process.warm()`, then `PengineProcess`);
+2. sends the inputs of bench/pengine.py (cold, steady, nodefail: made by Pacemaker's anchor
+   scripts, see that file) in turn, as a DC would over a run of transitions, `--runs` rounds.
+   The daemon re-parses only the node_state sections whose text changed (pengine/inputcache.py):
+   `steady` comes after `cold` (no status to reuse: parsed whole) and `nodefail` after `steady`
+   (a failover: one node's section is new);
+3. times every `step()` (wall and CPU), checks every reply is a graph, and prints per state the
+   median and p99 per transition, and the child's peak RSS; then collects garbage as the daemon
+   does after sending its reply (off the transition's path; its median is shown apart).
+
+Next to it, the median whole-run time of the installed `hb simulate -x FILE -R -Q` on the same
+input (`--hb-runs`, 0 to skip), and the ratio of the two: what a warm daemon saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _bench_pengine():
+    """bench/pengine.py (its inputs and its `hb simulate` timing), under another name than the
+    `pengine` package it measures."""
+    spec = importlib.util.spec_from_file_location("bench_pengine", ROOT / "bench" / "pengine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench_pengine = _bench_pengine()
+
+SMALL = [(3, 100), (8, 1000)]
+LARGE = [(16, 5000), (32, 10000)]
+STATES = ("cold", "steady", "nodefail")
+
+
+def child(paths: dict[str, str], runs: int) -> dict:
+    """In the child: a warm core, `runs` rounds over the inputs, figures per state."""
+    import gc
+
+    from core.messages.pe import PeSchedule
+    from core.sansio import Recv, Send
+    from pengine import daemon, process
+
+    texts = {state: pathlib.Path(path).read_text() for state, path in paths.items()}
+    daemon.prepare()  # as the daemon starts: warm, collector off the transitions' path
+    core = process.PengineProcess(os.getpid())
+    wall: dict[str, list[float]] = {state: [] for state in texts}
+    cpu: dict[str, list[float]] = {state: [] for state in texts}
+    collect: dict[str, list[float]] = {state: [] for state in texts}
+    actions: dict[str, int] = {}
+    transition = 0
+    for _ in range(runs):
+        for state, text in texts.items():
+            transition += 1
+            msg = PeSchedule(transition, transition, text)
+            c0, w0 = time.process_time(), time.perf_counter()
+            out = core.step(transition * 1000, Recv(b"crmd", msg))
+            w1, c1 = time.perf_counter(), time.process_time()
+            replies = [e.msg for e in out if isinstance(e, Send)]
+            if len(replies) != 1 or not replies[0].ok:
+                raise SystemExit(f"{state}: the core did not answer with a graph: {replies!r}")
+            actions[state] = replies[0].result["actions"]
+            wall[state].append(w1 - w0)
+            cpu[state].append(c1 - c0)
+            del out, replies
+            g0 = time.perf_counter()
+            gc.collect()  # as the daemon does once the reply is sent
+            collect[state].append(time.perf_counter() - g0)
+    return {"states": {state: {"median": statistics.median(wall[state]),
+                               "p99": bench_pengine.p99(wall[state]),
+                               "cpu": statistics.median(cpu[state]),
+                               "collect": statistics.median(collect[state]),
+                               "actions": actions[state], "n": len(wall[state])}
+                       for state in texts},
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:9.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", help="comma-separated MxN list (default 3x100,8x1000)")
+    p.add_argument("--large", action="store_true", help="add 16x5000 and 32x10000")
+    p.add_argument("--states", default=",".join(STATES))
+    p.add_argument("--runs", type=int, default=0,
+                   help="rounds over the inputs (default: 100 at 3/100, 20 at 8/1000, 3 above)")
+    p.add_argument("--hb-runs", type=int, default=5, help="hb simulate runs per input (0: skip)")
+    p.add_argument("--workdir", default="/tmp/pyhb-bench-pengine")
+    p.add_argument("--json", help="also append one JSON line per size to this file")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        spec = json.loads(args.child)
+        print(json.dumps(child(spec["paths"], spec["runs"])))
+        return 0
+    if not (bench_pengine.ANCHORS / "gen_cib.py").exists():
+        print(f"bench/pengine_daemon.py: {bench_pengine.ANCHORS}/gen_cib.py not found "
+              "(set PYHB_ANCHORS)", file=sys.stderr)
+        return 1
+    hb = bench_pengine.hb_command()
+    if hb is None:
+        print("bench/pengine_daemon.py: `hb` is not installed (make -s bytecode)", file=sys.stderr)
+        return 1
+    sizes = SMALL[:] if not args.sizes else [
+        tuple(int(x) for x in item.lower().split("x")) for item in args.sizes.split(",")]
+    if args.large:
+        sizes += [s for s in LARGE if s not in sizes]
+    states = [s for s in args.states.split(",") if s]
+    workdir = pathlib.Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "core"),
+                    str(ROOT / "pengine")], check=True)
+    print(f"{'M/N':>9} {'state':<9} {'actions':>7} {'daemon ms/transition: median':>29} "
+          f"{'p99':>9} {'cpu':>9} {'then gc':>8} {'peak RSS':>9}   {'hb simulate median':>18} {'ratio':>7}")
+    for m, n in sizes:
+        inputs = bench_pengine.make_inputs(m, n, workdir, 600.0, hb)
+        runs = args.runs or (100 if n <= 100 else 20 if n <= 1000 else 3)
+        spec = {"paths": {s: str(inputs[s]) for s in states}, "runs": runs}
+        done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{m}/{n}: the daemon run failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+            return 1
+        figures = json.loads(done.stdout.splitlines()[-1])
+        for state in states:
+            f = figures["states"][state]
+            whole = None
+            if args.hb_runs:
+                whole = bench_pengine.series(bench_pengine.ours_cmd(hb, inputs[state]),
+                                             args.hb_runs, 600.0)
+            whole_text, ratio = "-", "-"
+            if whole and "median" in whole:
+                whole_text = f"{whole['median'] * 1000:.1f} ms"
+                ratio = f"{whole['median'] / f['median']:.1f}x"
+            print(f"{m:>3}/{n:<5} {state:<9} {f['actions']:>7} {fmt_ms(f['median']):>29} "
+                  f"{fmt_ms(f['p99']):>9} {fmt_ms(f['cpu']):>9} {fmt_ms(f['collect']):>8} {figures['rss_mb']:7.1f} MB"
+                  f"   {whole_text:>18} {ratio:>7}", flush=True)
+            if args.json:
+                with open(args.json, "a") as handle:
+                    handle.write(json.dumps({"M": m, "N": n, "state": state, "daemon": f,
+                                             "rss_mb": figures["rss_mb"],
+                                             "hb_simulate": whole}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

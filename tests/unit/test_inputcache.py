@@ -1,0 +1,148 @@
+"""pengine.inputcache: the daemon re-parses only the node_state sections whose text changed. A
+tree built from cached sections must be the tree a whole parse gives, for every input, and the
+decisions made on it the same."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from core.cib.xmltree import parse_xml, to_xml
+from core.errors import ConfigError
+from core.messages.pe import PeSchedule
+from core.sansio import Recv, Send
+from pengine.inputcache import InputCache, split_status
+from pengine.process import WARM_CIB, PengineProcess
+
+HERE = pathlib.Path(__file__).resolve().parent
+CASES = sorted((HERE.parent / "pengine" / "cases").glob("*.xml"))
+
+
+def _same(text: str, cache: InputCache) -> None:
+    assert to_xml(cache.parse(text, "t")) == to_xml(parse_xml(text, "t"))
+
+
+@pytest.mark.parametrize("path", CASES[:40], ids=lambda p: p.stem)
+def test_a_split_parse_is_the_whole_parse(path: pathlib.Path) -> None:
+    cache = InputCache()
+    text = path.read_text()
+    _same(text, cache)
+    _same(text, cache)  # the second time from cached sections
+
+
+def _corpus_xml_files() -> list[pathlib.Path]:
+    """Pacemaker's scheduler corpus inputs (read where they live, never copied here)."""
+    default = HERE.parents[2] / "shared" / "pacemaker-scheduler-2.1.5"
+    directory = pathlib.Path(os.environ.get("PYHB_PACEMAKER_CORPUS", str(default))) / "xml"
+    files = sorted(directory.glob("*.xml"))
+    if not files:
+        if os.environ.get("CI"):
+            pytest.fail(f"{directory}: Pacemaker's scheduler corpus is missing")
+        pytest.skip(f"{directory}: Pacemaker's scheduler corpus is missing")
+    return files
+
+
+def test_every_corpus_input_parses_the_same_split_or_not() -> None:
+    files = _corpus_xml_files()
+    cache = InputCache()
+    for path in files:
+        text = path.read_text()
+        try:
+            whole = to_xml(parse_xml(text, str(path)))
+        except ConfigError as exc:
+            with pytest.raises(ConfigError) as got:
+                cache.parse(text, str(path))
+            assert str(got.value) == str(exc)
+            continue
+        assert to_xml(cache.parse(text, str(path))) == whole, path
+    assert cache.counters["split"] > len(files) // 2  # most inputs were split
+
+
+STATUS = """<cib epoch="1"><configuration><nodes><node id="1" uname="a"/><node id="2" uname="b"/></nodes></configuration>
+<status>
+  <node_state id="1" uname="a" in_ccm="true" crmd="online">
+    <lrm id="1"><lrm_resources><lrm_resource id="r" class="ocf" provider="pacemaker" type="Dummy">
+      <lrm_rsc_op id="r_last_0" operation="start" rc-code="0" call-id="2" note="a &gt; b"/></lrm_resource></lrm_resources></lrm>
+  </node_state>
+  <node_state id="2" uname="b" in_ccm="true" crmd="online"/>
+</status></cib>"""
+
+
+def test_a_node_states_content_is_reused_while_unchanged_and_its_start_tag_read_again() -> None:
+    cache = InputCache()
+    first = cache.parse(STATUS, "t")
+    # node a is lost (its start tag changes, its history does not); node b gets a history
+    changed = STATUS.replace('uname="a" in_ccm="true" crmd="online"', 'uname="a" in_ccm="false" crmd="offline"')
+    changed = changed.replace('<node_state id="2" uname="b" in_ccm="true" crmd="online"/>',
+                              '<node_state id="2" uname="b" in_ccm="true" crmd="online"><lrm id="2"/></node_state>')
+    second = cache.parse(changed, "t")
+    assert cache.counters["sections_reused"] == 1 and cache.counters["sections_parsed"] == 2
+    states = second.find("status").children
+    assert states[0].get("in_ccm") == "false"
+    assert states[0].children[0] is first.find("status").children[0].children[0]
+    assert to_xml(second) == to_xml(parse_xml(changed, "t"))
+    # node_state lines are lines of the whole document
+    whole = parse_xml(changed, "t").find("status").children
+    assert [s.line for s in states] == [s.line for s in whole] == [3, 7]
+
+
+@pytest.mark.parametrize("text", [
+    STATUS.replace("<status>", "<status><!-- <node_state id='9'/> -->"),
+    STATUS.replace("</status>", "<tickets><ticket_state id='t' granted='true'/></tickets></status>"),
+    STATUS.replace('<node_state id="2" uname="b" in_ccm="true" crmd="online"/>', "text <node_state id='2'/>"),
+    STATUS.replace("<status>", "<status/><x>").replace("</status>", "</x>"),
+])
+def test_what_cannot_be_split_safely_is_parsed_whole(text: str) -> None:
+    assert split_status(text) is None
+    _same(text, InputCache())
+
+
+def test_a_malformed_section_reports_the_line_of_the_whole_document() -> None:
+    bad = STATUS.replace('call-id="2"', 'call-id="2" call-id="3"')
+    with pytest.raises(ConfigError) as whole:
+        parse_xml(bad, "t")
+    cache = InputCache()
+    cache.parse(STATUS, "t")
+    with pytest.raises(ConfigError) as split:
+        cache.parse(bad, "t")
+    assert str(split.value) == str(whole.value)
+
+
+def test_the_daemon_decides_the_same_with_reused_sections() -> None:
+    """A run of transitions (a node lost, its resources moved, the node back) scheduled by one
+    warm core and by fresh cores: the same graphs."""
+    lost = WARM_CIB  # node a lost, its address still in its history
+    base = WARM_CIB.replace('uname="a" in_ccm="false" crmd="offline" join="down"',
+                            'uname="a" in_ccm="true" crmd="online" join="member"')
+    assert base != lost
+    inputs = [base, lost, base, lost, lost]
+    warm = PengineProcess(1, save=False)
+    for i, cib in enumerate(inputs):
+        graphs = []
+        for core in (warm, PengineProcess(1, save=False)):
+            out = core.step(1000 * i, Recv(b"c", PeSchedule(i, i, cib)))
+            reply = next(e.msg for e in out if isinstance(e, Send))
+            assert reply.ok, reply.error
+            graphs.append(reply.result["graph"])
+        assert graphs[0] == graphs[1]
+    assert warm.inputs.counters["sections_reused"] > 0
+
+
+def _lines(node) -> list[tuple[str, int]]:
+    return [(n.tag, n.line) for n in node.iter()]
+
+
+def test_the_configuration_is_reused_with_the_lines_of_the_whole_document() -> None:
+    text = "\n\n" + STATUS.replace("<configuration>", "<configuration>\n  <crm_config/>\n  ")
+    cache = InputCache()
+    first = cache.parse(text, "t")
+    again = cache.parse(text.replace('crmd="online"/>', 'crmd="offline"/>'), "t")
+    assert cache.counters["config_reused"] == 1
+    assert again.find("configuration") is first.find("configuration")
+    whole = parse_xml(text, "t")
+    assert _lines(again.find("configuration")) == _lines(whole.find("configuration"))
+    # a changed configuration is parsed again
+    cache.parse(text.replace('uname="b"/>', 'uname="c"/>'), "t")
+    assert cache.counters["config_reused"] == 1
