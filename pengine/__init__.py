@@ -8,5 +8,5 @@ clock.
 SANS_IO_MODULES = (
     "model", "unpack", "status", "actions", "digest", "assign", "ordering", "rscactions",
     "probes", "fencing", "clone", "graph", "summary", "display", "simexec", "engine", "process",
-    "placement",
+    "placement", "templates", "tickets", "capacity", "utilization", "glibhash", "health",
 )
