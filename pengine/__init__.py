@@ -9,5 +9,6 @@ SANS_IO_MODULES = (
     "model", "unpack", "status", "actions", "digest", "assign", "ordering", "rscactions",
     "probes", "fencing", "clone", "graph", "summary", "display", "simexec", "engine", "process",
     "placement", "values", "methods", "primitive", "group", "variants", "instances",
-    "clone_unpack", "clone_placement", "promotable", "clone_actions",
+    "clone_unpack", "clone_placement", "promotable", "clone_actions", "templates", "tickets",
+    "capacity", "utilization", "glibhash", "health", "opconfig", "migration", "notify", "inputcache",
 )

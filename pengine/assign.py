@@ -537,7 +537,7 @@ def assign_to(ws: WorkingSet, rsc: Resource, chosen: Optional[Node], force: bool
     chosen.allocated_rsc.append(rsc)
     chosen.num_resources += 1
     chosen.count += 1
-    capacity.consume(chosen.utilization, rsc)
+    capacity.on_assigned(ws, rsc, chosen)
     return True
 
 

@@ -83,6 +83,20 @@ def release(current: dict[str, str], rsc: Resource) -> None:
     _update(current, rsc.utilization, True)
 
 
+def utilization_text(table: dict[str, str]) -> str:
+    """append_dump_text over a utilization table: " name=value" each, in GLib's order."""
+    return "".join(f" {key}={table[key]}" for key in iteration_order(list(table)))
+
+
+def on_assigned(ws: WorkingSet, rsc: Resource, node: Node) -> None:
+    """pcmk__finalize_assignment's part: consume the node's capacity (and, with crm_simulate
+    -U, say how much)."""
+    consume(node.utilization, rsc)
+    if ws.show_utilization:
+        ws.score_lines.append(f"pcmk__finalize_assignment: {rsc.id} utilization on "
+                              f"{node.uname}:{utilization_text(rsc.utilization)}")
+
+
 def have_enough_capacity(node: Node, needed: dict[str, str]) -> bool:
     """have_enough_capacity: no attribute needs more than the node has left."""
     for key, value in needed.items():

@@ -17,7 +17,7 @@ from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
 from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
 from pengine.tickets import unpack_rsc_tickets
-from pengine.utilization import disable_load_loops, sort_resources
+from pengine.utilization import disable_load_loops, prepare_assignment, show_node_capacities
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
@@ -62,8 +62,9 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
     for rsc in ws.resources:
         internal_constraints(ws, rsc)
     handle_config_changes(ws)
-    sort_resources(ws)
+    prepare_assignment(ws)
     assign_resources(ws)
+    show_node_capacities(ws, "Remaining")
     if ws.startup_probes:
         schedule_probes(ws)
     if ws.stop_rsc_orphans:

@@ -1,15 +1,19 @@
-"""The order in which GLib 2.74 iterates a string-keyed GHashTable (g_str_hash keys).
+"""The order in which GLib 2.74 iterates a string-keyed GHashTable, as Pacemaker makes them.
 
 Why: a few of Pacemaker's choices take the first of equals while walking a hash table, e.g.
 pcmk__ban_insufficient_capacity keeps the first node of most free capacity it meets in
-rsc->allowed_nodes (keyed by node id). To break such ties as Pacemaker does we need that
-walk's order, which is the bucket order of GLib's open-addressing table: bucket
-(hash * 11) mod prime, quadratic probing, and the table grown (with its own re-insertion)
-as entries are added. A port of glib/ghash.c (g_str_hash, g_hash_table_lookup_node,
-g_hash_table_maybe_resize, g_hash_table_resize with resize_map) for insertions only.
+rsc->allowed_nodes (keyed by node id), and crm_simulate -U prints utilization tables in
+their walk order. To match we need that order, which is the bucket order of GLib's
+open-addressing table: bucket (hash * 11) mod prime, quadratic probing, and the table grown
+(with its own re-insertion) as entries are added. Pacemaker's string tables
+(pcmk__strkey_table) hash with pcmk__str_hash (h * 31 + c, GLib's hash before 2.28), not
+g_str_hash. A port of glib/ghash.c (g_hash_table_lookup_node, g_hash_table_maybe_resize,
+g_hash_table_resize with resize_map) for insertions only, and of both hash functions.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 _MIN_SHIFT = 3
 _PRIME_MOD = (1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749,
@@ -27,6 +31,15 @@ def str_hash(key: str) -> int:
     return h
 
 
+def pcmk_str_hash(key: str) -> int:
+    """pcmk__str_hash (lib/common/strings.c): h = h * 31 + c from 0, signed chars, 32-bit."""
+    h = 0
+    for byte in key.encode():
+        signed = byte - 256 if byte > 127 else byte
+        h = (h * 31 + signed) & _MASK32
+    return h
+
+
 def _shift_for(size: int) -> int:
     """g_hash_table_set_shift_from_size."""
     shift = 0
@@ -37,7 +50,8 @@ def _shift_for(size: int) -> int:
 
 
 class _Table:
-    def __init__(self) -> None:
+    def __init__(self, hash_func: Callable[[str], int]) -> None:
+        self.hash_func = hash_func
         self.set_shift(_MIN_SHIFT)
         self.hashes: list[int] = [0] * self.size   # 0 = unused (no removals here)
         self.keys: list = [None] * self.size
@@ -53,7 +67,7 @@ class _Table:
         return ((hash_value * 11) & _MASK32) % self.mod
 
     def insert(self, key: str) -> None:
-        hash_value = str_hash(key)
+        hash_value = self.hash_func(key)
         if hash_value < 2:
             hash_value = 2
         i = self.index(hash_value)
@@ -107,10 +121,11 @@ class _Table:
         self.noccupied = self.nnodes
 
 
-def iteration_order(keys: list[str]) -> list[str]:
+def iteration_order(keys: list[str],
+                    hash_func: Callable[[str], int] = pcmk_str_hash) -> list[str]:
     """The keys in the order g_hash_table_iter_next yields them, after inserting them into
-    a new table in the given order."""
-    table = _Table()
+    a new table in the given order (a Pacemaker string table unless told otherwise)."""
+    table = _Table(hash_func)
     for key in keys:
         table.insert(key)
     return [key for key in table.keys if key is not None]

@@ -476,6 +476,7 @@ class WorkingSet:
         self.priority_fencing_delay = 0
         self.node_health_strategy = "none"
         self.show_scores = False
+        self.show_utilization = False  # crm_simulate -U (pengine/utilization.py)
         self.show_pending = False  # display: show pending actions (current status only)
         self.recheck_by = 0
         # when rules evaluated while unpacking (attribute sets, lifetimes) change outcome

@@ -144,6 +144,10 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
         if op.tag == "lrm_rsc_op":
             call_id = max(call_id, int_attr(op, "call-id"))
     call_id += 1
+    if task in ("reload", "reload-agent"):
+        # recorded as a start when it completed, as a monitor when it did not, to make the
+        # scheduler's reading of the current state simple
+        task = "start" if status == m.EXEC_DONE else "monitor"
     key = op_key(rsc_id, task, interval)
     if task == "notify" and notify is not None:
         rc, status = OCF_SUCCESS, m.EXEC_DONE

@@ -46,11 +46,12 @@ _OPTIONS = (
     ("F", "op-fail", True, True, "make a simulated action fail: rsc_op_interval@node=rc"),
     ("q", "quorum", True, False, "set have-quorum first (true/false)"),
     ("t", "set-datetime", True, False, "pretend 'now' is DATE"),
+    ("U", "show-utilization", False, False, "show utilization information"),
     ("G", "save-graph", True, False, "write the transition graph to FILE"),
     ("O", "save-output", True, False, "write the CIB after the simulated transition to FILE"),
     (None, "json", False, False, "print placement after the transition and its actions as JSON"),
 )
-USAGE = "usage: hb simulate -x CIB.xml [-S] [-s] [-R] [-Q] [-u NODE] [-d NODE] [-f NODE] " \
+USAGE = "usage: hb simulate -x CIB.xml [-S] [-s] [-U] [-R] [-Q] [-u NODE] [-d NODE] [-f NODE] " \
         "[-i SPEC] [-F SPEC] [-q true|false] [-t DATE] [-G FILE] [-O FILE] [--json]"
 
 
@@ -195,11 +196,12 @@ def _run(args: SimpleNamespace, stdout) -> int:
             _section(out, "Performing Requested Modifications", [f"  * {m}" for m in mods])
             out.extend(header)  # crm_simulate re-reads the CIB and says which date again
         ws = engine.unpack_cib(cib, now)
+    ws.show_utilization = bool(args.show_utilization)
     ws = engine.schedule(cib, now, show_scores=args.show_scores, ws=ws)
     if ws.unsupported:
         for what in ws.unsupported:
             print(f"hb simulate: unsupported: {what}", file=sys.stderr)
-    if args.show_scores and not args.json:
+    if (args.show_scores or args.show_utilization) and not args.json:
         out.extend(ws.score_lines)
         out.append("")
     if not args.json and not args.quiet:

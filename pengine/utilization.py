@@ -24,6 +24,21 @@ from pengine.model import Action, Node, Resource, WorkingSet
 LOAD_STOPPED = "load_stopped"
 
 
+def show_node_capacities(ws: WorkingSet, desc: str) -> None:
+    """pcmk__show_node_capacities (crm_simulate -U): each node's remaining capacity."""
+    if not ws.show_utilization:
+        return
+    for node in ws.nodes:
+        ws.score_lines.append(f"{desc}: {node.uname} capacity:"
+                              f"{capacity.utilization_text(node.utilization)}")
+
+
+def prepare_assignment(ws: WorkingSet) -> None:
+    """allocate_resources' start: the assignment order, then the capacities it starts from."""
+    sort_resources(ws)
+    show_node_capacities(ws, "Original")
+
+
 def sort_resources(ws: WorkingSet) -> None:
     """pcmk__sort_resources: with a placement strategy other than default, resources are
     assigned highest priority first, then those scoring higher where they run now, then

@@ -340,12 +340,20 @@ class _Gen:
                 ticket = f"ticket{t}"
                 self.tickets[ticket] = r.choice([("true", "false"), ("false", "false"),
                                                  ("true", "true"), ("", "")])
-                for name in r.sample(self.top + groups, r.randint(1, min(2, len(self.top)))):
+                names = r.sample(self.top + groups, r.randint(1, min(2, len(self.top))))
+                policy = ""
+                if self.chance(0.7, "loss-policy"):
+                    policy = f' loss-policy="{r.choice(["stop", "demote", "fence", "freeze"])}"'
+                if len(names) == 2 and self.chance(0.3, "ticket-set"):
+                    # one constraint over a resource set (a template or tag expands in place)
                     n += 1
-                    extra = ""
-                    if self.chance(0.7, "loss-policy"):
-                        policy = r.choice(["stop", "demote", "fence", "freeze"])
-                        extra += f' loss-policy="{policy}"'
+                    refs = "".join(f'<resource_ref id="{name}"/>' for name in names)
+                    out.append(f'<rsc_ticket id="tk{n}" ticket="{ticket}"{policy}>'
+                               f'<resource_set id="tk{n}-set">{refs}</resource_set></rsc_ticket>')
+                    continue
+                for name in names:
+                    n += 1
+                    extra = policy
                     if self.kind.get(name) == "promotable" and self.chance(0.5, "ticket-role"):
                         extra += ' rsc-role="Promoted"'
                     out.append(f'<rsc_ticket id="tk{n}" rsc="{name}" ticket="{ticket}"{extra}/>')

@@ -32,7 +32,13 @@ def _cib(resources: str, constraints: str = "", status: str = "", nodes: str = "
 
 def test_glib_iteration_order_matches_libglib():
     keys = [str(i) for i in range(1, 13)]
-    assert glibhash.iteration_order(keys) == "4 12 3 9 2 8 1 7 11 6 10 5".split()
+    # Pacemaker's tables hash with pcmk__str_hash
+    assert glibhash.iteration_order(keys) == "4 3 9 2 8 1 7 12 6 11 5 10".split()
+    assert glibhash.iteration_order(["cpu", "mem"]) == ["cpu", "mem"]
+    # GLib's own g_str_hash gives other orders, from the same table mechanics
+    assert glibhash.iteration_order(keys, glibhash.str_hash) == \
+        "4 12 3 9 2 8 1 7 11 6 10 5".split()
+    assert glibhash.iteration_order(["cpu", "mem"], glibhash.str_hash) == ["mem", "cpu"]
     names = [f"node{i}" for i in range(1, 9)]
     assert glibhash.iteration_order(names) == \
         "node5 node4 node3 node2 node8 node1 node7 node6".split()
@@ -40,10 +46,12 @@ def test_glib_iteration_order_matches_libglib():
     assert glibhash.iteration_order("3 1 2 8 6 5 7 4".split()) == "4 3 2 8 1 7 6 5".split()
 
 
-def test_glib_str_hash_is_djb2_over_signed_chars():
+def test_string_hashes_use_signed_chars():
     assert glibhash.str_hash("") == 5381
     assert glibhash.str_hash("a") == 5381 * 33 + 97
     assert glibhash.str_hash("\u00e9") == ((5381 * 33 - 61) * 33 - 87) & 0xFFFFFFFF
+    assert glibhash.pcmk_str_hash("ab") == 97 * 31 + 98
+    assert glibhash.pcmk_str_hash("\u00e9") == (-61 * 31 - 87) & 0xFFFFFFFF
 
 
 # ---- templates ------------------------------------------------------------------------------
@@ -200,3 +208,28 @@ def test_balanced_placement_prefers_free_capacity_over_resource_count():
                                                                           "utilization"))), NOW)
     placed = sorted(ws.rsc_by_id[f"r{i}"].allocated_to.uname for i in range(4))
     assert placed == ["node1", "node1", "node2", "node2"]
+
+
+def test_show_utilization_lines(tmp_path):
+    """crm_simulate -U: capacities before and after assignment, each assignment's usage (the
+    expected lines are crm_simulate 2.1.5's for this CIB)."""
+    import io
+
+    from pengine.simulate import run
+    nodes = ('<node id="1" uname="node1"><utilization id="u1"><nvpair id="u1c" name="cpu" '
+             'value="2"/><nvpair id="u1m" name="mem" value="64"/></utilization></node>'
+             '<node id="2" uname="node2"/>')
+    rsc = ('<primitive id="r" class="ocf" provider="pacemaker" type="Dummy"><utilization '
+           'id="ru"><nvpair id="ruc" name="cpu" value="1"/></utilization></primitive>')
+    opt = '<nvpair id="o2" name="placement-strategy" value="utilization"/>'
+    path = tmp_path / "cib.xml"
+    path.write_text(_cib(rsc, nodes=nodes, options=opt))
+    out = io.StringIO()
+    assert run(["-x", str(path), "-U"], stdout=out) == 0
+    lines = [line for line in out.getvalue().splitlines() if "capacity" in line
+             or "utilization on" in line]
+    assert lines == ["Original: node1 capacity: cpu=2 mem=64",
+                     "Original: node2 capacity:",
+                     "pcmk__finalize_assignment: r utilization on node1: cpu=1",
+                     "Remaining: node1 capacity: cpu=1 mem=64",
+                     "Remaining: node2 capacity:"]
