@@ -17,6 +17,7 @@ those features as unsupported instead of losing them).
 from __future__ import annotations
 
 import gc
+import operator
 from collections import deque
 from typing import Callable, Iterable, Iterator, Optional
 from xml.parsers import expat
@@ -29,8 +30,9 @@ _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
 _EMPTY: tuple[str, ...] = ()
 # the children of a parsed element without children (shared; replaced on first append)
 _LEAF: tuple = ()
-# (id of a shared name->index dict, names) -> positions; those dicts live as long as _INDEX
-_POSITIONS: dict[tuple[int, tuple[str, ...]], tuple[Optional[int], ...]] = {}
+# (id of a shared name->index dict, names) -> getter of those values from a value tuple;
+# those dicts live as long as _INDEX
+_GETTERS: dict[tuple[int, tuple[str, ...]], Callable[[tuple], tuple]] = {}
 
 
 def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
@@ -39,6 +41,17 @@ def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
         index = {name: i for i, name in enumerate(keys)}
         _INDEX[keys] = index
     return index
+
+
+def _getter_for(index: dict[str, int], names: tuple[str, ...]) -> Callable[[tuple], tuple]:
+    positions = tuple(index.get(n) for n in names)
+    if len(names) > 1 and None not in positions:
+        getter = operator.itemgetter(*positions)
+    else:
+        def getter(vals: tuple) -> tuple:
+            return tuple(None if i is None else vals[i] for i in positions)
+    _GETTERS[(id(index), names)] = getter
+    return getter
 
 
 class XNode:
@@ -90,15 +103,14 @@ class XNode:
             vals[i] = value
             self.vals = tuple(vals)
 
-    def values_of(self, names: tuple[str, ...]) -> list[Optional[str]]:
+    def values_of(self, names: tuple[str, ...]) -> tuple[Optional[str], ...]:
         """Several attributes at once (None where absent); fast for many elements alike, as
-        elements with the same attribute names share one position lookup."""
-        key = (id(self.idx), names)
-        positions = _POSITIONS.get(key)
-        if positions is None:
-            positions = _POSITIONS[key] = tuple(self.idx.get(n) for n in names)
-        vals = self.vals
-        return [None if i is None else vals[i] for i in positions]
+        elements with the same attribute names share one getter (an operator.itemgetter,
+        which picks all the values in C, when they have every name asked for)."""
+        getter = _GETTERS.get((id(self.idx), names))
+        if getter is None:
+            getter = _getter_for(self.idx, names)
+        return getter(self.vals)
 
     def attrs(self) -> dict[str, str]:
         return dict(zip(self.idx, self.vals))
