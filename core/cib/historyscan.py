@@ -106,6 +106,7 @@ def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_
     top: list = []
     stack: list = []
     get = shapes.get
+    last: dict = {}
     for token in pieces[1:]:
         if token[:1] == "/":  # an end tag: no values to split out
             info = get(token)
@@ -113,10 +114,17 @@ def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_
                 info = shapes[token] = shape_of((token,), attrs_of)
         else:
             parts = token.split('"')
-            key = tuple(parts[0::2])
-            info = get(key)
-            if info is None:
-                info = shapes[key] = shape_of(key, attrs_of)
+            seps = parts[0::2]
+            # comparing with the last shape that began alike hashes one short string, not all
+            seen = last.get(parts[0])
+            if seen is not None and seen[0] == seps:
+                info = seen[1]
+            else:
+                key = tuple(seps)
+                info = get(key)
+                if info is None:
+                    info = shapes[key] = shape_of(key, attrs_of)
+                last[parts[0]] = (seps, info)
         if info[0] == OPEN:
             kind, tag, idx, build, newlines, closed = info
             node = new(node_class)
