@@ -7,6 +7,7 @@ Unparsable values give None so the caller can report them (Pacemaker would log a
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Optional
 
@@ -15,6 +16,9 @@ from core.cib import dates
 _NUM = re.compile(r"\s*([0-9.]+)\s*(.*)$", re.S)
 
 
+# Pure functions of a few distinct strings (every resource's "20s", "10s", "0"...), called per
+# action and per history entry: remembering the answers saves the parsing.
+@functools.lru_cache(maxsize=4096)
 def msec(text: Optional[str]) -> Optional[int]:
     """crm_get_msec; None for no number or an unknown unit."""
     if text is None:
@@ -56,6 +60,7 @@ def duration_seconds(text: str) -> Optional[int]:
             + parts.get("seconds", 0))
 
 
+@functools.lru_cache(maxsize=4096)
 def interval_ms(text: Optional[str]) -> int:
     """crm_parse_interval_spec: 0 for missing or invalid."""
     if text is None:

@@ -17,9 +17,12 @@ those features as unsupported instead of losing them).
 from __future__ import annotations
 
 import gc
-from typing import Callable, Iterator, Optional
+import operator
+from collections import deque
+from typing import Callable, Iterable, Iterator, Optional
 from xml.parsers import expat
 
+from core.cib import historyscan
 from core.errors import ConfigError
 
 # names tuple -> {name: index}; shared by all nodes with the same attribute names
@@ -27,8 +30,9 @@ _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
 _EMPTY: tuple[str, ...] = ()
 # the children of a parsed element without children (shared; replaced on first append)
 _LEAF: tuple = ()
-# (id of a shared name->index dict, names) -> positions; those dicts live as long as _INDEX
-_POSITIONS: dict[tuple[int, tuple[str, ...]], tuple[Optional[int], ...]] = {}
+# (id of a shared name->index dict, names) -> getter of those values from a value tuple;
+# those dicts live as long as _INDEX
+_GETTERS: dict[tuple[int, tuple[str, ...]], Callable[[tuple], tuple]] = {}
 
 
 def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
@@ -37,6 +41,17 @@ def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
         index = {name: i for i, name in enumerate(keys)}
         _INDEX[keys] = index
     return index
+
+
+def _getter_for(index: dict[str, int], names: tuple[str, ...]) -> Callable[[tuple], tuple]:
+    positions = tuple(index.get(n) for n in names)
+    if len(names) > 1 and None not in positions:
+        getter = operator.itemgetter(*positions)
+    else:
+        def getter(vals: tuple) -> tuple:
+            return tuple(None if i is None else vals[i] for i in positions)
+    _GETTERS[(id(index), names)] = getter
+    return getter
 
 
 class XNode:
@@ -88,15 +103,14 @@ class XNode:
             vals[i] = value
             self.vals = tuple(vals)
 
-    def values_of(self, names: tuple[str, ...]) -> list[Optional[str]]:
+    def values_of(self, names: tuple[str, ...]) -> tuple[Optional[str], ...]:
         """Several attributes at once (None where absent); fast for many elements alike, as
-        elements with the same attribute names share one position lookup."""
-        key = (id(self.idx), names)
-        positions = _POSITIONS.get(key)
-        if positions is None:
-            positions = _POSITIONS[key] = tuple(self.idx.get(n) for n in names)
-        vals = self.vals
-        return [None if i is None else vals[i] for i in positions]
+        elements with the same attribute names share one getter (an operator.itemgetter,
+        which picks all the values in C, when they have every name asked for)."""
+        getter = _GETTERS.get((id(self.idx), names))
+        if getter is None:
+            getter = _getter_for(self.idx, names)
+        return getter(self.vals)
 
     def attrs(self) -> dict[str, str]:
         return dict(zip(self.idx, self.vals))
@@ -175,7 +189,14 @@ def _value_builder(names: tuple[str, ...], intern,
 
 def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
     """Parse a whole document; malformed XML raises ConfigError(path, line, message)."""
-    return _parse(path, lambda parser: parser.Parse(data, True))
+    if isinstance(data, (bytes, bytearray)) and historyscan.MARK in data and \
+            historyscan.ascii_compatible(data[:256]):
+        step = 1 << 20
+        try:
+            return _parse(path, (data[i:i + step] for i in range(0, len(data), step)), True)
+        except (historyscan.NotSimple, ConfigError):
+            pass  # expat alone decides, and words any error
+    return _parse(path, (data,), False)
 
 
 def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
@@ -183,15 +204,26 @@ def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
     the parser in chunks: the file's bytes are never all in memory at once, which for a
     175 MB CIB is a third of the peak. OSError propagates."""
     with open(path, "rb") as handle:
-        def feed(parser: expat.XMLParserType) -> None:
-            read = handle.read
+        def chunks(first: bytes = b"") -> Iterator[bytes]:
+            if first:
+                yield first
             while True:
-                chunk = read(chunk_bytes)
+                chunk = handle.read(chunk_bytes)
                 if not chunk:
-                    break
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
-        return _parse(path, feed)
+                    return
+                yield chunk
+        head = handle.read(chunk_bytes)
+        if historyscan.ascii_compatible(head[:256]):
+            try:
+                return _parse(path, chunks(head), True)
+            except (historyscan.NotSimple, ConfigError):
+                pass  # expat alone decides, and words any error
+        handle.seek(0)
+        return _parse(path, chunks(), False)
+
+
+def _no_values(parts: list[str]) -> tuple[str, ...]:
+    return ()
 
 
 class _Pool(dict):
@@ -203,8 +235,11 @@ class _Pool(dict):
         return key
 
 
-def _parse(path: str, feed: Callable[[expat.XMLParserType], None]) -> XNode:
-    """The tree builder behind parse_xml and parse_xml_file; `feed` gives the parser its bytes.
+def _parse(path: str, chunks: Iterable[str | bytes], fast: bool) -> XNode:
+    """The tree builder behind parse_xml and parse_xml_file, fed the document in `chunks`.
+    With `fast`, complete `<lrm_resources>` blocks are built by core.cib.historyscan, and
+    anything it does not handle raises historyscan.NotSimple (the caller then parses again
+    without it, so that the tree and any error are expat's own).
 
     The element callback is a closure over local variables (it runs once per element, over a
     million times for a large CIB); attribute values are interned except the few that are
@@ -222,6 +257,17 @@ def _parse(path: str, feed: Callable[[expat.XMLParserType], None]) -> XNode:
     empty_idx = _INDEX[_EMPTY]
     new = XNode.__new__
     push = stack.append
+    pending: deque = deque()
+    shapes: dict = {}
+
+    def attrs_of(names: tuple[str, ...]) -> tuple:
+        """(name index, value builder) for historyscan, shared with the expat callback."""
+        if not names:
+            return empty_idx, _no_values
+        got = known.get(names)
+        if got is None:
+            got = known[names] = (_index_for(names), _value_builder(names, intern, pool))
+        return got
 
     def start(tag: str, attrs: list[str]) -> None:
         node = new(XNode)
@@ -251,6 +297,12 @@ def _parse(path: str, feed: Callable[[expat.XMLParserType], None]) -> XNode:
                 # resource history has no text, only (lots of) whitespace between elements:
                 # not reporting it saves a callback per history entry
                 parser.CharacterDataHandler = None
+                block = historyscan.pending_at(pending, parser.CurrentByteIndex) if fast \
+                    else None
+                if block is not None:
+                    node.children = historyscan.scan(
+                        block[2], parser.CurrentLineNumber + block[1], len(stack) + 1, shapes,
+                        attrs_of, XNode, _LEAF) or _LEAF
         else:
             node.line = parser.CurrentLineNumber
             roots.append(node)
@@ -274,7 +326,17 @@ def _parse(path: str, feed: Callable[[expat.XMLParserType], None]) -> XNode:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        feed(parser)
+        if fast:
+            historyscan.feed(parser.Parse, chunks, pending)
+            if pending:
+                raise historyscan.NotSimple("a history block that is not an element")
+        else:  # the last chunk is given as final (a whole document: one call, as always)
+            previous = None
+            for chunk in chunks:
+                if previous is not None:
+                    parser.Parse(previous, False)
+                previous = chunk
+            parser.Parse(b"" if previous is None else previous, True)
     except expat.ExpatError as exc:
         raise ConfigError(path, exc.lineno, f"malformed XML: {expat.ErrorString(exc.code)} "
                                             f"(column {exc.offset + 1})") from None
