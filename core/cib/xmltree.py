@@ -171,6 +171,10 @@ _UNIQUE = frozenset(("id", "operation_key", "transition-key", "transition-magic"
                      "last-rc-change", "last-run"))
 
 
+# attribute names -> the compiled builder expression (bound to each parse's own tables by eval)
+_BUILDER_CODE: dict[tuple[str, ...], object] = {}
+
+
 def _value_builder(names: tuple[str, ...], intern,
                    pool: dict) -> Callable[[list[str]], tuple[str, ...]]:
     """A function turning expat's [name, value, name, value, ...] list into the value tuple
@@ -178,12 +182,16 @@ def _value_builder(names: tuple[str, ...], intern,
     taking the tuple from `pool` (one tuple for all elements with equal values).
     Generated once per distinct set of names (a handful per document): a straight tuple
     expression runs several times faster than a generic loop, and this runs per element."""
-    parts = []
-    for i, name in enumerate(names):
-        at = 2 * i + 1
-        parts.append(f"a[{at}]" if name in _UNIQUE else f"i(a[{at}], a[{at}])")
-    code = f"lambda a: p[({', '.join(parts)},)]"
-    # generated from the fixed template above, never from the document
+    code = _BUILDER_CODE.get(names)
+    if code is None:
+        parts = []
+        for i, name in enumerate(names):
+            at = 2 * i + 1
+            parts.append(f"a[{at}]" if name in _UNIQUE else f"i(a[{at}], a[{at}])")
+        # generated from the fixed template above, never from the document; compiled once per
+        # process for each set of names (the policy engine daemon parses many small documents)
+        code = _BUILDER_CODE[names] = compile(f"lambda a: p[({', '.join(parts)},)]",
+                                              "<xmltree value builder>", "eval")
     return eval(code, {"i": intern, "p": pool})  # noqa: S307
 
 
