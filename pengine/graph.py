@@ -403,7 +403,7 @@ def graph_xml(ws: WorkingSet, graph: Graph) -> str:
     graph has 80,000 elements, and the tree cost the daemon half of its time per transition.
     An action is an input of many synapses: its trigger element is written once.
     """
-    out = [f"<transition_graph"
+    out = ["<transition_graph"
            + "".join(f' {k}="{_esc(v)}"' for k, v in graph.attrs.items())
            + ("/>" if not graph.synapses else ">")]
     triggers: dict[int, str] = {}

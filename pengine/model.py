@@ -422,7 +422,7 @@ class Ordering:
 
 
 class WorkingSet:
-    """Everything one scheduler run knows; built by `pengine.unpack.unpack_cib`."""
+    """Everything one scheduler run knows; built by `pengine.engine.unpack_cib`."""
 
     def __init__(self, cib: XNode, now: _dt.datetime) -> None:
         self.cib = cib

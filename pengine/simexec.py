@@ -21,7 +21,7 @@ from core.cib.xmltree import XNode
 from core.ocfcodes import OCF_NOT_RUNNING, OCF_SUCCESS
 from pengine import model as m
 from pengine.digest import compute_digest
-from pengine.graph import Graph, Synapse, graph_operation_key, graph_resource_ids
+from pengine.graph import Graph, graph_operation_key, graph_resource_ids
 from pengine.model import A_PSEUDO, Action, WorkingSet
 from pengine.status import find_resource
 

@@ -17,7 +17,6 @@ import getopt
 import json
 import os
 import sys
-import time
 from types import SimpleNamespace
 from typing import Optional
 
@@ -28,7 +27,6 @@ from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
 from pengine.graph import graph_xml
 from pengine.placement import placement, transition_actions  # noqa: F401  (used by --json)
-from pengine.model import CLONE, PRIMITIVE, A_PSEUDO, WorkingSet
 
 
 # (short, long, takes a value, repeatable, help). Parsed with getopt rather than argparse:

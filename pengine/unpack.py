@@ -8,7 +8,6 @@ implement (bundles, remote/guest nodes) is recorded in `ws.unsupported` rather t
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from typing import Optional
 
@@ -769,10 +768,6 @@ def add_colocation(ws: WorkingSet, ident: str, node_attr: Optional[str], score: 
     if score <= -INFINITY:
         anti_colocation_order(ws, dependent, d_role, primary, p_role)
         anti_colocation_order(ws, primary, p_role, dependent, d_role)
-
-
-def _rsc_sort_key(rsc: Resource) -> tuple:
-    return (-rsc.priority, -rsc.variant, 0 if rsc.promotable else 1)
 
 
 def _influence(ws: WorkingSet, ident: str, rsc: Resource, text: Optional[str]) -> bool:
