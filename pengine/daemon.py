@@ -53,7 +53,10 @@ class PengineService:
         # not fsync'ed: a record for replay, and the write sits on the failover path
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(effect.xml)
+            handle.write(effect.head)
+            body, step = effect.body, 1 << 20
+            for offset in range(effect.body_from, len(body), step):
+                handle.write(body[offset:offset + step])
         os.replace(tmp, path)
         inputs = saved_inputs(self.directory)
         for _, name in inputs[:max(0, len(inputs) - effect.keep)]:

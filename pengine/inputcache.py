@@ -47,7 +47,7 @@ def split_status(text: str) -> tuple[int, int, list[Span]] | None:
     if "<!" in text or text.find("<?", 1) >= 0:
         return None
     start = text.find("<status")
-    if start < 0 or text.find("<status", start + 1) >= 0:
+    if start < 0:
         return None
     if text[start + 7:start + 8] not in (">", " ", "\t", "\n", "\r"):
         return None
@@ -73,8 +73,10 @@ def split_status(text: str) -> tuple[int, int, list[Span]] | None:
         if text[head_end - 2] == "/":
             end = head_end
         else:
+            # (a node_state inside a node_state would leave its content unbalanced: parsing it
+            # fails and the document is parsed whole)
             closing = text.find(_CLOSE, head_end, close)
-            if closing < 0 or text.find(_OPEN, head_end, closing) >= 0:
+            if closing < 0:
                 return None
             end = closing + len(_CLOSE)
         spans.append((lt, head_end, end))

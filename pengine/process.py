@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.cib import dates
-from core.cib.roottag import with_root_start_tag
+from core.cib.roottag import root_start_tag_splice
 from core.cib.xmltree import to_xml
 from core.errors import ConfigError
 from core.messages.common import PingRequest, Reply
@@ -28,11 +28,20 @@ DEFAULT_KEEP = 400  # pe-input files kept (crm_config pe-input-series-max overri
 
 @dataclass(frozen=True)
 class SaveInput:
-    """Write `xml` as pe-input-<seq>.xml, then keep only the newest `keep` inputs."""
+    """Write `head + body[body_from:]` as pe-input-<seq>.xml, then keep only the newest `keep`
+    inputs. In two parts so that the input received (175 MB at 32 nodes / 10,000 resources) is
+    written as it came, behind a new root start tag, without building a copy of it in the step
+    the DC waits for: the shell writes it after the reply has gone."""
 
     seq: int
-    xml: str
+    head: str
+    body: str
+    body_from: int
     keep: int
+
+    @property
+    def xml(self) -> str:
+        return self.head + self.body[self.body_from:]
 
 
 @dataclass(frozen=True)
@@ -108,8 +117,11 @@ class PengineProcess:
         # the answer first: writing the input down and logging are not on the failover path
         out.append(Send(src, Reply(msg.request_id, True, result)))
         if self.save:
-            saved = with_root_start_tag(msg.cib, cib)
-            out.append(SaveInput(self.seq, to_xml(cib) if saved is None else saved, _keep(ws)))
+            splice = root_start_tag_splice(msg.cib, cib)
+            if splice is None:
+                out.append(SaveInput(self.seq, to_xml(cib), "", 0, _keep(ws)))
+            else:
+                out.append(SaveInput(self.seq, splice[0], msg.cib, splice[1], _keep(ws)))
         out.append(Scheduled(msg.transition_id, self.seq, len(ws.graph.synapses), lines))
         return out
 

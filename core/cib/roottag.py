@@ -68,9 +68,11 @@ def start_tag(node: XNode, empty: bool) -> str:
     return f"<{node.tag}{attrs}{'/>' if empty else '>'}"
 
 
-def with_root_start_tag(text: str, root: XNode) -> str | None:
-    """`text` with its root start tag replaced by one written from `root` (its tag and current
-    attributes); None when the tag cannot be found, so the caller writes the tree instead."""
+def root_start_tag_splice(text: str, root: XNode) -> tuple[str, int] | None:
+    """(head, rest_from): the document is `head + text[rest_from:]`, with the root start tag
+    written from `root` (its tag and current attributes) in place of the one in `text`; None
+    when the tag cannot be found, so the caller writes the tree instead. Kept apart so that a
+    caller can write the two parts without building the whole new text."""
     span = root_start_tag_span(text)
     if span is None:
         return None
@@ -78,4 +80,10 @@ def with_root_start_tag(text: str, root: XNode) -> str | None:
     if not text.startswith(f"<{root.tag}", start):
         return None
     empty = text[end - 2] == "/"
-    return text[:start] + start_tag(root, empty) + text[end:]
+    return text[:start] + start_tag(root, empty), end
+
+
+def with_root_start_tag(text: str, root: XNode) -> str | None:
+    """`text` with its root start tag replaced (see root_start_tag_splice), or None."""
+    splice = root_start_tag_splice(text, root)
+    return None if splice is None else splice[0] + text[splice[1]:]

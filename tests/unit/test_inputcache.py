@@ -99,6 +99,14 @@ def test_what_cannot_be_split_safely_is_parsed_whole(text: str) -> None:
     _same(text, InputCache())
 
 
+def test_a_node_state_inside_a_node_state_is_parsed_as_the_whole_parser_reads_it() -> None:
+    nested = STATUS.replace('<lrm id="1">', '<node_state id="9" uname="z"><lrm id="9"/></node_state><lrm id="1">')
+    _same(nested, InputCache())
+    cache = InputCache()
+    cache.parse(STATUS, "t")
+    _same(nested, cache)
+
+
 def test_a_malformed_section_reports_the_line_of_the_whole_document() -> None:
     bad = STATUS.replace('call-id="2"', 'call-id="2" call-id="3"')
     with pytest.raises(ConfigError) as whole:

@@ -49,3 +49,15 @@ def test_the_daemon_saves_the_input_as_received_with_its_execution_date() -> Non
     assert len(saved) == 1
     assert "<!-- kept -->" in saved[0].xml
     assert parse_xml(saved[0].xml, "saved").get("execution-date") == "5"
+
+
+def test_the_daemon_shell_writes_the_saved_input_in_pieces(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from pengine.daemon import PengineService
+    from pengine.process import SaveInput
+
+    body = "<cib a='1'>" + "<x/>" * 600_000 + "</cib>"  # more than one write chunk
+    effect = SaveInput(3, '<cib a="2">', body, len("<cib a='1'>"), 400)
+    PengineService.save(SimpleNamespace(directory=str(tmp_path)), effect)  # type: ignore[arg-type]
+    assert (tmp_path / "pe-input-3.xml").read_text() == effect.xml == '<cib a="2">' + body[11:]
