@@ -10,10 +10,12 @@ also keep what readers cached on them (`XNode.rec`: the parsed form of each oper
 so unpacking them is cheaper too.
 
 How, and when not: the text is split at the `<node_state>` elements of `<status>` by plain
-string search, and so is the `<configuration>` element. That is exact only where every `<` opens a tag, so a document with comments,
-CDATA, processing instructions past the prolog or a DOCTYPE (anything starting `<!` or a
-second `<?`), or with anything but `node_state` elements and whitespace directly in `<status>`,
-is parsed whole as before; so is a document the splitter cannot cut cleanly. The skeleton (the
+string search, and so is the `<configuration>` element. That is exact only where every `<` opens
+a tag. A document with comments, CDATA or a DOCTYPE (anything starting `<!`), or with anything
+but `node_state` elements and whitespace directly in `<status>`, is parsed whole as before; so is
+a document the splitter cannot cut cleanly. A processing instruction (or anything else) holding
+a false `</node_state>` inside a section leaves a piece that does not parse, which also ends in
+the whole parse: a cut in the wrong place is never used. The skeleton (the
 document with an empty `<status>`) and each new section are parsed by `parse_xml`, so malformed
 input gets its usual error: a malformed section is parsed again as part of the whole document,
 for the error's line number in the whole.
@@ -44,7 +46,7 @@ Span = tuple[int, int, int]  # a node_state: (start, end of its start tag, end)
 def split_status(text: str) -> tuple[int, int, list[Span]] | None:
     """(end of the `<status>` start tag, start of `</status>`, each `node_state`'s span), or
     None when the text cannot be cut safely (see the module docstring)."""
-    if "<!" in text or text.find("<?", 1) >= 0:
+    if "<!" in text:
         return None
     start = text.find("<status")
     if start < 0:
@@ -54,8 +56,10 @@ def split_status(text: str) -> tuple[int, int, list[Span]] | None:
     open_end = tag_end(text, start)
     if open_end is None or text[open_end - 2] == "/":
         return None
-    close = text.find("</status>", open_end)
-    if close < 0 or text.find("</status>", close + 1) >= 0:
+    # the status ends near the end of the document: searched from there (a second </status>
+    # before it would appear between node_states below, and stop the split)
+    close = text.rfind("</status>", open_end)
+    if close < 0:
         return None
     spans: list[Span] = []
     pos = open_end
@@ -92,8 +96,8 @@ def _key(piece: str) -> tuple[int, bytes]:
 
 def config_span(text: str, before: int) -> tuple[int, int] | None:
     """(start, end) of the one `<configuration>` element, when it ends before offset `before`."""
-    start = text.find("<configuration")
-    if start < 0 or text.find("<configuration", start + 1) >= 0:
+    start = text.find("<configuration", 0, before)
+    if start < 0 or text.find("<configuration", start + 1, before) >= 0:
         return None
     if text[start + 14:start + 15] not in (">", " ", "\t", "\n", "\r"):
         return None

@@ -154,3 +154,20 @@ def test_the_configuration_is_reused_with_the_lines_of_the_whole_document() -> N
     # a changed configuration is parsed again
     cache.parse(text.replace('uname="b"/>', 'uname="c"/>'), "t")
     assert cache.counters["config_reused"] == 1
+
+
+@pytest.mark.parametrize("trick", [
+    '<?pi </node_state><node_state id="7"> ?>',
+    '<![CDATA[ </node_state> ]]>',
+])
+def test_false_markers_inside_a_section_end_in_the_whole_parse(trick: str) -> None:
+    text = STATUS.replace('<lrm id="1">', f'{trick}<lrm id="1">')
+    cache = InputCache()
+    cache.parse(STATUS, "t")
+    try:
+        whole = to_xml(parse_xml(text, "t"))
+    except ConfigError:
+        with pytest.raises(ConfigError):
+            cache.parse(text, "t")
+        return
+    assert to_xml(cache.parse(text, "t")) == whole
