@@ -139,6 +139,7 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
     """pcmk__create_history_xml for a finished action (returns the entry written last).
     A notify action (notify = (notify_type, notify_operation)) has its own entry, so it does
     not hide the start or promote before it, and its result is always taken as success."""
+    entry.rec = None  # what pengine.status derived from the element and its entries is stale now
     call_id = 0
     for op in entry.children:
         if op.tag == "lrm_rsc_op":

@@ -222,20 +222,14 @@ def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
     return got
 
 
-def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
-                        cache: dict[int, object], probe_only: dict[int, Resource]) -> bool:
-    """The common history "probed here, not running" (one successful monitor_0 that found
-    rc 7) of a primitive outside clones, unpacked directly: the same effects as
-    unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
+def _probe_only_facts(entry: XNode) -> object:
+    """What the element itself says for the fast path: (resource id, (type, class, provider))
+    when its one entry is a successful probe that found the resource not running, else False.
+    Kept on the element (`XNode.rec`): it depends on the element's text only, and the daemon
+    reuses unchanged status elements from one input to the next."""
     ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
-    rsc = by_id.get(ident or "")
-    if rsc is None:
-        return False
-    agent = _fast_agent(rsc, cache)
-    if agent is False:
-        return False
     op = entry.children[0]
-    if op.tag != "lrm_rsc_op":
+    if ident is None or op.tag != "lrm_rsc_op":
         return False
     task, rc, status, interval, op_id, key = op.values_of(_PROBE_FIELDS)
     if task != "monitor" or rc != _NOT_RUNNING_TEXT or status != "0" or (interval or "0") != "0" \
@@ -244,9 +238,29 @@ def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
     parts = key.split(":", 3)
     if len(parts) < 4 or parts[2] != _NOT_RUNNING_TEXT:
         return False
+    return ident, (kind, cls, provider)
+
+
+def _probed_not_running(node: Node, entry: XNode, by_id: dict[str, Resource],
+                        cache: dict[int, object], probe_only: dict[int, Resource]) -> bool:
+    """The common history "probed here, not running" (one successful monitor_0 that found
+    rc 7) of a primitive outside clones, unpacked directly: the same effects as
+    unpack_lrm_resource for it, without its generality (most of a big cluster's history)."""
+    facts = entry.rec
+    if facts is None:
+        facts = entry.rec = _probe_only_facts(entry)
+    if facts is False:
+        return False
+    ident, recorded_agent = facts
+    rsc = by_id.get(ident)
+    if rsc is None:
+        return False
+    agent = _fast_agent(rsc, cache)
+    if agent is False:
+        return False
     if rsc.actions.by_task.get("stop"):
         return False
-    if agent == (kind, cls, provider):
+    if agent == recorded_agent:
         # same agent, not active: the configuration check can skip it (kept in the working set,
         # not on the element: the daemon reuses unchanged status elements across transitions)
         probe_only[id(entry)] = rsc
