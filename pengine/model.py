@@ -495,7 +495,6 @@ class WorkingSet:
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}
         self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
-        self.probe_only: dict = {}        # id(lrm_resource element) -> Resource probed not running there (status.py)
         self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None

@@ -615,7 +615,6 @@ def handle_config_changes(ws: WorkingSet) -> None:
     if status is None:
         return
     matching = _rscs_matching_index(ws)
-    probe_only = ws.probe_only
     states: dict[str, XNode] = {}
     for state in status.children:
         if state.tag == "node_state" and state.get("uname") is not None:
@@ -633,10 +632,11 @@ def handle_config_changes(ws: WorkingSet) -> None:
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
-            known = probe_only.get(id(entry))  # a probe-only history with the same agent
-            if known is not None and node not in known.running_on:
-                continue
-            ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
+            facts = entry.rec  # what status unpacking read from a probe-only element
+            if facts.__class__ is tuple:
+                ident, (kind, cls, provider) = facts
+            else:
+                ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
             for rsc in matching.get(ident or "", ()):
                 if rsc.variant != PRIMITIVE:
                     continue
