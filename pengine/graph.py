@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from core.cib.dates import to_epoch
+from core.cib.xmltree import escape_attr
 from pengine import model as m
 from pengine.digest import rsc_params
 from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO,
@@ -388,12 +389,7 @@ def graph_resource_ids(rsc: Resource) -> tuple[str, Optional[str]]:
 
 
 _PAD = tuple("  " * depth for depth in range(6))
-_ATTR_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                              "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
-
-
-def _esc(value: str) -> str:
-    return value.translate(_ATTR_ESCAPE)
+_esc = escape_attr
 
 
 def graph_xml(ws: WorkingSet, graph: Graph) -> str:

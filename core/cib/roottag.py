@@ -9,10 +9,7 @@ also the input exactly as received, comments and formatting included.
 
 from __future__ import annotations
 
-from core.cib.xmltree import XNode
-
-_ATTR_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                              "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+from core.cib.xmltree import XNode, escape_attr
 
 
 def root_start_tag_span(text: str) -> tuple[int, int] | None:
@@ -64,7 +61,7 @@ def tag_end(text: str, start: int) -> int | None:
 
 
 def start_tag(node: XNode, empty: bool) -> str:
-    attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in node.attrs().items())
+    attrs = "".join(f' {k}="{escape_attr(v)}"' for k, v in node.attrs().items())
     return f"<{node.tag}{attrs}{'/>' if empty else '>'}"
 
 

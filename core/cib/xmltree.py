@@ -357,6 +357,11 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool) -> XNode:
 
 _ATTR_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                               "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def escape_attr(value: str) -> str:
+    """An attribute value as written between double quotes (the writer's escaping)."""
+    return value.translate(_ATTR_ESCAPE)
 _TEXT_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
