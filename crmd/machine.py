@@ -845,6 +845,15 @@ class CrmdMachine:
         else:
             self.queued.append(req)
 
+    def _fail_forwarded(self, out: list[object]) -> None:
+        """The DC changed (to another node, or to this one): a tool's request that went to the
+        old DC and was not answered gets an error now, instead of its client waiting out its
+        own timeout (requests still queued here go to the new DC)."""
+        for rid in list(self.tool_waiting):
+            if not any(q.request_id == rid for q in self.queued):
+                self._tool_reply(rid, False, None, "the DC changed while the request was in flight; "
+                                                   "it may or may not have been carried out: retry", out)
+
     def _tool_reply(self, rid: int, ok: bool, result: Any, error: Optional[str], out: list[object]) -> None:
         waiting = self.tool_waiting.pop(rid, None)
         if waiting is not None:
@@ -968,6 +977,8 @@ class CrmdMachine:
         was_dc = self.is_dc
         if new.dc == self.me:
             if not was_dc:
+                # what we had forwarded to the old DC may or may not have been carried out
+                self._fail_forwarded(out)
                 self.role = "dc"
                 self.joined = False
                 self.joined_nodes = {}
@@ -993,10 +1004,7 @@ class CrmdMachine:
                 # a new DC: we join it from scratch; requests the old one had not answered may
                 # or may not have been carried out
                 self.joined = False
-                for rid in list(self.tool_waiting):
-                    if not any(q.request_id == rid for q in self.queued):
-                        self._tool_reply(rid, False, None, "the DC changed while the request was in flight; "
-                                                           "retry", out)
+                self._fail_forwarded(out)
         self._hello(now_ms, out)
         held, self.held = self.held, []
         for sender, msg in held:

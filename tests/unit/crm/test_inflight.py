@@ -86,3 +86,24 @@ def test_a_member_that_drops_a_held_action_tells_its_dc():
     assert [(dest, type(msg)) for dest, msg in sent] == [("node1", ActionDone)]
     done = sent[0][1]
     assert (done.node, done.transition_id, done.action_id, done.key, done.ok) == ("node2", 39, 15, key, False)
+
+
+def test_a_tool_request_the_lost_dc_never_answered_fails_at_once_when_this_node_becomes_dc():
+    """A member forwards a tool's change to its DC; the DC dies and this node becomes the DC.
+    The tool gets an error with the new view, not silence until its own timeout (10 s)."""
+    from core.messages.ccm import MembershipEvent
+    from core.messages.common import Reply
+    from core.sansio import Recv, Send
+
+    for me, survivors in (("node2", ["node2", "node3"]), ("node3", ["node2", "node3"])):
+        m = CrmdMachine(CrmdConfig(node=me, nodes=("node1", "node2", "node3"), pid=1, cib=Cib(empty_cib())),
+                        SubRng(5))
+        m.view = View(10, ("node1", "node2", "node3"), True)
+        m.role, m.joined = "member", True
+        out: list[object] = []
+        m._request(0, "cleanup", {"rsc": "flaky"}, out, (b"tool", 77))
+        assert [e for e in out if type(getattr(e, "msg", None)) is SendCluster and e.msg.dest == "node1"]
+        out = m.step(100, Recv("ccm", MembershipEvent("view", 11, survivors, [1, 1], "node2", True, me)))
+        replies = [e.msg for e in out if isinstance(e, Send) and e.dest == b"tool"]
+        assert len(replies) == 1 and isinstance(replies[0], Reply), (me, out)
+        assert not replies[0].ok and "DC changed" in (replies[0].error or "")
