@@ -22,22 +22,21 @@ _PRIME_MOD = (1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 163
 _MASK32 = 0xFFFFFFFF
 
 
-def str_hash(key: str) -> int:
-    """g_str_hash: djb2 over the bytes as signed chars, 32-bit."""
-    h = 5381
+def _signed_char_hash(key: str, h: int, factor: int) -> int:
+    """h = h * factor + c over the key's bytes as signed chars, 32-bit (both string hashes)."""
     for byte in key.encode():
-        signed = byte - 256 if byte > 127 else byte
-        h = (h * 33 + signed) & _MASK32
+        h = (h * factor + (byte - 256 if byte > 127 else byte)) & _MASK32
     return h
+
+
+def str_hash(key: str) -> int:
+    """g_str_hash: djb2 (from 5381, times 33) over the bytes as signed chars, 32-bit."""
+    return _signed_char_hash(key, 5381, 33)
 
 
 def pcmk_str_hash(key: str) -> int:
     """pcmk__str_hash (lib/common/strings.c): h = h * 31 + c from 0, signed chars, 32-bit."""
-    h = 0
-    for byte in key.encode():
-        signed = byte - 256 if byte > 127 else byte
-        h = (h * 31 + signed) & _MASK32
-    return h
+    return _signed_char_hash(key, 0, 31)
 
 
 def _shift_for(size: int) -> int:

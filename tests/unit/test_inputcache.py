@@ -4,8 +4,10 @@ decisions made on it the same."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
+import sys
 
 import pytest
 
@@ -33,9 +35,13 @@ def test_a_split_parse_is_the_whole_parse(path: pathlib.Path) -> None:
 
 
 def _corpus_xml_files() -> list[pathlib.Path]:
-    """Pacemaker's scheduler corpus inputs (read where they live, never copied here)."""
-    default = HERE.parents[2] / "shared" / "pacemaker-scheduler-2.1.5"
-    directory = pathlib.Path(os.environ.get("PYHB_PACEMAKER_CORPUS", str(default))) / "xml"
+    """Pacemaker's scheduler corpus inputs, where tests/pengine/corpus.py finds the corpus."""
+    spec = importlib.util.spec_from_file_location("pengine_corpus_dir",
+                                                  HERE.parent / "pengine" / "corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    sys.modules["pengine_corpus_dir"] = corpus  # (its dataclasses look their module up there)
+    spec.loader.exec_module(corpus)
+    directory = corpus.corpus_dir() / "xml"
     files = sorted(directory.glob("*.xml"))
     if not files:
         if os.environ.get("CI"):
