@@ -34,8 +34,9 @@ Audits (each failure is a violation, counted and printed; the campaign goes on):
 
 Outage: the client's longest time without an answer within the fault's window. For a node loss
 that moved the group, it is compared with deadtime + the fencing's own time (the switch's delay
-for that node + its run, from <lab root>/pdu.jsonl) + the group's start times (exec-time of the
-starts in the CIB's history) + 100 ms.
+for that node + the device's run, from its process start to its exit, from <lab root>/pdu.jsonl:
+for a reboot that includes switching the outlet on again, which the fencer waits for) + the
+group's start times (exec-time of the starts in the CIB's history) + 100 ms.
 """
 
 from __future__ import annotations

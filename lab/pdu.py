@@ -45,10 +45,12 @@ def _process_start_ms() -> float:
         return time.time() * 1000
 
 
-def _journal(root: str, node: str, op: str, began_ms: float) -> None:
-    """One line per power cut in <lab root>/pdu.jsonl: the campaign (lab.cts) reads how long the
-    switch itself took, apart from the fencer's delays, to bound each failover."""
-    line = json.dumps({"node": node, "op": op, "began_ms": round(began_ms, 1),
+def _journal(root: str, node: str, op: str, began_ms: float, off_ms: float) -> None:
+    """One line per power cut in <lab root>/pdu.jsonl, written when the switch's run ends: the
+    campaign (lab.cts) reads how long the fence device ran (`done_ms - began_ms`: for a reset, the
+    power-on too, since the fencer waits for it), apart from the fencer's delays, to bound each
+    failover; `off_ms` is when the power went off."""
+    line = json.dumps({"node": node, "op": op, "began_ms": round(began_ms, 1), "off_ms": round(off_ms, 1),
                        "done_ms": round(time.time() * 1000, 1)})
     with open(os.path.join(root, "pdu.jsonl"), "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
@@ -98,16 +100,21 @@ def main(argv: Optional[list[str]] = None, out=sys.stdout, err=sys.stderr) -> in
         err.write(f"external/lab: {node} is not in hostlist\n")
         return 1
     began_ms = _process_start_ms()
+    off_ms: Optional[float] = None
     try:
-        with statemod.locked(root):
-            lab = Lab(statemod.load(root))
-            if op in ("off", "reset"):
-                lab.power_off(node)
-                _journal(root, node, op, began_ms)
-        if op in ("on", "reset"):
+        try:
             with statemod.locked(root):
                 lab = Lab(statemod.load(root))
-                lab.power_on(node, wait=False)  # switched on; the node boots on its own
+                if op in ("off", "reset"):
+                    lab.power_off(node)
+                    off_ms = time.time() * 1000
+            if op in ("on", "reset"):
+                with statemod.locked(root):
+                    lab = Lab(statemod.load(root))
+                    lab.power_on(node, wait=False)  # switched on; the node boots on its own
+        finally:
+            if off_ms is not None:  # the power was cut: journalled even if switching it on failed
+                _journal(root, node, op, began_ms, off_ms)
     except (LabError, OSError) as exc:
         err.write(f"external/lab: {op} {node}: {exc}\n")
         return 1
