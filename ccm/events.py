@@ -48,7 +48,8 @@ class Broadcast:
 
 @dataclass(frozen=True)
 class Persist:
-    """Store max_instance durably (fsync) before carrying out the effects after this one."""
+    """Store the instance floor durably (fsync) before carrying out the effects after this one:
+    every instance this incarnation proposes is at most this (reserved ahead, see the machine)."""
 
     max_instance: int
 

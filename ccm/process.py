@@ -15,7 +15,7 @@ there, seen only as a flaky lab start):
    incarnation.
 
 Effects: `Send` (to messaging and to our clients), `WatchPid`, `Persist` (`ccm_incarnation`, and
-`ccm_instance` before any proposal with that instance leaves), `Log`.
+`ccm_instance`, the instance floor, before any proposal above the previous floor leaves), `Log`.
 """
 
 from __future__ import annotations

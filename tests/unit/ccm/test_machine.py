@@ -148,3 +148,30 @@ def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
     out = sent(core.step(720, PeerMessage("node1", peer_state(720, rows, view=(12, ALL), proposal=(16, pair))))
                + settle(core, 730))
     assert out[-1].ack_instance == 16
+
+
+def test_the_instance_floor_is_reserved_ahead_so_later_views_wait_for_no_fsync():
+    """One write covers INSTANCE_RESERVE_ROUNDS proposals; a restart from that floor proposes
+    above every instance the previous incarnation could have proposed."""
+    from ccm.machine import INSTANCE_RESERVE_ROUNDS
+
+    core = machine("node1")
+    effects = core.step(0, Tick())
+    floors = [e.max_instance for e in effects if isinstance(e, Persist)]
+    first = [e.view for e in effects if isinstance(e, ViewChanged)][0].instance
+    assert floors == [first + INSTANCE_RESERVE_ROUNDS * 4]
+    # the next views of this incarnation (peers come and go) write nothing until the floor
+    writes, proposed = 0, [first]
+    now = 10
+    for n in range(INSTANCE_RESERVE_ROUNDS - 1):
+        now += 10
+        core.max_instance = proposed[-1]  # as if the previous view was seen everywhere
+        core.proposal = None
+        core.view = None
+        out = core.step(now, Tick())
+        writes += sum(isinstance(e, Persist) for e in out)
+        proposed += [e.view.instance for e in out if isinstance(e, ViewChanged)]
+    assert len(proposed) == INSTANCE_RESERVE_ROUNDS and writes == 0 and max(proposed) <= floors[0]
+    again = machine("node1", floor=floors[0])
+    second = [e.view for e in again.step(0, Tick()) if isinstance(e, ViewChanged)][0]
+    assert second.instance > max(proposed)
