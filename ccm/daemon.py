@@ -13,11 +13,13 @@ import sys
 from typing import Optional
 
 from ccm.events import QuorumChanged, ViewChanged
-from ccm.process import INCARNATION_FILE, INSTANCE_FILE, CcmProcess, CcmProcessConfig
+from ccm.process import HORIZON_FILE, INCARNATION_FILE, INSTANCE_FILE, CcmProcess, CcmProcessConfig
 from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
 from core.sansio import Stop
-from core.statefile import read_number
+from core.statefile import read_number, read_text
+
+BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 
 
 class CcmService:
@@ -28,7 +30,8 @@ class CcmService:
             node=paths.node_name, nodes=tuple(config.nodes), keepalive_ms=config.keepalive_ms,
             deadtime_ms=config.deadtime_ms, pid=os.getpid(),
             incarnation_floor=read_number(paths.state_file(INCARNATION_FILE)),
-            instance_floor=read_number(paths.state_file(INSTANCE_FILE))))
+            instance_floor=read_number(paths.state_file(INSTANCE_FILE)),
+            horizon=read_text(paths.state_file(HORIZON_FILE)), boot_id=read_text(BOOT_ID_FILE).strip()))
         ignore = lambda _effect: None  # noqa: E731  (view changes reach clients as MembershipEvents)
         self.driver = Driver(ctx, self.core, serve="ccm", handlers={ViewChanged: ignore, QuorumChanged: ignore})
         ctx.log.info(f"ccm starting on {paths.node_name}: nodes {', '.join(config.nodes)}")

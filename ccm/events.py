@@ -55,6 +55,15 @@ class Persist:
 
 
 @dataclass(frozen=True)
+class PromiseHorizon:
+    """Store durably, before the effects after this one (the promises they carry), that no
+    promise this incarnation gave is relied on after `until_ms` (this node's monotonic clock): a
+    later incarnation stays quiet only until then (`machine.start_quiet_ms`)."""
+
+    until_ms: int
+
+
+@dataclass(frozen=True)
 class ViewInfo:
     instance: int
     members: tuple[str, ...]  # in rank order (ha.cf node order)

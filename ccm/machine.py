@@ -29,10 +29,22 @@ fresh *promise* from each: member m echoes the target's own timestamp ts, tagged
 proposal instance, meaning "I take part in no view that excludes you until your ts + lease".
 Before a node issues a promise under a newer tag, every promise it gave under an older tag to a
 node the newer tag excludes must have run out (and the other way round), and its own vote in a
-view waits the same way. A node that starts stays quiet (no promises, no own vote) for one lease,
-so it cannot break promises of its previous incarnation. Hence two nodes that both report
-quorum never hold views where the newer excludes the holder of the older: at most one quorate
-partition, even with one-way links and hung nodes.
+view waits the same way. A node that starts stays quiet (no promises, no own vote) until every
+promise of its previous incarnation has run out, so it cannot break them. Hence two nodes that
+both report quorum never hold views where the newer excludes the holder of the older: at most one
+quorate partition, even with one-way links and hung nodes.
+
+How long "quiet" is (`start_quiet_ms`). Before a promise leaves, the node has persisted a
+*horizon* above its expiry (`PromiseHorizon`, written about once per lease): the boot it was
+given in, and the time on that boot's monotonic clock and on the wall clock. A new incarnation
+- on the same boot waits until the horizon (the monotonic clock is the same clock);
+- after a reboot waits while either the time since boot is under one lease (the old promises
+  were given before the boot) or the wall clock is before the horizon: it waits unless both say
+  the promises ran out, so a wrong wall clock alone cannot make it start too early;
+- that has never run (no earlier incarnation: the state directory holds none) has nothing to
+  keep and is not quiet at all: a new cluster forms with quorum at once;
+- with no horizon recorded but an earlier incarnation (state from an older version, or a lost
+  file) waits a whole lease, as before there were horizons.
 """
 
 from __future__ import annotations
@@ -41,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ccm import graph, protocol
-from ccm.events import (Broadcast, Log, PeerClient, PeerMessage, PeerStatus, Persist, QuorumChanged,
+from ccm.events import (Broadcast, Log, PeerClient, PeerMessage, PeerStatus, Persist, PromiseHorizon, QuorumChanged,
                         Tick, ViewChanged, ViewInfo)
 from ccm.protocol import Member, Row
 from ccm.quorum import QuorumPolicy
@@ -65,6 +77,7 @@ class CcmConfig:
     generation: int = 0  # the messaging generation, reported for information
     two_node: Optional[bool] = None  # None: on when exactly two nodes are configured
     coalesce_ms: int = 3  # a changed state is sent this much later, with whatever else changed
+    quiet_ms: Optional[int] = None  # quiet at start (start_quiet_ms); None: one lease + margin
 
     @property
     def margin_ms(self) -> int:
@@ -77,6 +90,21 @@ class CcmConfig:
         below deadtime, so promises to a node the messaging layer declared dead have always run
         out: excluding a dead node never waits."""
         return max(self.keepalive_ms, self.deadtime_ms - 2 * self.margin_ms)
+
+
+def start_quiet_ms(record: Optional[tuple[str, int, int]], boot_id: str, now_ms: int, wall_now_ms: int,
+                   full_quiet_ms: int, ever_ran: bool) -> int:
+    """How long a new incarnation stays quiet (no promises, no own vote): until no promise of
+    an earlier one can be relied on (the module docstring). `record`: the last horizon persisted,
+    (boot id, monotonic ms, wall ms); `now_ms`: the monotonic clock (since boot)."""
+    if record is None:
+        return full_quiet_ms if ever_ran else 0
+    boot, until_ms, wall_until_ms = record
+    if boot and boot == boot_id:
+        left = until_ms - now_ms
+    else:  # another boot: its promises came before this boot began, now_ms ago at least
+        left = max(full_quiet_ms - now_ms, wall_until_ms - wall_now_ms)
+    return max(0, min(left, full_quiet_ms))
 
 
 @dataclass
@@ -115,7 +143,10 @@ class CcmMachine:
         self.margin_ms = config.margin_ms
         self.beat_ms = config.keepalive_ms
         self.stale_ms = 2 * config.deadtime_ms  # a peer whose ccm sent nothing this long is not heard
-        self.quiet_until_ms = now_ms + self.lease_ms + self.margin_ms
+        full_quiet_ms = self.lease_ms + self.margin_ms
+        quiet_ms = full_quiet_ms if config.quiet_ms is None else max(0, min(config.quiet_ms, full_quiet_ms))
+        self.quiet_until_ms = now_ms + quiet_ms
+        self.horizon_ms = 0  # every promise given so far is relied on at most until this (persisted)
         self.alive: dict[str, int] = {}  # messaging: node -> generation, while not dead
         self.peers: dict[str, Peer] = {}
         self.rows: dict[str, Row] = {self.me: (self.inc, 0, {})}
@@ -456,6 +487,11 @@ class CcmMachine:
                 if issued.expiry.get(member, -1) < expiry:
                     issued.expiry[member] = expiry
                 out.append((self.me, name, tag, peer.ts_ms))
+        if out and now_ms + self.lease_ms + self.margin_ms > self.horizon_ms:
+            # every expiry above is at most now + lease + margin: cover it, and the next lease's
+            # promises too, before they leave (one write per lease)
+            self.horizon_ms = now_ms + 2 * (self.lease_ms + self.margin_ms)
+            self._effects.append(PromiseHorizon(self.horizon_ms))
         for tag in [t for t, issued in self.issued.items() if all(e <= now_ms for e in issued.expiry.values())]:
             del self.issued[tag]
         return out

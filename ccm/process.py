@@ -14,8 +14,9 @@ there, seen only as a flaky lab start):
    makes this node a new member for everyone) drops the protocol core and signs on again as a new
    incarnation.
 
-Effects: `Send` (to messaging and to our clients), `WatchPid`, `Persist` (`ccm_incarnation`, and
-`ccm_instance`, the instance floor, before any proposal above the previous floor leaves), `Log`.
+Effects: `Send` (to messaging and to our clients), `WatchPid`, `Persist` (`ccm_incarnation`;
+`ccm_instance`, the instance floor, before any proposal above the previous floor leaves;
+`ccm_promises`, the promise horizon, before any promise beyond the previous one leaves), `Log`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any, Callable, Optional
 from ccm import protocol
 from ccm.events import Broadcast, PeerClient, PeerMessage, PeerStatus, QuorumChanged, ViewChanged, ViewInfo
 from ccm.events import Persist as InstancePersist
-from ccm.machine import CcmConfig, CcmMachine
+from ccm.events import PromiseHorizon
+from ccm.machine import CcmConfig, CcmMachine, start_quiet_ms
 from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, Query, SendCluster, SignOff,
@@ -40,6 +42,19 @@ POLL_MS = 1000
 SILENT_MS = 5000  # messaging answered nothing for this long: it is gone
 INCARNATION_FILE = "ccm_incarnation"
 INSTANCE_FILE = "ccm_instance"
+HORIZON_FILE = "ccm_promises"  # "<boot id> <monotonic ms> <wall ms>": the promise horizon
+
+
+def parse_horizon(text: str) -> Optional[tuple[str, int, int]]:
+    """The horizon record `ccm_promises` holds, or None (missing or unreadable: then a node that
+    ran before stays quiet a whole lease)."""
+    words = text.split()
+    if len(words) != 3:
+        return None
+    try:
+        return words[0], int(words[1]), int(words[2])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,8 @@ class CcmProcessConfig:
     incarnation_floor: int = 0  # what `ccm_incarnation` held at start
     instance_floor: int = 0  # what `ccm_instance` held at start
     two_node: Optional[bool] = None
+    horizon: str = ""  # what `ccm_promises` held at start
+    boot_id: str = ""  # this boot's id (the kernel's random boot_id): the horizon's clock
 
 
 class CcmProcess:
@@ -67,6 +84,7 @@ class CcmProcess:
         self.session = Session("messaging", self.ids, POLL_MS, REQUEST_TIMEOUT_MS, SILENT_MS)
         self.incarnation = config.incarnation_floor
         self.instance_floor = config.instance_floor
+        self.horizon = parse_horizon(config.horizon)
         self.machine: Optional[CcmMachine] = None
         self.phase = "idle"  # idle -> signon -> node -> nodes -> up
         self.retry_at_ms: Optional[int] = 0
@@ -195,15 +213,18 @@ class CcmProcess:
             self.session.connected(now_ms, result.get("pid"))
             if isinstance(result.get("pid"), int) and result["pid"] > 0:
                 out.append(WatchPid("messaging", result["pid"]))  # cut off the moment it ends
+            ever_ran = self.incarnation > 0  # an earlier incarnation may have given promises
             self.incarnation += 1
             out.append(Persist(INCARNATION_FILE, self.incarnation))
             c = self.config
-            self.machine = self.machine_factory(CcmConfig(
-                node=c.node, nodes=c.nodes, keepalive_ms=c.keepalive_ms, deadtime_ms=c.deadtime_ms,
-                incarnation=self.incarnation, instance_floor=self.instance_floor, generation=self.generation,
-                two_node=c.two_node), now_ms, decode=self.decode)
+            config = CcmConfig(node=c.node, nodes=c.nodes, keepalive_ms=c.keepalive_ms, deadtime_ms=c.deadtime_ms,
+                               incarnation=self.incarnation, instance_floor=self.instance_floor,
+                               generation=self.generation, two_node=c.two_node)
+            quiet_ms = start_quiet_ms(self.horizon, c.boot_id, now_ms, now_ms + self.wall_offset_ms,
+                                      config.lease_ms + config.margin_ms, ever_ran)
+            self.machine = self.machine_factory(replace(config, quiet_ms=quiet_ms), now_ms, decode=self.decode)
             out.append(Log("info", f"signed on to messaging (generation {self.generation}); "
-                                   f"ccm incarnation {self.incarnation}"))
+                                   f"ccm incarnation {self.incarnation}, quiet for {quiet_ms} ms"))
             self.phase = "node"
             out.append(self.session.request(now_ms, lambda rid: Query(rid, "node", {"node": c.node}), "node"))
         elif pending.tag == "node":
@@ -230,6 +251,10 @@ class CcmProcess:
             elif kind is InstancePersist:
                 self.instance_floor = max(self.instance_floor, effect.max_instance)  # type: ignore[attr-defined]
                 out.append(Persist(INSTANCE_FILE, effect.max_instance))  # type: ignore[attr-defined]
+            elif kind is PromiseHorizon:
+                until_ms = effect.until_ms  # type: ignore[attr-defined]
+                self.horizon = (self.config.boot_id, until_ms, until_ms + self.wall_offset_ms)
+                out.append(Persist(HORIZON_FILE, " ".join(map(str, self.horizon)) + "\n"))
             elif kind is ViewChanged:
                 out.append(effect)  # observed by the simulator's checkers; the shell ignores it
                 out.extend(self._publish("view", effect.view))  # type: ignore[attr-defined]

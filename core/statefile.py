@@ -32,5 +32,14 @@ def read_number(path: str) -> int:
         return 0
 
 
+def read_text(path: str) -> str:
+    """The text stored in path; "" when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return ""
+
+
 def write_number(path: str, value: int) -> None:
     write_durably(path, f"{value}\n".encode("ascii"))

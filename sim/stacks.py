@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from ccm import protocol
 from ccm.machine import CcmMachine
-from ccm.process import INCARNATION_FILE, INSTANCE_FILE, CcmProcess, CcmProcessConfig
+from ccm.process import HORIZON_FILE, INCARNATION_FILE, INSTANCE_FILE, CcmProcess, CcmProcessConfig
 from core.config.authkeys import AuthKeys
 from core.messages.hbapi import ClusterMessage, NodeStatusEvent
 from core.sansio import Recv
@@ -66,7 +66,8 @@ class MembershipStack:
             node=node.name, nodes=tuple(cluster.names), keepalive_ms=timing.keepalive_ms,
             deadtime_ms=timing.deadtime_ms, pid=proc.incarnation,
             incarnation_floor=int(node.disk.get(INCARNATION_FILE, 0)),
-            instance_floor=int(node.disk.get(INSTANCE_FILE, 0)), two_node=cluster.two_node),
+            instance_floor=int(node.disk.get(INSTANCE_FILE, 0)), two_node=cluster.two_node,
+            horizon=str(node.disk.get(HORIZON_FILE, "")), boot_id=f"sim-{node.name}"),
             machine_factory=self.ccm_factory, decode=self.state_decoder)
 
 

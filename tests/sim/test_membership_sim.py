@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from ccm.events import PromiseHorizon
 from ccm.machine import CcmMachine
 from sim.checkers import Violation
 from sim.cli import run_many
@@ -211,7 +212,18 @@ def test_static_quorum_is_caught_in_a_three_two_partition():
         cluster.run_until(4000)
 
 
-@pytest.mark.parametrize("broken, kinds", [(NoLeaseWait, ("oneway",)), (NoQuietStart, ("crash",))])
+class ShortHorizon(CcmMachine):
+    """Persists a promise horizon that does not cover the promises it gives: the next incarnation
+    believes they ran out and stops being quiet too early."""
+
+    def _promises(self, now_ms):
+        out = super()._promises(now_ms)
+        self._effects[:] = [PromiseHorizon(now_ms) if isinstance(e, PromiseHorizon) else e for e in self._effects]
+        return out
+
+
+@pytest.mark.parametrize("broken, kinds", [(NoLeaseWait, ("oneway",)), (NoQuietStart, ("crash",)),
+                                           (ShortHorizon, ("crash",))])
 def test_checkers_find_split_brain_in_broken_cores(broken, kinds):
     def run(seed):
         return run_seed(seed, 3 + seed % 3, random.Random(seed), kinds, ccm_factory=broken)

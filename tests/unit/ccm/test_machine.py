@@ -175,3 +175,62 @@ def test_the_instance_floor_is_reserved_ahead_so_later_views_wait_for_no_fsync()
     again = machine("node1", floor=floors[0])
     second = [e.view for e in again.step(0, Tick()) if isinstance(e, ViewChanged)][0]
     assert second.instance > max(proposed)
+
+
+# -- how long a new incarnation stays quiet ------------------------------------------------------------
+
+FULL = 488  # lease + margin of the tests' timings (deadtime 500)
+
+
+def test_a_node_that_never_ran_is_not_quiet_and_one_without_a_horizon_waits_a_lease():
+    from ccm.machine import start_quiet_ms
+
+    assert start_quiet_ms(None, "boot-a", 50, 10_050, FULL, ever_ran=False) == 0
+    assert start_quiet_ms(None, "boot-a", 50, 10_050, FULL, ever_ran=True) == FULL
+
+
+def test_on_the_same_boot_the_quiet_lasts_until_the_horizon_on_the_monotonic_clock():
+    from ccm.machine import start_quiet_ms
+
+    record = ("boot-a", 1_000, 999_999_999)  # the wall part is not used on the same boot
+    assert start_quiet_ms(record, "boot-a", 800, 0, FULL, ever_ran=True) == 200
+    assert start_quiet_ms(record, "boot-a", 1_000, 0, FULL, ever_ran=True) == 0
+    assert start_quiet_ms(record, "boot-a", 100, 0, FULL, ever_ran=True) == FULL  # never above a lease
+
+
+def test_after_a_reboot_both_the_time_since_boot_and_the_wall_clock_must_say_it_ran_out():
+    from ccm.machine import start_quiet_ms
+
+    record = ("boot-a", 5_000, 60_000)
+    # booted 100 ms ago: the old promises may be 100 ms old, whatever the wall clock says
+    assert start_quiet_ms(record, "boot-b", 100, 90_000, FULL, ever_ran=True) == FULL - 100
+    # long up, but the wall clock is still before the horizon
+    assert start_quiet_ms(record, "boot-b", 50_000, 59_800, FULL, ever_ran=True) == 200
+    assert start_quiet_ms(record, "boot-b", 50_000, 70_000, FULL, ever_ran=True) == 0
+
+
+def test_promises_leave_only_behind_a_horizon_that_covers_them():
+    from dataclasses import replace
+
+    from ccm.events import PromiseHorizon
+
+    core = machine("node2")
+    core = CcmMachine(replace(core.config, quiet_ms=0), 0)
+    effects = joined(core)
+    effects += core.step(20, PeerMessage("node1", peer_state(20, FULL_ROWS, proposal=(12, ALL))))
+    effects += settle(core, 30)
+    for now in range(100, 3000, 100):  # the view of all three formed; the peers keep beating
+        effects += core.step(now, PeerMessage("node1", peer_state(now, FULL_ROWS, view=(12, ALL), ack=12)))
+        effects += core.step(now, PeerMessage("node3", peer_state(now, FULL_ROWS, view=(12, ALL), ack=12)))
+        effects += settle(core, now + 99)
+    horizons, carried = [], []
+    for effect in effects:
+        if isinstance(effect, PromiseHorizon):
+            horizons.append(effect.until_ms)
+        elif isinstance(effect, Broadcast):
+            state = protocol.decode(effect.payload)
+            if [p for p in state.promises if p[0] == "node2"]:
+                assert horizons and horizons[-1] >= state.ts_ms + FULL, "a promise left uncovered"
+                carried.append(state.ts_ms)
+    assert carried and carried[-1] - carried[0] > 2000
+    assert 2 <= len(horizons) <= 2 + (carried[-1] - carried[0]) // FULL, "about one write per lease"
