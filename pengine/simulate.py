@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
-import json
 import os
 import sys
 from types import SimpleNamespace
-from typing import Optional
 
 from core.cib import dates
 from core.cib.validate import validate
@@ -25,7 +23,12 @@ from core.cib.xmltree import XNode, parse_xml_file, to_xml
 from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
 from pengine.graph import graph_xml
+from pengine.jsonout import json_text
 from pengine.placement import placement, transition_actions  # noqa: F401  (used by --json)
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 # (short, long, takes a value, repeatable, help). Parsed by _option_pairs rather than argparse:
@@ -278,9 +281,8 @@ def _run(args: SimpleNamespace, stdout) -> int:
                 handle.write(to_xml(cib))
     if args.json:
         assert revised is not None
-        stdout.write(json.dumps({"placement": placement(revised),
-                                 "actions": transition_actions(ws)}, indent=2,
-                                sort_keys=True) + "\n")
+        stdout.write(json_text({"placement": placement(revised),
+                                "actions": transition_actions(ws)}) + "\n")
         return status
     while out and out[-1] == "":
         out.pop()

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Optional
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 UTC = _dt.timezone.utc
 

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Callable, Iterable, Optional
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Optional
 
 MARK = b"<lrm_resources"
 CLOSE_MARK = b"</lrm_resources"

@@ -19,11 +19,14 @@ from __future__ import annotations
 import gc
 import operator
 from collections import deque
-from typing import Callable, Iterable, Iterator, Optional
 from xml.parsers import expat
 
 from core.cib import historyscan
 from core.errors import ConfigError
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator, Optional
 
 # names tuple -> {name: index}; shared by all nodes with the same attribute names
 _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
