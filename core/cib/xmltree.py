@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import operator
-import os
 from collections import deque
 from xml.parsers import expat
 
@@ -250,7 +249,8 @@ def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
                 if not chunk:
                     return
                 yield chunk
-        large = os.fstat(handle.fileno()).st_size >= LARGE_DOCUMENT_BYTES
+        large = handle.seek(0, 2) >= LARGE_DOCUMENT_BYTES  # the file's size
+        handle.seek(0)
         head = handle.read(chunk_bytes)
         if historyscan.ascii_compatible(head[:256]):
             try:
