@@ -26,13 +26,19 @@ $(STAMP): pyproject.toml
 	  || $(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+# pip's `hb` script is replaced by a faster-starting one (core/entryscript.py says why)
+HB_SCRIPT_STAMP := $(VENV)/.hb-script-stamp
+$(HB_SCRIPT_STAMP): $(STAMP) core/entryscript.py
+	@$(PY) -m core.entryscript $(VENV)/bin/hb
+	@touch $@
+
+venv: $(STAMP) $(HB_SCRIPT_STAMP)
 
 # every daemon forked from the launcher shares what the launcher imported; without bytecode on
 # disk each start compiles the sources again (slower, and the compiler's garbage stays in memory).
 # compileall writes what is missing or stale, whatever PYTHONDONTWRITEBYTECODE says.
 PACKAGES = core messaging ccm lrmd stonithd crmd pengine tengine logd agents tools lab sim
-bytecode: $(STAMP)
+bytecode: $(STAMP) $(HB_SCRIPT_STAMP)
 	@$(PY) -m compileall -q -j 0 $(PACKAGES) >/dev/null
 
 test: bytecode

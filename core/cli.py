@@ -5,6 +5,7 @@ is reported plainly instead of pretended.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 
@@ -31,6 +32,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "hb_takeover": ("tools.hb_standby", "takeover_main", "this node takes resources (back)"),
     "stonith": ("tools.stonith_admin", "main", "fencing: fence, history, list, confirm (stonith_admin)"),
 }
+
+# Commands that need only the standard library and this source tree (no pyzmq, msgpack, ...):
+# the `hb` script written by core/entryscript.py starts them without the interpreter's `site`
+# step. tests/unit/core/test_entryscript.py checks that each really imports nothing else.
+STANDALONE = frozenset({"simulate", "haresources2cib"})
+
+
+def needs_site(args: list[str]) -> bool:
+    """Does `hb ARGS` need site-packages on sys.path (see core/entryscript.py)?"""
+    return not args or args[0] not in STANDALONE
 
 
 def _available(module: str) -> bool:
@@ -67,7 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     if not _available(module_name):
         print(f"hb: {name} is not part of this build yet", file=sys.stderr)
         return 2
-    __import__(module_name)
+    # importing creates only objects that live as long as the process (code, functions,
+    # classes): the cyclic collector, run every few hundred allocations, would find nothing
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        __import__(module_name)
+    finally:
+        if collecting:
+            gc.enable()
     function: Callable[[list[str]], int] = getattr(sys.modules[module_name], function_name)
     return int(function(rest) or 0)
 

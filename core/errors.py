@@ -7,7 +7,9 @@ allowed to take a daemon down. Our own bugs are plain assertions and crash loudl
 
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class ConfigError(Exception):

@@ -9,8 +9,6 @@ order because the transition graph and its synapse ids must be deterministic.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
-
 from core.cib.rules import RuleContext, unpack_nvpairs
 from core.cib.status import op_key, parse_op_key
 from pengine import digest
@@ -19,6 +17,10 @@ from pengine.model import (A_DC, A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Actio
                            Ordering,
                            Resource, WorkingSet)
 from pengine.opconfig import op_config
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Iterable, Optional
 
 # ------------------------------------------------------------------------------------------------
 # finding actions

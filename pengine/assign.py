@@ -10,8 +10,6 @@ then the current node, then node name.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.scores import INFINITY, add_scores, score_text
 from core.ocfcodes import OCF_NOT_RUNNING
 from pengine import capacity
@@ -22,6 +20,10 @@ from pengine.unpack import resource_location
 from pengine.values import insert_sorted
 from pengine.instances import is_set_recursive, location_one, rsc_state
 from pengine.status import _failure_attrs, get_failcount
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 # merge flags (pe_weights_*)
 W_INIT = 0x1

@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import re
 from functools import cmp_to_key
-from typing import Callable, Optional
 
 from core.cib.scores import INFINITY
 from pengine.glibhash import iteration_order
 from pengine.model import CLONE, GROUP, Node, Resource, WorkingSet
 from pengine.unpack import resource_location
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable, Optional
+
+    Affects = Callable[[Resource, Resource, object, bool], int]
 
 _INT_MIN = -(2 ** 31)
 _INT_MAX = 2 ** 31 - 1
@@ -103,9 +108,6 @@ def have_enough_capacity(node: Node, needed: dict[str, str]) -> bool:
         if utilization_value(value) > utilization_value(node.utilization.get(key)):
             return False
     return True
-
-
-Affects = Callable[[Resource, Resource, object, bool], int]
 
 
 def colocated_resources(rsc: Resource, orig: Optional[Resource], found: list[Resource],

@@ -21,7 +21,6 @@ The clone variant's method record (`CLONE_METHODS`, see pengine.methods), its `a
 from __future__ import annotations
 
 from functools import cmp_to_key
-from typing import Optional
 
 from core.cib.scores import INFINITY
 from pengine.assign import (W_POSITIVE, W_ROLLBACK, assign, colocation_has_influence,
@@ -36,6 +35,10 @@ from pengine.graph import clone_add_graph_meta, clone_expand
 from pengine.methods import VariantMethods
 from pengine.model import Node, Resource, WorkingSet
 from pengine.promotable import add_promotion_scores, set_instance_roles
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def clone_active(rsc: Resource, all_: bool) -> bool:

@@ -7,8 +7,6 @@ the per-instance notify actions at graph time (`pengine/notify.py`)."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.scores import INFINITY
 from core.cib.status import op_key
 from pengine import actions as act
@@ -23,6 +21,10 @@ from pengine.ordering import (UPDATED_FIRST, UPDATED_THEN, action_flags, update,
 from pengine.probes import probe_resource_list, probe_rsc_on_node
 from pengine.rscactions import create_actions, internal_constraints
 from pengine.values import is_true
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def _pseudo(ws: WorkingSet, rsc: Resource, task: str, optional: bool, runnable: bool) -> Action:

@@ -4,8 +4,6 @@ they may stay, the rest placed at most clone-node-max per node (`distribute_chil
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.scores import INFINITY, add_scores
 from pengine import model as m
 from pengine.assign import (W_POSITIVE, apply_location, apply_location_to, assign, assign_resource,
@@ -17,6 +15,10 @@ from pengine.model import (Colocation, GROUP, Location, Node, PRIMITIVE, Resourc
                            cmp_dependent, cmp_primary)
 from pengine.unpack import resource_location
 from pengine.values import insert_sorted, is_true
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def clone_apply_location(rsc: Resource, location: Location) -> None:

@@ -6,12 +6,14 @@ Unpacking layer: status.py uses it while reading history, so it imports no phase
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pengine.instances import find_clone_member, locations, set_recursive
 from pengine.model import Node, Resource, WorkingSet
 from pengine.unpack import unpack_resource
 from pengine.values import _scan_min_int, is_true
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def unpack_clone(ws: WorkingSet, rsc: Resource) -> bool:

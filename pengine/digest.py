@@ -9,8 +9,6 @@ is what lets a steady cluster stay untouched and a changed one restart or reload
 
 from __future__ import annotations
 
-from typing import Optional
-
 try:
     # CPython's own MD5: hashlib would load OpenSSL first, 2-3 ms of every `hb simulate` start-up
     from _md5 import md5 as _md5
@@ -22,6 +20,10 @@ from core.cib.status import int_attr
 from core.cib.xmltree import XNode
 from pengine.opconfig import op_config
 from pengine.model import Node, Resource, WorkingSet
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 DIGEST_MATCH, DIGEST_ALL, DIGEST_RESTART, DIGEST_UNKNOWN = range(4)
 

@@ -20,8 +20,6 @@ Master/Slave in crm_simulate and its regression runner rewrites them the same wa
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.ocfcodes import OCF_EXIT_TEXT
 from pengine import model as m
 from pengine.assign import current_node
@@ -31,6 +29,10 @@ from pengine.values import is_true, numeric_key
 from core.cib.status import history_key, int_attr, op_record, parse_op_key, strip_clone_suffix
 from pengine.instances import configured_role, is_set_recursive, location_one, rsc_state
 from pengine.status import mask_probe_failure
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class ShowOptions:

@@ -5,7 +5,6 @@ transition graph out. Steps and their order are Pacemaker 2.1.5's pcmk__schedule
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Optional
 
 from core.cib.xmltree import XNode
 from pengine import actions as act
@@ -23,6 +22,10 @@ from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
 from pengine.variants import VARIANT_METHODS
 from pengine.graph import create_graph
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:

@@ -8,13 +8,15 @@ fencing is serialized unless concurrent-fencing is set, and the DC goes last.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pengine import actions as act
 from pengine import notify
 from pengine import model as m
 from pengine.model import A_IMPLIED_BY_STONITH, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, \
     WorkingSet
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def _known_on(rsc: Resource, node: Node) -> bool:

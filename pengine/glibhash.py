@@ -13,7 +13,10 @@ g_hash_table_resize with resize_map) for insertions only, and of both hash funct
 
 from __future__ import annotations
 
-from typing import Callable
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable
+
 
 _MIN_SHIFT = 3
 _PRIME_MOD = (1, 2, 3, 7, 13, 31, 61, 127, 251, 509, 1021, 2039, 4093, 8191, 16381, 32749,

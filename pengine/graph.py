@@ -9,8 +9,6 @@ anti-colocation/load orderings on different nodes etc. are dropped.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.dates import to_epoch
 from core.cib.xmltree import escape_attr
 from pengine import model as m
@@ -19,6 +17,10 @@ from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEU
                            A_RUNNABLE, Action, Node, Resource, WorkingSet)
 from pengine.notify import create_clone_notifications
 from pengine.ordering import action_flags
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class Synapse:

@@ -25,7 +25,9 @@ from pengine.unpack import is_true, new_location
 NONE, NO_RED, ONLY_GREEN, PROGRESSIVE, CUSTOM = ("none", "migrate-on-red", "only-green",
                                                   "progressive", "custom")
 _STRATEGIES = (NONE, NO_RED, ONLY_GREEN, PROGRESSIVE, CUSTOM)
-_NUMBER = re.compile(r"\s*([-+]?\d+|[-+]?INFINITY)\s*", re.IGNORECASE)
+# patterns as text, compiled by re (and cached there) on first use: most runs of hb simulate
+# never use them, and compiling them all at import cost 0.1 ms
+_NUMBER = r"\s*([-+]?\d+|[-+]?INFINITY)\s*"
 
 
 def strategy(ws: WorkingSet) -> str:
@@ -45,7 +47,7 @@ def check_strategy(ws: WorkingSet) -> None:
 def _option_score(ws: WorkingSet, name: str, default: str, colours: tuple[int, int, int]) -> int:
     """pe__health_score: char2score of a cluster option (pcmk__valid_number, else default)."""
     value = ws.config.get(name)
-    if value is None or _NUMBER.fullmatch(value) is None:
+    if value is None or re.fullmatch(_NUMBER, value, re.IGNORECASE) is None:
         value = default
     return parse_score(value, *colours)
 

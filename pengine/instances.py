@@ -6,11 +6,13 @@ shared by the phases, the display and the clone code, and depend on the model on
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pengine import model as m
 from pengine.model import CLONE, Node, Resource
 from pengine.values import _strtoll
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def set_recursive(rsc: Resource, attr: str, value: bool) -> None:

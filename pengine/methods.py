@@ -14,9 +14,10 @@ This module holds only the record type; it imports nothing from pengine at run t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 
 if TYPE_CHECKING:
+    from typing import Callable, Optional
     from pengine.display import ShowOptions
     from pengine.graph import Synapse
     from pengine.model import Action, Colocation, Location, Node, Resource, WorkingSet

@@ -16,12 +16,14 @@ Reading the history (completed, partial, dangling and failed migrations) is `pen
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.status import op_key
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import A_MIGRATE_RUNNABLE, A_PSEUDO, Action, Node, Resource, WorkingSet
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def _add_migration_meta(action: Action, source: Node, target: Node) -> None:

@@ -10,10 +10,13 @@ ordering code combines them constantly.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Optional
 
 from core.cib.scores import INFINITY
 from core.cib.xmltree import XNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 # Roles ------------------------------------------------------------------------------------------
 ROLE_UNKNOWN, ROLE_STOPPED, ROLE_STARTED, ROLE_UNPROMOTED, ROLE_PROMOTED = range(5)

@@ -18,16 +18,18 @@ graph creation (`create_notifications`).
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.scores import INFINITY
 from pengine import actions as act
 from pengine import model as m
 from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
 from pengine.values import numeric_key
 
-# (instance, node it is on or None) as Pacemaker's notify_entry_t
-Entry = tuple[Resource, Optional[Node]]
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
+
+    # (instance, node it is on or None) as Pacemaker's notify_entry_t
+    Entry = tuple[Resource, Optional[Node]]
 
 
 class NotifyData:

@@ -6,8 +6,6 @@ timeout from here, and a parameter digest includes the op's configured values.""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.dates import DateError, parse_date, to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import msec as parse_msec
@@ -17,6 +15,10 @@ from core.cib.xmltree import XNode
 from pengine import model as m
 from pengine.model import Resource, WorkingSet
 from pengine.values import to_bool
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 # cached per resource/key because it does not depend on the node
 

@@ -11,7 +11,6 @@ following start required (implies_then), an unrunnable start makes dependent sta
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from core.cib.scores import INFINITY
 from core.cib.status import op_key, parse_op_key
@@ -21,6 +20,10 @@ from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_
                            A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
                            Resource, WorkingSet)
 from pengine.probes import order_probes
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 UPDATED_FIRST = 0x1
 UPDATED_THEN = 0x2

@@ -4,8 +4,6 @@ whose state for it is unknown, ordered before anything that starts the resource.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.status import op_key
 from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
@@ -13,6 +11,10 @@ from pengine import model as m
 from pengine.model import A_OPTIONAL, A_PSEUDO, A_RUNNABLE, Action, Node, Resource, WorkingSet
 from pengine.values import is_true
 from pengine.assign import find_compatible_child
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> bool:

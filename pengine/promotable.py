@@ -5,7 +5,6 @@ instances to promote (`set_instance_roles`)."""
 from __future__ import annotations
 
 from functools import cmp_to_key
-from typing import Optional
 
 from core.cib.scores import INFINITY, add_scores, parse_score, score_text
 from core.cib.status import strip_clone_suffix
@@ -15,6 +14,10 @@ from pengine.clone_placement import cmp_instance
 from pengine.instances import find_clone_member, location_one, locations, rsc_state
 from pengine.model import Location, Node, Resource, WorkingSet
 from pengine.tickets import require_promotion_tickets
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def _promotion_score_applies(rsc: Resource, node: Node) -> bool:

@@ -9,8 +9,6 @@ stop/stopped) and the implicit orderings and colocations between members.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.scores import INFINITY
 from core.cib.status import int_attr, op_key
@@ -29,6 +27,10 @@ from pengine.ordering import action_flags
 from pengine.status import calculate_active_ops, get_failcount, sort_ops
 from pengine.unpack import add_colocation
 from pengine.values import is_true
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 S, ST, UP, PR = m.ROLE_STOPPED, m.ROLE_STARTED, m.ROLE_UNPROMOTED, m.ROLE_PROMOTED
 U = m.ROLE_UNKNOWN

@@ -12,7 +12,6 @@ operation results). Pure: the caller provides the CIB tree and "now".
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from core.cib.status import (FAKE_TE_ID, failcount_name, int_attr, last_failure_name, op_key,
                              parse_op_key, transition_key)
@@ -24,6 +23,10 @@ from pengine.digest import compute_digest
 from pengine.graph import Graph, graph_operation_key, graph_resource_ids
 from pengine.model import A_PSEUDO, Action, WorkingSet
 from pengine.status import find_resource
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 FEATURE_SET = "3.16.2"
 

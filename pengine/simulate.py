@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
-import getopt
-import json
 import os
 import sys
 from types import SimpleNamespace
-from typing import Optional
 
 from core.cib import dates
 from core.cib.validate import validate
@@ -26,10 +23,15 @@ from core.cib.xmltree import XNode, parse_xml_file, to_xml
 from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
 from pengine.graph import graph_xml
+from pengine.jsonout import json_text
 from pengine.placement import placement, transition_actions  # noqa: F401  (used by --json)
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
-# (short, long, takes a value, repeatable, help). Parsed with getopt rather than argparse:
+
+# (short, long, takes a value, repeatable, help). Parsed by _option_pairs rather than argparse:
 # for a small cluster the whole run takes about as long as importing argparse would.
 _OPTIONS = (
     ("x", "xml-file", True, False, "CIB to read (required)"),
@@ -57,28 +59,78 @@ class UsageError(Exception):
     """Bad command line; str() is the message."""
 
 
+def _option_pairs(argv: list[str]) -> list[tuple[str, Optional[str]]]:
+    """(long option name, value or None) for each option in argv, GNU style: combined short
+    flags (-sSQ), a short option's value attached or next (-xFILE, -x FILE), --name=VALUE or
+    --name VALUE, a long name abbreviated to any unique prefix, `--` ending the options.
+    Written here rather than with getopt, whose gettext/locale imports cost every run more than
+    this parsing does."""
+    by_short = {short: (name, takes) for short, name, takes, _, _ in _OPTIONS if short}
+    by_short["h"] = ("help", False)
+    by_long = {name: takes for _, name, takes, _, _ in _OPTIONS}
+    by_long["help"] = False
+    pairs: list[tuple[str, Optional[str]]] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        i += 1
+        if word == "--":
+            if i < len(argv):
+                raise UsageError(f"unexpected argument {argv[i]!r}")
+            break
+        if word.startswith("--"):
+            given, has_value, value = word[2:].partition("=")
+            matches = [given] if given in by_long else \
+                [name for name in by_long if name.startswith(given)]
+            if len(matches) != 1:
+                raise UsageError(f"option --{given} not " +
+                                 ("a unique prefix" if matches else "recognized"))
+            name = matches[0]
+            if not by_long[name]:
+                if has_value:
+                    raise UsageError(f"option --{name} must not have an argument")
+                pairs.append((name, None))
+                continue
+            if not has_value:
+                if i == len(argv):
+                    raise UsageError(f"option --{name} requires argument")
+                value = argv[i]
+                i += 1
+            pairs.append((name, value))
+        elif word.startswith("-") and word != "-":
+            j = 1
+            while j < len(word):
+                if word[j] not in by_short:
+                    raise UsageError(f"option -{word[j]} not recognized")
+                name, takes = by_short[word[j]]
+                j += 1
+                if not takes:
+                    pairs.append((name, None))
+                    continue
+                if j < len(word):
+                    pairs.append((name, word[j:]))
+                elif i < len(argv):
+                    pairs.append((name, argv[i]))
+                    i += 1
+                else:
+                    raise UsageError(f"option -{word[j - 1]} requires argument")
+                break
+        else:
+            raise UsageError(f"unexpected argument {word!r}")
+    return pairs
+
+
 def parse_args(argv: list[str]) -> SimpleNamespace:
     """crm_simulate-compatible options (combined short flags like -sSQ work)."""
-    shorts = "".join(s + (":" if v else "") for s, _, v, _, _ in _OPTIONS if s) + "h"
-    longs = [name + ("=" if v else "") for _, name, v, _, _ in _OPTIONS] + ["help"]
-    try:
-        pairs, rest = getopt.gnu_getopt(argv, shorts, longs)
-    except getopt.GetoptError as exc:
-        raise UsageError(str(exc)) from None
-    if rest:
-        raise UsageError(f"unexpected argument {rest[0]!r}")
+    pairs = _option_pairs(argv)
     args = SimpleNamespace(**{name.replace("-", "_"): ([] if many else (None if value else False))
                               for _, name, value, many, _ in _OPTIONS}, help=False)
-    by_flag = {}
-    for short, name, value, many, _ in _OPTIONS:
-        if short:
-            by_flag["-" + short] = (name, value, many)
-        by_flag["--" + name] = (name, value, many)
-    for flag, value in pairs:
-        if flag in ("-h", "--help"):
+    repeatable = {name: (takes, many) for _, name, takes, many, _ in _OPTIONS}
+    for name, value in pairs:
+        if name == "help":
             args.help = True
             continue
-        name, takes, many = by_flag[flag]
+        takes, many = repeatable[name]
         attr = name.replace("-", "_")
         if many:
             getattr(args, attr).append(value)
@@ -229,9 +281,8 @@ def _run(args: SimpleNamespace, stdout) -> int:
                 handle.write(to_xml(cib))
     if args.json:
         assert revised is not None
-        stdout.write(json.dumps({"placement": placement(revised),
-                                 "actions": transition_actions(ws)}, indent=2,
-                                sort_keys=True) + "\n")
+        stdout.write(json_text({"placement": placement(revised),
+                                "actions": transition_actions(ws)}) + "\n")
         return status
     while out and out[-1] == "":
         out.pop()

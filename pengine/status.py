@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Optional
 
 from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores, parse_score
@@ -29,6 +28,10 @@ from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_
 from pengine.values import is_true
 from pengine.clone_unpack import find_anonymous_clone
 from pengine.digest import digest_mismatch
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 # rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
 _NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)

@@ -12,23 +12,29 @@ lines are collected first and formatted at the end.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from collections import namedtuple
 
 from pengine import actions as act
 from pengine import model as m
 from pengine.assign import current_node
 from pengine.model import A_OPTIONAL, A_RUNNABLE, Action, Node, Resource, WorkingSet
 
-
-class Item(NamedTuple):
-    change: str
-    rsc: str
-    details: str
-    reason: Optional[str]
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
-class NodeItem(NamedTuple):
-    text: str
+class Item(namedtuple("Item", "change rsc details reason")):
+    """One resource line of the summary: `change` (Start, Move, ...), `rsc` id, `details`,
+    `reason` (or None)."""
+
+    __slots__ = ()
+
+
+class NodeItem(namedtuple("NodeItem", "text")):
+    """One node line of the summary (fencing, shutdown)."""
+
+    __slots__ = ()
 
 
 def _details(rsc: Resource, origin: Optional[Node], dest: Optional[Node]) -> str:

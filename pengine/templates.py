@@ -13,10 +13,12 @@ nothing but resources and sets, which they already handle.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.xmltree import XNode
 from pengine.model import WorkingSet
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 # the roles under which template_op_key files an operation: all mean "any role"
 _ANY_ROLE = ("started", "unpromoted", "slave")

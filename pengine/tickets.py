@@ -12,8 +12,6 @@ demote (ban the promoted role only), fence (ban, and fence the nodes they run on
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.scores import INFINITY
 from core.cib.xmltree import XNode
 from pengine import actions as act
@@ -21,6 +19,10 @@ from pengine import model as m
 from pengine import templates
 from pengine.model import Resource, WorkingSet
 from pengine.unpack import find_rsc, resource_location, to_bool
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 LOSS_STOP = "stop"
 LOSS_DEMOTE = "demote"

@@ -9,7 +9,6 @@ implement (bundles, remote/guest nodes) is recorded in `ws.unsupported` rather t
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from core.cib.dates import to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
@@ -27,6 +26,10 @@ from pengine.digest import rsc_params
 from pengine.model import (A_REQUIRES_ANY, CLONE, GROUP, PRIMITIVE, Colocation, Location, Node,
                            Resource, WorkingSet, cmp_dependent, cmp_primary)
 from pengine.values import _int_or_zero, insert_sorted, is_true, numeric_key, to_bool
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 CLUSTER_DEFAULTS = {
     "stonith-enabled": "true",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from functools import cmp_to_key
-from typing import Optional
 
 from core.cib.scores import INFINITY
 from core.cib.status import op_key
@@ -20,6 +19,10 @@ from pengine import model as m
 from pengine.assign import W_FORWARD, W_INIT, current_node, native_merge_weights, sort_nodes
 from pengine.graph import should_add_input
 from pengine.model import Action, Node, Resource, WorkingSet
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 LOAD_STOPPED = "load_stopped"
 

@@ -6,7 +6,10 @@ phases, the variants) can all import it at the top without forming an import cyc
 from __future__ import annotations
 
 import re
-from typing import Optional
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 TRUE_WORDS = {"true", "on", "yes", "y", "1"}
 

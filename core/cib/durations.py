@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Optional
 
 from core.cib import dates
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 _NUM = re.compile(r"\s*([0-9.]+)\s*(.*)$", re.S)
 

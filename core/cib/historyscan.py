@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Callable, Iterable, Optional
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Optional
 
 MARK = b"<lrm_resources"
 CLOSE_MARK = b"</lrm_resources"
@@ -30,12 +33,15 @@ class NotSimple(Exception):
 
 
 _NAME = r"[A-Za-z_:][-A-Za-z0-9_:.]*"
-_OPEN_HEAD = re.compile(rf"({_NAME})[ \n]+({_NAME})[ \n]*=[ \n]*")
-_ATTR_SEP = re.compile(rf"[ \n]+({_NAME})[ \n]*=[ \n]*")
-_OPEN_TAIL = re.compile(r"[ \n]*(/?)>[ \n]*")
-_BARE = re.compile(rf"(/?)({_NAME})[ \n]*(/?)>[ \n]*")
-_TAG = re.compile(rb"<lrm_resources(?:[ \n][ \n]*)?>")
-_DECL_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding[ \n\t\r]*=[ \n\t\r]*["']([A-Za-z0-9._-]+)""")
+# patterns as text, compiled by re (and cached there) on first use, per shape or block, never
+# per element: a CIB without history needs most of them not at all, and compiling them at import
+# cost every hb simulate 0.5 ms
+_OPEN_HEAD = rf"({_NAME})[ \n]+({_NAME})[ \n]*=[ \n]*"
+_ATTR_SEP = rf"[ \n]+({_NAME})[ \n]*=[ \n]*"
+_OPEN_TAIL = r"[ \n]*(/?)>[ \n]*"
+_BARE = rf"(/?)({_NAME})[ \n]*(/?)>[ \n]*"
+_TAG = rb"<lrm_resources(?:[ \n][ \n]*)?>"
+_DECL_ENCODING = rb"""<\?xml[^>]*?encoding[ \n\t\r]*=[ \n\t\r]*["']([A-Za-z0-9._-]+)"""
 _ASCII_COMPATIBLE = {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1",
                      b"latin1"}
 
@@ -53,7 +59,7 @@ def ascii_compatible(head: bytes) -> bool:
         head = head[3:]
     if not head.startswith(b"<?xml"):
         return True
-    found = _DECL_ENCODING.match(head)
+    found = re.match(_DECL_ENCODING, head)
     return found is None or found.group(1).lower() in _ASCII_COMPATIBLE
 
 
@@ -62,7 +68,7 @@ def shape_of(key: tuple[str, ...], attrs_of: Callable[[tuple[str, ...]], tuple])
     self-closing) or (CLOSE, tag, newlines); NotSimple when it is not well-formed here."""
     newlines = sum(part.count("\n") for part in key)
     if len(key) == 1:
-        found = _BARE.fullmatch(key[0])
+        found = re.fullmatch(_BARE, key[0])
         if found is None or (found.group(1) and found.group(3)) or \
                 found.group(2) == "lrm_resources":
             raise NotSimple(key[0])
@@ -70,13 +76,13 @@ def shape_of(key: tuple[str, ...], attrs_of: Callable[[tuple[str, ...]], tuple])
             return (CLOSE, found.group(2), newlines)
         names: tuple[str, ...] = ()
         return (OPEN, found.group(2), *attrs_of(names), newlines, bool(found.group(3)))
-    head = _OPEN_HEAD.fullmatch(key[0])
-    tail = _OPEN_TAIL.fullmatch(key[-1])
+    head = re.fullmatch(_OPEN_HEAD, key[0])
+    tail = re.fullmatch(_OPEN_TAIL, key[-1])
     if head is None or tail is None or head.group(1) == "lrm_resources":
         raise NotSimple(key[0])
     names = [head.group(2)]
     for sep in key[1:-1]:
-        found = _ATTR_SEP.fullmatch(sep)
+        found = re.fullmatch(_ATTR_SEP, sep)
         if found is None:
             raise NotSimple(sep)
         names.append(found.group(1))
@@ -183,7 +189,7 @@ def feed(parse: Callable[[bytes, bool], object], chunks: Iterable[bytes],
                 break
             searched = 0
             tag = buf[at:end + 1]
-            if _TAG.fullmatch(tag) is None:
+            if re.fullmatch(_TAG, tag) is None:
                 parse(buf[pos:at + 1], False)
                 fed += at + 1 - pos
                 pos = at + 1

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Callable, Iterable, NamedTuple, Optional
+from collections import namedtuple
 
 from core.cib import dates
 from core.cib.scores import parse_score
 from core.cib.xmltree import XNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Optional
+
+    Lookup = Callable[[str], Optional[str]]
 
 
 class RuleContext:
@@ -338,10 +344,10 @@ def cron_satisfied(now: _dt.datetime, spec: XNode) -> int:
     return 0
 
 
-class NvSet(NamedTuple):
-    element: XNode
-    ident: str
-    score: int
+class NvSet(namedtuple("NvSet", "element ident score")):
+    """One set of nvpairs (`element`, id-ref resolved), its id and its score."""
+
+    __slots__ = ()
 
 
 def collect_sets(parent: Optional[XNode], set_tag: str, ids: IdIndex,
@@ -411,5 +417,3 @@ def first_rule_score(rule: XNode, node_attrs: Optional[dict[str, str]]) -> int:
 def iter_rules(parent: XNode) -> Iterable[XNode]:
     return (child for child in parent.children if child.tag == "rule")
 
-
-Lookup = Callable[[str], Optional[str]]

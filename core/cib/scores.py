@@ -8,7 +8,10 @@ clamped, and a score string is read like C's strtoll (leading integer, rest igno
 from __future__ import annotations
 
 import re
-from typing import Optional
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 INFINITY = 1_000_000
 

@@ -8,9 +8,11 @@ the daemons and the engine agreeing on them.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.xmltree import XNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 FAKE_TE_ID = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
 

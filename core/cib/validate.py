@@ -13,10 +13,14 @@ what its own code relies on, in one pass, and says where (`file:line: <primitive
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple, Optional
+from collections import namedtuple
 
 from core.cib.scores import is_score
 from core.cib.xmltree import XNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Iterator, Optional
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle", "template")
 CLASSES = ("ocf", "lsb", "heartbeat", "stonith", "systemd", "service", "upstart", "nagios")
@@ -29,11 +33,11 @@ CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
 _REFERENCE_TAGS = ("resource_ref", "node", "obj_ref", "role", "crm-config-ref")
 
 
-class Problem(NamedTuple):
-    severity: str  # "error" or "warning"
-    line: int
-    element: str   # e.g. '<primitive id="web">'
-    message: str
+class Problem(namedtuple("Problem", "severity line element message")):
+    """`severity` "error" or "warning", `line` in the file (0: unknown), `element` e.g.
+    '<primitive id="web">', `message` what is wrong."""
+
+    __slots__ = ()
 
     def format(self, path: str) -> str:
         where = f"{path}:{self.line}" if self.line else path

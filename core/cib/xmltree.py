@@ -19,11 +19,14 @@ from __future__ import annotations
 import gc
 import operator
 from collections import deque
-from typing import Callable, Iterable, Iterator, Optional
 from xml.parsers import expat
 
 from core.cib import historyscan
 from core.errors import ConfigError
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator, Optional
 
 # names tuple -> {name: index}; shared by all nodes with the same attribute names
 _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
@@ -173,16 +176,37 @@ _UNIQUE = frozenset(("id", "operation_key", "transition-key", "transition-magic"
 
 # attribute names -> the compiled builder expression (bound to each parse's own tables by eval)
 _BUILDER_CODE: dict[tuple[str, ...], object] = {}
+# attribute names this process has built values for without compiling (see _value_builder)
+_SEEN_NAMES: set[tuple[str, ...]] = set()
 
 
-def _value_builder(names: tuple[str, ...], intern,
-                   pool: dict) -> Callable[[list[str]], tuple[str, ...]]:
+def _value_builder(names: tuple[str, ...], intern, pool: dict,
+                   large: bool) -> Callable[[list[str]], tuple[str, ...]]:
     """A function turning expat's [name, value, name, value, ...] list into the value tuple
     for elements with exactly these attribute names, interning the values that repeat and
     taking the tuple from `pool` (one tuple for all elements with equal values).
-    Generated once per distinct set of names (a handful per document): a straight tuple
-    expression runs several times faster than a generic loop, and this runs per element."""
+
+    Two forms, the same result. A generated straight tuple expression is the fastest per
+    element (and this runs per element), but compiling it costs ~0.1 ms per set of names: more
+    than a small document's whole parse gains from it when the process parses only that one
+    document (`hb simulate`). So it is compiled for a `large` document, or when these names come
+    back in a later document of the same process (the pengine daemon); otherwise the builder is
+    made of C-level pieces: an itemgetter for the values and, per value, `intern` or a no-op
+    lookup applied by map (about 12 % slower per element, nothing to compile)."""
     code = _BUILDER_CODE.get(names)
+    if code is None and not large and names not in _SEEN_NAMES:
+        _SEEN_NAMES.add(names)
+        keep = {}.get  # keep(v, v) is v: the unique values are not interned
+        apply = tuple(keep if name in _UNIQUE else intern for name in names)
+        # itemgetter with several indexes returns a tuple, with one the item itself
+        take = operator.itemgetter(*range(1, 2 * len(names), 2)) if len(names) > 1 else \
+            (lambda a: (a[1],))
+        call = operator.call
+
+        def build(a: list[str]) -> tuple[str, ...]:
+            values = take(a)
+            return pool[tuple(map(call, apply, values, values))]
+        return build
     if code is None:
         parts = []
         for i, name in enumerate(names):
@@ -195,16 +219,21 @@ def _value_builder(names: tuple[str, ...], intern,
     return eval(code, {"i": intern, "p": pool})  # noqa: S307
 
 
+# a document this big compiles its value builders (see _value_builder)
+LARGE_DOCUMENT_BYTES = 512 * 1024
+
+
 def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
     """Parse a whole document; malformed XML raises ConfigError(path, line, message)."""
     if isinstance(data, (bytes, bytearray)) and historyscan.MARK in data and \
             historyscan.ascii_compatible(data[:256]):
         step = 1 << 20
         try:
-            return _parse(path, (data[i:i + step] for i in range(0, len(data), step)), True)
+            return _parse(path, (data[i:i + step] for i in range(0, len(data), step)), True,
+                          len(data) >= LARGE_DOCUMENT_BYTES)
         except (historyscan.NotSimple, ConfigError):
             pass  # expat alone decides, and words any error
-    return _parse(path, (data,), False)
+    return _parse(path, (data,), False, len(data) >= LARGE_DOCUMENT_BYTES)
 
 
 def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
@@ -220,14 +249,16 @@ def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
                 if not chunk:
                     return
                 yield chunk
+        large = handle.seek(0, 2) >= LARGE_DOCUMENT_BYTES  # the file's size
+        handle.seek(0)
         head = handle.read(chunk_bytes)
         if historyscan.ascii_compatible(head[:256]):
             try:
-                return _parse(path, chunks(head), True)
+                return _parse(path, chunks(head), True, large)
             except (historyscan.NotSimple, ConfigError):
                 pass  # expat alone decides, and words any error
         handle.seek(0)
-        return _parse(path, chunks(), False)
+        return _parse(path, chunks(), False, large)
 
 
 def _no_values(parts: list[str]) -> tuple[str, ...]:
@@ -243,11 +274,12 @@ class _Pool(dict):
         return key
 
 
-def _parse(path: str, chunks: Iterable[str | bytes], fast: bool) -> XNode:
+def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = False) -> XNode:
     """The tree builder behind parse_xml and parse_xml_file, fed the document in `chunks`.
     With `fast`, complete `<lrm_resources>` blocks are built by core.cib.historyscan, and
     anything it does not handle raises historyscan.NotSimple (the caller then parses again
-    without it, so that the tree and any error are expat's own).
+    without it, so that the tree and any error are expat's own). `large` chooses the value
+    builders' form (_value_builder).
 
     The element callback is a closure over local variables (it runs once per element, over a
     million times for a large CIB); attribute values are interned except the few that are
@@ -274,7 +306,7 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool) -> XNode:
             return empty_idx, _no_values
         got = known.get(names)
         if got is None:
-            got = known[names] = (_index_for(names), _value_builder(names, intern, pool))
+            got = known[names] = (_index_for(names), _value_builder(names, intern, pool, large))
         return got
 
     def start(tag: str, attrs: list[str]) -> None:
@@ -284,7 +316,8 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool) -> XNode:
             names = tuple(attrs[0::2])
             got = known.get(names)
             if got is None:
-                got = known[names] = (_index_for(names), _value_builder(names, intern, pool))
+                got = known[names] = (_index_for(names),
+                                      _value_builder(names, intern, pool, large))
             node.idx = got[0]
             node.vals = got[1](attrs)
         else:

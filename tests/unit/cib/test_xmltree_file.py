@@ -77,6 +77,31 @@ def test_equal_history_values_are_stored_once_and_set_keeps_them_apart(tmp_path)
     assert (ops[0].get("rc-code"), ops[1].get("rc-code")) == ("0", "7")
 
 
+@pytest.mark.parametrize("large", [False, True])
+def test_both_value_builders_build_the_same_values(large, monkeypatch):
+    """Small documents build attribute values with itemgetter and map, large ones with a
+    compiled expression (xmltree._value_builder): the same values, interned and pooled alike."""
+    text = document(3, 30).replace(' exit-reason="a &gt; b"', "")
+    for fast in (False, True):
+        # nothing compiled or seen yet in this process
+        monkeypatch.setattr(xmltree, "_BUILDER_CODE", {})
+        monkeypatch.setattr(xmltree, "_SEEN_NAMES", set())
+        tree = xmltree._parse("x", (text.encode(),), fast, large)
+        assert bool(xmltree._BUILDER_CODE) == large
+        same_tree(tree, expat_alone(text.encode(), "x"))
+        ops = [op for op in tree.iter("lrm_rsc_op") if op.get("id") == "r5_last_0"]
+        assert ops[0].vals is ops[1].vals and ops[0].vals is not ops[2].vals
+        one = list(tree.iter("nvpair"))
+        assert one and one[0].get("value") == "b & c"
+    single = xmltree._parse("x", (b'<a><b x="1"/><b x="1"/></a>',), False, large)
+    assert single.children[0].vals == ("1",) and single.children[0].vals is single.children[1].vals
+    # the same names in a second document of the process: compiled (a daemon parses many)
+    again = xmltree._parse("x", (text.encode(),), False, large)
+    same_tree(again, expat_alone(text.encode(), "x"))
+    assert ("id", "operation_key", "operation", "transition-key", "transition-magic", "call-id",
+            "rc-code", "op-status", "interval") in xmltree._BUILDER_CODE
+
+
 _INSERTS = ["<", ">", "&", '"', "'", "</x>", "<!--", "-->", "<![CDATA[", "]]>", "\x01", "&#0;",
             "\t", "\r", "\n", " ", "=", "/", "<lrm_resources>", "</lrm_resources>", "<a>", "\xe9",
             '<lrm_rsc_op id="x" id="y"/>', "<?pi x?>", "&amp;", "<lrm_resource/>"]

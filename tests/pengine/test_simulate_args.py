@@ -1,0 +1,78 @@
+"""`hb simulate`'s command line: parsed by pengine/simulate.py's own GNU-style option reader (it
+replaced getopt, whose imports cost more than a small run). It must read every command line
+the way getopt.gnu_getopt does, so it is compared with it on many generated command lines."""
+
+from __future__ import annotations
+
+import getopt
+import itertools
+
+import pytest
+
+from pengine.simulate import _OPTIONS, UsageError, _option_pairs, parse_args
+
+SHORTS = "".join(s + (":" if v else "") for s, _, v, _, _ in _OPTIONS if s) + "h"
+LONGS = [name + ("=" if v else "") for _, name, v, _, _ in _OPTIONS] + ["help"]
+LONG_OF = {"-" + s: name for s, name, _, _, _ in _OPTIONS if s} | {"-h": "help"}
+
+
+def _with_getopt(argv: list[str]):
+    """What getopt makes of argv, in _option_pairs' terms; None when it refuses the line."""
+    try:
+        pairs, rest = getopt.gnu_getopt(argv, SHORTS, LONGS)
+    except getopt.GetoptError:
+        return None
+    if rest:
+        return None
+    takes = {name: v for _, name, v, _, _ in _OPTIONS} | {"help": False}
+    found = []
+    for flag, value in pairs:
+        name = flag[2:] if flag.startswith("--") else LONG_OF[flag]
+        found.append((name, value if takes[name] else None))
+    return found
+
+
+def _with_ours(argv: list[str]):
+    try:
+        return _option_pairs(argv)
+    except UsageError:
+        return None
+
+
+WORDS = ["-x", "cib.xml", "-xcib.xml", "-sSQ", "-SQx", "-Rq", "true", "--xml-file=a.xml",
+         "--xml-file", "--xml", "--save-graph=g", "--save", "--s", "--json", "--json=1",
+         "--node-fail", "node2", "-fnode3", "-u", "--", "-", "extra", "-z", "--nope", "-h",
+         "--he", "--quorum=", "-i", "r_monitor_0@n1=7", "--op-inject=r_start_0@n2=1"]
+
+
+def test_every_short_line_is_read_as_getopt_reads_it():
+    checked = 0
+    for length in range(1, 4):
+        for argv in itertools.product(WORDS, repeat=length):
+            argv = list(argv)
+            assert _with_ours(argv) == _with_getopt(argv), argv
+            checked += 1
+    assert checked == len(WORDS) + len(WORDS) ** 2 + len(WORDS) ** 3
+
+
+def test_parse_args_fills_every_option():
+    args = parse_args(["-sSQx", "cib.xml", "-f", "n1", "--node-fail=n2", "--save-g", "g.xml",
+                       "-q", "false", "--json"])
+    assert args.xml_file == "cib.xml" and args.show_scores and args.simulate and args.quiet
+    assert args.node_fail == ["n1", "n2"] and args.save_graph == "g.xml"
+    assert args.quorum == "false" and args.json and not args.run and args.node_up == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "-x/--xml-file is required"),
+    (["-x"], "option -x requires argument"),
+    (["-x", "a", "b"], "unexpected argument 'b'"),
+    (["-x", "a", "--s"], "option --s not a unique prefix"),
+    (["-x", "a", "--zzz"], "option --zzz not recognized"),
+    (["-x", "a", "-Qz"], "option -z not recognized"),
+    (["-x", "a", "--json=yes"], "option --json must not have an argument"),
+])
+def test_bad_lines_say_what_is_wrong(argv, message):
+    with pytest.raises(UsageError) as caught:
+        parse_args(argv)
+    assert str(caught.value) == message
