@@ -147,6 +147,7 @@ class CcmMachine:
         quiet_ms = full_quiet_ms if config.quiet_ms is None else max(0, min(config.quiet_ms, full_quiet_ms))
         self.quiet_until_ms = now_ms + quiet_ms
         self.horizon_ms = 0  # every promise given so far is relied on at most until this (persisted)
+        self.proposed_max = 0  # the highest instance this incarnation proposed (at most the floor)
         self.alive: dict[str, int] = {}  # messaging: node -> generation, while not dead
         self.peers: dict[str, Peer] = {}
         self.rows: dict[str, Row] = {self.me: (self.inc, 0, {})}
@@ -354,7 +355,7 @@ class CcmMachine:
         if proposal is None or proposal[1] != group or any(
                 self.peers[name].view_instance >= proposal[0] for name, _ in others):
             instance = self._next_instance()
-            self.max_instance = instance
+            self.max_instance = self.proposed_max = instance
             if instance > self.persisted:
                 self.persisted = instance + INSTANCE_RESERVE_ROUNDS * self.modulus
                 self._effects.append(Persist(self.persisted))

@@ -44,6 +44,16 @@ CASCADE_LIMIT = 200_000  # inputs one event may cause inside a node: more is a p
 DEFAULT_RESPAWN_MS = 1000
 
 
+
+class _Gone:
+    """A watched process ended: becomes `PeerGone(peer)` when its watcher steps it, unless the
+    watcher placed a newer watch on that peer meanwhile (`Cluster.watch_serial`)."""
+
+    __slots__ = ("peer", "key", "serial")
+
+    def __init__(self, peer: object, key: tuple, serial: int) -> None:
+        self.peer, self.key, self.serial = peer, key, serial
+
 class Rng(Protocol):
     def random(self) -> float: ...
 
@@ -145,6 +155,11 @@ class Cluster:
         self._seq = 0
         self.steps = 0
         self.watchers: dict[tuple[str, object], list[str]] = {}  # (node, identity or daemon name) -> watchers
+        # (node, watched, watcher) -> how many watches the watcher placed on it: a PeerGone is
+        # dropped if the watcher watched that peer again since it ended (core.driver drops the
+        # event of a pidfd it replaced the same way), e.g. a paused crmd that learned of the new
+        # ccm before it read the old one's end from its backlog
+        self.watch_serial: dict[tuple[str, object, str], int] = {}
 
     # -- scheduling ------------------------------------------------------------------------------
     def _push(self, at_ms: int, kind: int, payload: object) -> None:
@@ -207,6 +222,10 @@ class Cluster:
             if target.paused or node.paused:
                 target.backlog.append(item)
                 continue
+            if type(item) is _Gone:
+                if self.watch_serial.get(item.key, 0) != item.serial:
+                    continue  # watched again since: the shell would have dropped this pidfd's event
+                item = PeerGone(item.peer)
             for observer in self.observers:
                 on_deliver = getattr(observer, "on_deliver", None)
                 if on_deliver is not None:
@@ -257,6 +276,8 @@ class Cluster:
             node.disk[effect.name] = effect.value
         elif kind is WatchPid:
             self.watchers.setdefault((node.name, effect.peer), []).append(proc.name)
+            key = (node.name, effect.peer, proc.name)
+            self.watch_serial[key] = self.watch_serial.get(key, 0) + 1
         else:
             handler = self.handlers.get(kind)
             assert handler is not None, f"{node.name}/{proc.name}: no simulator handler for {effect!r}"
@@ -308,12 +329,14 @@ class Cluster:
             delay = self.rng.randint(1, 5)  # the shells watch a pidfd: told at once, give or take a wake-up
             epoch = node.epoch
 
-            def tell(peer=peer, watchers=watchers) -> None:
+            serials = {w: self.watch_serial.get((node.name, peer, w), 0) for w in watchers}
+
+            def tell(peer=peer, watchers=watchers, serials=serials) -> None:
                 if node.up and node.epoch == epoch:
                     for wname in watchers:
                         watcher = node.procs.get(wname)
                         if watcher is not None and watcher.up:
-                            self.deliver(node, watcher, PeerGone(peer))
+                            self.deliver(node, watcher, _Gone(peer, (node.name, peer, wname), serials[wname]))
             self.at(self.now_ms + delay, tell)
 
     def pause_process(self, name: str, pname: str) -> None:
@@ -369,6 +392,7 @@ class Cluster:
         node.up, node.paused = False, False
         node.epoch += 1
         self.watchers = {k: v for k, v in self.watchers.items() if k[0] != name}
+        self.watch_serial = {k: v for k, v in self.watch_serial.items() if k[0] != name}
         self.trace.add(self.now_ms, name, "CRASH")
         for observer in self.observers:
             crashed = getattr(observer, "node_crashed", None)
