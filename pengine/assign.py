@@ -655,7 +655,14 @@ def assign_primitive(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> O
         rsc.managed = False
     if not rsc.managed:
         rsc.next_role = rsc.role
-        assign_to(ws, rsc, current_node(rsc), True)
+        running = current_node(rsc)
+        if assign_to(ws, rsc, running, True):
+            assert running is not None
+            # pcmk__finalize_assignment copies the node it is given, here the running node
+            # (pe__current_node), not rsc's allowed-table entry: the assigned weight that a
+            # mandatory colocation with a promotable clone adds (node_list_exclude) is the
+            # node's own weight
+            rsc.allocated_weight = running.weight
     elif ws.stop_everything:
         assign_to(ws, rsc, None, True)
     elif rsc.provisional and assign_best_node(ws, rsc, prefer):
