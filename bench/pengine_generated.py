@@ -4,13 +4,15 @@
     python bench/pengine_generated.py --source shared --cases 500  # the anchors' gen_cib.py
     python bench/pengine_generated.py --seed 17 --show 1 --keep /tmp/cases
     python bench/pengine_generated.py --cases 300 --scores          # node scores too
+    python bench/pengine_generated.py --source coloc --cases 500 --scores  # colocation chains
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
-tests/pengine/cibgen.py (every feature the engine supports, see its docstring) or by the shared
+tests/pengine/cibgen.py (every feature the engine supports, see its docstring), by the shared
 anchor generator gen_cib.py (cold clusters with groups and constraints, plus a random node
-failure, clean node loss or quorum loss injected on the command line). Both tools are run as a
-user runs them (our installed `hb` entry point, not an in-process call) and their outputs are
-compared section by section:
+failure, clean node loss or quorum loss injected on the command line) or by
+tests/pengine/colocgen.py (small clusters dense in colocations, for the scores). Both tools are
+run as a user runs them (our installed `hb` entry point, not an in-process call) and their
+outputs are compared section by section:
 
 - exit: the exit statuses differ (or one tool timed out);
 - summary: the Transition Summary lines differ (as a set);
@@ -52,16 +54,17 @@ CATEGORIES = ("exit", "summary", "executed", "placement", "current", "scores")
 SCORE_LINE = re.compile(r"^\S.* (allocation|promotion) score on \S+: \S+$")
 
 
-def _load_generator():
+def _load_generator(name: str = "cibgen"):
     spec = importlib.util.spec_from_file_location(
-        "pengine_cibgen", ROOT / "tests" / "pengine" / "cibgen.py")
+        f"pengine_{name}", ROOT / "tests" / "pengine" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["pengine_cibgen"] = module
+    sys.modules[f"pengine_{name}"] = module
     spec.loader.exec_module(module)
     return module
 
 
 cibgen = _load_generator()
+colocgen = _load_generator("colocgen")
 
 
 HB_OVERRIDE: list[str] = []
@@ -155,8 +158,8 @@ class Case:
 
 
 def make_case(seed: int, source: str, workdir: pathlib.Path) -> Case:
-    if source == "own":
-        text, features = cibgen.generate(seed)
+    if source in ("own", "coloc"):
+        text, features = (cibgen if source == "own" else colocgen).generate(seed)
         return Case(seed, source, text, [], features)
     rnd = random.Random(seed)
     nodes, rscs = rnd.randint(2, 6), rnd.randint(3, 40)
@@ -277,7 +280,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--first", type=int, default=1, help="first seed")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
-    parser.add_argument("--source", choices=("own", "shared", "both"), default="own")
+    parser.add_argument("--source", choices=("own", "shared", "both", "coloc"), default="own",
+                        help="both: own and shared; coloc: tests/pengine/colocgen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

@@ -121,3 +121,13 @@ def test_judge_compares_score_lines_apart_from_the_sections():
     assert harness.compare(other, theirs) == []
     assert harness.sections(other.out)["Current cluster status"] == ["* Node List:",
                                                                       "* Online: [ node1 ]"]
+
+
+def test_live_colocation_seeds_agree_with_crm_simulate(tmp_path):
+    """tests/pengine/colocgen.py's clusters, dense in colocations, scores included."""
+    _crm_simulate_or_skip()
+    tally = harness.run_many(list(range(1, 31)), "coloc", 2, tmp_path, scores=True)
+    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
+               for r in tally.failing]
+    assert tally.total >= 27, "crm_simulate crashed on too many seeds"
+    assert not tally.failing, "\n".join(details)
