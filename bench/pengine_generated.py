@@ -3,19 +3,25 @@
     python bench/pengine_generated.py --cases 3000                 # own generator, seeds 1..3000
     python bench/pengine_generated.py --source shared --cases 500  # the anchors' gen_cib.py
     python bench/pengine_generated.py --seed 17 --show 1 --keep /tmp/cases
+    python bench/pengine_generated.py --cases 300 --scores          # node scores too
+    python bench/pengine_generated.py --source coloc --cases 500 --scores  # colocation chains
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
-tests/pengine/cibgen.py (every feature the engine supports, see its docstring) or by the shared
+tests/pengine/cibgen.py (every feature the engine supports, see its docstring), by the shared
 anchor generator gen_cib.py (cold clusters with groups and constraints, plus a random node
-failure, clean node loss or quorum loss injected on the command line). Both tools are run as a
-user runs them (our installed `hb` entry point, not an in-process call) and their outputs are
-compared section by section:
+failure, clean node loss or quorum loss injected on the command line) or by
+tests/pengine/colocgen.py (small clusters dense in colocations, for the scores). Both tools are
+run as a user runs them (our installed `hb` entry point, not an in-process call) and their
+outputs are compared section by section:
 
 - exit: the exit statuses differ (or one tool timed out);
 - summary: the Transition Summary lines differ (as a set);
 - executed: the executed actions differ (as a set);
 - placement: the Revised Cluster Status differs;
-- current: the Current cluster status (how the input is read and shown) differs.
+- current: the Current cluster status (how the input is read and shown) differs;
+- scores (with --scores, both tools run once more with `-s -S -Q`): the node scores differ
+  (the allocation and promotion score lines, as a set) -- a rule can be wrong on scores while
+  the placement still happens to agree.
 
 A case agrees when nothing differs. Printed: agreement overall, per mismatch category, and per
 feature tag of the generator (share of the cases carrying that tag that agree), then the worst
@@ -44,19 +50,21 @@ ANCHORS = pathlib.Path(os.environ.get("PYHB_ANCHORS",
                                       str(ROOT.parent / "shared" / "anchors" / "pacemaker")))
 TITLES = ("Current cluster status", "Performing Requested Modifications", "Transition Summary",
           "Executing Cluster Transition", "Revised Cluster Status")
-CATEGORIES = ("exit", "summary", "executed", "placement", "current")
+CATEGORIES = ("exit", "summary", "executed", "placement", "current", "scores")
+SCORE_LINE = re.compile(r"^\S.* (allocation|promotion) score on \S+: \S+$")
 
 
-def _load_generator():
+def _load_generator(name: str = "cibgen"):
     spec = importlib.util.spec_from_file_location(
-        "pengine_cibgen", ROOT / "tests" / "pengine" / "cibgen.py")
+        f"pengine_{name}", ROOT / "tests" / "pengine" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["pengine_cibgen"] = module
+    sys.modules[f"pengine_{name}"] = module
     spec.loader.exec_module(module)
     return module
 
 
 cibgen = _load_generator()
+colocgen = _load_generator("colocgen")
 
 
 HB_OVERRIDE: list[str] = []
@@ -81,6 +89,8 @@ def sections(text: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {"preamble": []}
     current = "preamble"
     for line in text.splitlines():
+        if SCORE_LINE.match(line):
+            continue  # appended by judge(scores=True); compared apart (score_lines)
         if line.endswith(":") and line[:-1] in TITLES:
             current = line[:-1]
             out[current] = []
@@ -112,7 +122,12 @@ def oracle_crashed(theirs: Outcome) -> bool:
     return theirs.rc is not None and (theirs.rc < 0 or theirs.rc >= 128)
 
 
-def compare(ours: Outcome, theirs: Outcome) -> list[str]:
+def score_lines(text: str) -> list[str]:
+    """The `-s` score lines of a run, sorted (both tools print them in their own order)."""
+    return sorted(line for line in text.splitlines() if SCORE_LINE.match(line))
+
+
+def compare(ours: Outcome, theirs: Outcome, scores: bool = False) -> list[str]:
     """The mismatch categories between two runs (empty: they agree)."""
     if ours.rc != theirs.rc:
         return ["exit"]
@@ -127,6 +142,8 @@ def compare(ours: Outcome, theirs: Outcome) -> list[str]:
         found.append("placement")
     if a.get("Current cluster status") != b.get("Current cluster status"):
         found.append("current")
+    if scores and score_lines(ours.out) != score_lines(theirs.out):
+        found.append("scores")
     return found
 
 
@@ -141,8 +158,8 @@ class Case:
 
 
 def make_case(seed: int, source: str, workdir: pathlib.Path) -> Case:
-    if source == "own":
-        text, features = cibgen.generate(seed)
+    if source in ("own", "coloc"):
+        text, features = (cibgen if source == "own" else colocgen).generate(seed)
         return Case(seed, source, text, [], features)
     rnd = random.Random(seed)
     nodes, rscs = rnd.randint(2, 6), rnd.randint(3, 40)
@@ -168,12 +185,19 @@ class Result:
     theirs: Outcome
 
 
-def judge(case: Case, workdir: pathlib.Path, timeout: float = 60.0) -> Result:
+def judge(case: Case, workdir: pathlib.Path, timeout: float = 60.0,
+          scores: bool = False) -> Result:
     path = workdir / f"{case.source}-{case.seed}.xml"
     path.write_text(case.cib)
     theirs = run_tool(["crm_simulate", "-S", "-x", str(path), *case.args], timeout)
     ours = run_tool([*hb_command(), "-S", "-x", str(path), *case.args], timeout)
-    return Result(case, compare(ours, theirs), ours, theirs)
+    if scores:
+        # a run of its own, as Pacemaker's runner does: crm_simulate drops the section titles
+        # of -S when -s is given
+        for outcome, cmd in ((theirs, ["crm_simulate"]), (ours, hb_command())):
+            extra = run_tool([*cmd, "-s", "-S", "-Q", "-x", str(path), *case.args], timeout)
+            outcome.out += "".join(line + "\n" for line in score_lines(extra.out))
+    return Result(case, compare(ours, theirs, scores), ours, theirs)
 
 
 @dataclass
@@ -206,11 +230,12 @@ class Tally:
         return 100.0 * self.agreed / self.total if self.total else 100.0
 
 
-def run_many(seeds: list[int], source: str, jobs: int, workdir: pathlib.Path) -> Tally:
+def run_many(seeds: list[int], source: str, jobs: int, workdir: pathlib.Path,
+             scores: bool = False) -> Tally:
     tally = Tally()
 
     def one(seed: int) -> Result:
-        return judge(make_case(seed, source, workdir), workdir)
+        return judge(make_case(seed, source, workdir), workdir, scores=scores)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         for result in pool.map(one, seeds):
@@ -220,8 +245,12 @@ def run_many(seeds: list[int], source: str, jobs: int, workdir: pathlib.Path) ->
 
 def diff_text(result: Result) -> str:
     import difflib
-    return "".join(difflib.unified_diff(result.theirs.out.splitlines(True),
-                                        result.ours.out.splitlines(True),
+
+    def lines(text: str) -> list[str]:
+        # score lines sorted at the end: the tools print them in different orders
+        rest = [line for line in text.splitlines(True) if not SCORE_LINE.match(line.rstrip("\n"))]
+        return rest + [line + "\n" for line in score_lines(text)]
+    return "".join(difflib.unified_diff(lines(result.theirs.out), lines(result.ours.out),
                                         "crm_simulate", "hb simulate", n=2))
 
 
@@ -251,12 +280,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--first", type=int, default=1, help="first seed")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
-    parser.add_argument("--source", choices=("own", "shared", "both"), default="own")
+    parser.add_argument("--source", choices=("own", "shared", "both", "coloc"), default="own",
+                        help="both: own and shared; coloc: tests/pengine/colocgen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")
     parser.add_argument("--goal", type=float, default=99.5)
     parser.add_argument("--hb", help="the hb executable to judge (default: this venv's)")
+    parser.add_argument("--scores", action="store_true",
+                        help="also compare the node scores (both tools run with -s)")
     args = parser.parse_args(argv)
     if args.hb:
         HB_OVERRIDE[:] = [args.hb]
@@ -271,7 +303,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         for source in sources:
             start = time.monotonic()
-            tally = run_many(seeds, source, args.jobs, workdir)
+            tally = run_many(seeds, source, args.jobs, workdir, args.scores)
             report(tally, f"{source} generator, seeds {seeds[0]}..{seeds[-1]}", args.show)
             print(f"  ({time.monotonic() - start:.1f} s)")
             worst = min(worst, tally.percent())

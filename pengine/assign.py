@@ -409,43 +409,58 @@ def merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int
 def _group_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
                          attr: Optional[str], factor: float,
                          flags: int) -> Optional[dict[Node, int]]:
-    if rsc.merging:
-        return nodes
-    rsc.merging = True
-    if rsc.children:
-        member = rsc.children[0]
-        nodes = merge_weights(member, primary_id, nodes, attr, factor, flags)
-    for con in list(rsc.rsc_cons_lhs):
-        nodes = native_merge_weights(con.dependent, rsc.id, nodes, con.node_attribute,
-                                     con.score / INFINITY, flags)
-    rsc.merging = False
-    return nodes
+    """A group's cmds->merge_weights: Pacemaker 2.1.5 has one function for every variant
+    (pcmk__add_colocated_node_scores, whose group branch is init_group_colocated_nodes), so
+    this is native_merge_weights, which holds that branch."""
+    return native_merge_weights(rsc, primary_id, nodes, attr, factor, flags)
+
+
+def _init_colocated_nodes(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
+                          attr: Optional[str], factor: float,
+                          flags: int) -> Optional[dict[Node, int]]:
+    """init_group_colocated_nodes / init_nongroup_colocated_nodes: the table to continue
+    from. Without a table (only the resource sort asks so) it is the resource's own scores
+    (a group's: its last member's); with one, a group merges its first member, which brings
+    in the others through the internal colocations at full strength, and any other resource
+    adds its best matching scores scaled by factor. None: ignore the resource (an empty
+    group)."""
+    if rsc.variant == GROUP:
+        if not rsc.children:
+            return None
+        member = rsc.children[-1] if nodes is None else rsc.children[0]
+        work = None if nodes is None else dict(nodes)
+        return merge_weights(member, primary_id, work, attr, factor, flags)
+    if nodes is None:
+        return dict(rsc.allowed)
+    work = dict(nodes)
+    _add_matching_scores(work, rsc, attr, factor, bool(flags & W_POSITIVE))
+    return work
 
 
 def native_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[Node, int]],
                          attr: Optional[str], factor: float,
                          flags: int) -> Optional[dict[Node, int]]:
+    """pcmk__add_colocated_node_scores (Pacemaker 2.1.5): nodes updated with rsc's scores
+    and, if any node stays available, with those of the resources colocated with rsc
+    ("this with" ones under W_FORWARD, else the influential "with this" ones -- for a group
+    those of its last member), each scaled by its score/INFINITY with the sign of factor.
+    Under W_ROLLBACK a table that leaves no node available is dropped (nodes returned as
+    given). nodes=None starts from rsc's own scores (W_INIT is that request's name)."""
     if rsc.merging:
         return nodes
     rsc.merging = True
     if flags & W_INIT:
-        if rsc.variant == GROUP and rsc.children:
-            work = native_merge_weights(rsc.children[-1], primary_id, None, attr, factor, flags)
-        else:
-            work = dict(rsc.allowed)
+        nodes = None
         flags &= ~W_INIT
-    elif rsc.variant == GROUP and rsc.children:
-        work = dict(nodes or {})
-        work = native_merge_weights(rsc.children[-1], primary_id, work, attr, factor, flags)
-    else:
-        work = dict(nodes or {})
-        _add_matching_scores(work, rsc, attr, factor, bool(flags & W_POSITIVE))
-    assert work is not None
+    work = _init_colocated_nodes(rsc, primary_id, nodes, attr, factor, flags)
+    if work is None:
+        rsc.merging = False
+        return nodes
     if any_available(work):
         multiplier = -1 if factor < 0 else 1
         if flags & W_FORWARD:
             cons = list(rsc.rsc_cons)
-        elif rsc.variant == GROUP and rsc.children:
+        elif rsc.variant == GROUP:
             cons = list(rsc.children[-1].rsc_cons_lhs)
         else:
             cons = list(rsc.rsc_cons_lhs)
@@ -456,9 +471,10 @@ def native_merge_weights(rsc: Resource, primary_id: str, nodes: Optional[dict[No
                 continue
             else:
                 other = con.dependent
-            work = merge_weights(other, primary_id, work, con.node_attribute,
-                                 multiplier * con.score / INFINITY, flags | W_ROLLBACK)
-            assert work is not None
+            merged = merge_weights(other, primary_id, work, con.node_attribute,
+                                   multiplier * con.score / INFINITY, flags | W_ROLLBACK)
+            assert merged is not None
+            work = merged
     elif flags & W_ROLLBACK:
         rsc.merging = False
         return nodes
@@ -641,7 +657,14 @@ def assign_primitive(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> O
         rsc.managed = False
     if not rsc.managed:
         rsc.next_role = rsc.role
-        assign_to(ws, rsc, current_node(rsc), True)
+        running = current_node(rsc)
+        if assign_to(ws, rsc, running, True):
+            assert running is not None
+            # pcmk__finalize_assignment copies the node it is given, here the running node
+            # (pe__current_node), not rsc's allowed-table entry: the assigned weight that a
+            # mandatory colocation with a promotable clone adds (node_list_exclude) is the
+            # node's own weight
+            rsc.allocated_weight = running.weight
     elif ws.stop_everything:
         assign_to(ws, rsc, None, True)
     elif rsc.provisional and assign_best_node(ws, rsc, prefer):

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.slow  # 1,316 short processes: ~40 s on two idle cores
 # The documented minimum number of listed (hence passing) cases per tier; raise them with the
 # lists, lower them only with a reason in the commit message.
 MIN_LOOSE = {1: 121, 2: 198, 3: 250}
-MIN_STRICT = {1: 121, 2: 198, 3: 246}
+MIN_STRICT = {1: 121, 2: 198, 3: 249}
 
 
 def _missing(why: str) -> None:

@@ -8,8 +8,8 @@ Two parts:
   Pacemaker installation.
 - a short live run: the first seeds of tests/pengine/cibgen.py, judged by
   bench/pengine_generated.py exactly as the long benchmark does (our installed `hb` entry point
-  against `crm_simulate`, section by section). It needs crm_simulate (pacemaker-cli-utils):
-  skipped without it, but a failure under CI.
+  against `crm_simulate`, section by section, node scores included). It needs crm_simulate
+  (pacemaker-cli-utils): skipped without it, but a failure under CI.
 """
 
 from __future__ import annotations
@@ -102,8 +102,32 @@ def _crm_simulate_or_skip() -> None:
 
 def test_live_generated_seeds_agree_with_crm_simulate(tmp_path):
     _crm_simulate_or_skip()
-    tally = harness.run_many(list(LIVE_SEEDS), "own", 2, tmp_path)
+    tally = harness.run_many(list(LIVE_SEEDS), "own", 2, tmp_path, scores=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
                for r in tally.failing]
     assert tally.total >= len(LIVE_SEEDS) - 3, "crm_simulate crashed on too many seeds"
+    assert not tally.failing, "\n".join(details)
+
+
+def test_judge_compares_score_lines_apart_from_the_sections():
+    status = "Current cluster status:\n  * Node List:\n    * Online: [ node1 ]\n"
+    line = "pcmk__primitive_assign: r allocation score on node1: {}\n"
+    theirs = harness.Outcome(0, status + line.format(70), "")
+    same = harness.Outcome(0, status + line.format(70), "")
+    other = harness.Outcome(0, status + line.format("-INFINITY"), "")
+    assert harness.compare(same, theirs, scores=True) == []
+    assert harness.compare(other, theirs, scores=True) == ["scores"]
+    # without --scores the score lines are ignored, and never read as part of a section
+    assert harness.compare(other, theirs) == []
+    assert harness.sections(other.out)["Current cluster status"] == ["* Node List:",
+                                                                      "* Online: [ node1 ]"]
+
+
+def test_live_colocation_seeds_agree_with_crm_simulate(tmp_path):
+    """tests/pengine/colocgen.py's clusters, dense in colocations, scores included."""
+    _crm_simulate_or_skip()
+    tally = harness.run_many(list(range(1, 31)), "coloc", 2, tmp_path, scores=True)
+    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
+               for r in tally.failing]
+    assert tally.total >= 27, "crm_simulate crashed on too many seeds"
     assert not tally.failing, "\n".join(details)
