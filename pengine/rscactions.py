@@ -615,6 +615,8 @@ def handle_config_changes(ws: WorkingSet) -> None:
     if status is None:
         return
     matching = _rscs_matching_index(ws)
+    quiet = _quiet_agents(matching)
+    busy = _busy_keys(matching)
     states: dict[str, XNode] = {}
     for state in status.children:
         if state.tag == "node_state" and state.get("uname") is not None:
@@ -629,12 +631,19 @@ def handle_config_changes(ws: WorkingSet) -> None:
         rscs = None if lrm is None else lrm.find("lrm_resources")
         if rscs is None:
             continue
+        here = busy.get(node, _NO_KEYS)
         for entry in rscs.children:
             if entry.tag != "lrm_resource" or not entry.children:
                 continue
             facts = entry.rec  # what status unpacking read from a probe-only element
             if facts.__class__ is tuple:
-                ident, (kind, cls, provider) = facts
+                ident, agent = facts
+                if ident not in here:
+                    # no resource of this id is active here: only an agent change matters
+                    expected = quiet.get(ident, _ANY_AGENT)
+                    if expected is _ANY_AGENT or expected == agent:
+                        continue
+                kind, cls, provider = agent
             else:
                 ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
             for rsc in matching.get(ident or "", ()):
@@ -648,6 +657,44 @@ def handle_config_changes(ws: WorkingSet) -> None:
                         continue
                 _process_rsc_history(ws, entry, rsc, node, calculate_active_ops,
                                      get_failcount)
+
+
+_NO_KEYS: frozenset = frozenset()
+_ANY_AGENT = object()  # no primitive answers to the id: nothing to check
+
+
+def _quiet_agents(matching: dict[str, list[Resource]]) -> dict[str, object]:
+    """For each id of the matching index, the one (type, class, provider) that its primitives
+    share when none of them is an orphan (a probe-only entry naming that agent, where none of
+    them is active, needs no check), `_ANY_AGENT` when no primitive answers to it, None when
+    every entry must be checked. Computed once per transition, not per node and entry (300,000
+    entries at 32 nodes / 10,000 resources)."""
+    quiet: dict[str, object] = {}
+    for key, rscs in matching.items():
+        agent: object = _ANY_AGENT
+        for rsc in rscs:
+            if rsc.variant != PRIMITIVE:
+                continue
+            xml = rsc.xml
+            mine = (xml.get("type"), xml.get("class"), xml.get("provider"))
+            if rsc.orphan or (agent is not _ANY_AGENT and agent != mine):
+                agent = None
+                break
+            agent = mine
+        quiet[key] = agent
+    return quiet
+
+
+def _busy_keys(matching: dict[str, list[Resource]]) -> dict[Node, set[str]]:
+    """Per node, the ids of the matching index that name a primitive active there (their
+    entries are checked in full)."""
+    busy: dict[Node, set[str]] = {}
+    for key, rscs in matching.items():
+        for rsc in rscs:
+            if rsc.variant == PRIMITIVE:
+                for node in rsc.running_on:
+                    busy.setdefault(node, set()).add(key)
+    return busy
 
 
 def _rscs_matching_index(ws: WorkingSet) -> dict[str, list[Resource]]:
