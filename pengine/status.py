@@ -193,11 +193,30 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     fast = not ws.shutdown_lock
     by_id = ws.rsc_by_id
     cache = ws.fast_probe
+    stopped = m.ROLE_STOPPED
     for entry in rscs.children:
         if entry.tag != "lrm_resource":
             continue
-        if fast and len(entry.children) == 1 and _probed_not_running(node, entry, by_id, cache):
-            continue
+        if fast and len(entry.children) == 1:
+            # _probed_not_running, inline for the entries whose facts are known (a reused
+            # section's): most of a big cluster's history, 300,000 entries at 32/10000
+            facts = entry.rec
+            if facts.__class__ is not tuple:
+                if facts is None and _probed_not_running(node, entry, by_id, cache):
+                    continue
+            else:
+                rsc = by_id.get(facts[0])
+                if rsc is not None:
+                    agent = cache.get(id(rsc))
+                    if agent is None:
+                        agent = _fast_agent(rsc, cache)
+                    if agent is not False and not rsc.actions.by_task.get("stop"):
+                        if rsc.role <= stopped:
+                            rsc.role = stopped
+                        target = rsc.target_role
+                        rsc.next_role = m.ROLE_UNKNOWN if target is None else target
+                        rsc.known_on.setdefault(node, True)
+                        continue
         unpack_lrm_resource(ws, node, entry)
 
 
