@@ -616,6 +616,7 @@ def handle_config_changes(ws: WorkingSet) -> None:
         return
     matching = _rscs_matching_index(ws)
     quiet = _quiet_agents(matching)
+    rules = _agent_rules(ws, quiet)
     busy = _busy_keys(matching)
     states: dict[str, XNode] = {}
     for state in status.children:
@@ -631,19 +632,10 @@ def handle_config_changes(ws: WorkingSet) -> None:
         rscs = None if lrm is None else lrm.find("lrm_resources")
         if rscs is None:
             continue
-        here = busy.get(node, _NO_KEYS)
-        for entry in rscs.children:
-            if entry.tag != "lrm_resource" or not entry.children:
-                continue
-            facts = entry.rec  # what status unpacking read from a probe-only element
+        for entry in _entries_to_check(_entry_index(rscs), busy.get(node, _NO_KEYS), rules):
+            facts = entry.rec
             if facts.__class__ is tuple:
-                ident, agent = facts
-                if ident not in here:
-                    # no resource of this id is active here: only an agent change matters
-                    expected = quiet.get(ident, _ANY_AGENT)
-                    if expected is _ANY_AGENT or expected == agent:
-                        continue
-                kind, cls, provider = agent
+                ident, (kind, cls, provider) = facts
             else:
                 ident, kind, cls, provider = entry.values_of(_ENTRY_FIELDS)
             for rsc in matching.get(ident or "", ()):
@@ -657,6 +649,85 @@ def handle_config_changes(ws: WorkingSet) -> None:
                         continue
                 _process_rsc_history(ws, entry, rsc, node, calculate_active_ops,
                                      get_failcount)
+
+
+class _EntryIndex:
+    """One lrm_resources element's entries as handle_config_changes reads them, kept on the
+    element (`XNode.rec`) while its entry list is the same: the entries it checks in full
+    (`loose`, with their positions) and the probe-only ones by resource id, with the set of
+    their facts. Why: at 32 nodes / 10,000 resources a node failure leaves 31 sections of
+    10,000 entries unchanged, nearly all probe-only; reading each entry to skip it cost
+    0.2 s per transition (one cache miss each), the index makes the skip a set difference.
+    Whoever changes an entry of the element resets the element's `rec` (pengine/simexec.py
+    does); an entry that gains its facts after the index was built is checked in full, which
+    decides as skipping it would."""
+
+    __slots__ = ("children", "length", "loose", "by_ident", "facts", "rules", "odd")
+
+    def __init__(self, children: list[XNode]) -> None:
+        self.children = children
+        self.length = len(children)
+        self.loose: list[tuple[int, XNode]] = []
+        self.by_ident: dict[str, list[tuple[int, XNode]]] = {}
+        facts_seen: set[tuple] = set()
+        for pos, entry in enumerate(children):
+            if entry.tag != "lrm_resource" or not entry.children:
+                continue
+            facts = entry.rec
+            if facts.__class__ is tuple:
+                self.by_ident.setdefault(facts[0], []).append((pos, entry))
+                facts_seen.add(facts)
+            else:
+                self.loose.append((pos, entry))
+        self.facts = frozenset(facts_seen)
+        self.rules: Optional[AgentRules] = None  # what `odd` was computed against
+        self.odd: tuple[str, ...] = ()  # ids of probe-only entries that fail the rules
+
+
+def _entry_index(rscs: XNode) -> _EntryIndex:
+    index = rscs.rec
+    children = rscs.children
+    if index.__class__ is not _EntryIndex or index.children is not children or \
+            index.length != len(children):
+        index = rscs.rec = _EntryIndex(children)
+    return index
+
+
+# (the ids whose agent is checked, the (id, agent) pairs that agree with the configuration)
+AgentRules = tuple[frozenset, frozenset]
+
+
+def _agent_rules(ws: WorkingSet, quiet: dict[str, object]) -> AgentRules:
+    """The rules of _quiet_agents as two sets; the previous run's object when they are equal
+    (a warm core's `ws.carry`: the same configuration), so that each entry index keeps what it
+    derived from them."""
+    rules = (frozenset(key for key, agent in quiet.items() if agent is not _ANY_AGENT),
+             frozenset((key, agent) for key, agent in quiet.items() if agent.__class__ is tuple))
+    last = ws.carry.get("agent_rules")
+    if last is not None and last == rules:
+        return last  # type: ignore[return-value]
+    ws.carry["agent_rules"] = rules
+    return rules
+
+
+def _entries_to_check(index: _EntryIndex, here: frozenset | set[str],
+                      rules: AgentRules) -> list[XNode]:
+    """The entries of one node that handle_config_changes must read, in document order: all
+    but the probe-only ones whose id is not active on the node and whose agent is the one
+    configured for it (or no primitive answers to the id)."""
+    by_ident = index.by_ident
+    if index.rules is not rules:
+        checked, agreed = rules
+        index.odd = tuple({facts[0] for facts in index.facts - agreed if facts[0] in checked})
+        index.rules = rules
+    chosen = dict(index.loose)
+    for ident in here:
+        got = by_ident.get(ident)
+        if got:
+            chosen.update(got)
+    for ident in index.odd:
+        chosen.update(by_ident[ident])
+    return [chosen[pos] for pos in sorted(chosen)]
 
 
 _NO_KEYS: frozenset = frozenset()
