@@ -495,6 +495,7 @@ class WorkingSet:
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}
         self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
+        self.probe_targets: dict = {}     # resource id -> Resource, or False (status.py)
         # what a warm core (pengine/process.py) carries from one run to the next, equal
         # results reused by identity (rscactions.handle_config_changes); empty elsewhere
         self.carry: dict[str, object] = {}

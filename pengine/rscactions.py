@@ -26,7 +26,7 @@ from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLO
 from pengine.assign import current_node
 from pengine.opconfig import find_op_entry
 from pengine.ordering import action_flags
-from pengine.status import calculate_active_ops, get_failcount, sort_ops
+from pengine.status import EntryIndex, calculate_active_ops, get_failcount, sort_ops
 from pengine.unpack import add_colocation
 from pengine.values import is_true
 
@@ -651,45 +651,10 @@ def handle_config_changes(ws: WorkingSet) -> None:
                                      get_failcount)
 
 
-class _EntryIndex:
-    """One lrm_resources element's entries as handle_config_changes reads them, kept on the
-    element (`XNode.rec`) while its entry list is the same: the entries it checks in full
-    (`loose`, with their positions) and the probe-only ones by resource id, with the set of
-    their facts. Why: at 32 nodes / 10,000 resources a node failure leaves 31 sections of
-    10,000 entries unchanged, nearly all probe-only; reading each entry to skip it cost
-    0.2 s per transition (one cache miss each), the index makes the skip a set difference.
-    Whoever changes an entry of the element resets the element's `rec` (pengine/simexec.py
-    does); an entry that gains its facts after the index was built is checked in full, which
-    decides as skipping it would."""
-
-    __slots__ = ("children", "length", "loose", "by_ident", "facts", "rules", "odd")
-
-    def __init__(self, children: list[XNode]) -> None:
-        self.children = children
-        self.length = len(children)
-        self.loose: list[tuple[int, XNode]] = []
-        self.by_ident: dict[str, list[tuple[int, XNode]]] = {}
-        facts_seen: set[tuple] = set()
-        for pos, entry in enumerate(children):
-            if entry.tag != "lrm_resource" or not entry.children:
-                continue
-            facts = entry.rec
-            if facts.__class__ is tuple:
-                self.by_ident.setdefault(facts[0], []).append((pos, entry))
-                facts_seen.add(facts)
-            else:
-                self.loose.append((pos, entry))
-        self.facts = frozenset(facts_seen)
-        self.rules: Optional[AgentRules] = None  # what `odd` was computed against
-        self.odd: tuple[str, ...] = ()  # ids of probe-only entries that fail the rules
-
-
-def _entry_index(rscs: XNode) -> _EntryIndex:
+def _entry_index(rscs: XNode) -> EntryIndex:
     index = rscs.rec
-    children = rscs.children
-    if index.__class__ is not _EntryIndex or index.children is not children or \
-            index.length != len(children):
-        index = rscs.rec = _EntryIndex(children)
+    if index.__class__ is not EntryIndex or not index.valid_for(rscs):
+        index = rscs.rec = EntryIndex(rscs.children)
     return index
 
 
@@ -710,7 +675,7 @@ def _agent_rules(ws: WorkingSet, quiet: dict[str, object]) -> AgentRules:
     return rules
 
 
-def _entries_to_check(index: _EntryIndex, here: frozenset | set[str],
+def _entries_to_check(index: EntryIndex, here: frozenset | set[str],
                       rules: AgentRules) -> list[XNode]:
     """The entries of one node that handle_config_changes must read, in document order: all
     but the probe-only ones whose id is not active on the node and whose agent is the one
