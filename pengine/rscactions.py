@@ -680,19 +680,20 @@ def _entries_to_check(index: EntryIndex, here: frozenset | set[str],
     """The entries of one node that handle_config_changes must read, in document order: all
     but the probe-only ones whose id is not active on the node and whose agent is the one
     configured for it (or no primitive answers to the id)."""
-    by_ident = index.by_ident
+    children = index.children
     if index.rules is not rules:
         checked, agreed = rules
-        index.odd = tuple({facts[0] for facts in index.facts - agreed if facts[0] in checked})
+        index.odd = tuple(index.first[facts[0]] for facts in set(index.plan).difference(agreed)
+                          if facts.__class__ is tuple and facts[0] in checked)
         index.rules = rules
-    chosen = dict(index.loose)
+    first = index.first
+    chosen = set(index.loose)
+    chosen.update(index.odd)
     for ident in here:
-        got = by_ident.get(ident)
-        if got:
-            chosen.update(got)
-    for ident in index.odd:
-        chosen.update(by_ident[ident])
-    return [chosen[pos] for pos in sorted(chosen)]
+        pos = first.get(ident)
+        if pos is not None:
+            chosen.add(pos)
+    return [children[pos] for pos in sorted(chosen)]
 
 
 _NO_KEYS: frozenset = frozenset()

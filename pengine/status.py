@@ -194,26 +194,33 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     children = rscs.children
     index = rscs.rec
     if fast and index.__class__ is EntryIndex and index.valid_for(rscs):
-        _unpack_entries(ws, node, index.plan, True)
+        _unpack_entries(ws, node, children, index.plan, True)
         return
-    _unpack_entries(ws, node, [(None, entry) for entry in children if entry.tag == "lrm_resource"],
-                    fast)
+    _unpack_entries(ws, node, children, None, fast)
     if fast:
         rscs.rec = EntryIndex(children)  # the facts of its entries are known now
 
 
-def _unpack_entries(ws: WorkingSet, node: Node, plan: list[tuple[Optional[tuple], XNode]],
-                    fast: bool) -> None:
+_OTHER = object()  # in an EntryIndex plan: not an lrm_resource
+
+
+def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
+                    plan: Optional[list[object]], fast: bool) -> None:
     """Each lrm_resource entry in order: "probed here, not running" directly
-    (_probed_not_running, inline for the entries whose facts are known, given by the plan for
-    a reused section: most of a big cluster's history, 300,000 entries at 32/10000, not read
-    again), the others by unpack_lrm_resource."""
+    (_probed_not_running, inline for the entries whose facts are known, given by the plan of
+    a reused section: most of a big cluster's history, 300,000 entries at 32/10000, whose
+    elements are not read again), the others by unpack_lrm_resource."""
     by_id = ws.rsc_by_id
     cache = ws.fast_probe
     targets = ws.probe_targets
     stopped = m.ROLE_STOPPED
-    for facts, entry in plan:
-        if facts is None:
+    for pos, facts in enumerate(children if plan is None else plan):
+        if facts.__class__ is not tuple:
+            if facts is _OTHER:
+                continue
+            entry = children[pos]
+            if entry.tag != "lrm_resource":
+                continue
             if not fast or len(entry.children) != 1:
                 unpack_lrm_resource(ws, node, entry)
                 continue
@@ -239,7 +246,7 @@ def _unpack_entries(ws: WorkingSet, node: Node, plan: list[tuple[Optional[tuple]
                 rsc.next_role = m.ROLE_UNKNOWN if target is None else target
                 rsc.known_on.setdefault(node, True)
                 continue
-        unpack_lrm_resource(ws, node, entry)
+        unpack_lrm_resource(ws, node, children[pos])
 
 
 class EntryIndex:
@@ -249,37 +256,38 @@ class EntryIndex:
     node failure leaves 31 sections of 10,000 entries unchanged, nearly all probe-only, and
     reading each element again costs a cache miss each (0.2 s per pass).
 
-    `plan`: each entry with its probe-only facts (None: read the entry); `loose`: the entries
-    the configuration check reads in full, with their positions; `by_ident`: the probe-only
-    ones by resource id; `facts`: the set of their facts; `rules`/`odd`: what the check
-    derived from its agent rules. Built once the entries' facts are known (after a pass of
-    unpacking). Whoever changes an entry resets the element's `rec` (pengine/simexec.py
-    does); an entry that gains its facts later is read in full, which decides the same."""
+    `plan`: per child, its probe-only facts, None (read the entry) or `_OTHER`; `loose`: the
+    positions of the entries the configuration check reads in full (those without facts, and
+    a second entry of one id); `first`: a probe-only entry's position by resource id;
+    `rules`/`odd`: the ids whose entries fail the check's agent rules, and those rules. Built
+    once the entries' facts are known (after a pass of unpacking), a few pointers per entry.
+    Whoever changes an entry resets the element's `rec` (pengine/simexec.py does); an entry
+    that gains its facts later is read in full, which decides the same."""
 
-    __slots__ = ("children", "length", "plan", "loose", "by_ident", "facts", "rules", "odd")
+    __slots__ = ("children", "length", "plan", "loose", "first", "rules", "odd")
 
     def __init__(self, children: list[XNode]) -> None:
         self.children = children
         self.length = len(children)
-        self.plan: list[tuple[Optional[tuple], XNode]] = []
-        self.loose: list[tuple[int, XNode]] = []
-        self.by_ident: dict[str, list[tuple[int, XNode]]] = {}
-        facts_seen: set[tuple] = set()
+        self.plan: list[object] = []
+        self.loose: list[int] = []
+        self.first: dict[str, int] = {}
+        plan, loose, first = self.plan, self.loose, self.first
         for pos, entry in enumerate(children):
             if entry.tag != "lrm_resource":
+                plan.append(_OTHER)
                 continue
             facts = entry.rec
             if facts.__class__ is tuple:
-                self.plan.append((facts, entry))
-                self.by_ident.setdefault(facts[0], []).append((pos, entry))
-                facts_seen.add(facts)
+                plan.append(facts)
+                if first.setdefault(facts[0], pos) != pos:
+                    loose.append(pos)
             else:
-                self.plan.append((None, entry))
+                plan.append(None)
                 if entry.children:
-                    self.loose.append((pos, entry))
-        self.facts = frozenset(facts_seen)
+                    loose.append(pos)
         self.rules: object = None  # the agent rules `odd` was derived from
-        self.odd: tuple[str, ...] = ()
+        self.odd: tuple[int, ...] = ()
 
     def valid_for(self, rscs: XNode) -> bool:
         return self.children is rscs.children and self.length == len(rscs.children)
