@@ -26,7 +26,8 @@ from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLO
 from pengine.assign import current_node
 from pengine.opconfig import find_op_entry
 from pengine.ordering import action_flags
-from pengine.status import EntryIndex, calculate_active_ops, get_failcount, sort_ops
+from pengine.entryindex import EntryIndex
+from pengine.status import calculate_active_ops, get_failcount, sort_ops
 from pengine.unpack import add_colocation
 from pengine.values import is_true
 

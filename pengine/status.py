@@ -29,6 +29,7 @@ from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_
 from pengine.values import is_true
 from pengine.clone_unpack import find_anonymous_clone
 from pengine.digest import digest_mismatch
+from pengine.entryindex import NOT_AN_ENTRY, EntryIndex
 
 # rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
 _NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)
@@ -201,9 +202,6 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
         rscs.rec = EntryIndex(children)  # the facts of its entries are known now
 
 
-_OTHER = object()  # in an EntryIndex plan: not an lrm_resource
-
-
 def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
                     plan: Optional[list[object]], fast: bool) -> None:
     """Each lrm_resource entry in order: "probed here, not running" directly
@@ -216,7 +214,7 @@ def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
     stopped = m.ROLE_STOPPED
     for pos, facts in enumerate(children if plan is None else plan):
         if facts.__class__ is not tuple:
-            if facts is _OTHER:
+            if facts is NOT_AN_ENTRY:
                 continue
             entry = children[pos]
             if entry.tag != "lrm_resource":
@@ -247,50 +245,6 @@ def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
                 rsc.known_on.setdefault(node, True)
                 continue
         unpack_lrm_resource(ws, node, children[pos])
-
-
-class EntryIndex:
-    """One lrm_resources element's entries as status unpacking and the configuration check
-    (rscactions.handle_config_changes) read them, kept on the element (`XNode.rec`) while its
-    entry list is the same object of the same length. Why: at 32 nodes / 10,000 resources a
-    node failure leaves 31 sections of 10,000 entries unchanged, nearly all probe-only, and
-    reading each element again costs a cache miss each (0.2 s per pass).
-
-    `plan`: per child, its probe-only facts, None (read the entry) or `_OTHER`; `loose`: the
-    positions of the entries the configuration check reads in full (those without facts, and
-    a second entry of one id); `first`: a probe-only entry's position by resource id;
-    `rules`/`odd`: the ids whose entries fail the check's agent rules, and those rules. Built
-    once the entries' facts are known (after a pass of unpacking), a few pointers per entry.
-    Whoever changes an entry resets the element's `rec` (pengine/simexec.py does); an entry
-    that gains its facts later is read in full, which decides the same."""
-
-    __slots__ = ("children", "length", "plan", "loose", "first", "rules", "odd")
-
-    def __init__(self, children: list[XNode]) -> None:
-        self.children = children
-        self.length = len(children)
-        self.plan: list[object] = []
-        self.loose: list[int] = []
-        self.first: dict[str, int] = {}
-        plan, loose, first = self.plan, self.loose, self.first
-        for pos, entry in enumerate(children):
-            if entry.tag != "lrm_resource":
-                plan.append(_OTHER)
-                continue
-            facts = entry.rec
-            if facts.__class__ is tuple:
-                plan.append(facts)
-                if first.setdefault(facts[0], pos) != pos:
-                    loose.append(pos)
-            else:
-                plan.append(None)
-                if entry.children:
-                    loose.append(pos)
-        self.rules: object = None  # the agent rules `odd` was derived from
-        self.odd: tuple[int, ...] = ()
-
-    def valid_for(self, rscs: XNode) -> bool:
-        return self.children is rscs.children and self.length == len(rscs.children)
 
 
 _ENTRY_FIELDS = ("id", "type", "class", "provider")

@@ -15,8 +15,10 @@ from core.cib.xmltree import parse_xml, to_xml
 from core.errors import ConfigError
 from core.messages.pe import PeSchedule
 from core.sansio import Recv, Send
+from pengine.entryindex import EntryIndex
 from pengine.inputcache import InputCache, split_status
 from pengine.process import WARM_CIB, PengineProcess
+from pengine.unpack import _unfencing_pair_in
 
 HERE = pathlib.Path(__file__).resolve().parent
 CASES = sorted((HERE.parent / "pengine" / "cases").glob("*.xml"))
@@ -207,3 +209,19 @@ def test_every_corpus_input_is_decided_the_same_by_a_warm_core() -> None:
                 assert _decide(warm, step, cib) == fresh, path
             step += 1
     assert warm.inputs.counters["sections_reused"] > len(files)
+
+
+@pytest.mark.parametrize("pair, expected", [
+    ('<nvpair id="u" name="requires" value="unfencing"/>', True),
+    ('<nvpair id="u" name="requires" value="quorum"/>', False),
+])
+def test_the_unfencing_scan_answers_the_same_from_an_entry_index(pair: str, expected: bool) -> None:
+    """unpack_config looks for provides/requires=unfencing anywhere, the status included; a
+    reused lrm_resources element answers from its EntryIndex once walked."""
+    tree = parse_xml(STATUS.replace('<lrm_rsc_op id="r_last_0"', pair + '<lrm_rsc_op id="r_last_0"'), "t")
+    rscs = next(tree.iter("lrm_resources"))
+    assert _unfencing_pair_in(tree) is expected  # walked
+    rscs.rec = EntryIndex(rscs.children)
+    assert _unfencing_pair_in(tree) is expected  # walked, remembered
+    assert rscs.rec.unfencing is expected
+    assert _unfencing_pair_in(tree) is expected  # from the index
