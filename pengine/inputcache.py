@@ -41,12 +41,13 @@ _CLOSE = "</node_state>"
 
 
 Span = tuple[int, int, int]  # a node_state: (start, end of its start tag, end)
+Section = tuple[list[XNode], int]  # a node_state's content: its elements, its newlines
 
 
 def split_status(text: str) -> tuple[int, int, list[Span]] | None:
     """(end of the `<status>` start tag, start of `</status>`, each `node_state`'s span), or
     None when the text cannot be cut safely (see the module docstring)."""
-    if "<!" in text:
+    if _has_markup_declaration(text):
         return None
     start = text.find("<status")
     if start < 0:
@@ -87,6 +88,18 @@ def split_status(text: str) -> tuple[int, int, list[Span]] | None:
         pos = end
 
 
+def _has_markup_declaration(text: str) -> bool:
+    """Whether `<!` occurs in the text. Searched as its rare second character: a search for one
+    character runs at memory speed, a search for `<!` stops at every `<` of the document (0.17 s
+    for the 175 MB at 32 nodes / 10,000 resources, against 0.02 s)."""
+    bang = text.find("!")
+    while bang >= 0:
+        if bang > 0 and text[bang - 1] == "<":
+            return True
+        bang = text.find("!", bang + 1)
+    return False
+
+
 def _key(piece: str) -> tuple[int, bytes]:
     """A section's identity: its length and a 128-bit BLAKE2b digest of its text. Keeping the
     texts themselves as keys would hold a second copy of the whole status between transitions
@@ -114,7 +127,8 @@ class InputCache:
     """Parses successive CIB texts, reusing the previous input's unchanged `node_state`s."""
 
     def __init__(self) -> None:
-        self.sections: dict[tuple[int, bytes], list[XNode]] = {}
+        # a section's key -> (its content's elements, the number of lines its text ends)
+        self.sections: dict[tuple[int, bytes], Section] = {}
         self.config: tuple[tuple[int, int, bytes], XNode] | None = None
         self.counters = {"inputs": 0, "split": 0, "sections_parsed": 0, "sections_reused": 0,
                          "config_reused": 0}
@@ -145,18 +159,22 @@ class InputCache:
                 root.children[index] = self._configuration(text, cfg, path)
             except ConfigError:
                 return self._whole(text, path)
-        previous: dict[tuple[int, bytes], list[XNode]] = self.sections
-        kept: dict[tuple[int, bytes], list[XNode]] = {}
+        previous: dict[tuple[int, bytes], Section] = self.sections
+        kept: dict[tuple[int, bytes], Section] = {}
         nodes: list[XNode] = []
+        # each node_state's line: the newlines between sections are counted, a section's own
+        # are counted once, when it is parsed (counting them all is a pass over the whole text)
         line, counted = 1, 0
         for start, head_end, end in spans:
             try:
-                node = self._node_state(text, start, head_end, end, path, previous, kept)
+                node, body_lines = self._node_state(text, start, head_end, end, path, previous,
+                                                    kept)
             except ConfigError:
                 return self._whole(text, path)
-            line += text.count("\n", counted, start)
-            counted = start
-            node.line = line
+            line += text.count("\n", counted, head_end)
+            node.line = line - text.count("\n", start, head_end)
+            line += body_lines
+            counted = head_end if head_end == end else end - len(_CLOSE)
             nodes.append(node)
         self.counters["split"] += 1
         self.sections = kept
@@ -164,26 +182,27 @@ class InputCache:
         return root
 
     def _node_state(self, text: str, start: int, head_end: int, end: int, path: str,
-                    previous: dict[tuple[int, bytes], list[XNode]],
-                    kept: dict[tuple[int, bytes], list[XNode]]) -> XNode:
-        """A node_state element: its start tag parsed every time (the node's membership and
-        join state, what a failover changes), its content (the node's history and attributes)
-        reused while its text is unchanged."""
+                    previous: dict[tuple[int, bytes], Section],
+                    kept: dict[tuple[int, bytes], Section]) -> tuple[XNode, int]:
+        """A node_state element and the number of newlines in its content: its start tag
+        parsed every time (the node's membership and join state, what a failover changes), its
+        content (the node's history and attributes) reused while its text is unchanged."""
         if head_end == end:  # <node_state .../>
-            return parse_xml(text[start:end], path)
+            return parse_xml(text[start:end], path), 0
         node = parse_xml(text[start:head_end] + _CLOSE, path)
         body = text[head_end:end - len(_CLOSE)]
         key = _key(body)
         # (the same content twice in one input, a duplicate node_state, gets its own tree)
-        children = None if key in kept else previous.get(key)
-        if children is None:
-            children = list(parse_xml(f"<node_state>{body}{_CLOSE}", path).children)
+        section = None if key in kept else previous.get(key)
+        if section is None:
+            section = (list(parse_xml(f"<node_state>{body}{_CLOSE}", path).children),
+                       body.count("\n"))
             self.counters["sections_parsed"] += 1
         else:
             self.counters["sections_reused"] += 1
-        kept.setdefault(key, children)
-        node.children = children
-        return node
+        kept.setdefault(key, section)
+        node.children = section[0]
+        return node, section[1]
 
     def _configuration(self, text: str, span: tuple[int, int], path: str) -> XNode:
         start, end = span

@@ -498,6 +498,10 @@ class WorkingSet:
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}
         self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
+        self.probe_targets: dict = {}     # resource id -> Resource, or False (status.py)
+        # what a warm core (pengine/process.py) carries from one run to the next, equal
+        # results reused by identity (rscactions.handle_config_changes); empty elsewhere
+        self.carry: dict[str, object] = {}
         self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 def probe_resource_list(ws: WorkingSet, rscs: list[Resource], node: Node) -> bool:
     created = False
     for rsc in rscs:
+        if not rsc.children and node in rsc.known_on:
+            continue  # probe_rsc_on_node's usual answer (False), without a call per resource
         if probe_rsc_on_node(ws, rsc, node):
             created = True
     return created

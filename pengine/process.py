@@ -62,6 +62,7 @@ class PengineProcess:
         self.wall_offset_ms = 0
         self.counters: dict[str, int] = {"scheduled": 0, "errors": 0}
         self.inputs = InputCache()  # unchanged node_state sections are not parsed again
+        self.carry: dict[str, object] = {}  # WorkingSet.carry of each run
 
     def step(self, now_ms: int, event: object) -> list[object]:
         kind = type(event)
@@ -99,6 +100,7 @@ class PengineProcess:
         out: list[object] = []
         try:
             ws = engine.unpack_cib(cib, now)
+            ws.carry = self.carry
             ws.transition_id = msg.transition_id
             ws = engine.schedule(cib, now, ws=ws)
             graph = graph_xml(ws, ws.graph)

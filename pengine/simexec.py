@@ -115,6 +115,7 @@ def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: 
     lrm = state.find("lrm")
     rscs = None if lrm is None else lrm.find("lrm_resources")
     if rscs is not None:
+        rscs.rec = None  # an entry is about to change: what readers indexed of them is stale
         # as crm_simulate's XPath lookup: an entry is reused only if exactly one matches
         for name in (resource, lrm_name):
             found = [e for e in rscs.children if e.tag == "lrm_resource" and e.get("id") == name]

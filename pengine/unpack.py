@@ -23,6 +23,7 @@ from pengine import actions as act
 from pengine import model as m
 from pengine import templates
 from pengine.digest import rsc_params
+from pengine.entryindex import EntryIndex
 from pengine.model import (A_REQUIRES_ANY, CLONE, GROUP, PRIMITIVE, Colocation, Location, Node,
                            Resource, WorkingSet, cmp_dependent, cmp_primary)
 from pengine.values import _int_or_zero, insert_sorted, is_true, numeric_key, to_bool
@@ -162,13 +163,40 @@ def unpack_config(ws: WorkingSet) -> None:
     version = cib.get("crm_feature_set")
     ws.legacy_failcounts = version is None or compare_versions(version, "3.0.13") < 0
     # unfencing is in use if any device provides it or any resource requires it
-    for pair in cib.iter("nvpair"):
-        if (pair.get("name"), pair.get("value")) in (("provides", "unfencing"),
-                                                     ("requires", "unfencing")):
-            ws.enable_unfencing = True
-            break
+    if _unfencing_pair_in(cib):
+        ws.enable_unfencing = True
     ws.rsc_defaults = section(cib, "rsc_defaults")
     ws.op_defaults = section(cib, "op_defaults")
+
+
+def _is_unfencing_pair(pair: XNode) -> bool:
+    return (pair.get("name"), pair.get("value")) in (("provides", "unfencing"),
+                                                     ("requires", "unfencing"))
+
+
+def _unfencing_pair_in(cib: XNode) -> bool:
+    """Whether an nvpair anywhere in the document, the status included (Pacemaker's XPath
+    `//nvpair`), says provides=unfencing or requires=unfencing. A reused `lrm_resources`
+    element answers from its entry index once it has been walked (a warm daemon's failover
+    would otherwise walk 900,000 history elements at 32/10000 for this, 0.1 s)."""
+    stack = [cib]
+    while stack:
+        node = stack.pop()
+        if node.tag == "nvpair" and _is_unfencing_pair(node):
+            return True
+        children = node.children
+        if not children:
+            continue
+        if node.tag == "lrm_resources":
+            index = node.rec
+            if index.__class__ is EntryIndex and index.valid_for(node):
+                if index.unfencing is None:
+                    index.unfencing = any(_is_unfencing_pair(pair) for pair in node.iter("nvpair"))
+                if index.unfencing:
+                    return True
+                continue
+        stack.extend(children)
+    return False
 
 
 # ------------------------------------------------------------------------------------------------
