@@ -7,9 +7,11 @@ do not read each of its entries again. Written by status unpacking, read by
 
 from __future__ import annotations
 
-from typing import Optional
-
 from core.cib.xmltree import XNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
+if TYPE_CHECKING:
+    from typing import Optional
 
 NOT_AN_ENTRY = object()  # in an EntryIndex plan: a child that is not an lrm_resource
 

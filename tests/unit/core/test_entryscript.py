@@ -77,3 +77,13 @@ def test_too_long_an_interpreter_path_keeps_pips_script(tmp_path):
     path.write_text("pip's\n")
     assert not entryscript.write_entry_script(str(path), "/" + "p" * 200, TREE)
     assert path.read_text() == "pip's\n"
+
+
+def test_hb_simulate_loads_none_of_the_modules_its_start_up_left_out():
+    """typing, json, getopt and dataclasses cost hb simulate milliseconds each at start-up
+    (docs/pengine.md, "hb simulate's start-up"); a module that brings one back fails here."""
+    code = (f"import sys; sys.path.insert(1, {TREE!r}); import pengine.simulate; "
+            "print(sorted(m for m in ('typing', 'json', 'getopt', 'dataclasses') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"hb simulate's modules load {done.stdout.strip()}"
