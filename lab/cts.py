@@ -34,9 +34,10 @@ Audits (each failure is a violation, counted and printed; the campaign goes on):
 
 Outage: the client's longest time without an answer within the fault's window. For a node loss
 that moved the group, it is compared with deadtime + the fencing's own time (the switch's delay
-for that node + the device's run, from its process start to its exit, from <lab root>/pdu.jsonl:
-for a reboot that includes switching the outlet on again, which the fencer waits for) + the
-group's start times (exec-time of the starts in the CIB's history) + 100 ms.
+for that node + how long the device ran, start to exit, as the fencer recorded it: `device_ms`
+in the fencing history; for a reboot that includes switching the outlet on again, which the
+fencer waits for; <lab root>/pdu.jsonl if the record is missing) + the group's start times
+(exec-time of the starts in the CIB's history) + 100 ms.
 """
 
 from __future__ import annotations
@@ -690,7 +691,10 @@ class Campaign:
         if not off:
             result.notes.append("no fencing recorded for the victim: no bound")
             return
-        fence_ms = self.fence_delay_ms(result.victim) + (off[0]["done_ms"] - off[0]["began_ms"])
+        device_ms = self.device_run_ms(result.holder_after, result.victim, t0)
+        if device_ms is None:  # a fencer without the record: the switch's own journal
+            device_ms = off[0]["done_ms"] - off[0]["began_ms"]
+        fence_ms = self.fence_delay_ms(result.victim) + device_ms
         starts = self.start_times(result.holder_after, t0)
         if set(starts) != set(self.ids.values()):
             result.notes.append(f"the lrmd of {result.holder_after} shows only these starts since the fault: {starts}")
@@ -706,6 +710,23 @@ class Campaign:
             return crmclient.query_cib(self._lab().paths(node), timeout_ms=3000)["xml"]
         except (crmclient.CrmUnavailable, crmclient.CrmError) as exc:
             return f"<!-- {exc} -->"
+
+    def device_run_ms(self, node: str, victim: str, since_ms: float) -> Optional[float]:
+        """How long the fence device ran to fence victim (its runs from start to exit, as the
+        fencer recorded them: `device_ms` in node's fencing history), for the fencing completed
+        since since_ms (wall clock); None when the history has no such record."""
+        from core.ipc import Client, DaemonUnavailable, next_request_id
+        from core.messages import stonith as st
+        client = Client(self._lab().paths(node), "stonithd")
+        try:
+            records = client.request(st.StHistory(next_request_id(), victim), 3000)
+        except (DaemonUnavailable, RuntimeError, ValueError):
+            return None
+        finally:
+            client.close()
+        done = [r for r in records or [] if r.get("state") == "done" and r.get("device_ms") is not None
+                and float(r.get("completed_ms") or 0) >= since_ms - 1000]
+        return float(done[0]["device_ms"]) if done else None
 
     def fence_delay_ms(self, node: str) -> float:
         spec = self._lab().spec

@@ -160,6 +160,8 @@ class Job:
     waiting_check: Optional[tuple[str, str]] = None  # (origin, op_id) of the query it answers
     target_name: str = ""  # the node (job.target is the device's name for it)
     last: bool = True  # fence: a success completes the operation
+    run_started_ms: int = 0  # when the device's current run began
+    device_ms: int = 0  # how long the device's runs for this job took, start to exit
 
 
 @dataclass
@@ -873,6 +875,7 @@ class StonithMachine:
         run_id = self.seq
         job.run_id = run_id
         job.clock = KillClock(now_ms, timeout_ms, self.config.kill_grace_ms)
+        job.run_started_ms = now_ms
         self.runs[run_id] = job.job_id
         out.append(RunDevice(run_id, dev, op, host, agent_params, timeout_ms))
 
@@ -886,6 +889,7 @@ class StonithMachine:
             self.count("stray_exits")
             return
         result = job.clock.finished(ev.result)
+        job.device_ms += now_ms - job.run_started_ms
         if result.timed_out:
             out.append(SignalDevice(ev.run_id, KILL))  # what the timed-out program left in its group
         dev = self.devices().get(job.device_id)
@@ -950,6 +954,7 @@ class StonithMachine:
         target = self._target_of(job)
         rec = op_record(job.op_id, target, job.action, job.origin, "", self.me, job.device_id,
                         "done" if ok else "failed", ok and job.last, reason, 0, self.wall_ms(now_ms))
+        rec["device_ms"] = job.device_ms  # the device's own time (its runs, start to exit), delays apart
         self._publish_attempt(now_ms, rec, out)
 
     def _publish_attempt(self, now_ms: int, rec: dict, out: list[object]) -> None:

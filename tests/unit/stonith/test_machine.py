@@ -414,3 +414,21 @@ def test_a_level_by_pattern_applies_when_no_level_names_the_target():
     net.device_exit("n1", run, 1)
     final = [r for r in net.notices["n1"] if r["final"] and r["target"] == "n3"]
     assert final and final[0]["state"] == "failed"
+
+
+def test_the_history_says_how_long_the_device_itself_ran_apart_from_the_delay():
+    """device_ms: the device's runs for the fencing (its metadata and its reboot here), from their
+    start to their exit as the fencer saw them; the delay before them is not in it."""
+    net = Net(["n1", "n2"])
+    devices(net, [static("pdu", "n2", pcmk_delay_base="400ms")])
+    net.fence("n1", "n2")
+    net.advance(401)
+    net.advance(30)
+    finish_meta(net, "n1")
+    (run,) = net.runs["n1"]
+    net.advance(45)
+    net.device_exit("n1", run)
+    assert net.now == 476  # requested at 0, the devices ran from the end of the delay (400) on
+    for n in ("n1", "n2"):
+        (done,) = [r for r in net.cores[n].history if r["state"] == "done"]
+        assert done["device_ms"] == 476 - 400
