@@ -4,9 +4,12 @@
   instance attributes as parameters, Pacemaker's `pcmk_*` included), the `fencing-topology`
   levels and the options stonithd needs (`stonith-timeout`, `stonith-enabled`), in the shape of
   `core.messages.stonith.StDevices`. crmd sends them after every configuration change.
-- `fenced_edits(cib, node, nid, in_view)`: a node was fenced (Pacemaker's `send_stonith_update`):
-  its node_state says it is down and expected down, its resource history and transient
-  attributes go (nothing runs on a fenced node), so the policy engine recovers its resources.
+- `fenced_edits(cib, node, nid)`: a node was fenced (Pacemaker's `send_stonith_update`): its
+  node_state says it is out of the membership, offline, down and expected down, its resource
+  history and transient attributes go (nothing runs on a fenced node), so the policy engine
+  recovers its resources at once. That holds even while the view still lists the node (it was
+  heard again just before its power went off, and messaging has not declared it dead yet): it
+  counts as a member again only when it joins again (a new join round writes `in_ccm=true`).
 """
 
 from __future__ import annotations
@@ -97,11 +100,9 @@ def devices_of(cib: Cib) -> dict[str, Any]:
                         "watchdog_timeout_ms": watchdog_timeout_ms(cib)}}
 
 
-def fenced_edits(cib: Cib, node: str, nid: str, in_view: bool) -> list[Edit]:
+def fenced_edits(cib: Cib, node: str, nid: str) -> list[Edit]:
     state = resolve(cib.root, rq.state_path(nid))
-    attrs = {"uname": node, "join": "down", "expected": "down"}
-    if not in_view:
-        attrs.update({"in_ccm": "false", "crmd": "offline"})
+    attrs = {"uname": node, "join": "down", "expected": "down", "in_ccm": "false", "crmd": "offline"}
     edits: list[Edit] = [("set", rq.state_path(nid), attrs)]
     if state is not None:
         if state.find("lrm") is not None:

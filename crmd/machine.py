@@ -2204,8 +2204,7 @@ class CrmdMachine:
             out.append(Send("tengine", TeEvent(tid, aid, target, target_rc, 0, target_rc)))
         if self.is_dc:
             ids = rq.node_ids(self.cib)
-            in_view = self.view is not None and target in self.view.members
-            self._dc_edits(now_ms, fencing.fenced_edits(self.cib, target, ids.get(target, target), in_view), out)
+            self._dc_edits(now_ms, fencing.fenced_edits(self.cib, target, ids.get(target, target)), out)
             if wait is None:
                 self._want_pe(f"{target} was fenced", out)
 

@@ -62,7 +62,7 @@ def test_devices_levels_and_options_for_stonithd():
 
 def test_a_fenced_node_is_down_and_forgets_what_it_ran():
     c = cib()
-    c.apply(fencing.fenced_edits(c, "n2", "2", in_view=False))
+    c.apply(fencing.fenced_edits(c, "n2", "2"))
     state = c.root.find("status").find("node_state")
     assert (state.get("join"), state.get("expected"), state.get("in_ccm"), state.get("crmd")) == \
         ("down", "down", "false", "offline")
@@ -116,3 +116,26 @@ def test_a_compiled_in_cluster_glue_plugin_is_a_configuration_error():
     ok = parse_hacf("node n1 n2\nbcast lo\nstonith_host n1 fence_ipmilan ip=10.0.0.9\nstonith meatware meat.cfg\n",
                     node_name="n1")
     assert hacf_device_ids(ok) == [("stonith_host-1", "fence_ipmilan"), ("stonith-1", "meatware")]
+
+
+def test_a_node_fenced_while_the_view_still_lists_it_is_out_of_the_membership_at_once():
+    """A hung holder ran again for a moment just before its power went off: the view still lists
+    it (messaging declares it dead only a deadtime later). Fenced is down: the DC records it out
+    of the membership and offline at once (Pacemaker's send_stonith_update), so the policy engine
+    recovers its resources now, not when the rebooted node has joined again (the campaign saw a
+    hang end on the fencing add 430 ms to the failover)."""
+    from core.messages import stonith as st
+    from core.sansio import Recv
+    from crmd.cib import Cib, empty_cib
+    from crmd.machine import CrmdConfig, CrmdMachine, View
+    from sim.cluster import SubRng
+
+    m = CrmdMachine(CrmdConfig(node="n1", nodes=("n1", "n2"), pid=1, cib=Cib(empty_cib())), SubRng(7))
+    m.role = "dc"
+    m.view = View(12, ("n1", "n2"), True)
+    m.joined_nodes["n2"] = 1
+    m.step(1000, Recv("stonithd", st.StNotify({"id": "op1", "target": "n2", "action": "reboot", "state": "done",
+                                                "final": True, "device": "pdu", "executor": "n1"})))
+    state = next(s for s in m.cib.root.find("status").iter("node_state") if s.get("uname") == "n2")
+    assert (state.get("in_ccm"), state.get("crmd"), state.get("join"), state.get("expected")) == \
+        ("false", "offline", "down", "down")
