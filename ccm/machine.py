@@ -96,7 +96,9 @@ def start_quiet_ms(record: Optional[tuple[str, int, int]], boot_id: str, now_ms:
                    full_quiet_ms: int, ever_ran: bool) -> int:
     """How long a new incarnation stays quiet (no promises, no own vote): until no promise of
     an earlier one can be relied on (the module docstring). `record`: the last horizon persisted,
-    (boot id, monotonic ms, wall ms); `now_ms`: the monotonic clock (since boot)."""
+    (boot id, monotonic ms, wall ms); `now_ms`: the monotonic clock, which must count from boot
+    (the daemons' loop clock, core.clock.monotonic_ms, is CLOCK_MONOTONIC: it does; a clock with
+    another origin would leave only the wall clock to decide after a reboot)."""
     if record is None:
         return full_quiet_ms if ever_ran else 0
     boot, until_ms, wall_until_ms = record
