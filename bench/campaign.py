@@ -79,11 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     totals["failovers_bounded"] = len(overhead)
     totals["beyond_bound"] = sum(1 for o in overhead if o > 100.0)
     totals["overhead_ms"] = ctsplan.stats(overhead)
+    totals["timeline_ms"] = {seg: ctsplan.stats([r["timeline"][seg] for r in results if seg in (r.get("timeline") or {})])
+                             for seg in ctsplan.SEGMENTS}
     print(f"\n== total: {totals['faults']} faults in {totals['wall_s']} s, {totals['violations']} violations, "
           f"{totals['fenced']} fencings; {totals['failovers_bounded']} failovers after a node loss, "
           f"{totals['beyond_bound']} back later than deadtime + fencing + starts + 100 ms; back minus "
           f"(deadtime + fencing + starts) median {totals['overhead_ms'].get('median')} ms, p99 "
           f"{totals['overhead_ms'].get('p99')} ms, max {totals['overhead_ms'].get('max')} ms")
+    print("   where it went (median / p99 / max ms): " + "; ".join(
+        f"{seg} {t.get('median', '-')}/{t.get('p99', '-')}/{t.get('max', '-')}"
+        for seg, t in totals["timeline_ms"].items() if t.get("n")), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"totals": totals, "segments": summaries}, handle, indent=1, sort_keys=True)

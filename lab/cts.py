@@ -74,6 +74,23 @@ FS_MB = 16
 HOLD_LOSS_S = 5.0
 
 
+def timeline(t0_ms: float, deadtime_ms: float, fenced_ms: float, fence_ms: float,
+             starts: list[tuple[float, float]], back_ms: float) -> dict[str, float]:
+    """Where a failover's time went (ctsplan.SEGMENTS), from wall-clock instants: the fault
+    (t0_ms), the fencing's completion (fenced_ms) and its own time (fence_ms: delay + device),
+    the group's starts as (began, ran) in the order they began, the observer's first answer
+    (back_ms). The segments add up to back_ms - t0_ms - deadtime_ms."""
+    requested = fenced_ms - fence_ms
+    out = {"detect": requested - t0_ms - deadtime_ms, "fencing": fence_ms,
+           "to_first_start": starts[0][0] - fenced_ms}
+    between = 0.0
+    for (began, ran), (nxt, _) in zip(starts, starts[1:]):
+        between += nxt - (began + ran)
+    out["between_starts"] = between
+    out["to_answer"] = back_ms - (starts[-1][0] + starts[-1][1])
+    return {k: round(v, 1) for k, v in out.items()}
+
+
 class CampaignError(Exception):
     """The campaign cannot go on (the lab did not come up, a fault could not be injected)."""
 
@@ -691,18 +708,26 @@ class Campaign:
         if not off:
             result.notes.append("no fencing recorded for the victim: no bound")
             return
-        device_ms = self.device_run_ms(result.holder_after, result.victim, t0)
-        if device_ms is None:  # a fencer without the record: the switch's own journal
+        record = self.fence_record(result.holder_after, result.victim, t0)
+        if record is not None:
+            device_ms = float(record["device_ms"])
+        else:  # a fencer without the record: the switch's own journal
             device_ms = off[0]["done_ms"] - off[0]["began_ms"]
-        fence_ms = self.fence_delay_ms(result.victim) + device_ms
-        starts = self.start_times(result.holder_after, t0)
+        delay_ms = self.fence_delay_ms(result.victim)
+        fence_ms = delay_ms + device_ms
+        runs = self.start_runs(result.holder_after, t0)
+        starts = {rsc: run[1] for rsc, run in runs.items()}
         if set(starts) != set(self.ids.values()):
             result.notes.append(f"the lrmd of {result.holder_after} shows only these starts since the fault: {starts}")
         result.parts = {"deadtime": float(lab.spec.deadtime_ms), "fencing": round(fence_ms, 1),
                         "starts": float(sum(starts.values()))}
         result.bound_ms = round(sum(result.parts.values()) + 100.0, 1)
+        if record is not None and runs:
+            result.timeline = timeline(t0, float(lab.spec.deadtime_ms), float(record["completed_ms"]), fence_ms,
+                                       sorted(runs.values()), t0 + result.recovered_ms)
         if result.recovered_ms > result.bound_ms:
-            result.notes.append(f"back after {result.recovered_ms} ms, beyond the bound {result.bound_ms} ms {result.parts}")
+            result.notes.append(f"back after {result.recovered_ms} ms, beyond the bound {result.bound_ms} ms "
+                                f"{result.parts}; timeline {result.timeline}")
 
     def cib_text(self, node: str) -> str:
         from tools import crmclient
@@ -711,10 +736,11 @@ class Campaign:
         except (crmclient.CrmUnavailable, crmclient.CrmError) as exc:
             return f"<!-- {exc} -->"
 
-    def device_run_ms(self, node: str, victim: str, since_ms: float) -> Optional[float]:
-        """How long the fence device ran to fence victim (its runs from start to exit, as the
-        fencer recorded them: `device_ms` in node's fencing history), for the fencing completed
-        since since_ms (wall clock); None when the history has no such record."""
+    def fence_record(self, node: str, victim: str, since_ms: float) -> Optional[dict]:
+        """The record of victim's fencing completed since since_ms (wall clock) in node's fencing
+        history, with how long the fence device ran for it (`device_ms`: its runs from start to
+        exit, as the fencer recorded them) and when it completed (`completed_ms`); None when the
+        history has no such record."""
         from core.ipc import Client, DaemonUnavailable, next_request_id
         from core.messages import stonith as st
         client = Client(self._lab().paths(node), "stonithd")
@@ -726,7 +752,7 @@ class Campaign:
             client.close()
         done = [r for r in records or [] if r.get("state") == "done" and r.get("device_ms") is not None
                 and float(r.get("completed_ms") or 0) >= since_ms - 1000]
-        return float(done[0]["device_ms"]) if done else None
+        return done[0] if done else None
 
     def fence_delay_ms(self, node: str) -> float:
         spec = self._lab().spec
@@ -736,9 +762,10 @@ class Campaign:
                 return float(value.rstrip("s")) * 1000
         return 0.0
 
-    def start_times(self, node: str, since_ms: float) -> dict[str, float]:
-        """exec-time (ms) of the group's starts on node since the fault, from the node's lrmd (the
-        CIB keeps only each resource's last operation, which a later probe may replace)."""
+    def start_runs(self, node: str, since_ms: float) -> dict[str, tuple[float, float]]:
+        """The group's starts on node since the fault, from the node's lrmd (the CIB keeps only
+        each resource's last operation, which a later probe may replace): per resource, when the
+        last successful one began (wall ms) and how long it ran (exec-time, ms)."""
         from core.ipc import Client, DaemonUnavailable, next_request_id
         from core.messages import lrm as api
         client = Client(self._lab().paths(node), "lrmd")
@@ -748,13 +775,13 @@ class Campaign:
             return {}
         finally:
             client.close()
-        out: dict[str, float] = {}
+        out: dict[str, tuple[float, float]] = {}
         for rsc in self.ids.values():
             starts = [r for r in (history.get(rsc) or {}).get("recent") or []
                       if r.get("operation") == "start" and r.get("rc") == 0
                       and float(r.get("started_wall_s") or 0) * 1000 >= since_ms - 1000]
             if starts:
-                out[rsc] = float(starts[-1].get("exec_ms") or 0)
+                out[rsc] = (float(starts[-1]["started_wall_s"]) * 1000, float(starts[-1].get("exec_ms") or 0))
         return out
 
     # -- the campaign --------------------------------------------------------------------------------------

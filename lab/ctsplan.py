@@ -130,6 +130,8 @@ class FaultResult:
     # group's own starts + 100 ms) and the parts it was computed from
     bound_ms: Optional[float] = None
     parts: dict[str, float] = field(default_factory=dict)
+    # where that failover's time went (ms; see Campaign.bound): SEGMENTS, in order
+    timeline: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -137,6 +139,14 @@ class FaultResult:
         out = asdict(self)
         out["fault"] = asdict(self.fault)
         return out
+
+
+# A failover's time after a node loss, in order (ms, the observer's and the daemons' shared wall
+# clock): fault -> fencing requested (the fencer's completion minus the device's run and its
+# delay) minus deadtime = "detect"; the fencing itself; its completion -> the first start began;
+# the time between the group's starts (each began after the previous ended); the last start's end
+# -> the observer's first answer.
+SEGMENTS = ("detect", "fencing", "to_first_start", "between_starts", "to_answer")
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -175,7 +185,9 @@ def summarize(results: Sequence[FaultResult], seed: int, wall_s: float) -> dict:
             "violation_list": [f"{r.fault.describe()} ({r.victim}): {v}" for r in results for v in r.violations],
             "failovers_bounded": len(bounded),
             "beyond_bound": sum(1 for r in bounded if (r.recovered_ms or 0.0) > (r.bound_ms or 0)),
-            "overhead_ms": stats(overhead), "fenced": sum(len(r.fenced) for r in results), "kinds": kinds}
+            "overhead_ms": stats(overhead),
+            "timeline_ms": {seg: stats([r.timeline[seg] for r in bounded if seg in r.timeline]) for seg in SEGMENTS},
+            "fenced": sum(len(r.fenced) for r in results), "kinds": kinds}
 
 
 def format_summary(summary: dict) -> str:
@@ -192,6 +204,11 @@ def format_summary(summary: dict) -> str:
     lines.append(f"failovers after a node loss: {summary['failovers_bounded']}, service back later than deadtime + "
                  f"fencing + starts + 100 ms: {summary['beyond_bound']}; back minus (deadtime + fencing + starts): "
                  f"median {oh.get('median', '-')} ms, p99 {oh.get('p99', '-')} ms, max {oh.get('max', '-')} ms")
+    timeline = summary.get("timeline_ms") or {}
+    if any(t.get("n") for t in timeline.values()):
+        lines.append("  where it went (median / p99 / max ms): " + "; ".join(
+            f"{seg} {t.get('median', '-')}/{t.get('p99', '-')}/{t.get('max', '-')}" for seg, t in timeline.items()
+            if t.get("n")))
     for v in summary["violation_list"]:
         lines.append(f"VIOLATION {v}")
     return "\n".join(lines)

@@ -74,3 +74,17 @@ def test_percentiles_are_nearest_rank():
     assert ctsplan.percentile([5.0], 99) == 5.0
     assert ctsplan.percentile([float(i) for i in range(1, 101)], 99) == 99.0
     assert ctsplan.stats([]) == {"n": 0}
+
+
+def test_a_failovers_timeline_splits_what_it_took_beyond_deadtime_into_its_segments():
+    from lab.cts import timeline
+    # fault at 1000; deadtime 500; fencing (delay 0 + device 60) completed at 1590, so asked at
+    # 1530; starts at 1600 (ran 20), 1630 (ran 10), 1650 (ran 5); the observer's answer at 1665
+    t = timeline(1000.0, 500.0, 1590.0, 60.0, [(1600.0, 20.0), (1630.0, 10.0), (1650.0, 5.0)], 1665.0)
+    assert t == {"detect": 30.0, "fencing": 60.0, "to_first_start": 10.0, "between_starts": 20.0, "to_answer": 10.0}
+    assert sum(t.values()) + 35.0 == 1665.0 - 1000.0 - 500.0  # plus the starts' own time
+    r = result("link", 665.0, bound=695.0, back=665.0)
+    r.timeline = t
+    s = ctsplan.summarize([r], seed=1, wall_s=1.0)
+    assert s["timeline_ms"]["between_starts"]["median"] == 20.0
+    assert "between_starts 20.0/20.0/20.0" in ctsplan.format_summary(s)
