@@ -145,6 +145,28 @@ class Graph:
             return -1
 
 
+# Operations a node may run as part of a chain (see `chainable`): those its lrmd executes and
+# reports one result for. Cancels, deletions, fencing and cluster events are the DC's own or
+# answered otherwise; migration steps count against migration-limit when they fire.
+CHAIN_OPS = frozenset(("start", "stop", "monitor", "promote", "demote", "notify", "reload", "reload-agent",
+                       "meta-data", "validate-all"))
+
+
+def chainable(action: GraphAction) -> bool:
+    """May the engine hand this action to its node ahead of its inputs' results (a chain, see
+    tengine/machine.py)? A resource operation its lrmd executes, on a node, that someone waits for."""
+    return (action.kind == "rsc_op" and action.operation in CHAIN_OPS and bool(action.rsc_id)
+            and bool(action.router_node or action.on_node)
+            and action.attrs.get("CRM_meta_op_no_wait", "").strip().lower() not in ("true", "on", "yes", "y", "1"))
+
+
+def result_confirms(on_fail: str, rc: int, op_status: int, target_rc: int) -> bool:
+    """Does a result confirm its action (the engine goes on with what waits for it)? The rc it
+    was to give with a completed operation, or anything when its on-fail is `ignore`. The
+    engine and a node running a chain must judge alike."""
+    return (op_status == 0 and rc == target_rc) or on_fail == "ignore"
+
+
 def _ms(text: Optional[str], default: int) -> int:
     if text is None or text == "":
         return default

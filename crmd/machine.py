@@ -71,7 +71,7 @@ from core.cib import acl
 from core.cib.status import parse_transition_key, transition_key
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
-from core.graph import INFINITY, GraphAction, GraphError
+from core.graph import INFINITY, GraphAction, GraphError, chainable
 from core.messages import crm, lrm
 from core.messages import stonith as st
 from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
@@ -81,11 +81,13 @@ from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEv
 from core.messages.hbapi import LinkStatusEvent
 from core.messages.hbapi import Query as HbQuery
 from core.messages.pe import PeSchedule
-from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
+from core.messages.te import (TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeRecall,
+                              TeRecalled, TeSignOn)
 from core.sansio import Log, PeerGone, Persist, RandomSource, Recv, Send, Stop, Stopped, Tick, WallClock, WatchPid
 from core.session import IdSource, Session
 from core import wire
 from crmd import fencing
+from crmd.chain import ChainError, Chains, parse_then
 from crmd import requests as rq
 from crmd.cib import FEATURE_SET, Cib, CibError, Edit, from_wire, version_of, wire_edits
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
@@ -264,6 +266,12 @@ class CrmdMachine:
         self.te_started_ms = 0
         self.held_actions: dict[str, list[tuple[int, int, int]]] = {}  # node -> (transition, action, target)
         self.inflight: dict[str, dict[tuple[int, int], int]] = {}  # node -> (transition, action) -> target
+        # DC: chained actions sent with another (tengine "Chains"): (transition, action) -> node,
+        # and those the engine recalled, whose answer it waits for
+        self.chained_on: dict[tuple[int, int], str] = {}
+        self.recalling: set[tuple[int, int]] = set()
+        # any node: the chains it holds for its DC
+        self.chains = Chains()
         self.fsa = "idle"  # idle | pe | te
         self.pe_request: Optional[int] = None
         self.transition_id = 0
@@ -578,6 +586,8 @@ class CrmdMachine:
                 self._te_done(now_ms, msg, out)
             elif isinstance(msg, TeActionLost):
                 self._action_lost(now_ms, msg, out)
+            elif isinstance(msg, TeRecall):
+                self._recall(now_ms, msg, out)
 
     def _reply(self, now_ms: int, src: str, pending: Any, msg: Reply, out: list[object]) -> None:
         tag = pending.tag
@@ -882,7 +892,7 @@ class CrmdMachine:
                 else:
                     self.count("held_dropped")
                 return
-            if view < mine and not (type(msg) is crm.LrmInvoke and sender == self.dc and self.joined):
+            if view < mine and not (type(msg) in (crm.LrmInvoke, crm.LrmRecall) and sender == self.dc and self.joined):
                 # (an action our DC sent before the view changed is still in flight at the DC,
                 # which waits for its result: it runs; anything else of an older view is void)
                 self.count("stale_messages")
@@ -923,7 +933,17 @@ class CrmdMachine:
             self._tool_reply(msg.request_id, msg.ok, msg.result, msg.error, out)
         elif kind is crm.LrmInvoke:
             if sender == self.dc:
+                self._hold_chain(msg.transition_id, msg.action, msg.then, out)
                 self._run_action(now_ms, msg.transition_id, msg.key, msg.action, out)
+        elif kind is crm.LrmRecall:
+            if sender == self.dc:
+                dropped = self.chains.recall(self.dc, msg.transition_id, tuple(msg.action_ids))
+                if dropped:
+                    self.count("chained_recalled")
+                    out.append(self._send(sender, crm.ChainRecalled(self.me, msg.transition_id, tuple(dropped))))
+        elif kind is crm.ChainRecalled:
+            if self.is_dc:
+                self._chain_recalled(msg.node, msg.transition_id, tuple(msg.action_ids), out)
         elif kind is crm.LrmForget:
             if sender == self.dc:
                 self._forget(now_ms, msg.rsc, out)
@@ -1502,6 +1522,8 @@ class CrmdMachine:
         self.digest_check_at = None
         self.held_actions = {}
         self.inflight = {}
+        self.chained_on = {}
+        self.recalling = set()
 
     # -- the join: member side -------------------------------------------------------------------------------
     def _on_offer(self, now_ms: int, sender: str, msg: crm.JoinOffer, out: list[object]) -> None:
@@ -1959,6 +1981,9 @@ class CrmdMachine:
         self.te_running = None
         self.fsa = "idle"
         self.pe_not_before = None
+        # every chained action of the graph has reported or been recalled: nothing left to track
+        self.chained_on = {k: v for k, v in self.chained_on.items() if k[0] != msg.transition_id}
+        self.recalling = {k for k in self.recalling if k[0] != msg.transition_id}
         if msg.status == "complete" or now_ms - self.te_started_ms >= MAX_BACKOFF_MS:
             self.pe_backoff_ms = 0
         elif msg.failed and now_ms - self.te_started_ms < FAST_FAILURE_MS:
@@ -2017,12 +2042,96 @@ class CrmdMachine:
             out.append(Log("warn", f"action {action.operation_key} waits: the crmd of {node} has not joined"))
             self.held_actions.setdefault(node, []).append((tid, action.id, action.target_rc))
             return
+        then = []
+        targets: dict[int, int] = {}
+        try:
+            for item in msg.then:
+                follower = GraphAction.from_wire(item["action"])
+                if not chainable(follower) or (follower.router_node or follower.on_node) != node:
+                    raise GraphError(f"action {follower.id} cannot be chained to action {action.id} on {node}")
+                then.append({"key": transition_key(follower.id, tid, follower.target_rc, self.te_uuid),
+                             "action": item["action"], "after": [int(a) for a in item["after"]]})
+                targets[follower.id] = follower.target_rc
+        except (GraphError, KeyError, TypeError, ValueError) as exc:
+            out.append(Log("error", f"bad chain from the transition engine: {exc}"))
+            return
+        for follower_id in targets:
+            self.chained_on[(tid, follower_id)] = node
         if node == self.me:
+            self._hold_chain(tid, msg.action, tuple(then), out)
             self._run_action(now_ms, tid, key, msg.action, out)
         else:
             assert self.view is not None
-            self.inflight.setdefault(node, {})[(tid, action.id)] = action.target_rc
-            out.append(self._send(node, crm.LrmInvoke(self.view.instance, tid, key, msg.action)))
+            waiting = self.inflight.setdefault(node, {})
+            waiting[(tid, action.id)] = action.target_rc
+            for follower_id, target in targets.items():
+                waiting[(tid, follower_id)] = target
+            out.append(self._send(node, crm.LrmInvoke(self.view.instance, tid, key, msg.action, tuple(then))))
+
+    def _hold_chain(self, tid: int, wire_action: dict[str, Any], then: Any, out: list[object]) -> None:
+        """Keep the chain sent with an action (tengine "Chains"): run as its inputs succeed here."""
+        if not then or self.dc is None:
+            return
+        self.chains.void_other_dcs(self.dc)
+        try:
+            items = parse_then(then)
+            head = GraphAction.from_wire(wire_action)
+        except (ChainError, GraphError) as exc:
+            self.count("bad_chains")
+            out.append(Log("error", f"bad chain from the DC {self.dc}: {exc}"))
+            return
+        self.chains.hold(self.dc, tid, head.id, head.on_fail, items)
+
+    def _chain_result(self, now_ms: int, ctx: "ActionCtx", rc: int, op_status: int, out: list[object]) -> None:
+        """An action of ours finished: run what its chain held for it (or drop what waited for it)."""
+        if not self.chains.by_transition:
+            return
+        parsed = parse_transition_key(ctx.key)
+        target = parsed[2] if parsed is not None else 0
+        ready, dropped = self.chains.result(self.dc, ctx.transition_id, ctx.action_id, rc, op_status, target)
+        if dropped:
+            self.count("chained_dropped")
+            if self.dc is not None and self.view is not None:
+                # the engine drops them too when it hears of the failure; the DC stops waiting
+                if self.is_dc:
+                    self._chain_recalled(self.me, ctx.transition_id, tuple(dropped), out)
+                else:
+                    out.append(self._send(self.dc, crm.ChainRecalled(self.me, ctx.transition_id, tuple(dropped))))
+        for held in ready:
+            self.count("chained_run")
+            self._run_action(now_ms, ctx.transition_id, held.key, held.action, out)
+
+    def _recall(self, now_ms: int, msg: TeRecall, out: list[object]) -> None:
+        """The engine aborted its graph: the chained actions it names are to be dropped where they
+        have not begun."""
+        if not self.is_dc or self.view is None:
+            return
+        by_node: dict[str, list[int]] = {}
+        for action_id in msg.action_ids:
+            node = self.chained_on.get((msg.transition_id, action_id))
+            if node is not None:
+                by_node.setdefault(node, []).append(action_id)
+                self.recalling.add((msg.transition_id, action_id))
+        for node, ids in by_node.items():
+            if node == self.me:
+                dropped = self.chains.recall(self.me, msg.transition_id, tuple(ids))
+                if dropped:
+                    self._chain_recalled(self.me, msg.transition_id, tuple(dropped), out)
+            else:
+                out.append(self._send(node, crm.LrmRecall(self.view.instance, msg.transition_id, tuple(ids))))
+
+    def _chain_recalled(self, node: str, tid: int, action_ids: tuple[int, ...], out: list[object]) -> None:
+        """node dropped these chained actions before they began: nobody waits for them; the
+        engine learns of those it recalled (the others it dropped itself on their input's failure)."""
+        recalled = []
+        for action_id in action_ids:
+            self.inflight.get(node, {}).pop((tid, action_id), None)
+            self.chained_on.pop((tid, action_id), None)
+            if (tid, action_id) in self.recalling:
+                self.recalling.discard((tid, action_id))
+                recalled.append(action_id)
+        if recalled:
+            out.append(Send("tengine", TeRecalled(tid, tuple(recalled))))
 
     def _held_action_void(self, kind: str, item: Any, out: list[object]) -> None:
         """An action held over a stall (or a lost membership) will not run: if it belongs to the
@@ -2218,6 +2327,8 @@ class CrmdMachine:
             # the engine may still be finishing an older graph (a new one waits for it): it
             # gets every result of ours and ignores those of graphs it no longer has
             self.inflight.get(node, {}).pop((parsed[1], parsed[0]), None)
+            self.chained_on.pop((parsed[1], parsed[0]), None)
+            self.recalling.discard((parsed[1], parsed[0]))
             out.append(Send("tengine", TeEvent(parsed[1], parsed[0], node, rc, status, target)))
             if parsed[1] == self.te_running:
                 return
@@ -2389,6 +2500,8 @@ class CrmdMachine:
                        OP_STATUS.get(res.status, 4), key, digest, int(when), res.exec_ms, res.queue_ms, res.exit_reason)
         rsc = self.lrm.resource(res.rsc_id, rclass, provider, rtype)
         written, removed = self.lrm.record(rsc, rec, hint_of(res.user_data))
+        if ctx is not None and (res.interval_ms == 0 or first):
+            self._chain_result(now_ms, ctx, res.rc, rec.op_status, out)  # the next step first: it waits
         entries = [rsc.entries[e].attrs(e, self.me) for e in written]
         result = {"rsc": res.rsc_id, "task": res.operation, "interval": res.interval_ms, "rc": res.rc,
                   "op_status": rec.op_status, "target": rec.target_rc, "key": key}
@@ -2456,6 +2569,9 @@ class CrmdMachine:
             self._te_event_done(msg, out)
         elif self.dc is not None:
             out.append(self._send(self.dc, msg))
+        parsed = parse_transition_key(ctx.key)
+        target = parsed[2] if parsed is not None else 0
+        self._chain_result(now_ms, ctx, target if ok else 1, 0 if ok else 4, out)
 
     def _forget(self, now_ms: int, rsc_id: str, out: list[object]) -> None:
         self.lrm.forget(rsc_id)

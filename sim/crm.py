@@ -28,7 +28,13 @@ from typing import Any, Callable, Optional
 from core.cib import dates
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.config.haresources import parse_haresources
-from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke, TeSignOn
+from core import wire
+from core.cib.status import transition_key
+from core.graph import GraphAction, GraphError
+from core.messages import crm as crm_msgs
+from core.messages import lrm as lrm_msgs
+from core.messages.hbapi import ClusterMessage
+from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke, TeRecall, TeSignOn
 from core.sansio import Recv, Send, Stopped
 from crmd.derive import from_haresources
 from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
@@ -189,6 +195,12 @@ class CrmChecker:
     fencing: bool = False  # the cluster fences: check "never two owners" at every start
     fence_devices: set[str] = field(default_factory=set)  # class stonith resources seen starting
     starts_checked: int = 0
+    # chains (tengine/machine.py): (node, DC, transition, action) -> the key its node runs it with;
+    # keys a node was told to drop before it began them, and keys it began
+    chain_keys: dict[tuple[str, str, int, int], str] = field(default_factory=dict)
+    recalled_keys: set[tuple[str, str]] = field(default_factory=set)
+    begun_keys: set[tuple[str, str]] = field(default_factory=set)
+    chained_recalls: int = 0
 
     def on_effect(self, cluster: Cluster, node: SimNode, proc: SimProcess, effect: Any) -> None:
         kind = type(effect)
@@ -205,10 +217,50 @@ class CrmChecker:
             if (node.name, proc.incarnation, tid) in self.aborted:
                 raise Violation(f"{node.name}: the transition engine fired action "
                                 f"{effect.msg.action.get('operation_key')} of transition {tid} after it was aborted")
+        elif kind is Send and proc.name == "crmd" and type(effect.msg) is lrm_msgs.Execute:
+            key = (node.name, effect.msg.user_data.partition("|")[0])
+            if key in self.recalled_keys:
+                raise Violation(f"{node.name}: crmd began {effect.msg.rsc_id}_{effect.msg.operation} ({key[1]}) "
+                                "after its DC had recalled it from the node's chain before it began")
+            self.begun_keys.add(key)
+
+    def _chain_sent(self, dc: SimNode, proc: SimProcess, msg: TeInvoke) -> None:
+        """The DC's crmd got an action with a chain: note the keys its node will run them with."""
+        uuid = getattr(proc.core, "te_uuid", "")
+        for item in msg.then:
+            try:
+                action = GraphAction.from_wire(item["action"])
+            except (GraphError, KeyError, TypeError):
+                continue
+            where = action.router_node or action.on_node or ""
+            self.chain_keys[(where, dc.name, msg.transition_id, action.id)] = \
+                transition_key(action.id, msg.transition_id, action.target_rc, uuid)
+
+    def _chain_recalled(self, node: str, dc: str, tid: int, action_ids: tuple[int, ...]) -> None:
+        """node is told to drop these chained actions: those it has not begun must never begin."""
+        for action_id in action_ids:
+            key = self.chain_keys.get((node, dc, tid, action_id))
+            if key is not None and (node, key) not in self.begun_keys:
+                self.recalled_keys.add((node, key))
+                self.chained_recalls += 1
 
     def on_deliver(self, cluster: Cluster, node: SimNode, proc: SimProcess, event: Any) -> None:
         """What the transition engine was told, in the order it was told (not the order crmd
         said it: an abort sent right after a graph reaches the engine after the graph)."""
+        if proc.name == "crmd" and type(event) is Recv:
+            msg = event.msg
+            if type(msg) is TeInvoke and msg.then:
+                self._chain_sent(node, proc, msg)
+            elif type(msg) is TeRecall:  # the DC's own chains are dropped there and then
+                self._chain_recalled(node.name, node.name, msg.transition_id, tuple(msg.action_ids))
+            elif type(msg) is ClusterMessage and b"crmd.lrm_recall" in msg.payload:
+                try:
+                    recall = wire.decode(msg.payload)
+                except wire.WireError:
+                    return
+                if type(recall) is crm_msgs.LrmRecall:
+                    self._chain_recalled(node.name, msg.source, recall.transition_id, tuple(recall.action_ids))
+            return
         if proc.name != "tengine" or type(event) is not Recv:
             return
         msg = event.msg

@@ -32,7 +32,9 @@ Between crmds (all carry the ccm view instance they belong to):
   CibResync    a member's copy went wrong: please send the whole CIB
   CibRequest   a change for the DC to make (a tool's request, an operation result)
   CibReply     the DC's answer to a CibRequest
-  LrmInvoke    run this graph action on your node
+  LrmInvoke    run this graph action on your node (and its chain, as each step succeeds)
+  LrmRecall    the DC's graph was aborted: drop these chained actions if they have not begun
+  ChainRecalled  a member's answer: the chained actions it dropped (they did not run)
   LrmForget    forget a resource (cleanup): unregister it from the lrmd
   ActionDone   an action without a CIB record (cancel, forget) finished
   ShutdownOk   the DC has moved everything off the node: its crmd may stop
@@ -222,6 +224,27 @@ class LrmInvoke:
     transition_id: int
     key: str  # the transition key the result must carry
     action: dict[str, Any]
+    # its chain: [{"key": ..., "action": ..., "after": [action ids]}], run on this node as what
+    # each waits for succeeds here (tengine/machine.py, "Chains")
+    then: tuple[Any, ...] = ()
+
+
+@message("crmd.lrm_recall")
+class LrmRecall:
+    """DC -> member: drop these chained actions of the transition if they have not begun."""
+
+    view: int
+    transition_id: int
+    action_ids: tuple[int, ...]
+
+
+@message("crmd.chain_recalled")
+class ChainRecalled:
+    """member -> DC: the chained actions it dropped before they began (they did not run)."""
+
+    node: str
+    transition_id: int
+    action_ids: tuple[int, ...]
 
 
 @message("crmd.lrm_forget")

@@ -12,8 +12,15 @@ Notices from crmd (no reply):
                                    ask for `action` (restart | wait | shutdown)
   TeNodeLost(node)                 actions on that node will never complete
   TeCancel(transition_id)          we are no longer the DC: drop the graph at once
+  TeRecalled(transition_id, action_ids)  these chained actions were dropped by their node before
+                                   they began (answering a TeRecall): they did not run
 Pushed to crmd:
-  TeInvoke(transition_id, action)  run this action (a `core.graph.GraphAction` as a dict)
+  TeInvoke(transition_id, action, then)  run this action (a `core.graph.GraphAction` as a dict);
+                                   `then`: its chain, actions on the same node that wait only for
+                                   it and each other ({"action": ..., "after": [action ids]}):
+                                   the node runs each once those it waits for succeeded there
+  TeRecall(transition_id, action_ids)  the graph was aborted: the node is to drop these chained
+                                   actions if they have not begun (TeRecalled says which it dropped)
   TeActionLost(transition_id, action, reason)   an action timed out (or its node left): crmd
                                    records a failed result for it so the next run sees it
   TeDone(transition_id, status, next, reason)   the graph is finished: status complete |
@@ -72,6 +79,19 @@ class TeCancel:
 class TeInvoke:
     transition_id: int
     action: dict[str, Any]
+    then: tuple[Any, ...] = ()
+
+
+@message("te.recall")
+class TeRecall:
+    transition_id: int
+    action_ids: tuple[int, ...]
+
+
+@message("te.recalled")
+class TeRecalled:
+    transition_id: int
+    action_ids: tuple[int, ...]
 
 
 @message("te.action_lost")

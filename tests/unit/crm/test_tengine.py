@@ -12,7 +12,8 @@ import pytest
 
 from core.graph import INFINITY, parse_graph
 from core.messages.common import Reply
-from core.messages.te import TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeSignOn
+from core.messages.te import (TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeRecall,
+                              TeRecalled, TeSignOn)
 from core.sansio import Recv, Send, Tick
 from pengine.simulate import run as simulate
 from tengine.machine import FIRED, TeMachine
@@ -241,14 +242,22 @@ def test_an_action_sent_with_op_no_wait_is_confirmed_as_it_is_sent(tmp_path):
     e = Engine()
     first = invokes(e.graph(out.read_text()))
     assert keys(first) == ["a_monitor_0@node1", "b_monitor_0@node1", "probe_again-node2@node2"]
-    assert e.te.in_flight() == 2, "probe_again is not waited for"
+    # the two probes, and a's start, which waits only for a's probe on node1 and goes with it (a
+    # chain: node1 starts a if the probe finds it stopped); probe_again is not waited for
+    assert [[t["action"]["operation_key"] for t in inv.then] for inv in first] == [["a_start_0"], [], []]
+    assert e.te.in_flight() == 3
     fired: list[TeInvoke] = []
     for inv in first:
         if inv.action["operation"] != "probe_again":
             fired += invokes(e.result(1, inv))
-    assert keys(fired) == ["a_start_0@node1"]
-    summary = done(e.result(1, invokes(e.result(1, fired[0]))[0]))
+    assert fired == [], "b's start waits for a's start, which node1 runs on its own"
+    a_start = TeInvoke(1, first[0].then[0]["action"])
+    fired = invokes(e.result(1, a_start))
+    assert keys(fired) == ["b_start_0@node1"]
+    summary = done(e.result(1, fired[0]))
     assert summary is not None and (summary.status, summary.next) == ("complete", "done")
+
+
 MIGRATING = """<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0" have-quorum="1">
  <configuration>
   <crm_config><cluster_property_set id="o">
@@ -311,3 +320,78 @@ def test_migration_limit_bounds_the_live_migrations_in_flight_per_node(tmp_path)
     assert _run_counting_migrations(Engine(), text) == 1
     unlimited = migration_graph(tmp_path, "")
     assert _run_counting_migrations(Engine(), unlimited) == 3
+
+
+# -- chains ------------------------------------------------------------------------------------------
+
+def chained_start(tmp_path: Path) -> tuple[Engine, TeInvoke]:
+    """The group's graph with b's probes answered first: a's start fires with b's in its chain."""
+    e = Engine()
+    probes = invokes(e.graph(graph_text(tmp_path)))
+    fired: list[TeInvoke] = []
+    for inv in sorted(probes, key=lambda i: i.action["operation_key"], reverse=True):  # b's probes first
+        fired += invokes(e.result(1, inv))
+    assert keys(fired) == ["a_start_0@node1"]
+    return e, fired[0]
+
+
+def test_a_chain_goes_with_its_first_action_and_runs_without_new_invokes(tmp_path):
+    e, a = chained_start(tmp_path)
+    assert [(t["action"]["operation_key"], t["after"]) for t in a.then] == [("b_start_0", [int(a.action["id"])])]
+    b = TeInvoke(1, a.then[0]["action"])
+    assert e.te.in_flight() == 2
+    # b's timer starts when a's would end: it may wait that long on its node
+    a_state, b_state = e.te.states[int(a.action["id"])], e.te.states[int(b.action["id"])]
+    assert b_state.deadline_ms == a_state.deadline_ms + 20000
+    assert invokes(e.result(1, a)) == []
+    summary = done(e.result(1, b))
+    assert summary is not None and (summary.status, summary.next) == ("complete", "done")
+
+
+def test_a_failed_action_drops_what_its_chain_holds_behind_it(tmp_path):
+    # the node drops b when a fails there; the engine does the same without waiting to hear it
+    e, a = chained_start(tmp_path)
+    out = e.result(1, a, rc=1)
+    summary = done(out)
+    assert summary is not None and summary.next == "restart" and e.te.graph is None
+    assert e.te.counters.get("chained_dropped") == 1
+
+
+def test_an_abort_recalls_chained_actions_and_waits_for_the_nodes_answer(tmp_path):
+    e, a = chained_start(tmp_path)
+    b_id = int(a.then[0]["action"]["id"])
+    out = e.step(Recv(CRMD, TeAbort(INFINITY, "restart", "a node attribute changed")))
+    recalls = [x.msg for x in out if isinstance(x, Send) and isinstance(x.msg, TeRecall)]
+    assert [(r.transition_id, r.action_ids) for r in recalls] == [(1, (b_id,))]
+    assert done(e.result(1, a)) is None, "b may have begun on its node: the engine waits for the answer"
+    summary = done(e.step(Recv(CRMD, TeRecalled(1, (b_id,)))))
+    assert summary is not None and (summary.status, summary.next) == ("terminated", "restart")
+    assert e.te.counters.get("chained_recalled") == 1
+
+
+def test_a_recalled_action_that_had_begun_reports_as_usual(tmp_path):
+    e, a = chained_start(tmp_path)
+    e.step(Recv(CRMD, TeAbort(INFINITY, "restart", "a node attribute changed")))
+    assert done(e.result(1, a)) is None
+    summary = done(e.result(1, TeInvoke(1, a.then[0]["action"])))  # the node had begun it: no recall answer
+    assert summary is not None and summary.status == "terminated"
+
+
+def test_a_node_that_leaves_fails_its_chained_actions_too(tmp_path):
+    e, a = chained_start(tmp_path)
+    out = e.step(Recv(CRMD, TeNodeLost("node1")))
+    lost = [x.msg for x in out if isinstance(x, Send) and isinstance(x.msg, TeActionLost)]
+    assert sorted(m.action["operation_key"] for m in lost) == ["a_start_0", "b_start_0"]
+    assert done(out) is not None
+
+
+def test_chains_stay_within_the_batch_limit(tmp_path):
+    e = Engine()
+    text = graph_text(tmp_path).replace("<transition_graph ", '<transition_graph batch-limit="2" ', 1)
+    probes = invokes(e.graph(text))
+    while probes:
+        nxt: list[TeInvoke] = []
+        for inv in probes:
+            nxt += invokes(e.result(1, inv))
+            assert e.te.in_flight() <= 2
+        probes = nxt
