@@ -76,7 +76,10 @@ class CcmConfig:
     instance_floor: int = 0  # the highest instance this node ever proposed (persisted)
     generation: int = 0  # the messaging generation, reported for information
     two_node: Optional[bool] = None  # None: on when exactly two nodes are configured
-    coalesce_ms: int = 3  # a changed state is sent this much later, with whatever else changed
+    # a changed state is sent this much later, with whatever else changed; a state that carries a
+    # step of the agreement (a new proposal, an ack, a commit) goes at once: every failover's view
+    # waits for three of them in a row
+    coalesce_ms: int = 3
     quiet_ms: Optional[int] = None  # quiet at start (start_quiet_ms); None: one lease + margin
 
     @property
@@ -175,6 +178,7 @@ class CcmMachine:
         self.send_at_ms: Optional[int] = None
         self.wake_ms: Optional[int] = None
         self.dirty = True
+        self.urgent = False  # the state to send carries a step of the agreement: no coalescing
         self.rows_sent: dict[str, tuple[int, int]] = {}  # origin -> (inc, version) last sent
         self.full_rows = True
         self.beats = 0
@@ -331,8 +335,8 @@ class CcmMachine:
         else:
             self._follow(now_ms)
         self._update_quorum(now_ms)
-        if self.dirty and self.send_at_ms is None:
-            self.send_at_ms = now_ms + self.config.coalesce_ms
+        if self.dirty and (self.send_at_ms is None or self.urgent):
+            self.send_at_ms = now_ms if self.urgent else now_ms + self.config.coalesce_ms
         if now_ms >= self.next_beat_ms or (self.send_at_ms is not None and now_ms >= self.send_at_ms):
             self._broadcast(now_ms)
 
@@ -363,7 +367,7 @@ class CcmMachine:
                 self._effects.append(Persist(self.persisted))
             proposal = self.proposal = (instance, group)
             self.relay_in.clear()
-            self.dirty = True
+            self.dirty = self.urgent = True
             self.count("proposals")
         instance = proposal[0]
         for name, incarnation in others:
@@ -393,7 +397,7 @@ class CcmMachine:
             if self.ack != wanted[0] and self._issuable(wanted[0], group, now_ms):
                 self.ack = wanted[0]
                 self.acked[wanted[0]] = group
-                self.dirty = True
+                self.dirty = self.urgent = True
         elif self.pending is not None or self.ack:
             self.pending, self.ack = None, 0
             self.dirty = True
@@ -413,7 +417,7 @@ class CcmMachine:
             self.seen_all = True
         self.max_instance = max(self.max_instance, instance)
         if members[0][0] == self.me:
-            self.dirty = True  # the commit: members install when they see it
+            self.dirty = self.urgent = True  # the commit: members install when they see it
         self.count("views")
         self.quorate = self._quorum(now_ms)
         info = self.view_info()
@@ -570,6 +574,6 @@ class CcmMachine:
                                ack_instance=self.ack, max_instance=self.max_instance,
                                rows=rows, promises=tuple(promises))
         self._effects.append(Broadcast(protocol.encode(state)))
-        self.dirty = False
+        self.dirty = self.urgent = False
         self.send_at_ms = None
         self.next_beat_ms = now_ms + self.beat_ms

@@ -234,3 +234,29 @@ def test_promises_leave_only_behind_a_horizon_that_covers_them():
                 carried.append(state.ts_ms)
     assert carried and carried[-1] - carried[0] > 2000
     assert 2 <= len(horizons) <= 2 + (carried[-1] - carried[0]) // FULL, "about one write per lease"
+
+
+def test_the_steps_of_the_agreement_leave_at_once_and_other_changes_are_coalesced():
+    # a failover's view waits for a proposal, the acks and the commit in a row: each goes out in
+    # the step that made it, not coalesce_ms later
+    follower = machine()
+    joined(follower)
+    out = sent(follower.step(20, PeerMessage("node1", peer_state(20, FULL_ROWS, proposal=(12, ALL)))))
+    assert out and out[-1].ack_instance == 12, "the ack leaves in the same step"
+    leader = machine("node1")
+    leader.step(0, PeerStatus("node2", "active", 1))
+    leader.step(0, PeerStatus("node3", "active", 1))
+    rows = {"node2": (1, 1, {"node1": 1, "node3": 1}), "node3": (1, 1, {"node1": 1, "node2": 1})}
+    leader.step(1, PeerMessage("node2", peer_state(1, rows)))
+    out = sent(leader.step(1, PeerMessage("node3", peer_state(1, rows))))
+    assert out and out[-1].proposal_members == ALL, "the proposal leaves in the same step"
+    proposal = out[-1].proposal_instance
+    leader.step(2, PeerMessage("node2", peer_state(2, rows, ack=proposal)))
+    out = sent(leader.step(2, PeerMessage("node3", peer_state(2, rows, ack=proposal))))
+    assert out and out[-1].view_instance == proposal, "the commit leaves in the same step"
+    # a change that is no step of the agreement (node2's row: node3 is dead) waits coalesce_ms
+    # for whatever else changes
+    quiet = machine()
+    joined(quiet)
+    settle(quiet, 40)
+    assert sent(quiet.step(41, PeerStatus("node3", "dead", 1))) == [] and quiet.send_at_ms == 41 + 3
