@@ -13,6 +13,9 @@ An operation. A client (the DC's crmd; an operator's `hb stonith fence`) asks it
 1. Query: the origin asks every stonithd (`StcQuery`, its own answered directly) which of its
    devices can fence the target. It waits for the answer of every node messaging says is alive,
    at most `query_timeout_ms` (a node whose stonithd does not run does not hold fencing up).
+   When the origin itself has a device for the target and no levels apply, the choice below
+   begins with that device whatever the others answer: it goes on at once, and answers that
+   come later order the candidates after it (`Op.early`).
 2. Choose: without levels for the target, every (node, device) able to fence it is a candidate,
    in this order: a node other than the target, preferring the origin itself, then ha.cf order;
    the target itself last (never for `on`: a powered-off node cannot switch itself on). With
@@ -137,6 +140,7 @@ class Op:
     exec_deadline_ms: Optional[int] = None
     exec_node: str = ""
     last_reason: str = ""
+    early: bool = False  # began before every fencer answered: later answers extend the plan
 
 
 @dataclass
@@ -556,14 +560,37 @@ class StonithMachine:
 
     def _on_query_reply(self, now_ms: int, sender: str, msg: st.StcQueryReply, out: list[object]) -> None:
         op = self.ops.get(msg.op_id)
-        if op is None or op.phase != "query":
+        if op is None or not (op.phase == "query" or (op.phase == "exec" and op.early)):
             return
         op.replies[sender] = list(msg.devices)
+        if op.phase == "exec":
+            # begun early: the devices not tried yet are ordered again with this answer in
+            fresh = self._plan(op)
+            done = op.plan[:op.alt + 1]
+            seen = {tuple((c.node, c.device) for c in alt) for alt in done}
+            op.plan = done + [alt for alt in fresh if tuple((c.node, c.device) for c in alt) not in seen]
+            return
         self._query_progress(now_ms, op, out)
 
     def _query_progress(self, now_ms: int, op: Op, out: list[object]) -> None:
-        if op.phase == "query" and op.expected <= set(op.replies):
+        if op.phase != "query":
+            return
+        if op.expected <= set(op.replies):
             self._chosen(now_ms, op, out)
+        elif op.query_only is None and self._first_is_ours(op):
+            # what every answer would choose first is known already: a device of our own (as
+            # Pacemaker's fencer begins with a verified device before the query timeout); the
+            # other answers still count for what is tried if it fails
+            op.early = True
+            self.count("early_fencing")
+            self._chosen(now_ms, op, out)
+
+    def _first_is_ours(self, op: Op) -> bool:
+        """Whatever the other fencers answer, the plan begins with a device on this node: we
+        answered, are not the target, have a device for it that is not the watchdog, and no
+        topology levels order the devices for this target."""
+        return (op.target != self.me and not levels_for(self.levels, op.target)
+                and any(dev.get("id") != WATCHDOG for dev in op.replies.get(self.me) or ()))
 
     def _chosen(self, now_ms: int, op: Op, out: list[object]) -> None:
         if op.query_only is not None:

@@ -432,3 +432,34 @@ def test_the_history_says_how_long_the_device_itself_ran_apart_from_the_delay():
     for n in ("n1", "n2"):
         (done,) = [r for r in net.cores[n].history if r["state"] == "done"]
         assert done["device_ms"] == 476 - 400
+
+
+def test_a_fencer_with_a_device_of_its_own_begins_before_every_answer_is_in():
+    # what every answer would choose first is its own device: it does not wait for the others
+    # (as Pacemaker's fencer begins with a verified device before its query timeout); answers
+    # that come later still order what is tried if that device fails
+    net = Net(["n1", "n2", "n3"])
+    devices(net, [static("pdu", "n1 n2 n3", pcmk_reboot_retries="0")])
+    net.up.discard("n3")  # n3's fencer is slow: its answer is not in yet
+    op_id = net.fence("n1", "n2")
+    finish_meta(net, "n1")
+    (run,) = [r for r in net.runs["n1"] if r.op == "reset"]
+    assert net.cores["n1"].counters.get("early_fencing") == 1
+    net.up.add("n3")
+    net.feed("n1", Recv("messaging", ClusterMessage(st.MSGTYPE, "n3", wire.encode(st.StcQueryReply(
+        op_id, [{"id": "pdu", "timeout_ms": 20000, "retries": 0}])), "n1")))
+    net.device_exit("n1", run, 1)
+    # next: n3's copy (the late answer), before the target's own
+    assert any(r.op == "metadata" for r in net.runs["n3"]) and not net.runs["n2"]
+
+
+def test_without_a_device_of_its_own_a_fencer_waits_for_the_answers():
+    net = Net(["n1", "n2", "n3"])
+    for n in ("n2", "n3"):  # n1 has no device
+        net.feed(n, Recv(CLIENT, st.StDevices(3, "cib", [static("pdu", "n1 n2 n3")], [], {})))
+    net.up.discard("n3")
+    net.fence("n1", "n2")
+    assert not net.runs["n2"] and not net.runs["n3"], "n3 (not the target) may still answer"
+    assert "early_fencing" not in net.cores["n1"].counters
+    net.advance(10_000)  # the query timeout: on with what answered (the target, as a last resort)
+    assert any(r.op == "metadata" for r in net.runs["n2"])
