@@ -35,19 +35,46 @@ class OpConfig:
         self.needs = needs
 
 
+class OpEntries:
+    """The `<op>` children of one `<operations>` element, each as (element, name, interval in
+    ms, disabled), kept on the element (`XNode.rec`) while its child list is the same object of
+    the same length. Why: an action's op entry is looked up several times per resource and
+    transition (its actions, its recurring operations, digests), and each look-up parsed every
+    op's interval again; a warm daemon reuses the configuration's elements (inputcache.py), so
+    this is parsed once per configuration text. It depends on the element's children only."""
+
+    __slots__ = ("children", "length", "ops")
+
+    def __init__(self, ops: XNode) -> None:
+        self.children = ops.children
+        self.length = len(ops.children)
+        self.ops: tuple[tuple[XNode, Optional[str], int, bool], ...] = tuple(
+            (op, op.get("name"), parse_interval_ms(op.get("interval")),
+             to_bool(op.get("enabled")) is False)
+            for op in ops.children if op.tag == "op")
+
+    def valid_for(self, ops: XNode) -> bool:
+        return self.children is ops.children and self.length == len(ops.children)
+
+
+def op_entries(ops: XNode) -> tuple[tuple[XNode, Optional[str], int, bool], ...]:
+    """(element, name, interval_ms, disabled) of each `<op>` under `ops`, in document order."""
+    index = ops.rec
+    if index.__class__ is not OpEntries or not index.valid_for(ops):  # type: ignore[union-attr]
+        index = ops.rec = OpEntries(ops)
+    return index.ops  # type: ignore[union-attr]
+
+
 def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Optional[XNode]:
     """find_rsc_op_entry_helper: the configured <op> whose key matches (migrate/notify fallback)."""
     ops = rsc.ops_xml
     if ops is None:
         return None
+    entries = op_entries(ops)
     for attempt in range(2):
-        for op in ops.children:
-            if op.tag != "op":
+        for op, name, interval, disabled in entries:
+            if disabled and not include_disabled:
                 continue
-            if not include_disabled and to_bool(op.get("enabled")) is False:
-                continue
-            name = op.get("name")
-            interval = parse_interval_ms(op.get("interval"))
             if key == op_key(rsc.id, name or "", interval):
                 return op
             if rsc.clone_name and key == op_key(rsc.clone_name, name or "", interval):
@@ -67,12 +94,9 @@ def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
     best_interval = 0
     if rsc.ops_xml is None:
         return None
-    for op in rsc.ops_xml.children:
-        if op.tag != "op" or op.get("name") != "monitor":
+    for op, name, interval, disabled in op_entries(rsc.ops_xml):
+        if name != "monitor" or disabled:
             continue
-        if to_bool(op.get("enabled")) is False:
-            continue
-        interval = parse_interval_ms(op.get("interval"))
         if interval > 0 and (best is None or interval < best_interval):
             best, best_interval = op, interval
     return best
@@ -85,16 +109,22 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
     if cfg is not None:
         return cfg
     op_entry = find_op_entry(rsc, key)
-    ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
-                      rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
-                      op_name=task, op_interval_ms=interval_ms)
     meta: dict[str, str] = {}
-    if ws.op_defaults is not None:
-        unpack_nvpairs(ws.op_defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    defaults = ws.op_defaults
+    if defaults is not None and defaults.find("meta_attributes") is None:
+        defaults = None
+    entry_sets = op_entry is not None and op_entry.find("meta_attributes") is not None
+    if defaults is not None or entry_sets:
+        # (built only for sets to evaluate: most ops and most clusters have none)
+        ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
+                          rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
+                          op_name=task, op_interval_ms=interval_ms)
+        if defaults is not None:
+            unpack_nvpairs(defaults, "meta_attributes", ctx, ws.ids, into=meta)
+        if entry_sets:
+            unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
     if op_entry is not None:
-        unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
-        for k, v in zip(op_entry.keys, op_entry.vals):
-            meta[k] = v
+        meta.update(zip(op_entry.idx, op_entry.vals))
     meta.pop("id", None)
     if interval_ms > 0:
         meta["interval"] = str(interval_ms)
