@@ -325,17 +325,16 @@ class _AttrHeads(dict):
 
 class _Memo:
     """What one graph's writing computes once and uses on many lines: escaped values, attribute
-    heads, meta-attribute names, each action's start tag (written for its synapse and for every
-    trigger naming it) and each resource's `<primitive .../>` line. Lives for one graph_xml
-    call, so it holds only what that graph names."""
+    heads, meta-attribute names and each resource's `<primitive .../>` line. Lives for one
+    graph_xml call, so it holds only what that graph names (not per action: at 32 nodes /
+    10,000 resources a graph has 100,000 actions)."""
 
-    __slots__ = ("esc", "attr_heads", "meta_names", "heads", "prims")
+    __slots__ = ("esc", "attr_heads", "meta_names", "prims")
 
     def __init__(self) -> None:
         self.esc = _Escaped()
         self.attr_heads = _AttrHeads()
         self.meta_names = _MetaNames()
-        self.heads: dict[int, tuple[str, str]] = {}  # id(action) -> (tag, start tag unclosed)
         self.prims: dict[int, str] = {}  # id(resource) -> its primitive line
 
 
@@ -344,9 +343,6 @@ def _action_head(action: Action, memo: _Memo) -> tuple[str, str]:
     crm_event, or a pseudo_event when it is a pseudo action; shutdown, fail-count clearing and
     CIB-only history deletion crm_events; other pseudo actions pseudo_events (without the node);
     everything else an rsc_op, `probe_again` included."""
-    got = memo.heads.get(id(action))
-    if got is not None:
-        return got
     esc = memo.esc
     pseudo = action.flags & A_PSEUDO
     task = action.task
@@ -373,8 +369,7 @@ def _action_head(action: Action, memo: _Memo) -> tuple[str, str]:
     node = action.node if needs_node_info else None
     if node is not None:
         head += f' on_node="{esc[node.uname]}" on_node_uuid="{esc[node.id]}"'
-    got = memo.heads[id(action)] = (tag, head)
-    return got
+    return tag, head
 
 
 def _primitive_line(rsc: Resource, memo: _Memo) -> str:
