@@ -41,12 +41,13 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
     got = cache.get(key)
     if got is not None:
         return got
-    ctx = RuleContext(now=ws.now, next_change=ws.next_change,
-                      node_attrs=None if node is None else node.attrs,
-                      rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
-                      rsc_type=rsc.xml.get("type"))
     params: dict[str, str] = {}
-    unpack_nvpairs(rsc.xml, "instance_attributes", ctx, ws.ids, into=params)
+    if rsc.xml.find("instance_attributes") is not None:  # (most resources of a big cluster)
+        ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                          node_attrs=None if node is None else node.attrs,
+                          rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
+                          rsc_type=rsc.xml.get("type"))
+        unpack_nvpairs(rsc.xml, "instance_attributes", ctx, ws.ids, into=params)
     if rsc.parent is not None and rsc.parent.variant != 0:
         pass
     cache[key] = params
@@ -54,7 +55,7 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
 
 
 def op_extra(ws: WorkingSet, rsc: Resource, op_entry: Optional[XNode]) -> dict[str, str]:
-    if op_entry is None:
+    if op_entry is None or op_entry.find("instance_attributes") is None:
         return {}
     extra: dict[str, str] = {}
     unpack_nvpairs(op_entry, "instance_attributes", RuleContext(now=ws.now, next_change=ws.next_change),
@@ -68,7 +69,19 @@ def render(params: dict[str, str]) -> str:
 
 
 def md5(text: str) -> str:
-    return _md5(text.encode()).hexdigest()
+    """The hex MD5 of a rendered parameter set, remembered: most resources of a cluster render
+    the same few sets (no parameters, or only the timeout of a recurring monitor), and the
+    configuration check asks for one per history entry of every active resource."""
+    digest = _MD5_SEEN.get(text)
+    if digest is None:
+        if len(_MD5_SEEN) >= _MD5_SEEN_MAX:
+            _MD5_SEEN.clear()  # (a bound: a pure function's memo, any subset of it is exact)
+        digest = _MD5_SEEN[text] = _md5(text.encode()).hexdigest()
+    return digest
+
+
+_MD5_SEEN: dict[str, str] = {}
+_MD5_SEEN_MAX = 4096
 
 
 def _all_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,

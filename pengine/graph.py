@@ -213,7 +213,8 @@ def create_graph(ws: WorkingSet) -> Graph:
 # ------------------------------------------------------------------------------------------------
 # XML
 
-def _action_params(ws: WorkingSet, action: Action, target: Optional[Node]) -> dict[str, str]:
+def _action_params(ws: WorkingSet, action: Action, target: Optional[Node],
+                   memo: Optional[_Memo] = None) -> dict[str, str]:
     """add_action_attributes: the resource's instance attributes (evaluated for the action's
     node) whenever the action has a resource and a node, whatever its task and even when it is
     a pseudo action; a primitive's action without a node gets them unevaluated for a node."""
@@ -221,7 +222,8 @@ def _action_params(ws: WorkingSet, action: Action, target: Optional[Node]) -> di
     rsc = action.rsc
     if rsc is not None and (action.node is not None or rsc.variant == m.PRIMITIVE):
         params.update(rsc_params(ws, rsc, action.node))
-    _add_meta(params, action.meta)
+    names = memo.meta_names if memo is not None else _MetaNames()
+    _add_meta(params, action.meta, names)
     parent = rsc
     while parent is not None:  # each resource's add_graph_meta, innermost first
         parent.methods.add_graph_meta(parent, params)
@@ -231,17 +233,34 @@ def _action_params(ws: WorkingSet, action: Action, target: Optional[Node]) -> di
         params["CRM_meta_on_node_uuid"] = target.id
     if rsc is None and action.task == "stonith" and action.node is not None:
         # the fencing target's node attributes, as meta-attributes (add_action_attributes)
-        _add_meta(params, action.node.attrs)
+        _add_meta(params, action.node.attrs, names)
     return params
 
 
-def _add_meta(params: dict[str, str], values: dict[str, str]) -> None:
+class _MetaNames(dict):
+    """A meta-attribute's name -> its graph parameter name (`CRM_meta_<name>`, dashes as
+    underscores), or "" for the cluster-generated names holding '#' or ':' that are left out.
+    Computed once per name and graph: the same few names (timeout, interval, name) recur on
+    nearly every action."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> str:
+        name = "" if "#" in key or ":" in key else f"CRM_meta_{key.replace('-', '_')}"
+        self[key] = name
+        return name
+
+
+def _add_meta(params: dict[str, str], values: dict[str, str],
+              names: Optional[_MetaNames] = None) -> None:
     """hash2metafield: `CRM_meta_<name>` with dashes as underscores, leaving out the
     cluster-generated names holding '#' or ':' (#uname, fail-count-..., last-failure-...)."""
+    if names is None:
+        names = _MetaNames()
     for key, value in values.items():
-        if "#" in key or ":" in key:
-            continue
-        params[f"CRM_meta_{key.replace('-', '_')}"] = value
+        name = names[key]
+        if name:
+            params[name] = value
 
 
 def _downed_nodes(action: Action) -> list[str]:
@@ -282,14 +301,50 @@ def clone_add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
             params[f"CRM_meta_{name}"] = str(rsc.promoted_node_max)
 
 
-def action_element(ws: WorkingSet, action: Action, as_input: bool) -> str:
-    """create_graph_action, as text at its depth in the graph (a trigger's action at 4, a
-    synapse's own action at 3): the element (fencing a crm_event, or a pseudo_event when it is a
-    pseudo action; shutdown, fail-count clearing and CIB-only history deletion crm_events; other
-    pseudo actions pseudo_events; everything else an rsc_op, `probe_again` included), the node
-    for all but plain pseudo actions, the resource for real resource actions, the attributes and
-    the nodes the action takes down."""
-    pseudo = bool(action.flags & A_PSEUDO)
+class _Escaped(dict):
+    """An attribute value -> its escaped text, computed once per graph: node names, operation
+    keys and timeouts recur on many of a graph's lines."""
+
+    __slots__ = ()
+
+    def __missing__(self, value: str) -> str:
+        text = self[value] = escape_attr(value)
+        return text
+
+
+class _AttrHeads(dict):
+    """A parameter's name -> ` name="` as the attributes element writes it (graph_attr_name),
+    computed once per graph."""
+
+    __slots__ = ()
+
+    def __missing__(self, name: str) -> str:
+        text = self[name] = f' {graph_attr_name(name)}="'
+        return text
+
+
+class _Memo:
+    """What one graph's writing computes once and uses on many lines: escaped values, attribute
+    heads, meta-attribute names and each resource's `<primitive .../>` line. Lives for one
+    graph_xml call, so it holds only what that graph names (not per action: at 32 nodes /
+    10,000 resources a graph has 100,000 actions)."""
+
+    __slots__ = ("esc", "attr_heads", "meta_names", "prims")
+
+    def __init__(self) -> None:
+        self.esc = _Escaped()
+        self.attr_heads = _AttrHeads()
+        self.meta_names = _MetaNames()
+        self.prims: dict[int, str] = {}  # id(resource) -> its primitive line
+
+
+def _action_head(action: Action, memo: _Memo) -> tuple[str, str]:
+    """(element name, start tag without its end) of an action (create_graph_action): fencing a
+    crm_event, or a pseudo_event when it is a pseudo action; shutdown, fail-count clearing and
+    CIB-only history deletion crm_events; other pseudo actions pseudo_events (without the node);
+    everything else an rsc_op, `probe_again` included."""
+    esc = memo.esc
+    pseudo = action.flags & A_PSEUDO
     task = action.task
     needs_node_info = True
     mode = None
@@ -306,39 +361,64 @@ def action_element(ws: WorkingSet, action: Action, as_input: bool) -> str:
     else:
         tag = "rsc_op"
     key = graph_operation_key(action)
-    head = [f'<{tag} id="{action.id}" operation="{_esc(task)}" operation_key="{_esc(key)}"']
+    head = f'<{tag} id="{action.id}" operation="{esc[task]}" operation_key="{esc[key]}"'
     if key != action.uuid:
-        head.append(f' internal_operation_key="{_esc(action.uuid)}"')
+        head += f' internal_operation_key="{esc[action.uuid]}"'
     if mode is not None:
-        head.append(f' mode="{mode}"')
+        head += f' mode="{mode}"'
     node = action.node if needs_node_info else None
     if node is not None:
-        head.append(f' on_node="{_esc(node.uname)}" on_node_uuid="{_esc(node.id)}"')
-    rsc = action.rsc
+        head += f' on_node="{esc[node.uname]}" on_node_uuid="{esc[node.id]}"'
+    return tag, head
+
+
+def _primitive_line(rsc: Resource, memo: _Memo) -> str:
+    """add_resource_details: the resource's ids and agent, as a line at depth 4."""
+    line = memo.prims.get(id(rsc))
+    if line is not None:
+        return line
+    esc = memo.esc
+    ident, long_id = graph_resource_ids(rsc)
+    prim = [f'{_PAD[4]}<primitive id="{esc[ident]}"']
+    if long_id is not None:
+        prim.append(f' long-id="{esc[long_id]}"')
+    for name in ("class", "provider", "type"):
+        value = rsc.xml.get(name)
+        if value is not None:
+            prim.append(f' {name}="{esc[value]}"')
+    prim.append("/>")
+    line = memo.prims[id(rsc)] = "".join(prim)
+    return line
+
+
+def action_element(ws: WorkingSet, action: Action, as_input: bool,
+                   memo: Optional[_Memo] = None) -> str:
+    """create_graph_action, as text at its depth in the graph (a trigger's action at 4, a
+    synapse's own action at 3): the element (see _action_head), the node for all but plain
+    pseudo actions, the resource for real resource actions, the attributes and the nodes the
+    action takes down."""
+    if memo is None:
+        memo = _Memo()
+    tag, head = _action_head(action, memo)
     if as_input:
-        return f"{_PAD[4]}{''.join(head)}/>"
+        return f"{_PAD[4]}{head}/>"
+    pseudo = action.flags & A_PSEUDO
+    rsc = action.rsc
     if rsc is not None and not pseudo and _locks_rsc_to_node(action):
-        head.append(f' shutdown-lock="{rsc.lock_time}"')
-    lines = [f"{_PAD[3]}{''.join(head)}>"]
+        head += f' shutdown-lock="{rsc.lock_time}"'
+    lines = [f"{_PAD[3]}{head}>"]
     if rsc is not None and not pseudo:
-        ident, long_id = graph_resource_ids(rsc)
-        prim = [f'{_PAD[4]}<primitive id="{_esc(ident)}"']
-        if long_id is not None:
-            prim.append(f' long-id="{_esc(long_id)}"')
-        for name in ("class", "provider", "type"):
-            value = rsc.xml.get(name)
-            if value is not None:
-                prim.append(f' {name}="{_esc(value)}"')
-        prim.append("/>")
-        lines.append("".join(prim))
-    params = _action_params(ws, action, node)
+        lines.append(_primitive_line(rsc, memo))
+    node = action.node if tag != "pseudo_event" or action.task == "stonith" else None
+    params = _action_params(ws, action, node, memo)
+    esc, attr_heads = memo.esc, memo.attr_heads
     lines.append(f"{_PAD[4]}<attributes"
-                 + "".join(f' {graph_attr_name(k)}="{_esc(params[k])}"' for k in sorted(params))
+                 + "".join([f'{attr_heads[k]}{esc[params[k]]}"' for k in sorted(params)])
                  + "/>")
     downed_ids = _downed_nodes(action) if node is not None else []
     if downed_ids:
         lines.append(f"{_PAD[4]}<downed>")
-        lines.extend(f'{_PAD[5]}<node id="{_esc(ident)}"/>' for ident in downed_ids)
+        lines.extend(f'{_PAD[5]}<node id="{esc[ident]}"/>' for ident in downed_ids)
         lines.append(f"{_PAD[4]}</downed>")
     lines.append(f"{_PAD[3]}</{tag}>")
     return "\n".join(lines)
@@ -401,31 +481,33 @@ def graph_xml(ws: WorkingSet, graph: Graph) -> str:
     graph has 80,000 elements, and the tree cost the daemon half of its time per transition.
     An action is an input of many synapses: its trigger element is written once.
     """
+    memo = _Memo()
+    esc = memo.esc
     out = ["<transition_graph"
-           + "".join(f' {k}="{_esc(v)}"' for k, v in graph.attrs.items())
+           + "".join(f' {k}="{esc[v]}"' for k, v in graph.attrs.items())
            + ("/>" if not graph.synapses else ">")]
+    append = out.append
     triggers: dict[int, str] = {}
     for syn in graph.synapses:
-        priority = f' priority="{syn.priority}"' if syn.priority else ""
-        out.append(f'  <synapse id="{syn.id}"{priority}>')
-        out.append("    <action_set>")
-        out.append(action_element(ws, syn.action, False))
-        out.append("    </action_set>")
+        append(f'  <synapse id="{syn.id}" priority="{syn.priority}">' if syn.priority
+               else f'  <synapse id="{syn.id}">')
+        append("    <action_set>")
+        append(action_element(ws, syn.action, False, memo))
+        append("    </action_set>")
         if not syn.inputs:
-            out.append("    <inputs/>")
+            append("    <inputs/>")
         else:
-            out.append("    <inputs>")
+            append("    <inputs>")
             for first in syn.inputs:
                 text = triggers.get(id(first))
                 if text is None:
-                    text = triggers[id(first)] = action_element(ws, first, True)
-                out.append("      <trigger>")
-                out.append(text)
-                out.append("      </trigger>")
-            out.append("    </inputs>")
-        out.append("  </synapse>")
+                    text = triggers[id(first)] = \
+                        f"      <trigger>\n{action_element(ws, first, True, memo)}\n      </trigger>"
+                append(text)
+            append("    </inputs>")
+        append("  </synapse>")
     if graph.synapses:
-        out.append("</transition_graph>")
+        append("</transition_graph>")
     return "\n".join(out) + "\n"
 
 

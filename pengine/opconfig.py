@@ -35,19 +35,53 @@ class OpConfig:
         self.needs = needs
 
 
+class OpEntries:
+    """The `<op>` children of one `<operations>` element, each as (element, name, interval in
+    ms, disabled), kept on the element (`XNode.rec`) while its child list is the same object of
+    the same length. Why: an action's op entry is looked up several times per resource and
+    transition (its actions, its recurring operations, digests), and each look-up parsed every
+    op's interval again; a warm daemon reuses the configuration's elements (inputcache.py), so
+    this is parsed once per configuration text. It depends on the element's children only."""
+
+    __slots__ = ("children", "length", "ops", "configs")
+
+    def __init__(self, ops: XNode) -> None:
+        self.children = ops.children
+        self.length = len(ops.children)
+        # op_config's results that depend on nothing but these elements and the stamp they
+        # are keyed by (see op_config)
+        self.configs: dict[tuple, OpConfig] = {}
+        self.ops: tuple[tuple[XNode, Optional[str], int, bool], ...] = tuple(
+            (op, op.get("name"), parse_interval_ms(op.get("interval")),
+             to_bool(op.get("enabled")) is False)
+            for op in ops.children if op.tag == "op")
+
+    def valid_for(self, ops: XNode) -> bool:
+        return self.children is ops.children and self.length == len(ops.children)
+
+
+def _op_index(ops: XNode) -> OpEntries:
+    index = ops.rec
+    if index.__class__ is not OpEntries or not index.valid_for(ops):  # type: ignore[union-attr]
+        index = ops.rec = OpEntries(ops)
+    return index  # type: ignore[return-value]
+
+
+def op_entries(ops: XNode) -> tuple[tuple[XNode, Optional[str], int, bool], ...]:
+    """(element, name, interval_ms, disabled) of each `<op>` under `ops`, in document order."""
+    return _op_index(ops).ops
+
+
 def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Optional[XNode]:
     """find_rsc_op_entry_helper: the configured <op> whose key matches (migrate/notify fallback)."""
     ops = rsc.ops_xml
     if ops is None:
         return None
+    entries = op_entries(ops)
     for attempt in range(2):
-        for op in ops.children:
-            if op.tag != "op":
+        for op, name, interval, disabled in entries:
+            if disabled and not include_disabled:
                 continue
-            if not include_disabled and to_bool(op.get("enabled")) is False:
-                continue
-            name = op.get("name")
-            interval = parse_interval_ms(op.get("interval"))
             if key == op_key(rsc.id, name or "", interval):
                 return op
             if rsc.clone_name and key == op_key(rsc.clone_name, name or "", interval):
@@ -67,34 +101,69 @@ def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
     best_interval = 0
     if rsc.ops_xml is None:
         return None
-    for op in rsc.ops_xml.children:
-        if op.tag != "op" or op.get("name") != "monitor":
+    for op, name, interval, disabled in op_entries(rsc.ops_xml):
+        if name != "monitor" or disabled:
             continue
-        if to_bool(op.get("enabled")) is False:
-            continue
-        interval = parse_interval_ms(op.get("interval"))
         if interval > 0 and (best is None or interval < best_interval):
             best, best_interval = op, interval
     return best
 
 
 def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: int) -> OpConfig:
+    """unpack_operation for one action key of a resource: cached for the run, and kept on the
+    resource's `<operations>` element (OpEntries.configs) when it depends on nothing else.
+
+    Why: a transition asks for a few hundred of them at 3 nodes / 100 resources (about 3 us
+    each: a third of create_actions), and a warm daemon reuses the configuration's elements
+    from one input to the next (pengine/inputcache.py). What a result depends on besides those
+    elements (the same `<operations>` element means the same configuration tree, so the same
+    op_defaults) is in the key it is kept under: the resource's id and history name, the
+    action, what the resource requires, stonith-enabled and default-action-timeout (cluster
+    options that rules may change with the time). A result that evaluated a meta_attributes
+    set (rules, id-refs into the document), used interval-origin (the time) or added a
+    warning is not kept."""
     cache = ws.op_configs
     cache_key = (id(rsc), key, task)
     cfg = cache.get(cache_key)
     if cfg is not None:
         return cfg
+    ops = rsc.ops_xml
+    if ops is None:
+        cfg = _new_op_config(ws, rsc, key, task, interval_ms)[0]
+    else:
+        kept = _op_index(ops).configs
+        stamp = (rsc.id, rsc.clone_name, key, task, interval_ms, rsc.needs_fencing,
+                 rsc.needs_quorum, ws.stonith_enabled, ws.config.get("default-action-timeout"))
+        cfg = kept.get(stamp)  # type: ignore[assignment]
+        if cfg is None:
+            cfg, pure = _new_op_config(ws, rsc, key, task, interval_ms)
+            if pure:
+                kept[stamp] = cfg
+    cache[cache_key] = cfg
+    return cfg
+
+
+def _new_op_config(ws: WorkingSet, rsc: Resource, key: str, task: str,
+                   interval_ms: int) -> tuple[OpConfig, bool]:
+    """(the OpConfig, whether it depends only on the resource's ops and op_config's stamp)."""
+    warnings_before = len(ws.warnings)
     op_entry = find_op_entry(rsc, key)
-    ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
-                      rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
-                      op_name=task, op_interval_ms=interval_ms)
     meta: dict[str, str] = {}
-    if ws.op_defaults is not None:
-        unpack_nvpairs(ws.op_defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    defaults = ws.op_defaults
+    if defaults is not None and defaults.find("meta_attributes") is None:
+        defaults = None
+    entry_sets = op_entry is not None and op_entry.find("meta_attributes") is not None
+    if defaults is not None or entry_sets:
+        # (built only for sets to evaluate: most ops and most clusters have none)
+        ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
+                          rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
+                          op_name=task, op_interval_ms=interval_ms)
+        if defaults is not None:
+            unpack_nvpairs(defaults, "meta_attributes", ctx, ws.ids, into=meta)
+        if entry_sets:
+            unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
     if op_entry is not None:
-        unpack_nvpairs(op_entry, "meta_attributes", ctx, ws.ids, into=meta, overwrite=True)
-        for k, v in zip(op_entry.keys, op_entry.vals):
-            meta[k] = v
+        meta.update(zip(op_entry.idx, op_entry.vals))
     meta.pop("id", None)
     if interval_ms > 0:
         meta["interval"] = str(interval_ms)
@@ -158,9 +227,9 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
     if fail_role == m.ROLE_UNKNOWN:
         fail_role = m.ROLE_UNPROMOTED if task == "promote" else m.ROLE_STARTED
     _start_delay(ws, rsc, meta, interval_ms)
-    cfg = OpConfig(op_entry, meta, on_fail, fail_role, needs)
-    cache[cache_key] = cfg
-    return cfg
+    pure = (defaults is None and not entry_sets and "interval-origin" not in meta
+            and len(ws.warnings) == warnings_before)
+    return OpConfig(op_entry, meta, on_fail, fail_role, needs), pure
 
 
 def _start_delay(ws: WorkingSet, rsc: Resource, meta: dict[str, str], interval_ms: int) -> None:

@@ -168,10 +168,13 @@ def _mark_blocked(ws: WorkingSet, rsc: Resource, task: str, reason: Resource) ->
 # ------------------------------------------------------------------------------------------------
 # flag propagation
 
+_PRIMITIVE_TASK = {"stopped": "stop", "running": "start", "demoted": "demote",
+                   "promoted": "promote"}
+
+
 def _complex_task(rsc: Resource, task: str) -> str:
     if rsc.variant == PRIMITIVE:
-        return {"stopped": "stop", "running": "start", "demoted": "demote",
-                "promoted": "promote"}.get(task, task)
+        return _PRIMITIVE_TASK.get(task, task)
     return task
 
 
@@ -221,6 +224,12 @@ def _flags_for_ordering(action: Action, node: Optional[Node]) -> int:
     return flags
 
 
+_COMPLETED_TASK = {"stop": "stopped", "start": "running", "notify": "notified",
+                   "promote": "promoted", "demote": "demoted", "stopped": "stopped",
+                   "running": "running", "notified": "notified", "promoted": "promoted",
+                   "demoted": "demoted"}
+
+
 def _uuid_for_ordering(first_uuid: str, first_rsc: Resource) -> str:
     if "notify" in first_uuid or first_rsc.variant < GROUP:
         return first_uuid
@@ -230,9 +239,7 @@ def _uuid_for_ordering(first_uuid: str, first_rsc: Resource) -> str:
     rid, task, interval = parsed
     if interval > 0:
         return first_uuid
-    remap = {"stop": "stopped", "start": "running", "notify": "notified", "promote": "promoted",
-             "demote": "demoted", "stopped": "stopped", "running": "running",
-             "notified": "notified", "promoted": "promoted", "demoted": "demoted"}.get(task)
+    remap = _COMPLETED_TASK.get(task)
     if remap is None:
         return first_uuid
     # notifications are only on outermost clones: order after the last one is confirmed

@@ -22,7 +22,7 @@ from pengine.utilization import create_utilization_constraints
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
 from pengine.assign import current_node
-from pengine.opconfig import find_op_entry
+from pengine.opconfig import find_op_entry, op_entries
 from pengine.ordering import action_flags
 from pengine.entryindex import EntryIndex
 from pengine.status import calculate_active_ops, get_failcount, sort_ops
@@ -242,10 +242,8 @@ def _op_cannot_recur(name: Optional[str]) -> bool:
 def _is_op_dup(rsc: Resource, name: Optional[str], interval: int) -> bool:
     seen = None
     assert rsc.ops_xml is not None
-    for op in rsc.ops_xml.children:
-        if op.tag != "op" or op.get("name") != name:
-            continue
-        if parse_interval_ms(op.get("interval")) != interval:
+    for op, op_name, op_interval, _ in op_entries(rsc.ops_xml):
+        if op_name != name or op_interval != interval:
             continue
         if op.get("id") is None:
             continue

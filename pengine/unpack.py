@@ -327,15 +327,20 @@ def _resource_node_score(rsc: Resource, node: Node, score: int, tag: str) -> Non
 
 
 def _meta_for(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> dict[str, str]:
-    meta: dict[str, str] = {}
-    for key, value in zip(xml.keys, xml.vals):
-        meta.setdefault(key, value)
-    ctx = rule_ctx_for(ws, xml)
-    unpack_nvpairs(xml, "meta_attributes", ctx, ws.ids, into=meta)
+    meta: dict[str, str] = dict(zip(xml.idx, xml.vals))  # (an element's names are unique)
+    defaults = ws.rsc_defaults
+    if defaults is not None and defaults.find("meta_attributes") is None:
+        defaults = None
+    own = xml.find("meta_attributes") is not None
+    # the rule context only for sets to evaluate: most resources have none
+    ctx = rule_ctx_for(ws, xml) if own or defaults is not None else None
+    if own:
+        unpack_nvpairs(xml, "meta_attributes", ctx, ws.ids, into=meta)
     if parent is not None:
         for key, value in parent.meta.items():
             meta.setdefault(key, value)
-    unpack_nvpairs(ws.rsc_defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    if defaults is not None:
+        unpack_nvpairs(defaults, "meta_attributes", ctx, ws.ids, into=meta)
     return meta
 
 
@@ -389,6 +394,10 @@ def get_target_role(rsc: Resource) -> Optional[int]:
                                    "only valid for promotable clones")
             return None
     return role
+
+
+_RECOVERY_TYPES = {"stop_only": m.RECOVERY_STOP_ONLY, "block": m.RECOVERY_BLOCK,
+                   "stop_unexpected": m.RECOVERY_STOP_UNEXPECTED}  # multiple-active
 
 
 def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
@@ -449,9 +458,7 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     else:
         rsc.unique = True
     multiple = (meta.get("multiple-active") or "stop_start").lower()
-    rsc.recovery_type = {"stop_only": m.RECOVERY_STOP_ONLY, "block": m.RECOVERY_BLOCK,
-                         "stop_unexpected": m.RECOVERY_STOP_UNEXPECTED}.get(
-                             multiple, m.RECOVERY_STOP_START)
+    rsc.recovery_type = _RECOVERY_TYPES.get(multiple, m.RECOVERY_STOP_START)
     rsc.restart_type_restart = (meta.get("restart-type") or "").lower() == "restart"
     sticky = meta.get("resource-stickiness")
     if sticky is not None and sticky.lower() != "default":

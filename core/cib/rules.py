@@ -374,6 +374,8 @@ def unpack_nvpairs(parent: Optional[XNode], set_tag: str, ctx: Optional[RuleCont
                    evaluator: Optional[RuleEvaluator] = None) -> dict[str, str]:
     """Merge all applicable `set_tag` sets under `parent` into a dict (pe__unpack_dataset_nvpairs)."""
     result = {} if into is None else into
+    if parent is None or parent.find(set_tag) is None:
+        return result  # most elements have no such set: no evaluator, no sorting
     evaluator = evaluator or RuleEvaluator(ids)
     for nvset in collect_sets(parent, set_tag, ids, first_id):
         if ctx is not None and not evaluator.rules_pass(nvset.element, ctx):

@@ -4,19 +4,25 @@ decisions made on it the same."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import os
 import pathlib
 import sys
 
+from typing import Optional
+
 import pytest
 
-from core.cib.xmltree import parse_xml, to_xml
+from core.cib import dates
+from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from core.messages.pe import PeSchedule
 from core.sansio import Recv, Send
+from pengine import engine
 from pengine.entryindex import EntryIndex
 from pengine.inputcache import InputCache, split_status
+from pengine.opconfig import op_config
 from pengine.process import WARM_CIB, PengineProcess
 from pengine.unpack import _unfencing_pair_in
 
@@ -192,7 +198,8 @@ def _decide(core: PengineProcess, i: int, cib: str) -> tuple:
 @pytest.mark.slow
 def test_every_corpus_input_is_decided_the_same_by_a_warm_core() -> None:
     """What a warm core keeps between transitions (parsed sections, facts on their elements,
-    the entry index of pengine/rscactions.py, the agent rules of the previous transition) must
+    the entry index of pengine/rscactions.py, the agent rules of the previous transition, the
+    op configurations kept on <operations> elements by pengine/opconfig.py) must
     decide exactly as a fresh core: each corpus input is scheduled twice in a row by one warm
     core (the second time from reused sections, after the previous input's rules) and once by
     a fresh core, with the same graph, summary and warnings."""
@@ -225,3 +232,61 @@ def test_the_unfencing_scan_answers_the_same_from_an_entry_index(pair: str, expe
     assert _unfencing_pair_in(tree) is expected  # walked, remembered
     assert rscs.rec.unfencing is expected
     assert _unfencing_pair_in(tree) is expected  # from the index
+
+
+# op_config keeps results on the resource's <operations> element (pengine/opconfig.py); a result
+# is reused for the same element only under the same stamp, and one that evaluated rules is not
+# kept at all. Each case: the same parsed tree scheduled under two conditions, against a tree
+# parsed anew for each.
+OPS_CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config>{options}</crm_config>
+<nodes><node id="1" uname="a"/></nodes>
+<resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"><operations>
+<op id="r-mon" name="monitor" interval="10s"/><op id="r-stop" name="stop" interval="0"/>
+<op id="r-start" name="start" interval="0" timeout="40s"/></operations></primitive></resources>
+{op_defaults}</configuration><status/></cib>"""
+DATED_TIMEOUT = """<cluster_property_set id="o" score="10"><rule id="o-r" score="0">
+<date_expression id="o-d" operation="lt" end="2030-01-01"/></rule>
+<nvpair id="o-t" name="default-action-timeout" value="30s"/></cluster_property_set>"""
+DATED_DEFAULTS = """<op_defaults><meta_attributes id="od"><rule id="od-r" score="0">
+<date_expression id="od-d" operation="lt" end="2030-01-01"/></rule>
+<nvpair id="od-t" name="timeout" value="77s"/></meta_attributes></op_defaults>"""
+
+
+def _op_configs(cib: XNode, year: int, stonith: Optional[bool] = None) -> list[tuple]:
+    now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
+    ws = engine.unpack_cib(cib, now)
+    if stonith is not None:
+        ws.stonith_enabled = stonith
+    rsc = ws.rsc_by_id["r"]
+    out = []
+    for key, task, interval in (("r_monitor_10000", "monitor", 10000), ("r_stop_0", "stop", 0),
+                                ("r_start_0", "start", 0), ("r_monitor_0", "monitor", 0)):
+        cfg = op_config(ws, rsc, key, task, interval)
+        out.append((None if cfg.op_entry is None else cfg.op_entry.get("id"), dict(cfg.meta),
+                    cfg.on_fail, cfg.fail_role, cfg.needs))
+    return out
+
+
+@pytest.mark.parametrize("options, op_defaults, first, then", [
+    # a stop's on-fail follows stonith-enabled, read from the working set each run
+    ("", "", {"stonith": True}, {"stonith": False}),
+    # default-action-timeout from a crm_config rule that the time changes
+    (DATED_TIMEOUT, "", {"year": 2029}, {"year": 2031}),
+    # an op_defaults set with a date rule: not kept
+    ("", DATED_DEFAULTS, {"year": 2029}, {"year": 2031}),
+])
+def test_a_kept_op_config_is_the_one_computed_afresh(options: str, op_defaults: str, first: dict,
+                                                     then: dict) -> None:
+    text = OPS_CIB.format(options=options, op_defaults=op_defaults)
+    kept = parse_xml(text, "t")
+    results = []
+    for cond in (first, then, first):
+        year = cond.get("year", 2026)
+        fresh = _op_configs(parse_xml(text, "t"), year, cond.get("stonith"))
+        assert _op_configs(kept, year, cond.get("stonith")) == fresh
+        results.append(fresh)
+    assert results[0] != results[1]  # the condition matters
+    ops = next(kept.iter("operations"))
+    assert ops.rec.configs or op_defaults  # kept unless rules were evaluated
+    if op_defaults:
+        assert not ops.rec.configs
