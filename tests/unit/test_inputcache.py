@@ -15,7 +15,7 @@ from core.cib.xmltree import parse_xml, to_xml
 from core.errors import ConfigError
 from core.messages.pe import PeSchedule
 from core.sansio import Recv, Send
-from pengine.entryindex import EntryIndex
+from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.process import WARM_CIB, PengineProcess
 from pengine.unpack import _unfencing_pair_in
@@ -277,3 +277,29 @@ def test_the_unfencing_scan_answers_the_same_from_an_entry_index(pair: str, expe
     assert _unfencing_pair_in(tree) is expected  # walked, remembered
     assert rscs.rec.unfencing is expected
     assert _unfencing_pair_in(tree) is expected  # from the index
+
+
+@pytest.mark.parametrize("pair, expected", [
+    ('<nvpair id="u" name="provides" value="unfencing"/>', True),
+    ('<nvpair id="u" name="provides" value="fencing"/>', False),
+])
+def test_the_first_unfencing_scan_is_kept_for_the_entry_index(pair: str, expected: bool) -> None:
+    """The first transition walks an element before it has an entry index: the answer is kept
+    (UnfencingScan) and the index built later takes it over, so that the next transition does
+    not walk the element again; an element changed since is walked again."""
+    tree = parse_xml(STATUS.replace('<lrm_rsc_op id="r_last_0"', pair + '<lrm_rsc_op id="r_last_0"'), "t")
+    rscs = next(tree.iter("lrm_resources"))
+    assert _unfencing_pair_in(tree) is expected
+    assert isinstance(rscs.rec, UnfencingScan) and rscs.rec.unfencing is expected
+    index = new_index(rscs)
+    assert index.unfencing is expected
+    rscs.rec = index
+    assert _unfencing_pair_in(tree) is expected  # from the index
+    # a scan of other children (an entry added since) is not taken over
+    rscs.rec = UnfencingScan(rscs.children, not expected)
+    rscs.children = list(rscs.children)
+    assert new_index(rscs).unfencing is None
+    rscs.rec = UnfencingScan(rscs.children, not expected)
+    rscs.children.append(parse_xml('<lrm_resource id="x"/>'))
+    assert new_index(rscs).unfencing is None
+    assert _unfencing_pair_in(tree) is expected  # walked again
