@@ -11,8 +11,8 @@ bench/pengine_daemon.py) as the daemon sees them: `steady` (parsed whole), then 
 section new, the others reused), then `steady` again, each text read just before its step and
 dropped after it, as the daemon holds only the message it is answering. Around each step it
 prints the resident set before, the step's own peak (VmHWM, reset through
-/proc/self/clear_refs before the step) and the resident set after the collection the daemon
-runs once the reply is sent. Then it walks everything reachable from the core
+/proc/self/clear_refs before the step) and the resident set after the collection and heap trim
+the daemon runs once the reply is sent. Then it walks everything reachable from the core
 (`PengineProcess`: the input cache, the carried facts) and counts objects by type, each object
 once (strings, tuples and XNodes shared between elements are counted once), with
 sys.getsizeof: the memory a transition finds already taken.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import os
 import pathlib
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     peak_ok = reset_peak()
     print(f"{m}/{n}, load {os.getloadavg()[0]:.2f}; MB: start {rss_mb()[0]:.1f}"
           + ("" if peak_ok else " (no /proc/self/clear_refs: peaks are the process's)"))
-    print(f"{'step':<10} {'cpu s':>7} {'RSS before':>11} {'step peak':>10} {'after gc':>9}")
+    print(f"{'step':<10} {'cpu s':>7} {'RSS before':>11} {'step peak':>10} {'after gc+trim':>14}")
     for seq, state in enumerate(("steady", "nodefail", "steady"), 1):
         text = pathlib.Path(inputs[state]).read_text()
         before = rss_mb()[0]
@@ -151,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         assert len(replies) == 1 and replies[0].ok, replies
         peak = rss_mb()[1]
         del out, replies, text
-        gc.collect()
-        print(f"{state:<10} {cpu:7.2f} {before:11.1f} {peak:10.1f} {rss_mb()[0]:9.1f}")
+        daemon.release_memory()  # as the daemon does after its reply
+        print(f"{state:<10} {cpu:7.2f} {before:11.1f} {peak:10.1f} {rss_mb()[0]:14.1f}")
         if profiler is not None:
             buf = io.StringIO()
             pstats.Stats(profiler, stream=buf).sort_stats("cumulative").print_stats(args.profile)

@@ -23,7 +23,8 @@ Each size runs in its own child process (so that peak RSS is that size's), which
    (a failover: one node's section is new);
 3. times every `step()` (wall and CPU), checks every reply is a graph, and prints per state the
    median and p99 per transition, and the child's peak RSS; then collects garbage as the daemon
-   does after sending its reply (off the transition's path; its median is shown apart).
+   does after sending its reply, and returns the freed heap to the kernel
+   (`daemon.release_memory`: off the transition's path; its median is shown apart).
 
 Next to it, the median whole-run time of the installed `hb simulate -x FILE -R -Q` on the same
 input (`--hb-runs`, 0 to skip), and the ratio of the two: what a warm daemon saves.
@@ -64,7 +65,6 @@ STATES = ("cold", "steady", "nodefail")
 
 def child(paths: dict[str, str], runs: int) -> dict:
     """In the child: a warm core, `runs` rounds over the inputs, figures per state."""
-    import gc
 
     from core.messages.pe import PeSchedule
     from core.sansio import Recv, Send
@@ -95,7 +95,7 @@ def child(paths: dict[str, str], runs: int) -> dict:
             cpu[state].append(c1 - c0)
             del out, replies, msg, text
             g0 = time.perf_counter()
-            gc.collect()  # as the daemon does once the reply is sent
+            daemon.release_memory()  # as the daemon does once the reply is sent
             collect[state].append(time.perf_counter() - g0)
     return {"states": {state: {"median": statistics.median(wall[state]),
                                "p99": bench_pengine.p99(wall[state]),
