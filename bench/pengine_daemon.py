@@ -28,6 +28,11 @@ Each size runs in its own child process (so that peak RSS is that size's), which
 
 Next to it, the median whole-run time of the installed `hb simulate -x FILE -R -Q` on the same
 input (`--hb-runs`, 0 to skip), and the ratio of the two: what a warm daemon saves.
+
+With `--baseline DIR` (another commit's tree, e.g. `git archive 78d764c | tar -x -C DIR`), each
+size also runs that tree's core in the same way, alternated with ours `--alternations` times
+(each child's transitions pooled): its median CPU, its peak RSS and the ratio of ours to it. On
+a shared machine only figures taken in the same minutes compare.
 """
 
 from __future__ import annotations
@@ -63,8 +68,12 @@ LARGE = [(16, 5000), (32, 10000)]
 STATES = ("cold", "steady", "nodefail")
 
 
-def child(paths: dict[str, str], runs: int) -> dict:
-    """In the child: a warm core, `runs` rounds over the inputs, figures per state."""
+def child(paths: dict[str, str], runs: int, root: str | None = None) -> dict:
+    """In the child: a warm core, `runs` rounds over the inputs, figures per state; the
+    project's modules from the tree `root` when given (a baseline), else from this one."""
+    if root is not None:
+        sys.path.insert(0, root)
+    import gc
 
     from core.messages.pe import PeSchedule
     from core.sansio import Recv, Send
@@ -95,15 +104,40 @@ def child(paths: dict[str, str], runs: int) -> dict:
             cpu[state].append(c1 - c0)
             del out, replies, msg, text
             g0 = time.perf_counter()
-            daemon.release_memory()  # as the daemon does once the reply is sent
+            # as the daemon does once the reply is sent (a baseline's daemon may only collect)
+            getattr(daemon, "release_memory", gc.collect)()
             collect[state].append(time.perf_counter() - g0)
     return {"states": {state: {"median": statistics.median(wall[state]),
                                "p99": bench_pengine.p99(wall[state]),
                                "cpu": statistics.median(cpu[state]),
                                "collect": statistics.median(collect[state]),
-                               "actions": actions[state], "n": len(wall[state])}
+                               "actions": actions[state], "n": len(wall[state]),
+                               "wall_all": wall[state], "cpu_all": cpu[state],
+                               "collect_all": collect[state]}
                        for state in paths},
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_child(paths: dict[str, str], runs: int, root: str | None) -> dict:
+    spec = {"paths": paths, "runs": runs, "root": root}
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the daemon run failed ({root or 'this tree'}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def pooled(runs: list[dict]) -> dict:
+    """The figures of several children of one tree, their transitions pooled."""
+    states: dict[str, dict] = {}
+    for state in runs[0]["states"]:
+        wall = [x for r in runs for x in r["states"][state]["wall_all"]]
+        cpu = [x for r in runs for x in r["states"][state]["cpu_all"]]
+        collect = [x for r in runs for x in r["states"][state]["collect_all"]]
+        states[state] = {"median": statistics.median(wall), "p99": bench_pengine.p99(wall),
+                         "cpu": statistics.median(cpu), "collect": statistics.median(collect),
+                         "actions": runs[-1]["states"][state]["actions"], "n": len(wall)}
+    return {"states": states, "rss_mb": max(r["rss_mb"] for r in runs)}
 
 
 def fmt_ms(seconds: float) -> str:
@@ -120,11 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hb-runs", type=int, default=5, help="hb simulate runs per input (0: skip)")
     p.add_argument("--workdir", default="/tmp/pyhb-bench-pengine")
     p.add_argument("--json", help="also append one JSON line per size to this file")
+    p.add_argument("--baseline", metavar="DIR",
+                   help="also run the core of this tree (another commit's, e.g. extracted with "
+                        "`git archive COMMIT | tar -x -C DIR`), alternated with ours in the same "
+                        "minutes: its median CPU, peak RSS and our ratio to it")
+    p.add_argument("--alternations", type=int, default=3,
+                   help="with --baseline: children per tree, alternated (default 3)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
-        print(json.dumps(child(spec["paths"], spec["runs"])))
+        print(json.dumps(child(spec["paths"], spec["runs"], spec.get("root"))))
         return 0
     if not (bench_pengine.ANCHORS / "gen_cib.py").exists():
         print(f"bench/pengine_daemon.py: {bench_pengine.ANCHORS}/gen_cib.py not found "
@@ -144,17 +184,20 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "core"),
                     str(ROOT / "pengine")], check=True)
     print(f"{'M/N':>9} {'state':<9} {'actions':>7} {'daemon ms/transition: median':>29} "
-          f"{'p99':>9} {'cpu':>9} {'then gc':>8} {'peak RSS':>9}   {'hb simulate median':>18} {'ratio':>7}")
+          f"{'p99':>9} {'cpu':>9} {'then gc':>8} {'peak RSS':>9}   {'hb simulate median':>18} {'ratio':>7}"
+          + (f"   {'baseline cpu':>12} {'its RSS':>9} {'cpu ratio':>9}" if args.baseline else ""))
     for m, n in sizes:
         inputs = bench_pengine.make_inputs(m, n, workdir, 600.0, hb)
         runs = args.runs or (100 if n <= 100 else 20 if n <= 1000 else 3)
-        spec = {"paths": {s: str(inputs[s]) for s in states}, "runs": runs}
-        done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"{m}/{n}: the daemon run failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-            return 1
-        figures = json.loads(done.stdout.splitlines()[-1])
+        paths = {s: str(inputs[s]) for s in states}
+        ours_runs: list[dict] = []
+        base_runs: list[dict] = []
+        for _ in range(args.alternations if args.baseline else 1):
+            if args.baseline:
+                base_runs.append(run_child(paths, runs, str(pathlib.Path(args.baseline).resolve())))
+            ours_runs.append(run_child(paths, runs, None))
+        figures = pooled(ours_runs)
+        base = pooled(base_runs) if base_runs else None
         for state in states:
             f = figures["states"][state]
             whole = None
@@ -167,12 +210,17 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = f"{whole['median'] / f['median']:.1f}x"
             print(f"{m:>3}/{n:<5} {state:<9} {f['actions']:>7} {fmt_ms(f['median']):>29} "
                   f"{fmt_ms(f['p99']):>9} {fmt_ms(f['cpu']):>9} {fmt_ms(f['collect']):>8} {figures['rss_mb']:7.1f} MB"
-                  f"   {whole_text:>18} {ratio:>7}", flush=True)
+                  f"   {whole_text:>18} {ratio:>7}"
+                  + (f"   {fmt_ms(base['states'][state]['cpu']):>12} {base['rss_mb']:6.1f} MB "
+                     f"{f['cpu'] / base['states'][state]['cpu']:9.2f}" if base else ""), flush=True)
             if args.json:
                 with open(args.json, "a") as handle:
                     handle.write(json.dumps({"M": m, "N": n, "state": state, "daemon": f,
                                              "rss_mb": figures["rss_mb"],
-                                             "hb_simulate": whole}) + "\n")
+                                             "hb_simulate": whole,
+                                             "baseline": base and {"daemon": base["states"][state],
+                                                                   "rss_mb": base["rss_mb"]}})
+                                 + "\n")
     return 0
 
 
