@@ -4,13 +4,15 @@ profile of one transition.
 
     python bench/pengine_census.py --size 32x10000              # census + RSS per step
     python bench/pengine_census.py --size 16x5000 --profile 25  # + cProfile of the nodefail step
+    python bench/pengine_census.py --size 32x10000 --phases     # + CPU per phase of that step
 
 Why: the goal at 32 nodes / 10,000 resources is a bound on peak RSS, and what holds it is not
-visible from the outside. The child runs the inputs of bench/pengine.py (made there, see
+visible from the outside. This process runs the inputs of bench/pengine.py (made there, see
 bench/pengine_daemon.py) as the daemon sees them: `steady` (parsed whole), then `nodefail` (one
-section new, the others reused), then `steady` again, each text read just before its step and
-dropped after it, as the daemon holds only the message it is answering. Around each step it
-prints the resident set before, the step's own peak (VmHWM, reset through
+section new, the others reused), `steady` and `nodefail` again (the profile and the phases are
+of this last step, a failover of a daemon that has run a while), each text read just before
+its step and dropped after it, as the daemon holds only the message it is answering. Around
+each step it prints the resident set before, the step's own peak (VmHWM, reset through
 /proc/self/clear_refs before the step) and the resident set after the collection and heap trim
 the daemon runs once the reply is sent. Then it walks everything reachable from the core
 (`PengineProcess`: the input cache, the carried facts) and counts objects by type, each object
@@ -96,6 +98,36 @@ def census(roots: list[object], seen: set[int]) -> dict[str, list[int]]:
     return table
 
 
+# the phases of a transition as engine.unpack_cib / engine.schedule / process.schedule call them
+_ENGINE_PHASES = ("unpack_config", "unpack_nodes", "unpack_resources", "unpack_status",
+                  "apply_node_health", "unpack_constraints", "apply_node_criteria",
+                  "internal_constraints", "handle_config_changes", "prepare_assignment",
+                  "assign_resources", "schedule_probes", "create_actions",
+                  "schedule_fencing_and_shutdowns", "apply_orderings", "create_graph")
+
+
+def time_phases(engine, process, inputcache, status, phases: dict[str, float]) -> None:
+    """Wrap the phase functions where their callers look them up, adding each call's CPU time
+    to `phases` (a few of them also below unpack_status and the parse, to split those)."""
+    def wrap(module, name: str, label: str) -> None:
+        inner = getattr(module, name)
+
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                phases[label] = phases.get(label, 0.0) + time.process_time() - start
+        setattr(module, name, timed)
+    for name in _ENGINE_PHASES:
+        wrap(engine, name, name)
+    wrap(process, "graph_xml", "graph_xml")
+    wrap(process.summary, "transition_summary", "transition_summary")
+    wrap(inputcache.InputCache, "parse", "parse (input cache)")
+    wrap(inputcache, "_key", "  of which section digests")
+    wrap(status, "unpack_lrm_resource", "  unpack_status: histories read in full")
+
+
 def show(title: str, table: dict[str, list[int]], top: int) -> None:
     total = sum(row[1] for row in table.values())
     print(f"\n{title}: {total / 2**20:.1f} MB")
@@ -111,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="also profile the nodefail step, print this many functions (cumulative)")
     p.add_argument("--model", action="store_true",
                    help="also count the model of one more nodefail run (held to count it)")
+    p.add_argument("--phases", action="store_true",
+                   help="also the CPU time of each phase of the last nodefail step")
     p.add_argument("--top", type=int, default=15, help="rows of the census")
     p.add_argument("--workdir", default="/tmp/pyhb-bench-pengine")
     args = p.parse_args(argv)
@@ -126,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.messages.pe import PeSchedule
     from core.sansio import Recv, Send
     from core.cib import dates
-    from pengine import daemon, engine, process
+    from pengine import daemon, engine, inputcache, process, status
 
     daemon.prepare()
     core = process.PengineProcess(os.getpid(), save=True)
@@ -134,11 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{m}/{n}, load {os.getloadavg()[0]:.2f}; MB: start {rss_mb()[0]:.1f}"
           + ("" if peak_ok else " (no /proc/self/clear_refs: peaks are the process's)"))
     print(f"{'step':<10} {'cpu s':>7} {'RSS before':>11} {'step peak':>10} {'after gc+trim':>14}")
-    for seq, state in enumerate(("steady", "nodefail", "steady"), 1):
+    phases: dict[str, float] = {}
+    steps = ("steady", "nodefail", "steady", "nodefail")
+    for seq, state in enumerate(steps, 1):
+        last = seq == len(steps)
         text = pathlib.Path(inputs[state]).read_text()
         before = rss_mb()[0]
         reset_peak()
-        profiler = cProfile.Profile() if args.profile and state == "nodefail" else None
+        if last and args.phases:
+            time_phases(engine, process, inputcache, status, phases)
+        profiler = cProfile.Profile() if args.profile and last else None
         c0 = time.process_time()
         if profiler is not None:
             profiler.enable()
@@ -146,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         if profiler is not None:
             profiler.disable()
         cpu = time.process_time() - c0
+        step_phases = dict(phases)  # (the model counted below runs the phases again)
         replies = [e.msg for e in out if isinstance(e, Send)]
         assert len(replies) == 1 and replies[0].ok, replies
         peak = rss_mb()[1]
@@ -167,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         del text
         show("a nodefail run's model (WorkingSet, not counting the above)", census([ws], seen),
              args.top)
+    if args.phases:
+        print("\nCPU per phase of the last nodefail step (each phase timed by a wrapper):")
+        for name, seconds in sorted(step_phases.items(), key=lambda kv: -kv[1]):
+            print(f"{name:<42} {seconds * 1000:8.0f} ms")
     if args.profile:
-        print("\nprofile of the nodefail step:")
+        print("\nprofile of the last nodefail step:")
         print(profile_text)
     return 0
 
