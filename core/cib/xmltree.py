@@ -170,26 +170,33 @@ class XNode:
         return f"<{self.tag}{' id=' + ident if ident else ''}>"
 
 
-# attribute names -> the compiled builder expression (bound to each parse's own tables by eval)
-_BUILDER_CODE: dict[tuple[str, ...], object] = {}
+# attribute values that are (almost) never shared between the elements of one document: not
+# worth interning in a whole parse (see _value_builder for pieces parsed with a shared pool)
+_UNIQUE = frozenset(("id", "operation_key", "transition-key", "transition-magic", "call-id",
+                     "last-rc-change", "last-run"))
+
+
+# (attribute names, every value interned) -> the compiled builder expression (bound to each
+# parse's own tables by eval)
+_BUILDER_CODE: dict[tuple[tuple[str, ...], bool], object] = {}
 # attribute names this process has built values for without compiling (see _value_builder)
-_SEEN_NAMES: set[tuple[str, ...]] = set()
+_SEEN_NAMES: set[tuple[tuple[str, ...], bool]] = set()
 
 
-def _value_builder(names: tuple[str, ...], pool: dict,
-                   large: bool) -> Callable[[list[str]], tuple[str, ...]]:
+def _value_builder(names: tuple[str, ...], intern, pool: dict, large: bool,
+                   every: bool) -> Callable[[list[str]], tuple[str, ...]]:
     """A function turning expat's [name, value, name, value, ...] list into the value tuple
-    for elements with exactly these attribute names, interning every value (sys.intern: one
-    string per distinct value in the process, freed with its last user) and taking the tuple
-    from `pool` (one tuple for all elements with equal values).
+    for elements with exactly these attribute names, interning the values that repeat
+    (`intern(v, v)`: the parse's own table) and taking the tuple from `pool` (one tuple for
+    all elements with equal values).
 
-    Every value, ids included: a history entry's id and operation key are the same on every
-    node (`rsc_last_0`, `rsc_monitor_0`), its call id, return code and change time repeat
-    across entries, and the policy engine daemon keeps the history of every node between
-    transitions, each node's section parsed on its own (pengine/inputcache.py): interned per
-    document only, 32 nodes x 10,000 resources kept 2 million strings, 136 MB, against a few
-    MB interned across the process. Hashing them costs about 0.1 s of a 175 MB document's
-    parse.
+    With `every` (a piece of a larger document, parsed with a pool shared with the others:
+    pengine/inputcache.py parses each node's history on its own and keeps it between
+    transitions), every value is interned process-wide instead (sys.intern: one string per
+    distinct value, freed with its last user): a history entry's id and operation key are the
+    same on every node, and interned per piece 32 nodes x 10,000 resources kept 2 million
+    strings, 136 MB. A whole document does not need it: its pool already shares equal tuples,
+    and interning the unique values costs 15 % of a large parse.
 
     Two forms, the same result. A generated straight tuple expression is the fastest per
     element (and this runs per element), but compiling it costs ~0.1 ms per set of names: more
@@ -198,24 +205,40 @@ def _value_builder(names: tuple[str, ...], pool: dict,
     back in a later document of the same process (the pengine daemon); otherwise the builder is
     made of C-level pieces: an itemgetter for the values and, per value, `intern` or a no-op
     lookup applied by map (about 12 % slower per element, nothing to compile)."""
-    code = _BUILDER_CODE.get(names)
-    if code is None and not large and names not in _SEEN_NAMES:
-        _SEEN_NAMES.add(names)
+    key = (names, every)
+    code = _BUILDER_CODE.get(key)
+    if code is None and not large and key not in _SEEN_NAMES:
+        _SEEN_NAMES.add(key)
         # itemgetter with several indexes returns a tuple, with one the item itself
         take = operator.itemgetter(*range(1, 2 * len(names), 2)) if len(names) > 1 else \
             (lambda a: (a[1],))
-        intern = sys.intern
+        if every:
+            process_intern = sys.intern
+
+            def build_every(a: list[str]) -> tuple[str, ...]:
+                return pool[tuple(map(process_intern, take(a)))]
+            return build_every
+        keep = {}.get  # keep(v, v) is v: the unique values are not interned
+        apply = tuple(keep if name in _UNIQUE else intern for name in names)
+        call = operator.call
 
         def build(a: list[str]) -> tuple[str, ...]:
-            return pool[tuple(map(intern, take(a)))]
+            values = take(a)
+            return pool[tuple(map(call, apply, values, values))]
         return build
     if code is None:
-        parts = [f"i(a[{2 * i + 1}])" for i in range(len(names))]
+        parts = []
+        for i, name in enumerate(names):
+            at = 2 * i + 1
+            if every:
+                parts.append(f"s(a[{at}])")
+            else:
+                parts.append(f"a[{at}]" if name in _UNIQUE else f"i(a[{at}], a[{at}])")
         # generated from the fixed template above, never from the document; compiled once per
         # process for each set of names (the policy engine daemon parses many small documents)
-        code = _BUILDER_CODE[names] = compile(f"lambda a: p[({', '.join(parts)},)]",
-                                              "<xmltree value builder>", "eval")
-    return eval(code, {"i": sys.intern, "p": pool})  # noqa: S307
+        code = _BUILDER_CODE[key] = compile(f"lambda a: p[({', '.join(parts)},)]",
+                                            "<xmltree value builder>", "eval")
+    return eval(code, {"i": intern, "s": sys.intern, "p": pool})  # noqa: S307
 
 
 # a document this big compiles its value builders (see _value_builder)
@@ -233,7 +256,8 @@ def parse_xml(data: str | bytes, path: str = "<cib>", depth: int = 0,
     """Parse a whole document; malformed XML raises ConfigError(path, line, message).
     `depth`: the number of ancestors the document's root has in a larger document it was cut
     from, so that its elements keep line numbers where that document's would (above depth 6
-    only); `pool`: value tuples shared with other parses (value_pool())."""
+    only); `pool`: value tuples shared with other parses (value_pool()), every value then
+    interned process-wide (see _value_builder)."""
     if isinstance(data, (bytes, bytearray)) and historyscan.MARK in data and \
             historyscan.ascii_compatible(data[:256]):
         step = 1 << 20
@@ -292,7 +316,8 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
     builders' form (_value_builder); `depth` and `pool` are parse_xml's.
 
     The element callback is a closure over local variables (it runs once per element, over a
-    million times for a large CIB); attribute values are interned (see _value_builder).
+    million times for a large CIB); attribute values are interned (see _value_builder), all
+    of them process-wide when a pool is given.
     """
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
@@ -300,6 +325,9 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
     stack: list[XNode] = []
     roots: list[XNode] = []
     known: dict[tuple[str, ...], tuple[dict[str, int], tuple[bool, ...]]] = {}
+    values: dict[str, str] = {}
+    intern = values.setdefault
+    every = pool is not None  # a piece kept with others: every value interned process-wide
     if pool is None:
         pool = _Pool()
     # an element's line is kept while it has fewer than 6 ancestors in the whole document
@@ -316,7 +344,8 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
             return empty_idx, _no_values
         got = known.get(names)
         if got is None:
-            got = known[names] = (_index_for(names), _value_builder(names, pool, large))
+            got = known[names] = (_index_for(names),
+                                  _value_builder(names, intern, pool, large, every))
         return got
 
     def start(tag: str, attrs: list[str]) -> None:
@@ -326,7 +355,8 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
             names = tuple(attrs[0::2])
             got = known.get(names)
             if got is None:
-                got = known[names] = (_index_for(names), _value_builder(names, pool, large))
+                got = known[names] = (_index_for(names),
+                                      _value_builder(names, intern, pool, large, every))
             node.idx = got[0]
             node.vals = got[1](attrs)
         else:
