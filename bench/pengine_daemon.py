@@ -14,16 +14,25 @@ Each size runs in its own child process (so that peak RSS is that size's), which
 
 1. starts a core as the daemon does (`process.warm()`, then `PengineProcess`);
 2. sends the inputs of bench/pengine.py (cold, steady, nodefail: made by Pacemaker's anchor
-   scripts, see that file) in turn, as a DC would over a run of transitions, `--runs` rounds.
+   scripts, see that file) in turn, as a DC would over a run of transitions, `--runs` rounds;
+   each input's text is read from its file just before its step and dropped after it, since
+   the daemon holds only the message it is answering (so the peak RSS is the daemon's own:
+   one input, what it keeps between transitions and one run's model).
    The daemon re-parses only the node_state sections whose text changed (pengine/inputcache.py):
    `steady` comes after `cold` (no status to reuse: parsed whole) and `nodefail` after `steady`
    (a failover: one node's section is new);
 3. times every `step()` (wall and CPU), checks every reply is a graph, and prints per state the
    median and p99 per transition, and the child's peak RSS; then collects garbage as the daemon
-   does after sending its reply (off the transition's path; its median is shown apart).
+   does after sending its reply, and returns the freed heap to the kernel
+   (`daemon.release_memory`: off the transition's path; its median is shown apart).
 
 Next to it, the median whole-run time of the installed `hb simulate -x FILE -R -Q` on the same
 input (`--hb-runs`, 0 to skip), and the ratio of the two: what a warm daemon saves.
+
+With `--baseline DIR` (another commit's tree, e.g. `git archive 78d764c | tar -x -C DIR`), each
+size also runs that tree's core in the same way, alternated with ours `--alternations` times
+(each child's transitions pooled): its median CPU, its peak RSS and the ratio of ours to it. On
+a shared machine only figures taken in the same minutes compare.
 """
 
 from __future__ import annotations
@@ -59,24 +68,29 @@ LARGE = [(16, 5000), (32, 10000)]
 STATES = ("cold", "steady", "nodefail")
 
 
-def child(paths: dict[str, str], runs: int) -> dict:
-    """In the child: a warm core, `runs` rounds over the inputs, figures per state."""
+def child(paths: dict[str, str], runs: int, root: str | None = None) -> dict:
+    """In the child: a warm core, `runs` rounds over the inputs, figures per state; the
+    project's modules from the tree `root` when given (a baseline), else from this one."""
+    if root is not None:
+        sys.path.insert(0, root)
     import gc
 
     from core.messages.pe import PeSchedule
     from core.sansio import Recv, Send
     from pengine import daemon, process
 
-    texts = {state: pathlib.Path(path).read_text() for state, path in paths.items()}
     daemon.prepare()  # as the daemon starts: warm, collector off the transitions' path
     core = process.PengineProcess(os.getpid())
-    wall: dict[str, list[float]] = {state: [] for state in texts}
-    cpu: dict[str, list[float]] = {state: [] for state in texts}
-    collect: dict[str, list[float]] = {state: [] for state in texts}
+    wall: dict[str, list[float]] = {state: [] for state in paths}
+    cpu: dict[str, list[float]] = {state: [] for state in paths}
+    collect: dict[str, list[float]] = {state: [] for state in paths}
     actions: dict[str, int] = {}
     transition = 0
     for _ in range(runs):
-        for state, text in texts.items():
+        for state, path in paths.items():
+            # read for its step only: the daemon holds the one message it answers (holding all
+            # the inputs here added 350 MB at 32/10000 to the peak, none of it the daemon's)
+            text = pathlib.Path(path).read_text()
             transition += 1
             msg = PeSchedule(transition, transition, text)
             c0, w0 = time.process_time(), time.perf_counter()
@@ -88,17 +102,42 @@ def child(paths: dict[str, str], runs: int) -> dict:
             actions[state] = replies[0].result["actions"]
             wall[state].append(w1 - w0)
             cpu[state].append(c1 - c0)
-            del out, replies
+            del out, replies, msg, text
             g0 = time.perf_counter()
-            gc.collect()  # as the daemon does once the reply is sent
+            # as the daemon does once the reply is sent (a baseline's daemon may only collect)
+            getattr(daemon, "release_memory", gc.collect)()
             collect[state].append(time.perf_counter() - g0)
     return {"states": {state: {"median": statistics.median(wall[state]),
                                "p99": bench_pengine.p99(wall[state]),
                                "cpu": statistics.median(cpu[state]),
                                "collect": statistics.median(collect[state]),
-                               "actions": actions[state], "n": len(wall[state])}
-                       for state in texts},
+                               "actions": actions[state], "n": len(wall[state]),
+                               "wall_all": wall[state], "cpu_all": cpu[state],
+                               "collect_all": collect[state]}
+                       for state in paths},
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_child(paths: dict[str, str], runs: int, root: str | None) -> dict:
+    spec = {"paths": paths, "runs": runs, "root": root}
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the daemon run failed ({root or 'this tree'}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def pooled(runs: list[dict]) -> dict:
+    """The figures of several children of one tree, their transitions pooled."""
+    states: dict[str, dict] = {}
+    for state in runs[0]["states"]:
+        wall = [x for r in runs for x in r["states"][state]["wall_all"]]
+        cpu = [x for r in runs for x in r["states"][state]["cpu_all"]]
+        collect = [x for r in runs for x in r["states"][state]["collect_all"]]
+        states[state] = {"median": statistics.median(wall), "p99": bench_pengine.p99(wall),
+                         "cpu": statistics.median(cpu), "collect": statistics.median(collect),
+                         "actions": runs[-1]["states"][state]["actions"], "n": len(wall)}
+    return {"states": states, "rss_mb": max(r["rss_mb"] for r in runs)}
 
 
 def fmt_ms(seconds: float) -> str:
@@ -115,11 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hb-runs", type=int, default=5, help="hb simulate runs per input (0: skip)")
     p.add_argument("--workdir", default="/tmp/pyhb-bench-pengine")
     p.add_argument("--json", help="also append one JSON line per size to this file")
+    p.add_argument("--baseline", metavar="DIR",
+                   help="also run the core of this tree (another commit's, e.g. extracted with "
+                        "`git archive COMMIT | tar -x -C DIR`), alternated with ours in the same "
+                        "minutes: its median CPU, peak RSS and our ratio to it")
+    p.add_argument("--alternations", type=int, default=3,
+                   help="with --baseline: children per tree, alternated (default 3)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         spec = json.loads(args.child)
-        print(json.dumps(child(spec["paths"], spec["runs"])))
+        print(json.dumps(child(spec["paths"], spec["runs"], spec.get("root"))))
         return 0
     if not (bench_pengine.ANCHORS / "gen_cib.py").exists():
         print(f"bench/pengine_daemon.py: {bench_pengine.ANCHORS}/gen_cib.py not found "
@@ -139,17 +184,20 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "core"),
                     str(ROOT / "pengine")], check=True)
     print(f"{'M/N':>9} {'state':<9} {'actions':>7} {'daemon ms/transition: median':>29} "
-          f"{'p99':>9} {'cpu':>9} {'then gc':>8} {'peak RSS':>9}   {'hb simulate median':>18} {'ratio':>7}")
+          f"{'p99':>9} {'cpu':>9} {'then gc':>8} {'peak RSS':>9}   {'hb simulate median':>18} {'ratio':>7}"
+          + (f"   {'baseline cpu':>12} {'its RSS':>9} {'cpu ratio':>9}" if args.baseline else ""))
     for m, n in sizes:
         inputs = bench_pengine.make_inputs(m, n, workdir, 600.0, hb)
         runs = args.runs or (100 if n <= 100 else 20 if n <= 1000 else 3)
-        spec = {"paths": {s: str(inputs[s]) for s in states}, "runs": runs}
-        done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"{m}/{n}: the daemon run failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-            return 1
-        figures = json.loads(done.stdout.splitlines()[-1])
+        paths = {s: str(inputs[s]) for s in states}
+        ours_runs: list[dict] = []
+        base_runs: list[dict] = []
+        for _ in range(args.alternations if args.baseline else 1):
+            if args.baseline:
+                base_runs.append(run_child(paths, runs, str(pathlib.Path(args.baseline).resolve())))
+            ours_runs.append(run_child(paths, runs, None))
+        figures = pooled(ours_runs)
+        base = pooled(base_runs) if base_runs else None
         for state in states:
             f = figures["states"][state]
             whole = None
@@ -162,12 +210,17 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = f"{whole['median'] / f['median']:.1f}x"
             print(f"{m:>3}/{n:<5} {state:<9} {f['actions']:>7} {fmt_ms(f['median']):>29} "
                   f"{fmt_ms(f['p99']):>9} {fmt_ms(f['cpu']):>9} {fmt_ms(f['collect']):>8} {figures['rss_mb']:7.1f} MB"
-                  f"   {whole_text:>18} {ratio:>7}", flush=True)
+                  f"   {whole_text:>18} {ratio:>7}"
+                  + (f"   {fmt_ms(base['states'][state]['cpu']):>12} {base['rss_mb']:6.1f} MB "
+                     f"{f['cpu'] / base['states'][state]['cpu']:9.2f}" if base else ""), flush=True)
             if args.json:
                 with open(args.json, "a") as handle:
                     handle.write(json.dumps({"M": m, "N": n, "state": state, "daemon": f,
                                              "rss_mb": figures["rss_mb"],
-                                             "hb_simulate": whole}) + "\n")
+                                             "hb_simulate": whole,
+                                             "baseline": base and {"daemon": base["states"][state],
+                                                                   "rss_mb": base["rss_mb"]}})
+                                 + "\n")
     return 0
 
 

@@ -100,6 +100,7 @@ class Bus:
         assert self.router is not None
         for identity, msg, frame in ipc.requests(self.router, self._bad, limit=READ_BATCH):
             msg = self._admit(identity, msg, frame)
+            frame = None  # its properties are read: its buffer goes before the core's step
             if msg is not None:
                 self.deliver(Recv(identity, msg))
 

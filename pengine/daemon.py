@@ -9,7 +9,10 @@ objects with cycles (resources, actions and orderings point at each other): with
 collector on, its full collections ran while the DC waited and took a third of the time per
 transition at 8 nodes / 1,000 resources. So the daemon freezes what start-up loaded (it is never
 garbage), turns the automatic collector off, and collects once after each transition, after
-the reply has been sent (`Scheduled` is the core's last effect of a transition).
+the reply has been sent (`Scheduled` is the core's last effect of a transition), and then
+gives the C heap's free pages back to the kernel (core/heaptrim.py): at 32 nodes / 10,000
+resources that keeps ~50 MB less between transitions, so the next input received comes on top
+of less (peak RSS 625 -> ~525 MB in bench/pengine_daemon.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Optional
 
 from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
+from core.heaptrim import trim_heap
 from pengine import process
 from pengine.process import PengineProcess, SaveInput, Scheduled
 
@@ -68,7 +72,7 @@ class PengineService:
     def scheduled(self, effect: Scheduled) -> None:
         self.ctx.log.info(f"transition {effect.transition_id}: {effect.actions} actions, input "
                           f"{os.path.join(self.directory, f'pe-input-{effect.seq}.xml')}")
-        gc.collect()
+        release_memory()
 
     def reload(self) -> None:
         self.ctx.log.info("SIGHUP: nothing to reload")
@@ -87,6 +91,13 @@ def warm() -> None:
     if not _warmed:
         process.warm()
         _warmed = True
+
+
+def release_memory() -> None:
+    """After a transition's reply: collect its garbage (the collector is off during
+    transitions), then return the freed heap pages to the kernel."""
+    gc.collect()
+    trim_heap()
 
 
 def prepare() -> None:

@@ -24,7 +24,7 @@ from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLO
 from pengine.assign import current_node
 from pengine.opconfig import find_op_entry, op_entries
 from pengine.ordering import action_flags
-from pengine.entryindex import EntryIndex
+from pengine.entryindex import EntryIndex, new_index
 from pengine.status import calculate_active_ops, get_failcount, sort_ops
 from pengine.unpack import add_colocation
 from pengine.values import is_true
@@ -655,7 +655,7 @@ def handle_config_changes(ws: WorkingSet) -> None:
 def _entry_index(rscs: XNode) -> EntryIndex:
     index = rscs.rec
     if index.__class__ is not EntryIndex or not index.valid_for(rscs):
-        index = rscs.rec = EntryIndex(rscs.children)
+        index = rscs.rec = new_index(rscs)
     return index
 
 

@@ -28,7 +28,7 @@ from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_
 from pengine.values import is_true
 from pengine.clone_unpack import find_anonymous_clone
 from pengine.digest import digest_mismatch
-from pengine.entryindex import NOT_AN_ENTRY, EntryIndex
+from pengine.entryindex import NOT_AN_ENTRY, EntryIndex, new_index
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
         return
     _unpack_entries(ws, node, children, None, fast)
     if fast:
-        rscs.rec = EntryIndex(children)  # the facts of its entries are known now
+        rscs.rec = new_index(rscs)  # the facts of its entries are known now
 
 
 def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],

@@ -23,7 +23,7 @@ from pengine import actions as act
 from pengine import model as m
 from pengine import templates
 from pengine.digest import rsc_params
-from pengine.entryindex import EntryIndex
+from pengine.entryindex import EntryIndex, UnfencingScan
 from pengine.model import (A_REQUIRES_ANY, CLONE, GROUP, PRIMITIVE, Colocation, Location, Node,
                            Resource, WorkingSet, cmp_dependent, cmp_primary)
 from pengine.values import _int_or_zero, insert_sorted, is_true, numeric_key, to_bool
@@ -189,10 +189,17 @@ def _unfencing_pair_in(cib: XNode) -> bool:
             continue
         if node.tag == "lrm_resources":
             index = node.rec
-            if index.__class__ is EntryIndex and index.valid_for(node):
+            if (index.__class__ is EntryIndex or index.__class__ is UnfencingScan) and \
+                    index.valid_for(node):
                 if index.unfencing is None:
                     index.unfencing = any(_is_unfencing_pair(pair) for pair in node.iter("nvpair"))
                 if index.unfencing:
+                    return True
+                continue
+            if index is None:  # walked once, remembered until the entry index takes it over
+                found = any(_is_unfencing_pair(pair) for pair in node.iter("nvpair"))
+                node.rec = UnfencingScan(children, found)
+                if found:
                     return True
                 continue
         stack.extend(children)

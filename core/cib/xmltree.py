@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import sys
 from collections import deque
 from xml.parsers import expat
 
@@ -169,22 +170,33 @@ class XNode:
         return f"<{self.tag}{' id=' + ident if ident else ''}>"
 
 
-# attribute values that are (almost) never shared between elements: not worth interning
+# attribute values that are (almost) never shared between the elements of one document: not
+# worth interning in a whole parse (see _value_builder for pieces parsed with a shared pool)
 _UNIQUE = frozenset(("id", "operation_key", "transition-key", "transition-magic", "call-id",
                      "last-rc-change", "last-run"))
 
 
-# attribute names -> the compiled builder expression (bound to each parse's own tables by eval)
-_BUILDER_CODE: dict[tuple[str, ...], object] = {}
+# (attribute names, every value interned) -> the compiled builder expression (bound to each
+# parse's own tables by eval)
+_BUILDER_CODE: dict[tuple[tuple[str, ...], bool], object] = {}
 # attribute names this process has built values for without compiling (see _value_builder)
-_SEEN_NAMES: set[tuple[str, ...]] = set()
+_SEEN_NAMES: set[tuple[tuple[str, ...], bool]] = set()
 
 
-def _value_builder(names: tuple[str, ...], intern, pool: dict,
-                   large: bool) -> Callable[[list[str]], tuple[str, ...]]:
+def _value_builder(names: tuple[str, ...], intern, pool: dict, large: bool,
+                   every: bool) -> Callable[[list[str]], tuple[str, ...]]:
     """A function turning expat's [name, value, name, value, ...] list into the value tuple
-    for elements with exactly these attribute names, interning the values that repeat and
-    taking the tuple from `pool` (one tuple for all elements with equal values).
+    for elements with exactly these attribute names, interning the values that repeat
+    (`intern(v, v)`: the parse's own table) and taking the tuple from `pool` (one tuple for
+    all elements with equal values).
+
+    With `every` (a piece of a larger document, parsed with a pool shared with the others:
+    pengine/inputcache.py parses each node's history on its own and keeps it between
+    transitions), every value is interned process-wide instead (sys.intern: one string per
+    distinct value, freed with its last user): a history entry's id and operation key are the
+    same on every node, and interned per piece 32 nodes x 10,000 resources kept 2 million
+    strings, 136 MB. A whole document does not need it: its pool already shares equal tuples,
+    and interning the unique values costs 15 % of a large parse.
 
     Two forms, the same result. A generated straight tuple expression is the fastest per
     element (and this runs per element), but compiling it costs ~0.1 ms per set of names: more
@@ -193,14 +205,21 @@ def _value_builder(names: tuple[str, ...], intern, pool: dict,
     back in a later document of the same process (the pengine daemon); otherwise the builder is
     made of C-level pieces: an itemgetter for the values and, per value, `intern` or a no-op
     lookup applied by map (about 12 % slower per element, nothing to compile)."""
-    code = _BUILDER_CODE.get(names)
-    if code is None and not large and names not in _SEEN_NAMES:
-        _SEEN_NAMES.add(names)
-        keep = {}.get  # keep(v, v) is v: the unique values are not interned
-        apply = tuple(keep if name in _UNIQUE else intern for name in names)
+    key = (names, every)
+    code = _BUILDER_CODE.get(key)
+    if code is None and not large and key not in _SEEN_NAMES:
+        _SEEN_NAMES.add(key)
         # itemgetter with several indexes returns a tuple, with one the item itself
         take = operator.itemgetter(*range(1, 2 * len(names), 2)) if len(names) > 1 else \
             (lambda a: (a[1],))
+        if every:
+            process_intern = sys.intern
+
+            def build_every(a: list[str]) -> tuple[str, ...]:
+                return pool[tuple(map(process_intern, take(a)))]
+            return build_every
+        keep = {}.get  # keep(v, v) is v: the unique values are not interned
+        apply = tuple(keep if name in _UNIQUE else intern for name in names)
         call = operator.call
 
         def build(a: list[str]) -> tuple[str, ...]:
@@ -211,29 +230,43 @@ def _value_builder(names: tuple[str, ...], intern, pool: dict,
         parts = []
         for i, name in enumerate(names):
             at = 2 * i + 1
-            parts.append(f"a[{at}]" if name in _UNIQUE else f"i(a[{at}], a[{at}])")
+            if every:
+                parts.append(f"s(a[{at}])")
+            else:
+                parts.append(f"a[{at}]" if name in _UNIQUE else f"i(a[{at}], a[{at}])")
         # generated from the fixed template above, never from the document; compiled once per
         # process for each set of names (the policy engine daemon parses many small documents)
-        code = _BUILDER_CODE[names] = compile(f"lambda a: p[({', '.join(parts)},)]",
-                                              "<xmltree value builder>", "eval")
-    return eval(code, {"i": intern, "p": pool})  # noqa: S307
+        code = _BUILDER_CODE[key] = compile(f"lambda a: p[({', '.join(parts)},)]",
+                                            "<xmltree value builder>", "eval")
+    return eval(code, {"i": intern, "s": sys.intern, "p": pool})  # noqa: S307
 
 
 # a document this big compiles its value builders (see _value_builder)
 LARGE_DOCUMENT_BYTES = 512 * 1024
 
 
-def parse_xml(data: str | bytes, path: str = "<cib>") -> XNode:
-    """Parse a whole document; malformed XML raises ConfigError(path, line, message)."""
+def value_pool() -> dict:
+    """A table of value tuples for parse_xml's `pool`: documents parsed with the same one share
+    their equal value tuples (pengine/inputcache.py parses each node's history on its own)."""
+    return _Pool()
+
+
+def parse_xml(data: str | bytes, path: str = "<cib>", depth: int = 0,
+              pool: Optional[dict] = None) -> XNode:
+    """Parse a whole document; malformed XML raises ConfigError(path, line, message).
+    `depth`: the number of ancestors the document's root has in a larger document it was cut
+    from, so that its elements keep line numbers where that document's would (above depth 6
+    only); `pool`: value tuples shared with other parses (value_pool()), every value then
+    interned process-wide (see _value_builder)."""
     if isinstance(data, (bytes, bytearray)) and historyscan.MARK in data and \
             historyscan.ascii_compatible(data[:256]):
         step = 1 << 20
         try:
             return _parse(path, (data[i:i + step] for i in range(0, len(data), step)), True,
-                          len(data) >= LARGE_DOCUMENT_BYTES)
+                          len(data) >= LARGE_DOCUMENT_BYTES, depth, pool)
         except (historyscan.NotSimple, ConfigError):
             pass  # expat alone decides, and words any error
-    return _parse(path, (data,), False, len(data) >= LARGE_DOCUMENT_BYTES)
+    return _parse(path, (data,), False, len(data) >= LARGE_DOCUMENT_BYTES, depth, pool)
 
 
 def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
@@ -274,16 +307,17 @@ class _Pool(dict):
         return key
 
 
-def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = False) -> XNode:
+def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = False,
+           depth: int = 0, pool: Optional[dict] = None) -> XNode:
     """The tree builder behind parse_xml and parse_xml_file, fed the document in `chunks`.
     With `fast`, complete `<lrm_resources>` blocks are built by core.cib.historyscan, and
     anything it does not handle raises historyscan.NotSimple (the caller then parses again
     without it, so that the tree and any error are expat's own). `large` chooses the value
-    builders' form (_value_builder).
+    builders' form (_value_builder); `depth` and `pool` are parse_xml's.
 
     The element callback is a closure over local variables (it runs once per element, over a
-    million times for a large CIB); attribute values are interned except the few that are
-    unique per history entry, which keeps memory low without paying for useless lookups.
+    million times for a large CIB); attribute values are interned (see _value_builder), all
+    of them process-wide when a pool is given.
     """
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
@@ -293,7 +327,11 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
     known: dict[tuple[str, ...], tuple[dict[str, int], tuple[bool, ...]]] = {}
     values: dict[str, str] = {}
     intern = values.setdefault
-    pool = _Pool()
+    every = pool is not None  # a piece kept with others: every value interned process-wide
+    if pool is None:
+        pool = _Pool()
+    # an element's line is kept while it has fewer than 6 ancestors in the whole document
+    keep_lines = 6 - depth
     empty_idx = _INDEX[_EMPTY]
     new = XNode.__new__
     push = stack.append
@@ -306,7 +344,8 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
             return empty_idx, _no_values
         got = known.get(names)
         if got is None:
-            got = known[names] = (_index_for(names), _value_builder(names, intern, pool, large))
+            got = known[names] = (_index_for(names),
+                                  _value_builder(names, intern, pool, large, every))
         return got
 
     def start(tag: str, attrs: list[str]) -> None:
@@ -317,7 +356,7 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
             got = known.get(names)
             if got is None:
                 got = known[names] = (_index_for(names),
-                                      _value_builder(names, intern, pool, large))
+                                      _value_builder(names, intern, pool, large, every))
             node.idx = got[0]
             node.vals = got[1](attrs)
         else:
@@ -333,7 +372,7 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
             else:
                 parent.children = [node]
             # line numbers matter for messages about configuration, not for history
-            node.line = parser.CurrentLineNumber if len(stack) < 6 else 0
+            node.line = parser.CurrentLineNumber if len(stack) < keep_lines else 0
             if tag == "lrm_resources":
                 # resource history has no text, only (lots of) whitespace between elements:
                 # not reporting it saves a callback per history entry
@@ -342,8 +381,8 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
                     else None
                 if block is not None:
                     node.children = historyscan.scan(
-                        block[2], parser.CurrentLineNumber + block[1], len(stack) + 1, shapes,
-                        attrs_of, XNode, _LEAF) or _LEAF
+                        block[2], parser.CurrentLineNumber + block[1], len(stack) + 1 + depth,
+                        shapes, attrs_of, XNode, _LEAF) or _LEAF
         else:
             node.line = parser.CurrentLineNumber
             roots.append(node)

@@ -20,7 +20,7 @@ from core.errors import ConfigError
 from core.messages.pe import PeSchedule
 from core.sansio import Recv, Send
 from pengine import engine
-from pengine.entryindex import EntryIndex
+from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
 from pengine.process import WARM_CIB, PengineProcess
@@ -170,6 +170,58 @@ def test_the_configuration_is_reused_with_the_lines_of_the_whole_document() -> N
     assert cache.counters["config_reused"] == 1
 
 
+def _kept_lines(node) -> list[tuple[str, bool]]:
+    return [(n.tag, n.line != 0) for n in node.iter()]
+
+
+@pytest.mark.parametrize("path", CASES[:40], ids=lambda p: p.stem)
+def test_pieces_keep_line_numbers_at_the_depths_of_the_whole_document(path: pathlib.Path) -> None:
+    """Each piece is parsed with its depth in the whole document: its elements keep a line
+    where the whole parse keeps one (above depth 6; history entries none), the configuration's
+    the very lines of the whole document (warnings name them), also below depth 6."""
+    text = path.read_text()
+    whole = parse_xml(text, "t")
+    cache = InputCache()
+    for _ in range(2):  # parsed, then from cached sections
+        split = cache.parse(text, "t")
+        assert _kept_lines(split) == _kept_lines(whole)
+        if split_status(text) is not None and split.find("configuration") is not None:
+            assert _lines(split.find("configuration")) == _lines(whole.find("configuration"))
+
+
+def test_a_deep_configuration_element_has_the_line_of_the_whole_document() -> None:
+    deep = STATUS.replace("</nodes>", "</nodes><resources><clone id='c'><group id='g'>\n"
+                          "<primitive id='p' class='ocf' provider='heartbeat' type='Dummy'>\n"
+                          "<operations><op id='o' name='monitor' interval='10s'/></operations>"
+                          "</primitive></group></clone></resources>")
+    whole = parse_xml(deep, "t")
+    split = InputCache().parse(deep, "t")
+    assert _lines(split.find("configuration")) == _lines(whole.find("configuration"))
+    assert [n.line for n in split.iter("op")] == [0]  # below depth 6, as in the whole parse
+
+
+def test_equal_values_are_held_once_across_the_sections_of_an_input() -> None:
+    """Every node's section is parsed on its own, but a resource's history head is the same on
+    every node: its value tuple is shared within an input and its value strings across the
+    process (the memory a warm daemon keeps: docs/pengine.md)."""
+    two = STATUS.replace('<node_state id="2" uname="b" in_ccm="true" crmd="online"/>',
+                         '<node_state id="2" uname="b" in_ccm="true" crmd="online"><lrm id="2">'
+                         '<lrm_resources><lrm_resource id="r" class="ocf" provider="pacemaker" '
+                         'type="Dummy"><lrm_rsc_op id="r_last_0" operation="stop" rc-code="0" '
+                         'call-id="3"/></lrm_resource></lrm_resources></lrm></node_state>')
+    cache = InputCache()
+    heads = list(cache.parse(two, "t").iter("lrm_resource"))
+    assert len(heads) == 2 and heads[0].vals is heads[1].vals
+    ops = list(cache.parse(two.replace('crmd="online"/>', 'crmd="offline"/>'), "t")
+               .iter("lrm_rsc_op"))
+    assert ops[0].get("id") is ops[1].get("id")
+    # a section parsed in a later input shares the strings of the kept ones
+    later = cache.parse(two.replace('call-id="3"', 'call-id="4"'), "t")
+    ops = list(later.iter("lrm_rsc_op"))
+    assert cache.counters["sections_reused"] >= 1
+    assert ops[0].get("id") is ops[1].get("id") and ops[1].get("call-id") == "4"
+
+
 @pytest.mark.parametrize("trick", [
     '<?pi </node_state><node_state id="7"> ?>',
     '<![CDATA[ </node_state> ]]>',
@@ -290,3 +342,29 @@ def test_a_kept_op_config_is_the_one_computed_afresh(options: str, op_defaults: 
     assert ops.rec.configs or op_defaults  # kept unless rules were evaluated
     if op_defaults:
         assert not ops.rec.configs
+
+
+@pytest.mark.parametrize("pair, expected", [
+    ('<nvpair id="u" name="provides" value="unfencing"/>', True),
+    ('<nvpair id="u" name="provides" value="fencing"/>', False),
+])
+def test_the_first_unfencing_scan_is_kept_for_the_entry_index(pair: str, expected: bool) -> None:
+    """The first transition walks an element before it has an entry index: the answer is kept
+    (UnfencingScan) and the index built later takes it over, so that the next transition does
+    not walk the element again; an element changed since is walked again."""
+    tree = parse_xml(STATUS.replace('<lrm_rsc_op id="r_last_0"', pair + '<lrm_rsc_op id="r_last_0"'), "t")
+    rscs = next(tree.iter("lrm_resources"))
+    assert _unfencing_pair_in(tree) is expected
+    assert isinstance(rscs.rec, UnfencingScan) and rscs.rec.unfencing is expected
+    index = new_index(rscs)
+    assert index.unfencing is expected
+    rscs.rec = index
+    assert _unfencing_pair_in(tree) is expected  # from the index
+    # a scan of other children (an entry added since) is not taken over
+    rscs.rec = UnfencingScan(rscs.children, not expected)
+    rscs.children = list(rscs.children)
+    assert new_index(rscs).unfencing is None
+    rscs.rec = UnfencingScan(rscs.children, not expected)
+    rscs.children.append(parse_xml('<lrm_resource id="x"/>'))
+    assert new_index(rscs).unfencing is None
+    assert _unfencing_pair_in(tree) is expected  # walked again

@@ -98,8 +98,16 @@ def test_both_value_builders_build_the_same_values(large, monkeypatch):
     # the same names in a second document of the process: compiled (a daemon parses many)
     again = xmltree._parse("x", (text.encode(),), False, large)
     same_tree(again, expat_alone(text.encode(), "x"))
-    assert ("id", "operation_key", "operation", "transition-key", "transition-magic", "call-id",
-            "rc-code", "op-status", "interval") in xmltree._BUILDER_CODE
+    assert (("id", "operation_key", "operation", "transition-key", "transition-magic", "call-id",
+             "rc-code", "op-status", "interval"), False) in xmltree._BUILDER_CODE
+    # pieces parsed with a shared pool intern every value, process-wide, in both forms
+    pool = xmltree.value_pool()
+    first = xmltree._parse("x", (text.encode(),), fast, large, 0, pool)
+    second = xmltree._parse("x", (text.replace('call-id="', 'call-id="9').encode(),), fast,
+                            large, 0, xmltree.value_pool())
+    same_tree(first, expat_alone(text.encode(), "x"))
+    ids = [[op.get("id") for op in tree.iter("lrm_rsc_op")] for tree in (first, second)]
+    assert ids[0] == ids[1] and all(a is b for a, b in zip(*ids))
 
 
 _INSERTS = ["<", ">", "&", '"', "'", "</x>", "<!--", "-->", "<![CDATA[", "]]>", "\x01", "&#0;",
