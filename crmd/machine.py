@@ -187,6 +187,7 @@ class ActionCtx:
     provider: str
     rsc_type: str
     hint: str = ""  # notify and migration results: see crmd.lrmstate.history_hint
+    forgotten: bool = False  # its resource was cleaned up (forgotten) while it ran: its result is void
 
 
 @dataclass(frozen=True)
@@ -2472,6 +2473,11 @@ class CrmdMachine:
             self.running.pop(res.call_id, None)
         first = res.call_id in self.unconfirmed
         self.unconfirmed.discard(res.call_id)
+        if ctx is not None and ctx.forgotten:
+            self.running.pop(res.call_id, None)
+            if first and ctx.transition_id != GIVE_UP:
+                self._action_done(now_ms, ctx, False, "its resource was cleaned up while it ran", out)
+            return
         if res.status == "cancelled":
             self.running.pop(res.call_id, None)
             if first and ctx is not None and ctx.transition_id != GIVE_UP:
@@ -2574,6 +2580,13 @@ class CrmdMachine:
         self._chain_result(now_ms, ctx, target if ok else 1, 0 if ok else 4, out)
 
     def _forget(self, now_ms: int, rsc_id: str, out: list[object]) -> None:
+        # an operation of the resource still running (or about to) ends after its history is gone:
+        # its result must not bring a piece of that history back (a recurring monitor's first
+        # result alone reads as "running here" to the policy engine, which then never probes
+        # again, while this node counts the resource as unknown: found by the fault campaign)
+        for ctx in list(self.exec_waiting.values()) + list(self.running.values()):
+            if ctx.rsc_id == rsc_id:
+                ctx.forgotten = True
         self.lrm.forget(rsc_id)
         self.registered.pop(rsc_id, None)
         for k in [k for k in self.recurring if k[0] == rsc_id]:

@@ -261,6 +261,29 @@ def test_an_action_cancelled_before_it_reported_is_failed_at_the_engine_at_once(
                                                                          "cancelled")))) == []
 
 
+def test_a_result_that_ends_after_its_resource_was_cleaned_up_brings_no_history_back():
+    """A cleanup forgets a resource while the first run of its recurring monitor is under way:
+    the lrmd finishes that run (done, rc 0). Recorded, it made a history of a lone monitor, which
+    the policy engine reads as "running here" (so it never probed again) while the node counted
+    the resource as unknown; the campaign's placement audit saw it for every later fault. The
+    result is void; the DC learns that the action did not complete."""
+    cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    member = next(n for n in cluster.names if not crmd_of(cluster, n).is_dc)
+    crmd = crmd_of(cluster, member)
+    ctx = ActionCtx(7, 3, "3:7:0:uuid", "ghost", "monitor", 1000, "", "ocf", "heartbeat", "Dummy")
+    crmd.running[903] = ctx
+    crmd.unconfirmed.add(903)
+    crmd._forget(cluster.now_ms, "ghost", [])  # the cleanup, as the DC's LrmForget does it
+    out = crmd.step(cluster.now_ms, Recv("lrmd", OpResult(903, "ghost", "monitor", 1000, 0, "done")))
+    assert action_done(out) == [(7, 3, False)]
+    assert "ghost" not in crmd.lrm.resources
+    assert not any(isinstance(e, Send) and isinstance(e.msg, SendCluster)
+                   and isinstance(wire.decode(e.msg.payload), crm.CibRequest) for e in out), "no history sent"
+
+
 def action_done(effects: list) -> list[tuple[int, int, bool]]:
     """The ActionDone messages among a crmd's effects: (transition, action, ok)."""
     found = []
