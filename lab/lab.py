@@ -239,7 +239,10 @@ class Lab:
     def power_off(self, node: str) -> bool:
         """What a PDU does to a lab node: its link goes down, every process in its namespace is
         killed (the stack and the services it ran), the addresses it took over vanish (only its
-        own stays, as after a boot). Returns False when it was off already."""
+        own stays, as after a boot), and its run directory empties (/run is a tmpfs: pid files,
+        resource agents' state under HA_RSCTMP, a script resource's "running" mark do not
+        outlive a power cycle; the state directory, like /var/lib, does). Returns False when it
+        was off already."""
         self._need_netns("powering a node off")
         plan.node_index(self.spec, node)
         s = self.state.nodes[node]
@@ -260,6 +263,14 @@ class Lab:
         else:
             raise LabError(f"{node}: processes kept appearing in its namespace after {POWER_OFF_ROUNDS} kill rounds")
         network.flush_taken_addresses(self.spec, node)
+        rundir = self.paths(node).rundir
+        if os.path.isdir(rundir):
+            for name in os.listdir(rundir):
+                path = os.path.join(rundir, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
         s.faults = [f for f in s.faults if f not in ("hang", "kill")] + ["off"]
         s.pid = s.start = None
         self.save()

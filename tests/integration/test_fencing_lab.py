@@ -72,6 +72,8 @@ def takeover(lab: Lab, fault: str) -> None:
     wait_answer(lab, "node2", 30)
     # node1 was powered off before node2 started the group (the observer saw no two owners)
     assert node_off(lab, "node1"), lab.state.nodes["node1"]
+    # as a power cycle empties /run (a tmpfs): no pid file or agent state outlives it
+    assert os.listdir(lab.paths("node1").rundir) == []
     done = fenced(lab, "node2", "node1")
     assert len(done) == count + 1, done
     assert answer(lab, plan.vip(lab.spec)) == "node2"
