@@ -586,11 +586,14 @@ class StonithMachine:
             self._chosen(now_ms, op, out)
 
     def _first_is_ours(self, op: Op) -> bool:
-        """Whatever the other fencers answer, the plan begins with a device on this node: we
-        answered, are not the target, have a device for it that is not the watchdog, and no
-        topology levels order the devices for this target."""
-        return (op.target != self.me and not levels_for(self.levels, op.target)
-                and any(dev.get("id") != WATCHDOG for dev in op.replies.get(self.me) or ()))
+        """Whatever the other fencers answer, the plan begins with a device on this node: without
+        levels, `_plan` puts the origin's own devices (the watchdog apart) before any other
+        node's, so when the plan made of the answers so far begins with one, no answer to come
+        can change that first choice."""
+        if op.target == self.me or self.me not in op.replies or levels_for(self.levels, op.target):
+            return False
+        plan = self._plan(op)
+        return bool(plan) and plan[0][0].node == self.me and plan[0][0].device != WATCHDOG
 
     def _chosen(self, now_ms: int, op: Op, out: list[object]) -> None:
         if op.query_only is not None:

@@ -77,6 +77,7 @@ def _migration_nodes(action: GraphAction) -> set[str]:
 class SynapseState:
     synapse: Synapse
     state: int = PENDING
+    index: int = 0  # its place in the graph
     deadline_ms: Optional[int] = None
     # fired as part of a chain: the actions of the chain it waits for on its node (empty: fired
     # alone, or the chain's first action); recalled: a TeRecall for it is out
@@ -120,6 +121,7 @@ class TeMachine:
         self.client: Optional[bytes] = None
         self.graph: Optional[Graph] = None
         self.states: dict[int, SynapseState] = {}  # action id -> state
+        self.dependents: dict[int, list[SynapseState]] = {}  # action id -> the synapses that wait for it
         self.by_synapse: list[SynapseState] = []
         self.abort_priority = 0
         self.completion = "done"
@@ -222,8 +224,13 @@ class TeMachine:
 
     def _begin(self, graph: Graph, out: list[object]) -> None:
         self.graph = graph
-        self.by_synapse = [SynapseState(s) for s in graph.synapses]
+        self.by_synapse = [SynapseState(s, index=n) for n, s in enumerate(graph.synapses)]
         self.states = {st.synapse.action.id: st for st in self.by_synapse}
+        # what waits for each action (a chain only grows through these), in synapse order
+        self.dependents = {}
+        for st in self.by_synapse:
+            for needed in st.synapse.inputs:
+                self.dependents.setdefault(needed, []).append(st)
         self._skip_unreachable(out)
         self.abort_priority = 0
         self.completion = "done"
@@ -439,28 +446,27 @@ class TeMachine:
 
     def _chain(self, head: SynapseState, room: int) -> list[SynapseState]:
         """The pending actions on head's node that wait only for head, for each other and for
-        confirmed actions (at most room of them, in synapse order), fired with it as its chain."""
+        confirmed actions (at most room of them, listed in synapse order), fired with it as its
+        chain. Only what waits for a member can join, so the search follows `dependents` from
+        head instead of reading the whole graph for every action fired."""
         assert self.graph is not None
         node = head.synapse.action.router_node or head.synapse.action.on_node
         members = {head.synapse.action.id}
         chain: list[SynapseState] = []
-        changed = True
-        while changed and len(chain) < room:
-            changed = False
-            for st in self.by_synapse:
+        frontier = [head.synapse.action.id]
+        while frontier and len(chain) < room:
+            for st in self.dependents.get(frontier.pop(0), ()):
                 if len(chain) >= room:
                     break
                 syn = st.synapse
                 action = syn.action
                 if st.state != PENDING or syn.priority < self.abort_priority or not chainable(action) \
-                        or (action.router_node or action.on_node) != node or not syn.inputs:
+                        or (action.router_node or action.on_node) != node:
                     continue
                 inputs = [self.states.get(i) for i in syn.inputs]
                 if any(i is None or (i.state != CONFIRMED and i.synapse.action.id not in members) for i in inputs):
-                    continue
+                    continue  # (seen again when the input it still lacks joins, if it does)
                 within = tuple(i.synapse.action.id for i in inputs if i is not None and i.synapse.action.id in members)
-                if not within:
-                    continue  # it waits for nothing of the chain: it fires on its own
                 st.state = FIRED
                 st.chained = True
                 st.chain_inputs = within
@@ -469,9 +475,10 @@ class TeMachine:
                     + action.start_delay_ms
                 members.add(action.id)
                 chain.append(st)
-                changed = True
+                frontier.append(action.id)
         if chain:
             self.count("chained")
+            chain.sort(key=lambda st: st.index)
         return chain
 
     def _migration_allowed(self, graph: Graph, action: GraphAction) -> bool:
@@ -522,6 +529,7 @@ class TeMachine:
         self.graph = None
         self.by_synapse = []
         self.states = {}
+        self.dependents = {}
         self.queued = None
 
 

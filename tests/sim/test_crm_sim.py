@@ -237,18 +237,23 @@ def test_a_node_whose_ccm_restarted_while_it_hung_takes_the_new_ccms_view():
                    "rejoined and settled")
 
 
+def settled_member() -> tuple[Cluster, CrmdMachine]:
+    """A settled two-node cluster and the crmd of its member (not the DC)."""
+    cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
+    member = next(n for n in cluster.names if not crmd_of(cluster, n).is_dc)
+    return cluster, crmd_of(cluster, member)
+
+
 def test_an_action_cancelled_before_it_reported_is_failed_at_the_engine_at_once():
     """A cleanup (or a deletion) unregisters a resource at the lrmd while an action of the running
     transition is still queued there, or a recurring monitor has not run for the first time: the
     lrmd reports it cancelled, and it will never report anything else. The member's crmd tells
     the DC the action will not complete, so the engine does not wait for the action's timer
     (timeout + cluster-delay: 80 s by default), as it did."""
-    cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)
-    for name in cluster.names:
-        cluster.start(name)
-    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
-    member = next(n for n in cluster.names if not crmd_of(cluster, n).is_dc)
-    crmd = crmd_of(cluster, member)
+    cluster, crmd = settled_member()
     ctx = ActionCtx(7, 3, "3:7:0:uuid", "db", "monitor", 1000, "", "ocf", "heartbeat", "Dummy")
     crmd.running[901] = ctx
     crmd.unconfirmed.add(901)  # as after the lrmd accepted the action (call 901)
@@ -267,12 +272,7 @@ def test_a_result_that_ends_after_its_resource_was_cleaned_up_brings_no_history_
     the policy engine reads as "running here" (so it never probed again) while the node counted
     the resource as unknown; the campaign's placement audit saw it for every later fault. The
     result is void; the DC learns that the action did not complete."""
-    cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)
-    for name in cluster.names:
-        cluster.start(name)
-    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 5000, "settles")
-    member = next(n for n in cluster.names if not crmd_of(cluster, n).is_dc)
-    crmd = crmd_of(cluster, member)
+    cluster, crmd = settled_member()
     ctx = ActionCtx(7, 3, "3:7:0:uuid", "ghost", "monitor", 1000, "", "ocf", "heartbeat", "Dummy")
     crmd.running[903] = ctx
     crmd.unconfirmed.add(903)
