@@ -121,11 +121,12 @@ class Node:
                  "standby", "standby_onfail", "maintenance", "pending", "expected_up",
                  "is_dc", "unpacked", "attrs", "utilization", "running_rsc", "allocated_rsc",
                  "num_resources", "rsc_discovery_enabled", "remote_rsc", "remote_requires_reset",
-                 "remote_was_fenced", "priority", "xml", "index", "sort_key", "count")
+                 "remote_was_fenced", "priority", "xml", "index", "sort_key", "count", "name_key")
 
     def __init__(self, ident: str, uname: str, node_type: str = "member", weight: int = 0) -> None:
         self.id = ident
         self.uname = uname
+        self.name_key = uname.encode()  # the name as pcmk__sort_nodes compares it (strcmp)
         self.type = node_type
         self.weight = weight
         self.online = False
