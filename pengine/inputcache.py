@@ -107,13 +107,23 @@ def _has_markup_declaration(text: str) -> bool:
     return False
 
 
-def _key(piece: str) -> tuple[int, bytes]:
-    """A section's identity: its length and the SHA-256 digest of its text. Keeping the texts
-    themselves as keys would hold a second copy of the whole status between transitions
-    (175 MB at 32 nodes / 10,000 resources). SHA-256, not BLAKE2b: OpenSSL computes it with
-    the processor's SHA instructions (x86 SHA-NI, ARMv8 crypto extensions), about 0.75 ms per
-    MB here against 1.2 ms for BLAKE2b in software (0.13 s against 0.2 s per 32/10000 input)."""
-    return len(piece), sha256(piece.encode()).digest()
+_CHUNK = 1 << 16  # characters hashed at a time (see _key)
+
+
+def _key(text: str, start: int, end: int) -> tuple[int, bytes]:
+    """A section's identity, `text[start:end]`'s: its length and the SHA-256 digest of its
+    text. Keeping the texts themselves as keys would hold a second copy of the whole status
+    between transitions (175 MB at 32 nodes / 10,000 resources). SHA-256, not BLAKE2b:
+    OpenSSL computes it with the processor's SHA instructions (x86 SHA-NI, ARMv8 crypto
+    extensions), about 0.75 ms per MB here against 1.2 ms for BLAKE2b in software. Hashed in
+    chunks of 64 Ki characters, each sliced and encoded in turn, rather than the section
+    sliced and encoded whole: those two copies of 5.5 MB per section were fresh memory each
+    time (page faults), and cost as much as the hashing itself (0.25 against 0.13 s per
+    32/10000 input; a reused section is never sliced now)."""
+    digest = sha256()
+    for pos in range(start, end, _CHUNK):
+        digest.update(text[pos:min(pos + _CHUNK, end)].encode())
+    return end - start, digest.digest()
 
 
 def config_span(text: str, before: int) -> tuple[int, int] | None:
@@ -200,11 +210,12 @@ class InputCache:
         if head_end == end:  # <node_state .../>
             return parse_xml(text[start:end], path, _STATE_DEPTH, pool), 0
         node = parse_xml(text[start:head_end] + _CLOSE, path, _STATE_DEPTH, pool)
-        body = text[head_end:end - len(_CLOSE)]
-        key = _key(body)
+        body_end = end - len(_CLOSE)
+        key = _key(text, head_end, body_end)
         # (the same content twice in one input, a duplicate node_state, gets its own tree)
         section = None if key in kept else previous.get(key)
         if section is None:
+            body = text[head_end:body_end]
             section = (list(parse_xml(f"<node_state>{body}{_CLOSE}", path, _STATE_DEPTH,
                                       pool).children),
                        body.count("\n"))
@@ -218,13 +229,12 @@ class InputCache:
     def _configuration(self, text: str, span: tuple[int, int], path: str) -> XNode:
         start, end = span
         line = text.count("\n", 0, start) + 1
-        piece = text[start:end]
-        length, digest = _key(piece)
+        length, digest = _key(text, start, end)
         key = (line, length, digest)
         if self.config is not None and self.config[0] == key:
             self.counters["config_reused"] += 1
             return self.config[1]
-        node = parse_xml("\n" * (line - 1) + piece, path, _CONFIG_DEPTH)
+        node = parse_xml("\n" * (line - 1) + text[start:end], path, _CONFIG_DEPTH)
         self.config = (key, node)
         return node
 
