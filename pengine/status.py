@@ -166,6 +166,9 @@ def unpack_status(ws: WorkingSet) -> None:
     while _unpack_node_histories(ws, status, False):
         pass
     _unpack_node_histories(ws, status, ws.stonith_enabled)
+    for slot in ws.probe_targets.values():
+        if slot and len(slot) > 1:
+            _apply_probed(slot)
 
 
 def _unpack_node_histories(ws: WorkingSet, status: XNode, fence: bool) -> bool:
@@ -207,14 +210,25 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
 
 def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
                     plan: Optional[list[object]], fast: bool) -> None:
-    """Each lrm_resource entry in order: "probed here, not running" directly
-    (_probed_not_running, inline for the entries whose facts are known, given by the plan of
-    a reused section: most of a big cluster's history, 300,000 entries at 32/10000, whose
-    elements are not read again), the others by unpack_lrm_resource."""
+    """Each lrm_resource entry in order: "probed here, not running" directly, the others by
+    unpack_lrm_resource (_unpack_in_full).
+
+    The entries whose facts are known (given by the plan of a reused section: most of a big
+    cluster's history, 300,000 entries at 32/10000, whose elements are not read again) are
+    not applied here but appended to their resource's slot in `ws.probe_targets` (see
+    _probe_slot), and applied per resource (_apply_probed) when an entry of the resource is
+    next read another way, and at the end of unpack_status. Why: applied in place, each
+    entry touched its resource, its action index and its `known_on` dict, 10,000 resources
+    per node, a cache miss each (0.3 s a transition); appended, it touches one list. Why it
+    decides the same: what such an entry does (the role at least stopped, the next role the
+    target role, the node known) reads and writes its resource alone, the same way for each
+    node but the one it adds to `known_on`, and nothing reads that state while unpacking the
+    status but the resource's own entries read another way, which apply the pending ones
+    first: so `known_on` gets its nodes in the same order, and each entry read in full sees
+    the state it saw."""
     by_id = ws.rsc_by_id
     cache = ws.fast_probe
     targets = ws.probe_targets
-    stopped = m.ROLE_STOPPED
     for pos, facts in enumerate(children if plan is None else plan):
         if facts.__class__ is not tuple:
             if facts is NOT_AN_ENTRY:
@@ -223,31 +237,71 @@ def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
             if entry.tag != "lrm_resource":
                 continue
             if not fast or len(entry.children) != 1:
-                unpack_lrm_resource(ws, node, entry)
+                _unpack_in_full(ws, node, entry)
                 continue
             facts = entry.rec
             if facts.__class__ is not tuple:
-                if facts is None and _probed_not_running(node, entry, by_id, cache):
-                    continue
-                unpack_lrm_resource(ws, node, entry)
+                if facts is None:
+                    slot = targets.get(entry.get("id"))
+                    if slot and len(slot) > 1:
+                        _apply_probed(slot)  # the nodes before this one first
+                    if _probed_not_running(node, entry, by_id, cache):
+                        continue
+                _unpack_in_full(ws, node, entry)
                 continue
-        rsc = targets.get(facts[0])
-        if rsc is None:
-            # one look-up per entry rather than three: the resource of the id, if its
-            # probe-only entries may take the fast path (what a resource of an id is and that
-            # decision do not change within a run: orphans added later never may)
-            found = by_id.get(facts[0])
-            rsc = targets[facts[0]] = False if found is None or \
-                _fast_agent(found, cache) is False else found
-        if rsc is not False:
-            if not rsc.actions.by_task.get("stop"):
-                if rsc.role <= stopped:
-                    rsc.role = stopped
-                target = rsc.target_role
-                rsc.next_role = m.ROLE_UNKNOWN if target is None else target
-                rsc.known_on.setdefault(node, True)
-                continue
-        unpack_lrm_resource(ws, node, children[pos])
+        slot = targets.get(facts[0])
+        if slot is None:
+            slot = _probe_slot(ws, facts[0], by_id, cache)
+        if slot is not False:
+            slot.append(node)
+            continue
+        _unpack_in_full(ws, node, children[pos])
+
+
+def _probe_slot(ws: WorkingSet, ident: str, by_id: dict[str, Resource],
+                cache: dict[int, object]) -> object:
+    """The slot of a resource id in `ws.probe_targets`, made at its first probe-only entry:
+    False when its probe-only entries are read in full (no primitive of that id, or not one
+    whose entries may take the fast path, or one with a stop action already), else a list
+    of the resource followed by the nodes of its entries not applied yet. (What a resource
+    of an id is does not change within a run: orphans added later never qualify; once a
+    stop action exists it stays, and only the resource's own entries read in full make one:
+    _unpack_in_full then makes the slot False.)"""
+    found = by_id.get(ident)
+    slot: object = False
+    if found is not None and _fast_agent(found, cache) is not False \
+            and not found.actions.by_task.get("stop"):
+        slot = [found]
+    ws.probe_targets[ident] = slot
+    return slot
+
+
+def _apply_probed(slot: list) -> None:
+    """What each pending probe-only entry of a slot's resource does, in the order they came:
+    the role at least stopped, the next role the target role (each entry sets the same), each
+    node known."""
+    rsc = slot[0]
+    if rsc.role <= m.ROLE_STOPPED:
+        rsc.role = m.ROLE_STOPPED
+    target = rsc.target_role
+    rsc.next_role = m.ROLE_UNKNOWN if target is None else target
+    known = rsc.known_on
+    for node in slot[1:]:
+        known.setdefault(node, True)
+    del slot[1:]
+
+
+def _unpack_in_full(ws: WorkingSet, node: Node, entry: XNode) -> None:
+    """unpack_lrm_resource, after the pending probe-only entries of the same id (so that it
+    sees what it saw when they were applied in place); a stop action it makes for the
+    resource sends the resource's later probe-only entries this way too."""
+    ident = entry.get("id")
+    slot = ws.probe_targets.get(ident)
+    if slot and len(slot) > 1:
+        _apply_probed(slot)
+    rsc = unpack_lrm_resource(ws, node, entry)
+    if slot and rsc is slot[0] and rsc.actions.by_task.get("stop"):
+        ws.probe_targets[ident] = False
 
 
 _ENTRY_FIELDS = ("id", "type", "class", "provider")
