@@ -368,3 +368,68 @@ def test_the_first_unfencing_scan_is_kept_for_the_entry_index(pair: str, expecte
     rscs.children.append(parse_xml('<lrm_resource id="x"/>'))
     assert new_index(rscs).unfencing is None
     assert _unfencing_pair_in(tree) is expected  # walked again
+
+
+def _history(rsc: str, node: str, op: str, rc: int, call: int, interval: int = 0) -> str:
+    key = f"{rsc}_{op}_{interval}"
+    return (f'<lrm_rsc_op id="{key}" operation_key="{key}" operation="{op}" '
+            f'transition-key="{call}:1:7:x" transition-magic="0:{rc};{call}:1:7:x" on_node="{node}" '
+            f'call-id="{call}" rc-code="{rc}" op-status="0" interval="{interval}" '
+            f'last-rc-change="1" exec-time="1" queue-time="0" op-digest="0"/>')
+
+
+def _probed_cib(failed: str, duplicate: bool) -> str:
+    """Three nodes; r failed to start on node `failed` (on-fail=stop: the next role stopped,
+    which a probe-only entry read after it sets back) and probed not running on the others;
+    s and t probed everywhere; with `duplicate`, a second entry of t on node c."""
+    def entry(rsc: str, ops: str) -> str:
+        return (f'<lrm_resource id="{rsc}" type="Dummy" class="ocf" provider="pacemaker">{ops}'
+                '</lrm_resource>')
+    states = []
+    for call, node in enumerate("abc", 10):
+        entries = [entry("r", _history("r", node, "monitor", 7, call) if node != failed else
+                         _history("r", node, "start", 1, call)),
+                   entry("s", _history("s", node, "monitor", 7, call + 10)),
+                   entry("t", _history("t", node, "monitor", 7, call + 20))]
+        if duplicate and node == "c":
+            entries.append(entry("t", _history("t", node, "monitor", 7, call + 30)))
+        states.append(f'<node_state id="{node}" uname="{node}" in_ccm="true" crmd="online" '
+                      f'join="member" expected="member"><lrm id="{node}"><lrm_resources>'
+                      + "".join(entries) + '</lrm_resources></lrm></node_state>')
+    prims = "".join(
+        f'<primitive id="{rsc}" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+        f'<op id="{rsc}-start" name="start" interval="0" on-fail="stop"/></operations></primitive>'
+        for rsc in "rst")
+    return ('<cib admin_epoch="0" epoch="1" num_updates="1" have-quorum="1" dc-uuid="a">'
+            '<configuration><crm_config><cluster_property_set id="o">'
+            '<nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set>'
+            '</crm_config><nodes><node id="a" uname="a"/><node id="b" uname="b"/>'
+            f'<node id="c" uname="c"/></nodes><resources>{prims}</resources><constraints/>'
+            '</configuration><status>' + "".join(states) + '</status></cib>')
+
+
+@pytest.mark.parametrize("failed, duplicate", [("b", False), ("b", True), ("c", False)])
+def test_probe_only_entries_applied_per_resource_decide_as_in_document_order(
+        failed: str, duplicate: bool) -> None:
+    """A reused section's probe-only entries are applied per resource (status._unpack_reused),
+    not in place: a resource's entry read in full among them (r's failed start, whose
+    on-fail=stop a probe-only entry read after it overrides) sees and leaves the same state,
+    so a warm core decides as a fresh one. A section where an id of a probe-only entry
+    occurs twice gets no such shortcut (its index has no fast_ids)."""
+    cib = _probed_cib(failed, duplicate)
+    warm = PengineProcess(1, save=False)
+    for step in range(3):
+        fresh = _decide(PengineProcess(1, save=False), step, cib)
+        assert fresh[0] != "error", fresh
+        assert _decide(warm, step, cib) == fresh
+    status = warm.inputs.parse(cib, "<t>").find("status")
+    indexes = {state.get("uname"): state.find("lrm").find("lrm_resources").rec
+               for state in status.children}
+    assert all(isinstance(index, EntryIndex) for index in indexes.values())
+    for node, index in indexes.items():
+        if node == "c" and duplicate:
+            assert index.fast_ids is None
+        elif node == failed:
+            assert index.fast_ids == ("s", "t") and index.others == (0,)
+        else:
+            assert index.fast_ids == ("r", "s", "t") and index.others == ()
