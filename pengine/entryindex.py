@@ -45,7 +45,7 @@ class EntryIndex:
     that gains its facts later is read in full, which decides the same."""
 
     __slots__ = ("children", "length", "plan", "loose", "first", "rules", "odd", "unfencing",
-                 "fast_ids", "fast_pos", "others")
+                 "fast_ids", "others")
 
     def __init__(self, children: list[XNode], unfencing: Optional[bool] = None) -> None:
         self.children = children
@@ -67,22 +67,18 @@ class EntryIndex:
                 plan.append(None)
                 if entry.children:
                     loose.append(pos)
-        # status unpacking's shortcut (status._unpack_reused): the ids and positions of the
-        # entries with facts, and the positions of the other entries, when no id of the former
+        # status unpacking's shortcut (status._unpack_reused): the ids of the entries with
+        # facts, in order, and the positions of the other entries, when no id of the former
         # occurs twice among the entries (so applying the former first decides the same);
         # else None
         self.fast_ids: Optional[tuple[str, ...]] = None
-        self.fast_pos: tuple[int, ...] = ()
         self.others: tuple[int, ...] = ()
-        positions = _positions(len(plan))
-        fast_pos = tuple(pos for pos, facts in zip(positions, plan) if facts.__class__ is tuple)
-        fast_ids = [plan[pos][0] for pos in fast_pos]  # type: ignore[index]
-        others = tuple(pos for pos, facts in zip(positions, plan) if facts is None)
+        fast_ids = [facts[0] for facts in plan if facts.__class__ is tuple]  # type: ignore[index]
+        others = tuple(pos for pos, facts in zip(_positions(len(plan)), plan) if facts is None)
         unique = set(fast_ids)
         if len(unique) == len(fast_ids) and \
                 unique.isdisjoint([children[pos].get("id") for pos in others]):
-            self.fast_ids = tuple(fast_ids)
-            self.fast_pos = fast_pos
+            self.fast_ids = tuple(fast_ids)  # (each one's position: `first`)
             self.others = others
         self.rules: object = None  # the agent rules `odd` was derived from
         self.odd: tuple[int, ...] = ()

@@ -228,7 +228,8 @@ def _unpack_reused(ws: WorkingSet, node: Node, index: EntryIndex) -> None:
             slots = [_probe_slot(ws, ident, by_id, cache) if slot is None else slot
                      for ident, slot in zip(ids, slots)]
             if not all(slots):  # those entries are read in full, in order with the others
-                rest = tuple(sorted(rest + tuple(pos for pos, slot in zip(index.fast_pos, slots)
+                first = index.first
+                rest = tuple(sorted(rest + tuple(first[ident] for ident, slot in zip(ids, slots)
                                                  if slot is False)))
                 slots = [slot for slot in slots if slot is not False]
         deque(map(list.append, slots, repeat(node)), maxlen=0)  # each slot.append(node)
