@@ -381,7 +381,9 @@ def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[s
     factor * score away from zero, never to 0 from a non-zero score). At 32 nodes / 10,000
     resources it runs 8,000 times a transition over 32 nodes (the chains of group members,
     whose colocations are mandatory): under a factor of 1 or -1 (a score of +-INFINITY) the
-    rounding gives the score itself, +-, so that is what is taken, without floats."""
+    rounding gives the score itself, +-, so that is what is taken, without floats; and a
+    node at -INFINITY (all but one in a table that a mandatory colocation has pinned) stays
+    there whatever is added, so it is not looked at."""
     attr = attr or "#uname"
     best = _best_scores_by_value(rsc, attr).get
     hack = m.INFINITY_HACK
@@ -389,11 +391,11 @@ def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[s
     negative = factor < 0
     exact = factor == 1.0 or factor == -1.0  # scores are ints well below 2**52: exact
     for node, weight_now in list(nodes.items()):
+        if weight_now == floor or weight_now == hack:
+            continue  # -INFINITY absorbs whatever is added (and INFINITY_HACK is kept)
         value = node.attrs.get(attr)
         score = best(None if value is None else value.lower(), floor)
         if negative and score < 0:
-            continue
-        if weight_now == hack:
             continue
         if exact:
             weight = -score if negative else score
