@@ -39,7 +39,9 @@ class EntryIndex:
     the positions of the entries the configuration check reads in full (those without facts,
     and a second entry of one id); `first`: a probe-only entry's position by resource id;
     `rules`/`odd`: the ids whose entries fail the check's agent rules, and those rules;
-    `unfencing`: what unpack_config's scan found below. Built once the entries' facts are
+    `unfencing`: what unpack_config's scan found below; `fast_ids`/`others`: the ids of the
+    probe-only entries in order and the positions of the other entries, for status
+    unpacking's pass per section (None where an id of a probe-only entry occurs twice). Built once the entries' facts are
     known (after a pass of status unpacking), a few pointers per entry.
     Whoever changes an entry resets the element's `rec` (pengine/simexec.py does); an entry
     that gains its facts later is read in full, which decides the same."""
