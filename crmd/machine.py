@@ -999,6 +999,7 @@ class CrmdMachine:
                 self.handover = None
                 self._finish_stop(out)
         was_dc = self.is_dc
+        early_join = False
         if new.dc == self.me:
             if not was_dc:
                 # what we had forwarded to the old DC may or may not have been carried out
@@ -1029,12 +1030,14 @@ class CrmdMachine:
                 # or may not have been carried out
                 self.joined = False
                 self._fail_forwarded(out)
-                if self.lrm_ready and self.messaging.up:
-                    # every member names the same DC from the same view: our answer to its offer
-                    # can leave now, a trip before the offer arrives (a DC's loss waits for this
-                    # round before anything is recovered)
-                    out.append(self._send(new.dc, self._join_request(new.instance, EARLY_JOIN_ID)))
+                early_join = self.lrm_ready and self.messaging.up
         self._hello(now_ms, out)
+        if early_join:
+            # every member names the same DC from the same view: our answer to its offer can leave
+            # now, a trip before the offer arrives (a DC's loss waits for this round before
+            # anything is recovered). After the hello: that says we are not joined, and arriving
+            # after the round this request completed, it would make the DC join us again
+            out.append(self._send(new.dc, self._join_request(new.instance, EARLY_JOIN_ID)))
         held, self.held = self.held, []
         for sender, msg in held:
             self._dispatch(now_ms, sender, msg, out)
