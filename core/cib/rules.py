@@ -10,10 +10,10 @@ resolved against the whole document.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from collections import namedtuple
 
+from core import datetimes as _dt
 from core.cib import dates
 from core.cib.scores import parse_score
 from core.cib.xmltree import XNode
