@@ -38,15 +38,16 @@ except ImportError:  # pragma: no cover (an interpreter whose import system is n
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from types import CodeType, ModuleType
+    from types import ModuleType
     from typing import Optional
 
 # bumped when the layout of the file changes
 FORMAT = 1
 
 # what a module of the bundle holds: its source path, whether it is a package, the source's
-# st_mtime_ns and st_size when it was compiled, and its code
-Entry = tuple  # (str, bool, int, int, CodeType)
+# st_mtime_ns and st_size when it was compiled, and its code, marshalled on its own (a module
+# the run does not import, `re` on most runs, costs only its bytes being read)
+Entry = tuple  # (str, bool, int, int, bytes)
 
 
 def header() -> tuple:
@@ -90,7 +91,8 @@ class BundleFinder:
         return None  # the default module object
 
     def exec_module(self, module: ModuleType) -> None:
-        exec(self.modules[module.__spec__.name][4], module.__dict__)  # noqa: S102
+        code = marshal.loads(self.modules[module.__spec__.name][4])
+        exec(code, module.__dict__)  # noqa: S102
 
 
 def load(path: str) -> Optional[BundleFinder]:
@@ -110,12 +112,14 @@ def load(path: str) -> Optional[BundleFinder]:
 
 
 # run in a fresh `python -S`: the modules a standalone command loads, as `hb` loads them
-# (core.cli first, then the command's module), one `name path is_package` line each
+# (core.cli first, then the command's module), and those it may load while it runs (`re`,
+# which core/lazyre.py imports on first use), one `name path is_package` line each
 _LIST_MODULES = """
 import sys
 sys.path.insert(1, sys.argv[1])
 import core.cli
 __import__(core.cli.COMMANDS[sys.argv[2]][0])
+import re
 for name, module in sorted(sys.modules.items()):
     spec = getattr(module, "__spec__", None)
     origin = getattr(spec, "origin", None)
@@ -148,7 +152,7 @@ def compile_modules(modules: list[tuple[str, str, bool]]) -> dict[str, Entry]:
         with open(source, "rb") as handle:
             text = handle.read()
         code = compile(text, source, "exec", dont_inherit=True)
-        table[name] = (source, is_package, stat.st_mtime_ns, stat.st_size, code)
+        table[name] = (source, is_package, stat.st_mtime_ns, stat.st_size, marshal.dumps(code))
     return table
 
 

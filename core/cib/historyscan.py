@@ -17,8 +17,9 @@ in an encoding that is not ASCII-compatible.
 
 from __future__ import annotations
 
-import re
 from collections import deque
+
+from core import lazyre as re
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
