@@ -247,12 +247,6 @@ def _value_builder(names: tuple[str, ...], intern, pool: dict, large: bool,
 # a document this big compiles its value builders (see _value_builder)
 LARGE_DOCUMENT_BYTES = 512 * 1024
 
-# parse_xml_file builds history blocks with core.cib.historyscan from this size on. Below it
-# expat alone builds them: historyscan's regular expressions cost a fresh process (`hb
-# simulate`) about 3-4 ms (loading `re`, compiling its patterns: core/lazyre.py), more than it
-# saves on a smaller document (at 3/100, 224 KB: about 3 ms). Both build the same tree.
-HISTORYSCAN_FILE_BYTES = 256 * 1024
-
 
 def value_pool() -> dict:
     """A table of value tuples for parse_xml's `pool`: documents parsed with the same one share
@@ -291,11 +285,10 @@ def parse_xml_file(path: str, chunk_bytes: int = 1 << 20) -> XNode:
                 if not chunk:
                     return
                 yield chunk
-        size = handle.seek(0, 2)
-        large = size >= LARGE_DOCUMENT_BYTES
+        large = handle.seek(0, 2) >= LARGE_DOCUMENT_BYTES  # the file's size
         handle.seek(0)
         head = handle.read(chunk_bytes)
-        if size >= HISTORYSCAN_FILE_BYTES and historyscan.ascii_compatible(head[:256]):
+        if historyscan.ascii_compatible(head[:256]):
             try:
                 return _parse(path, chunks(head), True, large)
             except (historyscan.NotSimple, ConfigError):

@@ -12,15 +12,6 @@ from core.cib import historyscan, xmltree
 from core.cib.xmltree import XNode, parse_xml, parse_xml_file
 from core.errors import ConfigError
 
-DEFAULT_HISTORYSCAN_FILE_BYTES = xmltree.HISTORYSCAN_FILE_BYTES
-
-
-@pytest.fixture(autouse=True)
-def fast_path_for_small_files(monkeypatch):
-    """The documents here are small, and parse_xml_file takes the history fast path only from
-    HISTORYSCAN_FILE_BYTES on: these tests, which check the fast path, lower it to 0."""
-    monkeypatch.setattr(xmltree, "HISTORYSCAN_FILE_BYTES", 0)
-
 HISTORY = ('<lrm_resource id="r{i}" class="ocf" provider="pacemaker" type="Dummy">'
            '<lrm_rsc_op id="r{i}_last_0" operation_key="r{i}_monitor_0" operation="monitor" '
            'transition-key="1:-1:7:x" transition-magic="0:7;1:-1:7:x" call-id="{call}" '
@@ -187,23 +178,3 @@ def test_fast_path_takes_every_history_of_the_simple_shape():
     (b'<?xml version="1.0" encoding="EBCDIC-US"?>', False)])
 def test_fast_path_only_for_ascii_compatible_documents(head, compatible):
     assert historyscan.ascii_compatible(head) is compatible
-
-
-def test_a_file_below_the_historyscan_size_is_parsed_by_expat_alone(tmp_path, monkeypatch):
-    """hb simulate on a small CIB loads no `re` (core/lazyre.py): historyscan, whose patterns
-    would load it, is for files of HISTORYSCAN_FILE_BYTES and more; the tree is the same."""
-    text = document().replace(' exit-reason="a &gt; b"', "")
-    path = tmp_path / "cib.xml"
-    path.write_text(text)
-    size = len(text.encode())
-    assert size < DEFAULT_HISTORYSCAN_FILE_BYTES
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("historyscan used")
-
-    monkeypatch.setattr(historyscan, "feed", refuse)
-    monkeypatch.setattr(xmltree, "HISTORYSCAN_FILE_BYTES", DEFAULT_HISTORYSCAN_FILE_BYTES)
-    same_tree(parse_xml_file(str(path)), expat_alone(text.encode(), str(path)))
-    monkeypatch.setattr(xmltree, "HISTORYSCAN_FILE_BYTES", size)
-    with pytest.raises(AssertionError, match="historyscan used"):
-        parse_xml_file(str(path))
