@@ -24,7 +24,9 @@ from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
 from pengine.process import WARM_CIB, PengineProcess
-from pengine.unpack import _unfencing_pair_in
+from pengine import rscsettings
+from pengine.rscsettings import SETTINGS, KeptSettings, read_settings
+from pengine.unpack import _unfencing_pair_in, all_resources
 
 HERE = pathlib.Path(__file__).resolve().parent
 CASES = sorted((HERE.parent / "pengine" / "cases").glob("*.xml"))
@@ -368,3 +370,166 @@ def test_the_first_unfencing_scan_is_kept_for_the_entry_index(pair: str, expecte
     rscs.children.append(parse_xml('<lrm_resource id="x"/>'))
     assert new_index(rscs).unfencing is None
     assert _unfencing_pair_in(tree) is expected  # walked again
+
+
+# pengine/rscsettings.py: a resource's meta-attributes and settings are kept on its element under
+# a stamp of what else they read. The same parsed tree is unpacked under conditions that change
+# one part of the stamp each (cluster options under date rules, the parent's meta-attributes,
+# unfencing found in the status) and compared with a tree parsed anew; a result that evaluated a
+# rule or an id-ref is not kept at all.
+SETTINGS_CIB = """<cib epoch="1" have-quorum="{quorum}"><configuration><crm_config>
+<cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="{stonith}"/>
+</cluster_property_set>{options}</crm_config>
+<nodes><node id="1" uname="a"/><node id="2" uname="b"/></nodes>
+<resources><group id="g">{group_meta}
+<primitive id="g1" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="g2" class="ocf" provider="pacemaker" type="Dummy">{own_meta}</primitive></group>
+<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Stateful"/></clone>
+<primitive id="f" class="stonith" type="fence_dummy"/></resources>
+{rsc_defaults}</configuration><status>{status}</status></cib>"""
+
+
+def _dated(ident: str, tag: str, name: str, value: str, end: int = 2030) -> str:
+    """A set that applies before the year `end` only."""
+    return (f'<{tag} id="{ident}"><rule id="{ident}-r" score="0"><date_expression id="{ident}-d" '
+            f'operation="lt" end="{end}-01-01"/></rule><nvpair id="{ident}-n" name="{name}" '
+            f'value="{value}"/></{tag}>')
+
+
+_RSC_DEFAULTS = ('<rsc_defaults><meta_attributes id="rd0"><nvpair id="rd0-s" '
+                 'name="resource-stickiness" value="1"/></meta_attributes></rsc_defaults>')
+UNFENCING_STATUS = """<node_state id="1" uname="a" in_ccm="true" crmd="online" join="member"
+expected="member"><transient_attributes id="1"><instance_attributes id="s-1">
+<nvpair id="s-1-u" name="requires" value="unfencing"/></instance_attributes>
+</transient_attributes></node_state>"""
+
+
+def _settings(cib: XNode, year: int) -> tuple:
+    """What unpack_resources made of every resource, and what it reported."""
+    now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
+    ws = engine.unpack_cib(cib, now)
+    out = []
+    for top in ws.resources:
+        for rsc in all_resources(top):
+            out.append((rsc.id, list(rsc.meta.items()), read_settings(rsc)))
+    return out, list(ws.warnings), list(ws.unsupported), ws.have_stonith_resource
+
+
+def _kept_ids(cib: XNode) -> set[str]:
+    return {node.get("id") or "" for node in cib.iter()
+            if isinstance(node.rec, KeptSettings) and node.rec.by_stamp}
+
+
+@pytest.mark.parametrize("fields, first, then, kept", [
+    # cluster options that a date rule changes while the configuration's text stays the same
+    ({"options": _dated("m", "cluster_property_set", "maintenance-mode", "true")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    ({"options": _dated("m", "cluster_property_set", "is-managed-default", "false")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    ({"options": _dated("m", "cluster_property_set", "stonith-enabled", "false")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    # (what a resource requires follows no-quorum-policy without fencing)
+    ({"options": _dated("m", "cluster_property_set", "no-quorum-policy", "ignore"),
+      "stonith": "false"}, {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    # unfencing required by an nvpair of the status: the configuration is the same tree
+    ({}, {"status": UNFENCING_STATUS}, {"status": ""}, {"g", "g1", "g2", "c", "d", "f"}),
+    # the parent's meta-attributes, inherited by its members (kept for them, not for it)
+    ({"group_meta": _dated("gm", "meta_attributes", "target-role", "Stopped")},
+     {"year": 2029}, {"year": 2031}, {"g1", "g2", "c", "d", "f"}),
+    # a rule in the resource's own set, in rsc_defaults: not kept
+    ({"own_meta": _dated("om", "meta_attributes", "is-managed", "false")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "c", "d", "f"}),
+    ({"rsc_defaults": "<rsc_defaults>" + _dated("rd", "meta_attributes", "resource-stickiness",
+                                                 "7") + "</rsc_defaults>"},
+     {"year": 2029}, {"year": 2031}, set()),
+    # an id-ref, here to a set elsewhere whose rule the time changes: not kept
+    ({"own_meta": '<meta_attributes id-ref="om"/>',
+      "rsc_defaults": _RSC_DEFAULTS + "<op_defaults>"
+                      + _dated("om", "meta_attributes", "is-managed", "false") + "</op_defaults>"},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "c", "d", "f"}),
+])
+def test_kept_resource_settings_are_the_ones_computed_afresh(fields: dict, first: dict,
+                                                              then: dict, kept: set,
+                                                              monkeypatch) -> None:
+    base = {"quorum": "1", "stonith": "true", "options": "", "group_meta": "", "own_meta": "",
+            "rsc_defaults": _RSC_DEFAULTS,
+            "status": ""}
+    base.update(fields)
+
+    def text_for(cond: dict) -> str:
+        return SETTINGS_CIB.format(**{**base, **{k: v for k, v in cond.items() if k != "year"}})
+
+    kept_tree = parse_xml(text_for(first), "t")
+    config = kept_tree.find("configuration")
+    results = []
+    for cond in (first, then, first, then):
+        with monkeypatch.context() as patch:  # computed afresh for every resource
+            patch.setattr(rscsettings, "kept", lambda xml, defaults, stamp: None)
+            fresh = _settings(parse_xml(text_for(cond), "t"), cond.get("year", 2026))
+        # the kept tree's configuration (as the daemon reuses it) under this input's root
+        reused = parse_xml(text_for(cond), "t")
+        reused.children[[c.tag for c in reused.children].index("configuration")] = config
+        assert _settings(reused, cond.get("year", 2026)) == fresh
+        results.append(fresh)
+    assert results[0] != results[1]  # the condition matters
+    assert _kept_ids(config) == kept
+
+
+def test_kept_resource_settings_follow_the_rsc_defaults_element(monkeypatch) -> None:
+    """A kept result holds the rsc_defaults element it read: under another one (a tree put
+    together from pieces), the settings are computed again."""
+    def text_for(stickiness: str) -> str:
+        return SETTINGS_CIB.format(quorum="1", stonith="true", options="", group_meta="",
+                                   own_meta="", status="",
+                                   rsc_defaults=_RSC_DEFAULTS.replace('value="1"',
+                                                                      f'value="{stickiness}"'))
+    tree = parse_xml(text_for("1"), "t")
+    assert _settings(tree, 2026)[0][0][2][SETTINGS.index("stickiness")] == 1
+    config = tree.find("configuration")
+    other = parse_xml(text_for("5"), "t").find("configuration").find("rsc_defaults")
+    config.children[[c.tag for c in config.children].index("rsc_defaults")] = other
+    with monkeypatch.context() as patch:
+        patch.setattr(rscsettings, "kept", lambda xml, defaults, stamp: None)
+        fresh = _settings(parse_xml(text_for("5"), "t"), 2026)
+    assert _settings(tree, 2026) == fresh
+    assert fresh[0][0][2][SETTINGS.index("stickiness")] == 5
+
+
+def test_a_warm_core_decides_as_a_fresh_one_when_what_kept_settings_read_changes() -> None:
+    """The daemon reuses the configuration's elements while its text is the same: a run of
+    inputs with one configuration whose steps change, one at a time, what the kept resource
+    settings depend on (the time, for options under date rules; unfencing required from the
+    status; quorum) is decided by one warm core as by fresh cores."""
+    # before 2030 in maintenance, before 2032 ignoring quorum, before 2034 without fencing
+    # (what a resource requires follows the quorum policy then): each year below changes one
+    options = "".join(_dated(f"m{i}", "cluster_property_set", name, value, end)
+                      for i, (name, value, end) in enumerate((
+                          ("maintenance-mode", "true", 2030), ("no-quorum-policy", "ignore", 2032),
+                          ("stonith-enabled", "false", 2034))))
+    node = ('<node_state id="2" uname="b" in_ccm="true" crmd="online" join="member" '
+            'expected="member"/>')
+
+    def text_for(quorum: str, status: str) -> str:
+        return SETTINGS_CIB.format(quorum=quorum, stonith="true", options=options,
+                                   group_meta="", own_meta="", rsc_defaults=_RSC_DEFAULTS,
+                                   status=status + node)
+    year_ms = {year: int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()) * 1000
+               for year in (2029, 2031, 2033, 2035)}
+    steps = [(2029, text_for("0", "")), (2031, text_for("0", "")), (2033, text_for("0", "")),
+             (2035, text_for("0", "")), (2033, text_for("0", "")), (2031, text_for("0", "")),
+             (2031, text_for("1", "")), (2031, text_for("1", UNFENCING_STATUS)),
+             (2035, text_for("1", UNFENCING_STATUS)), (2035, text_for("1", ""))]
+    warm = PengineProcess(1, save=False)
+    decisions = []
+    for i, (year, cib) in enumerate(steps):
+        got = [core.step(year_ms[year] + i, Recv(b"c", PeSchedule(i, i, cib)))
+               for core in (warm, PengineProcess(1, save=False))]
+        replies = [next(e.msg for e in out if isinstance(e, Send)) for out in got]
+        assert replies[0].ok, replies[0].error
+        assert (replies[0].result["graph"], replies[0].result["summary"],
+                replies[0].result["warnings"]) == \
+            (replies[1].result["graph"], replies[1].result["summary"],
+             replies[1].result["warnings"]), (i, year)
+        decisions.append(replies[0].result["summary"])
+    assert warm.inputs.counters["config_reused"] == len(steps) - 1
+    assert len({tuple(d) for d in decisions}) > 2  # the steps decide differently
