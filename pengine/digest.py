@@ -20,6 +20,7 @@ from core.cib.status import int_attr
 from core.cib.xmltree import XNode
 from pengine.opconfig import op_config
 from pengine.model import Node, Resource, WorkingSet
+from pengine import rscsettings
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -35,21 +36,31 @@ _FILTERED = {"id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid",
 
 
 def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
-    """pe_rsc_params: instance attributes evaluated for a node (cached)."""
+    """pe_rsc_params: instance attributes evaluated for a node (cached for the run). The dict is
+    shared by every caller: read it, never change it."""
     cache = ws.params_cache
     key = (id(rsc), None if node is None else node.id)
     got = cache.get(key)
     if got is not None:
         return got
-    params: dict[str, str] = {}
-    if rsc.xml.find("instance_attributes") is not None:  # (most resources of a big cluster)
-        ctx = RuleContext(now=ws.now, next_change=ws.next_change,
-                          node_attrs=None if node is None else node.attrs,
-                          rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
-                          rsc_type=rsc.xml.get("type"))
-        unpack_nvpairs(rsc.xml, "instance_attributes", ctx, ws.ids, into=params)
-    if rsc.parent is not None and rsc.parent.variant != 0:
-        pass
+    xml = rsc.xml
+    if xml.find("instance_attributes") is None:  # (most resources of a big cluster)
+        params: dict[str, str] = {}
+    else:
+        # sets without rules or id-refs give the same for every node and transition: kept on
+        # the element, which a warm daemon reuses while the configuration's text is unchanged
+        kept = rscsettings.kept_params(xml)
+        if kept is not None:
+            params = kept
+        else:
+            params = {}
+            ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                              node_attrs=None if node is None else node.attrs,
+                              rsc_class=xml.get("class"), rsc_provider=xml.get("provider"),
+                              rsc_type=xml.get("type"))
+            unpack_nvpairs(xml, "instance_attributes", ctx, ws.ids, into=params)
+            if rscsettings.sets_are_static(xml, "instance_attributes"):
+                rscsettings.keep_params(xml, params)
     cache[key] = params
     return params
 

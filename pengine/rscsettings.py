@@ -55,13 +55,16 @@ class KeptSettings:
     """One resource element's kept results: stamp -> (meta-attributes, SETTINGS values), valid
     while the element has the same child list and the rsc_defaults element is the same."""
 
-    __slots__ = ("children", "length", "defaults", "by_stamp")
+    __slots__ = ("children", "length", "defaults", "by_stamp", "params")
 
     def __init__(self, xml: XNode, defaults: Optional[XNode]) -> None:
         self.children = xml.children
         self.length = len(xml.children)
         self.defaults = defaults
         self.by_stamp: dict[Stamp, tuple[dict[str, str], tuple]] = {}
+        # the resource's instance attributes when they are the same for every node and time
+        # (digest.rsc_params; shared, never changed by a reader)
+        self.params: Optional[dict[str, str]] = None
 
     def valid_for(self, xml: XNode, defaults: Optional[XNode]) -> bool:
         return self.children is xml.children and self.length == len(xml.children) \
@@ -90,6 +93,28 @@ def keep(xml: XNode, defaults: Optional[XNode], stamp: Stamp, meta: dict[str, st
     if len(record.by_stamp) >= _MAX_STAMPS:  # type: ignore[union-attr]
         record.by_stamp.clear()  # type: ignore[union-attr]
     record.by_stamp[stamp] = (dict(meta), values)  # type: ignore[union-attr]
+
+
+def kept_params(xml: XNode) -> Optional[dict[str, str]]:
+    """The instance attributes kept for this element (see keep_params), if any."""
+    record = xml.rec
+    if record.__class__ is not KeptSettings or record.children is not xml.children or \
+            record.length != len(xml.children):  # type: ignore[union-attr]
+        return None
+    return record.params  # type: ignore[union-attr]
+
+
+def keep_params(xml: XNode, params: dict[str, str]) -> None:
+    """Keep a resource's instance attributes, evaluated from sets without rules or id-refs
+    (`sets_are_static`), so the same for every node, time and document: callers share the dict
+    (as digest.rsc_params' per-run cache already has them do) and never change it."""
+    record = xml.rec
+    if record.__class__ is not KeptSettings or record.children is not xml.children or \
+            record.length != len(xml.children):  # type: ignore[union-attr]
+        if record is not None and record.__class__ is not KeptSettings:
+            return
+        record = xml.rec = KeptSettings(xml, None)
+    record.params = params  # type: ignore[union-attr]
 
 
 def sets_are_static(parent: Optional[XNode], set_tag: str) -> bool:

@@ -20,6 +20,7 @@ from core.errors import ConfigError
 from core.messages.pe import PeSchedule
 from core.sansio import Recv, Send
 from pengine import engine
+from pengine.digest import rsc_params
 from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
@@ -533,3 +534,49 @@ def test_a_warm_core_decides_as_a_fresh_one_when_what_kept_settings_read_changes
         decisions.append(replies[0].result["summary"])
     assert warm.inputs.counters["config_reused"] == len(steps) - 1
     assert len({tuple(d) for d in decisions}) > 2  # the steps decide differently
+
+
+PARAMS_CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config/>
+<nodes><node id="1" uname="a"><instance_attributes id="na"><nvpair id="na-z" name="zone"
+value="{zone}"/></instance_attributes></node></nodes>
+<resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy">{params}</primitive>
+</resources></configuration><status/></cib>"""
+STATIC_PARAMS = ('<instance_attributes id="p"><nvpair id="p-a" name="a" value="1"/>'
+                 '</instance_attributes><instance_attributes id="q" score="5"><nvpair id="q-a" '
+                 'name="a" value="2"/></instance_attributes>')
+ZONED_PARAMS = ('<instance_attributes id="p"><rule id="p-r" score="0"><expression id="p-e" '
+                'attribute="zone" operation="eq" value="east"/></rule><nvpair id="p-a" name="a" '
+                'value="east"/></instance_attributes>')
+
+
+@pytest.mark.parametrize("params, first, then, kept", [
+    (STATIC_PARAMS, "east", "west", True),  # the same whatever the node: kept
+    (ZONED_PARAMS, "east", "west", False),  # a rule on a node attribute: not kept
+    ('<instance_attributes id-ref="na"/>', "east", "west", False),  # an id-ref: not kept
+])
+def test_kept_instance_attributes_are_the_ones_computed_afresh(params: str, first: str, then: str,
+                                                                kept: bool, monkeypatch) -> None:
+    """digest.rsc_params keeps a resource's instance attributes on its element only when no
+    set has a rule or an id-ref; under the same configuration tree with a node attribute that
+    changes, what is kept or computed is what a tree parsed anew gives."""
+    def params_of(tree: XNode) -> dict[str, str]:
+        ws = engine.unpack_cib(tree, dates.from_epoch(0))
+        return dict(rsc_params(ws, ws.rsc_by_id["r"], ws.nodes[0]))
+
+    kept_tree = parse_xml(PARAMS_CIB.format(zone=first, params=params), "t")
+    primitive = next(kept_tree.iter("primitive"))
+    results = []
+    for zone in (first, then, first):
+        text = PARAMS_CIB.format(zone=zone, params=params)
+        with monkeypatch.context() as patch:
+            patch.setattr(rscsettings, "kept_params", lambda xml: None)
+            fresh = params_of(parse_xml(text, "t"))
+        # the kept tree's resources under this input's nodes (their attributes changed)
+        reused = parse_xml(text, "t")
+        config = reused.find("configuration")
+        config.children[[c.tag for c in config.children].index("resources")] = \
+            kept_tree.find("configuration").find("resources")
+        assert params_of(reused) == fresh
+        results.append(fresh)
+    assert (results[0] == results[1]) is kept
+    assert (isinstance(primitive.rec, KeptSettings) and primitive.rec.params is not None) is kept
