@@ -20,7 +20,7 @@ from core.errors import ConfigError
 from core.messages.pe import PeSchedule
 from core.sansio import Recv, Send
 from pengine import engine
-from pengine.digest import rsc_params
+from pengine.digest import compute_digest, rsc_params
 from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
@@ -580,3 +580,50 @@ def test_kept_instance_attributes_are_the_ones_computed_afresh(params: str, firs
         results.append(fresh)
     assert (results[0] == results[1]) is kept
     assert (isinstance(primitive.rec, KeptSettings) and primitive.rec.params is not None) is kept
+
+
+DIGEST_CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config/>
+<nodes><node id="1" uname="a"><instance_attributes id="na"><nvpair id="na-z" name="zone"
+value="east"/></instance_attributes></node><node id="2" uname="b"><instance_attributes id="nb">
+<nvpair id="nb-z" name="zone" value="west"/></instance_attributes></node></nodes>
+<resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy">{params}<operations>
+<op id="r-mon" name="monitor" interval="10s" timeout="30s">{op_params}</op>
+<op id="r-start" name="start" interval="0">{op_params}</op></operations></primitive>
+</resources></configuration><status/></cib>"""
+
+
+@pytest.mark.parametrize("params, op_params, kept", [
+    (STATIC_PARAMS, '<instance_attributes id="o"><nvpair id="o-x" name="x" value="1"/>'
+                    '</instance_attributes>', True),
+    # the resource's parameters differ by node: one kept set per node's parameters
+    (ZONED_PARAMS, "", True),
+    # the op's own parameters under a date rule: not kept
+    (STATIC_PARAMS, _dated("o", "instance_attributes", "x", "2"), False),
+])
+def test_kept_digest_parameters_are_the_ones_computed_afresh(params: str, op_params: str,
+                                                              kept: bool, monkeypatch) -> None:
+    """digest._digest_params keeps an action's digest parameters on its OpConfig by the
+    resource's parameters, unless the op's own instance attributes have a rule or an id-ref:
+    under one configuration tree, over the years and nodes, every digest is the one computed
+    afresh."""
+    text = DIGEST_CIB.format(params=params, op_params=op_params)
+
+    def digests(tree: XNode, year: int) -> list[str]:
+        now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
+        ws = engine.unpack_cib(tree, now)
+        rsc = ws.rsc_by_id["r"]
+        return [compute_digest(ws, rsc, node, task, interval) for node in ws.nodes
+                for task, interval in (("monitor", 10000), ("start", 0))]
+
+    kept_tree = parse_xml(text, "t")
+    results = []
+    for year in (2029, 2031, 2029):
+        with monkeypatch.context() as patch:  # nothing kept: every digest computed
+            patch.setattr(rscsettings, "sets_are_static", lambda parent, tag: False)
+            fresh = digests(parse_xml(text, "t"), year)
+        assert digests(kept_tree, year) == fresh
+        results.append(fresh)
+    assert (results[0] == results[1]) is kept  # (a dated op parameter changes them)
+    assert len(set(results[0])) == 4 or params == STATIC_PARAMS  # zoned: per node
+    configs = next(kept_tree.iter("operations")).rec.configs.values()
+    assert any(cfg.digests for cfg in configs) is kept
