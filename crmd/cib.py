@@ -20,6 +20,12 @@ whole CIB instead (hb2's "Requesting re-sync from peer").
 Missing parents of a `set` or `put` target are created as bare `<tag id=...>` elements, on every
 replica alike. The digest is the MD5 of the document without the attributes that change without
 a change of content (`cib-last-written`, `update-origin`, ...), written without indentation.
+
+The replica is written whole after nearly every change (for the digest, and for the copy the
+policy engine reads), while a change touches one branch. The replica keeps the text of its
+unchanged subtrees (`core.cib.xmltree.SubtreeTexts`) and forgets, for every edit, the elements
+along the edit's path and whatever the edit removes or replaces; every change goes through
+`apply` or `replace`, so nothing else can make a kept text stale.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable, Optional, Sequence
 
-from core.cib.xmltree import XNode, parse_xml, to_xml
+from core.cib.xmltree import SubtreeTexts, XNode, parse_xml, to_xml
 from core.errors import ConfigError
 
 Version = tuple[int, int, int]
@@ -150,6 +156,7 @@ class Cib:
     def __init__(self, root: XNode) -> None:
         self.root = normalize(root)
         self._digest: Optional[str] = None
+        self._texts = SubtreeTexts()
 
     @classmethod
     def from_xml(cls, text: str, where: str = "<cib>") -> "Cib":
@@ -164,11 +171,23 @@ class Cib:
         return version_of(self.root)
 
     def digest(self) -> str:
+        """`document_digest` of the replica, written with the kept texts of unchanged subtrees."""
         if self._digest is None:
-            self._digest = document_digest(self.root)
+            root = self.root
+            saved = [(name, root.get(name)) for name in VOLATILE_ROOT_ATTRS if root.get(name) is not None]
+            for name, _ in saved:
+                root.set(name, None)
+            try:
+                text = "".join(self._texts.write(root)) + "\n"
+            finally:
+                for name, value in saved:
+                    root.set(name, value)
+            self._digest = hashlib.md5(text.encode()).hexdigest()
         return self._digest
 
     def xml(self, indent: Optional[str] = None) -> str:
+        if indent is None:
+            return "".join(self._texts.write(self.root)) + "\n"
         return to_xml(self.root, indent=indent)
 
     def section(self, name: str) -> XNode:
@@ -208,26 +227,45 @@ class Cib:
         self._digest = None
         return self.version
 
+    def _forget_along(self, path: Sequence[Sequence[Any]]) -> None:
+        """Forget the kept text of the root and of every existing element on `path`."""
+        node: Optional[XNode] = self.root
+        self._texts.forget(self.root)
+        for tag, ident in path:
+            nxt = None
+            for child in node.children:  # type: ignore[union-attr]
+                if _match(child, tag, ident):
+                    nxt = child
+                    break
+            if nxt is None:
+                return
+            self._texts.forget(nxt)
+            node = nxt
+
     def _apply_one(self, edit: Edit) -> None:
         kind = edit[0]
         if kind == "root":
             self.root = normalize(parse_xml(edit[1], "<cib>"))
+            self._texts.clear()
         elif kind == "set":
+            self._forget_along(edit[1])
             node = _ensure(self.root, edit[1])
             for name, value in edit[2].items():
                 node.set(name, value)
         elif kind == "put":
             path = edit[1]
-            parent = _ensure(self.root, path[:-1])
             new = parse_xml(edit[2], "<cib edit>")
             tag, ident = path[-1]
             if new.tag != tag or (ident is not None and new.get("id") != ident):
                 raise CibError(f"put at {_show(path)} of a <{new.tag} id={new.get('id')}>")
+            self._forget_along(path[:-1])
+            parent = _ensure(self.root, path[:-1])
             children = parent.children
             for i, child in enumerate(children):
                 if _match(child, tag, ident):
                     if not isinstance(children, list):
                         parent.children = children = list(children)
+                    self._texts.forget_subtree(child, len(path))
                     children[i] = new
                     return
             parent.append(new)
@@ -239,6 +277,8 @@ class Cib:
             tag, ident = path[-1]
             for child in list(parent.children):
                 if _match(child, tag, ident):
+                    self._forget_along(path[:-1])
+                    self._texts.forget_subtree(child, len(path))
                     parent.remove(child)
                     return
         else:
@@ -247,6 +287,7 @@ class Cib:
     def replace(self, root: XNode) -> None:
         self.root = normalize(root)
         self._digest = None
+        self._texts.clear()
 
 
 def _show(path: Sequence[Sequence[Any]]) -> str:

@@ -459,3 +459,78 @@ def to_xml(node: XNode, indent: Optional[str] = "  ") -> str:
     out: list[str] = []
     _write(node, out, indent, 0)
     return ("\n" if indent is not None else "").join(out) + "\n"
+
+
+class SubtreeTexts:
+    """The compact text (`to_xml(..., indent=None)`) of one tree, reusing the text of the
+    subtrees at a few fixed depths that have not changed since the last time.
+
+    Why: a CIB replica is written whole after nearly every change (its digest, the copy sent to
+    the policy engine), while a change touches one branch: an operation result is one
+    `lrm_resource` among hundreds. Keeping the text of the elements at `depths` (3 and 5 from the
+    root for a CIB: a primitive or a node's `lrm`, and an `lrm_resource`) makes writing the tree
+    cost the changed branches plus a join of the kept texts, for at most twice the text in memory.
+
+    The owner keeps it true: before it changes an element (attributes, children, text) it calls
+    `forget` for that element and every ancestor, and it calls `forget_subtree` for an element it
+    removes or replaces (what is gone must not stay referenced here). A tree replaced as a whole
+    needs `clear`. The result is always the very text `to_xml` gives; a test compares them.
+    """
+
+    __slots__ = ("depths", "deepest", "_texts")
+
+    def __init__(self, depths: tuple[int, ...] = (3, 5)) -> None:
+        if not depths or min(depths) < 1:
+            raise ValueError("depths are 1 or more (the root is always written)")
+        self.depths = frozenset(depths)
+        self.deepest = max(depths)
+        self._texts: dict[int, tuple[XNode, str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def clear(self) -> None:
+        self._texts.clear()
+
+    def forget(self, node: XNode) -> None:
+        self._texts.pop(id(node), None)
+
+    def forget_subtree(self, node: XNode, depth: int) -> None:
+        """Forget `node` (at `depth`) and every kept element below it."""
+        self._texts.pop(id(node), None)
+        if depth < self.deepest:
+            for child in node.children:
+                self.forget_subtree(child, depth + 1)
+
+    def write(self, root: XNode) -> list[str]:
+        """The pieces of the compact text of `root`, without the final newline of `to_xml`."""
+        out: list[str] = []
+        self._element(root, out, 0)
+        return out
+
+    def _element(self, node: XNode, out: list[str], depth: int) -> None:
+        if depth in self.depths:
+            hit = self._texts.get(id(node))
+            if hit is None or hit[0] is not node:
+                piece: list[str] = []
+                if depth == self.deepest:
+                    _write(node, piece, None, 0)
+                else:
+                    self._open_children_close(node, piece, depth)
+                hit = (node, "".join(piece))
+                self._texts[id(node)] = hit
+            out.append(hit[1])
+        else:
+            self._open_children_close(node, out, depth)
+
+    def _open_children_close(self, node: XNode, out: list[str], depth: int) -> None:
+        if not node.children:
+            _write(node, out, None, 0)
+            return
+        attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
+        out.append(f"<{node.tag}{attrs}>")
+        if node.text is not None:
+            out.append(node.text.translate(_TEXT_ESCAPE))
+        for child in node.children:
+            self._element(child, out, depth + 1)
+        out.append(f"</{node.tag}>")
