@@ -49,7 +49,7 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
     else:
         # sets without rules or id-refs give the same for every node and transition: kept on
         # the element, which a warm daemon reuses while the configuration's text is unchanged
-        kept = rscsettings.kept_params(xml)
+        kept = rscsettings.kept_params(xml) if ws.keep_derived else None
         if kept is not None:
             params = kept
         else:
@@ -59,7 +59,7 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
                               rsc_class=xml.get("class"), rsc_provider=xml.get("provider"),
                               rsc_type=xml.get("type"))
             unpack_nvpairs(xml, "instance_attributes", ctx, ws.ids, into=params)
-            if rscsettings.sets_are_static(xml, "instance_attributes"):
+            if ws.keep_derived and rscsettings.sets_are_static(xml, "instance_attributes"):
                 rscsettings.keep_params(xml, params)
     cache[key] = params
     return params
@@ -115,9 +115,10 @@ def _digest_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
     key = f"{rsc.id}_{task}_{interval_ms}"
     cfg = op_config(ws, rsc, key, task, interval_ms)
     rsc_values = rsc_params(ws, rsc, node)
-    memo_key = tuple(rsc_values.items())
+    keep = ws.keep_derived
+    memo_key = tuple(rsc_values.items()) if keep else ()
     memo = cfg.digests
-    if memo is not None:
+    if keep and memo is not None:
         got = memo.get(memo_key)
         if got is not None:
             return got
@@ -131,7 +132,8 @@ def _digest_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
         if timeout is not None:
             out["CRM_meta_timeout"] = timeout
     result = (out, interval_ms == 0 and bool(extra), md5(render(out)))
-    if cfg.op_entry is None or rscsettings.sets_are_static(cfg.op_entry, "instance_attributes"):
+    if keep and (cfg.op_entry is None
+                 or rscsettings.sets_are_static(cfg.op_entry, "instance_attributes")):
         if memo is None or len(memo) >= _DIGESTS_KEPT:
             memo = cfg.digests = {}
         memo[memo_key] = result

@@ -99,7 +99,7 @@ class PengineProcess:
         now = dates.from_epoch(wall_s)
         out: list[object] = []
         try:
-            ws = engine.unpack_cib(cib, now)
+            ws = engine.unpack_cib(cib, now, keep_derived=True)  # (its configuration is reused)
             ws.carry = self.carry
             ws.transition_id = msg.transition_id
             ws = engine.schedule(cib, now, ws=ws)

@@ -435,9 +435,30 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
         rsc.id = f"{ident}:{incarnation}"
         rsc.incarnation = incarnation
     rsc.index = len(ws.rsc_by_id)
+    if ws.keep_derived:
+        _kept_or_unpacked_settings(ws, rsc, xml, configured, tag, parent, incarnation)
+    else:
+        _unpack_settings(ws, rsc, xml, tag, parent, incarnation)
+    if rsc.variant == PRIMITIVE:
+        ops = xml.find("operations")
+        rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
+    ws.rsc_by_id.setdefault(rsc.id, rsc)
+    if not rsc.methods.unpack(ws, rsc):
+        return None
+    if ws.symmetric:
+        resource_location(ws, rsc, None, 0, "symmetric_default")
+    return rsc
+
+
+def _kept_or_unpacked_settings(ws: WorkingSet, rsc: Resource, xml: XNode, configured: XNode,
+                               tag: str, parent: Optional[Resource],
+                               incarnation: Optional[str]) -> None:
+    """_unpack_settings, or its result kept on the element by an earlier run over the same
+    element under the same stamp (pengine/rscsettings.py); a new result is kept when it
+    depends on nothing but the element and the stamp."""
     top = parent.top if parent is not None else None
-    # everything else _unpack_settings reads (see pengine/rscsettings.py): with the same element
-    # and rsc_defaults element, the same stamp gives the same result
+    # everything else _unpack_settings reads: with the same element and rsc_defaults element,
+    # the same stamp gives the same result
     stamp = (incarnation, None if parent is None else tuple(parent.meta.items()),
              top is not None and top.variant == CLONE, top is not None and top.promotable,
              ws.is_managed_default, ws.maintenance_mode, ws.stonith_enabled,
@@ -450,22 +471,13 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
             setattr(rsc, name, value)
         if rsc.fence_device:
             ws.have_stonith_resource = True
-    else:
-        warned = len(ws.warnings)
-        unsupported = _unpack_settings(ws, rsc, xml, tag, parent, incarnation)
-        if xml is configured and not unsupported and len(ws.warnings) == warned and \
-                rscsettings.sets_are_static(xml, "meta_attributes") and \
-                rscsettings.sets_are_static(defaults, "meta_attributes"):
-            rscsettings.keep(xml, defaults, stamp, rsc.meta, rscsettings.read_settings(rsc))
-    if rsc.variant == PRIMITIVE:
-        ops = xml.find("operations")
-        rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
-    ws.rsc_by_id.setdefault(rsc.id, rsc)
-    if not rsc.methods.unpack(ws, rsc):
-        return None
-    if ws.symmetric:
-        resource_location(ws, rsc, None, 0, "symmetric_default")
-    return rsc
+        return
+    warned = len(ws.warnings)
+    unsupported = _unpack_settings(ws, rsc, xml, tag, parent, incarnation)
+    if xml is configured and not unsupported and len(ws.warnings) == warned and \
+            rscsettings.sets_are_static(xml, "meta_attributes") and \
+            rscsettings.sets_are_static(defaults, "meta_attributes"):
+        rscsettings.keep(xml, defaults, stamp, rsc.meta, rscsettings.read_settings(rsc))
 
 
 def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,

@@ -25,7 +25,6 @@ from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
 from pengine.process import WARM_CIB, PengineProcess
-from pengine import rscsettings
 from pengine.rscsettings import SETTINGS, KeptSettings, read_settings
 from pengine.unpack import _unfencing_pair_in, all_resources
 
@@ -405,10 +404,11 @@ expected="member"><transient_attributes id="1"><instance_attributes id="s-1">
 </transient_attributes></node_state>"""
 
 
-def _settings(cib: XNode, year: int) -> tuple:
-    """What unpack_resources made of every resource, and what it reported."""
+def _settings(cib: XNode, year: int, keep: bool = True) -> tuple:
+    """What unpack_resources made of every resource, and what it reported (`keep`: as the
+    daemon unpacks, keeping and reusing what rscsettings.py keeps; else nothing kept)."""
     now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
-    ws = engine.unpack_cib(cib, now)
+    ws = engine.unpack_cib(cib, now, keep_derived=keep)
     out = []
     for top in ws.resources:
         for rsc in all_resources(top):
@@ -450,8 +450,7 @@ def _kept_ids(cib: XNode) -> set[str]:
      {"year": 2029}, {"year": 2031}, {"g", "g1", "c", "d", "f"}),
 ])
 def test_kept_resource_settings_are_the_ones_computed_afresh(fields: dict, first: dict,
-                                                              then: dict, kept: set,
-                                                              monkeypatch) -> None:
+                                                              then: dict, kept: set) -> None:
     base = {"quorum": "1", "stonith": "true", "options": "", "group_meta": "", "own_meta": "",
             "rsc_defaults": _RSC_DEFAULTS,
             "status": ""}
@@ -464,9 +463,7 @@ def test_kept_resource_settings_are_the_ones_computed_afresh(fields: dict, first
     config = kept_tree.find("configuration")
     results = []
     for cond in (first, then, first, then):
-        with monkeypatch.context() as patch:  # computed afresh for every resource
-            patch.setattr(rscsettings, "kept", lambda xml, defaults, stamp: None)
-            fresh = _settings(parse_xml(text_for(cond), "t"), cond.get("year", 2026))
+        fresh = _settings(parse_xml(text_for(cond), "t"), cond.get("year", 2026), keep=False)
         # the kept tree's configuration (as the daemon reuses it) under this input's root
         reused = parse_xml(text_for(cond), "t")
         reused.children[[c.tag for c in reused.children].index("configuration")] = config
@@ -476,7 +473,7 @@ def test_kept_resource_settings_are_the_ones_computed_afresh(fields: dict, first
     assert _kept_ids(config) == kept
 
 
-def test_kept_resource_settings_follow_the_rsc_defaults_element(monkeypatch) -> None:
+def test_kept_resource_settings_follow_the_rsc_defaults_element() -> None:
     """A kept result holds the rsc_defaults element it read: under another one (a tree put
     together from pieces), the settings are computed again."""
     def text_for(stickiness: str) -> str:
@@ -489,9 +486,9 @@ def test_kept_resource_settings_follow_the_rsc_defaults_element(monkeypatch) -> 
     config = tree.find("configuration")
     other = parse_xml(text_for("5"), "t").find("configuration").find("rsc_defaults")
     config.children[[c.tag for c in config.children].index("rsc_defaults")] = other
-    with monkeypatch.context() as patch:
-        patch.setattr(rscsettings, "kept", lambda xml, defaults, stamp: None)
-        fresh = _settings(parse_xml(text_for("5"), "t"), 2026)
+    once = parse_xml(text_for("5"), "t")
+    fresh = _settings(once, 2026, keep=False)
+    assert not _kept_ids(once)  # a run that parses its input once (hb simulate) keeps nothing
     assert _settings(tree, 2026) == fresh
     assert fresh[0][0][2][SETTINGS.index("stickiness")] == 5
 
@@ -555,12 +552,12 @@ ZONED_PARAMS = ('<instance_attributes id="p"><rule id="p-r" score="0"><expressio
     ('<instance_attributes id-ref="na"/>', "east", "west", False),  # an id-ref: not kept
 ])
 def test_kept_instance_attributes_are_the_ones_computed_afresh(params: str, first: str, then: str,
-                                                                kept: bool, monkeypatch) -> None:
+                                                                kept: bool) -> None:
     """digest.rsc_params keeps a resource's instance attributes on its element only when no
     set has a rule or an id-ref; under the same configuration tree with a node attribute that
     changes, what is kept or computed is what a tree parsed anew gives."""
-    def params_of(tree: XNode) -> dict[str, str]:
-        ws = engine.unpack_cib(tree, dates.from_epoch(0))
+    def params_of(tree: XNode, keep: bool = True) -> dict[str, str]:
+        ws = engine.unpack_cib(tree, dates.from_epoch(0), keep_derived=keep)
         return dict(rsc_params(ws, ws.rsc_by_id["r"], ws.nodes[0]))
 
     kept_tree = parse_xml(PARAMS_CIB.format(zone=first, params=params), "t")
@@ -568,9 +565,7 @@ def test_kept_instance_attributes_are_the_ones_computed_afresh(params: str, firs
     results = []
     for zone in (first, then, first):
         text = PARAMS_CIB.format(zone=zone, params=params)
-        with monkeypatch.context() as patch:
-            patch.setattr(rscsettings, "kept_params", lambda xml: None)
-            fresh = params_of(parse_xml(text, "t"))
+        fresh = params_of(parse_xml(text, "t"), keep=False)
         # the kept tree's resources under this input's nodes (their attributes changed)
         reused = parse_xml(text, "t")
         config = reused.find("configuration")
@@ -601,16 +596,16 @@ value="east"/></instance_attributes></node><node id="2" uname="b"><instance_attr
     (STATIC_PARAMS, _dated("o", "instance_attributes", "x", "2"), False),
 ])
 def test_kept_digest_parameters_are_the_ones_computed_afresh(params: str, op_params: str,
-                                                              kept: bool, monkeypatch) -> None:
+                                                              kept: bool) -> None:
     """digest._digest_params keeps an action's digest parameters on its OpConfig by the
     resource's parameters, unless the op's own instance attributes have a rule or an id-ref:
     under one configuration tree, over the years and nodes, every digest is the one computed
     afresh."""
     text = DIGEST_CIB.format(params=params, op_params=op_params)
 
-    def digests(tree: XNode, year: int) -> list[str]:
+    def digests(tree: XNode, year: int, keep: bool = True) -> list[str]:
         now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
-        ws = engine.unpack_cib(tree, now)
+        ws = engine.unpack_cib(tree, now, keep_derived=keep)
         rsc = ws.rsc_by_id["r"]
         return [compute_digest(ws, rsc, node, task, interval) for node in ws.nodes
                 for task, interval in (("monitor", 10000), ("start", 0))]
@@ -618,9 +613,7 @@ def test_kept_digest_parameters_are_the_ones_computed_afresh(params: str, op_par
     kept_tree = parse_xml(text, "t")
     results = []
     for year in (2029, 2031, 2029):
-        with monkeypatch.context() as patch:  # nothing kept: every digest computed
-            patch.setattr(rscsettings, "sets_are_static", lambda parent, tag: False)
-            fresh = digests(parse_xml(text, "t"), year)
+        fresh = digests(parse_xml(text, "t"), year, keep=False)  # nothing kept
         assert digests(kept_tree, year) == fresh
         results.append(fresh)
     assert (results[0] == results[1]) is kept  # (a dated op parameter changes them)
