@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 
 # pip's `hb` script is replaced by a faster-starting one (core/entryscript.py says why)
 HB_SCRIPT_STAMP := $(VENV)/.hb-script-stamp
-$(HB_SCRIPT_STAMP): $(STAMP) core/entryscript.py
+$(HB_SCRIPT_STAMP): $(STAMP) core/entryscript.py core/cli.py
 	@$(PY) -m core.entryscript $(VENV)/bin/hb
 	@touch $@
 
@@ -37,9 +37,12 @@ venv: $(STAMP) $(HB_SCRIPT_STAMP)
 # every daemon forked from the launcher shares what the launcher imported; without bytecode on
 # disk each start compiles the sources again (slower, and the compiler's garbage stays in memory).
 # compileall writes what is missing or stale, whatever PYTHONDONTWRITEBYTECODE says.
+# The modules of `hb simulate` and `hb haresources2cib` are also compiled into one file that
+# their start-up loads at once (core/codebundle.py: 4 ms of a 55 ms run on a small cluster).
 PACKAGES = core messaging ccm lrmd stonithd crmd pengine tengine logd agents tools lab sim
 bytecode: $(STAMP) $(HB_SCRIPT_STAMP)
 	@$(PY) -m compileall -q -j 0 $(PACKAGES) >/dev/null
+	@$(PY) -m core.codebundle
 
 test: bytecode
 	$(PY) -m pytest -q -ra

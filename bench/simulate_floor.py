@@ -13,9 +13,11 @@ a load change on the shared machine hits them all alike:
    which the installed `hb` script skips for `simulate` (core/entryscript.py);
 3. row 1 plus the standard-library modules `hb simulate` loads, in the order it loads them
    (the list is computed by importing pengine.simulate in a child, so it follows the code);
-4. row 1 plus everything `hb simulate` loads (`import pengine.simulate`);
-5. the installed `hb simulate -x FILE -R -Q`, whole process;
-6. `crm_simulate -x FILE -R -Q`, the baseline.
+4. row 1 plus everything `hb simulate` loads (`import pengine.simulate`), from the `.pyc` files;
+5. the same from the bundle `make bytecode` writes (core/codebundle.py), as the installed `hb`
+   loads it;
+6. the installed `hb simulate -x FILE -R -Q`, whole process;
+7. `crm_simulate -x FILE -R -Q`, the baseline.
 
 Plus the compute inside the process (parse, validate, unpack, schedule: pengine.simulate._run
 after the imports, the CPU time the child itself measures around its first and only run). Printed: median and p99 of
@@ -91,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
                 ("-S + import pengine.simulate",
                  [py, "-S", "-c", f"import sys; sys.path.insert(1, {str(ROOT)!r}); "
                   "import pengine.simulate"]),
+                ("  the same from the bundle",
+                 [py, "-S", "-c", f"import sys; sys.path.insert(1, {str(ROOT)!r}); "
+                  "from core import codebundle; "
+                  f"codebundle.load(codebundle.bundle_path({str(ROOT)!r}, 'simulate')); "
+                  "import core.cli, pengine.simulate"]),
                 ("hb simulate -R -Q (installed)", [hb, "simulate", "-x", path, "-R", "-Q"]),
                 ("crm_simulate -R -Q", [crm, "-x", path, "-R", "-Q"])]
         walls: list[list[float]] = [[] for _ in rows]
@@ -108,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"   {1000 * statistics.median(c):6.1f} ({1000 * p99(c):6.1f})")
         start_ms = 1000 * statistics.median(cpus[0])
         compute_ms = 1000 * statistics.median(compute)
-        imports_ms = 1000 * statistics.median(cpus[3]) - start_ms
-        ours_ms, theirs_ms = (1000 * statistics.median(c) for c in (cpus[4], cpus[5]))
+        imports_ms = 1000 * statistics.median(cpus[4]) - start_ms  # as the installed hb does
+        ours_ms, theirs_ms = (1000 * statistics.median(c) for c in (cpus[5], cpus[6]))
         print(f"  {'compute in the process (CPU)':<32} {'':15}   {compute_ms:6.1f} "
               f"({1000 * p99(compute):6.1f})")
         print(f"  CPU: start {start_ms:.1f} + imports {imports_ms:.1f} + compute {compute_ms:.1f}"

@@ -7,14 +7,18 @@ of it. The script written here starts the interpreter with `-S` and does the `si
 only for the commands that need it:
 
 - commands in `core.cli.STANDALONE` need nothing but the standard library and this source tree,
-  so the script only puts the directory holding `core` on `sys.path`;
+  so the script only puts the directory holding `core` on `sys.path`, and loads their modules
+  from the one file `make bytecode` compiles them into (core/codebundle.py; a module whose
+  source changed since is imported as usual). The names are written into the script (`make`
+  rewrites it when core/cli.py changes): deciding must not import anything;
 - every other command (they import pyzmq, msgpack, ...) gets `site.main()`, the documented way
   for a `-S` program to do the normal start-up later: the same `sys.path`, `sys.prefix` and
   `.pth` processing as a plain start.
 
     python -m core.entryscript BIN_DIR/hb      # the interpreter running this is the one used
 
-The script is a few lines and is rewritten whenever this module changes (Makefile).
+The script is a few lines and is rewritten whenever this module or core/cli.py changes
+(Makefile).
 """
 
 from __future__ import annotations
@@ -22,16 +26,22 @@ from __future__ import annotations
 import os
 import sys
 
+from core import cli, codebundle
+
 TEMPLATE = '''#!{python} -S
 """hb: written by core/entryscript.py (`make`); see its docstring. pip's script does the same
 thing more slowly: `{python} -m core.cli ARGS` is equivalent."""
 import sys
 sys.path.insert(1, {tree!r})
-from core.cli import main, needs_site
-if needs_site(sys.argv[1:]):
+bundle = {bundles!r}.get(sys.argv[1] if len(sys.argv) > 1 else "")  # core.cli.STANDALONE
+if bundle is not None:
+    from core.codebundle import load
+    load(bundle)
+else:
     sys.path.remove({tree!r})
     import site
     site.main()
+from core.cli import main
 sys.exit(main())
 '''
 
@@ -47,7 +57,8 @@ def source_tree() -> str:
 
 def entry_script(python: str, tree: str) -> str:
     """The text of the `hb` script for interpreter `python` and the directory `tree`."""
-    return TEMPLATE.format(python=python, tree=tree)
+    bundles = {name: codebundle.bundle_path(tree, name) for name in sorted(cli.STANDALONE)}
+    return TEMPLATE.format(python=python, tree=tree, bundles=bundles)
 
 
 def write_entry_script(path: str, python: str, tree: str) -> bool:

@@ -24,8 +24,10 @@ configuration among its own and the answers (fetching it with `CibFetch` if a me
 rewrites the status of the joining nodes from their answers, sends the whole CIB to any member
 whose digest differs, broadcasts the status diff and acknowledges (`JoinAck`). A new DC joins
 every member; an established DC joins only newcomers (new nodes, restarted crmds) and just
-updates the status of nodes that left. One round trip after a view is installed, the DC is
-acting.
+updates the status of nodes that left. A member that installs a view naming a DC other than the
+one it had sends its join request at once (join id 0, `EARLY_JOIN_ID`), without waiting for the
+offer: the DC of that view takes it as the member's answer while its round collects. So about
+one trip after a view is installed, the DC is acting.
 
 Transitions. On every event that may change the decision (a view or quorum change, a join, an
 operation failure or unexpected result, a configuration or attribute change) the DC sets
@@ -102,6 +104,7 @@ POLL_MS = 1000
 SILENT_MS = 5000
 HELD_LIMIT = 200  # messages of a view we have not installed yet, kept until we do
 HANDOVER_MS = 2000  # a DC that shuts down waits at most this long for members to have its expected=down
+EARLY_JOIN_ID = 0  # a join request sent on the view, before any offer (join ids of offers start at 1)
 DIGEST_CHECK_MS = 5000  # an idle DC re-announces its version and digest this long after a change
 DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
@@ -996,6 +999,7 @@ class CrmdMachine:
                 self.handover = None
                 self._finish_stop(out)
         was_dc = self.is_dc
+        early_join = False
         if new.dc == self.me:
             if not was_dc:
                 # what we had forwarded to the old DC may or may not have been carried out
@@ -1026,7 +1030,14 @@ class CrmdMachine:
                 # or may not have been carried out
                 self.joined = False
                 self._fail_forwarded(out)
+                early_join = self.lrm_ready and self.messaging.up
         self._hello(now_ms, out)
+        if early_join:
+            # every member names the same DC from the same view: our answer to its offer can leave
+            # now, a trip before the offer arrives (a DC's loss waits for this round before
+            # anything is recovered). After the hello: that says we are not joined, and arriving
+            # after the round this request completed, it would make the DC join us again
+            out.append(self._send(new.dc, self._join_request(new.instance, EARLY_JOIN_ID)))
         held, self.held = self.held, []
         for sender, msg in held:
             self._dispatch(now_ms, sender, msg, out)
@@ -1281,6 +1292,16 @@ class CrmdMachine:
 
     def _on_join_request(self, now_ms: int, sender: str, msg: crm.JoinRequest, out: list[object]) -> None:
         rnd = self.round
+        if msg.join_id == EARLY_JOIN_ID and self.is_dc and rnd is not None and rnd.phase == "collecting" \
+                and msg.view == rnd.view and sender in rnd.expected and sender not in rnd.requests:
+            # sent when the member installed the view that names us (see _membership): as good
+            # as an answer to our offer, one trip sooner; its answer to the offer, if it comes
+            # while we still collect, replaces it
+            self.count("early_join_requests")
+            self.peers[sender] = msg.incarnation
+            rnd.requests[sender] = msg
+            self._round_progress(now_ms, out)
+            return
         if not self.is_dc or rnd is None or rnd.phase != "collecting" or msg.join_id != rnd.join_id:
             self.count("stale_join_requests")
             return

@@ -15,10 +15,9 @@ passed in (importing assign here would close an import cycle).
 
 from __future__ import annotations
 
-import re
 from functools import cmp_to_key
 
-from core.cib.scores import INFINITY
+from core.cib.scores import INFINITY, leading_int
 from pengine.glibhash import iteration_order
 from pengine.model import CLONE, GROUP, Node, Resource, WorkingSet
 from pengine.unpack import resource_location
@@ -38,10 +37,9 @@ def utilization_value(text: Optional[str]) -> int:
     absent or not a number."""
     if text is None:
         return 0
-    match = re.match(r"\s*[-+]?\d+", text)
-    if match is None:
+    value = leading_int(text)
+    if value is None:
         return 0
-    value = int(match.group())
     return max(_INT_MIN, min(_INT_MAX, value))
 
 

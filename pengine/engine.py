@@ -4,7 +4,7 @@ transition graph out. Steps and their order are Pacemaker 2.1.5's pcmk__schedule
 
 from __future__ import annotations
 
-import datetime as _dt
+from core import datetimes as _dt
 
 from core.cib.xmltree import XNode
 from pengine import actions as act

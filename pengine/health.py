@@ -16,7 +16,7 @@ pcmk__parse_health_strategy (lib/common/health.c) and pcmk__apply_node_health
 
 from __future__ import annotations
 
-import re
+from core import lazyre as re
 from core.cib.scores import INFINITY, add_scores, parse_score
 from pengine import model as m
 from pengine.model import Node, WorkingSet

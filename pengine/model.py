@@ -9,7 +9,7 @@ ordering code combines them constantly.
 
 from __future__ import annotations
 
-import datetime as _dt
+from core import datetimes as _dt
 
 from core.cib.scores import INFINITY
 from core.cib.xmltree import XNode

@@ -11,8 +11,7 @@ operation results). Pure: the caller provides the CIB tree and "now".
 
 from __future__ import annotations
 
-import re
-
+from core import lazyre as re
 from core.cib.status import (FAKE_TE_ID, failcount_name, int_attr, last_failure_name, op_key,
                              parse_op_key, transition_key)
 from core.cib.scores import INFINITY, parse_score

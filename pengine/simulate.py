@@ -11,12 +11,12 @@ shapes so the two can be compared line by line.
 
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import os
 import sys
 from types import SimpleNamespace
 
+from core import datetimes as _dt
 from core.cib import dates
 from core.cib.validate import validate
 from core.cib.xmltree import XNode, parse_xml_file, to_xml

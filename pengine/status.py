@@ -10,8 +10,8 @@ entry "wins", when a probe failure is masked, when a failure has expired.
 from __future__ import annotations
 
 import functools
-import re
 
+from core import lazyre as re
 from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores, parse_score
 from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
@@ -1109,7 +1109,54 @@ def add_running(ws: WorkingSet, rsc: Resource, node: Node, failed: bool) -> None
 # ------------------------------------------------------------------------------------------------
 # fail counts and expiry
 
-def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pattern[str]]:
+# characters with a meaning in a regular expression: a resource name without any is matched
+# by _FailNameMatcher, with string methods (no `re` loaded for it: core/lazyre.py)
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+
+
+class _FailNameMatcher:
+    r"""`re.compile(f"^{prefix}{instance}{op_pattern}$").match(key) is not None` for a prefix
+    without regular-expression characters, where instance is `(:[0-9]+)?` or nothing and
+    op_pattern `#.+_[0-9]+` or nothing (_fail_regexes), written with string methods."""
+
+    __slots__ = ("prefix", "instance", "per_op")
+
+    def __init__(self, prefix: str, instance: bool, per_op: bool) -> None:
+        self.prefix = prefix
+        self.instance = instance
+        self.per_op = per_op
+
+    def match(self, key: str) -> bool:
+        if not key.startswith(self.prefix):
+            return False
+        rest = key[len(self.prefix):]
+        # `$` matches at the end and before a newline that ends the text
+        return self._tail(rest) or (rest.endswith("\n") and self._tail(rest[:-1]))
+
+    def _tail(self, rest: str) -> bool:
+        if self._op(rest):
+            return True
+        if not self.instance or not rest.startswith(":"):
+            return False
+        digits = 1
+        while digits < len(rest) and rest[digits] in "0123456789":
+            digits += 1
+        # the op part starts with "#", not a digit: the instance takes every digit or none
+        return digits > 1 and self._op(rest[digits:])
+
+    def _op(self, rest: str) -> bool:
+        if not self.per_op:
+            return rest == ""
+        # `#.+_[0-9]+`: the digits follow the last "_", `.+` (no newline) is what precedes it
+        cut = rest.rfind("_")
+        number = rest[cut + 1:]
+        return (rest.startswith("#") and cut >= 2 and "\n" not in rest[1:cut] and number != ""
+                and all(c in "0123456789" for c in number))
+
+
+def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple:
+    """The matchers of rsc's fail-count and last-failure attribute names: compiled patterns,
+    or _FailNameMatcher objects when the name has no regular-expression character."""
     got = ws.fail_regexes.get(rsc)
     if got is not None:
         return got
@@ -1118,6 +1165,12 @@ def _fail_regexes(ws: WorkingSet, rsc: Resource) -> tuple[re.Pattern[str], re.Pa
     name = rsc.clone_name or rsc.id
     if not rsc.unique:
         name = strip_clone_suffix(name)
+    if _REGEX_SPECIAL.isdisjoint(name):
+        matchers = (_FailNameMatcher(f"fail-count-{name}", not rsc.unique, not ws.legacy_failcounts),
+                    _FailNameMatcher(f"last-failure-{name}", not rsc.unique,
+                                     not ws.legacy_failcounts))
+        ws.fail_regexes[rsc] = matchers
+        return matchers
     op_pattern = "" if ws.legacy_failcounts else "#.+_[0-9]+"
     instance = "" if rsc.unique else "(:[0-9]+)?"
     try:

@@ -8,8 +8,7 @@ implement (bundles, remote/guest nodes) is recorded in `ws.unsupported` rather t
 
 from __future__ import annotations
 
-import re
-
+from core import lazyre as re
 from core.cib.dates import to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import duration_seconds
@@ -83,6 +82,11 @@ def _option_is_valid(name: str, value: str) -> bool:
             return duration_seconds(value) is not None
         return parse_msec(value) is not None
     if name in _NUMBER_OPTIONS:
+        digits = value.strip()
+        if digits[:1] in ("+", "-"):
+            digits = digits[1:]
+        if digits.isdecimal():
+            return True  # a number: the expression below (and `re`) is for INFINITY's spellings
         return re.fullmatch(r"\s*([-+]?\d+|[-+]?INFINITY)\s*", value, re.IGNORECASE) is not None
     if name == "placement-strategy":
         return value.lower() in ("default", "utilization", "minimal", "balanced")

@@ -5,7 +5,9 @@ phases, the variants) can all import it at the top without forming an import cyc
 
 from __future__ import annotations
 
-import re
+from itertools import groupby
+
+from core.cib.scores import leading_int
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -34,14 +36,16 @@ def to_bool(value: Optional[str]) -> Optional[bool]:
 
 def numeric_key(text: str) -> tuple:
     """pcmk__numeric_strcasecmp ordering: digit runs compare as numbers."""
-    parts = re.split(r"(\d+)", text.lower())
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p != "")
+    # the runs of decimal digits and of other characters: re.split(r"(\d+)", ...)'s parts
+    # but the empty ones (str.isdecimal is `\d`), without loading `re` (core/lazyre.py)
+    parts = ("".join(run) for _, run in groupby(text.lower(), str.isdecimal))
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
 
 
 def _int_or_zero(text: Optional[str]) -> int:
     """crm_element_value_int: the leading integer of an attribute, 0 when there is none."""
-    match = re.match(r"\s*[-+]?\d+", text or "")
-    return int(match.group()) if match else 0
+    value = leading_int(text or "")
+    return 0 if value is None else value
 
 
 def insert_sorted(lst: list, item, cmp) -> None:

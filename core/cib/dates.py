@@ -9,8 +9,8 @@ are plain. No clock is read here: the caller passes "now".
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
+from core import datetimes as _dt
+from core import lazyre as re
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ Unparsable values give None so the caller can report them (Pacemaker would log a
 from __future__ import annotations
 
 import functools
-import re
 
 from core.cib import dates
 
@@ -16,7 +15,25 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-u
 if TYPE_CHECKING:
     from typing import Optional
 
-_NUM = re.compile(r"\s*([0-9.]+)\s*(.*)$", re.S)
+_NUMBER_CHARS = frozenset("0123456789.")
+
+
+def _number_and_units(text: str) -> Optional[tuple[str, str]]:
+    r"""(number, rest) of `\s*([0-9.]+)\s*(.*)$` (re.S), None when no number starts the text;
+    string methods, so that reading "10s" does not load `re` (core/lazyre.py)."""
+    end = len(text)
+    start = 0
+    while start < end and text[start].isspace():
+        start += 1
+    stop = start
+    while stop < end and text[stop] in _NUMBER_CHARS:
+        stop += 1
+    if stop == start:
+        return None
+    rest = stop
+    while rest < end and text[rest].isspace():
+        rest += 1
+    return text[start:stop], text[rest:]
 
 
 # Pure functions of a few distinct strings (every resource's "20s", "10s", "0"...), called per
@@ -26,10 +43,10 @@ def msec(text: Optional[str]) -> Optional[int]:
     """crm_get_msec; None for no number or an unknown unit."""
     if text is None:
         return None
-    match = _NUM.match(text)
-    if match is None:
+    found = _number_and_units(text)
+    if found is None:
         return None
-    number, units = match.group(1), match.group(2).lower()
+    number, units = found[0], found[1].lower()
     if units.startswith("ms") or units.startswith("msec"):
         mult, div = 1, 1
     elif units.startswith("us") or units.startswith("usec"):

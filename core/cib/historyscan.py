@@ -17,7 +17,6 @@ in an encoding that is not ASCII-compatible.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
@@ -32,16 +31,20 @@ class NotSimple(Exception):
     """The history text is outside the shape this module handles: parse it with expat."""
 
 
-_NAME = r"[A-Za-z_:][-A-Za-z0-9_:.]*"
-# patterns as text, compiled by re (and cached there) on first use, per shape or block, never
-# per element: a CIB without history needs most of them not at all, and compiling them at import
-# cost every hb simulate 0.5 ms
-_OPEN_HEAD = rf"({_NAME})[ \n]+({_NAME})[ \n]*=[ \n]*"
-_ATTR_SEP = rf"[ \n]+({_NAME})[ \n]*=[ \n]*"
-_OPEN_TAIL = r"[ \n]*(/?)>[ \n]*"
-_BARE = rf"(/?)({_NAME})[ \n]*(/?)>[ \n]*"
-_TAG = rb"<lrm_resources(?:[ \n][ \n]*)?>"
-_DECL_ENCODING = rb"""<\?xml[^>]*?encoding[ \n\t\r]*=[ \n\t\r]*["']([A-Za-z0-9._-]+)"""
+# The shapes below are regular expressions, documented as such; they are read with string
+# methods (the functions after them, checked against the expressions in
+# tests/unit/cib/test_historyscan_shapes.py) so that a history does not load `re` (with enum
+# and its compiler, ~3.5 ms of a small `hb simulate`: core/lazyre.py).
+# _NAME        [A-Za-z_:][-A-Za-z0-9_:.]*
+# _OPEN_HEAD   (NAME)[ \n]+(NAME)[ \n]*=[ \n]*        an element's tag and first attribute
+# _ATTR_SEP    [ \n]+(NAME)[ \n]*=[ \n]*              between two attribute values
+# _OPEN_TAIL   [ \n]*(/?)>[ \n]*                      after the last value
+# _BARE        (/?)(NAME)[ \n]*(/?)>[ \n]*            a tag without attributes
+# _TAG         <lrm_resources(?:[ \n][ \n]*)?>         (bytes) a block's start tag
+# _DECL        <\?xml[^>]*?encoding[ \n\t\r]*=[ \n\t\r]*["']([A-Za-z0-9._-]+)   (bytes, match)
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_:")
+_NAME_CHARS = _NAME_START | frozenset("-0123456789.")
+_ENCODING_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 _ASCII_COMPATIBLE = {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1",
                      b"latin1"}
 
@@ -49,6 +52,110 @@ _ASCII_COMPATIBLE = {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"
 _UNUSUAL = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32)) + b"&\t\r"
 
 OPEN, CLOSE = 0, 1
+
+
+def _name_end(text: str, at: int) -> int:
+    """The end of the _NAME starting at `at`, -1 when none starts there."""
+    end = len(text)
+    if at >= end or text[at] not in _NAME_START:
+        return -1
+    at += 1
+    while at < end and text[at] in _NAME_CHARS:
+        at += 1
+    return at
+
+
+def _blanks_end(text: str, at: int) -> int:
+    """The end of the run of spaces and newlines starting at `at`."""
+    end = len(text)
+    while at < end and text[at] in " \n":
+        at += 1
+    return at
+
+
+def _closed_at(text: str, at: int) -> Optional[str]:
+    """`[ \\n]*(/?)>[ \\n]*` to the end of the text, from `at`: the slash, None if no match."""
+    at = _blanks_end(text, at)
+    slash = "/" if text.startswith("/", at) else ""
+    at += len(slash)
+    if not text.startswith(">", at) or _blanks_end(text, at + 1) != len(text):
+        return None
+    return slash
+
+
+def bare_tag(text: str) -> Optional[tuple[str, str, str]]:
+    """_BARE's groups (slash, name, slash) when it matches all of `text`, else None."""
+    start = 1 if text.startswith("/") else 0
+    end = _name_end(text, start)
+    if end < 0:
+        return None
+    slash = _closed_at(text, end)
+    return None if slash is None else (text[:start], text[start:end], slash)
+
+
+def open_head(text: str) -> Optional[tuple[str, str]]:
+    """_OPEN_HEAD's groups (tag, first attribute name) when it matches all of `text`."""
+    end = _name_end(text, 0)
+    if end < 0:
+        return None
+    start = _blanks_end(text, end)
+    stop = _name_end(text, start) if start > end else -1
+    if stop < 0:
+        return None
+    equals = _blanks_end(text, stop)
+    if not text.startswith("=", equals) or _blanks_end(text, equals + 1) != len(text):
+        return None
+    return text[:end], text[start:stop]
+
+
+def open_tail(text: str) -> Optional[str]:
+    """_OPEN_TAIL's group (the slash) when it matches all of `text`."""
+    return _closed_at(text, 0)
+
+
+def attr_sep(text: str) -> Optional[str]:
+    """_ATTR_SEP's group (the attribute name) when it matches all of `text`."""
+    start = _blanks_end(text, 0)
+    stop = _name_end(text, start) if start > 0 else -1
+    if stop < 0:
+        return None
+    equals = _blanks_end(text, stop)
+    if not text.startswith("=", equals) or _blanks_end(text, equals + 1) != len(text):
+        return None
+    return text[start:stop]
+
+
+def is_block_tag(tag: bytes) -> bool:
+    """_TAG matches all of `tag`."""
+    return tag.startswith(b"<lrm_resources") and tag.endswith(b">") and len(tag) >= 15 and \
+        not tag[14:-1].strip(b" \n")
+
+
+def declared_encoding(head: bytes) -> Optional[bytes]:
+    """_DECL's group (the encoding an XML declaration at the start of `head` names), or None."""
+    if not head.startswith(b"<?xml"):
+        return None
+    end = len(head)
+    limit = head.find(b">", 5)  # `[^>]*?`: "encoding" must start before the first ">"
+    if limit < 0:
+        limit = end
+    at = head.find(b"encoding", 5)
+    while 0 <= at < limit:
+        pos = at + 8
+        while pos < end and head[pos] in b" \n\t\r":
+            pos += 1
+        if pos < end and head[pos] == 0x3D:  # "="
+            pos += 1
+            while pos < end and head[pos] in b" \n\t\r":
+                pos += 1
+            if pos < end and head[pos] in b"\"'":
+                stop = pos = pos + 1
+                while stop < end and head[stop] in _ENCODING_CHARS:
+                    stop += 1
+                if stop > pos:
+                    return head[pos:stop]
+        at = head.find(b"encoding", at + 1)
+    return None
 
 
 def ascii_compatible(head: bytes) -> bool:
@@ -59,8 +166,8 @@ def ascii_compatible(head: bytes) -> bool:
         head = head[3:]
     if not head.startswith(b"<?xml"):
         return True
-    found = re.match(_DECL_ENCODING, head)
-    return found is None or found.group(1).lower() in _ASCII_COMPATIBLE
+    found = declared_encoding(head)
+    return found is None or found.lower() in _ASCII_COMPATIBLE
 
 
 def shape_of(key: tuple[str, ...], attrs_of: Callable[[tuple[str, ...]], tuple]) -> tuple:
@@ -68,27 +175,26 @@ def shape_of(key: tuple[str, ...], attrs_of: Callable[[tuple[str, ...]], tuple])
     self-closing) or (CLOSE, tag, newlines); NotSimple when it is not well-formed here."""
     newlines = sum(part.count("\n") for part in key)
     if len(key) == 1:
-        found = re.fullmatch(_BARE, key[0])
-        if found is None or (found.group(1) and found.group(3)) or \
-                found.group(2) == "lrm_resources":
+        found = bare_tag(key[0])
+        if found is None or (found[0] and found[2]) or found[1] == "lrm_resources":
             raise NotSimple(key[0])
-        if found.group(1):
-            return (CLOSE, found.group(2), newlines)
+        if found[0]:
+            return (CLOSE, found[1], newlines)
         names: tuple[str, ...] = ()
-        return (OPEN, found.group(2), *attrs_of(names), newlines, bool(found.group(3)))
-    head = re.fullmatch(_OPEN_HEAD, key[0])
-    tail = re.fullmatch(_OPEN_TAIL, key[-1])
-    if head is None or tail is None or head.group(1) == "lrm_resources":
+        return (OPEN, found[1], *attrs_of(names), newlines, bool(found[2]))
+    head = open_head(key[0])
+    tail = open_tail(key[-1])
+    if head is None or tail is None or head[0] == "lrm_resources":
         raise NotSimple(key[0])
-    names = [head.group(2)]
+    names = [head[1]]
     for sep in key[1:-1]:
-        found = re.fullmatch(_ATTR_SEP, sep)
-        if found is None:
+        name = attr_sep(sep)
+        if name is None:
             raise NotSimple(sep)
-        names.append(found.group(1))
+        names.append(name)
     if len(set(names)) != len(names):
         raise NotSimple("duplicate attribute")
-    return (OPEN, head.group(1), *attrs_of(tuple(names)), newlines, bool(tail.group(1)))
+    return (OPEN, head[0], *attrs_of(tuple(names)), newlines, bool(tail))
 
 
 def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_of, node_class,
@@ -189,7 +295,7 @@ def feed(parse: Callable[[bytes, bool], object], chunks: Iterable[bytes],
                 break
             searched = 0
             tag = buf[at:end + 1]
-            if re.fullmatch(_TAG, tag) is None:
+            if not is_block_tag(tag):
                 parse(buf[pos:at + 1], False)
                 fed += at + 1 - pos
                 pos = at + 1

@@ -10,12 +10,12 @@ resolved against the whole document.
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
 from collections import namedtuple
 
+from core import datetimes as _dt
+from core import lazyre as re
 from core.cib import dates
-from core.cib.scores import parse_score
+from core.cib.scores import leading_int, parse_score
 from core.cib.xmltree import XNode
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
@@ -83,8 +83,7 @@ _NO_INDEX = IdIndex(None)
 def _scan_ll(text: Optional[str]) -> Optional[int]:
     if text is None:
         return None
-    match = re.match(r"\s*([+-]?\d+)", text)
-    return int(match.group(1)) if match else None
+    return leading_int(text)
 
 
 def _scan_double(text: Optional[str]) -> Optional[float]:

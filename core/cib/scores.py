@@ -7,15 +7,29 @@ clamped, and a score string is read like C's strtoll (leading integer, rest igno
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
     from typing import Optional
 
 INFINITY = 1_000_000
 
-_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+
+def leading_int(text: str) -> Optional[int]:
+    r"""The integer at the start of `text` after white space, as C's strtoll reads it (any
+    rest ignored), None when there is none: the regular expression `\s*([+-]?\d+)`, written
+    with string methods (they test the same Unicode classes: str.isspace is `\s`,
+    str.isdecimal `\d`) so that reading a score does not load `re` (core/lazyre.py)."""
+    if text.isdecimal():  # the common case: digits alone
+        return int(text)
+    end = len(text)
+    start = 0
+    while start < end and text[start].isspace():
+        start += 1
+    digits = start + 1 if start < end and text[start] in "+-" else start
+    stop = digits
+    while stop < end and text[stop].isdecimal():
+        stop += 1
+    return int(text[start:stop]) if stop > digits else None
 
 
 def add_scores(a: int, b: int) -> int:
@@ -47,10 +61,9 @@ def parse_score(text: Optional[str], red: int = -INFINITY, yellow: int = 0, gree
         return yellow
     if low == "green":
         return green
-    match = _LEADING_INT.match(text)
-    if match is None:
+    value = leading_int(text)
+    if value is None:
         return 0
-    value = int(match.group(1))
     return max(-INFINITY, min(INFINITY, value))
 
 
@@ -60,7 +73,10 @@ def is_score(text: Optional[str]) -> bool:
         return False
     if text in ("-INFINITY", "INFINITY", "+INFINITY") or text.lower() in ("red", "yellow", "green"):
         return True
-    return re.fullmatch(r"\s*[+-]?\d+\s*", text) is not None
+    digits = text.strip()  # `\s*[+-]?\d+\s*` as a whole
+    if digits[:1] in ("+", "-"):
+        digits = digits[1:]
+    return digits.isdecimal()
 
 
 def score_text(score: int) -> str:

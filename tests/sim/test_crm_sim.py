@@ -237,6 +237,32 @@ def test_a_node_whose_ccm_restarted_while_it_hung_takes_the_new_ccms_view():
                    "rejoined and settled")
 
 
+@pytest.mark.parametrize("seed", [13, 24])
+def test_a_new_dc_joins_the_members_with_the_requests_they_sent_on_the_view(seed):
+    """When the DC dies, every member names the same new DC from the same view and sends its
+    join request at once: the new DC's round is complete without waiting for its offer to travel
+    and be answered (the answers to the offer come after and are stale), the members it joined
+    that way are members of its world, and none is joined a second time (seed 24: the hello a
+    member sends on the view arrived after the round its request had completed)."""
+    cluster, _ = crm_cluster(["node1", "node2", "node3", "node4"], random.Random(seed), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 6000, "settles")
+    assert crmd_of(cluster, "node1").is_dc
+    new_dc = crmd_of(cluster, "node2")
+    stale_before = new_dc.counters.get("stale_join_requests", 0)
+    cluster.crash("node1")
+    run_until_true(cluster, lambda: new_dc.is_dc and new_dc.round is not None and new_dc.round.phase == "done",
+                   3000, "node2 is the DC and its join round is done", step_ms=1)
+    assert new_dc.counters.get("early_join_requests", 0) == 2, new_dc.counters
+    first_round = new_dc.round.join_id
+    run_until_true(cluster, lambda: settled(cluster), 6000, "settles without node1")
+    assert new_dc.counters.get("stale_join_requests", 0) >= stale_before + 2, \
+        "the answers to the offer arrived after the round was complete"
+    assert all(crmd_of(cluster, n).joined for n in ("node3", "node4"))
+    assert new_dc.join_id == first_round, "a member was joined again"
+
+
 def settled_member() -> tuple[Cluster, CrmdMachine]:
     """A settled two-node cluster and the crmd of its member (not the DC)."""
     cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)

@@ -87,3 +87,17 @@ def test_hb_simulate_loads_none_of_the_modules_its_start_up_left_out():
     done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", f"hb simulate's modules load {done.stdout.strip()}"
+
+
+def test_hb_simulate_of_a_small_cib_loads_no_regular_expressions():
+    """`re` (with enum and its compiler, and 0.1-0.25 ms per pattern compiled) is loaded only
+    when a CIB needs a pattern (core/lazyre.py): not for a small CIB with operation history."""
+    case = os.path.join(TREE, "tests", "pengine", "cases", "failure-timeout-expired.xml")
+    assert "<lrm_rsc_op" in open(case).read()
+    code = (f"import sys, io; sys.path.insert(1, {TREE!r}); import pengine.simulate as s; "
+            "imported = 're' in sys.modules; "
+            f"s._run(s.parse_args(['-x', {case!r}, '-S', '-s']), io.StringIO()); "
+            "print(imported, 're' in sys.modules)")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
