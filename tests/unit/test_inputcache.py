@@ -17,7 +17,7 @@ import pytest
 from core.cib import dates
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
-from core.messages.pe import PeSchedule
+from core.messages.pe import PePrime, PeSchedule
 from core.sansio import Recv, Send
 from pengine import engine
 from pengine.digest import compute_digest, rsc_params
@@ -620,3 +620,17 @@ def test_kept_digest_parameters_are_the_ones_computed_afresh(params: str, op_par
     assert len(set(results[0])) == 4 or params == STATIC_PARAMS  # zoned: per node
     configs = next(kept_tree.iter("operations")).rec.configs.values()
     assert any(cfg.digests for cfg in configs) is kept
+
+
+def test_a_primed_input_is_only_parsed_and_the_next_schedule_reuses_it():
+    """pe.prime (a member's quiet replica): nothing answered, saved or scheduled; the sections
+    are in the cache for the schedule that follows; an unreadable one is counted, not fatal."""
+    core = PengineProcess(1, save=False)
+    assert core.step(0, Recv(b"crmd", PePrime("<cib><configuration>"))) == []
+    assert core.counters["prime_errors"] == 1
+    assert core.step(0, Recv(b"crmd", PePrime(WARM_CIB))) == []
+    assert core.counters["primed"] == 1 and core.counters["scheduled"] == 0
+    reused = core.inputs.counters["config_reused"]
+    out = core.step(1000, Recv(b"crmd", PeSchedule(7, 1, WARM_CIB)))
+    assert any(isinstance(e, Send) for e in out) and core.counters["scheduled"] == 1
+    assert core.inputs.counters["config_reused"] == reused + 1
