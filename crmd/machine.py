@@ -82,7 +82,7 @@ from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEv
                                  SignOff, SignOn)
 from core.messages.hbapi import LinkStatusEvent
 from core.messages.hbapi import Query as HbQuery
-from core.messages.pe import PeSchedule
+from core.messages.pe import PePrime, PeSchedule
 from core.messages.te import (TeAbort, TeActionLost, TeCancel, TeDone, TeEvent, TeGraph, TeInvoke, TeNodeLost, TeRecall,
                               TeRecalled, TeSignOn)
 from core.sansio import Log, PeerGone, Persist, RandomSource, Recv, Send, Stop, Stopped, Tick, WallClock, WatchPid
@@ -105,6 +105,9 @@ SILENT_MS = 5000
 HELD_LIMIT = 200  # messages of a view we have not installed yet, kept until we do
 HANDOVER_MS = 2000  # a DC that shuts down waits at most this long for members to have its expected=down
 EARLY_JOIN_ID = 0  # a join request sent on the view, before any offer (join ids of offers start at 1)
+# a member's replica quiet this long is given to its policy engine's input cache (PePrime), so
+# that a DC's loss finds its successor's engine warm; at most once per quiet spell and CIB
+PRIME_QUIET_MS = 1000
 DIGEST_CHECK_MS = 5000  # an idle DC re-announces its version and digest this long after a change
 DEFAULT_SHUTDOWN_ESCALATION_MS = 120_000
 FAST_FAILURE_MS = 50  # a transition that fails this fast makes the next one wait (backoff)
@@ -281,6 +284,8 @@ class CrmdMachine:
         self.transition_id = 0
         self.te_running: Optional[int] = None
         self.digest_check_at: Optional[int] = None
+        self.prime_at: Optional[int] = None  # when the member's replica goes to its policy engine
+        self.primed_digest = ""  # the replica it last got
         # a DC shutting down: (the CIB version with its expected=down, members that have not
         # acknowledged it yet, when it leaves anyway)
         self.handover: Optional[tuple[tuple[int, ...], set[str], int]] = None
@@ -385,6 +390,8 @@ class CrmdMachine:
         else:
             assert kind is Tick, f"crmd got an unknown input {event!r}"
         self._time(now_ms, out)
+        if not self.is_dc and any(type(e) is CibChanged for e in out):
+            self.prime_at = now_ms + PRIME_QUIET_MS
         if not self.stopped:
             self._maybe_schedule(now_ms, out)
             self._sync_devices(now_ms, out)
@@ -403,6 +410,8 @@ class CrmdMachine:
             candidates.append(self.round.deadline_ms)
         if self.digest_check_at is not None:
             candidates.append(self.digest_check_at)
+        if self.prime_at is not None:
+            candidates.append(self.prime_at)
         if self.handover is not None:
             candidates.append(self.handover[2])
         if self.pe_not_before is not None and self.need_pe:
@@ -438,6 +447,11 @@ class CrmdMachine:
                 self._lost(now_ms, session.server, lost, out)
         if self.round is not None and self.round.phase != "done" and now_ms >= self.round.deadline_ms:
             self._round_timeout(now_ms, out)
+        if self.prime_at is not None and now_ms >= self.prime_at:
+            self.prime_at = None
+            if not self.is_dc and self.pengine.up and self.cib.digest() != self.primed_digest:
+                self.primed_digest = self.cib.digest()
+                out.append(Send("pengine", PePrime(self.cib.xml())))
         if self.digest_check_at is not None and now_ms >= self.digest_check_at:
             self.digest_check_at = None
             if self.is_dc and self.fsa == "idle":

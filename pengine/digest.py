@@ -20,6 +20,7 @@ from core.cib.status import int_attr
 from core.cib.xmltree import XNode
 from pengine.opconfig import op_config
 from pengine.model import Node, Resource, WorkingSet
+from pengine import rscsettings
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -35,21 +36,31 @@ _FILTERED = {"id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid",
 
 
 def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
-    """pe_rsc_params: instance attributes evaluated for a node (cached)."""
+    """pe_rsc_params: instance attributes evaluated for a node (cached for the run). The dict is
+    shared by every caller: read it, never change it."""
     cache = ws.params_cache
     key = (id(rsc), None if node is None else node.id)
     got = cache.get(key)
     if got is not None:
         return got
-    params: dict[str, str] = {}
-    if rsc.xml.find("instance_attributes") is not None:  # (most resources of a big cluster)
-        ctx = RuleContext(now=ws.now, next_change=ws.next_change,
-                          node_attrs=None if node is None else node.attrs,
-                          rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
-                          rsc_type=rsc.xml.get("type"))
-        unpack_nvpairs(rsc.xml, "instance_attributes", ctx, ws.ids, into=params)
-    if rsc.parent is not None and rsc.parent.variant != 0:
-        pass
+    xml = rsc.xml
+    if xml.find("instance_attributes") is None:  # (most resources of a big cluster)
+        params: dict[str, str] = {}
+    else:
+        # sets without rules or id-refs give the same for every node and transition: kept on
+        # the element, which a warm daemon reuses while the configuration's text is unchanged
+        kept = rscsettings.kept_params(xml) if ws.keep_derived else None
+        if kept is not None:
+            params = kept
+        else:
+            params = {}
+            ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                              node_attrs=None if node is None else node.attrs,
+                              rsc_class=xml.get("class"), rsc_provider=xml.get("provider"),
+                              rsc_type=xml.get("type"))
+            unpack_nvpairs(xml, "instance_attributes", ctx, ws.ids, into=params)
+            if ws.keep_derived and rscsettings.sets_are_static(xml, "instance_attributes"):
+                rscsettings.keep_params(xml, params)
     cache[key] = params
     return params
 
@@ -86,9 +97,32 @@ _MD5_SEEN_MAX = 4096
 
 def _all_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
                 interval_ms: int) -> tuple[dict[str, str], bool]:
+    params, forces_restart, _ = _digest_params(ws, rsc, node, task, interval_ms)
+    return params, forces_restart
+
+
+def _digest_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
+                   interval_ms: int) -> tuple[dict[str, str], bool, str]:
+    """(the parameters an action's digest covers, whether its own instance attributes force a
+    restart, the MD5 of all of them). Shared by callers: read, never change.
+
+    Kept on the action's OpConfig by the resource's parameters (their items, in order): with
+    the same OpConfig (the same op entry and timeout; a warm daemon keeps it from one
+    transition to the next, pengine/opconfig.py) and the same resource parameters, the result
+    is the same, unless the op entry's own instance attributes have a rule or an id-ref
+    (the time, the document), in which case nothing is kept. Why: the configuration check
+    compares the digests of every active resource's history entries on every transition."""
     key = f"{rsc.id}_{task}_{interval_ms}"
     cfg = op_config(ws, rsc, key, task, interval_ms)
-    params = dict(rsc_params(ws, rsc, node))
+    rsc_values = rsc_params(ws, rsc, node)
+    keep = ws.keep_derived
+    memo_key = tuple(rsc_values.items()) if keep else ()
+    memo = cfg.digests
+    if keep and memo is not None:
+        got = memo.get(memo_key)
+        if got is not None:
+            return got
+    params = dict(rsc_values)
     extra = op_extra(ws, rsc, cfg.op_entry)
     params.update(extra)
     out = {k: v for k, v in params.items()
@@ -97,21 +131,29 @@ def _all_params(ws: WorkingSet, rsc: Resource, node: Node, task: str,
         timeout = cfg.meta.get("timeout")
         if timeout is not None:
             out["CRM_meta_timeout"] = timeout
-    return out, (interval_ms == 0 and bool(extra))
+    result = (out, interval_ms == 0 and bool(extra), md5(render(out)))
+    if keep and (cfg.op_entry is None
+                 or rscsettings.sets_are_static(cfg.op_entry, "instance_attributes")):
+        if memo is None or len(memo) >= _DIGESTS_KEPT:
+            memo = cfg.digests = {}
+        memo[memo_key] = result
+    return result
+
+
+_DIGESTS_KEPT = 64  # parameter sets per OpConfig (one per node when rules differ by node)
 
 
 def compute_digest(ws: WorkingSet, rsc: Resource, node: Node, task: str,
                    interval_ms: int) -> str:
     """The op-digest an action would record now (used when injecting simulated results)."""
-    params, _ = _all_params(ws, rsc, node, task, interval_ms)
-    return md5(render(params))
+    return _digest_params(ws, rsc, node, task, interval_ms)[2]
 
 
 def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
     """rsc_action_digest_cmp -> DIGEST_MATCH / ALL / RESTART / UNKNOWN."""
     task = op.get("operation") or ""
     interval = int_attr(op, "interval")
-    params, extra_forces_restart = _all_params(ws, rsc, node, task, interval)
+    params, extra_forces_restart, calc = _digest_params(ws, rsc, node, task, interval)
     digest_all = op.get("op-digest")
     digest_restart = op.get("op-restart-digest")
     if (id(rsc), node.id, op.get("id")) in ws.reschedule:
@@ -128,7 +170,6 @@ def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
             return DIGEST_RESTART
     if digest_all is None:
         return DIGEST_UNKNOWN
-    calc = md5(render(params))
     if calc != digest_all:
         secure = op.get("op-secure-digest")
         if secure is not None and md5(render(_secure_params(ws, rsc, node, op, params))) == secure:

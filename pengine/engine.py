@@ -28,10 +28,14 @@ if TYPE_CHECKING:
     from typing import Optional
 
 
-def unpack_cib(cib: XNode, now: _dt.datetime) -> WorkingSet:
-    """cluster_status: everything known about the cluster, before any decision."""
+def unpack_cib(cib: XNode, now: _dt.datetime, keep_derived: bool = False) -> WorkingSet:
+    """cluster_status: everything known about the cluster, before any decision. With
+    `keep_derived` (a caller that schedules the same configuration tree again: the daemon),
+    what unpacking derives from configuration elements alone is kept on them for the next run
+    (`WorkingSet.keep_derived`)."""
     ws = WorkingSet(cib, now)
     ws.variant_methods = VARIANT_METHODS
+    ws.keep_derived = keep_derived
     unpack_config(ws)
     unpack_nodes(ws)
     unpack_resources(ws)

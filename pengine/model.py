@@ -503,6 +503,11 @@ class WorkingSet:
         # what a warm core (pengine/process.py) carries from one run to the next, equal
         # results reused by identity (rscactions.handle_config_changes); empty elsewhere
         self.carry: dict[str, object] = {}
+        # whether unpacking keeps what it derives from configuration elements on them, for a
+        # later run over the same elements (a warm daemon reuses its configuration's tree:
+        # pengine/rscsettings.py); a run that parses its input once (hb simulate) would only
+        # pay for keeping it
+        self.keep_derived = False
         self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class OpConfig:
-    __slots__ = ("op_entry", "meta", "on_fail", "fail_role", "needs")
+    __slots__ = ("op_entry", "meta", "on_fail", "fail_role", "needs", "digests")
 
     def __init__(self, op_entry: Optional[XNode], meta: dict[str, str], on_fail: int,
                  fail_role: int, needs: int) -> None:
@@ -33,6 +33,9 @@ class OpConfig:
         self.on_fail = on_fail
         self.fail_role = fail_role
         self.needs = needs
+        # pengine/digest.py's parameter sets of this action, by the resource's parameters
+        # (kept with this object: see digest._digest_params)
+        self.digests: Optional[dict[tuple, tuple]] = None
 
 
 class OpEntries:

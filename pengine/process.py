@@ -17,7 +17,7 @@ from core.cib.roottag import root_start_tag_splice
 from core.cib.xmltree import to_xml
 from core.errors import ConfigError
 from core.messages.common import PingRequest, Reply
-from core.messages.pe import PeSchedule
+from core.messages.pe import PePrime, PeSchedule
 from core.sansio import Log, Recv, Send, Tick, WallClock
 from pengine import engine, summary
 from pengine.graph import graph_xml
@@ -78,6 +78,8 @@ class PengineProcess:
             return []
         if isinstance(msg, PeSchedule):
             return self.schedule(now_ms, src, msg)
+        if isinstance(msg, PePrime):
+            return self.prime(msg)
         if isinstance(msg, PingRequest):
             return [Send(src, Reply(msg.request_id, True, {"daemon": "pengine", "pid": self.pid}))]
         rid = getattr(msg, "request_id", None)
@@ -86,6 +88,18 @@ class PengineProcess:
 
     def next_deadline_ms(self) -> Optional[int]:
         return None
+
+    def prime(self, msg: PePrime) -> list[object]:
+        """A member's replica: parsed into the input cache only (sections parsed once, reused by
+        the next schedule while their text is the same). Nothing is answered or saved; an
+        unreadable one is counted and forgotten (the DC's schedule would report it)."""
+        try:
+            self.inputs.parse(msg.cib, "<pe prime>")
+        except ConfigError:
+            self.counters["prime_errors"] = self.counters.get("prime_errors", 0) + 1
+            return []
+        self.counters["primed"] = self.counters.get("primed", 0) + 1
+        return []
 
     def schedule(self, now_ms: int, src: bytes, msg: PeSchedule) -> list[object]:
         wall_s = (now_ms + self.wall_offset_ms) // 1000
@@ -99,7 +113,7 @@ class PengineProcess:
         now = dates.from_epoch(wall_s)
         out: list[object] = []
         try:
-            ws = engine.unpack_cib(cib, now)
+            ws = engine.unpack_cib(cib, now, keep_derived=True)  # (its configuration is reused)
             ws.carry = self.carry
             ws.transition_id = msg.transition_id
             ws = engine.schedule(cib, now, ws=ws)

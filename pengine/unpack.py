@@ -20,7 +20,7 @@ from core.cib.status import op_key
 from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine import model as m
-from pengine import templates
+from pengine import rscsettings, templates
 from pengine.digest import rsc_params
 from pengine.entryindex import EntryIndex, UnfencingScan
 from pengine.model import (A_REQUIRES_ANY, CLONE, GROUP, PRIMITIVE, Colocation, Location, Node,
@@ -428,6 +428,7 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     if variant == m.BUNDLE:
         ws.unsupported_feature(f"bundle {ident}")
         return None
+    configured = xml
     if tag == "primitive" and xml.get("template") is not None:
         expanded = templates.expand_primitive(ws, xml, section(ws.cib, "resources"))
         if expanded is None:
@@ -438,13 +439,62 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
         rsc.id = f"{ident}:{incarnation}"
         rsc.incarnation = incarnation
     rsc.index = len(ws.rsc_by_id)
-    rsc.meta = _meta_for(ws, xml, parent)
-    meta = rsc.meta
-    if variant == CLONE and tag == "master":
-        rsc.promotable = True
+    if ws.keep_derived:
+        _kept_or_unpacked_settings(ws, rsc, xml, configured, tag, parent, incarnation)
+    else:
+        _unpack_settings(ws, rsc, xml, tag, parent, incarnation)
     if rsc.variant == PRIMITIVE:
         ops = xml.find("operations")
         rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
+    ws.rsc_by_id.setdefault(rsc.id, rsc)
+    if not rsc.methods.unpack(ws, rsc):
+        return None
+    if ws.symmetric:
+        resource_location(ws, rsc, None, 0, "symmetric_default")
+    return rsc
+
+
+def _kept_or_unpacked_settings(ws: WorkingSet, rsc: Resource, xml: XNode, configured: XNode,
+                               tag: str, parent: Optional[Resource],
+                               incarnation: Optional[str]) -> None:
+    """_unpack_settings, or its result kept on the element by an earlier run over the same
+    element under the same stamp (pengine/rscsettings.py); a new result is kept when it
+    depends on nothing but the element and the stamp."""
+    top = parent.top if parent is not None else None
+    # everything else _unpack_settings reads: with the same element and rsc_defaults element,
+    # the same stamp gives the same result
+    stamp = (incarnation, None if parent is None else tuple(parent.meta.items()),
+             top is not None and top.variant == CLONE, top is not None and top.promotable,
+             ws.is_managed_default, ws.maintenance_mode, ws.stonith_enabled,
+             ws.enable_unfencing, ws.no_quorum_policy)
+    defaults = ws.rsc_defaults
+    known = rscsettings.kept(xml, defaults, stamp)
+    if known is not None:
+        rsc.meta = dict(known[0])
+        for name, value in zip(rscsettings.SETTINGS, known[1]):
+            setattr(rsc, name, value)
+        if rsc.fence_device:
+            ws.have_stonith_resource = True
+        return
+    warned = len(ws.warnings)
+    unsupported = _unpack_settings(ws, rsc, xml, tag, parent, incarnation)
+    if xml is configured and not unsupported and len(ws.warnings) == warned and \
+            rscsettings.sets_are_static(xml, "meta_attributes") and \
+            rscsettings.sets_are_static(defaults, "meta_attributes"):
+        rscsettings.keep(xml, defaults, stamp, rsc.meta, rscsettings.read_settings(rsc))
+
+
+def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
+                     parent: Optional[Resource], incarnation: Optional[str]) -> bool:
+    """common_unpack's reading of the configuration: the meta-attributes (the resource's own
+    sets, its parent's, rsc_defaults) and the settings taken from them and from the cluster
+    options (rscsettings.SETTINGS). What it reads is listed in pengine/rscsettings.py: a warm
+    daemon keeps its result under that stamp. True when it reported an unsupported feature
+    (a repeated report is not listed again, so the list's length does not tell)."""
+    rsc.meta = _meta_for(ws, xml, parent)
+    meta = rsc.meta
+    if rsc.variant == CLONE and tag == "master":
+        rsc.promotable = True
     if incarnation is not None:
         meta.setdefault("clone", incarnation)
     rsc.priority = parse_score(meta.get("priority"))
@@ -481,23 +531,22 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     timeout = meta.get("failure-timeout")
     if timeout is not None:
         rsc.failure_timeout = parse_interval_ms(timeout) // 1000
+    ident = xml.get("id")
+    unsupported = False
     if meta.get("remote-node") is not None or meta.get("container") is not None:
         ws.unsupported_feature(f"guest node / container resource {ident}")
+        unsupported = True
     if (xml.get("class") == "ocf" and xml.get("provider") == "pacemaker"
             and xml.get("type") == "remote"):
         ws.unsupported_feature(f"Pacemaker Remote connection {ident}")
+        unsupported = True
     if is_true(meta.get("allow-migrate")):
         rsc.allow_migrate = True
     role = get_target_role(rsc)
     rsc.target_role = role
     if role is not None:
         rsc.next_role = role
-    ws.rsc_by_id.setdefault(rsc.id, rsc)
-    if not rsc.methods.unpack(ws, rsc):
-        return None
-    if ws.symmetric:
-        resource_location(ws, rsc, None, 0, "symmetric_default")
-    return rsc
+    return unsupported
 
 
 def unpack_primitive(ws: WorkingSet, rsc: Resource) -> bool:

@@ -6,6 +6,10 @@
                                    "summary" (crm_simulate's "Transition Summary" lines),
                                    "actions" (how many synapses), "warnings" ([str])}
                                    or an error (a CIB the engine cannot read).
+  PePrime(cib)                     a member's crmd sends its replica once it has been quiet for a
+                                   while (no reply): the engine parses it into its input cache, so
+                                   that if this node becomes DC its first schedule re-parses only
+                                   what changed since (a DC's loss waits for that schedule)
 
 Every input scheduled is saved (pe-input-N.xml, with `execution-date` set to the "now" it was
 scheduled at), so `hb simulate -x FILE` replays the decision.
@@ -20,4 +24,9 @@ from core.wire import message
 class PeSchedule:
     request_id: int
     transition_id: int
+    cib: str
+
+
+@message("pe.prime")
+class PePrime:
     cib: str

@@ -263,6 +263,25 @@ def test_a_new_dc_joins_the_members_with_the_requests_they_sent_on_the_view(seed
     assert new_dc.join_id == first_round, "a member was joined again"
 
 
+def test_a_members_policy_engine_holds_the_cib_when_its_node_becomes_dc():
+    """A member gives its quiet replica to its own policy engine (parsed into the input cache
+    only): when the DC dies, the new DC's first schedule re-parses only the sections that changed
+    since, not the whole CIB."""
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(5), TIMING)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 6000, "settles")
+    cluster.run_until(cluster.now_ms + 1500)  # quiet for longer than PRIME_QUIET_MS
+    engine = cluster.nodes["node2"].procs["pengine"].core
+    assert engine.counters.get("primed", 0) >= 1
+    inputs, scheduled = dict(engine.inputs.counters), engine.counters["scheduled"]
+    assert crmd_of(cluster, "node1").is_dc
+    cluster.crash("node1")
+    run_until_true(cluster, lambda: engine.counters["scheduled"] > scheduled, 3000, "node2 schedules as the DC")
+    assert engine.inputs.counters["config_reused"] > inputs.get("config_reused", 0)
+    assert engine.inputs.counters["sections_reused"] > inputs.get("sections_reused", 0)
+
+
 def settled_member() -> tuple[Cluster, CrmdMachine]:
     """A settled two-node cluster and the crmd of its member (not the DC)."""
     cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)

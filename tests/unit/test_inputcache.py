@@ -17,14 +17,16 @@ import pytest
 from core.cib import dates
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
-from core.messages.pe import PeSchedule
+from core.messages.pe import PePrime, PeSchedule
 from core.sansio import Recv, Send
 from pengine import engine
+from pengine.digest import compute_digest, rsc_params
 from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
 from pengine.process import WARM_CIB, PengineProcess
-from pengine.unpack import _unfencing_pair_in
+from pengine.rscsettings import SETTINGS, KeptSettings, read_settings
+from pengine.unpack import _unfencing_pair_in, all_resources
 
 HERE = pathlib.Path(__file__).resolve().parent
 CASES = sorted((HERE.parent / "pengine" / "cases").glob("*.xml"))
@@ -368,6 +370,270 @@ def test_the_first_unfencing_scan_is_kept_for_the_entry_index(pair: str, expecte
     rscs.children.append(parse_xml('<lrm_resource id="x"/>'))
     assert new_index(rscs).unfencing is None
     assert _unfencing_pair_in(tree) is expected  # walked again
+
+
+# pengine/rscsettings.py: a resource's meta-attributes and settings are kept on its element under
+# a stamp of what else they read. The same parsed tree is unpacked under conditions that change
+# one part of the stamp each (cluster options under date rules, the parent's meta-attributes,
+# unfencing found in the status) and compared with a tree parsed anew; a result that evaluated a
+# rule or an id-ref is not kept at all.
+SETTINGS_CIB = """<cib epoch="1" have-quorum="{quorum}"><configuration><crm_config>
+<cluster_property_set id="o"><nvpair id="o-s" name="stonith-enabled" value="{stonith}"/>
+</cluster_property_set>{options}</crm_config>
+<nodes><node id="1" uname="a"/><node id="2" uname="b"/></nodes>
+<resources><group id="g">{group_meta}
+<primitive id="g1" class="ocf" provider="pacemaker" type="Dummy"/>
+<primitive id="g2" class="ocf" provider="pacemaker" type="Dummy">{own_meta}</primitive></group>
+<clone id="c"><primitive id="d" class="ocf" provider="pacemaker" type="Stateful"/></clone>
+<primitive id="f" class="stonith" type="fence_dummy"/></resources>
+{rsc_defaults}</configuration><status>{status}</status></cib>"""
+
+
+def _dated(ident: str, tag: str, name: str, value: str, end: int = 2030) -> str:
+    """A set that applies before the year `end` only."""
+    return (f'<{tag} id="{ident}"><rule id="{ident}-r" score="0"><date_expression id="{ident}-d" '
+            f'operation="lt" end="{end}-01-01"/></rule><nvpair id="{ident}-n" name="{name}" '
+            f'value="{value}"/></{tag}>')
+
+
+_RSC_DEFAULTS = ('<rsc_defaults><meta_attributes id="rd0"><nvpair id="rd0-s" '
+                 'name="resource-stickiness" value="1"/></meta_attributes></rsc_defaults>')
+UNFENCING_STATUS = """<node_state id="1" uname="a" in_ccm="true" crmd="online" join="member"
+expected="member"><transient_attributes id="1"><instance_attributes id="s-1">
+<nvpair id="s-1-u" name="requires" value="unfencing"/></instance_attributes>
+</transient_attributes></node_state>"""
+
+
+def _settings(cib: XNode, year: int, keep: bool = True) -> tuple:
+    """What unpack_resources made of every resource, and what it reported (`keep`: as the
+    daemon unpacks, keeping and reusing what rscsettings.py keeps; else nothing kept)."""
+    now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
+    ws = engine.unpack_cib(cib, now, keep_derived=keep)
+    out = []
+    for top in ws.resources:
+        for rsc in all_resources(top):
+            out.append((rsc.id, list(rsc.meta.items()), read_settings(rsc)))
+    return out, list(ws.warnings), list(ws.unsupported), ws.have_stonith_resource
+
+
+def _kept_ids(cib: XNode) -> set[str]:
+    return {node.get("id") or "" for node in cib.iter()
+            if isinstance(node.rec, KeptSettings) and node.rec.by_stamp}
+
+
+@pytest.mark.parametrize("fields, first, then, kept", [
+    # cluster options that a date rule changes while the configuration's text stays the same
+    ({"options": _dated("m", "cluster_property_set", "maintenance-mode", "true")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    ({"options": _dated("m", "cluster_property_set", "is-managed-default", "false")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    ({"options": _dated("m", "cluster_property_set", "stonith-enabled", "false")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    # (what a resource requires follows no-quorum-policy without fencing)
+    ({"options": _dated("m", "cluster_property_set", "no-quorum-policy", "ignore"),
+      "stonith": "false"}, {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
+    # unfencing required by an nvpair of the status: the configuration is the same tree
+    ({}, {"status": UNFENCING_STATUS}, {"status": ""}, {"g", "g1", "g2", "c", "d", "f"}),
+    # the parent's meta-attributes, inherited by its members (kept for them, not for it)
+    ({"group_meta": _dated("gm", "meta_attributes", "target-role", "Stopped")},
+     {"year": 2029}, {"year": 2031}, {"g1", "g2", "c", "d", "f"}),
+    # a rule in the resource's own set, in rsc_defaults: not kept
+    ({"own_meta": _dated("om", "meta_attributes", "is-managed", "false")},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "c", "d", "f"}),
+    ({"rsc_defaults": "<rsc_defaults>" + _dated("rd", "meta_attributes", "resource-stickiness",
+                                                 "7") + "</rsc_defaults>"},
+     {"year": 2029}, {"year": 2031}, set()),
+    # an id-ref, here to a set elsewhere whose rule the time changes: not kept
+    ({"own_meta": '<meta_attributes id-ref="om"/>',
+      "rsc_defaults": _RSC_DEFAULTS + "<op_defaults>"
+                      + _dated("om", "meta_attributes", "is-managed", "false") + "</op_defaults>"},
+     {"year": 2029}, {"year": 2031}, {"g", "g1", "c", "d", "f"}),
+])
+def test_kept_resource_settings_are_the_ones_computed_afresh(fields: dict, first: dict,
+                                                              then: dict, kept: set) -> None:
+    base = {"quorum": "1", "stonith": "true", "options": "", "group_meta": "", "own_meta": "",
+            "rsc_defaults": _RSC_DEFAULTS,
+            "status": ""}
+    base.update(fields)
+
+    def text_for(cond: dict) -> str:
+        return SETTINGS_CIB.format(**{**base, **{k: v for k, v in cond.items() if k != "year"}})
+
+    kept_tree = parse_xml(text_for(first), "t")
+    config = kept_tree.find("configuration")
+    results = []
+    for cond in (first, then, first, then):
+        fresh = _settings(parse_xml(text_for(cond), "t"), cond.get("year", 2026), keep=False)
+        # the kept tree's configuration (as the daemon reuses it) under this input's root
+        reused = parse_xml(text_for(cond), "t")
+        reused.children[[c.tag for c in reused.children].index("configuration")] = config
+        assert _settings(reused, cond.get("year", 2026)) == fresh
+        results.append(fresh)
+    assert results[0] != results[1]  # the condition matters
+    assert _kept_ids(config) == kept
+
+
+def test_kept_resource_settings_follow_the_rsc_defaults_element() -> None:
+    """A kept result holds the rsc_defaults element it read: under another one (a tree put
+    together from pieces), the settings are computed again."""
+    def text_for(stickiness: str) -> str:
+        return SETTINGS_CIB.format(quorum="1", stonith="true", options="", group_meta="",
+                                   own_meta="", status="",
+                                   rsc_defaults=_RSC_DEFAULTS.replace('value="1"',
+                                                                      f'value="{stickiness}"'))
+    tree = parse_xml(text_for("1"), "t")
+    assert _settings(tree, 2026)[0][0][2][SETTINGS.index("stickiness")] == 1
+    config = tree.find("configuration")
+    other = parse_xml(text_for("5"), "t").find("configuration").find("rsc_defaults")
+    config.children[[c.tag for c in config.children].index("rsc_defaults")] = other
+    once = parse_xml(text_for("5"), "t")
+    fresh = _settings(once, 2026, keep=False)
+    assert not _kept_ids(once)  # a run that parses its input once (hb simulate) keeps nothing
+    assert _settings(tree, 2026) == fresh
+    assert fresh[0][0][2][SETTINGS.index("stickiness")] == 5
+
+
+def test_a_warm_core_decides_as_a_fresh_one_when_what_kept_settings_read_changes() -> None:
+    """The daemon reuses the configuration's elements while its text is the same: a run of
+    inputs with one configuration whose steps change, one at a time, what the kept resource
+    settings depend on (the time, for options under date rules; unfencing required from the
+    status; quorum) is decided by one warm core as by fresh cores."""
+    # before 2030 in maintenance, before 2032 ignoring quorum, before 2034 without fencing
+    # (what a resource requires follows the quorum policy then): each year below changes one
+    options = "".join(_dated(f"m{i}", "cluster_property_set", name, value, end)
+                      for i, (name, value, end) in enumerate((
+                          ("maintenance-mode", "true", 2030), ("no-quorum-policy", "ignore", 2032),
+                          ("stonith-enabled", "false", 2034))))
+    node = ('<node_state id="2" uname="b" in_ccm="true" crmd="online" join="member" '
+            'expected="member"/>')
+
+    def text_for(quorum: str, status: str) -> str:
+        return SETTINGS_CIB.format(quorum=quorum, stonith="true", options=options,
+                                   group_meta="", own_meta="", rsc_defaults=_RSC_DEFAULTS,
+                                   status=status + node)
+    year_ms = {year: int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()) * 1000
+               for year in (2029, 2031, 2033, 2035)}
+    steps = [(2029, text_for("0", "")), (2031, text_for("0", "")), (2033, text_for("0", "")),
+             (2035, text_for("0", "")), (2033, text_for("0", "")), (2031, text_for("0", "")),
+             (2031, text_for("1", "")), (2031, text_for("1", UNFENCING_STATUS)),
+             (2035, text_for("1", UNFENCING_STATUS)), (2035, text_for("1", ""))]
+    warm = PengineProcess(1, save=False)
+    decisions = []
+    for i, (year, cib) in enumerate(steps):
+        got = [core.step(year_ms[year] + i, Recv(b"c", PeSchedule(i, i, cib)))
+               for core in (warm, PengineProcess(1, save=False))]
+        replies = [next(e.msg for e in out if isinstance(e, Send)) for out in got]
+        assert replies[0].ok, replies[0].error
+        assert (replies[0].result["graph"], replies[0].result["summary"],
+                replies[0].result["warnings"]) == \
+            (replies[1].result["graph"], replies[1].result["summary"],
+             replies[1].result["warnings"]), (i, year)
+        decisions.append(replies[0].result["summary"])
+    assert warm.inputs.counters["config_reused"] == len(steps) - 1
+    assert len({tuple(d) for d in decisions}) > 2  # the steps decide differently
+
+
+PARAMS_CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config/>
+<nodes><node id="1" uname="a"><instance_attributes id="na"><nvpair id="na-z" name="zone"
+value="{zone}"/></instance_attributes></node></nodes>
+<resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy">{params}</primitive>
+</resources></configuration><status/></cib>"""
+STATIC_PARAMS = ('<instance_attributes id="p"><nvpair id="p-a" name="a" value="1"/>'
+                 '</instance_attributes><instance_attributes id="q" score="5"><nvpair id="q-a" '
+                 'name="a" value="2"/></instance_attributes>')
+ZONED_PARAMS = ('<instance_attributes id="p"><rule id="p-r" score="0"><expression id="p-e" '
+                'attribute="zone" operation="eq" value="east"/></rule><nvpair id="p-a" name="a" '
+                'value="east"/></instance_attributes>')
+
+
+@pytest.mark.parametrize("params, first, then, kept", [
+    (STATIC_PARAMS, "east", "west", True),  # the same whatever the node: kept
+    (ZONED_PARAMS, "east", "west", False),  # a rule on a node attribute: not kept
+    ('<instance_attributes id-ref="na"/>', "east", "west", False),  # an id-ref: not kept
+])
+def test_kept_instance_attributes_are_the_ones_computed_afresh(params: str, first: str, then: str,
+                                                                kept: bool) -> None:
+    """digest.rsc_params keeps a resource's instance attributes on its element only when no
+    set has a rule or an id-ref; under the same configuration tree with a node attribute that
+    changes, what is kept or computed is what a tree parsed anew gives."""
+    def params_of(tree: XNode, keep: bool = True) -> dict[str, str]:
+        ws = engine.unpack_cib(tree, dates.from_epoch(0), keep_derived=keep)
+        return dict(rsc_params(ws, ws.rsc_by_id["r"], ws.nodes[0]))
+
+    kept_tree = parse_xml(PARAMS_CIB.format(zone=first, params=params), "t")
+    primitive = next(kept_tree.iter("primitive"))
+    results = []
+    for zone in (first, then, first):
+        text = PARAMS_CIB.format(zone=zone, params=params)
+        fresh = params_of(parse_xml(text, "t"), keep=False)
+        # the kept tree's resources under this input's nodes (their attributes changed)
+        reused = parse_xml(text, "t")
+        config = reused.find("configuration")
+        config.children[[c.tag for c in config.children].index("resources")] = \
+            kept_tree.find("configuration").find("resources")
+        assert params_of(reused) == fresh
+        results.append(fresh)
+    assert (results[0] == results[1]) is kept
+    assert (isinstance(primitive.rec, KeptSettings) and primitive.rec.params is not None) is kept
+
+
+DIGEST_CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config/>
+<nodes><node id="1" uname="a"><instance_attributes id="na"><nvpair id="na-z" name="zone"
+value="east"/></instance_attributes></node><node id="2" uname="b"><instance_attributes id="nb">
+<nvpair id="nb-z" name="zone" value="west"/></instance_attributes></node></nodes>
+<resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy">{params}<operations>
+<op id="r-mon" name="monitor" interval="10s" timeout="30s">{op_params}</op>
+<op id="r-start" name="start" interval="0">{op_params}</op></operations></primitive>
+</resources></configuration><status/></cib>"""
+
+
+@pytest.mark.parametrize("params, op_params, kept", [
+    (STATIC_PARAMS, '<instance_attributes id="o"><nvpair id="o-x" name="x" value="1"/>'
+                    '</instance_attributes>', True),
+    # the resource's parameters differ by node: one kept set per node's parameters
+    (ZONED_PARAMS, "", True),
+    # the op's own parameters under a date rule: not kept
+    (STATIC_PARAMS, _dated("o", "instance_attributes", "x", "2"), False),
+])
+def test_kept_digest_parameters_are_the_ones_computed_afresh(params: str, op_params: str,
+                                                              kept: bool) -> None:
+    """digest._digest_params keeps an action's digest parameters on its OpConfig by the
+    resource's parameters, unless the op's own instance attributes have a rule or an id-ref:
+    under one configuration tree, over the years and nodes, every digest is the one computed
+    afresh."""
+    text = DIGEST_CIB.format(params=params, op_params=op_params)
+
+    def digests(tree: XNode, year: int, keep: bool = True) -> list[str]:
+        now = dates.from_epoch(int(dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
+        ws = engine.unpack_cib(tree, now, keep_derived=keep)
+        rsc = ws.rsc_by_id["r"]
+        return [compute_digest(ws, rsc, node, task, interval) for node in ws.nodes
+                for task, interval in (("monitor", 10000), ("start", 0))]
+
+    kept_tree = parse_xml(text, "t")
+    results = []
+    for year in (2029, 2031, 2029):
+        fresh = digests(parse_xml(text, "t"), year, keep=False)  # nothing kept
+        assert digests(kept_tree, year) == fresh
+        results.append(fresh)
+    assert (results[0] == results[1]) is kept  # (a dated op parameter changes them)
+    assert len(set(results[0])) == 4 or params == STATIC_PARAMS  # zoned: per node
+    configs = next(kept_tree.iter("operations")).rec.configs.values()
+    assert any(cfg.digests for cfg in configs) is kept
+
+
+def test_a_primed_input_is_only_parsed_and_the_next_schedule_reuses_it():
+    """pe.prime (a member's quiet replica): nothing answered, saved or scheduled; the sections
+    are in the cache for the schedule that follows; an unreadable one is counted, not fatal."""
+    core = PengineProcess(1, save=False)
+    assert core.step(0, Recv(b"crmd", PePrime("<cib><configuration>"))) == []
+    assert core.counters["prime_errors"] == 1
+    assert core.step(0, Recv(b"crmd", PePrime(WARM_CIB))) == []
+    assert core.counters["primed"] == 1 and core.counters["scheduled"] == 0
+    reused = core.inputs.counters["config_reused"]
+    out = core.step(1000, Recv(b"crmd", PeSchedule(7, 1, WARM_CIB)))
+    assert any(isinstance(e, Send) for e in out) and core.counters["scheduled"] == 1
+    assert core.inputs.counters["config_reused"] == reused + 1
 
 
 def _history(rsc: str, node: str, op: str, rc: int, call: int, interval: int = 0) -> str:
