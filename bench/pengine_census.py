@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = ("steady", "nodefail", "steady", "nodefail")
     for seq, state in enumerate(steps, 1):
         last = seq == len(steps)
-        text = pathlib.Path(inputs[state]).read_text()
+        text = pathlib.Path(inputs[state]).read_bytes()  # (PeSchedule.cib: as received)
         before = rss_mb()[0]
         reset_peak()
         if last and args.phases:
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     show("kept between transitions (reachable from the core)", census([core], seen), args.top)
     if args.model:
         # the model of one nodefail run, held: what it adds to what is kept
-        text = pathlib.Path(inputs["nodefail"]).read_text()
+        text = pathlib.Path(inputs["nodefail"]).read_bytes()
         cib = core.inputs.parse(text, "<census>")
         now = dates.from_epoch(1)
         ws = engine.schedule(cib, now, ws=engine.unpack_cib(cib, now))

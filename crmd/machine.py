@@ -451,7 +451,7 @@ class CrmdMachine:
             self.prime_at = None
             if not self.is_dc and self.pengine.up and self.cib.digest() != self.primed_digest:
                 self.primed_digest = self.cib.digest()
-                out.append(Send("pengine", PePrime(self.cib.xml())))
+                out.append(Send("pengine", PePrime(self.cib.xml().encode())))
         if self.digest_check_at is not None and now_ms >= self.digest_check_at:
             self.digest_check_at = None
             if self.is_dc and self.fsa == "idle":
@@ -1975,7 +1975,7 @@ class CrmdMachine:
         self.transition_id += 1
         self.fsa = "pe"
         tid = self.transition_id
-        snapshot = self.cib.xml()
+        snapshot = self.cib.xml().encode()  # (the engine reads bytes: core/messages/pe.py)
         self.pe_request = None
         send = self.pengine.request(now_ms, lambda rid: PeSchedule(rid, tid, snapshot), "schedule", context=tid)
         assert isinstance(send.msg, PeSchedule)

@@ -56,11 +56,16 @@ class PengineService:
         path = os.path.join(self.directory, f"pe-input-{effect.seq}.xml")
         # not fsync'ed: a record for replay, and the write sits on the failover path
         tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(effect.head)
-            body, step = effect.body, 1 << 20
-            for offset in range(effect.body_from, len(body), step):
-                handle.write(body[offset:offset + step])
+        if isinstance(effect.head, bytes):  # the input as received (UTF-8), written unsliced
+            with open(tmp, "wb") as raw, memoryview(effect.body) as view:  # type: ignore[arg-type]
+                raw.write(effect.head)
+                raw.write(view[effect.body_from:])
+        else:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(effect.head)
+                body, step = effect.body, 1 << 20
+                for offset in range(effect.body_from, len(body), step):
+                    handle.write(body[offset:offset + step])  # type: ignore[arg-type]
         os.replace(tmp, path)
         inputs = saved_inputs(self.directory)
         for _, name in inputs[:max(0, len(inputs) - effect.keep)]:

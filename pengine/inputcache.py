@@ -28,6 +28,13 @@ lines. `node_state` elements get their line in the whole document; elements belo
 lines relative to their section, at the depths where the whole document keeps lines (each
 piece is parsed with its depth in the whole: history entries keep none, as there).
 
+Bytes: the input is cut, hashed and parsed as the UTF-8 bytes it arrives as (`PeSchedule.cib`),
+never decoded: at 32 nodes / 10,000 resources the decoded copy was 175 MB more at the peak, and
+expat reads bytes directly (new sections then also take `core.cib.historyscan`'s fast path for
+their histories, as `hb simulate`'s file parse does). A `str` input (tests, tools) is encoded
+first. A document whose XML declaration names another encoding is decoded as UTF-8 and parsed
+whole, as its text was before (expat reads a str as UTF-8 whatever the declaration says).
+
 Memory: the sections parsed for one input share their equal attribute-value tuples (one
 `value_pool()` per input; every value string is interned process-wide by the parser), so a
 resource's entry heads, alike on every node, are held once, as in a whole parse.
@@ -41,48 +48,51 @@ from core.cib.roottag import tag_end
 from core.cib.xmltree import XNode, parse_xml, value_pool
 from core.errors import ConfigError
 
-_OPEN = "<node_state"
+_OPEN = b"<node_state"
 _STATE_DEPTH = 2  # a node_state's ancestors in the whole document: cib, status
 _CONFIG_DEPTH = 1  # the configuration's: cib
-_CLOSE = "</node_state>"
+_CLOSE = b"</node_state>"
+_TAG_FOLLOW = (b">", b"/", b" ", b"\t", b"\n", b"\r")  # what may follow a tag's name
+_NAME_END = (b">", b" ", b"\t", b"\n", b"\r")  # the same, for a start tag with content
 
 
 Span = tuple[int, int, int]  # a node_state: (start, end of its start tag, end)
 Section = tuple[list[XNode], int]  # a node_state's content: its elements, its newlines
 
 
-def split_status(text: str) -> tuple[int, int, list[Span]] | None:
+def split_status(text: bytes) -> tuple[int, int, list[Span]] | None:
     """(end of the `<status>` start tag, start of `</status>`, each `node_state`'s span), or
     None when the text cannot be cut safely (see the module docstring)."""
     if _has_markup_declaration(text):
         return None
-    start = text.find("<status")
+    start = text.find(b"<status")
     if start < 0:
         return None
-    if text[start + 7:start + 8] not in (">", " ", "\t", "\n", "\r"):
+    if text[start + 7:start + 8] not in _NAME_END:
         return None
     open_end = tag_end(text, start)
-    if open_end is None or text[open_end - 2] == "/":
+    if open_end is None or text[open_end - 2:open_end - 1] == b"/":
         return None
     # the status ends near the end of the document: searched from there (a second </status>
     # before it would appear between node_states below, and stop the split)
-    close = text.rfind("</status>", open_end)
+    close = text.rfind(b"</status>", open_end)
     if close < 0:
         return None
     spans: list[Span] = []
     pos = open_end
     while True:
-        lt = text.find("<", pos, close + 1)
+        lt = text.find(b"<", pos, close + 1)
         if lt < 0 or text[pos:lt].strip():
             return None  # text directly in <status>
         if lt == close:
             return open_end, close, spans
-        if not text.startswith(_OPEN, lt) or text[lt + len(_OPEN)] not in (">", "/", " ", "\t", "\n", "\r"):
+        if not text.startswith(_OPEN, lt) or \
+                text[lt + len(_OPEN):lt + len(_OPEN) + 1] not in _TAG_FOLLOW:
             return None  # another element in <status> (tickets, say): not split
         head_end = tag_end(text, lt)
         if head_end is None or head_end > close:
             return None
-        if text[head_end - 2] == "/":
+        if text[head_end - 2:head_end - 1] == b"/":
             end = head_end
         else:
             # (a node_state inside a node_state would leave its content unbalanced: parsing it
@@ -95,48 +105,41 @@ def split_status(text: str) -> tuple[int, int, list[Span]] | None:
         pos = end
 
 
-def _has_markup_declaration(text: str) -> bool:
+def _has_markup_declaration(text: bytes) -> bool:
     """Whether `<!` occurs in the text. Searched as its rare second character: a search for one
     character runs at memory speed, a search for `<!` stops at every `<` of the document (0.17 s
     for the 175 MB at 32 nodes / 10,000 resources, against 0.02 s)."""
-    bang = text.find("!")
+    bang = text.find(b"!")
     while bang >= 0:
-        if bang > 0 and text[bang - 1] == "<":
+        if bang > 0 and text[bang - 1:bang] == b"<":
             return True
-        bang = text.find("!", bang + 1)
+        bang = text.find(b"!", bang + 1)
     return False
 
 
-_CHUNK = 1 << 16  # characters hashed at a time (see _key)
-
-
-def _key(text: str, start: int, end: int) -> tuple[int, bytes]:
+def _key(text: bytes, start: int, end: int) -> tuple[int, bytes]:
     """A section's identity, `text[start:end]`'s: its length and the SHA-256 digest of its
-    text. Keeping the texts themselves as keys would hold a second copy of the whole status
+    bytes. Keeping the texts themselves as keys would hold a second copy of the whole status
     between transitions (175 MB at 32 nodes / 10,000 resources). SHA-256, not BLAKE2b:
     OpenSSL computes it with the processor's SHA instructions (x86 SHA-NI, ARMv8 crypto
-    extensions), about 0.75 ms per MB here against 1.2 ms for BLAKE2b in software. Hashed in
-    chunks of 64 Ki characters, each sliced and encoded in turn, rather than the section
-    sliced and encoded whole: those two copies of 5.5 MB per section were fresh memory each
-    time (page faults), and cost as much as the hashing itself (0.25 against 0.13 s per
-    32/10000 input; a reused section is never sliced now)."""
-    digest = sha256()
-    for pos in range(start, end, _CHUNK):
-        digest.update(text[pos:min(pos + _CHUNK, end)].encode())
-    return end - start, digest.digest()
+    extensions), about 0.75 ms per MB here against 1.2 ms for BLAKE2b in software. Hashed
+    through a memoryview: a reused section is never copied (5.5 MB of fresh memory per
+    section at 32/10000, page faults that cost as much as the hashing itself)."""
+    with memoryview(text) as view:
+        return end - start, sha256(view[start:end]).digest()
 
 
-def config_span(text: str, before: int) -> tuple[int, int] | None:
+def config_span(text: bytes, before: int) -> tuple[int, int] | None:
     """(start, end) of the one `<configuration>` element, when it ends before offset `before`."""
-    start = text.find("<configuration", 0, before)
-    if start < 0 or text.find("<configuration", start + 1, before) >= 0:
+    start = text.find(b"<configuration", 0, before)
+    if start < 0 or text.find(b"<configuration", start + 1, before) >= 0:
         return None
-    if text[start + 14:start + 15] not in (">", " ", "\t", "\n", "\r"):
+    if text[start + 14:start + 15] not in _NAME_END:
         return None
     head_end = tag_end(text, start)
-    if head_end is None or text[head_end - 2] == "/":
+    if head_end is None or text[head_end - 2:head_end - 1] == b"/":
         return None
-    close = text.find("</configuration>", head_end)
+    close = text.find(b"</configuration>", head_end)
     if close < 0 or close + 16 > before:
         return None
     return start, close + 16
@@ -152,8 +155,13 @@ class InputCache:
         self.counters = {"inputs": 0, "split": 0, "sections_parsed": 0, "sections_reused": 0,
                          "config_reused": 0}
 
-    def parse(self, text: str, path: str) -> XNode:
+    def parse(self, data: str | bytes, path: str) -> XNode:
+        """The input's tree: `data` as received (UTF-8 bytes), or as text."""
         self.counters["inputs"] += 1
+        text = data.encode() if isinstance(data, str) else data
+        if _foreign_encoding(text):
+            return self._whole(data, path)
+        del data  # (a str input's bytes are all that is read below)
         split = split_status(text)
         if split is None:
             return self._whole(text, path)
@@ -162,7 +170,7 @@ class InputCache:
         if cfg is None:
             skeleton = text[:open_end] + text[close:]
         else:
-            skeleton = text[:cfg[0]] + "<configuration/>" + text[cfg[1]:open_end] + text[close:]
+            skeleton = text[:cfg[0]] + b"<configuration/>" + text[cfg[1]:open_end] + text[close:]
         try:
             root = parse_xml(skeleton, path)
         except ConfigError:
@@ -191,8 +199,8 @@ class InputCache:
                                                     kept, pool)
             except ConfigError:
                 return self._whole(text, path)
-            line += text.count("\n", counted, head_end)
-            node.line = line - text.count("\n", start, head_end)
+            line += text.count(b"\n", counted, head_end)
+            node.line = line - text.count(b"\n", start, head_end)
             line += body_lines
             counted = head_end if head_end == end else end - len(_CLOSE)
             nodes.append(node)
@@ -201,7 +209,7 @@ class InputCache:
         status.children = nodes
         return root
 
-    def _node_state(self, text: str, start: int, head_end: int, end: int, path: str,
+    def _node_state(self, text: bytes, start: int, head_end: int, end: int, path: str,
                     previous: dict[tuple[int, bytes], Section],
                     kept: dict[tuple[int, bytes], Section], pool: dict) -> tuple[XNode, int]:
         """A node_state element and the number of newlines in its content: its start tag
@@ -215,10 +223,10 @@ class InputCache:
         # (the same content twice in one input, a duplicate node_state, gets its own tree)
         section = None if key in kept else previous.get(key)
         if section is None:
-            body = text[head_end:body_end]
-            section = (list(parse_xml(f"<node_state>{body}{_CLOSE}", path, _STATE_DEPTH,
-                                      pool).children),
-                       body.count("\n"))
+            body = b"<node_state>" + text[head_end:body_end] + _CLOSE
+            section = (list(parse_xml(body, path, _STATE_DEPTH, pool).children),
+                       text.count(b"\n", head_end, body_end))
+            del body
             self.counters["sections_parsed"] += 1
         else:
             self.counters["sections_reused"] += 1
@@ -226,19 +234,48 @@ class InputCache:
         node.children = section[0]
         return node, section[1]
 
-    def _configuration(self, text: str, span: tuple[int, int], path: str) -> XNode:
+    def _configuration(self, text: bytes, span: tuple[int, int], path: str) -> XNode:
         start, end = span
-        line = text.count("\n", 0, start) + 1
+        line = text.count(b"\n", 0, start) + 1
         length, digest = _key(text, start, end)
         key = (line, length, digest)
         if self.config is not None and self.config[0] == key:
             self.counters["config_reused"] += 1
             return self.config[1]
-        node = parse_xml("\n" * (line - 1) + text[start:end], path, _CONFIG_DEPTH)
+        node = parse_xml(b"\n" * (line - 1) + text[start:end], path, _CONFIG_DEPTH)
         self.config = (key, node)
         return node
 
-    def _whole(self, text: str, path: str) -> XNode:
+    def _whole(self, data: str | bytes, path: str) -> XNode:
+        """`data` parsed as one document (nothing kept), read as UTF-8 whatever its declaration
+        says, as the input was read when it came as text (expat reads a str as UTF-8)."""
         self.sections = {}
         self.config = None
-        return parse_xml(text, path)
+        if isinstance(data, bytes) and _foreign_encoding(data):
+            return parse_xml(_decoded(data, path), path)
+        return parse_xml(data, path)
+
+
+def _decoded(data: bytes, path: str) -> str:
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, 0, f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+
+
+_DECLARATION = b"<?xml"
+
+
+def _foreign_encoding(text: bytes) -> bool:
+    """Whether the document declares an encoding other than UTF-8 (`<?xml ... encoding=...?>`
+    at its start): its pieces, parsed without the declaration, would not be read in it."""
+    begin = 3 if text.startswith(b"\xef\xbb\xbf") else 0
+    if not text.startswith(_DECLARATION, begin):
+        return False
+    end = text.find(b"?>", begin)
+    at = text.find(b"encoding", begin, end)
+    if end < 0 or at < 0:
+        return False
+    rest = text[at + 8:end].lstrip(b" \t\r\n=").lstrip(b" \t\r\n")
+    name = rest[1:].split(rest[:1], 1)[0] if rest[:1] in (b'"', b"'") else b""
+    return name.lower() not in (b"utf-8", b"utf8")

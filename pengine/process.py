@@ -31,16 +31,17 @@ class SaveInput:
     """Write `head + body[body_from:]` as pe-input-<seq>.xml, then keep only the newest `keep`
     inputs. In two parts so that the input received (175 MB at 32 nodes / 10,000 resources) is
     written as it came, behind a new root start tag, without building a copy of it in the step
-    the DC waits for: the shell writes it after the reply has gone."""
+    the DC waits for: the shell writes it after the reply has gone. `head` and `body` are both
+    the input's type: UTF-8 bytes as received (PeSchedule.cib), or text."""
 
     seq: int
-    head: str
-    body: str
+    head: str | bytes
+    body: str | bytes
     body_from: int
     keep: int
 
     @property
-    def xml(self) -> str:
+    def xml(self) -> str | bytes:
         return self.head + self.body[self.body_from:]
 
 

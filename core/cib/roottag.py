@@ -5,6 +5,10 @@ The policy engine saves every input it schedules with one attribute changed on t
 32 nodes / 10,000 resources, on the failover path since the save is prepared in the same step);
 splicing a new root start tag into the text it was parsed from costs a copy. The text kept is
 also the input exactly as received, comments and formatting included.
+
+Each function takes the text as `str` or as UTF-8 `bytes` (the policy engine daemon receives
+its input as bytes, and parses and saves it as such, never decoding it: a decoded copy of a
+175 MB input was 175 MB more at the peak); offsets are then byte offsets.
 """
 
 from __future__ import annotations
@@ -12,27 +16,33 @@ from __future__ import annotations
 from core.cib.xmltree import XNode, escape_attr
 
 
-def root_start_tag_span(text: str) -> tuple[int, int] | None:
+_STR_MARKS = ("<", "<?", "?>", "<!--", "-->", "<!", ">", "[", '"', "'", "/")
+_BYTES_MARKS = tuple(mark.encode() for mark in _STR_MARKS)
+
+
+def root_start_tag_span(text: str | bytes) -> tuple[int, int] | None:
     """(start, end) of the root element's start tag in a well-formed document's text, or None
     where this scanner cannot be sure (a DOCTYPE with an internal subset, say)."""
+    lt, pi, pi_end, comment, comment_end, decl, gt, bracket, _, _, _ = \
+        _BYTES_MARKS if isinstance(text, bytes) else _STR_MARKS
     pos, length = 0, len(text)
     while True:
-        start = text.find("<", pos)
+        start = text.find(lt, pos)  # type: ignore[arg-type]
         if start < 0 or start + 1 >= length:
             return None
-        if text.startswith("<?", start):
-            pos = text.find("?>", start + 2)
+        if text.startswith(pi, start):  # type: ignore[arg-type]
+            pos = text.find(pi_end, start + 2)  # type: ignore[arg-type]
             if pos < 0:
                 return None
             pos += 2
-        elif text.startswith("<!--", start):
-            pos = text.find("-->", start + 4)
+        elif text.startswith(comment, start):  # type: ignore[arg-type]
+            pos = text.find(comment_end, start + 4)  # type: ignore[arg-type]
             if pos < 0:
                 return None
             pos += 3
-        elif text.startswith("<!", start):
-            end = text.find(">", start)
-            if end < 0 or "[" in text[start:end]:
+        elif text.startswith(decl, start):  # type: ignore[arg-type]
+            end = text.find(gt, start)  # type: ignore[arg-type]
+            if end < 0 or bracket in text[start:end]:  # type: ignore[operator]
                 return None
             pos = end + 1
         else:
@@ -41,20 +51,22 @@ def root_start_tag_span(text: str) -> tuple[int, int] | None:
     return None if end is None else (start, end)
 
 
-def tag_end(text: str, start: int) -> int | None:
+def tag_end(text: str | bytes, start: int) -> int | None:
     """The offset just past the start tag that begins at `start` (its closing `>`, which may
     follow a `/`): the first `>` outside a quoted attribute value (a value may hold `>`)."""
+    marks = _BYTES_MARKS if isinstance(text, bytes) else _STR_MARKS
+    gt, dq, sq = marks[6], marks[8], marks[9]
     pos = start + 1
     while True:
-        close = text.find(">", pos)
+        close = text.find(gt, pos)  # type: ignore[arg-type]
         if close < 0:
             return None
-        double, single = text.find('"', pos, close), text.find("'", pos, close)
+        double, single = text.find(dq, pos, close), text.find(sq, pos, close)  # type: ignore[arg-type]
         if double < 0 and single < 0:
             return close + 1
-        quote = '"' if single < 0 or 0 <= double < single else "'"
-        opened = double if quote == '"' else single
-        closed = text.find(quote, opened + 1)
+        quote = dq if single < 0 or 0 <= double < single else sq
+        opened = double if quote == dq else single
+        closed = text.find(quote, opened + 1)  # type: ignore[arg-type]
         if closed < 0:
             return None
         pos = closed + 1
@@ -65,22 +77,27 @@ def start_tag(node: XNode, empty: bool) -> str:
     return f"<{node.tag}{attrs}{'/>' if empty else '>'}"
 
 
-def root_start_tag_splice(text: str, root: XNode) -> tuple[str, int] | None:
+def root_start_tag_splice(text: str | bytes, root: XNode) -> tuple[str | bytes, int] | None:
     """(head, rest_from): the document is `head + text[rest_from:]`, with the root start tag
     written from `root` (its tag and current attributes) in place of the one in `text`; None
     when the tag cannot be found, so the caller writes the tree instead. Kept apart so that a
-    caller can write the two parts without building the whole new text."""
+    caller can write the two parts without building the whole new text. `head` is of the
+    text's type (bytes: the new tag encoded as UTF-8)."""
     span = root_start_tag_span(text)
     if span is None:
         return None
     start, end = span
+    if isinstance(text, bytes):
+        if not text.startswith(f"<{root.tag}".encode(), start):
+            return None
+        return text[:start] + start_tag(root, text[end - 2:end - 1] == b"/").encode(), end
     if not text.startswith(f"<{root.tag}", start):
         return None
     empty = text[end - 2] == "/"
     return text[:start] + start_tag(root, empty), end
 
 
-def with_root_start_tag(text: str, root: XNode) -> str | None:
+def with_root_start_tag(text: str | bytes, root: XNode) -> str | bytes | None:
     """`text` with its root start tag replaced (see root_start_tag_splice), or None."""
     splice = root_start_tag_splice(text, root)
     return None if splice is None else splice[0] + text[splice[1]:]

@@ -111,7 +111,7 @@ def test_a_node_states_content_is_reused_while_unchanged_and_its_start_tag_read_
     STATUS.replace("<status>", "<status/><x>").replace("</status>", "</x>"),
 ])
 def test_what_cannot_be_split_safely_is_parsed_whole(text: str) -> None:
-    assert split_status(text) is None
+    assert split_status(text.encode()) is None
     _same(text, InputCache())
 
 
@@ -187,7 +187,7 @@ def test_pieces_keep_line_numbers_at_the_depths_of_the_whole_document(path: path
     for _ in range(2):  # parsed, then from cached sections
         split = cache.parse(text, "t")
         assert _kept_lines(split) == _kept_lines(whole)
-        if split_status(text) is not None and split.find("configuration") is not None:
+        if split_status(text.encode()) is not None and split.find("configuration") is not None:
             assert _lines(split.find("configuration")) == _lines(whole.find("configuration"))
 
 
@@ -699,3 +699,53 @@ def test_probe_only_entries_applied_per_resource_decide_as_in_document_order(
             assert index.fast_ids == ("s", "t") and index.others == (0,)
         else:
             assert index.fast_ids == ("r", "s", "t") and index.others == ()
+
+
+# the input as received: UTF-8 bytes (PeSchedule.cib), cut, hashed, parsed and saved as such
+
+_NON_ASCII = WARM_CIB.replace('<nodes><node id="a" uname="a"/>',
+                              '<nodes><node id="a" uname="a" description="n\u0153ud \u00e9t\u00e9"/>')
+
+
+def _decision(core: PengineProcess, i: int, cib: str | bytes) -> tuple:
+    out = core.step(1000 * i, Recv(b"c", PeSchedule(i, i, cib)))
+    reply = next(e.msg for e in out if isinstance(e, Send))
+    saved = [e.xml for e in out if type(e).__name__ == "SaveInput"]
+    return reply.ok, reply.error, reply.result and {k: v for k, v in reply.result.items()}, saved
+
+
+@pytest.mark.parametrize("text", [WARM_CIB, _NON_ASCII, "<!-- whole -->\n" + _NON_ASCII],
+                         ids=["split", "non-ascii", "parsed-whole"])
+def test_a_bytes_input_is_decided_and_saved_as_its_text(text: str) -> None:
+    """The same decision from the bytes as from the text, fresh and warm (the sections then
+    reused, their byte offsets past non-ASCII characters), and the saved input the text's
+    own bytes (its new root start tag included)."""
+    by_text, by_bytes = PengineProcess(1), PengineProcess(1)
+    for i in (1, 2):
+        ok, error, result, saved = _decision(by_text, i, text)
+        got = _decision(by_bytes, i, text.encode())
+        assert ok and got[:3] == (ok, error, result)
+        assert got[3] == [saved[0].encode()] and isinstance(got[3][0], bytes)
+    assert by_bytes.inputs.counters == by_text.inputs.counters
+
+
+def test_a_declared_encoding_other_than_utf8_is_still_read_as_utf8() -> None:
+    """The input was a str, which expat reads as UTF-8 whatever the declaration says; its
+    bytes are too (parsed whole: a piece cut from it would lose the declaration)."""
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?>\n' + _NON_ASCII
+    cache = InputCache()
+    tree = cache.parse(text.encode(), "t")
+    assert to_xml(tree) == to_xml(parse_xml(text, "t"))
+    assert cache.counters["split"] == 0
+
+
+@pytest.mark.parametrize("text", ['<cib><configuration><nodes><node id="\u00e9" x="1" x="2"/>'
+                                  '</nodes></configuration><status/></cib>',
+                                  _NON_ASCII.replace("</lrm_resources></lrm></node_state>",
+                                                     "</lrm></node_state>", 1)])
+def test_a_malformed_bytes_input_gets_the_error_of_its_text(text: str) -> None:
+    with pytest.raises(ConfigError) as by_text:
+        parse_xml(text, "t")
+    with pytest.raises(ConfigError) as by_bytes:
+        InputCache().parse(text.encode(), "t")
+    assert str(by_bytes.value) == str(by_text.value)

@@ -29,7 +29,7 @@ def _wait(sock: zmq.Socket) -> None:
 def test_the_reader_keeps_no_reference_to_the_frame_it_hands_over() -> None:
     ctx, router, dealer = _pair("ipc-requests-release")
     try:
-        cib = "<cib>" + "x" * 1_000_000 + "</cib>"
+        cib = b"<cib>" + b"x" * 1_000_000 + b"</cib>"
         dealer.send(wire.encode(PeSchedule(1, 7, cib)))
         dealer.send(b"not msgpack")
         dealer.send(wire.encode(PingRequest(2)))
