@@ -5,7 +5,7 @@
     python bench/pengine_daemon.py --sizes 3x100 --runs 200
 
 In the cluster the DC's crmd sends each CIB snapshot to the pengine daemon (`PeSchedule`, the XML
-text) and waits for the transition graph. What it waits for is one `PengineProcess.step()`: parse,
+as UTF-8 bytes) and waits for the transition graph. What it waits for is one `PengineProcess.step()`: parse,
 unpack, schedule, write the graph and the summary, and prepare the saved input. The daemon is
 already running (imports done, `process.warm()` done at start), so this is the figure a failover
 feels, while `hb simulate` (bench/pengine.py) also pays for an interpreter and its imports.
@@ -15,9 +15,14 @@ Each size runs in its own child process (so that peak RSS is that size's), which
 1. starts a core as the daemon does (`process.warm()`, then `PengineProcess`);
 2. sends the inputs of bench/pengine.py (cold, steady, nodefail: made by Pacemaker's anchor
    scripts, see that file) in turn, as a DC would over a run of transitions, `--runs` rounds;
-   each input's text is read from its file just before its step and dropped after it, since
+   each input is read from its file just before its step and dropped after it, since
    the daemon holds only the message it is answering (so the peak RSS is the daemon's own:
-   one input, what it keeps between transitions and one run's model).
+   one input, what it keeps between transitions and one run's model), and it arrives as in
+   the daemon: decoded from a wire frame (`received`), the two held together for a moment (in
+   the daemon, zmq's buffer and the message decoded from it), as text or as bytes, as the
+   tree's `PeSchedule.cib` declares. (Until scale2 the text was read from the file, bytes and
+   decoded text held together: the same peak for a text input, 175 MB less than the daemon's
+   for a bytes one.)
    The daemon re-parses only the node_state sections whose text changed (pengine/inputcache.py):
    `steady` comes after `cold` (no status to reuse: parsed whole) and `nodefail` after `steady`
    (a failover: one node's section is new);
@@ -68,6 +73,25 @@ LARGE = [(16, 5000), (32, 10000)]
 STATES = ("cold", "steady", "nodefail")
 
 
+def received(wire: Any, empty: Any, data: bytes) -> Any:
+    """The message `empty` with `data` as its last field (PeSchedule.cib: msgpack bin for a tree
+    that declares bytes, str for one that declares text; the same UTF-8 bytes on the wire),
+    decoded from a wire frame as the daemon receives it: the frame and the decoded message are
+    held together for a moment (zmq's buffer and the message decoded from it, in the daemon),
+    then the frame goes. The frame is the empty message's with the field's header and the data
+    appended, so that the sender's side (crmd's: the text and msgpack's own buffer) does not
+    count in this process's peak."""
+    head = wire.encode(empty)
+    size = len(data).to_bytes(4, "big")
+    if head.endswith(b"\xc4\x00"):  # bin 8, empty -> bin 32
+        frame = head[:-2] + b"\xc6" + size + data
+    else:
+        assert head.endswith(b"\xa0"), "the empty field is not last in the frame"
+        frame = head[:-1] + b"\xdb" + size + data  # fixstr, empty -> str 32
+    del data
+    return wire.decode(frame)
+
+
 def child(paths: dict[str, str], runs: int, root: str | None = None) -> dict:
     """In the child: a warm core, `runs` rounds over the inputs, figures per state; the
     project's modules from the tree `root` when given (a baseline), else from this one."""
@@ -91,16 +115,10 @@ def child(paths: dict[str, str], runs: int, root: str | None = None) -> dict:
     for _ in range(runs):
         for state, path in paths.items():
             # read for its step only: the daemon holds the one message it answers (holding all
-            # the inputs here added 350 MB at 32/10000 to the peak, none of it the daemon's);
-            # received as the daemon receives it, decoded from a wire frame (the frame and the
-            # decoded input are both held for a moment, in the daemon as here), then the frame
-            # dropped; as text or bytes, as the tree's PeSchedule declares
-            text = pathlib.Path(path).read_bytes() if as_bytes else pathlib.Path(path).read_text()
+            # the inputs here added 350 MB at 32/10000 to the peak, none of it the daemon's)
             transition += 1
-            frame = wire.encode(PeSchedule(transition, transition, text))
-            del text
-            msg = wire.decode(frame)
-            del frame
+            msg = received(wire, PeSchedule(transition, transition, b"" if as_bytes else ""),
+                           pathlib.Path(path).read_bytes())
             c0, w0 = time.process_time(), time.perf_counter()
             out = core.step(transition * 1000, Recv(b"crmd", msg))
             w1, c1 = time.perf_counter(), time.process_time()
