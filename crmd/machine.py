@@ -91,7 +91,7 @@ from core import wire
 from crmd import fencing
 from crmd.chain import ChainError, Chains, parse_then
 from crmd import requests as rq
-from crmd.cib import FEATURE_SET, Cib, CibError, Edit, from_wire, version_of, wire_edits
+from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, version_of, wire_edits
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
                            split_user_data, user_data)
 
@@ -2030,9 +2030,9 @@ class CrmdMachine:
         if not self._departed_unrecorded():
             return
         self.ahead_round = rnd.join_id
-        scratch = Cib.from_xml(self.cib.xml(), "<replica>")
-        scratch.apply(self._join_edits(rnd, now_ms, []))
-        snapshot = scratch.xml()
+        overlay = Overlay(self.cib)  # (copies only what the edits change)
+        overlay.apply(self._join_edits(rnd, now_ms, []), bump=False)
+        snapshot = overlay.xml()
         self.transition_id += 1
         tid = self.transition_id
         out.append(self.pengine.request(now_ms, lambda rid: PeSchedule(rid, tid, snapshot), "ahead",
