@@ -440,18 +440,27 @@ def escape_attr(value: str) -> str:
 _TEXT_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-def _write(node: XNode, out: list[str], indent: Optional[str], depth: int) -> None:
-    pad = "" if indent is None else indent * depth
-    attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
-    if not node.children and node.text is None:
-        out.append(f"{pad}<{node.tag}{attrs}/>")
-        return
-    if not node.children:
-        out.append(f"{pad}<{node.tag}{attrs}>{node.text.translate(_TEXT_ESCAPE)}</{node.tag}>")
-        return
-    out.append(f"{pad}<{node.tag}{attrs}>")
+def _attr_text(node: XNode) -> str:
+    return "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
+
+
+def _open(node: XNode, out: list[str], pad: str) -> None:
+    """The start tag and text of an element that has children (its children and end tag follow)."""
+    out.append(f"{pad}<{node.tag}{_attr_text(node)}>")
     if node.text is not None:
         out.append(node.text.translate(_TEXT_ESCAPE))
+
+
+def _write(node: XNode, out: list[str], indent: Optional[str], depth: int) -> None:
+    pad = "" if indent is None else indent * depth
+    if not node.children:
+        attrs = _attr_text(node)
+        if node.text is None:
+            out.append(f"{pad}<{node.tag}{attrs}/>")
+        else:
+            out.append(f"{pad}<{node.tag}{attrs}>{node.text.translate(_TEXT_ESCAPE)}</{node.tag}>")
+        return
+    _open(node, out, pad)
     for child in node.children:
         _write(child, out, indent, depth + 1)
     out.append(f"{pad}</{node.tag}>")
@@ -505,13 +514,15 @@ class SubtreeTexts:
             for child in node.children:
                 self.forget_subtree(child, depth + 1)
 
-    def write(self, root: XNode) -> list[str]:
-        """The pieces of the compact text of `root`, without the final newline of `to_xml`."""
+    def write(self, root: XNode, keep: bool = True) -> list[str]:
+        """The pieces of the compact text of `root`, without the final newline of `to_xml`.
+        With `keep` false, texts written anew are not kept (a passing copy of the tree that
+        shares most of its elements with the owner's, see crmd/cib.py `Overlay`)."""
         out: list[str] = []
-        self._element(root, out, 0)
+        self._element(root, out, 0, keep)
         return out
 
-    def _element(self, node: XNode, out: list[str], depth: int) -> None:
+    def _element(self, node: XNode, out: list[str], depth: int, keep: bool) -> None:
         if depth in self.depths:
             hit = self._texts.get(id(node))
             if hit is None or hit[0] is not node:
@@ -519,21 +530,19 @@ class SubtreeTexts:
                 if depth == self.deepest:
                     _write(node, piece, None, 0)
                 else:
-                    self._open_children_close(node, piece, depth)
+                    self._open_children_close(node, piece, depth, keep)
                 hit = (node, "".join(piece))
-                self._texts[id(node)] = hit
+                if keep:
+                    self._texts[id(node)] = hit
             out.append(hit[1])
         else:
-            self._open_children_close(node, out, depth)
+            self._open_children_close(node, out, depth, keep)
 
-    def _open_children_close(self, node: XNode, out: list[str], depth: int) -> None:
+    def _open_children_close(self, node: XNode, out: list[str], depth: int, keep: bool) -> None:
         if not node.children:
             _write(node, out, None, 0)
             return
-        attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
-        out.append(f"<{node.tag}{attrs}>")
-        if node.text is not None:
-            out.append(node.text.translate(_TEXT_ESCAPE))
+        _open(node, out, "")
         for child in node.children:
-            self._element(child, out, depth + 1)
+            self._element(child, out, depth + 1, keep)
         out.append(f"</{node.tag}>")
