@@ -2032,7 +2032,7 @@ class CrmdMachine:
         self.ahead_round = rnd.join_id
         overlay = Overlay(self.cib)  # (copies only what the edits change)
         overlay.apply(self._join_edits(rnd, now_ms, []), bump=False)
-        snapshot = overlay.xml()
+        snapshot = overlay.xml().encode()  # (the engine reads bytes: core/messages/pe.py)
         self.transition_id += 1
         tid = self.transition_id
         out.append(self.pengine.request(now_ms, lambda rid: PeSchedule(rid, tid, snapshot), "ahead",
