@@ -282,6 +282,34 @@ def test_a_members_policy_engine_holds_the_cib_when_its_node_becomes_dc():
     assert engine.inputs.counters["sections_reused"] > inputs.get("sections_reused", 0)
 
 
+class WireCheck:
+    """An observer: every message a policy engine receives must be one its socket can carry
+    (the simulator hands messages over as objects; the daemons send them as wire frames, which
+    check each field's type): PeSchedule and PePrime carry the CIB as bytes."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def on_deliver(self, cluster: Cluster, node, target, item: object) -> None:
+        msg = getattr(item, "msg", None)
+        if target.name == "pengine" and isinstance(item, Recv) and hasattr(type(msg), "TAG"):
+            assert wire.decode(wire.encode(msg)) == msg, f"{msg!r:.200} does not cross the wire"
+            self.seen[type(msg).__name__] = self.seen.get(type(msg).__name__, 0) + 1
+
+
+def test_what_crmd_sends_its_policy_engine_crosses_the_wire():
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(5), TIMING)
+    check = WireCheck()
+    cluster.observers.append(check)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) == 4, 6000, "settles")
+    cluster.run_until(cluster.now_ms + 1500)  # quiet for longer than PRIME_QUIET_MS
+    cluster.crash("node1")
+    run_until_true(cluster, lambda: settled(cluster), 6000, "settles again")
+    assert check.seen.get("PeSchedule", 0) >= 2 and check.seen.get("PePrime", 0) >= 1, check.seen
+
+
 def settled_member() -> tuple[Cluster, CrmdMachine]:
     """A settled two-node cluster and the crmd of its member (not the DC)."""
     cluster, _ = crm_cluster(["node1", "node2"], random.Random(3), TIMING)

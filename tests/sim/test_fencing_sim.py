@@ -21,7 +21,7 @@ from sim.crmrun import run_crm_seed
 from stonithd.machine import DeviceExited, RunDevice, StonithMachine
 from core.agentproc import AgentExit
 from core.watchdog import StackWatchdog
-from tests.sim.test_crm_sim import run_until_true, settled
+from tests.sim.test_crm_sim import WireCheck, run_until_true, settled
 
 TIMING = Timing()
 
@@ -110,6 +110,8 @@ def test_a_dc_that_hangs_is_fenced_ahead_of_its_successors_join_and_only_once(mo
     that request over instead of firing a second one, and the node is fenced exactly once before
     anything it ran starts elsewhere."""
     cluster, checker = fenced_cluster(["node1", "node2", "node3", "node4"], seed=seed, mode=mode)
+    wire_check = WireCheck()  # (the fencing-ahead snapshot goes to the engine as bytes too)
+    cluster.observers.append(wire_check)
     old_dc = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
     paused_at = cluster.now_ms
     cluster.pause(old_dc)
@@ -136,6 +138,7 @@ def test_a_dc_that_hangs_is_fenced_ahead_of_its_successors_join_and_only_once(mo
              if t >= paused_at and op != "on"]
     assert shots == [(shots[0][0], old_dc)], shots
     assert checker.starts_checked > 0
+    assert wire_check.seen.get("PeSchedule", 0) >= 2, wire_check.seen
 
 
 def test_a_node_fenced_in_this_view_is_not_fenced_again_while_it_stays_out():
