@@ -214,11 +214,11 @@ def _flags_for_ordering(action: Action, node: Optional[Node]) -> int:
     rsc = action.rsc
     if rsc is None:
         return action.flags
-    flags = action_flags(action, None)
+    flags = rsc.methods.action_flags(action, None)
     if node is None or rsc.variant != CLONE:
         return flags
     runnable = flags & A_RUNNABLE
-    flags = action_flags(action, node)
+    flags = rsc.methods.action_flags(action, node)
     if runnable and not (flags & A_RUNNABLE):
         flags |= A_RUNNABLE
     return flags
