@@ -19,13 +19,13 @@ from __future__ import annotations
 import gc
 import operator
 import sys
-from collections import deque
 
 # xml.parsers.expat is this C module re-exported (`from pyexpat import *`) through two
 # packages whose loading costs hb simulate's start-up 0.3 ms
 import pyexpat as expat
 
 from core.cib import historyscan
+from core.ctools import deque
 from core.errors import ConfigError
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
