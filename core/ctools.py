@@ -56,7 +56,8 @@ def field(index: int, doc: str) -> Any:
 class Record(tuple):
     """Base of a tuple with named fields: a subclass lists `_fields`, writes its `__new__` with
     those parameters and gives each one a `field(i, doc)`. What namedtuple's classes have and
-    ours use: equality and hashing as tuples, attribute access, this repr, pickling."""
+    ours use: equality and hashing as tuples, attribute access, this repr, pickling,
+    `_replace` and `_asdict`."""
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
@@ -67,6 +68,19 @@ class Record(tuple):
 
     def __getnewargs__(self) -> tuple:
         return tuple(self)
+
+    def _replace(self, **changes: object) -> "Record":
+        """namedtuple's `_replace`: a copy with some fields changed."""
+        values = dict(zip(self._fields, self))
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        values.update(changes)
+        return type(self)(**values)
+
+    def _asdict(self) -> dict:
+        """namedtuple's `_asdict`."""
+        return dict(zip(self._fields, self))
 
 
 __all__ = ["Record", "cmp_to_key", "deque", "field", "lru_cache"]

@@ -27,6 +27,10 @@ def test_records_behave_as_the_namedtuples_they_replace():
         assert repr(made) == repr(twin)
         assert [getattr(made, name) for name in record._fields] == list(args)
         assert record(**dict(zip(record._fields, args))) == made
+        first = record._fields[0]
+        changed = made._replace(**{first: "other"})
+        assert type(changed) is record and changed == twin._replace(**{first: "other"})
+        assert made._asdict() == twin._asdict()
         again = pickle.loads(pickle.dumps(made))
         assert type(again) is record and again == made
         try:
