@@ -1,11 +1,13 @@
-"""`deque`, `cmp_to_key`, `lru_cache` and named-tuple fields from CPython's C modules
-(`_collections`, `_functools`) when they are there, without `collections` and `functools`.
+"""`deque`, `cmp_to_key`, `lru_cache`, named-tuple fields and `operator`'s getters from
+CPython's C modules (`_collections`, `_functools`, `_operator`) when they are there, without
+`collections`, `functools` and `operator`.
 
 Why: those two Python modules are only facades over the C ones for what `hb simulate` uses,
 but importing them runs their whole bodies (OrderedDict, Counter, ChainMap, UserDict,
 namedtuple's machinery, singledispatch, ... and `keyword`, `reprlib`, `operator` with them):
 about 3 ms of CPU in a fresh process, 6% of a whole `hb simulate` run on a small cluster
-(docs/pengine.md, "`hb simulate`'s start-up"). The objects are the same ones the facades hand
+(docs/pengine.md, "`hb simulate`'s start-up"); `operator.py` defines a pure-Python
+version of each function before replacing them with `_operator`'s, 0.1-0.2 ms. The objects are the same ones the facades hand
 out (`collections.deque is _collections.deque`; `functools.lru_cache` wraps the function in
 `_functools._lru_cache_wrapper`), so behaviour and speed are unchanged. Other interpreters fall
 back to the facades.
@@ -14,15 +16,19 @@ back to the facades.
 from __future__ import annotations
 
 try:
+    from _operator import attrgetter, call, itemgetter
+except ImportError:  # an interpreter without CPython's accelerators
+    from operator import attrgetter, call, itemgetter  # type: ignore[assignment]
+
+try:
     from _collections import _tuplegetter, deque
     from _functools import _lru_cache_wrapper, cmp_to_key
 except ImportError:  # an interpreter without CPython's accelerators
     from collections import deque  # type: ignore[assignment]
     from functools import cmp_to_key, lru_cache as _lru_cache  # type: ignore[assignment]
-    from operator import itemgetter as _itemgetter
 
     def _tuplegetter(index: int, doc: str) -> property:  # type: ignore[no-redef]
-        return property(_itemgetter(index), doc=doc)
+        return property(itemgetter(index), doc=doc)
 
     def lru_cache(maxsize: int):  # type: ignore[no-redef]
         return _lru_cache(maxsize=maxsize)
@@ -83,4 +89,5 @@ class Record(tuple):
         return dict(zip(self._fields, self))
 
 
-__all__ = ["Record", "cmp_to_key", "deque", "field", "lru_cache"]
+__all__ = ["Record", "attrgetter", "call", "cmp_to_key", "deque", "field", "itemgetter",
+           "lru_cache"]

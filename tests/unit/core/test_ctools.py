@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import operator
 import pickle
 
 from core import ctools
@@ -16,6 +17,8 @@ from pengine.summary import Item, NodeItem
 def test_the_objects_are_the_facades_own():
     assert ctools.deque is collections.deque
     assert ctools.cmp_to_key is functools.cmp_to_key
+    assert (ctools.itemgetter, ctools.attrgetter, ctools.call) == \
+        (operator.itemgetter, operator.attrgetter, operator.call)
 
 
 def test_records_behave_as_the_namedtuples_they_replace():

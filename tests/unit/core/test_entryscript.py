@@ -81,12 +81,12 @@ def test_too_long_an_interpreter_path_keeps_pips_script(tmp_path):
 
 def test_hb_simulate_loads_none_of_the_modules_its_start_up_left_out():
     """typing, json, getopt and dataclasses cost hb simulate milliseconds each at start-up,
-    collections and functools (with keyword and reprlib) 3 ms together, types a little
+    collections and functools (with keyword and reprlib) 3 ms together, types and operator a little
     (docs/pengine.md, "hb simulate's start-up"; core/ctools.py); a module that brings one back
     fails here."""
     code = (f"import sys; sys.path.insert(1, {TREE!r}); import pengine.simulate; "
             "print(sorted(m for m in ('typing', 'json', 'getopt', 'dataclasses', 'collections', "
-            "'functools', 'types', 'reprlib', 'keyword') if m in sys.modules))")
+            "'functools', 'types', 'reprlib', 'keyword', 'operator') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", f"hb simulate's modules load {done.stdout.strip()}"
