@@ -31,7 +31,7 @@ along the edit's path and whatever the edit removes or replaces; every change go
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from core.cib.xmltree import SubtreeTexts, XNode, parse_xml, to_xml
 from core.errors import ConfigError
@@ -92,12 +92,18 @@ def normalize(root: XNode) -> XNode:
     return root
 
 
-def document_digest(root: XNode) -> str:
+def _compact(root: XNode) -> str:
+    return to_xml(root, indent=None)
+
+
+def document_digest(root: XNode, write: Callable[[XNode], str] = _compact) -> str:
+    """MD5 of the compact text of `root` without its volatile attributes (`write` gives that
+    text; a replica passes one that reuses the text of unchanged subtrees)."""
     saved = [(name, root.get(name)) for name in VOLATILE_ROOT_ATTRS if root.get(name) is not None]
     for name, _ in saved:
         root.set(name, None)
     try:
-        text = to_xml(root, indent=None)
+        text = write(root)
     finally:
         for name, value in saved:
             root.set(name, value)
@@ -113,28 +119,35 @@ def _match(node: XNode, tag: str, ident: Optional[str]) -> bool:
     return node.tag == tag and (ident is None or node.get("id") == ident)
 
 
-def resolve(root: XNode, path: Sequence[Sequence[Any]]) -> Optional[XNode]:
-    node = root
+def _child(node: XNode, tag: str, ident: Optional[str]) -> Optional[XNode]:
+    for child in node.children:
+        if _match(child, tag, ident):
+            return child
+    return None
+
+
+def walk(root: XNode, path: Sequence[Sequence[Any]]) -> Iterator[XNode]:
+    """The elements on `path` below `root`, in order, as far as they exist."""
+    node: Optional[XNode] = root
     for tag, ident in path:
-        nxt = None
-        for child in node.children:
-            if _match(child, tag, ident):
-                nxt = child
-                break
-        if nxt is None:
-            return None
-        node = nxt
-    return node
+        node = _child(node, tag, ident)  # type: ignore[arg-type]
+        if node is None:
+            return
+        yield node
+
+
+def resolve(root: XNode, path: Sequence[Sequence[Any]]) -> Optional[XNode]:
+    """The element at `path`, or None when any step is missing."""
+    found = list(walk(root, path))
+    if len(found) < len(path):
+        return None
+    return found[-1] if found else root
 
 
 def _ensure(root: XNode, path: Sequence[Sequence[Any]]) -> XNode:
     node = root
     for tag, ident in path:
-        nxt = None
-        for child in node.children:
-            if _match(child, tag, ident):
-                nxt = child
-                break
+        nxt = _child(node, tag, ident)
         if nxt is None:
             nxt = node.sub(tag, {"id": ident} if ident is not None else None)
         node = nxt
@@ -173,21 +186,15 @@ class Cib:
     def digest(self) -> str:
         """`document_digest` of the replica, written with the kept texts of unchanged subtrees."""
         if self._digest is None:
-            root = self.root
-            saved = [(name, root.get(name)) for name in VOLATILE_ROOT_ATTRS if root.get(name) is not None]
-            for name, _ in saved:
-                root.set(name, None)
-            try:
-                text = "".join(self._texts.write(root)) + "\n"
-            finally:
-                for name, value in saved:
-                    root.set(name, value)
-            self._digest = hashlib.md5(text.encode()).hexdigest()
+            self._digest = document_digest(self.root, self._compact)
         return self._digest
+
+    def _compact(self, root: XNode) -> str:
+        return "".join(self._texts.write(root)) + "\n"
 
     def xml(self, indent: Optional[str] = None) -> str:
         if indent is None:
-            return "".join(self._texts.write(self.root)) + "\n"
+            return self._compact(self.root)
         return to_xml(self.root, indent=indent)
 
     def section(self, name: str) -> XNode:
@@ -229,18 +236,9 @@ class Cib:
 
     def _forget_along(self, path: Sequence[Sequence[Any]]) -> None:
         """Forget the kept text of the root and of every existing element on `path`."""
-        node: Optional[XNode] = self.root
         self._texts.forget(self.root)
-        for tag, ident in path:
-            nxt = None
-            for child in node.children:  # type: ignore[union-attr]
-                if _match(child, tag, ident):
-                    nxt = child
-                    break
-            if nxt is None:
-                return
-            self._texts.forget(nxt)
-            node = nxt
+        for node in walk(self.root, path):
+            self._texts.forget(node)
 
     def _apply_one(self, edit: Edit) -> None:
         kind = edit[0]

@@ -73,7 +73,7 @@ from core.cib import acl
 from core.cib.status import parse_transition_key, transition_key
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
-from core.graph import INFINITY, GraphAction, GraphError, chainable
+from core.graph import INFINITY, GraphAction, GraphError, chainable, parse_graph
 from core.messages import crm, lrm
 from core.messages import stonith as st
 from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
@@ -322,6 +322,12 @@ class CrmdMachine:
         self.fencing: dict[str, tuple[int, int, int, str]] = {}
         self.fence_failures: dict[str, int] = {}  # target -> failed fencings in a row
         self.fence_retry_at: Optional[int] = None  # after a failed fencing, scheduling waits
+        # fencing ahead of a new DC's join (see _maybe_fence_ahead): the join round it was asked
+        # for, the targets whose request in flight no graph has taken over yet, and the targets
+        # fenced in the current view while outside it (not fenced twice)
+        self.ahead_round: Optional[int] = None
+        self.fencing_ahead: set[str] = set()
+        self.fenced_in_view: set[str] = set()
         self.had_quorum = False  # since start (watchdog self-fencing only concerns a node that had it)
         # connectivity (ipfail): ping nodes messaging reaches -> this node's `pingd` attribute
         self.ping_nodes: dict[str, bool] = {}
@@ -394,6 +400,7 @@ class CrmdMachine:
             self.prime_at = now_ms + PRIME_QUIET_MS
         if not self.stopped:
             self._maybe_schedule(now_ms, out)
+            self._maybe_fence_ahead(now_ms, out)
             self._sync_devices(now_ms, out)
             self._sync_pingd(now_ms, out)
         return out
@@ -492,6 +499,8 @@ class CrmdMachine:
                 self.pe_request = None
                 self.fsa = "idle"
                 self.need_pe = True
+        elif pending.tag == "ahead":
+            out.append(Log("warn", "the policy engine did not answer in time; the fencing waits for the join"))
         elif pending.tag == "graph":
             out.append(Log("warn", "the transition engine did not take the graph; scheduling again"))
             self.fsa = "idle"
@@ -727,6 +736,8 @@ class CrmdMachine:
                     self.need_pe = True
         elif src == "pengine" and tag == "schedule":
             self._pe_reply(now_ms, pending, msg, out)
+        elif src == "pengine" and tag == "ahead":
+            self._ahead_reply(now_ms, pending, msg, out)
         elif src == "stonithd":
             if tag == "signon":
                 if not msg.ok:
@@ -997,6 +1008,7 @@ class CrmdMachine:
             self.view_incarnation = mine
         if old is None or old.instance != new.instance:
             self.view_since_ms = now_ms
+            self.fenced_in_view = set()
         if old is not None and old.instance == new.instance:
             if old.quorum != new.quorum:
                 out.append(Log("info", f"quorum {'gained' if new.quorum else 'lost'} in view {new.instance}"))
@@ -1984,6 +1996,76 @@ class CrmdMachine:
         out.append(Log("info", f"asking the policy engine for transition {tid} ({self.pe_reason})"))
         self._announce(now_ms, "scheduling", out)
 
+    def _departed_unrecorded(self) -> list[str]:
+        """Nodes outside the view that the replica still shows in the membership, not expected
+        down: the nodes a new DC's policy engine may want fenced."""
+        assert self.view is not None
+        found = []
+        for state in self.cib.section("status").findall("node_state"):
+            uname = state.get("uname") or ""
+            if uname and uname not in self.view.members and (state.get("in_ccm") or "").lower() == "true" \
+                    and state.get("expected") != "down":
+                found.append(uname)
+        return found
+
+    def _maybe_fence_ahead(self, now_ms: int, out: list[object]) -> None:
+        """A new DC fences the nodes its view lost without waiting for its join round (see
+        docs/architecture.md, "Fencing ahead of the join"): its policy engine decides on a copy of
+        the replica with the round's edits as far as they are known; only that graph's fencing
+        actions that wait for nothing are carried out, and the schedule after the join takes them
+        over. Asked once per round, under the guards of a schedule."""
+        rnd = self.round
+        if not self.is_dc or rnd is None or rnd.phase != "collecting" or not rnd.full \
+                or self.ahead_round == rnd.join_id or self.me not in rnd.requests:
+            return
+        if self.stalled or self.isolated or self.fsa != "idle" or self.te_running is not None:
+            return
+        if not self.pengine.up or not self.stonithd.up or not self.comm_up or not fencing.enabled(self.cib):
+            return
+        if self.fence_retry_at is not None and now_ms < self.fence_retry_at:
+            return
+        rejoin = self._rejoin_wait_until()
+        if (rejoin is not None and now_ms < rejoin) or self._alive_outside_view():
+            return
+        if not self._departed_unrecorded():
+            return
+        self.ahead_round = rnd.join_id
+        scratch = Cib.from_xml(self.cib.xml(), "<replica>")
+        scratch.apply(self._join_edits(rnd, now_ms, []))
+        snapshot = scratch.xml()
+        self.transition_id += 1
+        tid = self.transition_id
+        out.append(self.pengine.request(now_ms, lambda rid: PeSchedule(rid, tid, snapshot), "ahead",
+                                        context=(rnd.view, rnd.join_id, tid)))
+        out.append(Log("info", f"asking the policy engine for transition {tid}: the fencing of view "
+                               f"{rnd.view}'s lost nodes, ahead of join {rnd.join_id}"))
+
+    def _ahead_reply(self, now_ms: int, pending: Any, msg: Reply, out: list[object]) -> None:
+        view, join_id, tid = pending.context
+        self.pengine.connected(now_ms, None)
+        if not self.is_dc or self.view is None or self.view.instance != view or self.te_running is not None \
+                or self.stalled or self.isolated:
+            return
+        if not msg.ok or not isinstance(msg.result, dict):
+            out.append(Log("error", f"the policy engine could not schedule transition {tid}: {msg.error}"))
+            return
+        try:
+            graph = parse_graph(str(msg.result.get("graph") or ""))
+        except GraphError as exc:
+            out.append(Log("error", f"transition {tid}: unreadable graph: {exc}"))
+            return
+        for synapse in graph.synapses:
+            action = synapse.action
+            target = action.on_node or ""
+            if action.kind != "crm_event" or action.operation != "stonith" or synapse.inputs or not target \
+                    or target in self.view.members or target in self.fencing or target in self.fenced_in_view:
+                continue
+            self.count("fencing_ahead")
+            out.append(Log("notice", f"transition {tid}: fencing {target} ahead of join {join_id}"))
+            self._fence_action(now_ms, tid, action, out)
+            if target in self.fencing:
+                self.fencing_ahead.add(target)
+
     def _pe_reply(self, now_ms: int, pending: Any, msg: Reply, out: list[object]) -> None:
         if not self.is_dc or self.fsa != "pe" or pending.context != self.transition_id:
             return
@@ -2294,10 +2376,20 @@ class CrmdMachine:
             delay_ms = int(action.attrs.get("CRM_meta_priority_fencing_delay", "0")) * 1000
         except ValueError:
             delay_ms = 0
+        if target in self.fenced_in_view and self.view is not None and target not in self.view.members:
+            # fenced in this view (ahead of a join, or by an older graph) and not back since
+            self.count("fenced_already")
+            out.append(Log("info", f"{target} was fenced already in view {self.view.instance}; not again"))
+            out.append(Send("tengine", TeEvent(tid, action.id, target, action.target_rc, 0, action.target_rc)))
+            return
         old = self.fencing.get(target)
         if old is not None and old[:2] != (tid, action.id):
-            # an older graph's request for the same node: this action takes its place
+            # an older graph's request for the same node (or one made ahead of the join): this
+            # action takes its place
             self.fencing[target] = (tid, action.id, action.target_rc, old[3])
+            if target in self.fencing_ahead:
+                self.fencing_ahead.discard(target)
+                self.count("fencing_taken_over")
             return
         if not self.stonithd.up or self.isolated:
             # (a node that lost every one of its own links is the broken one: it shoots nobody,
@@ -2319,13 +2411,16 @@ class CrmdMachine:
         if wait is None:
             return
         tid, aid, target_rc, _ = wait
+        ahead = target in self.fencing_ahead
+        self.fencing_ahead.discard(target)
         failures = self.fence_failures[target] = self.fence_failures.get(target, 0) + 1
         wait_ms = min(FENCE_RETRY_MAX_MS, FENCE_RETRY_MS << min(failures - 1, 10))
         now = now_ms if now_ms is not None else (self.last_step_ms or 0)
         self.fence_retry_at = now + wait_ms
         out.append(Log("error", f"fencing of {target} failed ({failures} in a row): {why}; its resources stay "
                                 f"where they are; trying again in {wait_ms} ms"))
-        out.append(Send("tengine", TeEvent(tid, aid, target, 1, 4, target_rc)))
+        if not ahead:
+            out.append(Send("tengine", TeEvent(tid, aid, target, 1, 4, target_rc)))
 
     def _fence_notice(self, now_ms: int, rec: dict[str, Any], out: list[object]) -> None:
         """stonithd's report of an operation: a node fenced (by us, a peer or an operator), or a
@@ -2343,14 +2438,18 @@ class CrmdMachine:
         if not self.fence_failures:
             self.fence_retry_at = None
         wait = self.fencing.pop(target, None)
-        if wait is not None:
+        ahead = target in self.fencing_ahead
+        self.fencing_ahead.discard(target)
+        if self.view is not None and target not in self.view.members:
+            self.fenced_in_view.add(target)
+        if wait is not None and not ahead:
             # our graph's fencing: it goes on (the stops it implies, then the recovery)
             tid, aid, target_rc, _ = wait
             out.append(Send("tengine", TeEvent(tid, aid, target, target_rc, 0, target_rc)))
         if self.is_dc:
             ids = rq.node_ids(self.cib)
             self._dc_edits(now_ms, fencing.fenced_edits(self.cib, target, ids.get(target, target)), out)
-            if wait is None:
+            if wait is None or ahead:
                 self._want_pe(f"{target} was fenced", out)
 
     def _graph_event(self, now_ms: int, node: str, result: dict[str, Any], out: list[object]) -> None:

@@ -438,18 +438,27 @@ def escape_attr(value: str) -> str:
 _TEXT_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-def _write(node: XNode, out: list[str], indent: Optional[str], depth: int) -> None:
-    pad = "" if indent is None else indent * depth
-    attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
-    if not node.children and node.text is None:
-        out.append(f"{pad}<{node.tag}{attrs}/>")
-        return
-    if not node.children:
-        out.append(f"{pad}<{node.tag}{attrs}>{node.text.translate(_TEXT_ESCAPE)}</{node.tag}>")
-        return
-    out.append(f"{pad}<{node.tag}{attrs}>")
+def _attr_text(node: XNode) -> str:
+    return "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
+
+
+def _open(node: XNode, out: list[str], pad: str) -> None:
+    """The start tag and text of an element that has children (its children and end tag follow)."""
+    out.append(f"{pad}<{node.tag}{_attr_text(node)}>")
     if node.text is not None:
         out.append(node.text.translate(_TEXT_ESCAPE))
+
+
+def _write(node: XNode, out: list[str], indent: Optional[str], depth: int) -> None:
+    pad = "" if indent is None else indent * depth
+    if not node.children:
+        attrs = _attr_text(node)
+        if node.text is None:
+            out.append(f"{pad}<{node.tag}{attrs}/>")
+        else:
+            out.append(f"{pad}<{node.tag}{attrs}>{node.text.translate(_TEXT_ESCAPE)}</{node.tag}>")
+        return
+    _open(node, out, pad)
     for child in node.children:
         _write(child, out, indent, depth + 1)
     out.append(f"{pad}</{node.tag}>")
@@ -528,10 +537,7 @@ class SubtreeTexts:
         if not node.children:
             _write(node, out, None, 0)
             return
-        attrs = "".join(f' {k}="{v.translate(_ATTR_ESCAPE)}"' for k, v in zip(node.idx, node.vals))
-        out.append(f"<{node.tag}{attrs}>")
-        if node.text is not None:
-            out.append(node.text.translate(_TEXT_ESCAPE))
+        _open(node, out, "")
         for child in node.children:
             self._element(child, out, depth + 1)
         out.append(f"</{node.tag}>")

@@ -9,6 +9,7 @@ from typing import Optional
 
 import pytest
 
+from core.graph import GraphAction
 from core.messages.te import TeEvent
 from core.sansio import Send
 from crmd.machine import CrmdMachine
@@ -100,6 +101,63 @@ def test_without_a_device_nothing_of_a_lost_node_is_started():
     cluster.pause(victim)
     cluster.run_until(cluster.now_ms + 8000)
     assert agents.where(cluster)["svc"] == [victim]
+
+
+@pytest.mark.parametrize("mode, seed", [("crm", 7), ("crm", 11), ("haresources", 7)])
+def test_a_dc_that_hangs_is_fenced_ahead_of_its_successors_join_and_only_once(mode, seed):
+    """The DC hangs: its successor asks for the fencing while its join round still collects
+    (the schedule after the join would come a round later), the schedule after the join takes
+    that request over instead of firing a second one, and the node is fenced exactly once before
+    anything it ran starts elsewhere."""
+    cluster, checker = fenced_cluster(["node1", "node2", "node3", "node4"], seed=seed, mode=mode)
+    old_dc = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
+    paused_at = cluster.now_ms
+    cluster.pause(old_dc)
+    succ = {}
+
+    def asked_and_joined() -> bool:
+        for name in cluster.names:
+            crmd = crmd_of(cluster, name) if name != old_dc else None
+            if crmd is None or not crmd.is_dc:
+                continue
+            if old_dc in crmd.fencing and "asked" not in succ:
+                succ["asked"] = (name, cluster.now_ms, crmd.round.phase if crmd.round else "none")
+            if crmd.round is not None and crmd.round.phase == "done" and "joined" not in succ:
+                succ["joined"] = (name, cluster.now_ms)
+        return "asked" in succ and "joined" in succ
+    run_until_true(cluster, asked_and_joined, 6000, "the successor fenced and joined", step_ms=1)
+    name, asked_at, phase = succ["asked"]
+    assert phase == "collecting" and asked_at < succ["joined"][1], succ
+    successor = crmd_of(cluster, name)
+    assert successor.counters.get("fencing_ahead", 0) == 1, successor.counters
+    run_until_true(cluster, lambda: settled(cluster) and simfence.last_fenced(cluster, old_dc) is not None
+                   and cluster.nodes[old_dc].up, 15_000, "fenced, rebooted and settled")
+    shots = [(t, target) for t, _ex, target, op in simfence.devices(cluster).fenced_log
+             if t >= paused_at and op != "on"]
+    assert shots == [(shots[0][0], old_dc)], shots
+    assert checker.starts_checked > 0
+
+
+def test_a_node_fenced_in_this_view_is_not_fenced_again_while_it_stays_out():
+    """Once a node outside the view was fenced, a later graph's fencing of it (one computed
+    before the record of that fencing reached the engine) is confirmed at once, without a second
+    shot; once the node is back in a view, fencing it is a real request again."""
+    cluster, _ = fenced_cluster(["node1", "node2", "node3"])
+    dc_name = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
+    dc = crmd_of(cluster, dc_name)
+    victim = next(n for n in cluster.names if n != dc_name)
+    cluster.pause(victim)
+    run_until_true(cluster, lambda: simfence.last_fenced(cluster, victim) is not None
+                   and victim in dc.fenced_in_view, 6000, "fenced")
+    assert victim not in dc.view.members
+    action = GraphAction(id=1, kind="crm_event", operation="stonith", operation_key=f"stonith-{victim}-reboot",
+                         on_node=victim, attrs={"CRM_meta_stonith_action": "reboot"})
+    out: list = []
+    dc._fence_action(cluster.now_ms, 999, action, out)
+    assert [type(e.msg).__name__ for e in out if isinstance(e, Send)] == ["TeEvent"], out
+    assert dc.counters.get("fenced_already") == 1 and victim not in dc.fencing
+    run_until_true(cluster, lambda: victim in dc.view.members, 8000, "back in the view")
+    assert victim not in dc.fenced_in_view
 
 
 # -- broken cores -------------------------------------------------------------------------------------
