@@ -12,7 +12,10 @@ by bench/pengine.py's inputs, and times after each change, alternated in the sam
 
 - baseline: `document_digest` (the whole document written anew, then MD5);
 - ours: `Cib.digest()` on the replica that keeps subtree texts;
-- and `Cib.xml()` against `to_xml(root, indent=None)`.
+- and `Cib.xml()` against `to_xml(root, indent=None)`;
+- every `--ahead-every` changes, the snapshot a new DC gives its policy engine for the fencing
+  ahead of its join (one node's departure recorded, the quorum and the DC set): a parsed copy of
+  the replica with the edits applied, against `Overlay` (only the edited elements copied).
 
 Printed: median and p99 in ms, and the ratio ours / baseline of the medians.
 """
@@ -32,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from core.cib.xmltree import parse_xml_file, to_xml  # noqa: E402
 from crmd import requests as rq  # noqa: E402
-from crmd.cib import Cib, document_digest  # noqa: E402
+from crmd.cib import Cib, Overlay, document_digest  # noqa: E402
 from pengine import make_inputs, p99  # noqa: E402  (bench/pengine.py)
 
 
@@ -53,12 +56,39 @@ def op_edits(cib: Cib, rnd: random.Random) -> list:
     return [("put", rq.lrm_path(nid) + (("lrm_resource", rsc), ("lrm_rsc_op", f"{rsc}_monitor_10000")), op)]
 
 
-def measure(path: pathlib.Path, changes: int, seed: int) -> dict[str, list[float]]:
+def departure_edits(cib: Cib, rnd: random.Random) -> list:
+    """What a new DC's join writes for a node that left (as crmd's _node_gone_edits) and itself."""
+    state = rnd.choice(cib.section("status").findall("node_state"))
+    nid = state.get("id") or ""
+    edits: list = [("set", rq.state_path(nid), {"in_ccm": "false", "crmd": "offline", "join": "down"})]
+    if state.find("transient_attributes") is not None:
+        edits.append(("del", rq.state_path(nid) + (("transient_attributes", nid),)))
+    edits.append(("set", (), {"have-quorum": "1", "dc-uuid": "bench-dc"}))
+    return edits
+
+
+def measure(path: pathlib.Path, changes: int, seed: int, ahead_every: int) -> dict[str, list[float]]:
     cib = Cib(parse_xml_file(str(path)))
     rnd = random.Random(seed)
     cib.digest()
-    times: dict[str, list[float]] = {"digest base": [], "digest ours": [], "xml base": [], "xml ours": []}
-    for _ in range(changes):
+    times: dict[str, list[float]] = {"digest base": [], "digest ours": [], "xml base": [], "xml ours": [],
+                                     "ahead base": [], "ahead ours": []}
+    for change in range(changes):
+        if change % ahead_every == 0:
+            edits = departure_edits(cib, rnd)
+            t0 = time.perf_counter()
+            copy = Cib.from_xml(cib.xml())
+            copy.apply(edits, bump=False)
+            text_base = copy.xml()
+            t1 = time.perf_counter()
+            overlay = Overlay(cib)
+            overlay.apply(edits, bump=False)
+            text_ours = overlay.xml()
+            t2 = time.perf_counter()
+            if text_base != text_ours:
+                sys.exit(f"{path}: the overlay's text differs from the copy's")
+            times["ahead base"].append((t1 - t0) * 1000)
+            times["ahead ours"].append((t2 - t1) * 1000)
         cib.apply(op_edits(cib, rnd))
         t0 = time.perf_counter()
         base = document_digest(cib.root)
@@ -85,22 +115,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="5x10,3x100,8x1000", help="comma-separated MxN list")
     p.add_argument("--changes", type=int, default=201)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--ahead-every", type=int, default=10)
     p.add_argument("--workdir", default="/tmp/pyhb-bench-pengine")
     args = p.parse_args(argv)
     workdir = pathlib.Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     hb = str(ROOT / ".venv" / "bin" / "hb")
     print(f"{'size':>9} {'bytes':>10} | {'digest: whole':>14} {'kept':>14} {'ratio':>6} | "
-          f"{'text: whole':>14} {'kept':>14} {'ratio':>6}   (ms median / p99)")
+          f"{'text: whole':>14} {'kept':>14} {'ratio':>6} | {'ahead: copy':>16} {'overlay':>14} {'ratio':>6}"
+          "   (ms median / p99)")
     for size in args.sizes.split(","):
         m, n = (int(x) for x in size.lower().split("x"))
         steady = make_inputs(m, n, workdir, 600.0, hb)["steady"]
-        t = measure(steady, args.changes, args.seed)
+        t = measure(steady, args.changes, args.seed, args.ahead_every)
         med = {k: statistics.median(v) for k, v in t.items()}
         show = {k: f"{med[k]:.3f} / {p99(v):.3f}" for k, v in t.items()}
         print(f"{size:>9} {steady.stat().st_size:>10} | {show['digest base']:>14} {show['digest ours']:>14} "
               f"{med['digest ours'] / med['digest base']:>6.2f} | {show['xml base']:>14} {show['xml ours']:>14} "
-              f"{med['xml ours'] / med['xml base']:>6.2f}")
+              f"{med['xml ours'] / med['xml base']:>6.2f} | {show['ahead base']:>16} {show['ahead ours']:>14} "
+              f"{med['ahead ours'] / med['ahead base']:>6.2f}")
     return 0
 
 

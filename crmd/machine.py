@@ -91,7 +91,7 @@ from core import wire
 from crmd import fencing
 from crmd.chain import ChainError, Chains, parse_then
 from crmd import requests as rq
-from crmd.cib import FEATURE_SET, Cib, CibError, Edit, from_wire, version_of, wire_edits
+from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, version_of, wire_edits
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
                            split_user_data, user_data)
 
@@ -328,6 +328,7 @@ class CrmdMachine:
         self.ahead_round: Optional[int] = None
         self.fencing_ahead: set[str] = set()
         self.fenced_in_view: set[str] = set()
+        self.heard_again_ms: dict[str, int] = {}  # node -> when messaging last began to hear it again
         self.had_quorum = False  # since start (watchdog self-fencing only concerns a node that had it)
         # connectivity (ipfail): ping nodes messaging reaches -> this node's `pingd` attribute
         self.ping_nodes: dict[str, bool] = {}
@@ -1129,6 +1130,8 @@ class CrmdMachine:
             return
         if ev.node_type == "normal":
             if _heard(ev.status, ev.generation):
+                if node not in self.alive:
+                    self.heard_again_ms[node] = now_ms
                 self.alive.add(node)
             else:
                 self.alive.discard(node)
@@ -2030,9 +2033,9 @@ class CrmdMachine:
         if not self._departed_unrecorded():
             return
         self.ahead_round = rnd.join_id
-        scratch = Cib.from_xml(self.cib.xml(), "<replica>")
-        scratch.apply(self._join_edits(rnd, now_ms, []))
-        snapshot = scratch.xml()
+        overlay = Overlay(self.cib)  # (copies only what the edits change)
+        overlay.apply(self._join_edits(rnd, now_ms, []), bump=False)
+        snapshot = overlay.xml()
         self.transition_id += 1
         tid = self.transition_id
         out.append(self.pengine.request(now_ms, lambda rid: PeSchedule(rid, tid, snapshot), "ahead",
@@ -2383,6 +2386,19 @@ class CrmdMachine:
             out.append(Send("tengine", TeEvent(tid, action.id, target, action.target_rc, 0, action.target_rc)))
             return
         old = self.fencing.get(target)
+        back_ms = self.heard_again_ms.get(target)
+        if old is None and kind != "on" and target in self.alive and back_ms is not None \
+                and now_ms - back_ms < self.config.settle_ms and self.view is not None \
+                and target not in self.view.members:
+            # lost when the graph was made, heard again since: stonithd gives up a fencing whose
+            # target comes back before its device ran, and the same holds when it came back
+            # before we asked (a partition healing while an earlier fencing ran). It joins, and
+            # its history says what it runs; still outside the view after settle_ms, it is fenced
+            self.count("fencing_target_back")
+            self.fencing[target] = (tid, action.id, action.target_rc, "")
+            self._fence_failed(target, f"{target} came back before it was fenced "
+                                       f"(heard again {now_ms - back_ms} ms ago)", out, now_ms)
+            return
         if old is not None and old[:2] != (tid, action.id):
             # an older graph's request for the same node (or one made ahead of the join): this
             # action takes its place

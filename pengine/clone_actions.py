@@ -310,7 +310,7 @@ def clone_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, t
     changed = 0
     if then.rsc is None:
         return changed
-    changed |= update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    changed |= update_ordered_actions(ws, rsc, first, then, node, flags, filt, otype)
     for then_child in then.rsc.children:
         child_action = act.find_first_action(then_child.actions, None, then.task, node)
         if child_action is None:

@@ -16,9 +16,15 @@ from core.cib.scores import INFINITY
 from core.cib.status import op_key, parse_op_key
 from pengine import actions as act
 from pengine import model as m
+# the flags as module names: the flag propagation tests them ~20 times per ordering
 from pengine.model import (A_MIGRATE_RUNNABLE, A_OPTIONAL, A_PSEUDO, A_REQUIRES_ANY,
-                           A_RUNNABLE, CLONE, GROUP, PRIMITIVE, Action, Node, Ordering,
-                           Resource, WorkingSet)
+                           A_RUNNABLE, A_DANGLE, A_PRINT_ALWAYS, O_ASYMMETRICAL,
+                           O_IMPLIES_FIRST, O_IMPLIES_FIRST_MIGRATABLE,
+                           O_IMPLIES_FIRST_PRINTED, O_IMPLIES_THEN, O_IMPLIES_THEN_ON_NODE,
+                           O_IMPLIES_THEN_PRINTED, O_NONE, O_ONE_OR_MORE, O_OPTIONAL, O_PROBE,
+                           O_PROMOTED_IMPLIES_FIRST, O_PSEUDO_LEFT, O_RESTART, O_RUNNABLE_LEFT,
+                           O_SAME_NODE, O_THEN_CANCELS_FIRST, CLONE, GROUP, PRIMITIVE, Action,
+                           Node, Ordering, Resource, WorkingSet)
 from pengine.probes import order_probes
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
@@ -64,9 +70,9 @@ def _order_then(ws: WorkingSet, first_action: Optional[Action], rsc: Resource,
     if not then_actions:
         return
     if first_action is not None and first_action.rsc is rsc and \
-            (first_action.flags & m.A_DANGLE):
-        flags &= ~m.O_IMPLIES_THEN
-    if first_action is None and not (flags & m.O_IMPLIES_THEN):
+            (first_action.flags & A_DANGLE):
+        flags &= ~O_IMPLIES_THEN
+    if first_action is None and not (flags & O_IMPLIES_THEN):
         return
     for then in then_actions:
         if first_action is not None:
@@ -172,20 +178,18 @@ _PRIMITIVE_TASK = {"stopped": "stop", "running": "start", "demoted": "demote",
                    "promoted": "promote"}
 
 
-def _complex_task(rsc: Resource, task: str) -> str:
-    if rsc.variant == PRIMITIVE:
-        return _PRIMITIVE_TASK.get(task, task)
-    return task
-
-
 def group_action_flags(action: Action, node: Optional[Node]) -> int:
     flags = A_OPTIONAL | A_RUNNABLE | A_PSEUDO
     assert action.rsc is not None
+    # asked for each ordering of a group action (~200 times a transition at 3/100, each over
+    # all members): the members' task computed once, their method called directly
+    own_task = action.task
+    primitive_task = _PRIMITIVE_TASK.get(own_task, own_task)
     for member in action.rsc.children:
-        task = _complex_task(member, action.task)
+        task = primitive_task if member.variant == PRIMITIVE else own_task
         member_action = act.find_first_action(member.actions, None, task, node)
         if member_action is not None:
-            member_flags = action_flags(member_action, node)
+            member_flags = member.methods.action_flags(member_action, node)
             if (flags & A_OPTIONAL) and not (member_flags & A_OPTIONAL):
                 flags &= ~A_OPTIONAL
                 action.flags &= ~A_OPTIONAL
@@ -214,11 +218,11 @@ def _flags_for_ordering(action: Action, node: Optional[Node]) -> int:
     rsc = action.rsc
     if rsc is None:
         return action.flags
-    flags = action_flags(action, None)
+    flags = rsc.methods.action_flags(action, None)
     if node is None or rsc.variant != CLONE:
         return flags
     runnable = flags & A_RUNNABLE
-    flags = action_flags(action, node)
+    flags = rsc.methods.action_flags(action, node)
     if runnable and not (flags & A_RUNNABLE):
         flags |= A_RUNNABLE
     return flags
@@ -295,15 +299,9 @@ def update(ws: WorkingSet, rsc: Resource, first: Action, then: Action, node: Opt
     return rsc.methods.update_ordered_actions(ws, rsc, first, then, node, flags, filt, otype)
 
 
-def primitive_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
-                                     node: Optional[Node], flags: int, filt: int,
-                                     otype: int) -> int:
-    return update_ordered_actions(ws, first, then, node, flags, filt, otype)
-
-
 def group_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, then: Action,
                                  node: Optional[Node], flags: int, filt: int, otype: int) -> int:
-    changed = update_ordered_actions(ws, first, then, node, flags, filt, otype)
+    changed = update_ordered_actions(ws, rsc, first, then, node, flags, filt, otype)
     for member in rsc.children:
         member_action = act.find_first_action(member.actions, None, then.task, node)
         if member_action is not None:
@@ -344,41 +342,44 @@ def _restart(first: Action, then: Action, filt: int) -> None:
         _clear_because(then, A_RUNNABLE, first)
 
 
-def update_ordered_actions(ws: WorkingSet, first: Action, then: Action, node: Optional[Node],
-                           flags: int, filt: int, otype: int) -> int:
-    """pcmk__update_ordered_actions (primitive method)."""
+def update_ordered_actions(ws: WorkingSet, rsc: Optional[Resource], first: Action, then: Action,
+                           node: Optional[Node], flags: int, filt: int, otype: int) -> int:
+    """pcmk__update_ordered_actions: the primitive method itself (rsc, the method's resource,
+    is not read), which the group and clone methods call for their own action first. One
+    function, not a wrapper dropping rsc: the flag propagation calls it ~700 times a
+    transition at 3/100."""
     changed = 0
     then_flags = then.flags
     first_flags = first.flags
-    if otype & m.O_ASYMMETRICAL:
+    if otype & O_ASYMMETRICAL:
         _asymmetric(first, then)
-    if (otype & m.O_IMPLIES_FIRST) and not (then_flags & A_OPTIONAL):
+    if (otype & O_IMPLIES_FIRST) and not (then_flags & A_OPTIONAL):
         if (filt & A_OPTIONAL) and not (flags & A_OPTIONAL) and (first_flags & A_OPTIONAL):
             _clear_because(first, A_OPTIONAL, then)
         if (flags & A_MIGRATE_RUNNABLE) and not (then.flags & A_MIGRATE_RUNNABLE):
             _clear_because(first, A_MIGRATE_RUNNABLE, then)
-    if (otype & m.O_PROMOTED_IMPLIES_FIRST) and then.rsc is not None and \
+    if (otype & O_PROMOTED_IMPLIES_FIRST) and then.rsc is not None and \
             then.rsc.role == m.ROLE_PROMOTED and (filt & A_OPTIONAL) and \
             not (then.flags & A_OPTIONAL):
         _clear_because(first, A_OPTIONAL, then)
         if (first.flags & A_MIGRATE_RUNNABLE) and not (then.flags & A_MIGRATE_RUNNABLE):
             _clear_because(first, A_MIGRATE_RUNNABLE, then)
-    if (otype & m.O_IMPLIES_FIRST_MIGRATABLE) and (filt & A_OPTIONAL):
+    if (otype & O_IMPLIES_FIRST_MIGRATABLE) and (filt & A_OPTIONAL):
         if not ((then.flags & A_MIGRATE_RUNNABLE) and (then.flags & A_RUNNABLE)):
             _clear_because(first, A_RUNNABLE, then)
         if not (then.flags & A_OPTIONAL):
             _clear_because(first, A_OPTIONAL, then)
-    if (otype & m.O_PSEUDO_LEFT) and (filt & A_OPTIONAL) and not (first.flags & A_RUNNABLE):
+    if (otype & O_PSEUDO_LEFT) and (filt & A_OPTIONAL) and not (first.flags & A_RUNNABLE):
         _clear_because(then, A_MIGRATE_RUNNABLE, first)
         then.flags &= ~A_PSEUDO
-    if (otype & m.O_RUNNABLE_LEFT) and (filt & A_RUNNABLE) and (then.flags & A_RUNNABLE) and \
+    if (otype & O_RUNNABLE_LEFT) and (filt & A_RUNNABLE) and (then.flags & A_RUNNABLE) and \
             not (flags & A_RUNNABLE):
         _clear_because(then, A_RUNNABLE, first)
         _clear_because(then, A_MIGRATE_RUNNABLE, first)
-    if (otype & m.O_IMPLIES_THEN) and (filt & A_OPTIONAL) and (then.flags & A_OPTIONAL) and \
+    if (otype & O_IMPLIES_THEN) and (filt & A_OPTIONAL) and (then.flags & A_OPTIONAL) and \
             not (flags & A_OPTIONAL) and not (first.flags & A_MIGRATE_RUNNABLE):
         _clear_because(then, A_OPTIONAL, first)
-    if otype & m.O_RESTART:
+    if otype & O_RESTART:
         _restart(first, then, filt)
     if then_flags != then.flags:
         changed |= UPDATED_THEN
@@ -393,77 +394,81 @@ def _update_for_ordering_flags(ws: WorkingSet, first: Action, then: Action, firs
                                then_flags: int, order: list) -> int:
     changed = 0
     node = then.node
+    then_rsc = then.rsc
+    # rsc->cmds->update_ordered_actions of `then`'s resource, called directly (not through
+    # update(): one frame less for each of ~700 calls a transition at 3/100)
+    then_update = None if then_rsc is None else then_rsc.methods.update_ordered_actions
     otype = order[1]
-    if otype & m.O_IMPLIES_THEN_ON_NODE:
-        otype = (otype & ~m.O_IMPLIES_THEN_ON_NODE) | m.O_IMPLIES_THEN
+    if otype & O_IMPLIES_THEN_ON_NODE:
+        otype = (otype & ~O_IMPLIES_THEN_ON_NODE) | O_IMPLIES_THEN
         order[1] = otype
         node = first.node
-    if otype & m.O_IMPLIES_THEN:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags & A_OPTIONAL,
-                              A_OPTIONAL, m.O_IMPLIES_THEN)
+    if otype & O_IMPLIES_THEN:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags & A_OPTIONAL,
+                                   A_OPTIONAL, O_IMPLIES_THEN)
         elif not (first_flags & A_OPTIONAL) and (then.flags & A_OPTIONAL):
             then.flags &= ~A_OPTIONAL
             changed |= UPDATED_THEN
-    if (otype & m.O_RESTART) and then.rsc is not None:
-        changed |= update(ws, then.rsc, first, then, node, first_flags,
-                          A_OPTIONAL | A_RUNNABLE, m.O_RESTART)
-    if otype & m.O_IMPLIES_FIRST:
+    if (otype & O_RESTART) and then_rsc is not None:
+        changed |= then_update(ws, then_rsc, first, then, node, first_flags,
+                          A_OPTIONAL | A_RUNNABLE, O_RESTART)
+    if otype & O_IMPLIES_FIRST:
         if first.rsc is not None:
             changed |= update(ws, first.rsc, first, then, node, first_flags, A_OPTIONAL,
-                              m.O_IMPLIES_FIRST)
+                              O_IMPLIES_FIRST)
         elif not (first_flags & A_OPTIONAL) and (first.flags & A_RUNNABLE):
             first.flags &= ~A_RUNNABLE
             changed |= UPDATED_FIRST
-    if otype & m.O_PROMOTED_IMPLIES_FIRST:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags & A_OPTIONAL,
-                              A_OPTIONAL, m.O_PROMOTED_IMPLIES_FIRST)
-    if otype & m.O_ONE_OR_MORE:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
-                              m.O_ONE_OR_MORE)
+    if otype & O_PROMOTED_IMPLIES_FIRST:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags & A_OPTIONAL,
+                                   A_OPTIONAL, O_PROMOTED_IMPLIES_FIRST)
+    if otype & O_ONE_OR_MORE:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
+                                   O_ONE_OR_MORE)
         elif first_flags & A_RUNNABLE:
             then.runnable_before += 1
             if then.runnable_before >= then.required_runnable_before and \
                     not (then.flags & A_RUNNABLE):
                 then.flags |= A_RUNNABLE
                 changed |= UPDATED_THEN
-    if (otype & m.O_PROBE) and then.rsc is not None:
+    if (otype & O_PROBE) and then_rsc is not None:
         if not (first_flags & A_RUNNABLE) and first.rsc is not None and first.rsc.running_on:
-            order[1] = m.O_NONE
+            order[1] = O_NONE
         else:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
-                              m.O_RUNNABLE_LEFT)
-    if otype & m.O_RUNNABLE_LEFT:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
-                              m.O_RUNNABLE_LEFT)
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
+                                   O_RUNNABLE_LEFT)
+    if otype & O_RUNNABLE_LEFT:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
+                                   O_RUNNABLE_LEFT)
         elif not (first_flags & A_RUNNABLE) and (then.flags & A_RUNNABLE):
             then.flags &= ~A_RUNNABLE
             changed |= UPDATED_THEN
-    if otype & m.O_IMPLIES_FIRST_MIGRATABLE:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_OPTIONAL,
-                              m.O_IMPLIES_FIRST_MIGRATABLE)
-    if otype & m.O_PSEUDO_LEFT:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_OPTIONAL,
-                              m.O_PSEUDO_LEFT)
-    if otype & m.O_OPTIONAL:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
-                              m.O_OPTIONAL)
-    if otype & m.O_ASYMMETRICAL:
-        if then.rsc is not None:
-            changed |= update(ws, then.rsc, first, then, node, first_flags, A_RUNNABLE,
-                              m.O_ASYMMETRICAL)
-    if (first.flags & A_RUNNABLE) and (otype & m.O_IMPLIES_THEN_PRINTED) and \
+    if otype & O_IMPLIES_FIRST_MIGRATABLE:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_OPTIONAL,
+                                   O_IMPLIES_FIRST_MIGRATABLE)
+    if otype & O_PSEUDO_LEFT:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_OPTIONAL,
+                                   O_PSEUDO_LEFT)
+    if otype & O_OPTIONAL:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
+                                   O_OPTIONAL)
+    if otype & O_ASYMMETRICAL:
+        if then_rsc is not None:
+            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
+                                   O_ASYMMETRICAL)
+    if (first.flags & A_RUNNABLE) and (otype & O_IMPLIES_THEN_PRINTED) and \
             not (first_flags & A_OPTIONAL):
-        then.flags |= m.A_PRINT_ALWAYS
-    if (otype & m.O_IMPLIES_FIRST_PRINTED) and not (then_flags & A_OPTIONAL):
-        first.flags |= m.A_PRINT_ALWAYS
-    if (otype & (m.O_IMPLIES_THEN | m.O_IMPLIES_FIRST | m.O_RESTART)) and \
+        then.flags |= A_PRINT_ALWAYS
+    if (otype & O_IMPLIES_FIRST_PRINTED) and not (then_flags & A_OPTIONAL):
+        first.flags |= A_PRINT_ALWAYS
+    if (otype & (O_IMPLIES_THEN | O_IMPLIES_FIRST | O_RESTART)) and \
             first.rsc is not None and not first.rsc.managed and first.rsc.blocked and \
             not (first.flags & A_RUNNABLE) and first.task == "stop":
         if then.flags & A_RUNNABLE:
@@ -495,26 +500,28 @@ def update_action(ws: WorkingSet, then: Action) -> None:
         if then.required_runnable_before == 0:
             then.required_runnable_before = 1
         then.flags &= ~A_RUNNABLE
-    for wrapper in list(reversed(then.before)):
+    then_rsc = then.rsc
+    for wrapper in then.before[::-1]:  # a copy: orderings may be added while it runs
         first = wrapper[0]
+        first_rsc = first.rsc
         then_node = then.node
         first_node = first.node
-        if first.rsc is not None and first.rsc.variant == GROUP and first.task == "start":
-            first_node = _location_of(first.rsc)
-        if then.rsc is not None and then.rsc.variant == GROUP and then.task == "start":
-            then_node = _location_of(then.rsc)
-        if (wrapper[1] & m.O_SAME_NODE) and first_node is not None and then_node is not None \
+        if first_rsc is not None and first_rsc.variant == GROUP and first.task == "start":
+            first_node = _location_of(first_rsc)
+        if then_rsc is not None and then_rsc.variant == GROUP and then.task == "start":
+            then_node = _location_of(then_rsc)
+        if (wrapper[1] & O_SAME_NODE) and first_node is not None and then_node is not None \
                 and first_node is not then_node:
-            wrapper[1] = m.O_NONE
+            wrapper[1] = O_NONE
             continue
         changed &= ~UPDATED_FIRST
-        if first.rsc is not None and (wrapper[1] & m.O_THEN_CANCELS_FIRST) and \
+        if first_rsc is not None and (wrapper[1] & O_THEN_CANCELS_FIRST) and \
                 not (then.flags & A_OPTIONAL):
             first.flags |= A_OPTIONAL
             if first.task == "reload-agent":
-                first.rsc.reload = False
-        if first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc \
-                and not _is_parent(then.rsc, first.rsc):
+                first_rsc.reload = False
+        if first_rsc is not None and then_rsc is not None and first_rsc is not then_rsc \
+                and not _is_parent(then_rsc, first_rsc):
             first = _action_for_ordering(first)
         if first is wrapper[0]:
             first_flags = _flags_for_ordering(first, then_node)
@@ -523,7 +530,7 @@ def update_action(ws: WorkingSet, then: Action) -> None:
                                                   wrapper)
         elif act.order_actions(first, then, wrapper[1]):
             changed |= UPDATED_THEN
-            wrapper[1] = m.O_NONE
+            wrapper[1] = O_NONE
         if changed & UPDATED_FIRST:
             for after in list(reversed(first.after)):
                 update_action(ws, after[0])
@@ -539,3 +546,6 @@ def update_action(ws: WorkingSet, then: Action) -> None:
         update_action(ws, then)
         for after in list(reversed(then.after)):
             update_action(ws, after[0])
+
+
+primitive_update_ordered_actions = update_ordered_actions  # the primitive method record's entry

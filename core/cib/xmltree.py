@@ -512,13 +512,15 @@ class SubtreeTexts:
             for child in node.children:
                 self.forget_subtree(child, depth + 1)
 
-    def write(self, root: XNode) -> list[str]:
-        """The pieces of the compact text of `root`, without the final newline of `to_xml`."""
+    def write(self, root: XNode, keep: bool = True) -> list[str]:
+        """The pieces of the compact text of `root`, without the final newline of `to_xml`.
+        With `keep` false, texts written anew are not kept (a passing copy of the tree that
+        shares most of its elements with the owner's, see crmd/cib.py `Overlay`)."""
         out: list[str] = []
-        self._element(root, out, 0)
+        self._element(root, out, 0, keep)
         return out
 
-    def _element(self, node: XNode, out: list[str], depth: int) -> None:
+    def _element(self, node: XNode, out: list[str], depth: int, keep: bool) -> None:
         if depth in self.depths:
             hit = self._texts.get(id(node))
             if hit is None or hit[0] is not node:
@@ -526,18 +528,19 @@ class SubtreeTexts:
                 if depth == self.deepest:
                     _write(node, piece, None, 0)
                 else:
-                    self._open_children_close(node, piece, depth)
+                    self._open_children_close(node, piece, depth, keep)
                 hit = (node, "".join(piece))
-                self._texts[id(node)] = hit
+                if keep:
+                    self._texts[id(node)] = hit
             out.append(hit[1])
         else:
-            self._open_children_close(node, out, depth)
+            self._open_children_close(node, out, depth, keep)
 
-    def _open_children_close(self, node: XNode, out: list[str], depth: int) -> None:
+    def _open_children_close(self, node: XNode, out: list[str], depth: int, keep: bool) -> None:
         if not node.children:
             _write(node, out, None, 0)
             return
         _open(node, out, "")
         for child in node.children:
-            self._element(child, out, depth + 1)
+            self._element(child, out, depth + 1, keep)
         out.append(f"</{node.tag}>")

@@ -160,6 +160,42 @@ def test_a_node_fenced_in_this_view_is_not_fenced_again_while_it_stays_out():
     assert victim not in dc.fenced_in_view
 
 
+def test_a_lost_node_heard_again_before_its_fencing_was_asked_is_not_fenced_but_joined():
+    """A graph fences two lost nodes one after the other; the partition heals while the first
+    fencing runs, so messaging hears the second again before its fencing is asked. stonithd
+    gives up a fencing whose target comes back before its device runs; the DC does the same for
+    one that came back before it asked (within settle_ms): the action fails, the node joins and
+    its own history says what it runs. Past settle_ms still outside the view, it is fenced."""
+    cluster, _ = fenced_cluster(["node1", "node2", "node3"])
+    dc_name = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
+    dc = crmd_of(cluster, dc_name)
+    victim = next(n for n in cluster.names if n != dc_name)
+    for other in cluster.names:
+        if other != victim:
+            cluster.network.cut(victim, other, True)
+            cluster.network.cut(other, victim, True)
+    run_until_true(cluster, lambda: victim not in dc.view.members, 4000, "the victim left the view")
+    cluster.run_until(cluster.now_ms + 1)
+    for other in cluster.names:
+        if other != victim:
+            cluster.network.cut(victim, other, False)
+            cluster.network.cut(other, victim, False)
+    run_until_true(cluster, lambda: victim in dc.alive, 2000, "heard again", step_ms=1)
+    assert victim not in dc.view.members
+    action = GraphAction(id=1, kind="crm_event", operation="stonith", operation_key=f"stonith-{victim}-reboot",
+                         on_node=victim, attrs={"CRM_meta_stonith_action": "reboot"})
+    out: list = []
+    dc._fence_action(cluster.now_ms, 999, action, out)
+    events = [e.msg for e in out if isinstance(e, Send)]
+    assert [type(m).__name__ for m in events] == ["TeEvent"] and events[0].rc != 0, out
+    assert dc.counters.get("fencing_target_back") == 1 and victim not in dc.fencing
+    # past settle_ms, a node still outside the view is fenced all the same
+    out = []
+    dc._fence_action(dc.heard_again_ms[victim] + dc.config.settle_ms, 1000, action, out)
+    assert any(isinstance(e, Send) and type(e.msg).__name__ == "StFence" for e in out), out
+    dc.fencing.pop(victim, None)
+
+
 # -- broken cores -------------------------------------------------------------------------------------
 class LyingFencer(StonithMachine):
     """Reports every fencing as done without powering anything off."""

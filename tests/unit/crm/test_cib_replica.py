@@ -8,7 +8,7 @@ import random
 
 from core.cib.xmltree import to_xml
 from crmd import requests as rq
-from crmd.cib import Cib, document_digest, empty_cib, from_wire, wire_edits
+from crmd.cib import Cib, Overlay, document_digest, empty_cib, from_wire, wire_edits
 
 PRIMITIVES = """<resources>
   <primitive id="d1" class="ocf" provider="pacemaker" type="Dummy">
@@ -133,3 +133,24 @@ def test_the_digest_and_text_written_from_kept_subtrees_are_those_of_the_whole_d
 
 def _at_depths(node, depths, depth: int = 0) -> int:
     return (depth in depths) + sum(_at_depths(c, depths, depth + 1) for c in node.children)
+
+
+def test_an_overlay_is_the_replica_with_the_edits_and_leaves_the_replica_alone():
+    """A new DC's fencing ahead of its join reads the replica as the round's edits would make it
+    (crmd/cib.py `Overlay`): its text must be that of a copy with the edits applied, and the
+    replica's own text, digest and kept texts must not change (the edits copy only their paths)."""
+    for seed in range(40):
+        rnd = random.Random(seed)
+        cib = fresh()
+        for step in range(30):
+            cib.apply([e for e in (_random_edit(rnd) for _ in range(3)) if e[0] != "root"])
+            cib.xml()  # the replica keeps the texts of its subtrees
+            before = (cib.xml(), cib.digest(), dict(cib._texts._texts))
+            edits = [e for e in (_random_edit(rnd) for _ in range(rnd.randrange(1, 5))) if e[0] != "root"]
+            overlay = Overlay(cib)
+            overlay.apply(edits, bump=False)
+            copy = Cib.from_xml(cib.xml())
+            copy.apply(edits, bump=False)
+            assert overlay.xml() == copy.xml() == to_xml(copy.root, indent=None), (seed, step, edits)
+            assert (cib.xml(), cib.digest(), dict(cib._texts._texts)) == before, (seed, step, edits)
+            assert cib.xml() == to_xml(cib.root, indent=None)

@@ -1,0 +1,70 @@
+"""A resource's actions are found through its `ActionList` indexes (by key, by task, by key and
+node). `find_actions` and `find_first_action` answer from an index's list without matching
+again what the index guarantees; these tests pin the two facts that shortcut relies on."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from core.cib.xmltree import parse_xml
+from pengine import actions as act
+from pengine import engine
+from pengine.rscactions import new_cancel_action
+
+NOW = _dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc)
+CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config/>
+<nodes><node id="1" uname="a"/></nodes>
+<resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy"><operations>
+<op id="r-mon" name="monitor" interval="10s"/></operations></primitive></resources>
+</configuration><status><node_state id="1" uname="a" in_ccm="true" crmd="online" join="member"
+expected="member"/></status></cib>"""
+
+
+def _setup():
+    ws = engine.unpack_cib(parse_xml(CIB, "t"), NOW)
+    return ws, ws.rsc_by_id["r"], ws.nodes[0]
+
+
+def test_an_action_whose_task_changed_is_not_found_by_its_old_task() -> None:
+    """A cancel asked for with the key of an existing recurring action takes that action and
+    changes its task after it was indexed under "monitor": a search by task must not answer
+    with it (the task index's list is checked again, unlike the key index's)."""
+    ws, rsc, node = _setup()
+    mon = act.custom_action(ws, rsc, "r_monitor_10000", "monitor", node, True, True)
+    assert act.find_first_action(rsc.actions, None, "monitor", node) is mon
+    assert act.find_first_action(rsc.actions, None, "monitor", None) is mon
+    cancel = new_cancel_action(ws, rsc, "monitor", 10000, node)
+    assert cancel is mon and mon.task == "cancel"
+    assert act.find_first_action(rsc.actions, None, "monitor", node) is None
+    assert act.find_first_action(rsc.actions, None, "monitor", None) is None
+    # by key it is still there (a key never changes)
+    assert act.find_first_action(rsc.actions, "r_monitor_10000", None, node) is mon
+    assert act.find_first_action(rsc.actions, "r_monitor_10000", "cancel", None) is mon
+    assert act.find_first_action(rsc.actions, "r_monitor_10000", "monitor", None) is None
+
+
+def test_found_actions_are_a_copy_of_the_index() -> None:
+    """Callers iterate and extend what find_actions returns (orderings are added while they
+    run); the key index itself must not change with it."""
+    ws, rsc, node = _setup()
+    first = act.start_action(ws, rsc, node, True)
+    found = act.find_actions(rsc.actions, "r_start_0", None)
+    assert found == [first]
+    found.append(first)
+    assert act.find_actions(rsc.actions, "r_start_0", None) == [first]
+    assert rsc.actions.by_key["r_start_0"] == [first]
+
+
+def test_the_newest_match_is_found_first() -> None:
+    """Pacemaker prepends to its lists: the newest action with the key (or task) comes first,
+    on the node asked for or any node."""
+    ws, rsc, node = _setup()
+    floating = act.custom_action(ws, rsc, "r_stop_0", "stop", None, True, False)
+    assert floating.id == -1  # not saved: the list holds saved actions only
+    older = act.stop_action(ws, rsc, node, True)
+    other = act.custom_action(ws, rsc, "r_monitor_0", "monitor", node, True, True)
+    assert act.find_first_action(rsc.actions, None, "stop", None) is older
+    assert act.find_first_action(rsc.actions, None, "monitor", node) is other
+    assert act.find_first_action(rsc.actions, "r_stop_0", None, None) is older
+    assert act.find_first_action(rsc.actions, "r_nothing_0", None, None) is None
+    assert act.find_first_action(rsc.actions, None, "promote", node) is None
