@@ -326,6 +326,7 @@ class CrmdMachine:
         # for, the targets whose request in flight no graph has taken over yet, and the targets
         # fenced in the current view while outside it (not fenced twice)
         self.ahead_round: Optional[int] = None
+        self.ahead_waits: Optional[tuple[int, str]] = None  # (round, why) last logged
         self.fencing_ahead: set[str] = set()
         self.fenced_in_view: set[str] = set()
         self.heard_again_ms: dict[str, int] = {}  # node -> when messaging last began to hear it again
@@ -2021,16 +2022,22 @@ class CrmdMachine:
         if not self.is_dc or rnd is None or rnd.phase != "collecting" or not rnd.full \
                 or self.ahead_round == rnd.join_id or self.me not in rnd.requests:
             return
-        if self.stalled or self.isolated or self.fsa != "idle" or self.te_running is not None:
-            return
-        if not self.pengine.up or not self.stonithd.up or not self.comm_up or not fencing.enabled(self.cib):
-            return
-        if self.fence_retry_at is not None and now_ms < self.fence_retry_at:
+        if not self._departed_unrecorded():
             return
         rejoin = self._rejoin_wait_until()
-        if (rejoin is not None and now_ms < rejoin) or self._alive_outside_view():
-            return
-        if not self._departed_unrecorded():
+        waits = [why for why, holds in (
+            ("stalled", self.stalled), ("cut off", self.isolated), ("busy", self.fsa != "idle"),
+            ("a transition runs", self.te_running is not None), ("no policy engine", not self.pengine.up),
+            ("no stonithd", not self.stonithd.up), ("not every node heard yet", not self.comm_up),
+            ("stonith disabled", not fencing.enabled(self.cib)),
+            ("a fencing just failed", self.fence_retry_at is not None and now_ms < self.fence_retry_at),
+            ("links just came back", rejoin is not None and now_ms < rejoin),
+            ("a node outside the view is heard", bool(self._alive_outside_view()))) if holds]
+        if waits:
+            if self.ahead_waits != (rnd.join_id, waits[0]):
+                self.ahead_waits = (rnd.join_id, waits[0])
+                out.append(Log("info", f"join {rnd.join_id}: the fencing of view {rnd.view}'s lost nodes waits "
+                                       f"for the join ({waits[0]})"))
             return
         self.ahead_round = rnd.join_id
         overlay = Overlay(self.cib)  # (copies only what the edits change)
