@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 
 from agents.metadata import ParamError
 
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}\Z")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # typing's own flag: collections.abc would load collections (hb start-up)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # subcommand -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {

@@ -113,12 +113,16 @@ def load(path: str) -> Optional[BundleFinder]:
 
 # run in a fresh `python -S`: the modules a standalone command loads, as `hb` loads them
 # (core.cli first, then the command's module), and those it may load while it runs (`re`,
-# which core/lazyre.py imports on first use), one `name path is_package` line each
+# which core/lazyre.py imports on first use, and the modules the command's module lists in
+# ON_DEMAND_MODULES, e.g. a variant's), one `name path is_package` line each
 _LIST_MODULES = """
 import sys
 sys.path.insert(1, sys.argv[1])
 import core.cli
-__import__(core.cli.COMMANDS[sys.argv[2]][0])
+name = core.cli.COMMANDS[sys.argv[2]][0]
+__import__(name)
+for later in getattr(sys.modules[name], "ON_DEMAND_MODULES", ()):
+    __import__(later)
 import re
 for name, module in sorted(sys.modules.items()):
     spec = getattr(module, "__spec__", None)

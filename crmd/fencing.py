@@ -4,6 +4,7 @@
   instance attributes as parameters, Pacemaker's `pcmk_*` included), the `fencing-topology`
   levels and the options stonithd needs (`stonith-timeout`, `stonith-enabled`), in the shape of
   `core.messages.stonith.StDevices`. crmd sends them after every configuration change.
+- `claims_hold(cib, nodes)`: when the fencings a member reports at its join may be recorded.
 - `fenced_edits(cib, node, nid)`: a node was fenced (Pacemaker's `send_stonith_update`): its
   node_state says it is out of the membership, offline, down and expected down, its resource
   history and transient attributes go (nothing runs on a fenced node), so the policy engine
@@ -98,6 +99,16 @@ def devices_of(cib: Cib) -> dict[str, Any]:
     return {"devices": devices, "levels": levels,
             "options": {"stonith_timeout_ms": timeout_ms(cib), "enabled": enabled(cib),
                         "watchdog_timeout_ms": watchdog_timeout_ms(cib)}}
+
+
+def claims_hold(cib: Cib, configured_nodes: int) -> bool:
+    """May a node's word that a peer was fenced, and has been in none of its views since, be
+    taken as "that peer runs nothing"? Only where a quorate partition is the only one that runs
+    resources: three nodes or more (two-node halves both keep quorum) and no-quorum-policy other
+    than ignore. Then a node that stayed in quorate views since the fencing would have seen the
+    peer in a view before it could run anything again."""
+    policy = (_option(cib, "no-quorum-policy") or "stop").strip().lower()
+    return configured_nodes >= 3 and policy != "ignore"
 
 
 def fenced_edits(cib: Cib, node: str, nid: str) -> list[Edit]:

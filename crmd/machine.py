@@ -92,6 +92,7 @@ from crmd import fencing
 from crmd.chain import ChainError, Chains, parse_then
 from crmd import requests as rq
 from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, version_of, wire_edits
+from crmd.cib import resolve as rq_resolve
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
                            split_user_data, user_data)
 
@@ -330,6 +331,9 @@ class CrmdMachine:
         self.fencing_ahead: set[str] = set()
         self.fenced_in_view: set[str] = set()
         self.heard_again_ms: dict[str, int] = {}  # node -> when messaging last began to hear it again
+        # nodes we saw fenced while in a quorate view, seen in none of our views since, our views
+        # quorate all along: told to a new DC at our join (the DC that fenced them may be gone)
+        self.fenced_out: set[str] = set()
         self.had_quorum = False  # since start (watchdog self-fencing only concerns a node that had it)
         # connectivity (ipfail): ping nodes messaging reaches -> this node's `pingd` attribute
         self.ping_nodes: dict[str, bool] = {}
@@ -373,6 +377,7 @@ class CrmdMachine:
             # we did not run for longer than a quorum lease (SIGSTOP, swap): until ccm confirms
             # the view, nothing is started or scheduled on what we believed before
             self.stalled = True
+            self.fenced_out = set()  # views may have come and gone meanwhile
             out.append(Log("warn", f"crmd was stalled for {now_ms - self.last_step_ms} ms; "
                                    "holding actions until membership is confirmed"))
             if self.ccm.up:
@@ -551,6 +556,7 @@ class CrmdMachine:
             # deadtime or two and take over what it runs: until ccm delivers a view again,
             # nothing runs here and what runs is stopped
             self.ccm_lost = True
+            self.fenced_out = set()
             self.lost_incarnation = self.my_ccm_incarnation
             self.stalled = True
             out.append(Log("warn", f"membership is unknown until ccm delivers a view ({server} is gone): "
@@ -1011,6 +1017,10 @@ class CrmdMachine:
         if old is None or old.instance != new.instance:
             self.view_since_ms = now_ms
             self.fenced_in_view = set()
+        if new.quorum and self.me in new.members:
+            self.fenced_out.difference_update(new.members)  # back: it joins with its own history
+        else:
+            self.fenced_out = set()  # without quorum we may miss a view that holds them
         if old is not None and old.instance == new.instance:
             if old.quorum != new.quorum:
                 out.append(Log("info", f"quorum {'gained' if new.quorum else 'lost'} in view {new.instance}"))
@@ -1305,7 +1315,8 @@ class CrmdMachine:
 
     def _join_request(self, view: int, join_id: int) -> crm.JoinRequest:
         return crm.JoinRequest(self.me, self.incarnation, view, join_id, list(self.cib.version), self.cib.digest(),
-                               self.lrm.xml(self._pending_ops()), self.stopping, self.lrm_serial)
+                               self.lrm.xml(self._pending_ops()), self.stopping, self.lrm_serial,
+                               self._own_fenced_claims())
 
     def _pending_ops(self) -> tuple[tuple[OpRecord, str, str, str], ...]:
         """Non-recurring actions this node is running (an older DC's, still in flight): the join
@@ -1479,6 +1490,9 @@ class CrmdMachine:
             for node in sorted(ids):
                 if node not in view.members:
                     edits.extend(self._node_gone_edits(node, ids[node]))
+        for node in sorted(self._fenced_claims(rnd)):
+            if node in ids:
+                edits.extend(fencing.fenced_edits(self.cib, node, ids[node]))
         if self.haresources:
             from crmd import standby
             for node in sorted(rnd.requests):
@@ -2000,15 +2014,41 @@ class CrmdMachine:
         out.append(Log("info", f"asking the policy engine for transition {tid} ({self.pe_reason})"))
         self._announce(now_ms, "scheduling", out)
 
+    def _own_fenced_claims(self) -> list[str]:
+        """`fenced_out` as far as our replica agrees: the node's state is a fencing's record
+        (expected down, no history). A node that joined again since has its history back and is
+        expected a member, should a view that showed it have escaped us."""
+        ids = rq.node_ids(self.cib)
+        found = []
+        for node in sorted(self.fenced_out):
+            state = rq_resolve(self.cib.root, rq.state_path(ids.get(node, node)))
+            if state is not None and state.get("expected") == "down" and state.find("lrm") is None:
+                found.append(node)
+        return found
+
+    def _fenced_claims(self, rnd: Round) -> set[str]:
+        """Nodes outside the view that we or a member of the round saw fenced and in no view
+        since, staying quorate (see `fenced_out`), where such word holds (`fencing.claims_hold`):
+        the round records them as fenced (a DC that fenced them may be gone, its record with it,
+        and a new DC from the other side of a healed partition would fence them again)."""
+        assert self.view is not None
+        if not fencing.claims_hold(self.cib, len(self.config.nodes)):
+            return set()
+        claimed = set(self._own_fenced_claims())
+        for req in rnd.requests.values():
+            claimed.update(str(n) for n in req.fenced or ())
+        return claimed - set(self.view.members)
+
     def _departed_unrecorded(self) -> list[str]:
         """Nodes outside the view that the replica still shows in the membership, not expected
-        down: the nodes a new DC's policy engine may want fenced."""
-        assert self.view is not None
+        down, nor known fenced: the nodes a new DC's policy engine may want fenced."""
+        assert self.view is not None and self.round is not None
+        claimed = self._fenced_claims(self.round)
         found = []
         for state in self.cib.section("status").findall("node_state"):
             uname = state.get("uname") or ""
             if uname and uname not in self.view.members and (state.get("in_ccm") or "").lower() == "true" \
-                    and state.get("expected") != "down":
+                    and state.get("expected") != "down" and uname not in claimed:
                 found.append(uname)
         return found
 
@@ -2465,6 +2505,8 @@ class CrmdMachine:
         self.fencing_ahead.discard(target)
         if self.view is not None and target not in self.view.members:
             self.fenced_in_view.add(target)
+            if self.view.quorum and self.me in self.view.members and not self.stalled and not self.ccm_lost:
+                self.fenced_out.add(target)
         if wait is not None and not ahead:
             # our graph's fencing: it goes on (the stops it implies, then the recovery)
             tid, aid, target_rc, _ = wait

@@ -45,9 +45,9 @@ RA_VERSION_MAJOR = "1"
 RA_VERSION_MINOR = "1"
 DEFAULT_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
-_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RSC_ID = re.compile(r"^[A-Za-z0-9_.:@+-]{1,200}$")
-_TYPE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,200}$")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_RSC_ID = re.compile(r"^[A-Za-z0-9_.:@+-]{1,200}\Z")
+_TYPE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,200}\Z")
 
 
 def rc_name(rc: int) -> str:

@@ -15,9 +15,8 @@ passed in (importing assign here would close an import cycle).
 
 from __future__ import annotations
 
-from functools import cmp_to_key
-
 from core.cib.scores import INFINITY, leading_int
+from core.ctools import cmp_to_key
 from pengine.glibhash import iteration_order
 from pengine.model import CLONE, GROUP, Node, Resource, WorkingSet
 from pengine.unpack import resource_location

@@ -20,9 +20,8 @@ The clone variant's method record (`CLONE_METHODS`, see pengine.methods), its `a
 
 from __future__ import annotations
 
-from functools import cmp_to_key
-
 from core.cib.scores import INFINITY
+from core.ctools import cmp_to_key
 from pengine.assign import (W_POSITIVE, W_ROLLBACK, assign, colocation_has_influence,
                             merge_weights, show_scores, sort_nodes)
 from pengine.clone_actions import (clone_action_flags, clone_create_actions, clone_create_probe,
@@ -33,8 +32,9 @@ from pengine.clone_unpack import unpack_clone
 from pengine.display import clone_lines, rsc_active
 from pengine.graph import clone_add_graph_meta, clone_expand
 from pengine.methods import VariantMethods
-from pengine.model import Node, Resource, WorkingSet
+from pengine.model import CLONE, Node, Resource, WorkingSet
 from pengine.promotable import add_promotion_scores, set_instance_roles
+from pengine.variants import VARIANT_METHODS
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -96,3 +96,6 @@ CLONE_METHODS = VariantMethods(
     add_graph_meta=clone_add_graph_meta,
     display=clone_lines,
 )
+
+# filled at import: pengine.variants imports this module when the first clone is created
+VARIANT_METHODS.register(CLONE, CLONE_METHODS)

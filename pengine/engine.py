@@ -20,7 +20,7 @@ from pengine.utilization import disable_load_loops, prepare_assignment, show_nod
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
-from pengine.variants import VARIANT_METHODS
+from pengine.variants import ON_DEMAND, VARIANT_METHODS  # noqa: F401  (ON_DEMAND: pengine.simulate)
 from pengine.graph import create_graph
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)

@@ -9,7 +9,10 @@ display) call `rsc.methods.assign(...)` and so never import the variant modules 
 group, clone); those import the phase helpers they build on and fill the records
 (`pengine.variants.VARIANT_METHODS`). That is what keeps the module graph free of cycles.
 
-This module holds only the record type; it imports nothing from pengine at run time.
+This module holds the record type and the table type; it imports nothing from pengine at run
+time. `VariantTable.__missing__` is the one place in pengine where a module is imported by name
+while the program runs (tests/unit/test_pengine_imports.py allows it there only): a variant
+that few CIBs use (clones) is loaded when the first resource of that variant is created.
 """
 
 from __future__ import annotations
@@ -82,3 +85,31 @@ class VariantMethods:
 
     def __repr__(self) -> str:
         return f"VariantMethods({self.name!r})"
+
+
+class VariantTable(dict):
+    """variant -> VariantMethods. A variant listed in `on_demand` whose record is not in the
+    table yet has its module imported at the first look-up; the module registers its record
+    when it is imported (`register`), as Pacemaker's variant table is filled statically.
+
+    Why on demand: `hb simulate` is one short process, and importing a variant's modules costs
+    it their bytecode and module bodies whether or not the CIB has such a resource. A plain
+    dict subclass, so that a look-up of a loaded variant costs what a dict look-up costs."""
+
+    def __init__(self, on_demand: dict[int, str]) -> None:
+        super().__init__()
+        self.on_demand = dict(on_demand)
+
+    def register(self, variant: int, record: VariantMethods) -> None:
+        """Called by each variant module when it is imported."""
+        self[variant] = record
+
+    def __missing__(self, variant: int) -> VariantMethods:
+        module = self.on_demand.get(variant)
+        if module is None:
+            raise KeyError(variant)
+        # the builtin behind the import statement: importlib itself is not loaded at start-up
+        __import__(module)
+        if variant not in self:
+            raise KeyError(f"{module} did not register variant {variant}")
+        return dict.__getitem__(self, variant)

@@ -4,9 +4,8 @@ instances to promote (`set_instance_roles`)."""
 
 from __future__ import annotations
 
-from functools import cmp_to_key
-
 from core.cib.scores import INFINITY, add_scores, parse_score, score_text
+from core.ctools import cmp_to_key
 from core.cib.status import strip_clone_suffix
 from pengine import model as m
 from pengine.assign import W_POSITIVE, W_ROLLBACK, coloc_lh, colocation_has_influence, merge_weights

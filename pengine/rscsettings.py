@@ -27,9 +27,8 @@ template is expanded anew by every transition (a new element): nothing kept eith
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from core.cib.xmltree import XNode
+from core.ctools import attrgetter
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from types import SimpleNamespace
 
 from core import datetimes as _dt
 from core.cib import dates
@@ -33,6 +32,10 @@ if TYPE_CHECKING:
 
 # (short, long, takes a value, repeatable, help). Parsed by _option_pairs rather than argparse:
 # for a small cluster the whole run takes about as long as importing argparse would.
+# the modules this command may import while it runs (a variant's, when the CIB has one):
+# core/codebundle.py puts them in the command's bundle too
+ON_DEMAND_MODULES = tuple(engine.ON_DEMAND.values())
+
 _OPTIONS = (
     ("x", "xml-file", True, False, "CIB to read (required)"),
     ("S", "simulate", False, False, "simulate the transition and show the resulting status"),
@@ -120,10 +123,21 @@ def _option_pairs(argv: list[str]) -> list[tuple[str, Optional[str]]]:
     return pairs
 
 
-def parse_args(argv: list[str]) -> SimpleNamespace:
+class Options:
+    """The options of one command line, one attribute each (what `parse_args` fills): a plain
+    class rather than types.SimpleNamespace, whose module `hb simulate` would load for it."""
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return "Options(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
+
+
+def parse_args(argv: list[str]) -> Options:
     """crm_simulate-compatible options (combined short flags like -sSQ work)."""
     pairs = _option_pairs(argv)
-    args = SimpleNamespace(**{name.replace("-", "_"): ([] if many else (None if value else False))
+    args = Options(**{name.replace("-", "_"): ([] if many else (None if value else False))
                               for _, name, value, many, _ in _OPTIONS}, help=False)
     repeatable = {name: (takes, many) for _, name, takes, many, _ in _OPTIONS}
     for name, value in pairs:
@@ -191,7 +205,7 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
             gc.enable()
 
 
-def _run(args: SimpleNamespace, stdout) -> int:
+def _run(args: Options, stdout) -> int:
     try:
         cib = parse_xml_file(args.xml_file)  # in chunks: the file's bytes are not all kept
     except OSError as exc:

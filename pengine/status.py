@@ -9,11 +9,10 @@ entry "wins", when a probe failure is masked, when a failure has expired.
 
 from __future__ import annotations
 
-import functools
-from collections import deque
 from itertools import repeat
 
 from core import lazyre as re
+from core.ctools import cmp_to_key, deque
 from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores, parse_score
 from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
@@ -505,7 +504,7 @@ def sort_ops(ops: list[XNode]) -> list[OpRec]:
     if min(ids) >= 0 and len(set(ids)) == len(ids):
         recs.sort(key=lambda r: r.call_id)
         return recs
-    return sorted(recs, key=functools.cmp_to_key(_cmp_ops))
+    return sorted(recs, key=cmp_to_key(_cmp_ops))
 
 
 def calculate_active_ops(ops: list[OpRec]) -> tuple[int, int]:

@@ -12,8 +12,7 @@ lines are collected first and formatted at the end.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
+from core.ctools import Record, field
 from pengine import actions as act
 from pengine import model as m
 from pengine.assign import current_node
@@ -24,17 +23,32 @@ if TYPE_CHECKING:
     from typing import Optional
 
 
-class Item(namedtuple("Item", "change rsc details reason")):
+class Item(Record):
     """One resource line of the summary: `change` (Start, Move, ...), `rsc` id, `details`,
-    `reason` (or None)."""
+    `reason` (or None). (A named tuple without `collections`: core/ctools.py says why.)"""
 
     __slots__ = ()
+    _fields = ("change", "rsc", "details", "reason")
+
+    def __new__(cls, change: str, rsc: str, details: str, reason: Optional[str]) -> "Item":
+        return tuple.__new__(cls, (change, rsc, details, reason))
+
+    change = field(0, "Start, Stop, Move, ...")
+    rsc = field(1, "the resource's id")
+    details = field(2, "where from and to")
+    reason = field(3, "why (or None)")
 
 
-class NodeItem(namedtuple("NodeItem", "text")):
+class NodeItem(Record):
     """One node line of the summary (fencing, shutdown)."""
 
     __slots__ = ()
+    _fields = ("text",)
+
+    def __new__(cls, text: str) -> "NodeItem":
+        return tuple.__new__(cls, (text,))
+
+    text = field(0, "the line")
 
 
 def _details(rsc: Resource, origin: Optional[Node], dest: Optional[Node]) -> str:

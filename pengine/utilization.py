@@ -9,9 +9,9 @@ lib/pacemaker/pcmk_sched_utilization.c and pcmk_sched_resource.c (cmp_resources)
 from __future__ import annotations
 
 import sys
-from functools import cmp_to_key
 
 from core.cib.scores import INFINITY
+from core.ctools import cmp_to_key
 from core.cib.status import op_key
 from pengine import actions as act
 from pengine import capacity

@@ -35,7 +35,7 @@ _EXTERNAL_OP = {"reset": "reset", "on": "on", "off": "off", "status": "status", 
                 "getconfignames": "getconfignames", "metadata": "getinfo-xml"}
 # parameters Pacemaker keeps for itself: never handed to a device program
 _PACEMAKER_PARAM = re.compile(r"^pcmk_|^priority$|^provides$")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 @dataclass(frozen=True)

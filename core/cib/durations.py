@@ -7,7 +7,7 @@ Unparsable values give None so the caller can report them (Pacemaker would log a
 
 from __future__ import annotations
 
-import functools
+from core.ctools import lru_cache
 
 from core.cib import dates
 
@@ -38,7 +38,7 @@ def _number_and_units(text: str) -> Optional[tuple[str, str]]:
 
 # Pure functions of a few distinct strings (every resource's "20s", "10s", "0"...), called per
 # action and per history entry: remembering the answers saves the parsing.
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def msec(text: Optional[str]) -> Optional[int]:
     """crm_get_msec; None for no number or an unknown unit."""
     if text is None:
@@ -80,7 +80,7 @@ def duration_seconds(text: str) -> Optional[int]:
             + parts.get("seconds", 0))
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def interval_ms(text: Optional[str]) -> int:
     """crm_parse_interval_spec: 0 for missing or invalid."""
     if text is None:

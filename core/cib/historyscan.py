@@ -17,7 +17,7 @@ in an encoding that is not ASCII-compatible.
 
 from __future__ import annotations
 
-from collections import deque
+from core.ctools import deque
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ resolved against the whole document.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from core.ctools import Record, field
 
 from core import datetimes as _dt
 from core import lazyre as re
@@ -343,10 +343,19 @@ def cron_satisfied(now: _dt.datetime, spec: XNode) -> int:
     return 0
 
 
-class NvSet(namedtuple("NvSet", "element ident score")):
-    """One set of nvpairs (`element`, id-ref resolved), its id and its score."""
+class NvSet(Record):
+    """One set of nvpairs (`element`, id-ref resolved), its id and its score. (A named tuple
+    without `collections`: core/ctools.py says why.)"""
 
     __slots__ = ()
+    _fields = ("element", "ident", "score")
+
+    def __new__(cls, element: XNode, ident: str, score: int) -> "NvSet":
+        return tuple.__new__(cls, (element, ident, score))
+
+    element = field(0, "the set's element, id-ref resolved")
+    ident = field(1, "its id")
+    score = field(2, "its score")
 
 
 def collect_sets(parent: Optional[XNode], set_tag: str, ids: IdIndex,

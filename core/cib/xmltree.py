@@ -17,15 +17,14 @@ those features as unsupported instead of losing them).
 from __future__ import annotations
 
 import gc
-import operator
 import sys
-from collections import deque
 
 # xml.parsers.expat is this C module re-exported (`from pyexpat import *`) through two
 # packages whose loading costs hb simulate's start-up 0.3 ms
 import pyexpat as expat
 
 from core.cib import historyscan
+from core.ctools import call, deque, itemgetter
 from core.errors import ConfigError
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
@@ -53,7 +52,7 @@ def _index_for(keys: tuple[str, ...]) -> dict[str, int]:
 def _getter_for(index: dict[str, int], names: tuple[str, ...]) -> Callable[[tuple], tuple]:
     positions = tuple(index.get(n) for n in names)
     if len(names) > 1 and None not in positions:
-        getter = operator.itemgetter(*positions)
+        getter = itemgetter(*positions)
     else:
         def getter(vals: tuple) -> tuple:
             return tuple(None if i is None else vals[i] for i in positions)
@@ -213,7 +212,7 @@ def _value_builder(names: tuple[str, ...], intern, pool: dict, large: bool,
     if code is None and not large and key not in _SEEN_NAMES:
         _SEEN_NAMES.add(key)
         # itemgetter with several indexes returns a tuple, with one the item itself
-        take = operator.itemgetter(*range(1, 2 * len(names), 2)) if len(names) > 1 else \
+        take = itemgetter(*range(1, 2 * len(names), 2)) if len(names) > 1 else \
             (lambda a: (a[1],))
         if every:
             process_intern = sys.intern
@@ -223,7 +222,6 @@ def _value_builder(names: tuple[str, ...], intern, pool: dict, large: bool,
             return build_every
         keep = {}.get  # keep(v, v) is v: the unique values are not interned
         apply = tuple(keep if name in _UNIQUE else intern for name in names)
-        call = operator.call
 
         def build(a: list[str]) -> tuple[str, ...]:
             values = take(a)

@@ -18,7 +18,7 @@ from typing import Optional
 
 from core.errors import ConfigError
 
-_NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
+_NAME = re.compile(r"^[A-Za-z0-9_.+-]+\Z")
 
 
 @dataclass(frozen=True)

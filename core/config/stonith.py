@@ -9,7 +9,7 @@ import re
 from core.config.hacf import HaConfig
 from core.errors import ConfigError
 
-_TYPE = re.compile(r"^(external/[A-Za-z_][A-Za-z0-9_-]*|fence_[A-Za-z0-9_-]+|meatware)$")
+_TYPE = re.compile(r"^(external/[A-Za-z_][A-Za-z0-9_-]*|fence_[A-Za-z0-9_-]+|meatware)\Z")
 
 
 def hacf_device_ids(config: HaConfig, path: str = "ha.cf") -> list[tuple[str, str]]:

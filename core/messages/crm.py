@@ -151,6 +151,9 @@ class JoinRequest:
     lrm: str  # the node's own <lrm> element (XML)
     shutdown: bool = False
     serial: int = 0  # which change of its history this is (echoed in the JoinAck)
+    # nodes this node saw fenced while in a quorate view and has seen in no view since, staying in
+    # quorate views all along (crmd/machine.py `fenced_out`): the DC records them as fenced
+    fenced: list[str] = field(default_factory=list)
 
 
 @message("crmd.cib_fetch")

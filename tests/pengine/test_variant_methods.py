@@ -10,7 +10,7 @@ from core.cib.xmltree import parse_xml
 from pengine import engine
 from pengine.methods import VariantMethods
 from pengine.model import CLONE, GROUP, PRIMITIVE, Resource
-from pengine.variants import VARIANT_METHODS
+from pengine.variants import VARIANT_METHODS, load_all
 
 CASES = pathlib.Path(__file__).resolve().parent / "cases"
 NOW = _dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc)
@@ -25,7 +25,7 @@ def _all(resources: list[Resource]) -> list[Resource]:
 
 
 def test_every_variant_has_a_complete_record():
-    assert set(VARIANT_METHODS) == {PRIMITIVE, GROUP, CLONE}
+    assert set(load_all()) == {PRIMITIVE, GROUP, CLONE}
     names = set(VariantMethods.__slots__) - {"name"}
     for variant, record in VARIANT_METHODS.items():
         for name in names:
@@ -51,3 +51,16 @@ def test_unpacked_resources_carry_their_variants_record():
         assert rsc.methods is VARIANT_METHODS[rsc.variant], rsc.id
         seen.add(rsc.variant)
     assert seen == {PRIMITIVE, GROUP, CLONE}
+
+
+def test_a_variant_on_demand_is_loaded_once_and_an_unknown_one_refused():
+    """The clone record comes from importing pengine.clone, which registers it (the table's
+    look-up of a missing on-demand variant); a variant nobody provides is a KeyError."""
+    record = VARIANT_METHODS[CLONE]
+    assert record.name == "clone" and VARIANT_METHODS[CLONE] is record
+    try:
+        VARIANT_METHODS[99]
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("an unknown variant got a record")

@@ -159,8 +159,9 @@ def test_a_node_fenced_in_this_view_is_not_fenced_again_while_it_stays_out():
     dc._fence_action(cluster.now_ms, 999, action, out)
     assert [type(e.msg).__name__ for e in out if isinstance(e, Send)] == ["TeEvent"], out
     assert dc.counters.get("fenced_already") == 1 and victim not in dc.fencing
+    assert victim in dc.fenced_out  # (seen fenced in a quorate view)
     run_until_true(cluster, lambda: victim in dc.view.members, 8000, "back in the view")
-    assert victim not in dc.fenced_in_view
+    assert victim not in dc.fenced_in_view and victim not in dc.fenced_out
 
 
 def test_a_lost_node_heard_again_before_its_fencing_was_asked_is_not_fenced_but_joined():
@@ -197,6 +198,49 @@ def test_a_lost_node_heard_again_before_its_fencing_was_asked_is_not_fenced_but_
     dc._fence_action(dc.heard_again_ms[victim] + dc.config.settle_ms, 1000, action, out)
     assert any(isinstance(e, Send) and type(e.msg).__name__ == "StFence" for e in out), out
     dc.fencing.pop(victim, None)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_healed_partition_does_not_fence_the_same_node_twice(seed):
+    """Five nodes split 2 | 3; the majority's DC fences node1, and node2 (the minority's other
+    node) comes back to the majority at once. Being first in ha.cf order it becomes the DC, with
+    the replica of the minority it came from, where node1 is still a member. The members tell it
+    at their join that node1 was fenced (they saw it while quorate, and node1 was in none of their
+    views since): node1 is recorded as fenced, not shot a second time."""
+    cluster, checker = fenced_cluster(["node1", "node2", "node3", "node4", "node5"], seed=seed)
+    simfence.devices(cluster).boot_ms = (60_000, 60_000)  # node1 stays off
+    minority, majority = ["node1", "node2"], ["node3", "node4", "node5"]
+    for x in minority:
+        for y in majority:
+            cluster.network.cut(x, y, True)
+            cluster.network.cut(y, x, True)
+    start = cluster.now_ms
+
+    def shots() -> list[tuple[int, str]]:
+        return [(t, target) for t, _ex, target, op in simfence.devices(cluster).fenced_log
+                if t >= start and op != "on"]
+    run_until_true(cluster, lambda: ("node1" in [t for _, t in shots()]), 6000, "node1 fenced", step_ms=1)
+    for y in majority:
+        cluster.network.cut("node2", y, False)
+        cluster.network.cut(y, "node2", False)
+    run_until_true(cluster, lambda: crmd_of(cluster, "node2").is_dc and settled(cluster), 15_000, "node2 leads")
+    cluster.run_until(cluster.now_ms + 2000)
+    assert [t for _, t in shots()] == ["node1"], shots()
+    assert set(agents.where(cluster)["svc"]) <= {"node2", "node3", "node4", "node5"}
+
+
+def test_fencings_a_member_reports_count_only_where_a_quorate_partition_alone_runs_resources():
+    """Two nodes (both halves keep quorum) or no-quorum-policy=ignore: a partition without quorum
+    may run resources, so a member's word that a node was fenced and not seen since proves
+    nothing about what that node ran later."""
+    from crmd import fencing
+    from crmd.cib import Cib
+    base = '<cib><configuration><crm_config><cluster_property_set id="o">{}</cluster_property_set>' \
+           '</crm_config><nodes/><resources/><constraints/></configuration><status/></cib>'
+    stop = Cib.from_xml(base.format(""))
+    ignore = Cib.from_xml(base.format('<nvpair id="o1" name="no-quorum-policy" value="ignore"/>'))
+    assert fencing.claims_hold(stop, 3) and fencing.claims_hold(stop, 5)
+    assert not fencing.claims_hold(stop, 2) and not fencing.claims_hold(ignore, 3)
 
 
 # -- broken cores -------------------------------------------------------------------------------------

@@ -80,10 +80,13 @@ def test_too_long_an_interpreter_path_keeps_pips_script(tmp_path):
 
 
 def test_hb_simulate_loads_none_of_the_modules_its_start_up_left_out():
-    """typing, json, getopt and dataclasses cost hb simulate milliseconds each at start-up
-    (docs/pengine.md, "hb simulate's start-up"); a module that brings one back fails here."""
+    """typing, json, getopt and dataclasses cost hb simulate milliseconds each at start-up,
+    collections and functools (with keyword and reprlib) 3 ms together, types and operator a little
+    (docs/pengine.md, "hb simulate's start-up"; core/ctools.py); a module that brings one back
+    fails here."""
     code = (f"import sys; sys.path.insert(1, {TREE!r}); import pengine.simulate; "
-            "print(sorted(m for m in ('typing', 'json', 'getopt', 'dataclasses') if m in sys.modules))")
+            "print(sorted(m for m in ('typing', 'json', 'getopt', 'dataclasses', 'collections', "
+            "'functools', 'types', 'reprlib', 'keyword', 'operator') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", f"hb simulate's modules load {done.stdout.strip()}"
@@ -101,3 +104,23 @@ def test_hb_simulate_of_a_small_cib_loads_no_regular_expressions():
     done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_hb_simulate_of_a_cib_without_clones_loads_no_clone_module():
+    """The clone variant's modules are imported when the unpacker meets the first clone
+    (pengine/variants.py): not for primitives and groups, and then for a CIB with a clone."""
+    plain = os.path.join(TREE, "tests", "pengine", "cases", "failure-timeout-expired.xml")
+    cloned = os.path.join(TREE, "tests", "pengine", "cases", "clone-with-group.xml")
+    assert "<clone" not in open(plain).read() and "<clone" in open(cloned).read()
+    clone_modules = "('pengine.clone', 'pengine.clone_actions', 'pengine.clone_placement', " \
+        "'pengine.promotable')"
+    code = (f"import sys, io; sys.path.insert(1, {TREE!r}); import pengine.simulate as s; "
+            f"loaded = lambda: [m for m in {clone_modules} if m in sys.modules]; "
+            "at_import = loaded(); "
+            f"s._run(s.parse_args(['-x', {plain!r}, '-S', '-s']), io.StringIO()); "
+            "without = loaded(); "
+            f"s._run(s.parse_args(['-x', {cloned!r}, '-S', '-s']), io.StringIO()); "
+            "print(len(at_import), len(without), len(loaded()))")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "0", "4"]

@@ -153,3 +153,12 @@ def test_check_resource():
     assert ocf.check_resource("r", "ocf", "heartbeat", "Dummy", {"a-b": "1"})
     assert ocf.check_resource("r", "ocf", "heartbeat", "Dummy", {"a": "x\0"})
     assert ocf.check_resource("r", "service", "", "/usr/sbin/httpd -X", {}) is None
+
+
+def test_names_ending_in_a_newline_are_refused():
+    """`$` in a regular expression also matches before a final newline: every name check must
+    refuse "name\\n" (found by the property test above: OCF_RESKEY_A\\n in an agent's environment)."""
+    assert ocf.check_param_name("A\n") is not None and ocf.check_param_name("A") is None
+    assert ocf.check_resource("r1\n", "ocf", "heartbeat", "Dummy", {}) is not None
+    assert ocf.check_resource("r1", "ocf", "heartbeat", "Dummy\n", {}) is not None
+    assert ocf.check_resource("r1", "ocf", "heartbeat", "Dummy", {}) is None
