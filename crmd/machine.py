@@ -91,8 +91,7 @@ from core import wire
 from crmd import fencing
 from crmd.chain import ChainError, Chains, parse_then
 from crmd import requests as rq
-from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, version_of, wire_edits
-from crmd.cib import resolve as rq_resolve
+from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, resolve, version_of, wire_edits
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
                            split_user_data, user_data)
 
@@ -1509,7 +1508,6 @@ class CrmdMachine:
         wanted = {"dc-version": self.config.version, "cluster-infrastructure": "pyheartbeat"}
         base = rq.CONFIG + (("crm_config", None), ("cluster_property_set", "cib-bootstrap-options"))
         current: dict[str, str] = {}
-        from crmd.cib import resolve
         props = resolve(self.cib.root, base)
         for nv in props.findall("nvpair") if props is not None else []:
             current[nv.get("name") or ""] = nv.get("value") or ""
@@ -1535,7 +1533,6 @@ class CrmdMachine:
         return edits
 
     def _node_gone_edits(self, node: str, nid: str) -> list[Edit]:
-        from crmd.cib import resolve
         state = resolve(self.cib.root, rq.state_path(nid))
         if state is None:
             # never seen by this replica (a DC that started without it): nothing is known of it,
@@ -1831,7 +1828,6 @@ class CrmdMachine:
             self._want_pe(f"{node} {'is cut off' if on else 'is connected again'}", out)
 
     def _dc_cleanup(self, now_ms: int, rsc: str, node: str, out: list[object]) -> None:
-        from crmd.cib import resolve
         ids = rq.node_ids(self.cib)
         nodes = [node] if node else sorted(ids)
         edits: list[Edit] = []
@@ -2021,7 +2017,7 @@ class CrmdMachine:
         ids = rq.node_ids(self.cib)
         found = []
         for node in sorted(self.fenced_out):
-            state = rq_resolve(self.cib.root, rq.state_path(ids.get(node, node)))
+            state = resolve(self.cib.root, rq.state_path(ids.get(node, node)))
             if state is not None and state.get("expected") == "down" and state.find("lrm") is None:
                 found.append(node)
         return found
@@ -2054,8 +2050,8 @@ class CrmdMachine:
 
     def _maybe_fence_ahead(self, now_ms: int, out: list[object]) -> None:
         """A new DC fences the nodes its view lost without waiting for its join round (see
-        docs/architecture.md, "Fencing ahead of the join"): its policy engine decides on a copy of
-        the replica with the round's edits as far as they are known; only that graph's fencing
+        docs/architecture.md, "Fencing ahead of the join"): its policy engine decides on the
+        replica as the round's edits would make it, as far as they are known (an `Overlay`); only that graph's fencing
         actions that wait for nothing are carried out, and the schedule after the join takes them
         over. Asked once per round, under the guards of a schedule."""
         rnd = self.round
