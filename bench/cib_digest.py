@@ -28,6 +28,7 @@ import random
 import statistics
 import sys
 import time
+from typing import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -67,47 +68,55 @@ def departure_edits(cib: Cib, rnd: random.Random) -> list:
     return edits
 
 
+def _timed(work: Callable[[], object]) -> tuple[object, float]:
+    """What `work()` gives, and the ms it took."""
+    t0 = time.perf_counter()
+    result = work()
+    return result, (time.perf_counter() - t0) * 1000
+
+
+def _overlaid(cib: Cib, edits: list) -> str:
+    overlay = Overlay(cib)
+    overlay.apply(edits, bump=False)
+    return overlay.xml()
+
+
+def _copied(cib: Cib, edits: list) -> str:
+    copy = Cib.from_xml(cib.xml())
+    copy.apply(edits, bump=False)
+    return copy.xml()
+
+
 def measure(path: pathlib.Path, changes: int, seed: int, ahead_every: int) -> dict[str, list[float]]:
     cib = Cib(parse_xml_file(str(path)))
     rnd = random.Random(seed)
     cib.digest()
     times: dict[str, list[float]] = {"digest base": [], "digest ours": [], "xml base": [], "xml ours": [],
                                      "ahead base": [], "ahead ours": []}
+    # (name, baseline, ours, what must be equal): timed in turn, after each change
+    pairs: list[tuple[str, Callable[[], object], Callable[[], object], str]] = [
+        ("digest", lambda: document_digest(cib.root), cib.digest, "the replica's digest and the document's"),
+        ("xml", lambda: to_xml(cib.root, indent=None), cib.xml, "the replica's text and the document's")]
     for change in range(changes):
-        if change % ahead_every == 0:
+        if change % ahead_every == 0:  # on the steady CIB, whose texts are all kept
             edits = departure_edits(cib, rnd)
-            t0 = time.perf_counter()
-            copy = Cib.from_xml(cib.xml())
-            copy.apply(edits, bump=False)
-            text_base = copy.xml()
-            t1 = time.perf_counter()
-            overlay = Overlay(cib)
-            overlay.apply(edits, bump=False)
-            text_ours = overlay.xml()
-            t2 = time.perf_counter()
-            if text_base != text_ours:
-                sys.exit(f"{path}: the overlay's text differs from the copy's")
-            times["ahead base"].append((t1 - t0) * 1000)
-            times["ahead ours"].append((t2 - t1) * 1000)
+            _alternate(times, path, "ahead", lambda: _copied(cib, edits), lambda: _overlaid(cib, edits),
+                       "the overlay's text and the copy's")
         cib.apply(op_edits(cib, rnd))
-        t0 = time.perf_counter()
-        base = document_digest(cib.root)
-        t1 = time.perf_counter()
-        ours = cib.digest()
-        t2 = time.perf_counter()
-        if base != ours:
-            sys.exit(f"{path}: the replica's digest {ours} is not the document's {base}")
-        text_base = to_xml(cib.root, indent=None)
-        t3 = time.perf_counter()
-        text_ours = cib.xml()
-        t4 = time.perf_counter()
-        if text_base != text_ours:
-            sys.exit(f"{path}: the replica's text differs from the document's")
-        times["digest base"].append((t1 - t0) * 1000)
-        times["digest ours"].append((t2 - t1) * 1000)
-        times["xml base"].append((t3 - t2) * 1000)
-        times["xml ours"].append((t4 - t3) * 1000)
+        for name, base_work, our_work, what in pairs:
+            _alternate(times, path, name, base_work, our_work, what)
     return times
+
+
+def _alternate(times: dict[str, list[float]], path: pathlib.Path, name: str, base_work: Callable[[], object],
+               our_work: Callable[[], object], what: str) -> None:
+    """Time the baseline then ours; both must give the same."""
+    base, base_ms = _timed(base_work)
+    ours, ours_ms = _timed(our_work)
+    if base != ours:
+        sys.exit(f"{path}: {what} differ")
+    times[f"{name} base"].append(base_ms)
+    times[f"{name} ours"].append(ours_ms)
 
 
 def main(argv: list[str] | None = None) -> int:

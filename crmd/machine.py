@@ -53,6 +53,14 @@ engine run recovers its resources. A failed fencing fails the action (resources 
 next schedule waits (1 s doubling to 30 s). A node cut off from every link of its own fences
 nobody. crmd sends stonithd the CIB's devices after every configuration change (`StDevices`).
 Fencings by others (an operator, another DC) reach every crmd as notices; the DC records them.
+A new DC fences the nodes its view lost ahead of its join round (`_maybe_fence_ahead`: its policy
+engine decides on an `Overlay` of the replica with the round's edits, only the graph's input-less
+fencing actions run, the schedule after the join takes them over); a node fenced in the current
+view and still outside it is not shot again; a lost node heard again less than settle_ms ago is
+not fenced (it joins with its own history). Every crmd keeps the nodes it saw fenced while quorate
+and in none of its views since (`fenced_out`) and names them in its join request, so a new DC from
+the other side of a healed partition records them instead of fencing them again
+(docs/architecture.md, "Fencing").
 
 Connectivity and self-fencing. This node's `pingd` attribute follows the ping nodes messaging
 reaches (ipfail). With watchdog fencing (stonith-watchdog-timeout), a node that lost the quorum it

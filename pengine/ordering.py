@@ -390,6 +390,13 @@ def update_ordered_actions(ws: WorkingSet, rsc: Optional[Resource], first: Actio
     return changed
 
 
+# the ordering types that only update `then`'s resource with first's flags, in Pacemaker's order
+# (pcmk__update_action_for_orderings), each with the flags it filters
+_THEN_ONLY = ((O_IMPLIES_FIRST_MIGRATABLE, A_OPTIONAL), (O_PSEUDO_LEFT, A_OPTIONAL),
+              (O_OPTIONAL, A_RUNNABLE), (O_ASYMMETRICAL, A_RUNNABLE))
+_THEN_ONLY_ANY = O_IMPLIES_FIRST_MIGRATABLE | O_PSEUDO_LEFT | O_OPTIONAL | O_ASYMMETRICAL
+
+
 def _update_for_ordering_flags(ws: WorkingSet, first: Action, then: Action, first_flags: int,
                                then_flags: int, order: list) -> int:
     changed = 0
@@ -447,22 +454,10 @@ def _update_for_ordering_flags(ws: WorkingSet, first: Action, then: Action, firs
         elif not (first_flags & A_RUNNABLE) and (then.flags & A_RUNNABLE):
             then.flags &= ~A_RUNNABLE
             changed |= UPDATED_THEN
-    if otype & O_IMPLIES_FIRST_MIGRATABLE:
-        if then_rsc is not None:
-            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_OPTIONAL,
-                                   O_IMPLIES_FIRST_MIGRATABLE)
-    if otype & O_PSEUDO_LEFT:
-        if then_rsc is not None:
-            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_OPTIONAL,
-                                   O_PSEUDO_LEFT)
-    if otype & O_OPTIONAL:
-        if then_rsc is not None:
-            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
-                                   O_OPTIONAL)
-    if otype & O_ASYMMETRICAL:
-        if then_rsc is not None:
-            changed |= then_update(ws, then_rsc, first, then, node, first_flags, A_RUNNABLE,
-                                   O_ASYMMETRICAL)
+    if then_rsc is not None and otype & _THEN_ONLY_ANY:
+        for flag, filt in _THEN_ONLY:
+            if otype & flag:
+                changed |= then_update(ws, then_rsc, first, then, node, first_flags, filt, flag)
     if (first.flags & A_RUNNABLE) and (otype & O_IMPLIES_THEN_PRINTED) and \
             not (first_flags & A_OPTIONAL):
         then.flags |= A_PRINT_ALWAYS
