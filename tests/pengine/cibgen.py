@@ -523,6 +523,11 @@ class _Gen:
         agent = "Stateful" if p.stateful else "Dummy"
         return f'<lrm_resource id="{p.rid}" {cls} type="{agent}">{"".join(ops)}</lrm_resource>'
 
+    def forced_history(self, p: Prim, node: str) -> bool:
+        """Whether p must have a history on node whatever the draw (a subclass plans
+        histories that span nodes, such as a migration's source and target)."""
+        return False
+
     def xml_status(self) -> str:
         r, out = self.rnd, []
         for i, node in enumerate(self.nodes, 1):
@@ -540,7 +545,9 @@ class _Gen:
                                 + self.op(fp, "fencer_last_0", "start", 0, 0, 0, 2, digest=False)
                                 + "</lrm_resource>")
                 for p in self.prims:
-                    if r.random() < 0.45:
+                    # the draw comes first so a subclass's forced histories leave the
+                    # random stream (and every existing seed's CIB) unchanged
+                    if r.random() < 0.45 or self.forced_history(p, node):
                         fails: dict[str, str] = {}
                         rscs.append(self.history(p, node, fails))
                         for opkey, count in fails.items():
