@@ -514,7 +514,7 @@ class WorkingSet:
         self.ids = None  # IdIndex
         self.transition_id = 0
         self.graph = None
-        self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resource (migrations)
+        self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resources (migrations)
 
     def update_recheck(self, recheck: int) -> None:
         """pe__update_recheck_time: the graph asks to be recomputed by the earliest future

@@ -933,8 +933,9 @@ def _process_rsc_state(ws: WorkingSet, rsc: Resource, node: Node, on_fail: int) 
 # migrate_from yet) and failed ones, where the resource may be active on both nodes.
 
 
-def _lrm_resource(ws: WorkingSet, rsc_id: str, node_name: str) -> Optional[XNode]:
-    """find_lrm_resource: the history of rsc_id on the node of that name (first in the CIB)."""
+def _lrm_resources(ws: WorkingSet, rsc_id: str, node_name: str) -> list[XNode]:
+    """Every history entry of rsc_id on the node_state(s) named node_name, in CIB order: what
+    the XPath //node_state[@uname=N]//lrm_resource[@id=R] of find_lrm_resource matches."""
     index = ws.lrm_index
     if index is None:
         index = ws.lrm_index = {}
@@ -946,30 +947,41 @@ def _lrm_resource(ws: WorkingSet, rsc_id: str, node_name: str) -> Optional[XNode
             rscs = None if lrm is None else lrm.find("lrm_resources")
             for entry in rscs.children if rscs is not None else ():
                 if entry.tag == "lrm_resource":
-                    index.setdefault((state.get("uname") or "", entry.get("id") or ""), entry)
-    return index.get((node_name, rsc_id))
+                    index.setdefault((state.get("uname") or "", entry.get("id") or ""),
+                                     []).append(entry)
+    return index.get((node_name, rsc_id), [])
+
+
+def _lrm_resource(ws: WorkingSet, rsc_id: str, node_name: str) -> Optional[XNode]:
+    """find_lrm_resource: the history of rsc_id on the node of that name. Pacemaker looks it
+    up with get_xpath_object, which answers nothing when the XPath matches more than once."""
+    entries = _lrm_resources(ws, rsc_id, node_name)
+    return entries[0] if len(entries) == 1 else None
 
 
 def _find_lrm_op(ws: WorkingSet, rsc_id: str, task: str, node_name: Optional[str],
                  other: Optional[str], target_rc: int) -> Optional[XNode]:
-    """find_lrm_op: the first `task` entry of rsc_id on node_name; for migrate_to one whose
+    """find_lrm_op: the `task` entry of rsc_id on node_name; for migrate_to one whose
     migrate_target is `other`, for migrate_from one whose migrate_source is; with target_rc
-    >= 0 only if it succeeded with that rc."""
+    >= 0 only if it succeeded with that rc. Pacemaker finds it with get_xpath_object, which
+    answers nothing unless exactly one entry matches: a failed migrate_from recorded as both
+    last_0 and last_failure_0 is not found (so a migrate_to before it reads as a partial
+    migration), nor is a probe when a recurring monitor is recorded as well."""
     if node_name is None:
         return None
-    entry = _lrm_resource(ws, rsc_id, node_name)
-    if entry is None:
-        return None
     found = None
-    for op in entry.children:
-        if op.tag != "lrm_rsc_op" or op.get("operation") != task:
-            continue
-        if other is not None and task == "migrate_to" and op.get("migrate_target") != other:
-            continue
-        if other is not None and task == "migrate_from" and op.get("migrate_source") != other:
-            continue
-        found = op
-        break
+    for entry in _lrm_resources(ws, rsc_id, node_name):
+        for op in entry.children:
+            if op.tag != "lrm_rsc_op" or op.get("operation") != task:
+                continue
+            if other is not None and task == "migrate_to" and op.get("migrate_target") != other:
+                continue
+            if other is not None and task == "migrate_from" and \
+                    op.get("migrate_source") != other:
+                continue
+            if found is not None:
+                return None  # "Too many matches"
+            found = op
     if found is not None and target_rc >= 0:
         rec = op_record(found)
         if rec.rc != target_rc or rec.status != m.EXEC_DONE:
