@@ -530,11 +530,13 @@ def current_node(rsc: Resource) -> Optional[Node]:
 
 
 def sort_nodes(ws: WorkingSet, nodes: list[tuple[Node, int]],
-               preferred: Optional[Node]) -> list[tuple[Node, int]]:
-    """pcmk__sort_nodes on an allowed-node table: best effective score first, then fewer
-    resources assigned, the preferred node, the name."""
+               preferred: Optional[Node], table: bool = True) -> list[tuple[Node, int]]:
+    """pcmk__sort_nodes on an allowed-node table (table=True: the list as
+    g_hash_table_get_values gives it) or on a list of nodes as given: best effective score
+    first, then fewer resources assigned, the preferred node, the name."""
     if ws.placement_strategy.lower() == "balanced":
-        return capacity.sort_nodes_balanced(nodes, preferred)
+        return capacity.sort_nodes_balanced(capacity.table_values(nodes) if table else nodes,
+                                            preferred)
     keyed = _sort_keys(ws, nodes, preferred)
     keyed.sort()
     return [(entry[5], entry[6]) for entry in keyed]
@@ -620,7 +622,7 @@ def assign_best_node(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> b
     items = list(rsc.allowed.items())
     nodes: Optional[list[tuple[Node, int]]] = None
     if ws.placement_strategy.lower() == "balanced":
-        nodes = capacity.sort_nodes_balanced(items, running)
+        nodes = capacity.sort_nodes_balanced(capacity.table_values(items), running)
         best = nodes[0] if nodes else None
     else:
         # only the first of the sorted nodes is read (see below): 10,000 sorts of 32 nodes a

@@ -16,7 +16,6 @@ passed in (importing assign here would close an import cycle).
 from __future__ import annotations
 
 from core.cib.scores import INFINITY, leading_int
-from core.ctools import cmp_to_key
 from pengine.glibhash import iteration_order
 from pengine.model import CLONE, GROUP, Node, Resource, WorkingSet
 from pengine.unpack import resource_location
@@ -209,11 +208,43 @@ def ban_insufficient_capacity(ws: WorkingSet, rsc: Resource, affects: Affects,
     return None if any_capable else most_capable
 
 
+def table_values(nodes: list[tuple[Node, int]]) -> list[tuple[Node, int]]:
+    """The (node, score) entries of a node table keyed by node id (rsc->allowed_nodes) in the
+    order g_hash_table_get_values lists them: it walks the buckets and prepends each value, so
+    the list is the table's walk order reversed. The order matters to a sort whose comparison
+    is not transitive (sort_nodes_balanced)."""
+    by_id = {node.id: (node, score) for node, score in nodes}
+    return [by_id[ident] for ident in reversed(iteration_order(list(by_id)))]
+
+
+def glib_list_sort(items: list, cmp: Callable[[object, object], int]) -> list:
+    """g_list_sort (GLib 2.74 g_list_sort_real): a top-down merge sort, the first half
+    n // 2 long, merging from the first half while cmp <= 0. With a transitive comparison
+    any stable sort gives the same list; with balanced placement's pairwise capacity count
+    (not transitive: node A can beat B on capacity, B beat C on resource count and C beat A)
+    only this exact algorithm gives Pacemaker's order."""
+    if len(items) < 2:
+        return list(items)
+    half = len(items) // 2
+    left, right = glib_list_sort(items[:half], cmp), glib_list_sort(items[half:], cmp)
+    out, i, j = [], 0, 0
+    while i < len(left) and j < len(right):
+        if cmp(left[i], right[j]) <= 0:
+            out.append(left[i])
+            i += 1
+        else:
+            out.append(right[j])
+            j += 1
+    out.extend(left[i:])
+    out.extend(right[j:])
+    return out
+
+
 def sort_nodes_balanced(nodes: list[tuple[Node, int]],
                         preferred: Optional[Node]) -> list[tuple[Node, int]]:
     """pcmk__sort_nodes under placement-strategy=balanced: compare_nodes with its capacity
-    step, which is a pairwise count and not a sort key, hence a comparison sort (stable, as
-    g_list_sort)."""
+    step, which is a pairwise count and not a sort key, hence GLib's own merge sort over the
+    list in the order the caller built it (table_values for a node table)."""
     def cmp(a: tuple[Node, int], b: tuple[Node, int]) -> int:
         (node1, score1), (node2, score2) = a, b
         weight1 = score1 if node1.available() else -INFINITY
@@ -232,4 +263,4 @@ def sort_nodes_balanced(nodes: list[tuple[Node, int]],
                 return 1
         name1, name2 = node1.uname.encode(), node2.uname.encode()
         return (name1 > name2) - (name1 < name2)
-    return sorted(nodes, key=cmp_to_key(cmp))
+    return glib_list_sort(nodes, cmp)

@@ -50,7 +50,8 @@ def sort_resources(ws: WorkingSet) -> None:
     from its last member: init_group_colocated_nodes without a node table)."""
     if capacity.is_default(ws):
         return
-    nodes = [node for node, _ in sort_nodes(ws, [(n, n.weight) for n in ws.nodes], None)]
+    nodes = [node for node, _ in sort_nodes(ws, [(n, n.weight) for n in ws.nodes], None,
+                                            table=False)]
     scores: dict[int, dict[Node, int]] = {}
 
     def scores_of(rsc: Resource) -> dict[Node, int]:
