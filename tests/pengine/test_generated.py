@@ -131,3 +131,31 @@ def test_live_colocation_seeds_agree_with_crm_simulate(tmp_path):
                for r in tally.failing]
     assert tally.total >= 27, "crm_simulate crashed on too many seeds"
     assert not tally.failing, "\n".join(details)
+
+
+def test_notify_migrate_generator_is_deterministic_and_covers_its_features():
+    """tests/pengine/notifymigrategen.py: what cibgen leaves out (notify, live migration)."""
+    gen = harness.notifymigrategen
+    first, _ = gen.generate(7)
+    again, _ = gen.generate(7)
+    assert first == again
+    assert first != harness.cibgen.generate(7)[0]
+    seen: set[str] = set()
+    for seed in range(1, 200):
+        seen |= gen.generate(seed)[1]
+    for needed in ("notify", "notify-interleave", "notify-ordered", "allow-migrate",
+                   "migrate-group", "migration-limit", "calm", "hist-move", "hist-migrated",
+                   "hist-partial-migration", "hist-dangling-migration",
+                   "hist-failed-migrate-to", "hist-failed-migrate-from",
+                   "hist-migrate-from-only", "promotable", "node-unclean"):
+        assert needed in seen, needed
+
+
+def test_live_notify_migrate_seeds_agree_with_crm_simulate(tmp_path):
+    """Clone notifications and live migration on generated CIBs, node scores included."""
+    _crm_simulate_or_skip()
+    tally = harness.run_many(list(range(1, 31)), "notify-migrate", 2, tmp_path, scores=True)
+    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
+               for r in tally.failing]
+    assert tally.total >= 27, "crm_simulate crashed on too many seeds"
+    assert not tally.failing, "\n".join(details)
