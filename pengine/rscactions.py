@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.scores import INFINITY
-from core.cib.status import int_attr, op_key
+from core.cib.status import op_key, op_record
 from core.cib.xmltree import XNode
 from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
@@ -630,8 +630,9 @@ def _force_restart(ws: WorkingSet, rsc: Resource, task: str, interval: int,
 
 
 def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> bool:
-    task = op.get("operation") or ""
-    interval = int_attr(op, "interval")
+    rec = op_record(op)  # (the entry's task and interval as status unpacking parsed them)
+    task = rec.task or ""
+    interval = rec.interval
     if interval > 0:
         # action_in_config: a disabled recurring op is no longer configured (its active
         # instance is cancelled as an orphan)
