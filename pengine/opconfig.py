@@ -54,9 +54,9 @@ class OpEntries:
         # op_config's results that depend on nothing but these elements and the stamp they
         # are keyed by (see op_config)
         self.configs: dict[tuple, OpConfig] = {}
-        # each resource's recurring-operation plan by (its id, its history name), or None
-        # where building it met a duplicate op (pengine/rscactions.py's _recurring_plan)
-        self.recurring: dict[tuple, Optional[tuple]] = {}
+        # each resource's recurring-operation plan by its id: (its history name, the plan or
+        # None where building it met a duplicate op) (pengine/rscactions.py's _recurring_plan)
+        self.recurring: dict[str, tuple[Optional[str], Optional[tuple]]] = {}
         self.ops: tuple[tuple[XNode, Optional[str], int, bool], ...] = tuple(
             (op, op.get("name"), parse_interval_ms(op.get("interval")),
              to_bool(op.get("enabled")) is False)
@@ -73,7 +73,7 @@ def _op_index(ops: XNode) -> OpEntries:
     return index  # type: ignore[return-value]
 
 
-def recurring_plans(ops: XNode) -> dict[tuple, Optional[tuple]]:
+def recurring_plans(ops: XNode) -> dict[str, tuple[Optional[str], Optional[tuple]]]:
     """The recurring-operation plans kept with `ops` (see rscactions._recurring_plan)."""
     return _op_index(ops).recurring
 

@@ -290,9 +290,10 @@ def _recurring_key(rsc: Resource, op: XNode) -> Optional[tuple[str, int]]:
 def _recurring_plan(rsc: Resource) -> Optional[tuple[RecurringOp, ...]]:
     """Each `<op>` of the resource with its role (None without a role attribute) and recurring
     key and interval (None if it makes no recurring action), kept with the resource's
-    `<operations>` element (opconfig.recurring_plans) by the resource's id and history name:
-    nothing else is read (the key is made of the id, the op's name and interval; which op
-    answers to it is find_op_entry's reading of the same element). None when an op has a
+    `<operations>` element (opconfig.recurring_plans) by the resource's id, with the history
+    name it was decided under (used while that is the resource's): nothing else is read (the
+    key is made of the id, the op's name and interval; which op answers to it is
+    find_op_entry's reading of the same element under both names). None when an op has a
     duplicate: deciding its key warns, and the warning is given each time it is decided, so
     such a resource takes the op-by-op way every transition.
 
@@ -301,9 +302,11 @@ def _recurring_plan(rsc: Resource) -> Optional[tuple[RecurringOp, ...]]:
     ops for duplicates, another for the op entry: 300 ops at 3 nodes / 100 resources)."""
     assert rsc.ops_xml is not None
     kept = recurring_plans(rsc.ops_xml)
-    stamp = (rsc.id, rsc.clone_name)
-    if stamp in kept:
-        return kept[stamp]
+    # by id, the history name with the plan: one entry per resource sharing the element (an
+    # instance found under another name replaces its entry), however long the daemon runs
+    held = kept.get(rsc.id)
+    if held is not None and held[0] == rsc.clone_name:
+        return held[1]
     entries: list[RecurringOp] = []
     plan: Optional[tuple[RecurringOp, ...]] = None
     for op, _, _, _ in op_entries(rsc.ops_xml):
@@ -314,7 +317,7 @@ def _recurring_plan(rsc: Resource) -> Optional[tuple[RecurringOp, ...]]:
         entries.append((op, m.text2role(role_text) if role_text is not None else None, got))
     else:
         plan = tuple(entries)
-    kept[stamp] = plan
+    kept[rsc.id] = (rsc.clone_name, plan)
     return plan
 
 

@@ -69,9 +69,10 @@ def test_a_kept_plan_is_the_one_decided_afresh_for_each_id_and_history_name() ->
         assert _plan(rsc) == _reference(rsc)
         refs.append(_reference(rsc))
     assert refs[0] != refs[1]  # the id matters
-    # kept with the element, by (id, history name)
-    kept = recurring_plans(instances[0].ops_xml)
-    assert set(kept) == {("d:0", None), ("d:1", None)}
+    # kept with the element by id, one entry per resource (another history name replaces it)
+    assert set(recurring_plans(instances[0].ops_xml)) == {"d:0", "d:1"}
+    assert set(recurring_plans(a.ops_xml)) == {"a"}
+    assert recurring_plans(a.ops_xml)["a"][0] == "a_x"
 
 
 DUP_CIB = """<cib epoch="1" have-quorum="1"><configuration><crm_config>
@@ -96,4 +97,4 @@ def test_a_duplicate_op_warns_on_every_transition_of_a_reused_configuration(runs
         assert ws.warnings == expected
         assert "p_monitor_20000" in {a.uuid for a in ws.actions}
     ops = next(cib.iter("operations"))
-    assert recurring_plans(ops) == {("p", None): None}  # not kept: it warns
+    assert recurring_plans(ops) == {"p": (None, None)}  # no plan: it warns
