@@ -1015,11 +1015,13 @@ def _kind(ws: WorkingSet, xml: XNode) -> int:
         if score is not None and parse_score(score) == 0:
             return KIND_OPTIONAL
         return KIND_MANDATORY
-    if kind == "Mandatory":
+    # get_ordering_type compares with pcmk__str_casei: "optional" is Optional
+    low = kind.lower()
+    if low == "mandatory":
         return KIND_MANDATORY
-    if kind == "Optional":
+    if low == "optional":
         return KIND_OPTIONAL
-    if kind == "Serialize":
+    if low == "serialize":
         return KIND_SERIALIZE
     ws.warnings.append(f"resetting kind for constraint {xml.get('id')} to Mandatory because "
                        f"'{kind}' is not valid")
