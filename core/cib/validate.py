@@ -135,11 +135,14 @@ def validate(cib: XNode) -> list[Problem]:
                 resources.setdefault(tag.get("id") or "", tag)
     constraints = config.find("constraints")
     if constraints is not None:
-        # A value the schema's types refuse (an order kind, a score, a boolean) is an error
-        # only under a schema: with validate-with="none" Pacemaker never sees it refused, and
-        # its unpacking warns and uses the default (get_ordering_type resets an unknown kind to
-        # Mandatory; pcmk__xe_get_bool_attr's failure leaves symmetrical at its default;
-        # char2score reads a score's leading integer), so the engine proceeds the same way.
+        # What the schema refuses in a constraint (an order kind, a score, a boolean, a
+        # missing rsc/node/first/then) is an error only under a schema: with
+        # validate-with="none" Pacemaker never sees it refused, and its unpacking warns and
+        # uses the default (get_ordering_type resets an unknown kind to Mandatory;
+        # pcmk__xe_get_bool_attr's failure leaves symmetrical at its default; char2score reads
+        # a score's leading integer) or ignores the constraint (unpack_simple_location,
+        # unpack_simple_colocation, unpack_simple_rsc_order without their resources or node),
+        # so the engine proceeds the same way.
         value_problem = warn if schema_disabled(cib) else error
         for con in constraints.children:
             _check_constraint(con, resources, error, warn, value_problem)
@@ -222,15 +225,15 @@ def _check_constraint(con: XNode, resources: dict[str, XNode], error, warn,
                       "(the constraint is ignored)")
     if con.tag == "rsc_location":
         if con.get("rsc") is None and con.get("rsc-pattern") is None and not has_sets:
-            error(con, "rsc_location needs rsc, rsc-pattern or a resource set")
+            value_problem(con, "rsc_location needs rsc, rsc-pattern or a resource set")
         if con.find("rule") is None and con.get("node") is None and not has_sets:
-            error(con, "rsc_location needs node and score, or rules")
+            value_problem(con, "rsc_location needs node and score, or rules")
     elif con.tag == "rsc_colocation" and not has_sets:
         if con.get("rsc") is None or con.get("with-rsc") is None:
-            error(con, "rsc_colocation needs rsc and with-rsc (or resource sets)")
+            value_problem(con, "rsc_colocation needs rsc and with-rsc (or resource sets)")
     elif con.tag == "rsc_order" and not has_sets:
         if con.get("first") is None or con.get("then") is None:
-            error(con, "rsc_order needs first and then (or resource sets)")
+            value_problem(con, "rsc_order needs first and then (or resource sets)")
     score = con.get("score")
     if score is not None and not is_score(score):
         value_problem(con, f"score {score!r} is not a number, INFINITY or -INFINITY")
