@@ -64,12 +64,18 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
 
 def _defaults_params(ws: WorkingSet, node: Optional[Node]) -> dict[str, str]:
     """rsc_defaults' instance attributes (rarely any), evaluated as a resource's own are."""
+    key = ("rsc_defaults", None if node is None else node.id)  # once per node and run
+    got = ws.params_cache.get(key)
+    if got is not None:
+        return got
     defaults = ws.rsc_defaults
-    if defaults is None or defaults.find("instance_attributes") is None:
-        return {}
-    ctx = RuleContext(now=ws.now, next_change=ws.next_change,
-                      node_attrs=None if node is None else node.attrs)
-    return unpack_nvpairs(defaults, "instance_attributes", ctx, ws.ids)
+    params: dict[str, str] = {}
+    if defaults is not None and defaults.find("instance_attributes") is not None:
+        ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                          node_attrs=None if node is None else node.attrs)
+        unpack_nvpairs(defaults, "instance_attributes", ctx, ws.ids, into=params)
+    ws.params_cache[key] = params
+    return params
 
 
 def _own_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
