@@ -84,7 +84,8 @@ def received(wire: Any, empty: Any, path: str) -> Any:
     A tree whose wire sends a large bytes field as parts (core.wire.decode_parts): the frames
     are what zmq's pipe holds when the daemon reads the request, the message's frame (the
     field's marker in place) and the file's bytes in PART_BYTES pieces, read so from the file;
-    they are decoded as the daemon does, each piece dropped once copied.
+    they are decoded as the daemon does, each piece dropped once copied, the heap trimmed
+    every few pieces.
     Otherwise one frame: the empty message's with the field's header and the data appended
     (so that the sender's side, crmd's text and msgpack's buffer, does not count in this
     process's peak), held together with the decoded message for a moment (zmq's buffer and
@@ -93,6 +94,8 @@ def received(wire: Any, empty: Any, path: str) -> Any:
     if hasattr(wire, "decode_parts") and head.endswith(b"\xc4\x00"):
         size = os.path.getsize(path)
         if size > wire.PART_BYTES:
+            from core.heaptrim import trim_heap  # (a tree that has parts has this)
+
             fields = wire.to_fields(empty)
             fields[list(fields)[-1]] = wire.parts_marker(size)
             first = msgpack.packb([wire.SIGNATURE, empty.TAG, fields], use_bin_type=True)
@@ -101,7 +104,8 @@ def received(wire: Any, empty: Any, path: str) -> Any:
                 while piece := handle.read(wire.PART_BYTES):
                     parts.append(piece)
             del piece
-            return wire.decode_parts(first, parts)  # (parts: the only reference to each piece)
+            # (parts: the only reference to each piece; trimmed as core.ipc.requests does)
+            return wire.decode_parts(first, parts, trim_heap)
     data = pathlib.Path(path).read_bytes()
     size = len(data).to_bytes(4, "big")
     if head.endswith(b"\xc4\x00"):  # bin 8, empty -> bin 32

@@ -31,6 +31,7 @@ import zmq
 
 from core import wire
 from core.access import HACLIENT, ApiGrant, Creds
+from core.heaptrim import trim_heap
 from core.messages.common import Reply
 from core.paths import NodePaths
 
@@ -258,7 +259,8 @@ def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
     must be in memory once while it is handled: its large field comes as parts (core.wire),
     each copied into the field and dropped as it is (`decode_parts` empties the list), the
     msgpack frame is decoded from its own buffer (`frame.bytes` would copy it, and keep the
-    copy on the frame), and nothing here refers to a frame while the caller handles the
+    copy on the frame), the parts' freed memory goes back to the kernel as they are copied
+    (core.heaptrim), and nothing here refers to a frame while the caller handles the
     request (a suspended generator keeps its locals), so the first frame goes as soon as the
     caller drops it, before the core's step."""
     for _ in range(limit):
@@ -269,7 +271,7 @@ def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
         del got
         frame = frames.pop(0) if frames else None
         try:
-            msg = wire.decode_parts(frame.buffer if frame is not None else b"", frames)
+            msg = wire.decode_parts(frame.buffer if frame is not None else b"", frames, trim_heap)
         except wire.WireError as exc:
             on_garbage(exc)
             continue
