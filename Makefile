@@ -45,7 +45,7 @@ bytecode: $(STAMP) $(HB_SCRIPT_STAMP)
 	@$(PY) -m core.codebundle
 
 test: bytecode
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra --durations=15
 
 test-fast: bytecode
 	$(PY) -m pytest -q -m "not lab and not slow"

@@ -29,7 +29,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 from core import paths as pathmod
 from core.cib.xmltree import XNode, parse_xml
@@ -368,9 +368,13 @@ def watch(opts: Options, out: TextIO, err: TextIO,
     interactive = out.isatty()
     shown = 0
     warned = False
-    previous = signal.getsignal(signal.SIGTERM)
+    # both signals end the loop whatever the disposition we inherited, as Pacemaker's crm_mon
+    # installs its own handlers: a shell starting us in the background without job control
+    # leaves SIGINT ignored, and `kill -INT` would then not stop the refresh
+    previous: Optional[dict[int, Any]] = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (a test driving main() from a thread)
         previous = None
     try:
@@ -397,8 +401,9 @@ def watch(opts: Options, out: TextIO, err: TextIO,
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in (previous or {}).items():
+            if handler is not None:  # (None: set outside Python; nothing of ours to undo)
+                signal.signal(sig, handler)
     return ctext.EXIT_OK
 
 

@@ -325,13 +325,22 @@ def test_refresh_waits_for_the_cluster_and_stops_on_interrupt(monkeypatch):
     assert out.getvalue().count("Waiting until cluster is available on this node ...") == 2
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_refresh_process_ends_with_0_on_signal(tmp_path, sig):
+def test_refresh_process_ends_with_0_on_signal(tmp_path, sig, inherited):
+    """Whatever it inherited: a shell without job control starts background commands with
+    SIGINT ignored (the suite run as `make test &` did), and Pacemaker's crm_mon ends on it
+    all the same."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("CIB_file", None)
     proc = subprocess.Popen([sys.executable, "-m", "tools.crm_mon", "-i", "0.2", "--rundir",
                              str(tmp_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ignore_sigint if inherited == "ignored" else None)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("Waiting until cluster is available")
