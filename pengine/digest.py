@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - an interpreter built without it
     from hashlib import md5 as _md5
 
 from core.cib.rules import RuleContext, compare_versions, unpack_nvpairs
-from core.cib.status import int_attr
+from core.cib.status import op_record
 from core.cib.xmltree import XNode
 from pengine.opconfig import op_config
 from pengine.model import Node, Resource, WorkingSet
@@ -151,8 +151,9 @@ def compute_digest(ws: WorkingSet, rsc: Resource, node: Node, task: str,
 
 def digest_compare(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> int:
     """rsc_action_digest_cmp -> DIGEST_MATCH / ALL / RESTART / UNKNOWN."""
-    task = op.get("operation") or ""
-    interval = int_attr(op, "interval")
+    rec = op_record(op)  # (the entry's task and interval as status unpacking parsed them)
+    task = rec.task or ""
+    interval = rec.interval
     params, extra_forces_restart, calc = _digest_params(ws, rsc, node, task, interval)
     digest_all = op.get("op-digest")
     digest_restart = op.get("op-restart-digest")

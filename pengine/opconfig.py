@@ -46,7 +46,7 @@ class OpEntries:
     op's interval again; a warm daemon reuses the configuration's elements (inputcache.py), so
     this is parsed once per configuration text. It depends on the element's children only."""
 
-    __slots__ = ("children", "length", "ops", "configs")
+    __slots__ = ("children", "length", "ops", "configs", "recurring")
 
     def __init__(self, ops: XNode) -> None:
         self.children = ops.children
@@ -54,6 +54,9 @@ class OpEntries:
         # op_config's results that depend on nothing but these elements and the stamp they
         # are keyed by (see op_config)
         self.configs: dict[tuple, OpConfig] = {}
+        # each resource's recurring-operation plan by its id: (its history name, the plan or
+        # None where building it met a duplicate op) (pengine/rscactions.py's _recurring_plan)
+        self.recurring: dict[str, tuple[Optional[str], Optional[tuple]]] = {}
         self.ops: tuple[tuple[XNode, Optional[str], int, bool], ...] = tuple(
             (op, op.get("name"), parse_interval_ms(op.get("interval")),
              to_bool(op.get("enabled")) is False)
@@ -68,6 +71,11 @@ def _op_index(ops: XNode) -> OpEntries:
     if index.__class__ is not OpEntries or not index.valid_for(ops):  # type: ignore[union-attr]
         index = ops.rec = OpEntries(ops)
     return index  # type: ignore[return-value]
+
+
+def recurring_plans(ops: XNode) -> dict[str, tuple[Optional[str], Optional[tuple]]]:
+    """The recurring-operation plans kept with `ops` (see rscactions._recurring_plan)."""
+    return _op_index(ops).recurring
 
 
 def op_entries(ops: XNode) -> tuple[tuple[XNode, Optional[str], int, bool], ...]:

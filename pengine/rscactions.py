@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.scores import INFINITY
-from core.cib.status import int_attr, op_key
+from core.cib.status import op_key, op_record
 from core.cib.xmltree import XNode
 from core.ocfcodes import OCF_NOT_RUNNING, OCF_RUNNING_PROMOTED
 from pengine import actions as act
@@ -22,7 +22,7 @@ from pengine.utilization import create_utilization_constraints
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
 from pengine.assign import current_node
-from pengine.opconfig import find_op_entry, op_entries
+from pengine.opconfig import find_op_entry, op_entries, recurring_plans
 from pengine.ordering import action_flags
 from pengine.entryindex import EntryIndex, new_index
 from pengine.status import calculate_active_ops, get_failcount, sort_ops
@@ -32,6 +32,9 @@ from pengine.values import is_true
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
     from typing import Optional
+
+    # a recurring-operation plan's entry: (the <op> element, its role, its key and interval)
+    RecurringOp = tuple[XNode, Optional[int], Optional[tuple[str, int]]]
 
 S, ST, UP, PR = m.ROLE_STOPPED, m.ROLE_STARTED, m.ROLE_UNPROMOTED, m.ROLE_PROMOTED
 U = m.ROLE_UNKNOWN
@@ -239,7 +242,9 @@ def _op_cannot_recur(name: Optional[str]) -> bool:
                     "migrate_from")
 
 
-def _is_op_dup(rsc: Resource, name: Optional[str], interval: int) -> bool:
+def _dup_warning(rsc: Resource, name: Optional[str], interval: int) -> Optional[str]:
+    """The warning that an op of this name and interval has a duplicate (the second op with an
+    id), None if it has none."""
     seen = None
     assert rsc.ops_xml is not None
     for op, op_name, op_interval, _ in op_entries(rsc.ops_xml):
@@ -250,26 +255,70 @@ def _is_op_dup(rsc: Resource, name: Optional[str], interval: int) -> bool:
         if seen is None:
             seen = op.get("id")
         else:
-            rsc.ws.warnings.append(f"Operation {op.get('id')} is duplicate of {seen}")
-            return True
-    return False
+            return f"Operation {op.get('id')} is duplicate of {seen}"
+    return None
+
+
+def _checked_recurring_key(rsc: Resource, op: XNode) -> tuple[Optional[tuple[str, int]],
+                                                               Optional[str]]:
+    """(the recurring action's key and interval, None if `op` makes none; the duplicate warning
+    that deciding it gave, or None)."""
+    interval = parse_interval_ms(op.get("interval"))
+    if interval == 0:
+        return None, None
+    if not op.get("id"):
+        return None, None
+    name = op.get("name")
+    if _op_cannot_recur(name):
+        return None, None
+    warning = _dup_warning(rsc, name, interval)
+    if warning is not None:
+        return None, warning
+    key = op_key(rsc.id, name or "", interval)
+    if find_op_entry(rsc, key, include_disabled=False) is None:
+        return None, None
+    return (key, interval), None
 
 
 def _recurring_key(rsc: Resource, op: XNode) -> Optional[tuple[str, int]]:
-    interval = parse_interval_ms(op.get("interval"))
-    if interval == 0:
-        return None
-    if not op.get("id"):
-        return None
-    name = op.get("name")
-    if _op_cannot_recur(name):
-        return None
-    if _is_op_dup(rsc, name, interval):
-        return None
-    key = op_key(rsc.id, name or "", interval)
-    if find_op_entry(rsc, key, include_disabled=False) is None:
-        return None
-    return key, interval
+    got, warning = _checked_recurring_key(rsc, op)
+    if warning is not None:
+        rsc.ws.warnings.append(warning)
+    return got
+
+
+def _recurring_plan(rsc: Resource) -> Optional[tuple[RecurringOp, ...]]:
+    """Each `<op>` of the resource with its role (None without a role attribute) and recurring
+    key and interval (None if it makes no recurring action), kept with the resource's
+    `<operations>` element (opconfig.recurring_plans) by the resource's id, with the history
+    name it was decided under (used while that is the resource's): nothing else is read (the
+    key is made of the id, the op's name and interval; which op answers to it is
+    find_op_entry's reading of the same element under both names). None when an op has a
+    duplicate: deciding its key warns, and the warning is given each time it is decided, so
+    such a resource takes the op-by-op way every transition.
+
+    Why: a warm daemon reuses the configuration's elements (inputcache.py), and each
+    transition decided each op's key again for every resource (its interval, a scan of the
+    ops for duplicates, another for the op entry: 300 ops at 3 nodes / 100 resources)."""
+    assert rsc.ops_xml is not None
+    kept = recurring_plans(rsc.ops_xml)
+    # by id, the history name with the plan: one entry per resource sharing the element (an
+    # instance found under another name replaces its entry), however long the daemon runs
+    held = kept.get(rsc.id)
+    if held is not None and held[0] == rsc.clone_name:
+        return held[1]
+    entries: list[RecurringOp] = []
+    plan: Optional[tuple[RecurringOp, ...]] = None
+    for op, _, _, _ in op_entries(rsc.ops_xml):
+        role_text = op.get("role")
+        got, warning = _checked_recurring_key(rsc, op)
+        if warning is not None:
+            break
+        entries.append((op, m.text2role(role_text) if role_text is not None else None, got))
+    else:
+        plan = tuple(entries)
+    kept[rsc.id] = (rsc.clone_name, plan)
+    return plan
 
 
 def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Optional[Node],
@@ -281,6 +330,12 @@ def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Op
     got = _recurring_key(rsc, op)
     if got is None:
         return
+    _schedule_active(ws, rsc, start, node, op, role, got)
+
+
+def _schedule_active(ws: WorkingSet, rsc: Resource, start: Action, node: Optional[Node],
+                     op: XNode, role: Optional[int], got: tuple[str, int]) -> None:
+    """The recurring action of `op` (key and interval `got`) where the resource is active."""
     key, interval = got
     name = op.get("name") or ""
     optional = _active_should_be_optional(rsc, node, key, start)
@@ -342,6 +397,12 @@ def _recurring_for_inactive(ws: WorkingSet, rsc: Resource, node: Optional[Node],
     got = _recurring_key(rsc, op)
     if got is None:
         return
+    _schedule_inactive(ws, rsc, node, op, got)
+
+
+def _schedule_inactive(ws: WorkingSet, rsc: Resource, node: Optional[Node], op: XNode,
+                       got: tuple[str, int]) -> None:
+    """The recurring action of a role=Stopped `op` on the nodes where the resource stops."""
     key, interval = got
     if not rsc.unique:
         return
@@ -412,12 +473,23 @@ def create_recurring_actions(ws: WorkingSet, rsc: Resource) -> None:
         start = act.start_action(ws, rsc, chosen, True)
     if rsc.ops_xml is None:
         return
-    for op in rsc.ops_xml.children:
-        if op.tag != "op":
+    plan = _recurring_plan(rsc)
+    if plan is None:
+        for op in rsc.ops_xml.children:
+            if op.tag != "op":
+                continue
+            if start is not None:
+                _recurring_for_active(ws, rsc, start, chosen, op)
+            _recurring_for_inactive(ws, rsc, chosen, op)
+        return
+    # as the loop above decides, each op's role and key taken from the plan
+    for op, role, got in plan:
+        if got is None:
             continue
-        if start is not None:
-            _recurring_for_active(ws, rsc, start, chosen, op)
-        _recurring_for_inactive(ws, rsc, chosen, op)
+        if role == m.ROLE_STOPPED:
+            _schedule_inactive(ws, rsc, chosen, op, got)
+        elif start is not None:
+            _schedule_active(ws, rsc, start, chosen, op, role, got)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -561,8 +633,9 @@ def _force_restart(ws: WorkingSet, rsc: Resource, task: str, interval: int,
 
 
 def check_action_config(ws: WorkingSet, rsc: Resource, node: Node, op: XNode) -> bool:
-    task = op.get("operation") or ""
-    interval = int_attr(op, "interval")
+    rec = op_record(op)  # (the entry's task and interval as status unpacking parsed them)
+    task = rec.task or ""
+    interval = rec.interval
     if interval > 0:
         # action_in_config: a disabled recurring op is no longer configured (its active
         # instance is cancelled as an orphan)
