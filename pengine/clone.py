@@ -56,7 +56,7 @@ def assign_clone(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optio
     if not rsc.provisional or rsc.allocating:
         return None
     if rsc.promotable:
-        add_promotion_scores(rsc)
+        add_promotion_scores(rsc, ws.score_colours)
     rsc.allocating = True
     # placed first: what the instances are colocated with (their order depends on it)
     for con in list(rsc.rsc_cons):

@@ -37,12 +37,49 @@ _FILTERED = {"id", "crm_feature_set", "op-digest", "on_node", "on_node_uuid",
 
 def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
     """pe_rsc_params: instance attributes evaluated for a node (cached for the run). The dict is
-    shared by every caller: read it, never change it."""
+    shared by every caller: read it, never change it.
+
+    As get_rsc_attributes (lib/pengine/complex.c) collects them: the resource's own sets, then
+    its parent's (a group's or clone's instance attributes reach every member, so they are in
+    the member's actions and digests), and at the top rsc_defaults' instance attributes; a
+    name already set is kept (the nearest element wins)."""
     cache = ws.params_cache
     key = (id(rsc), None if node is None else node.id)
     got = cache.get(key)
     if got is not None:
         return got
+    own = _own_params(ws, rsc, node)
+    if rsc.parent is not None:
+        inherited = rsc_params(ws, rsc.parent, node)
+    else:
+        inherited = _defaults_params(ws, node)
+    if inherited:
+        params = dict(inherited)
+        params.update(own)
+    else:
+        params = own
+    cache[key] = params
+    return params
+
+
+def _defaults_params(ws: WorkingSet, node: Optional[Node]) -> dict[str, str]:
+    """rsc_defaults' instance attributes (rarely any), evaluated as a resource's own are."""
+    key = ("rsc_defaults", None if node is None else node.id)  # once per node and run
+    got = ws.params_cache.get(key)
+    if got is not None:
+        return got
+    defaults = ws.rsc_defaults
+    params: dict[str, str] = {}
+    if defaults is not None and defaults.find("instance_attributes") is not None:
+        ctx = RuleContext(now=ws.now, next_change=ws.next_change,
+                          node_attrs=None if node is None else node.attrs)
+        unpack_nvpairs(defaults, "instance_attributes", ctx, ws.ids, into=params)
+    ws.params_cache[key] = params
+    return params
+
+
+def _own_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str, str]:
+    """The instance attributes on the resource's own element."""
     xml = rsc.xml
     if xml.find("instance_attributes") is None:  # (most resources of a big cluster)
         params: dict[str, str] = {}
@@ -61,7 +98,6 @@ def rsc_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str,
             unpack_nvpairs(xml, "instance_attributes", ctx, ws.ids, into=params)
             if ws.keep_derived and rscsettings.sets_are_static(xml, "instance_attributes"):
                 rscsettings.keep_params(xml, params)
-    cache[key] = params
     return params
 
 

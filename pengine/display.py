@@ -549,8 +549,10 @@ def counts_line(ws: WorkingSet) -> Optional[str]:
 
 
 def _failed_probe_rc(ws: WorkingSet, clone: Resource, node_name: str) -> Optional[int]:
-    """pe__failed_probe_for_rsc for a clone (matched against the clone's own name)."""
-    ident = strip_clone_suffix(clone.id)
+    """pe__failed_probe_for_rsc for a clone: the history's resource name is matched against
+    pe__clone_child_id, the id of the primitive or group the clone copies (not the clone's)."""
+    child = clone.clone_child_xml
+    ident = child.get("id") if child is not None else strip_clone_suffix(clone.id)
     for op, node, _ in ws.failed_ops:
         if not mask_probe_failure(op_record(op)):
             continue

@@ -10,7 +10,7 @@ from core.cib.xmltree import XNode
 from pengine import actions as act
 from pengine.assign import apply_node_criteria, assign_resources
 from pengine.fencing import schedule_fencing_and_shutdowns
-from pengine.health import apply_node_health
+from pengine.health import apply_node_health, colour_scores
 from pengine.model import WorkingSet
 from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
@@ -37,6 +37,7 @@ def unpack_cib(cib: XNode, now: _dt.datetime, keep_derived: bool = False) -> Wor
     ws.variant_methods = VARIANT_METHODS
     ws.keep_derived = keep_derived
     unpack_config(ws)
+    ws.score_colours = colour_scores(ws)  # unpack_config's pe__unpack_node_health_scores
     unpack_nodes(ws)
     unpack_resources(ws)
     unpack_status(ws)

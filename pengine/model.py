@@ -479,6 +479,10 @@ class WorkingSet:
         self.placement_strategy = "default"
         self.priority_fencing_delay = 0
         self.node_health_strategy = "none"
+        # what char2score reads "red", "yellow" and "green" as: Pacemaker's globals, set from
+        # node-health-strategy when the configuration is unpacked (pe__unpack_node_health_scores)
+        # and used by every score read after it; 0 without a strategy
+        self.score_colours: tuple[int, int, int] = (0, 0, 0)
         self.show_scores = False
         self.show_utilization = False  # crm_simulate -U (pengine/utilization.py)
         self.show_pending = False  # display: show pending actions (current status only)

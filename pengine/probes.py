@@ -67,10 +67,15 @@ def primitive_create_probe(ws: WorkingSet, rsc: Resource, node: Node) -> bool:
         act.add_expected_result(probe, OCF_NOT_RUNNING)
     elif rsc.role == m.ROLE_PROMOTED:
         act.add_expected_result(probe, OCF_RUNNING_PROMOTED)
-    if not (top.variant == m.CLONE):
+    # pcmk__probe_rsc_on_node: the probe orders the clone's start, or the resource's own when
+    # it is not cloned or is a fence device while unfencing is in use
+    if (rsc.fence_device and ws.enable_unfencing) or top.variant != m.CLONE:
         top = rsc
     flags = m.O_OPTIONAL
-    if not (probe.flags & A_RUNNABLE) and not top.running_on:
+    # An unrunnable probe keeps the start from happening unless the resource itself (the
+    # instance, as Pacemaker 2.1.5 reads rsc->running_on, not the whole clone) is active:
+    # an instance known only by a leftover pending monitor blocks its clone's start
+    if not (probe.flags & A_RUNNABLE) and not rsc.running_on:
         flags |= m.O_RUNNABLE_LEFT
     act.new_ordering(ws, rsc, None, probe, top, op_key(top.id, "start", 0), None, flags)
     act.new_ordering(ws, rsc, None, probe, top, op_key(rsc.id, "reload-agent", 0), None,

@@ -52,14 +52,15 @@ def _is_allowed(rsc: Resource, node: Node) -> bool:
     return score is not None and score >= 0
 
 
-def promotion_score(rsc: Resource, node: Node) -> tuple[int, bool]:
+def promotion_score(rsc: Resource, node: Node, colours: tuple[int, int, int]
+                    ) -> tuple[int, bool]:
     """(score, is_default): the `master-<name>` node attribute for an instance (the sum of
-    its members' for a cloned group)."""
+    its members' for a cloned group), read by char2score (`colours`: WorkingSet.score_colours)."""
     if rsc.children:
         total = 0
         is_default = True
         for child in rsc.children:
-            score, child_default = promotion_score(child, node)
+            score, child_default = promotion_score(child, node, colours)
             if not child_default:
                 is_default = False
             total += score
@@ -74,10 +75,10 @@ def promotion_score(rsc: Resource, node: Node) -> tuple[int, bool]:
             value = node.attrs.get(f"master-{base}")
     if value is None:
         return 0, True
-    return parse_score(value), False
+    return parse_score(value, *colours), False
 
 
-def add_promotion_scores(rsc: Resource) -> None:
+def add_promotion_scores(rsc: Resource, colours: tuple[int, int, int]) -> None:
     """Promotion scores become part of instances' node preferences and priorities."""
     if rsc.promotion_added:
         return
@@ -86,7 +87,7 @@ def add_promotion_scores(rsc: Resource) -> None:
         for node in list(child.allowed):
             if not node.available():
                 continue
-            score, _ = promotion_score(child, node)
+            score, _ = promotion_score(child, node, colours)
             if score > 0:
                 child.allowed[node] = add_scores(child.allowed[node], score)
             if score > child.priority:
@@ -134,7 +135,7 @@ def _set_instance_priority(ws: WorkingSet, instance: Resource, clone: Resource) 
         return
     next_role = rsc_state(instance, False)
     if next_role in (m.ROLE_STARTED, m.ROLE_UNKNOWN):
-        score, is_default = promotion_score(instance, chosen)
+        score, is_default = promotion_score(instance, chosen, ws.score_colours)
         # -1 when nothing says so: locations alone may make an instance promotable
         instance.priority = -1 if is_default else score
     elif next_role in (m.ROLE_UNPROMOTED, m.ROLE_STOPPED):

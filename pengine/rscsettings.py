@@ -44,7 +44,8 @@ SETTINGS = ("promotable", "priority", "critical", "notify", "fence_device", "man
 read_settings = attrgetter(*SETTINGS)
 
 # (incarnation, the parent's meta items or None, top is a clone, top is promotable,
-#  is-managed-default, maintenance-mode, stonith-enabled, unfencing in use, no-quorum-policy)
+#  is-managed-default, maintenance-mode, stonith-enabled, unfencing in use, no-quorum-policy,
+#  the scores of the health colours)
 Stamp = tuple
 
 _MAX_STAMPS = 256  # per element: a clone's child element is unpacked once per instance

@@ -17,7 +17,7 @@ import sys
 
 from core import datetimes as _dt
 from core.cib import dates
-from core.cib.validate import validate
+from core.cib.validate import SCHEMA_DISABLED_WARNING, schema_disabled, validate
 from core.cib.xmltree import XNode, parse_xml_file, to_xml
 from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
@@ -218,6 +218,8 @@ def _run(args: Options, stdout) -> int:
         print(f"hb simulate: {args.xml_file}: root element is <{cib.tag}>, not <cib>",
               file=sys.stderr)
         return 2
+    if schema_disabled(cib):  # update_validation writes this on stderr for crm_simulate
+        print(SCHEMA_DISABLED_WARNING, file=sys.stderr)
     problems = validate(cib)
     for problem in problems:
         print(f"hb simulate: {problem.format(args.xml_file)}", file=sys.stderr)

@@ -1288,7 +1288,7 @@ def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = T
     last_failure = 0
     for key, value in attrs:
         if fc_re.match(key):
-            failcount = add_scores(failcount, parse_score(value))
+            failcount = add_scores(failcount, parse_score(value, *ws.score_colours))
         elif lf_re.match(key):
             try:
                 last_failure = max(last_failure, int(value))

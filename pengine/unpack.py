@@ -254,7 +254,7 @@ def unpack_nodes(ws: WorkingSet) -> None:
             ws.unsupported_feature("Pacemaker Remote nodes")
         if node_type == "normal":
             node_type = "member"
-        node = Node(ident, uname, node_type, parse_score(xml.get("score")))
+        node = Node(ident, uname, node_type, parse_score(xml.get("score"), *ws.score_colours))
         node.xml = xml
         node.attrs["#kind"] = "remote" if node_type == "remote" else "cluster"
         node.unclean = ws.startup_fencing
@@ -466,7 +466,7 @@ def _kept_or_unpacked_settings(ws: WorkingSet, rsc: Resource, xml: XNode, config
     stamp = (incarnation, None if parent is None else tuple(parent.meta.items()),
              top is not None and top.variant == CLONE, top is not None and top.promotable,
              ws.is_managed_default, ws.maintenance_mode, ws.stonith_enabled,
-             ws.enable_unfencing, ws.no_quorum_policy)
+             ws.enable_unfencing, ws.no_quorum_policy, ws.score_colours)
     defaults = ws.rsc_defaults
     known = rscsettings.kept(xml, defaults, stamp)
     if known is not None:
@@ -497,7 +497,7 @@ def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
         rsc.promotable = True
     if incarnation is not None:
         meta.setdefault("clone", incarnation)
-    rsc.priority = parse_score(meta.get("priority"))
+    rsc.priority = parse_score(meta.get("priority"), *ws.score_colours)
     rsc.critical = to_bool(meta.get("critical")) is not False
     rsc.notify = is_true(meta.get("notify"))
     if (xml.get("class") or "").lower() == "stonith":
@@ -523,10 +523,10 @@ def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
     rsc.restart_type_restart = (meta.get("restart-type") or "").lower() == "restart"
     sticky = meta.get("resource-stickiness")
     if sticky is not None and sticky.lower() != "default":
-        rsc.stickiness = parse_score(sticky)
+        rsc.stickiness = parse_score(sticky, *ws.score_colours)
     threshold = meta.get("migration-threshold")
     if threshold is not None and threshold.lower() != "default":
-        rsc.migration_threshold = max(0, parse_score(threshold))
+        rsc.migration_threshold = max(0, parse_score(threshold, *ws.score_colours))
     _requires(ws, rsc, meta.get("requires"))
     timeout = meta.get("failure-timeout")
     if timeout is not None:
@@ -787,7 +787,8 @@ def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resourc
         node = ws.node_by_uname.get(node_name)
         if node is None:
             return
-        location = new_location(ws, ident, rsc, parse_score(score_text), discover, node)
+        location = new_location(ws, ident, rsc, parse_score(score_text, *ws.score_colours),
+                                discover, node)
         location.role_filter = role
         return
     evaluator = RuleEvaluator(ws.ids)
@@ -813,7 +814,7 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
     score_attr = rule.get("score-attribute")
     raw_score = 0
     if rule.get("score") is not None:
-        raw_score = parse_score(rule.get("score"))
+        raw_score = parse_score(rule.get("score"), *ws.score_colours)
     elif score_attr is None:
         raw_score = 0
     do_and = (rule.get("boolean-op") or "and").lower() != "or"
@@ -828,12 +829,13 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
                           rsc_type=rsc.xml.get("type"), params=rsc_params(ws, rsc, node),
                           meta=rsc.meta, next_change=next_change)
         if evaluator.rule_passes(rule, ctx):
-            score = raw_score if not accept_any_positive else first_rule_score(rule, node.attrs)
+            score = raw_score if not accept_any_positive else \
+                first_rule_score(rule, node.attrs, ws.score_colours)
             if accept_any_positive and score_attr is not None:
                 attr = score_attr
                 if submatches:
                     attr = _expand_submatches(score_attr, submatches)
-                score = parse_score(node.attrs.get(attr))
+                score = parse_score(node.attrs.get(attr), *ws.score_colours)
             location.nodes.append((node, score))
     del do_and
     ws.locations.append(location)
@@ -880,7 +882,7 @@ def _influence(ws: WorkingSet, ident: str, rsc: Resource, text: Optional[str]) -
 def unpack_colocation(ws: WorkingSet, xml: XNode) -> None:
     ident = xml.get("id") or ""
     score_text = xml.get("score")
-    score = parse_score(score_text)
+    score = parse_score(score_text, *ws.score_colours)
     influence_s = xml.get("influence")
     sets = [ws.ids.resolve(s) for s in xml.findall("resource_set")]
     if not sets:
@@ -934,7 +936,8 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
     set_id = rset.get("id") or ident
     role = rset.get("role")
     ordering = (rset.get("ordering") or "group").lower()
-    local = parse_score(rset.get("score")) if rset.get("score") is not None else score
+    local = parse_score(rset.get("score"), *ws.score_colours) if rset.get("score") is not None \
+        else score
     if local == 0:
         return
     sequential = to_bool(rset.get("sequential"))
@@ -1015,11 +1018,13 @@ def _kind(ws: WorkingSet, xml: XNode) -> int:
         if score is not None and parse_score(score) == 0:
             return KIND_OPTIONAL
         return KIND_MANDATORY
-    if kind == "Mandatory":
+    # get_ordering_type compares with pcmk__str_casei: "optional" is Optional
+    low = kind.lower()
+    if low == "mandatory":
         return KIND_MANDATORY
-    if kind == "Optional":
+    if low == "optional":
         return KIND_OPTIONAL
-    if kind == "Serialize":
+    if low == "serialize":
         return KIND_SERIALIZE
     ws.warnings.append(f"resetting kind for constraint {xml.get('id')} to Mandatory because "
                        f"'{kind}' is not valid")

@@ -414,13 +414,15 @@ def populate(nvset: XNode, into: dict[str, str], overwrite: bool, ids: IdIndex) 
             into[name] = value
 
 
-def first_rule_score(rule: XNode, node_attrs: Optional[dict[str, str]]) -> int:
-    """Score of a location rule: `score`, or the node attribute named by `score-attribute`."""
+def first_rule_score(rule: XNode, node_attrs: Optional[dict[str, str]],
+                     colours: tuple[int, int, int] = (0, 0, 0)) -> int:
+    """Score of a location rule: `score`, or the node attribute named by `score-attribute`
+    (`colours`: what red, yellow and green score, node-health-strategy's)."""
     if rule.get("score") is not None:
-        return parse_score(rule.get("score"))
+        return parse_score(rule.get("score"), *colours)
     attr = rule.get("score-attribute")
     if attr is not None and node_attrs is not None:
-        return parse_score(node_attrs.get(attr))
+        return parse_score(node_attrs.get(attr), *colours)
     return 0
 
 

@@ -5,7 +5,8 @@ what its own code relies on, in one pass, and says where (`file:line: <primitive
 
 - errors make the configuration unusable as written (a resource without id, class or type; a
   duplicate id; a constraint naming no resource; a score that is not a score; an unknown order
-  kind) -- the engine would otherwise have to guess;
+  kind) -- the engine would otherwise have to guess; a value the schema's types refuse is a
+  warning when the CIB says validate-with="none", as Pacemaker then applies its default;
 - warnings are kept for what a running cluster can live with (a constraint naming a resource
   that does not exist is ignored by Pacemaker too, an element this project does not know is
   kept in the document and reported by the engine as unsupported).
@@ -57,6 +58,16 @@ class Problem(Record):
 def _label(node: XNode) -> str:
     ident = node.get("id")
     return f'<{node.tag} id="{ident}">' if ident is not None else f"<{node.tag}>"
+
+
+def schema_disabled(cib: XNode) -> bool:
+    """validate-with="none": Pacemaker checks the CIB against no schema (update_validation in
+    lib/common/schemas.c takes "none" as the last, non-validating version, and says so)."""
+    return (cib.get("validate-with") or "").lower() == "none"
+
+
+SCHEMA_DISABLED_WARNING = ("Schema validation of configuration is disabled (enabling is "
+                           "encouraged and prevents common misconfigurations)")
 
 
 def validate(cib: XNode) -> list[Problem]:
@@ -124,8 +135,17 @@ def validate(cib: XNode) -> list[Problem]:
                 resources.setdefault(tag.get("id") or "", tag)
     constraints = config.find("constraints")
     if constraints is not None:
+        # What the schema refuses in a constraint (an order kind, a score, a boolean, a
+        # missing rsc/node/first/then) is an error only under a schema: with
+        # validate-with="none" Pacemaker never sees it refused, and its unpacking warns and
+        # uses the default (get_ordering_type resets an unknown kind to Mandatory;
+        # pcmk__xe_get_bool_attr's failure leaves symmetrical at its default; char2score reads
+        # a score's leading integer) or ignores the constraint (unpack_simple_location,
+        # unpack_simple_colocation, unpack_simple_rsc_order without their resources or node),
+        # so the engine proceeds the same way.
+        value_problem = warn if schema_disabled(cib) else error
         for con in constraints.children:
-            _check_constraint(con, resources, error, warn)
+            _check_constraint(con, resources, error, warn, value_problem)
     return out
 
 
@@ -191,7 +211,8 @@ def _refs(con: XNode) -> Iterator[tuple[str, str]]:
                 yield "resource_ref", ref.get("id")  # type: ignore[misc]
 
 
-def _check_constraint(con: XNode, resources: dict[str, XNode], error, warn) -> None:
+def _check_constraint(con: XNode, resources: dict[str, XNode], error, warn,
+                      value_problem) -> None:
     if con.tag not in CONSTRAINT_TAGS:
         warn(con, "unknown constraint element (kept, not used)")
         return
@@ -204,23 +225,23 @@ def _check_constraint(con: XNode, resources: dict[str, XNode], error, warn) -> N
                       "(the constraint is ignored)")
     if con.tag == "rsc_location":
         if con.get("rsc") is None and con.get("rsc-pattern") is None and not has_sets:
-            error(con, "rsc_location needs rsc, rsc-pattern or a resource set")
+            value_problem(con, "rsc_location needs rsc, rsc-pattern or a resource set")
         if con.find("rule") is None and con.get("node") is None and not has_sets:
-            error(con, "rsc_location needs node and score, or rules")
+            value_problem(con, "rsc_location needs node and score, or rules")
     elif con.tag == "rsc_colocation" and not has_sets:
         if con.get("rsc") is None or con.get("with-rsc") is None:
-            error(con, "rsc_colocation needs rsc and with-rsc (or resource sets)")
+            value_problem(con, "rsc_colocation needs rsc and with-rsc (or resource sets)")
     elif con.tag == "rsc_order" and not has_sets:
         if con.get("first") is None or con.get("then") is None:
-            error(con, "rsc_order needs first and then (or resource sets)")
+            value_problem(con, "rsc_order needs first and then (or resource sets)")
     score = con.get("score")
     if score is not None and not is_score(score):
-        error(con, f"score {score!r} is not a number, INFINITY or -INFINITY")
+        value_problem(con, f"score {score!r} is not a number, INFINITY or -INFINITY")
     kind = con.get("kind")
     if con.tag == "rsc_order" and kind is not None and \
             kind.lower() not in ("mandatory", "optional", "serialize"):
-        error(con, f"kind {kind!r} is not Mandatory, Optional or Serialize")
+        value_problem(con, f"kind {kind!r} is not Mandatory, Optional or Serialize")
     sym = con.get("symmetrical")
     if sym is not None and sym.lower() not in ("true", "false", "yes", "no", "on", "off",
                                                "1", "0", "y", "n"):
-        error(con, f"symmetrical {sym!r} is not a boolean")
+        value_problem(con, f"symmetrical {sym!r} is not a boolean")

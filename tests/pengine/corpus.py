@@ -254,6 +254,17 @@ def _run(cmd: list[str]) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def runner_summary(stdout: str, stderr: str) -> str:
+    """The first run's output as Pacemaker's runner keeps it: stderr merged into the summary
+    (`stderr=subprocess.STDOUT` in cts-scheduler), crm_simulate's own stderr lines (e.g.
+    "Schema validation of configuration is disabled ...") written before its buffered stdout.
+    Lines `hb simulate:` writes about the input are this project's diagnostics, judged by
+    `stderr_differences`, and left out."""
+    own = [line for line in stderr.splitlines(keepends=True)
+           if line.strip() and not line.startswith("hb simulate:")]
+    return "".join(own) + stdout
+
+
 def run_case(case: Case, command: list[str], base: Optional[pathlib.Path] = None) -> Outcome:
     """Both runs of one case and both judgements; `command` is `[hb, "simulate"]` (or
     `["crm_simulate"]`, to check the judge on the engine that made the corpus)."""
@@ -267,6 +278,7 @@ def run_case(case: Case, command: list[str], base: Optional[pathlib.Path] = None
         rc2, scores, err2 = _run([*command, "-x", str(xml), "-G", str(graph_path),
                                   "-s", "-S", "-Q", *case.args])
         graph = graph_path.read_text() if graph_path.exists() else ""
+    summary = runner_summary(summary, err1)
     loose_ok, loose_why = judge(expected_summary, summary)
     strict: list[Difference] = []
     for rc, err in ((rc1, err1), (rc2, err2)):

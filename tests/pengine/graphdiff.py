@@ -296,9 +296,16 @@ def compare_graphs(expected: LabelledGraph, actual: LabelledGraph) -> list[Diffe
         if first in common and then in common and expected.edges.get((first, then), 0) < count:
             out.append(Difference(
                 f"extra edge: {_edge_class(actual, first, then)}", f"{first} -> {then}"))
+    # an input naming an action the graph does not hold: Pacemaker 2.1.5 writes such inputs
+    # too (an unrunnable input whose ordering can still change the action), so one is a
+    # difference only when the expected graph does not have it
     for (first, then), count in sorted(actual.edges.items()):
-        if first not in got_labels:
+        if first not in got_labels and expected.edges.get((first, then), 0) < count:
             out.append(Difference("input is not an action of the graph", f"{first} -> {then}"))
+    for (first, then), count in sorted(expected.edges.items()):
+        if first not in exp_labels and actual.edges.get((first, then), 0) < count:
+            out.append(Difference("missing input that is not an action of the graph",
+                                  f"{first} -> {then}"))
     return out
 
 

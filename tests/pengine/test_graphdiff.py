@@ -156,3 +156,17 @@ def test_summary_differences_executed_actions_as_a_set():
     c = a.replace("Start a ( n1 )", "Start a ( n2 )")
     assert [d.category for d in corpus.summary_differences(a, c)] == [
         "summary: Transition Summary differs"]
+
+
+def test_input_outside_the_graph_counts_only_when_the_expected_graph_lacks_it():
+    # Pacemaker 2.1.5 writes an unrunnable input that is no action of the graph (its ordering
+    # can still change the action): the same dangling input on both sides is no difference
+    end = 'on_node_uuid="u1"/></trigger></inputs>'
+    dangling = end.replace("</inputs>", '<trigger><rsc_op id="77" operation="start" '
+                           'operation_key="x_start_0" on_node="n2" on_node_uuid="u2"/>'
+                           '</trigger></inputs>')
+    assert PACEMAKER.count(end) == 1 and OURS.count(end) == 1
+    pacemaker, ours = PACEMAKER.replace(end, dangling), OURS.replace(end, dangling)
+    assert graphdiff.graph_differences(pacemaker, ours) == []
+    assert categories(PACEMAKER, ours) == ["input is not an action of the graph"]
+    assert categories(pacemaker, OURS) == ["missing input that is not an action of the graph"]
