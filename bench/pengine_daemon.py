@@ -52,6 +52,9 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
+
+import msgpack
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,15 +76,37 @@ LARGE = [(16, 5000), (32, 10000)]
 STATES = ("cold", "steady", "nodefail")
 
 
-def received(wire: Any, empty: Any, data: bytes) -> Any:
-    """The message `empty` with `data` as its last field (PeSchedule.cib: msgpack bin for a tree
-    that declares bytes, str for one that declares text; the same UTF-8 bytes on the wire),
-    decoded from a wire frame as the daemon receives it: the frame and the decoded message are
-    held together for a moment (zmq's buffer and the message decoded from it, in the daemon),
-    then the frame goes. The frame is the empty message's with the field's header and the data
-    appended, so that the sender's side (crmd's: the text and msgpack's own buffer) does not
-    count in this process's peak."""
+def received(wire: Any, empty: Any, path: str) -> Any:
+    """The message `empty` with the file at `path` as its last field (PeSchedule.cib: msgpack
+    bin for a tree that declares bytes, str for one that declares text; the same UTF-8 bytes
+    on the wire), decoded from wire frames as the daemon receives it.
+
+    A tree whose wire sends a large bytes field as parts (core.wire.decode_parts): the frames
+    are what zmq's pipe holds when the daemon reads the request, the message's frame (the
+    field's marker in place) and the file's bytes in PART_BYTES pieces, read so from the file;
+    they are decoded as the daemon does, each piece dropped once copied, the heap trimmed
+    every few pieces.
+    Otherwise one frame: the empty message's with the field's header and the data appended
+    (so that the sender's side, crmd's text and msgpack's buffer, does not count in this
+    process's peak), held together with the decoded message for a moment (zmq's buffer and
+    the message decoded from it, in the daemon), then dropped."""
     head = wire.encode(empty)
+    if hasattr(wire, "decode_parts") and head.endswith(b"\xc4\x00"):
+        size = os.path.getsize(path)
+        if size > wire.PART_BYTES:
+            from core.heaptrim import trim_heap  # (a tree that has parts has this)
+
+            fields = wire.to_fields(empty)
+            fields[list(fields)[-1]] = wire.parts_marker(size)
+            first = msgpack.packb([wire.SIGNATURE, empty.TAG, fields], use_bin_type=True)
+            parts: list[bytes] = []
+            with open(path, "rb") as handle:
+                while piece := handle.read(wire.PART_BYTES):
+                    parts.append(piece)
+            del piece
+            # (parts: the only reference to each piece; trimmed as core.ipc.requests does)
+            return wire.decode_parts(first, parts, trim_heap)
+    data = pathlib.Path(path).read_bytes()
     size = len(data).to_bytes(4, "big")
     if head.endswith(b"\xc4\x00"):  # bin 8, empty -> bin 32
         frame = head[:-2] + b"\xc6" + size + data
@@ -117,8 +142,7 @@ def child(paths: dict[str, str], runs: int, root: str | None = None) -> dict:
             # read for its step only: the daemon holds the one message it answers (holding all
             # the inputs here added 350 MB at 32/10000 to the peak, none of it the daemon's)
             transition += 1
-            msg = received(wire, PeSchedule(transition, transition, b"" if as_bytes else ""),
-                           pathlib.Path(path).read_bytes())
+            msg = received(wire, PeSchedule(transition, transition, b"" if as_bytes else ""), path)
             c0, w0 = time.process_time(), time.perf_counter()
             out = core.step(transition * 1000, Recv(b"crmd", msg))
             w1, c1 = time.perf_counter(), time.process_time()

@@ -88,7 +88,7 @@ class Bus:
             self.dealers[dest] = sock
             self.ctx.loop.add_reader(sock, lambda name=dest: self._on_dealer(name))
         try:
-            sock.send(wire.encode(msg), zmq.NOBLOCK)
+            sock.send_multipart(wire.encode_parts(msg), zmq.NOBLOCK)
         except zmq.Again:
             self.count("send_queue_full")
 

@@ -31,6 +31,7 @@ import zmq
 
 from core import wire
 from core.access import HACLIENT, ApiGrant, Creds
+from core.heaptrim import trim_heap
 from core.messages.common import Reply
 from core.paths import NodePaths
 
@@ -234,28 +235,48 @@ def recv_router_frame(sock: zmq.Socket) -> Optional[tuple[bytes, Optional[zmq.Fr
     return frames[0].bytes, frames[-1]
 
 
+def recv_router_parts(sock: zmq.Socket) -> Optional[tuple[bytes, list[zmq.Frame]]]:
+    """One (identity, frames after it) from a ROUTER without blocking, the frames not copied
+    (zmq.Frame: the message's frame, then any parts, see core.wire); None when nothing is
+    waiting."""
+    try:
+        frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+    except zmq.Again:
+        return None
+    if not frames:
+        return b"", []
+    identity = frames.pop(0).bytes
+    return identity, frames
+
+
 def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
              limit: int = 1000) -> Iterator[tuple[bytes, Any, Optional[zmq.Frame]]]:
-    """(identity, decoded message, its frame) for what waits on a ROUTER, at most `limit` per call
-    (the loop calls again while more is waiting); a frame that does not decode goes to on_garbage.
+    """(identity, decoded message, its first frame) for what waits on a ROUTER, at most `limit`
+    per call (the loop calls again while more is waiting); a message that does not decode goes
+    to on_garbage.
 
     A large message (the CIB the DC sends the pengine, 175 MB at 32 nodes / 10,000 resources)
-    must not stay in memory three times while it is handled: it is decoded from the frame's own
-    buffer (`frame.bytes` would copy it, and keep the copy on the frame), and nothing here
-    refers to the frame while the caller handles the request (a suspended generator keeps its
-    locals), so the zmq buffer goes as soon as the caller drops the frame, before the core's
-    step: then only the decoded message remains."""
+    must be in memory once while it is handled: its large field comes as parts (core.wire),
+    each copied into the field and dropped as it is (`decode_parts` empties the list), the
+    msgpack frame is decoded from its own buffer (`frame.bytes` would copy it, and keep the
+    copy on the frame), the parts' freed memory goes back to the kernel as they are copied
+    (core.heaptrim), and nothing here refers to a frame while the caller handles the
+    request (a suspended generator keeps its locals), so the first frame goes as soon as the
+    caller drops it, before the core's step."""
     for _ in range(limit):
-        got = recv_router_frame(sock)
+        got = recv_router_parts(sock)
         if got is None:
             return
-        identity, frame = got
+        identity, frames = got
         del got
+        frame = frames.pop(0) if frames else None
         try:
-            msg = wire.decode(frame.buffer if frame is not None else b"")
+            msg = wire.decode_parts(frame.buffer if frame is not None else b"", frames, trim_heap)
         except wire.WireError as exc:
             on_garbage(exc)
             continue
+        finally:
+            frames.clear()
         handed = [(identity, msg, frame)]
         del identity, msg, frame
         yield handed.pop()
@@ -289,7 +310,7 @@ class Client:
         self.pending_events: list[Any] = []
 
     def send(self, msg: Any) -> None:
-        self.sock.send(wire.encode(msg))
+        self.sock.send_multipart(wire.encode_parts(msg))
 
     def request(self, msg: Any, timeout_ms: int = 2000) -> Any:
         """Send msg (which has a request_id) and wait for its Reply's result; raise on error."""

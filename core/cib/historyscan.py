@@ -198,10 +198,21 @@ def shape_of(key: tuple[str, ...], attrs_of: Callable[[tuple[str, ...]], tuple])
 
 
 def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_of, node_class,
-         leaf: tuple) -> list:
+         leaf: tuple, shared: Optional[dict] = None) -> list:
     """The elements of one history block, built as the expat path builds them: `line` is the
     line the content starts on, `depth` the number of ancestors of its top elements (line
-    numbers are kept above depth 6 only, as the expat path does)."""
+    numbers are kept above depth 6 only, as the expat path does).
+
+    `shared` (a table for the blocks of one input that a warm policy engine keeps, see
+    core.cib.xmltree.value_pool): equal pieces below the top elements are one object in all
+    those blocks: an empty element (a history entry's operation record) with the same tag,
+    attributes and line, the child list of an element whose children are those same objects,
+    and line numbers. Why: at 32 nodes / 10,000 resources a node's history is mostly the same
+    probe records as every other node's, and the kept history held each of them per node
+    (320,000 records and their lists, ~50 MB between transitions). Safe because nothing
+    changes a parsed input element in place (the policy engine only caches on an element what
+    it derives from the element's own content, `rec`), and an element is not shared within
+    one parent (two equal records of one resource stay two objects)."""
     if len(content.translate(None, _UNUSUAL)) != len(content):
         raise NotSimple("reference, tab, carriage return or control character")
     try:
@@ -239,6 +250,30 @@ def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_
                 last[parts[0]] = (seps, info)
         if info[0] == OPEN:
             kind, tag, idx, build, newlines, closed = info
+            at = line if depth + len(stack) < 6 else 0
+            if shared is not None:
+                at = shared.setdefault(at, at)
+            if shared is not None and closed and stack:
+                vals = build(parts)
+                key = (tag, id(idx), vals, at)
+                node = shared.get(key)
+                if node is None or node in stack[-1].children:
+                    node = new(node_class)
+                    node.tag = tag
+                    node.idx = idx
+                    node.vals = vals
+                    node.children = leaf
+                    node.text = None
+                    node.rec = None
+                    node.line = at
+                    shared.setdefault(key, node)
+                parent = stack[-1]
+                if parent.children:
+                    parent.children.append(node)
+                else:
+                    parent.children = [node]
+                line += newlines
+                continue
             node = new(node_class)
             node.tag = tag
             node.idx = idx
@@ -246,7 +281,7 @@ def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_
             node.children = leaf
             node.text = None
             node.rec = None
-            node.line = line if depth + len(stack) < 6 else 0
+            node.line = at
             if stack:
                 parent = stack[-1]
                 if parent.children:
@@ -261,7 +296,10 @@ def scan(content: bytes | bytearray, line: int, depth: int, shapes: dict, attrs_
             kind, tag, newlines = info
             if not stack or stack[-1].tag != tag:
                 raise NotSimple("mismatched end tag")
-            stack.pop()
+            done = stack.pop()
+            if shared is not None and done.children is not leaf:
+                # (keyed by its children's identities: XNodes compare as themselves)
+                done.children = shared.setdefault(tuple(done.children), done.children)
         line += newlines
     if stack:
         raise NotSimple("unclosed element")

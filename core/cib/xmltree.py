@@ -301,7 +301,12 @@ def _no_values(parts: list[str]) -> tuple[str, ...]:
 
 class _Pool(dict):
     """Equal value tuples shared: `pool[t]` is the first tuple equal to t (history entries
-    on different nodes often have all their values alike)."""
+    on different nodes often have all their values alike); `nodes`: equal history pieces
+    shared (core.cib.historyscan.scan's `shared`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: dict = {}
 
     def __missing__(self, key: tuple) -> tuple:
         self[key] = key
@@ -383,7 +388,7 @@ def _parse(path: str, chunks: Iterable[str | bytes], fast: bool, large: bool = F
                 if block is not None:
                     node.children = historyscan.scan(
                         block[2], parser.CurrentLineNumber + block[1], len(stack) + 1 + depth,
-                        shapes, attrs_of, XNode, _LEAF) or _LEAF
+                        shapes, attrs_of, XNode, _LEAF, pool.nodes if every else None) or _LEAF
         else:
             node.line = parser.CurrentLineNumber
             roots.append(node)

@@ -3,7 +3,9 @@
   PeSchedule(transition_id, cib)   the DC's crmd sends a CIB snapshot (XML, UTF-8 bytes: msgpack
                                    bin; the engine cuts, hashes, parses and saves it as bytes,
                                    never decoding it: a decoded copy of a 32-node / 10,000-
-                                   resource CIB was 175 MB more at the daemon's peak); the reply's
+                                   resource CIB was 175 MB more at the daemon's peak; above
+                                   1 MiB it travels as frames after the message's, core.wire's
+                                   parts, so that receiving it holds it once); the reply's
                                    result is {"transition_id", "graph" (transition_graph XML),
                                    "input" (the saved pe-input file name, "" when not saved),
                                    "summary" (crm_simulate's "Transition Summary" lines),
