@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from core import datetimes as _dt
 
-from core.cib.scores import INFINITY
+from core.cib.scores import INFINITY, parse_score
 from core.cib.xmltree import XNode
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
@@ -519,6 +519,12 @@ class WorkingSet:
         self.transition_id = 0
         self.graph = None
         self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resources (migrations)
+
+
+    def score(self, text: Optional[str]) -> int:
+        """char2score as the scheduler reads a score once the configuration is unpacked: red,
+        yellow and green are what node-health-strategy makes them (`score_colours`)."""
+        return parse_score(text, *self.score_colours)
 
     def update_recheck(self, recheck: int) -> None:
         """pe__update_recheck_time: the graph asks to be recomputed by the earliest future

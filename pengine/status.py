@@ -14,7 +14,7 @@ from itertools import repeat
 from core import lazyre as re
 from core.ctools import cmp_to_key, deque
 from core.cib.durations import interval_ms
-from core.cib.scores import INFINITY, add_scores, parse_score
+from core.cib.scores import INFINITY, add_scores
 from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
 from core.cib.xmltree import XNode
 from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OCF_ERR_CONFIGURED,
@@ -1300,7 +1300,7 @@ def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = T
     last_failure = 0
     for key, value in attrs:
         if fc_re.match(key):
-            failcount = add_scores(failcount, parse_score(value, *ws.score_colours))
+            failcount = add_scores(failcount, ws.score(value))
         elif lf_re.match(key):
             try:
                 last_failure = max(last_failure, int(value))

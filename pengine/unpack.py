@@ -15,7 +15,7 @@ from core.cib.durations import duration_seconds
 from core.cib.durations import msec as parse_msec
 from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, _expand_submatches,
                             compare_versions, first_rule_score, unpack_nvpairs)
-from core.cib.scores import INFINITY, add_scores, parse_score
+from core.cib.scores import INFINITY, add_scores
 from core.cib.status import op_key
 from core.cib.xmltree import XNode
 from pengine import actions as act
@@ -254,7 +254,7 @@ def unpack_nodes(ws: WorkingSet) -> None:
             ws.unsupported_feature("Pacemaker Remote nodes")
         if node_type == "normal":
             node_type = "member"
-        node = Node(ident, uname, node_type, parse_score(xml.get("score"), *ws.score_colours))
+        node = Node(ident, uname, node_type, ws.score(xml.get("score")))
         node.xml = xml
         node.attrs["#kind"] = "remote" if node_type == "remote" else "cluster"
         node.unclean = ws.startup_fencing
@@ -497,7 +497,7 @@ def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
         rsc.promotable = True
     if incarnation is not None:
         meta.setdefault("clone", incarnation)
-    rsc.priority = parse_score(meta.get("priority"), *ws.score_colours)
+    rsc.priority = ws.score(meta.get("priority"))
     rsc.critical = to_bool(meta.get("critical")) is not False
     rsc.notify = is_true(meta.get("notify"))
     if (xml.get("class") or "").lower() == "stonith":
@@ -523,10 +523,10 @@ def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
     rsc.restart_type_restart = (meta.get("restart-type") or "").lower() == "restart"
     sticky = meta.get("resource-stickiness")
     if sticky is not None and sticky.lower() != "default":
-        rsc.stickiness = parse_score(sticky, *ws.score_colours)
+        rsc.stickiness = ws.score(sticky)
     threshold = meta.get("migration-threshold")
     if threshold is not None and threshold.lower() != "default":
-        rsc.migration_threshold = max(0, parse_score(threshold, *ws.score_colours))
+        rsc.migration_threshold = max(0, ws.score(threshold))
     _requires(ws, rsc, meta.get("requires"))
     timeout = meta.get("failure-timeout")
     if timeout is not None:
@@ -787,7 +787,7 @@ def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resourc
         node = ws.node_by_uname.get(node_name)
         if node is None:
             return
-        location = new_location(ws, ident, rsc, parse_score(score_text, *ws.score_colours),
+        location = new_location(ws, ident, rsc, ws.score(score_text),
                                 discover, node)
         location.role_filter = role
         return
@@ -814,7 +814,7 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
     score_attr = rule.get("score-attribute")
     raw_score = 0
     if rule.get("score") is not None:
-        raw_score = parse_score(rule.get("score"), *ws.score_colours)
+        raw_score = ws.score(rule.get("score"))
     elif score_attr is None:
         raw_score = 0
     do_and = (rule.get("boolean-op") or "and").lower() != "or"
@@ -835,7 +835,7 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
                 attr = score_attr
                 if submatches:
                     attr = _expand_submatches(score_attr, submatches)
-                score = parse_score(node.attrs.get(attr), *ws.score_colours)
+                score = ws.score(node.attrs.get(attr))
             location.nodes.append((node, score))
     del do_and
     ws.locations.append(location)
@@ -882,7 +882,7 @@ def _influence(ws: WorkingSet, ident: str, rsc: Resource, text: Optional[str]) -
 def unpack_colocation(ws: WorkingSet, xml: XNode) -> None:
     ident = xml.get("id") or ""
     score_text = xml.get("score")
-    score = parse_score(score_text, *ws.score_colours)
+    score = ws.score(score_text)
     influence_s = xml.get("influence")
     sets = [ws.ids.resolve(s) for s in xml.findall("resource_set")]
     if not sets:
@@ -936,7 +936,7 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
     set_id = rset.get("id") or ident
     role = rset.get("role")
     ordering = (rset.get("ordering") or "group").lower()
-    local = parse_score(rset.get("score"), *ws.score_colours) if rset.get("score") is not None \
+    local = ws.score(rset.get("score")) if rset.get("score") is not None \
         else score
     if local == 0:
         return
@@ -1015,7 +1015,7 @@ def _kind(ws: WorkingSet, xml: XNode) -> int:
     kind = xml.get("kind")
     if kind is None:
         score = xml.get("score")
-        if score is not None and parse_score(score) == 0:
+        if score is not None and ws.score(score) == 0:
             return KIND_OPTIONAL
         return KIND_MANDATORY
     # get_ordering_type compares with pcmk__str_casei: "optional" is Optional
