@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pengine import model as m
 from pengine.model import CLONE, Node, Resource
-from pengine.values import _strtoll
+from pengine.values import _scan_min_int, _strtoll
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -113,8 +113,12 @@ def _owner(rsc: Resource) -> Resource:
 
 
 def copies_per_node(rsc: Resource) -> int:
+    """copies_per_node (pcmk_sched_bundle.c): a clone's clone-node-max as configured, not as
+    unpacked (an anonymous clone's is capped to 1 there), so an anonymous clone with
+    clone-node-max=2 does not interleave with one of 1."""
     if rsc.variant == CLONE:
-        return rsc.clone_node_max
+        text = rsc.meta.get("clone-node-max")
+        return 1 if text is None else _scan_min_int(text)
     return 1
 
 

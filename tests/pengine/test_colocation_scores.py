@@ -118,3 +118,39 @@ def test_unmanaged_instance_passes_on_the_nodes_own_weight():
     # node1's score="7" is both D's starting score there and the assigned node's weight
     ws = _run(_unmanaged_case(0, "Unpromoted", node1=' score="7"'))
     assert _scores(ws, "pcmk__primitive_assign", "D") == {"node1": "14", "node2": "-INFINITY"}
+
+
+# ---- interleave between clones of different clone-node-max -------------------------------------
+
+def test_clones_of_different_configured_node_max_do_not_interleave():
+    # c0 (interleave=true, clone-node-max 1) with the anonymous c5 (clone-node-max=2, capped to
+    # 1 when unpacked): copies_per_node reads the configured 2, so the colocation is applied
+    # with every instance of c5 (node1 and node2: +100 each), not with one paired instance.
+    # crm_simulate 2.1.5 -s: node1 100, node2 150 (50 from the location), node3 0
+    status = "".join(
+        f'<node_state id="{i}" uname="node{i}" in_ccm="true" crmd="online" join="member" '
+        f'expected="member"><lrm id="{i}"><lrm_resources><lrm_resource id="c5p" class="ocf" '
+        f'provider="pacemaker" type="Dummy"><lrm_rsc_op id="c5p_last_0" '
+        f'operation_key="c5p_start_0" operation="start" crm-debug-origin="x" '
+        f'crm_feature_set="3.0.14" transition-key="{i}:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" '
+        f'transition-magic="0:0;{i}:1:0:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa" call-id="2" '
+        f'rc-code="0" op-status="0" interval="0" last-rc-change="1699999000" exec-time="1" '
+        f'queue-time="0" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>'
+        f'</lrm_resources></lrm></node_state>' for i in (1, 2))
+    status += ('<node_state id="3" uname="node3" in_ccm="true" crmd="online" join="member" '
+               'expected="member"/>')
+    resources = ('<clone id="c5"><meta_attributes id="c5-m"><nvpair id="c5-m1" name="clone-max" '
+                 'value="2"/><nvpair id="c5-m2" name="clone-node-max" value="2"/>'
+                 '</meta_attributes>' + _prim("c5p") + '</clone>'
+                 '<clone id="c0"><meta_attributes id="c0-m"><nvpair id="c0-m1" name="clone-max" '
+                 'value="1"/><nvpair id="c0-m2" name="interleave" value="true"/>'
+                 '</meta_attributes>' + _prim("c0p") + '</clone>')
+    constraints = ('<rsc_location id="l1" rsc="c5" node="node3" score="-INFINITY"/>'
+                   '<rsc_location id="l2" rsc="c0" node="node2" score="50"/>'
+                   '<rsc_colocation id="col" rsc="c0" with-rsc="c5" score="100"/>')
+    cib = _cib(resources, constraints, status).replace(
+        '<node id="2" uname="node2"/>', '<node id="2" uname="node2"/><node id="3" uname="node3"/>')
+    ws = _run(cib)
+    assert _scores(ws, "pcmk__primitive_assign", "c0p:0") == {"node1": "100", "node2": "150",
+                                                              "node3": "0"}
+    assert _placed(ws, "c0p:0") == "node2"
