@@ -25,7 +25,7 @@ import hashlib
 import random
 import sys
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 from xml.sax.saxutils import quoteattr
 
 _UUID = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
@@ -629,11 +629,13 @@ def generate(seed: int) -> tuple[str, set[str]]:
     return text, gen.features
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], make: Optional[Callable[[int], tuple[str, set[str]]]] = None,
+         doc: Optional[str] = None) -> int:
+    """The command line of a generator (`make`, this one's `generate` by default): SEED [OUT]."""
     if not argv or len(argv) > 2:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+        print((doc or __doc__ or "").strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
-    text, features = generate(int(argv[0]))
+    text, features = (make or generate)(int(argv[0]))
     if len(argv) == 2:
         with open(argv[1], "w") as fh:
             fh.write(text)

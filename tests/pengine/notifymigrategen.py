@@ -233,17 +233,7 @@ def generate(seed: int) -> tuple[str, set[str]]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or len(argv) > 2:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
-        return 2
-    text, features = generate(int(argv[0]))
-    if len(argv) == 2:
-        with open(argv[1], "w") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
-    print(" ".join(sorted(features)), file=sys.stderr)
-    return 0
+    return cibgen.main(argv, generate, __doc__)
 
 
 if __name__ == "__main__":

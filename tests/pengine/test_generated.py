@@ -123,10 +123,12 @@ def test_judge_compares_score_lines_apart_from_the_sections():
                                                                       "* Online: [ node1 ]"]
 
 
-def test_live_colocation_seeds_agree_with_crm_simulate(tmp_path):
-    """tests/pengine/colocgen.py's clusters, dense in colocations, scores included."""
+@pytest.mark.parametrize("source", ["coloc", "notify-migrate"])
+def test_live_scored_seeds_agree_with_crm_simulate(tmp_path, source):
+    """Scores included: colocgen.py's clusters, dense in colocations, and notifymigrategen.py's
+    clone notifications and live migrations."""
     _crm_simulate_or_skip()
-    tally = harness.run_many(list(range(1, 31)), "coloc", 2, tmp_path, scores=True)
+    tally = harness.run_many(list(range(1, 31)), source, 2, tmp_path, scores=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
                for r in tally.failing]
     assert tally.total >= 27, "crm_simulate crashed on too many seeds"
@@ -149,13 +151,3 @@ def test_notify_migrate_generator_is_deterministic_and_covers_its_features():
                    "hist-failed-migrate-to", "hist-failed-migrate-from",
                    "hist-migrate-from-only", "promotable", "node-unclean"):
         assert needed in seen, needed
-
-
-def test_live_notify_migrate_seeds_agree_with_crm_simulate(tmp_path):
-    """Clone notifications and live migration on generated CIBs, node scores included."""
-    _crm_simulate_or_skip()
-    tally = harness.run_many(list(range(1, 31)), "notify-migrate", 2, tmp_path, scores=True)
-    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
-               for r in tally.failing]
-    assert tally.total >= 27, "crm_simulate crashed on too many seeds"
-    assert not tally.failing, "\n".join(details)
