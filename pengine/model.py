@@ -504,6 +504,8 @@ class WorkingSet:
         self.op_configs: dict = {}
         self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
         self.probe_targets: dict = {}     # resource id -> Resource, or False (status.py)
+        # attribute -> node -> the nodes sharing its lower-cased value (nodegroups.py)
+        self.node_value_groups: dict = {}
         # what a warm core (pengine/process.py) carries from one run to the next, equal
         # results reused by identity (rscactions.handle_config_changes); empty elsewhere
         self.carry: dict[str, object] = {}
