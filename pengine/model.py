@@ -506,6 +506,8 @@ class WorkingSet:
         self.probe_targets: dict = {}     # resource id -> Resource, or False (status.py)
         # attribute -> node -> the nodes sharing its lower-cased value (nodegroups.py)
         self.node_value_groups: dict = {}
+        # the available nodes while resources are assigned (assign.assign_resources), else None
+        self.assigning_available: Optional[frozenset] = None
         # what a warm core (pengine/process.py) carries from one run to the next, equal
         # results reused by identity (rscactions.handle_config_changes); empty elsewhere
         self.carry: dict[str, object] = {}

@@ -39,7 +39,11 @@ def test_the_first_node_is_the_one_of_the_least_whole_key() -> None:
                 items = list(zip(order, scores))
                 for preferred in (None, ws.nodes[0], ws.nodes[3]):
                     first = min(assign._sort_keys(ws, items, preferred))
-                    assert assign._first_sorted(ws, items, preferred) == (first[5], first[6])
-                    checked += 1
+                    # outside assign_resources and inside it (the available nodes taken once)
+                    for available in (None, frozenset(n for n in ws.nodes if n.available())):
+                        ws.assigning_available = available
+                        assert assign._first_sorted(ws, items, preferred) == \
+                            (first[5], first[6])
+                        checked += 1
         assert assign._first_sorted(ws, [], None) is None
     assert checked > 7000

@@ -75,10 +75,16 @@ def test_a_merge_through_the_index_is_the_merge_through_the_table_of_values() ->
                            (m.INFINITY_HACK, 3, -2, 0, 1, -INFINITY)):
                 for factor in (1.0, -1.0, 0.5, -0.25, 0.001):
                     for only_positive in (False, True):
-                        nodes = dict(zip(ws.nodes, before))
-                        expected = _scanned(nodes, rsc, attr, factor, only_positive)
-                        ws.node_value_groups = {}
-                        assign._add_matching_scores(nodes, rsc, attr, factor, only_positive)
-                        assert nodes == expected, (attr, allowed, before, factor)
-                        tables += 1
+                        start = dict(zip(ws.nodes, before))
+                        expected = _scanned(start, rsc, attr, factor, only_positive)
+                        # outside assign_resources and inside it (available nodes taken once)
+                        for available in (None, frozenset(n for n in ws.nodes
+                                                          if n.available())):
+                            nodes = dict(start)
+                            ws.node_value_groups = {}
+                            ws.assigning_available = available
+                            assign._add_matching_scores(nodes, rsc, attr, factor, only_positive)
+                            ws.assigning_available = None
+                            assert nodes == expected, (attr, allowed, before, factor)
+                            tables += 1
     assert tables > 1000
