@@ -53,6 +53,21 @@ def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[
     return result
 
 
+def _first_found(actions: list[Action], key: str, node: Optional[Node]) -> Optional[Action]:
+    """find_actions(actions, key, node)[0] (or None), with its effect (node-less actions of
+    the key given the node), without the copy of an index's list that find_actions returns:
+    custom_action reads only the first, 52,000 times a transition at 32/10000."""
+    if isinstance(actions, ActionList):
+        if node is None:
+            found = actions.by_key.get(key)
+            return found[0] if found else None
+        if not actions.by_key_node.get((key, None)):
+            found = actions.by_key_node.get((key, node))
+            return found[0] if found else None
+    found = find_actions(actions, key, node)
+    return found[0] if found else None
+
+
 def find_actions_exact(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
     if node is None:
         return []
@@ -171,9 +186,7 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
     action: Optional[Action] = None
     if save:
         if rsc is not None:
-            matches = find_actions(rsc.actions, key, node)
-            if matches:
-                action = matches[0]
+            action = _first_found(rsc.actions, key, node)
         else:
             action = ws.singletons.get(key)
             if action is not None and node is not None and action.node is None:

@@ -68,3 +68,27 @@ def test_the_newest_match_is_found_first() -> None:
     assert act.find_first_action(rsc.actions, "r_stop_0", None, None) is older
     assert act.find_first_action(rsc.actions, "r_nothing_0", None, None) is None
     assert act.find_first_action(rsc.actions, None, "promote", node) is None
+
+
+def test_the_first_found_is_find_actions_first_with_its_effect() -> None:
+    """custom_action reads only the first of find_actions' answer (`_first_found`, without
+    the copy): the same action, and the same node-less actions given the node, as
+    find_actions on the same history; by key alone, on a node, and with node-less ones."""
+    answers = []
+    for first_of in (lambda actions, key, node: (act.find_actions(actions, key, node) or
+                                                 [None])[0],
+                     act._first_found):
+        ws, rsc, node = _setup()
+        other = act.custom_action(ws, rsc, "r_start_0", "start", node, True, True)
+        floating = act.custom_action(ws, rsc, "r_stop_0", "stop", None, True, True)
+        act.custom_action(ws, rsc, "r_stop_0", "stop", None, True, False)  # not saved
+        asked = [first_of(rsc.actions, key, where)
+                 for key, where in (("r_start_0", None), ("r_start_0", node),
+                                    ("r_stop_0", None), ("r_stop_0", node),
+                                    ("r_stop_0", node), ("r_none_0", node), ("r_none_0", None))]
+        answers.append(([None if a is None else (a.id, a.uuid) for a in asked],
+                        floating.node is node, other.node is node,
+                        sorted((k, n is None) for k, n in rsc.actions.by_key_node
+                               if rsc.actions.by_key_node[(k, n)])))
+    assert answers[0] == answers[1]
+    assert answers[1][1]  # the node-less stop was given the node, as find_actions gives it
