@@ -268,25 +268,41 @@ def node_attr(node: Node, attr: Optional[str]) -> Optional[str]:
 
 
 def apply_coloc_to_weights(dependent: Resource, primary: Resource, con: Colocation) -> None:
+    """pcmk__apply_coloc_to_weights: the dependent's scores where the primary is placed (or,
+    the primary unplaced, everywhere) changed by the colocation's score. The nodes sharing
+    the primary's node's value are read from the run's index of values (nodegroups.py), not
+    compared node by node (3,500 colocations of 32-node tables a transition at 32/10000);
+    a mandatory colocation sets the others to -INFINITY, which adding -INFINITY gives."""
     attribute = con.node_attribute or "#id"
+    score = con.score
+    primary_node = primary.allocated_to
     value = None
-    if primary.allocated_to is not None:
-        value = primary.allocated_to.attrs.get(attribute)
-    elif con.score < 0:
+    if primary_node is not None:
+        value = primary_node.attrs.get(attribute)
+    elif score < 0:
         return
     work = dict(dependent.allowed)
-    lvalue = value.lower() if value is not None else None
-    for node in work:
-        if primary.allocated_to is None:
-            work[node] = add_scores(-con.score, work[node])
-            continue
-        nval = node.attrs.get(attribute)
-        if nval is not None and lvalue is not None and nval.lower() == lvalue:
-            if con.score < INFINITY:
-                work[node] = add_scores(con.score, work[node])
-        elif con.score >= INFINITY:
-            work[node] = add_scores(-con.score, work[node])
-    if con.score <= -INFINITY or con.score >= INFINITY or any_available(work):
+    if primary_node is None:
+        for node in work:
+            work[node] = add_scores(-score, work[node])
+    else:
+        lvalue = value.lower() if value is not None else None
+        groups = value_groups(dependent.ws, attribute)
+        # the nodes of the primary's node's value (none without a value), or None where the
+        # index does not hold the primary's node
+        same = () if lvalue is None else groups.get(primary_node)
+        for node in work:
+            if same is not None and node in groups:
+                matches = node in same
+            else:
+                nval = node.attrs.get(attribute)
+                matches = nval is not None and lvalue is not None and nval.lower() == lvalue
+            if matches:
+                if score < INFINITY:
+                    work[node] = add_scores(score, work[node])
+            elif score >= INFINITY:
+                work[node] = -INFINITY  # add_scores(-score, x): -INFINITY absorbs
+    if score <= -INFINITY or score >= INFINITY or any_available(work):
         dependent.allowed = work
 
 

@@ -4,14 +4,17 @@ score on an available node with the same value of the colocation's node attribut
 value (`pengine/nodegroups.py`) instead of a table of every value built for each merge; these
 tests compare it with that table (`assign._best_scores_by_value`, which it still uses for a
 node the index does not hold), with values shared by several nodes, differing in case, absent,
-unavailable nodes and every factor kind."""
+unavailable nodes and every factor kind; and `assign.apply_coloc_to_weights`, which reads the
+nodes of the primary's node's value from the same index, with the values compared node by
+node."""
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import itertools
 
-from core.cib.scores import INFINITY
+from core.cib.scores import INFINITY, add_scores
 from core.cib.xmltree import parse_xml
 from pengine import assign, engine
 from pengine import model as m
@@ -88,3 +91,51 @@ def test_a_merge_through_the_index_is_the_merge_through_the_table_of_values() ->
                             assert nodes == expected, (attr, allowed, before, factor)
                             tables += 1
     assert tables > 1000
+
+
+def _applied_by_comparing(dependent, primary, con) -> dict:
+    """pcmk__apply_coloc_to_weights as written before the index: values compared per node."""
+    attribute = con.node_attribute or "#id"
+    value = None
+    if primary.allocated_to is not None:
+        value = primary.allocated_to.attrs.get(attribute)
+    elif con.score < 0:
+        return dependent.allowed
+    work = dict(dependent.allowed)
+    lvalue = value.lower() if value is not None else None
+    for node in work:
+        if primary.allocated_to is None:
+            work[node] = add_scores(-con.score, work[node])
+            continue
+        nval = node.attrs.get(attribute)
+        if nval is not None and lvalue is not None and nval.lower() == lvalue:
+            if con.score < INFINITY:
+                work[node] = add_scores(con.score, work[node])
+        elif con.score >= INFINITY:
+            work[node] = add_scores(-con.score, work[node])
+    if con.score <= -INFINITY or con.score >= INFINITY or assign.any_available(work):
+        return work
+    return dependent.allowed
+
+
+def test_a_colocation_applied_through_the_index_is_the_one_compared_node_by_node() -> None:
+    ws = engine.unpack_cib(parse_xml(_cib(), "t"), NOW)
+    dependent = ws.rsc_by_id["r"]
+    primary = copy.copy(dependent)
+    con = m.Colocation.__new__(m.Colocation)
+    scores = (-INFINITY, -300, 0, 5, INFINITY)
+    checked = 0
+    for attr in (None, "site", "#uname", "absent"):
+        con.node_attribute = attr
+        for where in (None, *ws.nodes):
+            primary.allocated_to = where
+            for score in (-INFINITY, -50, 0, 50, INFINITY):
+                con.score = score
+                for allowed in itertools.islice(itertools.product(scores, repeat=len(NODES)),
+                                                0, None, 211):
+                    dependent.allowed = dict(zip(ws.nodes, allowed))
+                    expected = _applied_by_comparing(dependent, primary, con)
+                    assign.apply_coloc_to_weights(dependent, primary, con)
+                    assert dependent.allowed == expected, (attr, where, score, allowed)
+                    checked += 1
+    assert checked > 2000
