@@ -413,9 +413,9 @@ def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[s
     floor = -INFINITY
     negative = factor < 0
     exact = factor == 1.0 or factor == -1.0  # scores are ints well below 2**52: exact
-    for node, weight_now in list(nodes.items()):
-        if weight_now == floor or weight_now == hack:
-            continue  # -INFINITY absorbs whatever is added (and INFINITY_HACK is kept)
+    # -INFINITY absorbs whatever is added (and INFINITY_HACK is kept): those are left out
+    for node, weight_now in [(node, weight) for node, weight in nodes.items()
+                             if weight != floor and weight != hack]:
         group = groups.get(node)
         if group is None:
             if scanned is None:
