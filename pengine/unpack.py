@@ -446,8 +446,14 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     if rsc.variant == PRIMITIVE:
         ops = xml.find("operations")
         rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
+    known = len(ws.rsc_by_id)
     ws.rsc_by_id.setdefault(rsc.id, rsc)
     if not rsc.methods.unpack(ws, rsc):
+        # common_unpack frees a resource its variant could not unpack: neither it nor what it
+        # registered of its children can be found by a constraint (pe_find_resource searches
+        # the resources that exist); a history of it reads as an orphan
+        for added in list(ws.rsc_by_id)[known:]:
+            del ws.rsc_by_id[added]
         return None
     if ws.symmetric:
         resource_location(ws, rsc, None, 0, "symmetric_default")
@@ -1024,6 +1030,12 @@ _INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "pro
            "stopped": "running"}
 
 
+def invert_action(action: str) -> Optional[str]:
+    """invert_action: the inverse of an order's action, compared case-insensitively; None
+    for an action it does not know."""
+    return _INVERT.get(action.lower())
+
+
 def _kind(ws: WorkingSet, xml: XNode) -> int:
     kind = xml.get("kind")
     if kind is None:
@@ -1072,7 +1084,7 @@ def _flags_for_kind(kind: int, first_task: str, symmetry: int) -> int:
             flags |= m.O_ASYMMETRICAL
         elif symmetry == SYMMETRIC:
             flags |= m.O_IMPLIES_THEN
-            if first_task in ("start", "promote"):
+            if first_task.lower() in ("start", "promote"):  # pcmk__strcase_any_of
                 flags |= m.O_RUNNABLE_LEFT
         else:
             flags |= m.O_IMPLIES_FIRST
@@ -1111,8 +1123,13 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
     if xml.get("first-instance") is not None or xml.get("then-instance") is not None:
         ws.unsupported_feature(f"ordering with clone instance numbers ({ident})")
         return
-    action_first = xml.get("first-action") or "start"
-    action_then = xml.get("then-action") or action_first
+    # unpack_simple_rsc_order: only a missing action defaults (an empty one names no action).
+    # The names keep their case: actions are found case-insensitively (find_actions), and
+    # add_probe_orderings_for_stops reads "_stop_0" case-sensitively
+    action_first = xml.get("first-action")
+    action_first = "start" if action_first is None else action_first
+    action_then = xml.get("then-action")
+    action_then = action_first if action_then is None else action_then
     flags = _flags_for_kind(kind, action_first, symmetry)
     if kind == KIND_OPTIONAL and then.restart_type_restart:
         flags |= m.O_IMPLIES_THEN
@@ -1122,7 +1139,7 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
     else:
         act.order_resource_actions(ws, first, action_first, then, action_then, flags)
     if symmetry == SYMMETRIC:
-        inv_then, inv_first = _INVERT.get(action_then), _INVERT.get(action_first)
+        inv_then, inv_first = invert_action(action_then), invert_action(action_first)
         if inv_then is None or inv_first is None:
             ws.warnings.append(f"cannot invert constraint '{ident}' (please specify inverse "
                                "manually)")
@@ -1162,7 +1179,8 @@ def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_firs
 
 def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
                       parent_symmetrical: Optional[str]) -> bool:
-    action = rset.get("action") or "start"
+    action = rset.get("action")
+    action = "start" if action is None else action
     local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
     sequential = is_true(rset.get("sequential") or "1")
     symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
@@ -1185,7 +1203,7 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
     if symmetry == ASYMMETRIC:
         return True
     last = None
-    action = _INVERT.get(action, action)
+    action = invert_action(action) or action
     flags = _flags_for_kind(local_kind, action, SYMMETRIC_INVERSE)
     for rsc in resources:
         if sequential:
@@ -1197,15 +1215,17 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
 
 def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
                     symmetry: int) -> bool:
-    action_1 = set1.get("action") or "start"
-    action_2 = set2.get("action") or "start"
+    action_1 = set1.get("action")
+    action_1 = "start" if action_1 is None else action_1
+    action_2 = set2.get("action")
+    action_2 = "start" if action_2 is None else action_2
     require_all = to_bool(set1.get("require-all")) is not False
     if symmetry == SYMMETRIC_INVERSE:
-        action_1 = _INVERT.get(action_1, action_1)
-        action_2 = _INVERT.get(action_2, action_2)
+        action_1 = invert_action(action_1) or action_1
+        action_2 = invert_action(action_2) or action_2
     if action_1 in ("stop", "demote"):
         require_all = True
-    flags = _flags_for_kind(kind, action_1, symmetry)
+    flags = _flags_for_kind(kind, action_2, symmetry)  # order_rsc_sets reads action_2 here
     r1 = set_resources(ws, set1)
     r2 = set_resources(ws, set2)
     if r1 is None or r2 is None:
