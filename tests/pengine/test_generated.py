@@ -138,10 +138,11 @@ def test_judge_compares_score_lines_apart_from_the_sections():
                                                                       "* Online: [ node1 ]"]
 
 
-@pytest.mark.parametrize("source", ["coloc", "notify-migrate"])
+@pytest.mark.parametrize("source", ["coloc", "notify-migrate", "schema-none"])
 def test_live_scored_seeds_agree_with_crm_simulate(tmp_path, source):
-    """Scores included: colocgen.py's clusters, dense in colocations, and notifymigrategen.py's
-    clone notifications and live migrations."""
+    """Scores included: colocgen.py's clusters, dense in colocations, notifymigrategen.py's
+    clone notifications and live migrations, and schemalessgen.py's values the schema
+    refuses."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 31)), source, 2, tmp_path, scores=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
@@ -165,4 +166,20 @@ def test_notify_migrate_generator_is_deterministic_and_covers_its_features():
                    "hist-partial-migration", "hist-dangling-migration",
                    "hist-failed-migrate-to", "hist-failed-migrate-from",
                    "hist-migrate-from-only", "promotable", "node-unclean"):
+        assert needed in seen, needed
+
+
+def test_schemaless_generator_is_deterministic_and_covers_its_features():
+    """tests/pengine/schemalessgen.py: cibgen's CIBs without a schema, typed values broken."""
+    gen = harness.schemalessgen
+    first, _ = gen.generate(7)
+    assert first == gen.generate(7)[0]
+    assert 'validate-with="none"' in first
+    seen: set[str] = set()
+    for seed in range(1, 200):
+        seen |= gen.generate(seed)[1]
+    for needed in ("prim-no-provider", "prim-class-case", "prim-unknown-class", "prim-no-type",
+                   "prim-no-class", "order-kind", "order-symmetrical", "order-action",
+                   "score-junk", "constraint-missing", "role-junk", "discovery-junk",
+                   "influence-junk"):
         assert needed in seen, needed
