@@ -572,7 +572,7 @@ def unpack_group(ws: WorkingSet, rsc: Resource) -> bool:
     return True
 
 
-_NO_UNIQUE_CLASSES = ("lsb", "systemd", "upstart", "service", "nagios")
+_UNIQUE_CLASSES = ("ocf", "stonith")
 
 
 def _unpack_cloned_primitive(ws: WorkingSet, rsc: Resource) -> bool:
@@ -580,9 +580,12 @@ def _unpack_cloned_primitive(ws: WorkingSet, rsc: Resource) -> bool:
     unique instances make the clone anonymous; only OCF agents can be promotable."""
     cls = (rsc.xml.get("class") or "").lower()
     clone = rsc.top
-    if rsc.unique and cls in _NO_UNIQUE_CLASSES:
-        ws.warnings.append(f"Ignoring globally-unique for {clone.id} because {cls} resources "
-                           f"such as {rsc.id} can be used only as anonymous clones")
+    # pcmk_get_ra_caps: only ocf and stonith agents (any case) have unique instances; every
+    # other class, an unknown one or none included, makes the clone anonymous
+    if rsc.unique and cls not in _UNIQUE_CLASSES:
+        ws.warnings.append(f"Ignoring globally-unique for {clone.id} because "
+                           f"{rsc.xml.get('class')} resources such as {rsc.id} can be used "
+                           "only as anonymous clones")
         clone.clone_node_max = 1
         clone.clone_max = min(clone.clone_max, len(ws.nodes))
 
