@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------------------
 # finding actions
 
+def find_actions_casei(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+    """find_actions as Pacemaker's compares keys (pcmk__str_casei), for a key made from an
+    order's action in another case (first-action="Start"; WorkingSet.odd_case_actions says
+    there is one). Keys made here are in the case of their parts and are found by index."""
+    found = find_actions(actions, key, node)
+    if not found and key != key.lower():
+        wanted = key.lower()
+        for uuid in {a.uuid for a in actions if a.uuid.lower() == wanted and a.uuid != key}:
+            found.extend(find_actions(actions, uuid, node))
+        found.sort(key=lambda a: a.id)
+    return found
+
+
 def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
     """find_actions: by key; with a node also matches (and assigns) node-less actions."""
     if isinstance(actions, ActionList):
