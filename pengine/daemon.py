@@ -26,10 +26,12 @@ from typing import Optional
 from core.daemon import DaemonContext, run_daemon
 from core.driver import Driver
 from core.heaptrim import trim_heap
+from core.spool import Mapped
 from pengine import process
 from pengine.process import PengineProcess, SaveInput, Scheduled
 
 INPUT_DIR = "pengine"
+SAVE_WINDOW = 1 << 22  # a mapped input is saved this much at a time, each window given back
 _NAME = re.compile(r"^pe-input-(\d+)\.xml$")
 
 
@@ -56,7 +58,14 @@ class PengineService:
         path = os.path.join(self.directory, f"pe-input-{effect.seq}.xml")
         # not fsync'ed: a record for replay, and the write sits on the failover path
         tmp = f"{path}.tmp"
-        if isinstance(effect.head, bytes):  # the input as received (UTF-8), written unsliced
+        if isinstance(effect.body, Mapped):  # handed over by file (core/spool.py): in windows
+            body = effect.body
+            with open(tmp, "wb") as raw, memoryview(body) as view:
+                raw.write(effect.head)  # type: ignore[arg-type]
+                for offset in range(effect.body_from, len(body), SAVE_WINDOW):
+                    raw.write(view[offset:offset + SAVE_WINDOW])
+                    body.release(offset, offset + SAVE_WINDOW)  # (never resident whole)
+        elif isinstance(effect.head, bytes):  # the input as received (UTF-8), written unsliced
             with open(tmp, "wb") as raw, memoryview(effect.body) as view:  # type: ignore[arg-type]
                 raw.write(effect.head)
                 raw.write(view[effect.body_from:])
