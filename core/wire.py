@@ -18,7 +18,7 @@ sender's msgpack buffer is no longer a second copy either. Replies (`encode`, on
 no such field.
 
 By file: a sender that has a spool (`encode_parts(msg, spool)`, core.spool: the daemons of one
-node) writes such a field into a file instead and puts a by-file marker in its place (msgpack
+node) writes such a field, when the message's class names it in `BY_FILE`, into a file instead and puts a by-file marker in its place (msgpack
 ext type `FILE_EXT`: the length, then the file's name); a receiver that takes them
 (`decode_parts(..., by_file=...)`) gets the field as whatever `by_file` returns (core.spool's
 `Mapped`, read in windows), not as bytes. Why: libzmq hands a multipart message over only once
@@ -85,6 +85,12 @@ def parts_marker(length: int) -> msgpack.ExtType:
     return msgpack.ExtType(PARTS_EXT, length.to_bytes(8, "big"))
 
 
+def by_file_fields(msg: Any) -> tuple[str, ...]:
+    """The fields of `msg` that may go by file: those its class names in `BY_FILE` (a reader
+    written for a mapped buffer, core/spool.py, not for bytes, must take them)."""
+    return getattr(type(msg), "BY_FILE", ())
+
+
 def file_marker(length: int, name: str) -> msgpack.ExtType:
     """What stands in the msgpack frame for a bytes field of `length` spooled as file `name`."""
     return msgpack.ExtType(FILE_EXT, length.to_bytes(8, "big") + name.encode())
@@ -95,12 +101,14 @@ def encode_parts(msg: Any, spool: Optional[Callable[[bytes], str]] = None
     """The frames of a request: msgpack of the message, each bytes field longer than PART_BYTES
     replaced by its marker, then those fields' bytes in PART_BYTES slices, in field order
     (views of the message's own bytes: nothing is copied here). With `spool` (it writes a
-    field into a file and returns the file's name) such a field goes by file instead."""
+    field into a file and returns the file's name) such a field named in the class's
+    `BY_FILE` goes by file instead."""
     assert type(msg).TAG in _REGISTRY, f"{type(msg).__name__} is not a registered message"
     fields = to_fields(msg)
     tail: list[Union[bytes, memoryview]] = []
     for name, value in fields.items():
-        if isinstance(value, bytes) and len(value) > PART_BYTES and spool is not None:
+        if isinstance(value, bytes) and len(value) > PART_BYTES and spool is not None \
+                and name in by_file_fields(msg):
             fields[name] = file_marker(len(value), spool(value))
         elif isinstance(value, bytes) and len(value) > PART_BYTES:
             fields[name] = parts_marker(len(value))
@@ -127,8 +135,8 @@ def decode_parts(data: Any, parts: list[Any],
     mapped once a process has freed larger ones, so without it the parts stayed resident
     next to the field, 390 MB for 175 MB). Parts that do not add up to the lengths the
     markers say raise WireError. A by-file marker's field is `by_file(name, length)` (checked
-    as the empty bytes in its place); without `by_file`, or for a field not declared bytes, the
-    frame is rejected (WireError)."""
+    as the empty bytes in its place); without `by_file`, or for a field its class does not name
+    in `BY_FILE`, the frame is rejected (WireError)."""
     frame = _unpack(data)
     body = frame[2] if isinstance(frame[2], dict) else {}  # (not a map: _message says so)
     parts.reverse()  # popped from the end, in order
@@ -150,10 +158,9 @@ def decode_parts(data: Any, parts: list[Any],
         parts.clear()
     msg = _message(frame)
     if spooled:
-        hints = _HINTS[type(msg)]
         for name in spooled:
-            if hints.get(name) is not bytes:
-                raise WireError(f"{frame[1]}.{name}: sent by file, not a bytes field")
+            if name not in by_file_fields(msg):
+                raise WireError(f"{frame[1]}.{name}: sent by file, not a field that may be")
         assert by_file is not None
         msg = dataclasses.replace(msg, **{name: by_file(*where) for name, where in spooled.items()})
     return msg

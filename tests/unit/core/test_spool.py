@@ -15,6 +15,7 @@ import zmq
 from core import ipc, spool, wire
 from core.errors import WireError
 import core.messages.log  # noqa: F401  (log.record, a message with a text field)
+from core.messages.hbapi import SendCluster
 from core.messages.pe import PePrime, PeSchedule
 
 CIB = bytes(range(256)) * ((3 * wire.PART_BYTES) // 256) + b"<tail/>"  # 3 MiB and a bit
@@ -133,3 +134,18 @@ def test_a_router_reads_a_request_sent_by_file(tmp_path: pathlib.Path) -> None:
         dealer.close(0)
         router.close(0)
         ctx.term()
+
+
+def test_only_fields_their_class_names_go_by_file(tmp_path: pathlib.Path) -> None:
+    """A large bytes field whose readers take bytes (a cluster message's payload) still goes as
+    parts; a file marker in its place is refused before the file is touched."""
+    writer = spool.Spool(str(tmp_path), "crmd")
+    frames = wire.encode_parts(SendCluster(1, "crmd", CIB), writer.write)
+    assert len(frames) == 5 and os.listdir(tmp_path) == []
+    frame = msgpack.packb(["PHB1", "hb.send", {"request_id": 1, "msgtype": "crmd",
+                                              "payload": wire.file_marker(3, "crmd-1-1")}],
+                          use_bin_type=True)
+    opened: list[str] = []
+    with pytest.raises(WireError):
+        wire.decode_parts(frame, [], None, lambda name, length: opened.append(name))
+    assert opened == []
