@@ -13,6 +13,10 @@ the reply has been sent (`Scheduled` is the core's last effect of a transition),
 gives the C heap's free pages back to the kernel (core/heaptrim.py): at 32 nodes / 10,000
 resources that keeps ~50 MB less between transitions, so the next input received comes on top
 of less (peak RSS 625 -> ~525 MB in bench/pengine_daemon.py).
+
+A large input comes by file (core/spool.py: the crmd's Bus spools it, this daemon's maps it):
+the core reads it giving its pages back as it goes, and `save` writes it in windows, giving
+each back, so that the input is never resident whole (32/10000: peak 452 -> ~290 MB).
 """
 
 from __future__ import annotations
