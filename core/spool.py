@@ -94,6 +94,8 @@ def open_mapped(directory: str, name: str, length: int) -> Union[Mapped, bytes]:
         mapped = Mapped(fd, length, access=mmap.ACCESS_READ)
         mapped.released = 0
         return mapped
+    except OSError as exc:  # (a request that cannot be read is garbage, never a crash)
+        raise WireError(f"spool file {name}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
 
