@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 
 import msgpack
 import pytest
@@ -125,11 +126,13 @@ def test_a_router_reads_a_request_sent_by_file(tmp_path: pathlib.Path) -> None:
     try:
         dealer.send_multipart(wire.encode_parts(PeSchedule(3, 9, CIB), writer.write))
         assert router.poll(5000, zmq.POLLIN)
-        got = [msg for _, msg, _ in ipc.requests(
+        reader = ipc.requests(
             router, pytest.fail,
-            by_file=lambda frame, name, length: spool.open_mapped(str(tmp_path), name, length))]
-        assert len(got) == 1 and isinstance(got[0].cib, spool.Mapped) and got[0].cib[:] == CIB
-        assert os.listdir(tmp_path) == []
+            by_file=lambda frame, name, length: spool.open_mapped(str(tmp_path), name, length))
+        _, msg, frame = next(reader)
+        assert isinstance(msg.cib, spool.Mapped) and msg.cib[:] == CIB
+        assert sys.getrefcount(frame) == 2  # (the opener given the frame is gone with it)
+        assert list(reader) == [] and os.listdir(tmp_path) == []
     finally:
         dealer.close(0)
         router.close(0)
