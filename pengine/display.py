@@ -223,7 +223,8 @@ def primitive_text(ws: WorkingSet, rsc: Resource, name: str, node: Optional[Node
     """pcmk__native_output_string: "rsc\t(class:provider:type):\t Started node1 (flags)"."""
     pending = _pending(ws, opts)
     cls = rsc.xml.get("class") or "unknown"
-    provider = rsc.xml.get("provider") if cls == "ocf" else None
+    # pcmk_get_ra_caps compares the class case-insensitively: "Ocf" has providers too
+    provider = rsc.xml.get("provider") if cls.lower() == "ocf" else None
     kind = rsc.xml.get("type") or "unknown"
     if node is None and rsc.lock_node is not None:
         node = rsc.lock_node
@@ -453,7 +454,7 @@ def brief_lines(rscs: list[Resource], opts: ShowOptions, indent: int) -> list[st
         if rsc.variant != PRIMITIVE:
             continue
         cls = rsc.xml.get("class") or ""
-        provider = rsc.xml.get("provider") if cls == "ocf" else None
+        provider = rsc.xml.get("provider") if cls.lower() == "ocf" else None
         agent = f"{cls}{':' + provider if provider is not None else ''}:{rsc.xml.get('type')}"
         totals[agent] = totals.get(agent, 0) + 1
         for node in rsc.running_on:

@@ -109,8 +109,25 @@ def inject_failcount(state: XNode, rsc: str, task: str, interval: int, rc: int,
         inject_transient_attr(state, name, value)
 
 
+# the classes crm_simulate 2.1.5 writes a new history entry for (pcmk__inject_resource_history;
+# compared case-insensitively). Its list leaves out heartbeat and nagios; this project runs
+# heartbeat-class agents (haresources), so `hb simulate` simulates them too: the one deliberate
+# difference (docs/pengine.md).
+INJECTABLE_CLASSES = ("ocf", "stonith", "service", "upstart", "systemd", "lsb", "heartbeat")
+
+
+class InjectionRefused(Exception):
+    """crm_simulate cannot write a history entry for the action's resource: its message (on
+    stderr), and the action fails to fire (simulate_resource_action's EINVAL)."""
+
+
 def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: Optional[str],
                             rtype: Optional[str], rprovider: Optional[str]) -> XNode:
+    """The node's history entry of the resource, reused (by its shown name, then its
+    configuration name, each only when exactly one entry matches, as crm_simulate's XPath
+    lookup) or created; InjectionRefused where crm_simulate refuses to create one (under
+    validate-with="none" a primitive may lack a class, type or provider, or name an unknown
+    class: the scheduler plans its actions all the same)."""
     lrm = state.find("lrm")
     rscs = None if lrm is None else lrm.find("lrm_resources")
     if rscs is not None:
@@ -120,6 +137,13 @@ def inject_resource_history(state: XNode, resource: str, lrm_name: str, rclass: 
             found = [e for e in rscs.children if e.tag == "lrm_resource" and e.get("id") == name]
             if len(found) == 1:
                 return found[0]
+    if rclass is None or rtype is None:
+        raise InjectionRefused(f"Resource {resource} not found in the status section of "
+                               f"{state.get('id')}.  Please supply the class and type to continue")
+    if rclass.lower() not in INJECTABLE_CLASSES:
+        raise InjectionRefused(f"Invalid class for {resource}: {rclass}")
+    if rclass.lower() == "ocf" and rprovider is None:
+        raise InjectionRefused(f"Please specify the provider for resource {resource}")
     if lrm is None:
         lrm = state.sub("lrm", {"id": state.get("id") or ""})
     if rscs is None:
@@ -236,8 +260,11 @@ def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
         state = find_node_state(cib, node)
         assert state is not None
         inject_failcount(state, rsc_id, task, interval, outcome, now, lines)
-        entry = inject_resource_history(state, rsc_id, rsc_id, rsc_xml.get("class"),
-                                        rsc_xml.get("type"), rsc_xml.get("provider"))
+        try:  # crm_simulate asserts here (modify_configuration): refused, exit 2
+            entry = inject_resource_history(state, rsc_id, rsc_id, rsc_xml.get("class"),
+                                            rsc_xml.get("type"), rsc_xml.get("provider"))
+        except InjectionRefused as exc:
+            raise ValueError(f"cannot inject {spec}: {exc}") from None
         inject_action_result(entry, rsc_id, task, interval, outcome, 0, now, None)
     return lines
 
@@ -276,6 +303,10 @@ class Execution(list):
     which makes crm_simulate report an invalid transition and exit with an error)."""
 
     terminated: bool = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[str] = []  # crm_simulate's messages on stderr, in order
 
 
 def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
@@ -347,6 +378,15 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     if task in ("delete", "meta-data"):
         lines.append(f"Resource action: {shown:<15} {task} on {node.uname}")
         return False
+    state = find_node_state(cib, node.uname)
+    assert state is not None
+    try:  # the entry first: an action crm_simulate cannot record is not shown, and fails
+        entry = inject_resource_history(state, shown, config_name, rsc.xml.get("class"),
+                                        rsc.xml.get("type"), rsc.xml.get("provider"))
+    except InjectionRefused as exc:
+        if isinstance(lines, Execution):
+            lines.errors.append(str(exc))
+        return True
     if interval:
         lines.append(f"Resource action: {shown:<15} {task}={interval} on {node.uname}")
     else:
@@ -370,10 +410,6 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
                 break
         if failed:
             break
-    state = find_node_state(cib, node.uname)
-    assert state is not None
-    entry = inject_resource_history(state, shown, config_name, rsc.xml.get("class"),
-                                    rsc.xml.get("type"), rsc.xml.get("provider"))
     digest = None
     if task not in ("cancel",):
         digest = compute_digest(ws, rsc, node, task, interval)

@@ -282,6 +282,8 @@ def _run(args: Options, stdout) -> int:
     if args.simulate or args.json or args.save_output:
         assert ws.graph is not None
         executed = simexec.execute_graph(ws, ws.graph, cib, now_epoch, args.op_fail)
+        for message in executed.errors:
+            print(message, file=sys.stderr)
         if not args.json and args.simulate and not args.quiet:
             _section(out, "Executing Cluster Transition", [f"  * {line}" for line in executed])
             out.extend(header)

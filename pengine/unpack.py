@@ -704,8 +704,10 @@ def _discovery_mode(ws: WorkingSet, ident: str, text: Optional[str]) -> Optional
         return m.DISCOVER_NEVER
     if text.lower() == "exclusive":
         return m.DISCOVER_EXCLUSIVE
-    ws.warnings.append(f"ignoring {ident}: invalid resource-discovery '{text}'")
-    return None
+    # pcmk__new_location logs the value and keeps the constraint: its mode is calloc's zero,
+    # pe_discover_always
+    ws.warnings.append(f"Invalid resource-discovery value {text} in location constraint {ident}")
+    return m.DISCOVER_ALWAYS
 
 
 def new_location(ws: WorkingSet, ident: str, rsc: Resource, score: int,
@@ -776,20 +778,23 @@ def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resourc
     discover = _discovery_mode(ws, ident, xml.get("resource-discovery"))
     if discover is None:
         return
-    role_text = role_override if role_override is not None else xml.get("role")
-    role = m.ROLE_UNKNOWN
-    if role_text is not None and role_text.lower() != "started":
-        role = m.text2role(role_text)
-        if role == m.ROLE_UNKNOWN:
-            ws.warnings.append(f"ignoring {ident}: invalid role '{role_text}'")
-            return
     if node_name is not None and score_text is not None:
         node = ws.node_by_uname.get(node_name)
         if node is None:
             return
         location = new_location(ws, ident, rsc, ws.score(score_text),
                                 discover, node)
-        location.role_filter = role
+        # unpack_rsc_location: the role is read once the constraint exists. A role it cannot
+        # read (text2role's Unknown, "Unknown" itself included) is reported and the
+        # constraint stays, for every role; Started and Unpromoted apply to every role too
+        # (an instance is unpromoted before it can be promoted)
+        role_text = role_override if role_override is not None else xml.get("role")
+        if role_text is not None:
+            role = m.text2role(role_text)
+            if role == m.ROLE_UNKNOWN:
+                ws.warnings.append(f"Invalid constraint {ident}: Bad role {role_text}")
+            elif role not in (m.ROLE_STARTED, m.ROLE_UNPROMOTED):
+                location.role_filter = role
         return
     evaluator = RuleEvaluator(ws.ids)
     next_change: list = []
@@ -807,10 +812,18 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
                    submatches: Optional[tuple[str, ...]], next_change: list) -> None:
     """generate_location_rule: one Location with every node the rule accepts (collecting in
     next_change when a date expression's outcome will change)."""
+    # generate_location_rule: a rule whose role text2role cannot read is ignored; a rule's
+    # Unpromoted applies to every role, its Started (unlike a constraint's) filters on
+    # Started like any other role (the constraint's own role is not read for rules)
     role_text = rule.get("role")
     role = m.ROLE_UNKNOWN
-    if role_text is not None and role_text.lower() != "started":
+    if role_text is not None:
         role = m.text2role(role_text)
+        if role == m.ROLE_UNKNOWN:
+            ws.warnings.append(f"Bad role specified for {rule.get('id')}: {role_text}")
+            return
+        if role == m.ROLE_UNPROMOTED:
+            role = m.ROLE_UNKNOWN
     score_attr = rule.get("score-attribute")
     raw_score = 0
     if rule.get("score") is not None:

@@ -113,11 +113,21 @@ def validate(cib: XNode) -> list[Problem]:
         else:
             ids[ident] = node
 
+    # What the schema refuses in a constraint or a primitive (an order kind, a score, a boolean,
+    # a missing rsc/node/first/then; a primitive's class, provider or type) is an error only
+    # under a schema: with validate-with="none" Pacemaker never sees it refused, and its
+    # unpacking warns and uses the default (get_ordering_type resets an unknown kind to
+    # Mandatory; pcmk__xe_get_bool_attr's failure leaves symmetrical at its default; char2score
+    # reads a score's leading integer), ignores the constraint (unpack_simple_location,
+    # unpack_simple_colocation, unpack_simple_rsc_order without their resources or node), or
+    # schedules the primitive as written (its actions then fail where they run), so the engine
+    # proceeds the same way.
+    value_problem = warn if schema_disabled(cib) else error
     resources: dict[str, XNode] = {}
     section = config.find("resources")
     if section is not None:
         for rsc in section.children:
-            _check_resource(rsc, resources, error, warn)
+            _check_resource(rsc, resources, error, warn, value_problem)
     nodes = config.find("nodes")
     if nodes is not None:
         for node in nodes.children:
@@ -135,21 +145,12 @@ def validate(cib: XNode) -> list[Problem]:
                 resources.setdefault(tag.get("id") or "", tag)
     constraints = config.find("constraints")
     if constraints is not None:
-        # What the schema refuses in a constraint (an order kind, a score, a boolean, a
-        # missing rsc/node/first/then) is an error only under a schema: with
-        # validate-with="none" Pacemaker never sees it refused, and its unpacking warns and
-        # uses the default (get_ordering_type resets an unknown kind to Mandatory;
-        # pcmk__xe_get_bool_attr's failure leaves symmetrical at its default; char2score reads
-        # a score's leading integer) or ignores the constraint (unpack_simple_location,
-        # unpack_simple_colocation, unpack_simple_rsc_order without their resources or node),
-        # so the engine proceeds the same way.
-        value_problem = warn if schema_disabled(cib) else error
         for con in constraints.children:
             _check_constraint(con, resources, error, warn, value_problem)
     return out
 
 
-def _check_resource(rsc: XNode, resources: dict[str, XNode], error, warn,
+def _check_resource(rsc: XNode, resources: dict[str, XNode], error, warn, value_problem,
                     parent: Optional[XNode] = None) -> None:
     if rsc.tag in ("meta_attributes", "instance_attributes", "operations", "utilization",
                    "description"):
@@ -167,13 +168,13 @@ def _check_resource(rsc: XNode, resources: dict[str, XNode], error, warn,
             return
         cls = rsc.get("class")
         if cls is None:
-            error(rsc, "primitive without class (ocf, lsb, stonith, ...)")
+            value_problem(rsc, "primitive without class (ocf, lsb, stonith, ...)")
         elif cls not in CLASSES:
-            error(rsc, f"unknown resource class {cls!r}")
+            value_problem(rsc, f"unknown resource class {cls!r}")
         if rsc.get("type") is None:
-            error(rsc, "primitive without type (the agent name)")
+            value_problem(rsc, "primitive without type (the agent name)")
         if cls == "ocf" and rsc.get("provider") is None:
-            error(rsc, "ocf primitive without provider")
+            value_problem(rsc, "ocf primitive without provider")
         ops = rsc.find("operations")
         if ops is not None:
             for op in ops.children:
@@ -192,12 +193,12 @@ def _check_resource(rsc: XNode, resources: dict[str, XNode], error, warn,
             if child.tag != "primitive":
                 error(child, f"a group may contain only primitives, not <{child.tag}>")
             else:
-                _check_resource(child, resources, error, warn, rsc)
+                _check_resource(child, resources, error, warn, value_problem, rsc)
     elif rsc.tag in ("clone", "master"):
         if len(children) != 1:
             error(rsc, "a clone must contain exactly one primitive or group")
         for child in children:
-            _check_resource(child, resources, error, warn, rsc)
+            _check_resource(child, resources, error, warn, value_problem, rsc)
 
 
 def _refs(con: XNode) -> Iterator[tuple[str, str]]:

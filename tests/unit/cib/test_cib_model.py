@@ -152,6 +152,30 @@ def test_validation_points_at_element_and_problem():
     assert validate(parse_xml(CIB)) and all(p.severity == "warning" for p in validate(parse_xml(CIB)))
 
 
+PRIMITIVE_VALUES = """<cib validate-with="{schema}"><configuration><crm_config/><nodes/>
+<resources>
+<primitive id="noprov" class="ocf" type="Dummy"/>
+<primitive id="badclass" class="bogus" type="x"/>
+<primitive id="noclass" type="x"/>
+<primitive id="notype" class="lsb"/>
+</resources>
+<constraints/>
+</configuration></cib>"""
+
+
+@pytest.mark.parametrize("schema,severity", [("pacemaker-3.7", "error"), ("none", "warning"),
+                                             ("NONE", "warning")])
+def test_a_primitive_the_schema_refuses_is_an_error_only_under_a_schema(schema, severity):
+    """Under validate-with="none" Pacemaker schedules such a primitive (its actions then fail
+    where they run): crm_simulate 2.1.5 plans them (tests/pengine/generated/primitive-*)."""
+    problems = validate(parse_xml(PRIMITIVE_VALUES.format(schema=schema), "cib.xml"))
+    got = {(p.line, p.severity, p.message) for p in problems}
+    assert got == {(3, severity, "ocf primitive without provider"),
+                   (4, severity, "unknown resource class 'bogus'"),
+                   (5, severity, "primitive without class (ocf, lsb, stonith, ...)"),
+                   (6, severity, "primitive without type (the agent name)")}
+
+
 @pytest.mark.parametrize("ident", ["", " ", "a b", "tab\there", "nl\nx"])
 def test_an_id_that_cannot_be_referred_to_is_an_error_with_its_line(ident):
     import re
