@@ -18,8 +18,9 @@ sender's msgpack buffer is no longer a second copy either. Replies (`encode`, on
 no such field.
 
 By file: a sender that has a spool (`encode_parts(msg, spool)`, core.spool: the daemons of one
-node) writes such a field, when the message's class names it in `BY_FILE`, into a file instead and puts a by-file marker in its place (msgpack
-ext type `FILE_EXT`: the length, then the file's name); a receiver that takes them
+node) writes such a field, when the message's class names it in `BY_FILE`, into a file
+instead and puts a by-file marker in its place (msgpack ext type `FILE_EXT`: the length, then
+the file's name); a receiver that takes them
 (`decode_parts(..., by_file=...)`) gets the field as whatever `by_file` returns (core.spool's
 `Mapped`, read in windows), not as bytes. Why: libzmq hands a multipart message over only once
 it holds all of it, so as parts the field was still whole in the receiver's memory, first as
