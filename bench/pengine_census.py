@@ -28,6 +28,7 @@ import io
 import os
 import pathlib
 import pstats
+import shutil
 import sys
 import time
 import types
@@ -221,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print("\nprofile of the last nodefail step:")
         print(profile_text)
+    shutil.rmtree(saver.directory, ignore_errors=True)
+    for spooled in workdir.glob(f"spool-{os.getpid()}"):  # (received()'s, emptied as read)
+        spooled.rmdir()
     return 0
 
 
