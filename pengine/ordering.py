@@ -42,11 +42,15 @@ def _find_actions_by_task(rsc: Resource, key: str) -> list[Action]:
     found = act.find_actions(rsc.actions, key, None)
     if found:
         return found
-    if key.startswith(rsc.id) and key[len(rsc.id):len(rsc.id) + 1] == "_":
+    size = len(rsc.id)
+    if key.startswith(rsc.id) and key[size:size + 1] == "_" and key.count("_", size + 1) == 1:
         return []  # the key already names this resource: looking again would find nothing
     parsed = parse_op_key(key)
-    if parsed is None:
+    if parsed is None or parsed[0] == rsc.id:
         return []
+    # parse_op_key reads a task with an underscore as part of the resource's name
+    # ("p1_lrm_delete_0" is task delete of "p1_lrm"), so such a key finds this resource's
+    # action of the last word: a probe's "lrm_delete then probe" ordering binds its delete
     return act.find_actions(rsc.actions, op_key(rsc.id, parsed[1], parsed[2]), None)
 
 

@@ -446,8 +446,14 @@ def unpack_resource(ws: WorkingSet, xml: XNode, parent: Optional[Resource],
     if rsc.variant == PRIMITIVE:
         ops = xml.find("operations")
         rsc.ops_xml = None if ops is None else ws.ids.resolve(ops)
+    known = len(ws.rsc_by_id)
     ws.rsc_by_id.setdefault(rsc.id, rsc)
     if not rsc.methods.unpack(ws, rsc):
+        # common_unpack frees a resource its variant could not unpack: neither it nor what it
+        # registered of its children can be found by a constraint (pe_find_resource searches
+        # the resources that exist); a history of it reads as an orphan
+        for added in list(ws.rsc_by_id)[known:]:
+            del ws.rsc_by_id[added]
         return None
     if ws.symmetric:
         resource_location(ws, rsc, None, 0, "symmetric_default")
@@ -566,7 +572,7 @@ def unpack_group(ws: WorkingSet, rsc: Resource) -> bool:
     return True
 
 
-_NO_UNIQUE_CLASSES = ("lsb", "systemd", "upstart", "service", "nagios")
+_UNIQUE_CLASSES = ("ocf", "stonith")
 
 
 def _unpack_cloned_primitive(ws: WorkingSet, rsc: Resource) -> bool:
@@ -574,9 +580,12 @@ def _unpack_cloned_primitive(ws: WorkingSet, rsc: Resource) -> bool:
     unique instances make the clone anonymous; only OCF agents can be promotable."""
     cls = (rsc.xml.get("class") or "").lower()
     clone = rsc.top
-    if rsc.unique and cls in _NO_UNIQUE_CLASSES:
-        ws.warnings.append(f"Ignoring globally-unique for {clone.id} because {cls} resources "
-                           f"such as {rsc.id} can be used only as anonymous clones")
+    # pcmk_get_ra_caps: only ocf and stonith agents (any case) have unique instances; every
+    # other class, an unknown one or none included, makes the clone anonymous
+    if rsc.unique and cls not in _UNIQUE_CLASSES:
+        ws.warnings.append(f"Ignoring globally-unique for {clone.id} because "
+                           f"{rsc.xml.get('class')} resources such as {rsc.id} can be used "
+                           "only as anonymous clones")
         clone.clone_node_max = 1
         clone.clone_max = min(clone.clone_max, len(ws.nodes))
 
@@ -1024,6 +1033,12 @@ _INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "pro
            "stopped": "running"}
 
 
+def invert_action(action: str) -> Optional[str]:
+    """invert_action: the inverse of an order's action, compared case-insensitively; None
+    for an action it does not know."""
+    return _INVERT.get(action.lower())
+
+
 def _kind(ws: WorkingSet, xml: XNode) -> int:
     kind = xml.get("kind")
     if kind is None:
@@ -1072,7 +1087,7 @@ def _flags_for_kind(kind: int, first_task: str, symmetry: int) -> int:
             flags |= m.O_ASYMMETRICAL
         elif symmetry == SYMMETRIC:
             flags |= m.O_IMPLIES_THEN
-            if first_task in ("start", "promote"):
+            if first_task.lower() in ("start", "promote"):  # pcmk__strcase_any_of
                 flags |= m.O_RUNNABLE_LEFT
         else:
             flags |= m.O_IMPLIES_FIRST
@@ -1111,8 +1126,13 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
     if xml.get("first-instance") is not None or xml.get("then-instance") is not None:
         ws.unsupported_feature(f"ordering with clone instance numbers ({ident})")
         return
-    action_first = xml.get("first-action") or "start"
-    action_then = xml.get("then-action") or action_first
+    # unpack_simple_rsc_order: only a missing action defaults (an empty one names no action).
+    # The names keep their case: actions are found case-insensitively (find_actions), and
+    # add_probe_orderings_for_stops reads "_stop_0" case-sensitively
+    action_first = xml.get("first-action")
+    action_first = "start" if action_first is None else action_first
+    action_then = xml.get("then-action")
+    action_then = action_first if action_then is None else action_then
     flags = _flags_for_kind(kind, action_first, symmetry)
     if kind == KIND_OPTIONAL and then.restart_type_restart:
         flags |= m.O_IMPLIES_THEN
@@ -1122,7 +1142,7 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
     else:
         act.order_resource_actions(ws, first, action_first, then, action_then, flags)
     if symmetry == SYMMETRIC:
-        inv_then, inv_first = _INVERT.get(action_then), _INVERT.get(action_first)
+        inv_then, inv_first = invert_action(action_then), invert_action(action_first)
         if inv_then is None or inv_first is None:
             ws.warnings.append(f"cannot invert constraint '{ident}' (please specify inverse "
                                "manually)")
@@ -1162,7 +1182,8 @@ def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_firs
 
 def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
                       parent_symmetrical: Optional[str]) -> bool:
-    action = rset.get("action") or "start"
+    action = rset.get("action")
+    action = "start" if action is None else action
     local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
     sequential = is_true(rset.get("sequential") or "1")
     symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
@@ -1185,7 +1206,7 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
     if symmetry == ASYMMETRIC:
         return True
     last = None
-    action = _INVERT.get(action, action)
+    action = invert_action(action) or action
     flags = _flags_for_kind(local_kind, action, SYMMETRIC_INVERSE)
     for rsc in resources:
         if sequential:
@@ -1197,15 +1218,17 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
 
 def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
                     symmetry: int) -> bool:
-    action_1 = set1.get("action") or "start"
-    action_2 = set2.get("action") or "start"
+    action_1 = set1.get("action")
+    action_1 = "start" if action_1 is None else action_1
+    action_2 = set2.get("action")
+    action_2 = "start" if action_2 is None else action_2
     require_all = to_bool(set1.get("require-all")) is not False
     if symmetry == SYMMETRIC_INVERSE:
-        action_1 = _INVERT.get(action_1, action_1)
-        action_2 = _INVERT.get(action_2, action_2)
+        action_1 = invert_action(action_1) or action_1
+        action_2 = invert_action(action_2) or action_2
     if action_1 in ("stop", "demote"):
         require_all = True
-    flags = _flags_for_kind(kind, action_1, symmetry)
+    flags = _flags_for_kind(kind, action_2, symmetry)  # order_rsc_sets reads action_2 here
     r1 = set_resources(ws, set1)
     r2 = set_resources(ws, set2)
     if r1 is None or r2 is None:

@@ -27,6 +27,9 @@ import pytest
 from pengine.simulate import run
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import graphdiff  # noqa: E402  (tests/pengine is not a package)
+
 FROZEN = HERE / "generated"
 ROOT = HERE.parents[1]
 LIVE_SEEDS = range(1, 41)
@@ -65,6 +68,18 @@ def test_frozen_generated_case(name, args, status, description):
     for title in ("Transition Summary", "Executing Cluster Transition"):
         assert sorted(got.get(title, [])) == sorted(expected.get(title, [])), \
             f"{description}: {title} differs"
+
+
+@pytest.mark.parametrize("name,args", [(r[0], r[1]) for r in _index()
+                                       if (FROZEN / f"{r[0]}.exp").exists()])
+def test_frozen_generated_graph(name, args, tmp_path):
+    """Where crm_simulate's graph was frozen too (freeze_generated.py --graph), ours is the
+    same labelled graph (the corpus judge's graphdiff: same actions, same edges)."""
+    ours = tmp_path / "graph.xml"
+    run(["-x", str(FROZEN / f"{name}.xml"), "-G", str(ours), *args], stdout=io.StringIO())
+    differences = graphdiff.graph_differences((FROZEN / f"{name}.exp").read_text(),
+                                              ours.read_text())
+    assert differences == [], name
 
 
 def test_frozen_cases_name_their_rule():
@@ -123,10 +138,11 @@ def test_judge_compares_score_lines_apart_from_the_sections():
                                                                       "* Online: [ node1 ]"]
 
 
-@pytest.mark.parametrize("source", ["coloc", "notify-migrate"])
+@pytest.mark.parametrize("source", ["coloc", "notify-migrate", "schema-none"])
 def test_live_scored_seeds_agree_with_crm_simulate(tmp_path, source):
-    """Scores included: colocgen.py's clusters, dense in colocations, and notifymigrategen.py's
-    clone notifications and live migrations."""
+    """Scores included: colocgen.py's clusters, dense in colocations, notifymigrategen.py's
+    clone notifications and live migrations, and schemalessgen.py's values the schema
+    refuses."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 31)), source, 2, tmp_path, scores=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
@@ -150,4 +166,20 @@ def test_notify_migrate_generator_is_deterministic_and_covers_its_features():
                    "hist-partial-migration", "hist-dangling-migration",
                    "hist-failed-migrate-to", "hist-failed-migrate-from",
                    "hist-migrate-from-only", "promotable", "node-unclean"):
+        assert needed in seen, needed
+
+
+def test_schemaless_generator_is_deterministic_and_covers_its_features():
+    """tests/pengine/schemalessgen.py: cibgen's CIBs without a schema, typed values broken."""
+    gen = harness.schemalessgen
+    first, _ = gen.generate(7)
+    assert first == gen.generate(7)[0]
+    assert 'validate-with="none"' in first
+    seen: set[str] = set()
+    for seed in range(1, 200):
+        seen |= gen.generate(seed)[1]
+    for needed in ("prim-no-provider", "prim-class-case", "prim-unknown-class", "prim-no-type",
+                   "prim-no-class", "order-kind", "order-symmetrical", "order-action",
+                   "score-junk", "constraint-missing", "role-junk", "discovery-junk",
+                   "influence-junk"):
         assert needed in seen, needed
