@@ -25,22 +25,21 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------------------
 # finding actions
 
-def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
-    """find_actions: by key, compared case-insensitively; with a node also matches (and
-    assigns) node-less actions."""
-    found = _find_actions(actions, key, node)
+def find_actions_casei(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+    """find_actions as Pacemaker's compares keys (pcmk__str_casei), for a key made from an
+    order's action in another case (first-action="Start"; WorkingSet.odd_case_actions says
+    there is one). Keys made here are in the case of their parts and are found by index."""
+    found = find_actions(actions, key, node)
     if not found and key != key.lower():
-        # a key spelled in another case (an order's first-action="Start"): Pacemaker compares
-        # keys with pcmk__str_casei. Keys are made in the case of their parts, so only such a
-        # key misses the index; the resource's own actions are scanned for it then
         wanted = key.lower()
         for uuid in {a.uuid for a in actions if a.uuid.lower() == wanted and a.uuid != key}:
-            found.extend(_find_actions(actions, uuid, node))
+            found.extend(find_actions(actions, uuid, node))
         found.sort(key=lambda a: a.id)
     return found
 
 
-def _find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+def find_actions(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+    """find_actions: by key; with a node also matches (and assigns) node-less actions."""
     if isinstance(actions, ActionList):
         if node is not None:
             on_node = actions.by_key_node.get((key, node))

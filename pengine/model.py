@@ -494,6 +494,9 @@ class WorkingSet:
         self.failed_ops: list[tuple[XNode, Node, Resource]] = []
         self.unsupported: list[str] = []
         self.warnings: list[str] = []
+        # an order names an action in another case than its actions' (first-action="Start"):
+        # Pacemaker finds actions by key case-insensitively, so such keys are looked up so too
+        self.odd_case_actions = False
         self.score_lines: list[str] = []
         self.param_checks: list = []
         # per-run caches and bookkeeping

@@ -39,7 +39,8 @@ UPDATED_THEN = 0x2
 # applying orderings to actions
 
 def _find_actions_by_task(rsc: Resource, key: str) -> list[Action]:
-    found = act.find_actions(rsc.actions, key, None)
+    find = act.find_actions_casei if rsc.ws.odd_case_actions else act.find_actions
+    found = find(rsc.actions, key, None)
     if found:
         return found
     size = len(rsc.id)
@@ -51,7 +52,7 @@ def _find_actions_by_task(rsc: Resource, key: str) -> list[Action]:
     # parse_op_key reads a task with an underscore as part of the resource's name
     # ("p1_lrm_delete_0" is task delete of "p1_lrm"), so such a key finds this resource's
     # action of the last word: a probe's "lrm_delete then probe" ordering binds its delete
-    return act.find_actions(rsc.actions, op_key(rsc.id, parsed[1], parsed[2]), None)
+    return find(rsc.actions, op_key(rsc.id, parsed[1], parsed[2]), None)
 
 
 def _rsc_state(rsc: Resource) -> int:

@@ -219,7 +219,8 @@ def _add_probe_orderings_for_stops(ws: WorkingSet) -> None:
         if then is not None:
             then_actions = [then]
         elif order.then_rsc is not None:
-            then_actions = act.find_actions(order.then_rsc.actions, order.then_task or "", None)
+            find = act.find_actions_casei if ws.odd_case_actions else act.find_actions
+            then_actions = find(order.then_rsc.actions, order.then_task or "", None)
             if not then_actions:
                 continue
         else:

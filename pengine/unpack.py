@@ -1033,6 +1033,14 @@ _INVERT = {"start": "stop", "stop": "start", "promote": "demote", "demote": "pro
            "stopped": "running"}
 
 
+def _action_name(ws: WorkingSet, action: str) -> str:
+    """An order's action as written; one in another case than actions are named makes the
+    orderings find their actions case-insensitively (WorkingSet.odd_case_actions)."""
+    if action != action.lower():
+        ws.odd_case_actions = True
+    return action
+
+
 def invert_action(action: str) -> Optional[str]:
     """invert_action: the inverse of an order's action, compared case-insensitively; None
     for an action it does not know."""
@@ -1130,9 +1138,9 @@ def unpack_ordering(ws: WorkingSet, xml: XNode) -> None:
     # The names keep their case: actions are found case-insensitively (find_actions), and
     # add_probe_orderings_for_stops reads "_stop_0" case-sensitively
     action_first = xml.get("first-action")
-    action_first = "start" if action_first is None else action_first
+    action_first = "start" if action_first is None else _action_name(ws, action_first)
     action_then = xml.get("then-action")
-    action_then = action_first if action_then is None else action_then
+    action_then = action_first if action_then is None else _action_name(ws, action_then)
     flags = _flags_for_kind(kind, action_first, symmetry)
     if kind == KIND_OPTIONAL and then.restart_type_restart:
         flags |= m.O_IMPLIES_THEN
@@ -1183,7 +1191,7 @@ def _clone_min_ordering(ws: WorkingSet, ident: str, first: Resource, action_firs
 def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
                       parent_symmetrical: Optional[str]) -> bool:
     action = rset.get("action")
-    action = "start" if action is None else action
+    action = "start" if action is None else _action_name(ws, action)
     local_kind = _kind(ws, rset) if rset.get("kind") is not None else parent_kind
     sequential = is_true(rset.get("sequential") or "1")
     symmetry = _symmetry(ws, rset, parent_kind, parent_symmetrical)
@@ -1219,9 +1227,9 @@ def _unpack_order_set(ws: WorkingSet, rset: XNode, parent_kind: int,
 def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: int,
                     symmetry: int) -> bool:
     action_1 = set1.get("action")
-    action_1 = "start" if action_1 is None else action_1
+    action_1 = "start" if action_1 is None else _action_name(ws, action_1)
     action_2 = set2.get("action")
-    action_2 = "start" if action_2 is None else action_2
+    action_2 = "start" if action_2 is None else _action_name(ws, action_2)
     require_all = to_bool(set1.get("require-all")) is not False
     if symmetry == SYMMETRIC_INVERSE:
         action_1 = invert_action(action_1) or action_1
