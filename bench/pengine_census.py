@@ -28,6 +28,7 @@ import io
 import os
 import pathlib
 import pstats
+import shutil
 import sys
 import time
 import types
@@ -35,7 +36,7 @@ import types
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pengine_daemon import bench_pengine  # noqa: E402  (the inputs, made once)
+from bench.pengine_daemon import bench_pengine, received  # noqa: E402  (the inputs, made once)
 
 
 def rss_mb() -> tuple[float, float]:
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     inputs = bench_pengine.make_inputs(m, n, workdir, 600.0, hb)
 
+    from core import wire
     from core.messages.pe import PeSchedule
     from core.sansio import Recv, Send
     from core.cib import dates
@@ -164,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
     daemon.prepare()
     core = process.PengineProcess(os.getpid(), save=True)
+    saver = types.SimpleNamespace(directory=str(workdir / "census-inputs"))  # the shell's save
+    os.makedirs(saver.directory, exist_ok=True)
     peak_ok = reset_peak()
     print(f"{m}/{n}, load {os.getloadavg()[0]:.2f}; MB: start {rss_mb()[0]:.1f}"
           + ("" if peak_ok else " (no /proc/self/clear_refs: peaks are the process's)"))
@@ -172,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     steps = ("steady", "nodefail", "steady", "nodefail")
     for seq, state in enumerate(steps, 1):
         last = seq == len(steps)
-        text = pathlib.Path(inputs[state]).read_bytes()  # (PeSchedule.cib: as received)
+        # as received: a large input by file, mapped (core/spool.py), else bytes
+        msg = received(wire, PeSchedule(seq, seq, b""), str(inputs[state]))
         before = rss_mb()[0]
         reset_peak()
         if last and args.phases:
@@ -181,15 +186,18 @@ def main(argv: list[str] | None = None) -> int:
         c0 = time.process_time()
         if profiler is not None:
             profiler.enable()
-        out = core.step(seq * 1000, Recv(b"crmd", PeSchedule(seq, seq, text)))
+        out = core.step(seq * 1000, Recv(b"crmd", msg))
         if profiler is not None:
             profiler.disable()
         cpu = time.process_time() - c0
         step_phases = dict(phases)  # (the model counted below runs the phases again)
         replies = [e.msg for e in out if isinstance(e, Send)]
         assert len(replies) == 1 and replies[0].ok, replies
+        for effect in out:  # the saved input, written by the shell after the reply (its peak too)
+            if isinstance(effect, process.SaveInput):
+                daemon.PengineService.save(saver, effect)  # type: ignore[arg-type]
         peak = rss_mb()[1]
-        del out, replies, text
+        del out, replies, msg
         daemon.release_memory()  # as the daemon does after its reply
         print(f"{state:<10} {cpu:7.2f} {before:11.1f} {peak:10.1f} {rss_mb()[0]:14.1f}")
         if profiler is not None:
@@ -214,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print("\nprofile of the last nodefail step:")
         print(profile_text)
+    shutil.rmtree(saver.directory, ignore_errors=True)
+    for spooled in workdir.glob(f"spool-{os.getpid()}"):  # (received()'s, emptied as read)
+        spooled.rmdir()
     return 0
 
 

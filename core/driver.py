@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 
 import zmq
 
-from core import access, ipc, wire
+from core import access, ipc, spool, wire
 from core.messages.common import Reply
 from core.clock import monotonic_ms, wall_s
 from core.daemon import DaemonContext, pid_alive
@@ -61,6 +61,8 @@ class Bus:
         gid, note = ipc.haclient_gid()
         grants, unknown = ipc.api_grants(getattr(ctx.config, "apiauth", ()) if serve == "messaging" else ())
         self.policy = access.Policy(os.geteuid(), gid, grants)
+        # large request fields go to other daemons by file (core.spool), and come so
+        self.spool = spool.Spool(ctx.paths.state_file(spool.SPOOL_DIR), ctx.name)
         for name in unknown:
             ctx.log.warn(f"apiauth: no user or group {name!r} on this host: that grant gives nothing")
         if serve is not None:
@@ -87,10 +89,18 @@ class Bus:
             sock.connect(self.ctx.paths.endpoint(dest))
             self.dealers[dest] = sock
             self.ctx.loop.add_reader(sock, lambda name=dest: self._on_dealer(name))
+        spooled: list[str] = []
         try:
-            sock.send_multipart(wire.encode_parts(msg), zmq.NOBLOCK)
+            sock.send_multipart(wire.encode_parts(msg, lambda data: self._spool(data, spooled)),
+                                zmq.NOBLOCK)
         except zmq.Again:
+            self.spool.discard(spooled)
             self.count("send_queue_full")
+
+    def _spool(self, data: bytes, names: list[str]) -> str:
+        """A large field of a request to another daemon, written into the spool (core.spool)."""
+        names.append(self.spool.write(data))
+        return names[-1]
 
     def _bad(self, exc: Exception) -> None:
         self.count("bad_frames")
@@ -98,11 +108,21 @@ class Bus:
 
     def _on_router(self) -> None:
         assert self.router is not None
-        for identity, msg, frame in ipc.requests(self.router, self._bad, limit=READ_BATCH):
+        for identity, msg, frame in ipc.requests(self.router, self._bad, limit=READ_BATCH,
+                                                 by_file=self._spooled):
             msg = self._admit(identity, msg, frame)
             frame = None  # its properties are read: its buffer goes before the core's step
             if msg is not None:
                 self.deliver(Recv(identity, msg))
+
+    def _spooled(self, frame: Optional[zmq.Frame], name: str, length: int) -> Any:
+        """A field another daemon of this node spooled (core.spool), mapped; only a privileged
+        sender's (or any, where the kernel gives no credentials: the directory's mode is the
+        guard), since opening the file removes it."""
+        creds = ipc.peer_creds(frame, lookup=False) if frame is not None else None
+        if creds is not None and not access.privileged(creds, self.policy):
+            raise wire.WireError(f"a field by file from uid {creds.uid}: not a daemon's")
+        return spool.open_mapped(self.spool.directory, name, length)
 
     def _admit(self, identity: bytes, msg: Any, frame: Optional[zmq.Frame]) -> Any:
         """msg as the core may see it, or None when the sender may not send it (answered here)."""

@@ -250,7 +250,9 @@ def recv_router_parts(sock: zmq.Socket) -> Optional[tuple[bytes, list[zmq.Frame]
 
 
 def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
-             limit: int = 1000) -> Iterator[tuple[bytes, Any, Optional[zmq.Frame]]]:
+             limit: int = 1000,
+             by_file: Optional[Callable[[Optional[zmq.Frame], str, int], Any]] = None
+             ) -> Iterator[tuple[bytes, Any, Optional[zmq.Frame]]]:
     """(identity, decoded message, its first frame) for what waits on a ROUTER, at most `limit`
     per call (the loop calls again while more is waiting); a message that does not decode goes
     to on_garbage.
@@ -262,7 +264,9 @@ def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
     copy on the frame), the parts' freed memory goes back to the kernel as they are copied
     (core.heaptrim), and nothing here refers to a frame while the caller handles the
     request (a suspended generator keeps its locals), so the first frame goes as soon as the
-    caller drops it, before the core's step."""
+    caller drops it, before the core's step. A field sent by file (core.wire, core.spool) is
+    `by_file(first frame, name, length)` (the frame: whose credentials say whether the sender
+    may); without `by_file` such a message is garbage."""
     for _ in range(limit):
         got = recv_router_parts(sock)
         if got is None:
@@ -271,7 +275,11 @@ def requests(sock: zmq.Socket, on_garbage: Callable[[Exception], None],
         del got
         frame = frames.pop(0) if frames else None
         try:
-            msg = wire.decode_parts(frame.buffer if frame is not None else b"", frames, trim_heap)
+            opener = None if by_file is None else \
+                (lambda name, length, first=frame: by_file(first, name, length))
+            msg = wire.decode_parts(frame.buffer if frame is not None else b"", frames, trim_heap,
+                                    opener)
+            del opener
         except wire.WireError as exc:
             on_garbage(exc)
             continue

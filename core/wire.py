@@ -16,6 +16,15 @@ the pengine's peak). As parts, the receiver copies one 1 MiB frame at a time int
 bytes and drops it at once (libzmq frees it), so the field is in memory once plus a frame; the
 sender's msgpack buffer is no longer a second copy either. Replies (`encode`, one frame) carry
 no such field.
+
+By file: a sender that has a spool (`encode_parts(msg, spool)`, core.spool: the daemons of one
+node) writes such a field, when the message's class names it in `BY_FILE`, into a file
+instead and puts a by-file marker in its place (msgpack ext type `FILE_EXT`: the length, then
+the file's name); a receiver that takes them
+(`decode_parts(..., by_file=...)`) gets the field as whatever `by_file` returns (core.spool's
+`Mapped`, read in windows), not as bytes. Why: libzmq hands a multipart message over only once
+it holds all of it, so as parts the field was still whole in the receiver's memory, first as
+frames, then as bytes (see core/spool.py). A receiver without `by_file` rejects the marker.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ SIGNATURE = "PHB1"
 PART_BYTES = 1 << 20  # a bytes field longer than this travels as frames of this size
 RELEASE_PARTS = 8  # decode_parts' `release` runs after this many parts (8 MiB) were dropped
 PARTS_EXT = 1  # msgpack ext code of the marker: "this field follows as frames" (8-byte length)
+FILE_EXT = 2  # msgpack ext code of the marker: "this field is in a spool file" (length, name)
 
 _REGISTRY: dict[str, type] = {}
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -76,15 +86,32 @@ def parts_marker(length: int) -> msgpack.ExtType:
     return msgpack.ExtType(PARTS_EXT, length.to_bytes(8, "big"))
 
 
-def encode_parts(msg: Any) -> list[Union[bytes, memoryview]]:
+def by_file_fields(msg: Any) -> tuple[str, ...]:
+    """The fields of `msg` that may go by file: those its class names in `BY_FILE` (a reader
+    written for a mapped buffer, core/spool.py, not for bytes, must take them)."""
+    return getattr(type(msg), "BY_FILE", ())
+
+
+def file_marker(length: int, name: str) -> msgpack.ExtType:
+    """What stands in the msgpack frame for a bytes field of `length` spooled as file `name`."""
+    return msgpack.ExtType(FILE_EXT, length.to_bytes(8, "big") + name.encode())
+
+
+def encode_parts(msg: Any, spool: Optional[Callable[[bytes], str]] = None
+                 ) -> list[Union[bytes, memoryview]]:
     """The frames of a request: msgpack of the message, each bytes field longer than PART_BYTES
     replaced by its marker, then those fields' bytes in PART_BYTES slices, in field order
-    (views of the message's own bytes: nothing is copied here)."""
+    (views of the message's own bytes: nothing is copied here). With `spool` (it writes a
+    field into a file and returns the file's name) such a field named in the class's
+    `BY_FILE` goes by file instead."""
     assert type(msg).TAG in _REGISTRY, f"{type(msg).__name__} is not a registered message"
     fields = to_fields(msg)
     tail: list[Union[bytes, memoryview]] = []
     for name, value in fields.items():
-        if isinstance(value, bytes) and len(value) > PART_BYTES:
+        if isinstance(value, bytes) and len(value) > PART_BYTES and spool is not None \
+                and name in by_file_fields(msg):
+            fields[name] = file_marker(len(value), spool(value))
+        elif isinstance(value, bytes) and len(value) > PART_BYTES:
             fields[name] = parts_marker(len(value))
             view = memoryview(value)
             tail.extend(view[i:i + PART_BYTES] for i in range(0, len(value), PART_BYTES))
@@ -98,7 +125,8 @@ def decode(data: Any) -> Any:
 
 
 def decode_parts(data: Any, parts: list[Any],
-                 release: Optional[Callable[[], object]] = None) -> Any:
+                 release: Optional[Callable[[], object]] = None,
+                 by_file: Optional[Callable[[str, int], Any]] = None) -> Any:
     """The message of a msgpack frame and the parts after it (see the module docstring). Each
     part (bytes, a buffer, or a zmq.Frame: its `buffer`) is copied into its field's bytes and
     removed from `parts` as it is, so that the caller's list holding the only reference to a
@@ -107,20 +135,36 @@ def decode_parts(data: Any, parts: list[Any],
     the kernel (core.heaptrim.trim_heap: glibc keeps freed 1 MiB blocks below its heap's top
     mapped once a process has freed larger ones, so without it the parts stayed resident
     next to the field, 390 MB for 175 MB). Parts that do not add up to the lengths the
-    markers say raise WireError."""
+    markers say raise WireError. A by-file marker's field is `by_file(name, length)` (checked
+    as the empty bytes in its place); without `by_file`, or for a field its class does not name
+    in `BY_FILE`, the frame is rejected (WireError)."""
     frame = _unpack(data)
     body = frame[2] if isinstance(frame[2], dict) else {}  # (not a map: _message says so)
     parts.reverse()  # popped from the end, in order
+    spooled: dict[str, Any] = {}
     try:
         for name, value in body.items():
             if isinstance(value, msgpack.ExtType) and value.code == PARTS_EXT:
                 body[name] = _joined(parts, int.from_bytes(value.data, "big"),
                                      f"{frame[1]}.{name}", release)
+            elif isinstance(value, msgpack.ExtType) and value.code == FILE_EXT:
+                if by_file is None or len(value.data) < 9:
+                    raise WireError(f"{frame[1]}.{name}: sent by file, not taken here")
+                body[name] = b""
+                spooled[name] = (value.data[8:].decode(errors="replace"),
+                                 int.from_bytes(value.data[:8], "big"))
         if parts:
             raise WireError(f"{frame[1]}: {len(parts)} frames more than its fields")
     finally:
         parts.clear()
-    return _message(frame)
+    msg = _message(frame)
+    if spooled:
+        for name in spooled:
+            if name not in by_file_fields(msg):
+                raise WireError(f"{frame[1]}.{name}: sent by file, not a field that may be")
+        assert by_file is not None
+        msg = dataclasses.replace(msg, **{name: by_file(*where) for name, where in spooled.items()})
+    return msg
 
 
 def _joined(parts: list[Any], length: int, where: str,

@@ -26,11 +26,12 @@ if TYPE_CHECKING:
 # finding actions
 
 def find_actions_casei(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
-    """find_actions as Pacemaker's compares keys (pcmk__str_casei), for a key made from an
-    order's action in another case (first-action="Start"; WorkingSet.odd_case_actions says
-    there is one). Keys made here are in the case of their parts and are found by index."""
+    """find_actions as Pacemaker's compares keys (pcmk__str_casei), where an order's action or
+    an op's name is in another case (first-action="Start", name="Monitor":
+    WorkingSet.odd_case_actions says there is one): a key the index misses is looked for in
+    any case among the resource's actions."""
     found = find_actions(actions, key, node)
-    if not found and key != key.lower():
+    if not found:
         wanted = key.lower()
         for uuid in {a.uuid for a in actions if a.uuid.lower() == wanted and a.uuid != key}:
             found.extend(find_actions(actions, uuid, node))
@@ -81,12 +82,20 @@ def _first_found(actions: list[Action], key: str, node: Optional[Node]) -> Optio
     return found[0] if found else None
 
 
-def find_actions_exact(actions: list[Action], key: str, node: Optional[Node]) -> list[Action]:
+def find_actions_exact(actions: list[Action], key: str, node: Optional[Node],
+                       casei: bool = False) -> list[Action]:
+    """find_actions_exact: by key on that node (with `casei`, WorkingSet.odd_case_actions,
+    the key in any case, as pcmk__str_casei compares it)."""
     if node is None:
         return []
     if isinstance(actions, ActionList):
-        return list(actions.by_key_node.get((key, node), ()))
-    return [a for a in actions if a.node is node and a.uuid == key]
+        found = list(actions.by_key_node.get((key, node), ()))
+    else:
+        found = [a for a in actions if a.node is node and a.uuid == key]
+    if casei and not found:
+        wanted = key.lower()
+        found = [a for a in actions if a.node is node and a.uuid.lower() == wanted]
+    return found
 
 
 def find_first_action(actions: list[Action], uuid: Optional[str], task: Optional[str],
@@ -199,7 +208,13 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
     action: Optional[Action] = None
     if save:
         if rsc is not None:
-            action = _first_found(rsc.actions, key, node)
+            # find_existing_action compares keys case-insensitively (an op named "Monitor");
+            # otherwise the first by key read from the index, without a copy (_first_found)
+            if ws.odd_case_actions:
+                matches = find_actions_casei(rsc.actions, key, node)
+                action = matches[0] if matches else None
+            else:
+                action = _first_found(rsc.actions, key, node)
         else:
             action = ws.singletons.get(key)
             if action is not None and node is not None and action.node is None:

@@ -35,6 +35,12 @@ their histories, as `hb simulate`'s file parse does). A `str` input (tests, tool
 first. A document whose XML declaration names another encoding is decoded as UTF-8 and parsed
 whole, as its text was before (expat reads a str as UTF-8 whatever the declaration says).
 
+Read once, front to back: the skeleton and the configuration, then each `node_state` in
+order (its span found, checked for markup declarations, hashed and, when new, parsed), so that
+an input handed over by file (core/spool.py's `Mapped`: the CIB mapped, 175 MB at 32 nodes /
+10,000 resources) gives each part's pages back once read (its `release_below`) and is never
+resident whole. A document found unsafe to cut midway is parsed whole, as before.
+
 Memory: the sections parsed for one input share their equal attribute-value tuples (one
 `value_pool()` per input; every value string is interned process-wide by the parser), so a
 resource's entry heads, alike on every node, are held once, as in a whole parse.
@@ -43,6 +49,7 @@ resource's entry heads, alike on every node, are held once, as in a whole parse.
 from __future__ import annotations
 
 from hashlib import sha256
+from typing import Callable, Iterator
 
 from core.cib.roottag import tag_end
 from core.cib.xmltree import XNode, parse_xml, value_pool
@@ -56,6 +63,10 @@ _TAG_FOLLOW = (b">", b"/", b" ", b"\t", b"\n", b"\r")  # what may follow a tag's
 _NAME_END = (b">", b" ", b"\t", b"\n", b"\r")  # the same, for a start tag with content
 
 
+def _keep_all(offset: int) -> None:
+    """release_below of an input held in memory: nothing to give back."""
+
+
 Span = tuple[int, int, int]  # a node_state: (start, end of its start tag, end)
 Section = tuple[list[XNode], int]  # a node_state's content: its elements, its newlines
 
@@ -63,8 +74,21 @@ Section = tuple[list[XNode], int]  # a node_state's content: its elements, its n
 def split_status(text: bytes) -> tuple[int, int, list[Span]] | None:
     """(end of the `<status>` start tag, start of `</status>`, each `node_state`'s span), or
     None when the text cannot be cut safely (see the module docstring)."""
-    if _has_markup_declaration(text):
+    bounds = status_bounds(text)
+    if bounds is None:
         return None
+    spans: list[Span] = []
+    for span in status_spans(text, *bounds):
+        if span is None:
+            return None
+        spans.append(span)
+    return bounds[0], bounds[1], spans
+
+
+def status_bounds(text: bytes) -> tuple[int, int] | None:
+    """(end of the `<status>` start tag, start of `</status>`), or None when the text cannot be
+    cut there; what lies before and after the two is free of markup declarations (`<!`), what
+    lies between is checked by status_spans, section by section."""
     start = text.find(b"<status")
     if start < 0:
         return None
@@ -78,20 +102,31 @@ def split_status(text: bytes) -> tuple[int, int, list[Span]] | None:
     close = text.rfind(b"</status>", open_end)
     if close < 0:
         return None
-    spans: list[Span] = []
+    if _has_markup_declaration(text, 0, open_end) or _has_markup_declaration(text, close, len(text)):
+        return None
+    return open_end, close
+
+
+def status_spans(text: bytes, open_end: int, close: int) -> Iterator[Span | None]:
+    """Each `node_state`'s span between the status's start tag and `</status>`, in order, read
+    front to back (each part of the text once: a caller reading a mapped input gives each part
+    back as it goes, core/spool.py); a last None when the rest cannot be cut safely."""
     pos = open_end
     while True:
         lt = text.find(b"<", pos, close + 1)
         if lt < 0 or text[pos:lt].strip():
-            return None  # text directly in <status>
+            yield None  # text directly in <status>
+            return
         if lt == close:
-            return open_end, close, spans
+            return
         if not text.startswith(_OPEN, lt) or \
                 text[lt + len(_OPEN):lt + len(_OPEN) + 1] not in _TAG_FOLLOW:
-            return None  # another element in <status> (tickets, say): not split
+            yield None  # another element in <status> (tickets, say): not split
+            return
         head_end = tag_end(text, lt)
         if head_end is None or head_end > close:
-            return None
+            yield None
+            return
         if text[head_end - 2:head_end - 1] == b"/":
             end = head_end
         else:
@@ -99,21 +134,26 @@ def split_status(text: bytes) -> tuple[int, int, list[Span]] | None:
             # fails and the document is parsed whole)
             closing = text.find(_CLOSE, head_end, close)
             if closing < 0:
-                return None
+                yield None
+                return
             end = closing + len(_CLOSE)
-        spans.append((lt, head_end, end))
+        if _has_markup_declaration(text, pos, end):
+            yield None
+            return
+        yield lt, head_end, end
         pos = end
 
 
-def _has_markup_declaration(text: bytes) -> bool:
-    """Whether `<!` occurs in the text. Searched as its rare second character: a search for one
+def _has_markup_declaration(text: bytes, start: int, end: int) -> bool:
+    """Whether `<!` begins in text[start:end] (its `<` at start - 1 counts: the ranges a text is
+    checked in follow each other). Searched as its rare second character: a search for one
     character runs at memory speed, a search for `<!` stops at every `<` of the document (0.17 s
     for the 175 MB at 32 nodes / 10,000 resources, against 0.02 s)."""
-    bang = text.find(b"!")
+    bang = text.find(b"!", start, end)
     while bang >= 0:
         if bang > 0 and text[bang - 1:bang] == b"<":
             return True
-        bang = text.find(b"!", bang + 1)
+        bang = text.find(b"!", bang + 1, end)
     return False
 
 
@@ -156,16 +196,27 @@ class InputCache:
                          "config_reused": 0}
 
     def parse(self, data: str | bytes, path: str) -> XNode:
-        """The input's tree: `data` as received (UTF-8 bytes), or as text."""
+        """The input's tree: `data` as received (UTF-8 bytes, or a mapped file's buffer that
+        gives its parts back as they are read, core/spool.py's `Mapped`), or as text."""
         self.counters["inputs"] += 1
         text = data.encode() if isinstance(data, str) else data
         if _foreign_encoding(text):
             return self._whole(data, path)
         del data  # (a str input's bytes are all that is read below)
-        split = split_status(text)
-        if split is None:
+        release = getattr(text, "release_below", _keep_all)
+        try:
+            return self._split(text, path, release)
+        finally:
+            release(len(text))
+
+    def _split(self, text: bytes, path: str, release: Callable[[int], None]) -> XNode:
+        """parse() of a text that may be cut at its sections: the skeleton, the configuration,
+        then each node_state in order, front to back, each part of the text given back once
+        read (`release`)."""
+        bounds = status_bounds(text)
+        if bounds is None:
             return self._whole(text, path)
-        open_end, close, spans = split
+        open_end, close = bounds
         cfg = config_span(text, open_end)
         if cfg is None:
             skeleton = text[:open_end] + text[close:]
@@ -175,6 +226,7 @@ class InputCache:
             root = parse_xml(skeleton, path)
         except ConfigError:
             return self._whole(text, path)  # the error, with its line in the whole text
+        del skeleton
         status = next((child for child in root.children if child.tag == "status"), None)
         if status is None or status.children:
             return self._whole(text, path)  # <status> not a child of the root
@@ -186,6 +238,7 @@ class InputCache:
                 root.children[index] = self._configuration(text, cfg, path)
             except ConfigError:
                 return self._whole(text, path)
+        release(open_end)
         previous: dict[tuple[int, bytes], Section] = self.sections
         kept: dict[tuple[int, bytes], Section] = {}
         pool = value_pool()
@@ -193,7 +246,10 @@ class InputCache:
         # each node_state's line: the newlines between sections are counted, a section's own
         # are counted once, when it is parsed (counting them all is a pass over the whole text)
         line, counted = 1, 0
-        for start, head_end, end in spans:
+        for span in status_spans(text, open_end, close):
+            if span is None:
+                return self._whole(text, path)
+            start, head_end, end = span
             try:
                 node, body_lines = self._node_state(text, start, head_end, end, path, previous,
                                                     kept, pool)
@@ -204,6 +260,7 @@ class InputCache:
             line += body_lines
             counted = head_end if head_end == end else end - len(_CLOSE)
             nodes.append(node)
+            release(end)
         self.counters["split"] += 1
         self.sections = kept
         status.children = nodes
@@ -225,7 +282,7 @@ class InputCache:
         if section is None:
             body = b"<node_state>" + text[head_end:body_end] + _CLOSE
             section = (list(parse_xml(body, path, _STATE_DEPTH, pool).children),
-                       text.count(b"\n", head_end, body_end))
+                       body.count(b"\n"))  # (the tags around it have none)
             del body
             self.counters["sections_parsed"] += 1
         else:
@@ -251,6 +308,8 @@ class InputCache:
         says, as the input was read when it came as text (expat reads a str as UTF-8)."""
         self.sections = {}
         self.config = None
+        if not isinstance(data, (str, bytes)):
+            data = bytes(data)  # a mapped input (core/spool.py), read whole here
         if isinstance(data, bytes) and _foreign_encoding(data):
             return parse_xml(_decoded(data, path), path)
         return parse_xml(data, path)
@@ -269,8 +328,8 @@ _DECLARATION = b"<?xml"
 def _foreign_encoding(text: bytes) -> bool:
     """Whether the document declares an encoding other than UTF-8 (`<?xml ... encoding=...?>`
     at its start): its pieces, parsed without the declaration, would not be read in it."""
-    begin = 3 if text.startswith(b"\xef\xbb\xbf") else 0
-    if not text.startswith(_DECLARATION, begin):
+    begin = 3 if text[:3] == b"\xef\xbb\xbf" else 0
+    if text[begin:begin + len(_DECLARATION)] != _DECLARATION:
         return False
     end = text.find(b"?>", begin)
     at = text.find(b"encoding", begin, end)

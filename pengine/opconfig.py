@@ -90,13 +90,17 @@ def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Opt
         return None
     entries = op_entries(ops)
     for attempt in range(2):
+        wanted = key.lower()  # keys compare case-insensitively (pcmk__str_casei): name="Monitor"
         for op, name, interval, disabled in entries:
             if disabled and not include_disabled:
                 continue
-            if key == op_key(rsc.id, name or "", interval):
+            mine = op_key(rsc.id, name or "", interval)
+            if key == mine or wanted == mine.lower():
                 return op
-            if rsc.clone_name and key == op_key(rsc.clone_name, name or "", interval):
-                return op
+            if rsc.clone_name:
+                mine = op_key(rsc.clone_name, name or "", interval)
+                if key == mine or wanted == mine.lower():
+                    return op
         if attempt == 0:
             if "migrate" in key:
                 key = op_key(rsc.id, "migrate", 0)

@@ -32,7 +32,9 @@ class SaveInput:
     inputs. In two parts so that the input received (175 MB at 32 nodes / 10,000 resources) is
     written as it came, behind a new root start tag, without building a copy of it in the step
     the DC waits for: the shell writes it after the reply has gone. `head` and `body` are both
-    the input's type: UTF-8 bytes as received (PeSchedule.cib), or text."""
+    the input's type: UTF-8 bytes as received (PeSchedule.cib), or text; or `body` is the
+    input handed over by file (core/spool.py's `Mapped`), which the shell writes in windows,
+    giving each back, and `head` bytes."""
 
     seq: int
     head: str | bytes

@@ -280,6 +280,16 @@ def _checked_recurring_key(rsc: Resource, op: XNode) -> tuple[Optional[tuple[str
     return (key, interval), None
 
 
+def _op_role(text: Optional[str]) -> Optional[int]:
+    """A recurring op's role, None for any: is_recurring_history reports a role text2role
+    cannot read ("Ignoring ... is not a valid role") yet goes on with RSC_ROLE_UNKNOWN, which
+    means no role."""
+    if text is None:
+        return None
+    role = m.text2role(text)
+    return None if role == m.ROLE_UNKNOWN else role
+
+
 def _recurring_key(rsc: Resource, op: XNode) -> Optional[tuple[str, int]]:
     got, warning = _checked_recurring_key(rsc, op)
     if warning is not None:
@@ -314,7 +324,7 @@ def _recurring_plan(rsc: Resource) -> Optional[tuple[RecurringOp, ...]]:
         got, warning = _checked_recurring_key(rsc, op)
         if warning is not None:
             break
-        entries.append((op, m.text2role(role_text) if role_text is not None else None, got))
+        entries.append((op, _op_role(role_text), got))
     else:
         plan = tuple(entries)
     kept[rsc.id] = (rsc.clone_name, plan)
@@ -323,8 +333,7 @@ def _recurring_plan(rsc: Resource) -> Optional[tuple[RecurringOp, ...]]:
 
 def _recurring_for_active(ws: WorkingSet, rsc: Resource, start: Action, node: Optional[Node],
                           op: XNode) -> None:
-    role_text = op.get("role")
-    role = m.text2role(role_text) if role_text is not None else None
+    role = _op_role(op.get("role"))
     if role == m.ROLE_STOPPED:
         return
     got = _recurring_key(rsc, op)
@@ -380,7 +389,7 @@ def _active_should_be_optional(rsc: Resource, node: Optional[Node], key: str,
         return False
     if not (action_flags(start, None) & A_OPTIONAL):
         return False
-    matches = act.find_actions_exact(rsc.actions, key, node)
+    matches = act.find_actions_exact(rsc.actions, key, node, rsc.ws.odd_case_actions)
     if not matches:
         return False
     for op in matches:
@@ -473,6 +482,9 @@ def create_recurring_actions(ws: WorkingSet, rsc: Resource) -> None:
         start = act.start_action(ws, rsc, chosen, True)
     if rsc.ops_xml is None:
         return
+    if not ws.odd_case_actions and any(name is not None and name != name.lower()
+                                       for _, name, _, _ in op_entries(rsc.ops_xml)):
+        ws.odd_case_actions = True  # name="Monitor": its actions are found case-insensitively
     plan = _recurring_plan(rsc)
     if plan is None:
         for op in rsc.ops_xml.children:

@@ -1321,7 +1321,9 @@ def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
         return False
     name = strip_clone_suffix(rsc.id)
     for op in rsc.ops_xml.children:
-        if op.tag != "op" or (op.get("on-fail") or "").lower() != "block":
+        # block_failure's XPath //op[@on-fail='block'] is case-sensitive: on-fail="Block"
+        # blocks the resource (unpack_operation compares casei) but its failures expire
+        if op.tag != "op" or op.get("on-fail") != "block":
             continue
         interval = interval_ms(op.get("interval"))
         if not ws.legacy_failcounts:

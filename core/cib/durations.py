@@ -80,13 +80,40 @@ def duration_seconds(text: str) -> Optional[int]:
             + parts.get("seconds", 0))
 
 
+G_MAXUINT = 4294967295
+
+
+def _year_days(year: int) -> int:
+    leap = year % 4 == 0 and not (year % 100 == 0 and year % 400 != 0)
+    return 366 if leap else 365
+
+
+def interval_duration_seconds(text: str) -> Optional[int]:
+    """An ISO 8601 duration as crm_parse_interval_spec counts it: crm_time_get_seconds reads
+    the duration as if it were a date, so years count the days of years 1 .. years-1 (P1Y is
+    0), a month is 30 days, and days count from 1 (P1D is 0, P2D one day, P1W six); hours,
+    minutes and seconds as written. None when it is not a duration."""
+    try:
+        parts = dates.parse_duration(text)
+    except dates.DateError:
+        return None
+    days = parts.get("days", 0) + 7 * parts.get("weeks", 0)
+    seconds = sum(_year_days(year) for year in range(1, parts.get("years", 0))) * 86400
+    seconds += parts.get("months", 0) * 30 * 86400
+    if days > 0:
+        seconds += (days - 1) * 86400
+    return seconds + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 \
+        + parts.get("seconds", 0)
+
+
 @lru_cache(maxsize=4096)
 def interval_ms(text: Optional[str]) -> int:
-    """crm_parse_interval_spec: 0 for missing or invalid."""
+    """crm_parse_interval_spec: 0 for missing or invalid, at most G_MAXUINT (a guint)."""
     if text is None:
         return 0
     if text.startswith("P"):
-        seconds = duration_seconds(text)
-        return 0 if seconds is None else seconds * 1000
-    value = msec(text)
-    return 0 if value is None or value < 0 else value
+        seconds = interval_duration_seconds(text)
+        value = None if seconds is None else seconds * 1000
+    else:
+        value = msec(text)
+    return 0 if value is None or value < 0 else min(value, G_MAXUINT)

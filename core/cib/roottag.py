@@ -8,7 +8,9 @@ also the input exactly as received, comments and formatting included.
 
 Each function takes the text as `str` or as UTF-8 `bytes` (the policy engine daemon receives
 its input as bytes, and parses and saves it as such, never decoding it: a decoded copy of a
-175 MB input was 175 MB more at the peak); offsets are then byte offsets.
+175 MB input was 175 MB more at the peak), or as a buffer of such bytes with their `find`,
+`startswith` and slicing (core/spool.py's `Mapped`: a large input handed over by file);
+offsets are then byte offsets.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def root_start_tag_span(text: str | bytes) -> tuple[int, int] | None:
     """(start, end) of the root element's start tag in a well-formed document's text, or None
     where this scanner cannot be sure (a DOCTYPE with an internal subset, say)."""
     lt, pi, pi_end, comment, comment_end, decl, gt, bracket, _, _, _ = \
-        _BYTES_MARKS if isinstance(text, bytes) else _STR_MARKS
+        _STR_MARKS if isinstance(text, str) else _BYTES_MARKS
     pos, length = 0, len(text)
     while True:
         start = text.find(lt, pos)  # type: ignore[arg-type]
@@ -54,7 +56,7 @@ def root_start_tag_span(text: str | bytes) -> tuple[int, int] | None:
 def tag_end(text: str | bytes, start: int) -> int | None:
     """The offset just past the start tag that begins at `start` (its closing `>`, which may
     follow a `/`): the first `>` outside a quoted attribute value (a value may hold `>`)."""
-    marks = _BYTES_MARKS if isinstance(text, bytes) else _STR_MARKS
+    marks = _STR_MARKS if isinstance(text, str) else _BYTES_MARKS
     gt, dq, sq = marks[6], marks[8], marks[9]
     pos = start + 1
     while True:
@@ -87,7 +89,7 @@ def root_start_tag_splice(text: str | bytes, root: XNode) -> tuple[str | bytes, 
     if span is None:
         return None
     start, end = span
-    if isinstance(text, bytes):
+    if not isinstance(text, str):
         if not text.startswith(f"<{root.tag}".encode(), start):
             return None
         return text[:start] + start_tag(root, text[end - 2:end - 1] == b"/").encode(), end

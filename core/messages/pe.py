@@ -4,8 +4,11 @@
                                    bin; the engine cuts, hashes, parses and saves it as bytes,
                                    never decoding it: a decoded copy of a 32-node / 10,000-
                                    resource CIB was 175 MB more at the daemon's peak; above
-                                   1 MiB it travels as frames after the message's, core.wire's
-                                   parts, so that receiving it holds it once); the reply's
+                                   1 MiB, from the crmd, it comes by file, core/spool.py: the
+                                   field is then the file mapped, which the engine reads front
+                                   to back giving each part back, so that it is never resident
+                                   whole; from a client, as frames after the message's,
+                                   core.wire's parts, held once); the reply's
                                    result is {"transition_id", "graph" (transition_graph XML),
                                    "input" (the saved pe-input file name, "" when not saved),
                                    "summary" (crm_simulate's "Transition Summary" lines),
@@ -23,6 +26,8 @@ scheduled at), so `hb simulate -x FILE` replays the decision.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from core.wire import message
 
 
@@ -31,8 +36,10 @@ class PeSchedule:
     request_id: int
     transition_id: int
     cib: bytes
+    BY_FILE: ClassVar[tuple[str, ...]] = ("cib",)  # (core.wire: a large one comes mapped)
 
 
 @message("pe.prime")
 class PePrime:
     cib: bytes
+    BY_FILE: ClassVar[tuple[str, ...]] = ("cib",)

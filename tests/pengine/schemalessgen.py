@@ -18,7 +18,11 @@ hand-edited CIB gets wrong (tags in brackets):
 - a constraint without one of its resources, a location without its node [constraint-missing];
 - roles of colocations and locations in another case, legacy or unknown [role-junk];
 - a location's `resource-discovery` unknown [discovery-junk];
-- a colocation's `influence` not a boolean [influence-junk].
+- a colocation's `influence` not a boolean [influence-junk];
+- operations: `on-fail` unknown or in another case [op-on-fail-junk], a role [op-role-junk],
+  an interval that is not one [op-interval-junk], `enabled` not a boolean [op-enabled-junk],
+  a name in another case [op-name-case];
+- a ticket constraint's `loss-policy` or `rsc-role` unknown or in another case [ticket-junk].
 
 `generate(seed)` is pure and deterministic; seed N starts from cibgen's seed N, whose own output
 is unaffected. The heartbeat class is not drawn: crm_simulate 2.1.5 cannot record its actions
@@ -110,6 +114,21 @@ def _mutate(root: ET.Element, rnd: random.Random, features: set[str]) -> None:
             loc.set("role", rnd.choice(_ROLES))
         if chance(0.08, "discovery-junk"):
             loc.set("resource-discovery", rnd.choice(("sometimes", "NEVER", "Exclusive", "")))
+    for op in root.iter("op"):
+        if chance(0.05, "op-on-fail-junk"):
+            op.set("on-fail", rnd.choice(("bogus", "Block", "RESTART", "ignore ", "")))
+        if chance(0.04, "op-role-junk"):
+            op.set("role", rnd.choice(_ROLES))
+        if chance(0.03, "op-interval-junk"):
+            op.set("interval", rnd.choice(("10x", "", "-5s", "P1D", "1m30s")))
+        if chance(0.03, "op-enabled-junk"):
+            op.set("enabled", rnd.choice(_BOOLEANS))
+        if chance(0.02, "op-name-case"):
+            op.set("name", (op.get("name") or "monitor").capitalize())
+    for ticket in root.iter("rsc_ticket"):
+        if chance(0.3, "ticket-junk"):
+            ticket.set(rnd.choice(("loss-policy", "rsc-role")),
+                       rnd.choice(("bogus", "Fence", "STOP", "demote", "Master", "")))
 
 
 def generate(seed: int) -> tuple[str, set[str]]:

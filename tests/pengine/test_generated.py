@@ -181,5 +181,6 @@ def test_schemaless_generator_is_deterministic_and_covers_its_features():
     for needed in ("prim-no-provider", "prim-class-case", "prim-unknown-class", "prim-no-type",
                    "prim-no-class", "order-kind", "order-symmetrical", "order-action",
                    "score-junk", "constraint-missing", "role-junk", "discovery-junk",
-                   "influence-junk"):
+                   "influence-junk", "op-on-fail-junk", "op-role-junk", "op-interval-junk",
+                   "op-enabled-junk", "op-name-case", "ticket-junk"):
         assert needed in seen, needed

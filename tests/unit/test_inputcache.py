@@ -10,10 +10,12 @@ import os
 import pathlib
 import sys
 
+from types import SimpleNamespace
 from typing import Optional
 
 import pytest
 
+from core import spool
 from core.cib import dates
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
@@ -21,6 +23,7 @@ from core.messages.pe import PePrime, PeSchedule
 from core.sansio import Recv, Send
 from pengine import engine
 from pengine.digest import compute_digest, rsc_params
+from pengine.daemon import PengineService
 from pengine.entryindex import EntryIndex, UnfencingScan, new_index
 from pengine.inputcache import InputCache, split_status
 from pengine.opconfig import op_config
@@ -749,3 +752,68 @@ def test_a_malformed_bytes_input_gets_the_error_of_its_text(text: str) -> None:
     with pytest.raises(ConfigError) as by_bytes:
         InputCache().parse(text.encode(), "t")
     assert str(by_bytes.value) == str(by_text.value)
+
+
+# a large input handed over by file (core/spool.py): mapped, read front to back, each part
+# given back once read, so that the 175 MB input at 32 nodes / 10,000 resources is never
+# resident whole in the daemon
+
+class _Released(bytes):
+    """Bytes that record what a reader gives back (`Mapped.release_below`'s calls)."""
+
+    calls: list[int]
+
+    def release_below(self, offset: int) -> None:
+        self.calls.append(offset)
+
+
+def _released(text: str) -> _Released:
+    data = _Released(text.encode())
+    data.calls = []
+    return data
+
+
+def test_a_mapped_input_is_given_back_section_by_section() -> None:
+    text = _NON_ASCII
+    data = _released(text)
+    cache = InputCache()
+    assert to_xml(cache.parse(data, "t")) == to_xml(parse_xml(text, "t"))
+    spans = split_status(bytes(data))
+    assert spans is not None and len(spans[2]) == 2
+    # the skeleton and configuration once read, then each node_state, then the whole at the end
+    assert data.calls == [spans[0]] + [end for _, _, end in spans[2]] + [len(data)]
+    again = _released(text)
+    assert to_xml(cache.parse(again, "t")) == to_xml(parse_xml(text, "t"))  # (reused sections)
+    assert again.calls == data.calls and cache.counters["sections_reused"] == 2
+
+
+def test_a_mapped_input_that_cannot_be_cut_is_parsed_whole_and_given_back() -> None:
+    text = _NON_ASCII.replace("</node_state>\n<node_state", "</node_state><!-- x -->\n<node_state")
+    assert text != _NON_ASCII
+    data = _released(text)
+    cache = InputCache()
+    assert to_xml(cache.parse(data, "t")) == to_xml(parse_xml(text, "t"))
+    assert cache.counters["split"] == 0 and data.calls[-1] == len(data)
+
+
+def test_a_spooled_input_is_decided_and_saved_as_its_bytes(tmp_path: pathlib.Path) -> None:
+    """A CIB handed over by file (the field a core.spool.Mapped) gives the decision and the
+    saved file its bytes give, fresh and warm, and the saved file is written from the mapping
+    by the shell (pengine/daemon.py) as the bytes' is."""
+    writer = spool.Spool(str(tmp_path / "spool"), "crmd")
+    by_bytes, by_file = PengineProcess(1), PengineProcess(1)
+    for i in (1, 2):
+        data = _NON_ASCII.encode()
+        mapped = spool.open_mapped(str(tmp_path / "spool"), writer.write(data), len(data))
+        assert isinstance(mapped, spool.Mapped)
+        want, got = (core.step(1000 * i, Recv(b"c", PeSchedule(i, i, cib)))
+                     for core, cib in ((by_bytes, data), (by_file, mapped)))
+        assert [e for e in want if isinstance(e, Send)] == [e for e in got if isinstance(e, Send)]
+        files = []
+        for name, out in (("bytes", want), ("file", got)):
+            shell = SimpleNamespace(directory=str(tmp_path / name))
+            os.makedirs(shell.directory, exist_ok=True)
+            PengineService.save(shell, next(e for e in out if type(e).__name__ == "SaveInput"))
+            files.append((tmp_path / name / f"pe-input-{i}.xml").read_bytes())
+        assert files[0] == files[1] and b'execution-date="' in files[1][:200]
+    assert by_file.inputs.counters == by_bytes.inputs.counters

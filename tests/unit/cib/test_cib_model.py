@@ -73,9 +73,15 @@ def test_score_arithmetic_saturates_with_minus_infinity_winning():
     assert score_text(INFINITY) == "INFINITY" and score_text(-INFINITY) == "-INFINITY"
 
 
+# ISO 8601 durations as crm_parse_interval_spec counts them (crm_time_get_seconds reads the
+# duration as a date: days and years count from 1), checked against crm_simulate 2.1.5's
+# monitor intervals (tests/pengine/generated/op-interval-iso-durations)
 @pytest.mark.parametrize("text,ms", [("10s", 10000), ("10", 10000), ("1m", 60000),
-                                     ("500ms", 500), ("2h", 7200000), ("P1DT1S", 86401000),
-                                     ("PT30S", 30000)])
+                                     ("500ms", 500), ("2h", 7200000), ("P1DT1S", 1000),
+                                     ("PT30S", 30000), ("P1D", 0), ("P2D", 86400000),
+                                     ("P1W", 518400000), ("P1Y", 0), ("P1M", 2592000000),
+                                     ("P2Y", 4294967295), ("5000000s", 4294967295),
+                                     ("P", 0), ("junk", 0)])
 def test_durations(text, ms):
     assert interval_ms(text) == ms
 
