@@ -154,7 +154,10 @@ class Launcher:
             from core.driver import Bus
 
             quiet = SimpleNamespace(debug=lambda _text: None)
-            self.bus = Bus(SimpleNamespace(paths=self.paths, loop=self.loop, log=quiet),  # type: ignore[arg-type]
+            # name: the Bus's spool names its files by daemon (core.spool); the launcher
+            # sends no large field, but every Bus has one
+            self.bus = Bus(SimpleNamespace(paths=self.paths, loop=self.loop, log=quiet,  # type: ignore[arg-type]
+                                           name="launcher"),
                            lambda recv: self._watchdog_step(recv), serve=None)
         return self.bus
 
