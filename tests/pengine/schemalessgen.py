@@ -33,28 +33,13 @@ and `hb simulate` does on purpose (docs/pengine.md).
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import random
 import sys
 import xml.etree.ElementTree as ET
 
-_HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load_cibgen():
-    """cibgen as a module (tests/pengine is not a package; the bench loads it the same way)."""
-    name = "pengine_cibgen"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _HERE / "cibgen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cibgen = _load_cibgen()
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/pengine: no package
+from notifymigrategen import cibgen  # noqa: E402  (cibgen loaded once, as "pengine_cibgen")
 
 _JUNK_SCORES = ("12abc", "abc", "", "-INFINITYx", "+100", " 50", "1e3")
 _ROLES = ("started", "STARTED", "master", "Slave", "promoted", "Unpromoted", "bogus", "Stopped")
