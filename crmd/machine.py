@@ -1211,10 +1211,14 @@ class CrmdMachine:
                 self._add_to_round(now_ms, node, out)
 
     def _alive_outside_view(self) -> list[str]:
-        """Nodes messaging hears that the current view does not hold yet (membership settling)."""
+        """Nodes messaging hears that the current view does not hold yet (membership settling).
+        Not a node fenced in this view: messaging counts it alive until its deadtime runs out
+        (ccm drops a fenced life at once), yet it is off and runs nothing; rebooted, it joins
+        with a new life and a new view."""
         if self.view is None:
             return []
-        return sorted(n for n in self.alive if n not in self.view.members and n in self.config.nodes)
+        return sorted(n for n in self.alive if n not in self.view.members and n in self.config.nodes
+                      and n not in self.fenced_in_view)
 
     def _rejoin_wait_until(self) -> Optional[int]:
         """Until when a DC whose links just came back after an isolation waits before deciding.

@@ -258,6 +258,11 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     new_dc_at = run_until_true(cluster, lambda: any(crmd_of(cluster, n).is_dc for n in survivors), 2000,
                                "a new DC", step_ms=1)
     assert new_dc_at - fenced_at < TIMING.deadtime_ms // 2, (fenced_at, new_dc_at)
+    # and its resources start elsewhere at once: messaging still hears the fenced node until its
+    # deadtime, which must not hold the new DC's schedule back as a node about to join would
+    back_at = run_until_true(cluster, lambda: bool(set(agents.where(cluster).get("svc") or ()) & set(survivors)),
+                             3000, "svc on a survivor", step_ms=1)
+    assert back_at - fenced_at < TIMING.deadtime_ms // 2, (fenced_at, back_at)
     run_until_true(cluster, lambda: settled(cluster), 15_000, "settled")
     cluster.run_until(cluster.now_ms + 3000)
     assert shots() == [dc], shots()
