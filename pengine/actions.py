@@ -287,6 +287,7 @@ def _new_action(ws: WorkingSet, key: str, task: str, rsc: Optional[Resource],
             ws.singletons[key] = action
         else:
             rsc.actions.add(action)
+            ws.action_changes += 1  # (the stamp of ordering._member_actions)
     return action
 
 

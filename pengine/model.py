@@ -443,6 +443,10 @@ class WorkingSet:
         self.actions: list[Action] = []
         self.singletons: dict[str, Action] = {}
         self.action_id = 0
+        # bumped whenever an action enters a resource's ActionList or an indexed action's task
+        # changes: the stamp of the group member-action index (ordering._member_actions)
+        self.action_changes = 0
+        self.member_actions: dict = {}  # (group, task, remap) -> (stamp, member actions)
         self.orderings: list[Ordering] = []
         self.order_id = 0
         self.colocations: list[Colocation] = []

@@ -454,6 +454,7 @@ def new_cancel_action(ws: WorkingSet, rsc: Resource, task: str, interval: int,
     key = op_key(rsc.id, task, interval)
     cancel = act.custom_action(ws, rsc, key, "cancel", node, False, True)
     cancel.task = "cancel"
+    ws.action_changes += 1  # an indexed action's task changed (ordering._member_actions)
     cancel.cancel_task = task
     cancel.meta.setdefault("operation", task)
     cancel.meta.setdefault("interval", str(interval))
