@@ -214,7 +214,15 @@ def custom_action(ws: WorkingSet, rsc: Optional[Resource], key: str, task: str,
                 matches = find_actions_casei(rsc.actions, key, node)
                 action = matches[0] if matches else None
             else:
-                action = _first_found(rsc.actions, key, node)
+                actions = rsc.actions
+                if node is None:  # (_first_found's answer read here: 52,000 calls at 32/10000)
+                    found = actions.by_key.get(key)
+                    action = found[0] if found else None
+                elif (key, None) not in actions.by_key_node:
+                    found = actions.by_key_node.get((key, node))
+                    action = found[0] if found else None
+                else:
+                    action = _first_found(actions, key, node)
         else:
             action = ws.singletons.get(key)
             if action is not None and node is not None and action.node is None:
