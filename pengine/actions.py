@@ -442,7 +442,11 @@ def new_ordering(ws: WorkingSet, first_rsc: Optional[Resource], first_task: Opti
                      then_action, flags)
     ws.orderings.append(order)
     ws.order_id += 1
-    order_migration_equivalents(ws, order)
+    # (order_migration_equivalents orders nothing unless one side may migrate: asked only
+    # then, not for each of 66,000 orderings a transition at 32/10000)
+    if (first_rsc is not None and first_rsc.allow_migrate) or \
+            (then_rsc is not None and then_rsc.allow_migrate):
+        order_migration_equivalents(ws, order)
 
 
 def order_resource_actions(ws: WorkingSet, first: Resource, first_task: str, then: Resource,

@@ -86,9 +86,12 @@ def _order_then(ws: WorkingSet, first_action: Optional[Action], rsc: Resource,
                 order: Ordering) -> None:
     flags = order.flags
     if order.then_action is not None:
-        then_actions = [order.then_action]
-    else:
+        then_actions = (order.then_action,)
+    elif ws.odd_case_actions:
         then_actions = _find_actions_by_task(rsc, order.then_task or "")
+    else:  # _find_actions_by_task's first look-up read here (46,000 calls at 32/10000)
+        then_actions = rsc.actions.by_key.get(order.then_task or "") or \
+            _find_actions_by_task(rsc, order.then_task or "")
     if not then_actions:
         return
     if first_action is not None and first_action.rsc is rsc and \
@@ -108,8 +111,11 @@ def _order_first(ws: WorkingSet, first_rsc: Resource, order: Ordering) -> None:
     then_rsc = order.then_rsc
     if first_action is not None:
         first_actions = [first_action]
-    else:
+    elif ws.odd_case_actions:
         first_actions = _find_actions_by_task(first_rsc, order.first_task or "")
+    else:  # _find_actions_by_task's first look-up read here (66,000 calls at 32/10000)
+        first_actions = first_rsc.actions.by_key.get(order.first_task or "") or \
+            _find_actions_by_task(first_rsc, order.first_task or "")
     if not first_actions and first_rsc is then_rsc:
         return
     if not first_actions:

@@ -22,7 +22,7 @@ from pengine.utilization import create_utilization_constraints
 from pengine.model import (A_OPTIONAL, A_PRINT_ALWAYS, A_PSEUDO, A_RUNNABLE, CLONE,
                            PRIMITIVE, Action, Node, Resource, WorkingSet)
 from pengine.assign import current_node
-from pengine.opconfig import find_op_entry, op_entries, recurring_plans
+from pengine.opconfig import find_op_entry, op_entries, op_names_odd_case, recurring_plans
 from pengine.ordering import action_flags
 from pengine.entryindex import EntryIndex, new_index
 from pengine.status import calculate_active_ops, get_failcount, sort_ops
@@ -483,8 +483,7 @@ def create_recurring_actions(ws: WorkingSet, rsc: Resource) -> None:
         start = act.start_action(ws, rsc, chosen, True)
     if rsc.ops_xml is None:
         return
-    if not ws.odd_case_actions and any(name is not None and name != name.lower()
-                                       for _, name, _, _ in op_entries(rsc.ops_xml)):
+    if not ws.odd_case_actions and op_names_odd_case(rsc.ops_xml):
         ws.odd_case_actions = True  # name="Monitor": its actions are found case-insensitively
     plan = _recurring_plan(rsc)
     if plan is None:
