@@ -318,8 +318,11 @@ def _apply_probed(slot: list) -> None:
     target = rsc.target_role
     rsc.next_role = m.ROLE_UNKNOWN if target is None else target
     known = rsc.known_on
-    for node in slot[1:]:
-        known.setdefault(node, True)
+    if known:
+        for node in slot[1:]:
+            known.setdefault(node, True)
+    else:  # (the same entries in the same order, made in C: 19,000 slots at 32/10000)
+        known.update(dict.fromkeys(slot[1:], True))
     del slot[1:]
 
 

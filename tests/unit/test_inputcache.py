@@ -21,7 +21,7 @@ from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from core.messages.pe import PePrime, PeSchedule
 from core.sansio import Recv, Send
-from pengine import engine
+from pengine import engine, rscsettings
 from pengine.digest import compute_digest, rsc_params
 from pengine.daemon import PengineService
 from pengine.entryindex import EntryIndex, UnfencingScan, new_index
@@ -817,3 +817,14 @@ def test_a_spooled_input_is_decided_and_saved_as_its_bytes(tmp_path: pathlib.Pat
             files.append((tmp_path / name / f"pe-input-{i}.xml").read_bytes())
         assert files[0] == files[1] and b'execution-date="' in files[1][:200]
     assert by_file.inputs.counters == by_bytes.inputs.counters
+
+
+def test_kept_settings_are_written_back_each_on_its_name() -> None:
+    """rscsettings.write_settings (a kept result applied in one assignment) is read_settings'
+    inverse: each of SETTINGS' values lands on its own name (a name missing, misspelt or out
+    of order fails)."""
+    target = SimpleNamespace()
+    values = tuple(f"value of {name}" for name in rscsettings.SETTINGS)
+    rscsettings.write_settings(target, values)
+    assert vars(target) == dict(zip(rscsettings.SETTINGS, values))
+    assert rscsettings.read_settings(target) == values
