@@ -196,7 +196,7 @@ def _update_runnable(ws: WorkingSet, action: Action, for_graph: bool) -> None:
         set_reason(action, None, True)
         action.flags |= A_RUNNABLE
     else:
-        policy = effective_quorum_policy(ws, rsc)
+        policy = m.NQ_IGNORE if ws.have_quorum else effective_quorum_policy(ws, rsc)
         if policy == m.NQ_STOP:
             action.flags &= ~A_RUNNABLE
             set_reason(action, "no quorum", True)

@@ -152,7 +152,8 @@ def apply_orderings(ws: WorkingSet) -> None:
         else:
             act.order_actions(order.first_action, order.then_action, order.flags)
     for action in reversed(ws.actions):
-        block_colocated_starts(ws, action)
+        if not (action.flags & A_RUNNABLE):  # (block_colocated_starts' own first test)
+            block_colocated_starts(ws, action)
     order_probes(ws)
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, 20000))
