@@ -135,6 +135,7 @@ def status_spans(text: bytes, open_end: int, close: int,
         if head_end is None or head_end > close:
             yield None
             return
+        checked = None  # where the markup check may stop (None: at the section's end)
         if text[head_end - 2:head_end - 1] == b"/":
             end = head_end
         else:
@@ -143,11 +144,16 @@ def status_spans(text: bytes, open_end: int, close: int,
             closing = None if known_close is None else known_close(head_end, close)
             if closing is None:
                 closing = text.find(_CLOSE, head_end, close)
+            else:
+                # the content is a kept section's, which was checked when it was cut (a
+                # document with `<!` in it is parsed whole, nothing kept), and the tag's `>`
+                # comes before it: the start tag and what precedes it are left to check
+                checked = head_end
             if closing < 0:
                 yield None
                 return
             end = closing + len(_CLOSE)
-        if _has_markup_declaration(text, pos, end):
+        if _has_markup_declaration(text, pos, end if checked is None else checked):
             yield None
             return
         yield lt, head_end, end
