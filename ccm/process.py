@@ -161,10 +161,12 @@ class CcmProcess:
         if why is not None:
             out.append(Log("warn", f"lost the messaging daemon ({why}); signing on again"))
         info = self.machine.view_info() if self.machine is not None else None
-        if info is not None and info.quorum:
-            # without messaging this node hears nobody: its view has no quorum any more (the
-            # next one comes from the new incarnation, once signed on again)
-            out.extend(self._publish("quorum", replace(info, quorum=False)))
+        if info is not None:
+            # without messaging this node hears nobody: its view has no quorum any more, and the
+            # next one comes from the new incarnation, once signed on again. `lost`, not a quorum
+            # change: membership is unknown here, while the others may still hold this node in
+            # theirs (messaging may be back before their deadtime)
+            out.extend(self._publish("lost", replace(info, quorum=False)))
         self.session.reset()
         self.machine = None
         self.phase = "idle"

@@ -337,6 +337,12 @@ class CrmdMachine:
         self.ahead_waits: Optional[tuple[int, str]] = None  # (round, why) last logged
         self.fencing_ahead: set[str] = set()
         self.fenced_in_view: set[str] = set()
+        # fenced while still a member of our view (the fencing outran ccm's verdict: an operator's
+        # fencing, a DC fencing itself through a peer's device): target -> (its ccm incarnation
+        # then, our view quorate then). When a view drops that same life it was fenced in that
+        # view; a newer incarnation in a view means it came back, and the entry goes
+        self.fenced_members: dict[str, tuple[int, bool]] = {}
+        self.member_incarnations: dict[str, int] = {}  # of self.view's members, as ccm gave them
         self.heard_again_ms: dict[str, int] = {}  # node -> when messaging last began to hear it again
         # nodes we saw fenced while in a quorate view, seen in none of our views since, our views
         # quorate all along: told to a new DC at our join (the DC that fenced them may be gone)
@@ -385,6 +391,7 @@ class CrmdMachine:
             # the view, nothing is started or scheduled on what we believed before
             self.stalled = True
             self.fenced_out = set()  # views may have come and gone meanwhile
+            self.fenced_members = {}  # (a life that came and went unseen would pass for the old one)
             out.append(Log("warn", f"crmd was stalled for {now_ms - self.last_step_ms} ms; "
                                    "holding actions until membership is confirmed"))
             if self.ccm.up:
@@ -557,16 +564,28 @@ class CrmdMachine:
                 self.te_running = None
                 self.fsa = "idle"
                 self.need_pe = True
-        if server in ("ccm", "messaging") and not self.ccm_lost:
-            # without ccm the quorum it gave is gone (its promises are no longer renewed); without
-            # messaging the node is cut off. Either way the other nodes drop this one within a
-            # deadtime or two and take over what it runs: until ccm delivers a view again,
-            # nothing runs here and what runs is stopped
-            self.ccm_lost = True
-            self.fenced_out = set()
-            self.lost_incarnation = self.my_ccm_incarnation
-            self.stalled = True
-            out.append(Log("warn", f"membership is unknown until ccm delivers a view ({server} is gone): "
+        if server in ("ccm", "messaging"):
+            self._membership_unknown(now_ms, f"{server} is gone", out)
+
+    def _membership_unknown(self, now_ms: int, why: str, out: list[object]) -> None:
+        """ccm or messaging died, or ccm lost messaging (its `lost` event): without ccm the quorum
+        it gave is gone (its promises are no longer renewed); without messaging the node is cut
+        off. Either way the other nodes may drop this one within a deadtime or two: until ccm
+        delivers a view of a newer incarnation, nothing starts here. What runs stays only where
+        they must fence this node before they start it elsewhere (`_fenced_before_takeover`)."""
+        if self.ccm_lost:
+            return
+        self.ccm_lost = True
+        self.fenced_out = set()
+        self.fenced_members = {}
+        self.lost_incarnation = self.my_ccm_incarnation
+        self.stalled = True
+        if self._fenced_before_takeover():
+            self.count("kept_until_fenced")
+            out.append(Log("warn", f"membership is unknown until ccm delivers a view ({why}): holding actions; "
+                                   "what runs here stays until this node is fenced or joins again"))
+        else:
+            out.append(Log("warn", f"membership is unknown until ccm delivers a view ({why}): "
                                    "holding actions, stopping this node's resources"))
             self._give_up_locally(now_ms, out)
 
@@ -606,6 +625,9 @@ class CrmdMachine:
                 if msg.node == self.me:
                     self._local_link(now_ms, msg.link, msg.status, out)
         elif src == "ccm" and isinstance(msg, MembershipEvent):
+            if msg.kind == "lost":
+                self._membership_unknown(now_ms, "ccm lost the messaging daemon", out)
+                return
             if self.ccm_lost and msg.kind == "view" and msg.members and self._membership_back(msg):
                 self.ccm_lost = False  # the first view since ccm and messaging are back
                 self.stalled = False
@@ -1021,6 +1043,7 @@ class CrmdMachine:
         self.view = new
         if mine is not None:
             self.view_incarnation = mine
+        self.member_incarnations = {node: int(inc) for node, inc in zip(ev.members, ev.incarnations)}
         if old is None or old.instance != new.instance:
             self.view_since_ms = now_ms
             self.fenced_in_view = set()
@@ -1028,6 +1051,7 @@ class CrmdMachine:
             self.fenced_out.difference_update(new.members)  # back: it joins with its own history
         else:
             self.fenced_out = set()  # without quorum we may miss a view that holds them
+        self._fenced_members_settle(new)
         if old is not None and old.instance == new.instance:
             if old.quorum != new.quorum:
                 out.append(Log("info", f"quorum {'gained' if new.quorum else 'lost'} in view {new.instance}"))
@@ -1091,6 +1115,23 @@ class CrmdMachine:
             self._on_offer(now_ms, offer.dc, offer, out)
         if self.haresources and lost:
             self._log_takeover_start(lost, out)
+
+    def _fenced_members_settle(self, new: View) -> None:
+        """A node fenced while our view still held it (`fenced_members`): a view with a newer
+        incarnation of it means it came back (it joins with its own history); the first view
+        without it, holding the same life until then, is a view it was fenced in (the fencing
+        came after everything that life did), as if the notice had come now: not fenced again,
+        recorded by the DC at its join, and told to a new DC where our views stayed quorate."""
+        for node, (inc, quorate) in list(self.fenced_members.items()):
+            if node in new.members:
+                if self.member_incarnations.get(node) != inc:
+                    del self.fenced_members[node]
+                continue
+            del self.fenced_members[node]
+            self.count("fenced_before_view_loss")
+            self.fenced_in_view.add(node)
+            if quorate and self.quorate and self.me in new.members and not self.ccm_lost:
+                self.fenced_out.add(node)
 
     def _joined_to(self) -> str:
         if self.is_dc:
@@ -1232,8 +1273,21 @@ class CrmdMachine:
         mine = [inc for node, inc in zip(ev.members, ev.incarnations) if node == self.me]
         return bool(mine) and mine[0] > self.lost_incarnation
 
+    def _fenced_before_takeover(self) -> bool:
+        """Must the other nodes fence this one before they start what it runs? Yes where fencing
+        is enabled and done by devices alone: their policy engine schedules a lost member's
+        fencing ahead of its recovery and a failed fencing moves nothing. Then a node that lost
+        ccm or messaging keeps serving until it is fenced (Pacemaker's node whose corosync died)
+        rather than stopping at once and leaving the service down for a detection, a fencing and
+        the starts; and if its daemon comes back and it joins first, nothing moves. Not with
+        watchdog fencing, where the others count it fenced once stonith-watchdog-timeout has
+        passed, nor without fencing, where they start it after a deadtime or two: there it stops
+        what it runs itself (`_give_up_locally`)."""
+        return fencing.enabled(self.cib) and fencing.watchdog_timeout_ms(self.cib) <= 0
+
     def _give_up_locally(self, now_ms: int, out: list[object]) -> None:
-        """A member cut off on every link, or any node whose ccm died, stops what it runs itself,
+        """A member cut off on every link, or a node whose ccm died where the others need not fence
+        it first (`_fenced_before_takeover`), stops what it runs itself,
         at once: its DC cannot hear the standby it asks for (or membership is unknown), and the
         other nodes take the resources over within a deadtime or two, so waiting for a
         transition would leave them running twice. Stops run one at a
@@ -1497,7 +1551,9 @@ class CrmdMachine:
             for node in sorted(ids):
                 if node not in view.members:
                     edits.extend(self._node_gone_edits(node, ids[node]))
-        for node in sorted(self._fenced_claims(rnd)):
+        for node in sorted(self._fenced_claims(rnd) | (self.fenced_in_view - set(view.members))):
+            # (fenced in this view while outside it, seen by this DC: Pacemaker's stonith clean-up
+            # list, which a new DC writes; the DC that fenced it may be gone, its record with it)
             if node in ids:
                 edits.extend(fencing.fenced_edits(self.cib, node, ids[node]))
         if self.haresources:
@@ -2052,7 +2108,7 @@ class CrmdMachine:
         for state in self.cib.section("status").findall("node_state"):
             uname = state.get("uname") or ""
             if uname and uname not in self.view.members and (state.get("in_ccm") or "").lower() == "true" \
-                    and state.get("expected") != "down" and uname not in claimed:
+                    and state.get("expected") != "down" and uname not in claimed and uname not in self.fenced_in_view:
                 found.append(uname)
         return found
 
@@ -2511,6 +2567,10 @@ class CrmdMachine:
             self.fenced_in_view.add(target)
             if self.view.quorum and self.me in self.view.members and not self.stalled and not self.ccm_lost:
                 self.fenced_out.add(target)
+        elif self.view is not None and target in self.member_incarnations:
+            # still a member for ccm: the view that drops this life is a view it was fenced in
+            self.fenced_members[target] = (self.member_incarnations[target],
+                                           self.quorate and self.me in self.view.members and not self.ccm_lost)
         if wait is not None and not ahead:
             # our graph's fencing: it goes on (the stops it implies, then the recovery)
             tid, aid, target_rc, _ = wait

@@ -708,7 +708,7 @@ def unpack_constraints(ws: WorkingSet) -> None:
             ws.unsupported_feature(f"constraint element <{xml.tag}> ({ident})")
 
 
-def _discovery_mode(ws: WorkingSet, ident: str, text: Optional[str]) -> Optional[int]:
+def _discovery_mode(ws: WorkingSet, ident: str, text: Optional[str]) -> int:
     if text is None or text.lower() == "always":
         return m.DISCOVER_ALWAYS
     if text.lower() == "never":
@@ -787,8 +787,6 @@ def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resourc
     node_name = xml.get("node")
     score_text = score_override if score_override is not None else xml.get("score")
     discover = _discovery_mode(ws, ident, xml.get("resource-discovery"))
-    if discover is None:
-        return
     if node_name is not None and score_text is not None:
         node = ws.node_by_uname.get(node_name)
         if node is None:
@@ -1236,7 +1234,7 @@ def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: 
     if symmetry == SYMMETRIC_INVERSE:
         action_1 = invert_action(action_1) or action_1
         action_2 = invert_action(action_2) or action_2
-    if action_1 in ("stop", "demote"):
+    if action_1.lower() in ("stop", "demote"):  # (pcmk__str_casei: "Stop" under validate-with=none)
         require_all = True
     flags = _flags_for_kind(kind, action_2, symmetry)  # order_rsc_sets reads action_2 here
     r1 = set_resources(ws, set1)

@@ -7,7 +7,8 @@ A client connects a DEALER and sends requests (each answered by one `Reply`):
   CcmQuery(what="nodes")     [{"name", "member", "incarnation", "heard", "messaging", "votes"}]
   CcmQuery(what="counters")  {name: int}
   CcmSubscribe(client, pid)  the client then gets a `MembershipEvent` pushed at every view and
-                             quorum change (and the current view right after the reply)
+                             quorum change (and the current view right after the reply), and
+                             `lost` when ccm loses the messaging daemon
 
 Views are published only once every member agreed to exactly that view.
 """
@@ -32,7 +33,9 @@ class CcmSubscribe:
 
 @message("ccm.event")
 class MembershipEvent:
-    kind: str  # "view" (a new view was installed) | "quorum" (quorum changed in the same view)
+    kind: str  # "view" (a new view was installed) | "quorum" (quorum changed in the same view) |
+    # "lost" (ccm lost the messaging daemon: membership unknown, no quorum, until a view of its next
+    # incarnation)
     instance: int
     members: list[str]
     incarnations: list[int]

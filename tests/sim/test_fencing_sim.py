@@ -11,7 +11,8 @@ import pytest
 
 from core.graph import GraphAction
 from core.messages.te import TeEvent
-from core.sansio import Send
+from core.messages import stonith as st
+from core.sansio import Recv, Send
 from crmd.machine import CrmdMachine
 from sim import agents
 from sim import fencing as simfence
@@ -227,6 +228,82 @@ def test_a_healed_partition_does_not_fence_the_same_node_twice(seed):
     cluster.run_until(cluster.now_ms + 2000)
     assert [t for _, t in shots()] == ["node1"], shots()
     assert set(agents.where(cluster)["svc"]) <= {"node2", "node3", "node4", "node5"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("nodes", [2, 3])
+def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(seed, nodes):
+    """An operator fences the DC through another node's device (the same holds for a DC fencing
+    itself after a stop failure): the notice reaches the others while ccm still counts the DC
+    a member, and the DC is gone before it records anything. The view that then drops that life
+    is a view it was fenced in: the successor records it as fenced at its join and does not shoot
+    it a second time (Pacemaker's stonith clean-up list, which a new DC writes)."""
+    names = [f"node{i}" for i in range(1, nodes + 1)]
+    cluster, checker = fenced_cluster(names, seed=seed)
+    simfence.devices(cluster).boot_ms = (60_000, 60_000)  # stays off
+    dc = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
+    other = next(n for n in cluster.names if n != dc)
+    start = cluster.now_ms
+    cluster.deliver(cluster.nodes[other], cluster.nodes[other].procs["stonithd"],
+                    Recv(b"operator", st.StFence(77, dc, "reboot", 0, 0, "operator")))
+
+    def shots() -> list[str]:
+        return [target for t, _ex, target, op in simfence.devices(cluster).fenced_log if t >= start and op != "on"]
+    run_until_true(cluster, lambda: dc in shots(), 4000, "the DC fenced", step_ms=1)
+    survivors = [n for n in cluster.names if n != dc]
+    run_until_true(cluster, lambda: any(crmd_of(cluster, n).is_dc for n in survivors) and settled(cluster),
+                   15_000, "a new DC settled")
+    cluster.run_until(cluster.now_ms + 3000)
+    assert shots() == [dc], shots()
+    successor = next(crmd_of(cluster, n) for n in survivors if crmd_of(cluster, n).is_dc)
+    assert successor.counters.get("fenced_before_view_loss", 0) == 1, successor.counters
+    assert agents.where(cluster).get("svc") and set(agents.where(cluster)["svc"]) <= set(survivors)
+
+
+def test_a_member_fenced_and_back_in_a_view_is_fenced_again_when_lost_again():
+    """The record of a fencing that outran ccm holds for that life only: a node fenced while a
+    member that comes back (a newer ccm incarnation in a view) and is lost again is fenced again."""
+    cluster, _ = fenced_cluster(["node1", "node2", "node3"])
+    simfence.devices(cluster).boot_ms = (300, 300)  # back at once
+    dc_name = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
+    dc = crmd_of(cluster, dc_name)
+    victim = next(n for n in cluster.names if n != dc_name)
+    start = cluster.now_ms
+    cluster.deliver(cluster.nodes[dc_name], cluster.nodes[dc_name].procs["stonithd"],
+                    Recv(b"operator", st.StFence(78, victim, "reboot", 0, 0, "operator")))
+
+    def shots() -> list[str]:
+        return [target for t, _ex, target, op in simfence.devices(cluster).fenced_log if t >= start and op != "on"]
+    run_until_true(cluster, lambda: victim in shots(), 4000, "fenced", step_ms=1)
+    run_until_true(cluster, lambda: settled(cluster) and victim in dc.view.members
+                   and dc.member_incarnations.get(victim, 0) > 0 and victim not in dc.fenced_members,
+                   15_000, "back in a view")
+    cluster.pause(victim)
+    run_until_true(cluster, lambda: shots().count(victim) == 2, 8000, "fenced again")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("daemon", ["ccm", "messaging"])
+def test_a_holder_that_loses_ccm_or_messaging_serves_until_it_is_fenced(daemon, seed):
+    """With fencing by a device, a node whose ccm or messaging dies keeps what it runs: the
+    others fence it before they start any of it elsewhere, so stopping at once would only leave
+    the service down for their detection, the fencing and the starts. The "never two owners"
+    checker runs throughout; the service is down only from the fencing to its start elsewhere."""
+    cluster, checker = fenced_cluster(["node1", "node2", "node3"], seed=seed)
+    simfence.devices(cluster).boot_ms = (60_000, 60_000)  # stays off
+    victim = holder(cluster, "svc")
+    crashed_at = cluster.now_ms
+    cluster.crash_process(victim, daemon)
+    cluster.run_until(cluster.now_ms + 50)
+    assert crmd_of(cluster, victim).counters.get("kept_until_fenced") == 1
+    assert agents.where(cluster)["svc"] == [victim]
+    gone_at = run_until_true(cluster, lambda: victim not in agents.where(cluster).get("svc", []), 8000,
+                             "svc gone from the victim", step_ms=1)
+    fenced_at = simfence.last_fenced(cluster, victim)
+    assert fenced_at is not None and fenced_at >= crashed_at and gone_at >= fenced_at, (crashed_at, fenced_at, gone_at)
+    back_at = run_until_true(cluster, lambda: bool(agents.where(cluster).get("svc")), 3000, "svc elsewhere")
+    assert back_at - fenced_at < 1000
+    assert checker.starts_checked > 0
 
 
 def test_fencings_a_member_reports_count_only_where_a_quorate_partition_alone_runs_resources():
