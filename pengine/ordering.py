@@ -162,6 +162,9 @@ def apply_orderings(ws: WorkingSet) -> None:
             update_action(ws, action)
     finally:
         sys.setrecursionlimit(old)
+    # the propagation is done: the member-action index (~2 MB at 32/10000) is not held
+    # through the graph; a later ask builds what it needs again
+    ws.member_actions.clear()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -208,8 +211,8 @@ _PRIMITIVE_TASK = {"stopped": "stop", "running": "start", "demoted": "demote",
 
 
 def _member_actions(rsc: Resource, task: str, remap: bool) -> Optional[tuple]:
-    """Each member of group `rsc` with its newest action of `task` (the node-less look-up of
-    find_first_action), as ((member, its task, its action or None), ...); with `remap` the
+    """The newest action of `task` of each member of group `rsc` (the node-less look-up of
+    find_first_action), in member order, None for a member without one; with `remap` the
     members' task is the primitive's for a completed-task name ("running" -> "start"), as
     group_action_flags asks. None where a member is not a primitive (its flags are asked of
     its own method, which may do anything): the callers then look each member up as before.
@@ -225,13 +228,12 @@ def _member_actions(rsc: Resource, task: str, remap: bool) -> Optional[tuple]:
     kept = ws.member_actions.get(key)
     if kept is not None and kept[0] == ws.action_changes:
         return kept[1]
-    primitive_task = _PRIMITIVE_TASK.get(task, task) if remap else task
+    member_task = _PRIMITIVE_TASK.get(task, task) if remap else task
     found = []
     for member in rsc.children:
         if member.variant != PRIMITIVE:
             return None
-        found.append((member, primitive_task,
-                      act.find_first_action(member.actions, None, primitive_task, None)))
+        found.append(act.find_first_action(member.actions, None, member_task, None))
     members = tuple(found)
     ws.member_actions[key] = (ws.action_changes, members)
     return members
@@ -245,7 +247,8 @@ def group_action_flags(action: Action, node: Optional[Node]) -> int:
     members = _member_actions(rsc, own_task, True) if node is None else None
     if members is None:
         return _group_action_flags_by_lookup(action, node)
-    for _, task, member_action in members:
+    task = _PRIMITIVE_TASK.get(own_task, own_task)  # (every member is a primitive)
+    for member_action in members:
         if member_action is not None:
             # a primitive's flags are its action's own (primitive_action_flags)
             member_flags = member_action.flags
@@ -388,9 +391,9 @@ def group_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, t
     members = _member_actions(rsc, then.task, False) if node is None else None
     if members is not None:
         stamp = ws.action_changes
-        for member, task, member_action in members:
+        for member, member_action in zip(rsc.children, members):
             if ws.action_changes != stamp:  # an update created an action: look it up
-                member_action = act.find_first_action(member.actions, None, task, None)
+                member_action = act.find_first_action(member.actions, None, then.task, None)
             if member_action is not None:
                 changed |= update(ws, member, first, member_action, node, flags, filt, otype)
         return changed

@@ -44,7 +44,7 @@ def _afresh(group, task: str):
 def _kept(group, task: str, remap: bool):
     members = ordering._member_actions(group, task, remap)
     assert members is not None
-    return tuple(found for _, _, found in members)
+    return members
 
 
 def test_a_member_action_added_between_two_asks_is_found() -> None:
