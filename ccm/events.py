@@ -37,6 +37,17 @@ class PeerMessage:
     generation: int = 0
 
 
+@dataclass(frozen=True)
+class PeerFenced:
+    """The cluster fenced this incarnation of a node (stonithd confirmed it; the local crmd tells
+    ccm): that life is powered off or reset, so it is not heard any more, what this node
+    promised it binds nobody (as when its ccm leaves), and its messages still in flight are
+    dropped. A newer incarnation (the node rebooted) is heard as any other."""
+
+    node: str
+    incarnation: int
+
+
 # -- effects -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

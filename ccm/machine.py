@@ -10,7 +10,8 @@ accepts (ack), the connectivity rows it knows, and lease promises.
 
 Groups. A node *hears* a peer when the messaging layer says it is alive and a state of the peer's
 current ccm incarnation arrived within the last two deadtimes (a hung ccm on a live node is
-dropped too). From all rows, every node computes the same split of the nodes
+dropped too), unless the cluster fenced that incarnation (`PeerFenced`: it is off, so it is not
+heard and what was promised to it binds nobody). From all rows, every node computes the same split of the nodes
 into cliques (`ccm.graph.partition`); its group's first node in rank order is the group leader.
 
 Two-phase agreement. The leader proposes (instance, members) = its group. A member accepts (acks)
@@ -53,8 +54,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ccm import graph, protocol
-from ccm.events import (Broadcast, Log, PeerClient, PeerMessage, PeerStatus, Persist, PromiseHorizon, QuorumChanged,
-                        Tick, ViewChanged, ViewInfo)
+from ccm.events import (Broadcast, Log, PeerClient, PeerFenced, PeerMessage, PeerStatus, Persist, PromiseHorizon,
+                        QuorumChanged, Tick, ViewChanged, ViewInfo)
 from ccm.protocol import Member, Row
 from ccm.quorum import QuorumPolicy
 
@@ -155,6 +156,7 @@ class CcmMachine:
         self.proposed_max = 0  # the highest instance this incarnation proposed (at most the floor)
         self.alive: dict[str, int] = {}  # messaging: node -> generation, while not dead
         self.peers: dict[str, Peer] = {}
+        self.fenced: dict[str, int] = {}  # node -> the newest of its incarnations the cluster fenced
         self.rows: dict[str, Row] = {self.me: (self.inc, 0, {})}
         self._groups_dirty = True
         self.group: Members = (self.self_member,)
@@ -195,6 +197,8 @@ class CcmMachine:
             self._on_status(event)  # type: ignore[arg-type]
         elif kind is PeerClient:
             self._on_client(event)  # type: ignore[arg-type]
+        elif kind is PeerFenced:
+            self._on_fenced(event)  # type: ignore[arg-type]
         else:
             assert kind is Tick, f"ccm core got an unknown input {event!r}"
         self._evaluate(now_ms)
@@ -259,6 +263,23 @@ class CcmMachine:
                 for issued in self.issued.values():
                     issued.expiry.pop(gone, None)
 
+    def _on_fenced(self, event: PeerFenced) -> None:
+        """A fenced life is not waited for: without this, the survivors would go on hearing it
+        until its last state grew stale (two deadtimes) and keep their promises to it until they
+        ran out, so a DC fenced while still a member (its own stop failed, an operator's
+        fencing) would be replaced only then. It cannot use what we promised it: it is off."""
+        peer = self.peers.get(event.node)
+        if event.node == self.me or self.fenced.get(event.node, -1) >= event.incarnation or \
+                (peer is not None and peer.incarnation > event.incarnation):
+            return  # (a life older than the one heard: it came back since)
+        self.fenced[event.node] = event.incarnation
+        self.count("peers_fenced")
+        if peer is not None:
+            del self.peers[event.node]
+        for issued in self.issued.values():
+            for member in [m for m in issued.expiry if m[0] == event.node and m[1] <= event.incarnation]:
+                del issued.expiry[member]
+
     def _on_message(self, now_ms: int, event: PeerMessage) -> None:
         source = event.source
         if source == self.me:
@@ -272,6 +293,9 @@ class CcmMachine:
         peer = self.peers.get(source)
         if peer is not None and state.incarnation < peer.incarnation:
             self.count("old_incarnation_messages")
+            return
+        if state.incarnation <= self.fenced.get(source, -1):
+            self.count("fenced_incarnation_messages")  # sent before it was fenced, arriving late
             return
         if peer is None or state.incarnation > peer.incarnation:
             peer = self.peers[source] = Peer(state.incarnation, event.generation)

@@ -25,11 +25,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 from ccm import protocol
-from ccm.events import Broadcast, PeerClient, PeerMessage, PeerStatus, QuorumChanged, ViewChanged, ViewInfo
+from ccm.events import Broadcast, PeerClient, PeerFenced, PeerMessage, PeerStatus, QuorumChanged, ViewChanged, ViewInfo
 from ccm.events import Persist as InstancePersist
 from ccm.events import PromiseHorizon
 from ccm.machine import CcmConfig, CcmMachine, start_quiet_ms
-from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
+from core.messages.ccm import CcmFenced, CcmQuery, CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, Query, SendCluster, SignOff,
                                  SignOn)
@@ -296,6 +296,10 @@ class CcmProcess:
             info = self.machine.view_info() if self.machine is not None else None
             if info is not None:
                 out.append(Send(identity, self._event("view", info)))
+        elif isinstance(request, CcmFenced):
+            if self.machine is not None:
+                self._machine(now_ms, PeerFenced(request.node, int(request.incarnation)), out)
+            out.append(Send(identity, Reply(request.request_id, True, None)))
         elif isinstance(request, PingRequest):
             out.append(Send(identity, Reply(request.request_id, True, {"daemon": "ccm", "pid": self.config.pid})))
         else:

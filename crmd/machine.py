@@ -84,7 +84,7 @@ from core.errors import ConfigError
 from core.graph import INFINITY, GraphAction, GraphError, chainable, parse_graph
 from core.messages import crm, lrm
 from core.messages import stonith as st
-from core.messages.ccm import CcmQuery, CcmSubscribe, MembershipEvent
+from core.messages.ccm import CcmFenced, CcmQuery, CcmSubscribe, MembershipEvent
 from core.messages.common import PingRequest, Reply
 from core.messages.hbapi import (ClientStatusEvent, ClusterMessage, NodeStatusEvent, SendCluster, SetResourceStatus,
                                  SignOff, SignOn)
@@ -2568,9 +2568,13 @@ class CrmdMachine:
             if self.view.quorum and self.me in self.view.members and not self.stalled and not self.ccm_lost:
                 self.fenced_out.add(target)
         elif self.view is not None and target in self.member_incarnations:
-            # still a member for ccm: the view that drops this life is a view it was fenced in
-            self.fenced_members[target] = (self.member_incarnations[target],
-                                           self.quorate and self.me in self.view.members and not self.ccm_lost)
+            # still a member for ccm: the view that drops this life is a view it was fenced in,
+            # and ccm need not wait two deadtimes to drop it (a DC fenced while a member is
+            # replaced at once, as Pacemaker's controller takes a fenced peer as lost)
+            inc = self.member_incarnations[target]
+            self.fenced_members[target] = (inc, self.quorate and self.me in self.view.members and not self.ccm_lost)
+            if self.ccm.up and target != self.me:
+                out.append(self.ccm.request(now_ms, lambda rid: CcmFenced(rid, target, inc), "fenced"))
         if wait is not None and not ahead:
             # our graph's fencing: it goes on (the stops it implies, then the recovery)
             tid, aid, target_rc, _ = wait

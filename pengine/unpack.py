@@ -953,8 +953,20 @@ def set_resources(ws: WorkingSet, rset: XNode) -> Optional[list[Resource]]:
     return out
 
 
+def _set_member(ws: WorkingSet, where: str, ref_id: Optional[str]) -> Optional[Resource]:
+    """EXPAND_CONSTRAINT_IDREF: the resource a set's reference names, or None (and the
+    configuration error) when there is none; the caller then returns at once, keeping the
+    colocations it made before that reference."""
+    rsc = find_rsc(ws, ref_id) if ref_id is not None else None
+    if rsc is None:
+        ws.warnings.append(f"{where}: no resource found for {ref_id}")
+    return rsc
+
+
 def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
                            influence_s: Optional[str]) -> None:
+    """unpack_colocation_set: the colocations inside one set, reference by reference; an unknown
+    reference ends the set where it stands (the colocations before it stay)."""
     set_id = rset.get("id") or ident
     role = rset.get("role")
     ordering = (rset.get("ordering") or "group").lower()
@@ -965,61 +977,91 @@ def _unpack_colocation_set(ws: WorkingSet, rset: XNode, score: int, ident: str,
     sequential = to_bool(rset.get("sequential"))
     if sequential is False:
         return
-    resources = set_resources(ws, rset)
-    if resources is None:
-        return
+    refs = [ref.get("id") for ref in rset.findall("resource_ref")]
     if local > 0 and ordering == "group":
         with_rsc = None
-        for rsc in resources:
+        for ref_id in refs:
+            rsc = _set_member(ws, set_id, ref_id)
+            if rsc is None:
+                return
             if with_rsc is not None:
                 add_colocation(ws, set_id, None, local, rsc, with_rsc, role, role,
                                _influence(ws, ident, rsc, influence_s))
             with_rsc = rsc
     elif local > 0:
         last = None
-        for rsc in resources:
+        for ref_id in refs:
+            rsc = _set_member(ws, set_id, ref_id)
+            if rsc is None:
+                return
             if last is not None:
                 add_colocation(ws, set_id, None, local, last, rsc, role, role,
                                _influence(ws, ident, last, influence_s))
             last = rsc
     else:
-        # anti-colocating each with every resource before it is the only way to keep every
-        # member of the set apart from every other one
-        for i, rsc in enumerate(resources):
-            for other in resources[:i]:
-                add_colocation(ws, set_id, None, local, rsc, other, role, role,
-                               _influence(ws, ident, rsc, influence_s))
+        # anti-colocating each with every reference before its own id (compared case-
+        # insensitively, so a repeated reference stops at its first place) is the only way to
+        # keep every member of the set apart from every other one
+        for ref_id in refs:
+            rsc = _set_member(ws, set_id, ref_id)
+            if rsc is None:
+                return
+            influence = _influence(ws, ident, rsc, influence_s)
+            for with_id in refs:
+                if with_id is not None and rsc.id.lower() == with_id.lower():
+                    break
+                with_rsc = _set_member(ws, set_id, with_id)
+                if with_rsc is None:
+                    return
+                add_colocation(ws, set_id, None, local, rsc, with_rsc, role, role, influence)
 
 
 def _colocate_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, score: int,
                        influence_s: Optional[str]) -> None:
-    """colocate_rsc_sets: (the first of) set1 with (the last of) set2, as 2.1.5 does."""
-    role1, role2 = set1.get("role"), set2.get("role")
-    r1 = set_resources(ws, set1)
-    r2 = set_resources(ws, set2)
-    if not r1 or not r2 or score == 0:
+    """colocate_rsc_sets: (the first of) set1 with (the last of) set2, as 2.1.5 does, reading
+    the references in its order: an unknown one ends the constraint where it stands."""
+    if score == 0:
         return
-    seq1 = to_bool(set1.get("sequential")) is not False
-    seq2 = to_bool(set2.get("sequential")) is not False
-    rsc_1 = r1[0] if seq1 else None
-    rsc_2 = r2[-1] if seq2 else None
+    role1, role2 = set1.get("role"), set2.get("role")
+    refs1 = [ref.get("id") for ref in set1.findall("resource_ref")]
+    refs2 = [ref.get("id") for ref in set2.findall("resource_ref")]
+    rsc_1 = rsc_2 = None
+    if to_bool(set1.get("sequential")) is not False and refs1:  # (unreadable: sequential)
+        rsc_1 = _set_member(ws, ident, refs1[0])
+        if rsc_1 is None:
+            return
+    if to_bool(set2.get("sequential")) is not False:
+        rsc_2 = _set_member(ws, ident, refs2[-1] if refs2 else None)
+        if rsc_2 is None:
+            return
     if rsc_1 is not None and rsc_2 is not None:
         add_colocation(ws, ident, None, score, rsc_1, rsc_2, role1, role2,
                        _influence(ws, ident, rsc_1, influence_s))
     elif rsc_1 is not None:
-        for other in r2:
-            add_colocation(ws, ident, None, score, rsc_1, other, role1, role2,
-                           _influence(ws, ident, rsc_1, influence_s))
+        influence = _influence(ws, ident, rsc_1, influence_s)
+        for ref_id in refs2:
+            other = _set_member(ws, ident, ref_id)
+            if other is None:
+                return
+            add_colocation(ws, ident, None, score, rsc_1, other, role1, role2, influence)
     elif rsc_2 is not None:
-        for rsc in r1:
+        for ref_id in refs1:
+            rsc = _set_member(ws, ident, ref_id)
+            if rsc is None:
+                return
             add_colocation(ws, ident, None, score, rsc, rsc_2, role1, role2,
                            _influence(ws, ident, rsc, influence_s))
     else:
-        for rsc in r1:
-            for other in r2:
-                add_colocation(ws, ident, None, score, rsc, other, role1, role2,
-                               _influence(ws, ident, rsc, influence_s))
-
+        for ref_id in refs1:
+            rsc = _set_member(ws, ident, ref_id)
+            if rsc is None:
+                return
+            influence = _influence(ws, ident, rsc, influence_s)
+            for other_id in refs2:
+                other = _set_member(ws, ident, other_id)
+                if other is None:
+                    return
+                add_colocation(ws, ident, None, score, rsc, other, role1, role2, influence)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1237,37 +1279,61 @@ def _order_rsc_sets(ws: WorkingSet, ident: str, set1: XNode, set2: XNode, kind: 
     if action_1.lower() in ("stop", "demote"):  # (pcmk__str_casei: "Stop" under validate-with=none)
         require_all = True
     flags = _flags_for_kind(kind, action_2, symmetry)  # order_rsc_sets reads action_2 here
-    r1 = set_resources(ws, set1)
-    r2 = set_resources(ws, set2)
-    if r1 is None or r2 is None:
-        return False
+    # the references are read in order_rsc_sets' order: an unknown one ends the constraint where
+    # it stands (EXPAND_CONSTRAINT_IDREF returns), the orderings made before it stay
+    refs1 = [ref.get("id") for ref in set1.findall("resource_ref")]
+    refs2 = [ref.get("id") for ref in set2.findall("resource_ref")]
     if not require_all:
         unordered = act.pseudo_op(ws, f"one-or-more:{set1.get('id')}")
         unordered.flags |= A_REQUIRES_ANY
-        for rsc in r1:
+        for ref_id in refs1:
+            rsc = _set_member(ws, ident, ref_id)
+            if rsc is None:
+                return False
             act.new_ordering(ws, rsc, op_key(rsc.id, action_1, 0), None, None, None, unordered,
                              m.O_ONE_OR_MORE | m.O_IMPLIES_THEN_PRINTED)
-        for rsc in r2:
+        for ref_id in refs2:
+            rsc = _set_member(ws, ident, ref_id)
+            if rsc is None:
+                return False
             act.new_ordering(ws, None, None, unordered, rsc, op_key(rsc.id, action_2, 0), None,
                              flags | m.O_RUNNABLE_LEFT)
         return True
     rsc_1 = rsc_2 = None
-    if is_true(set1.get("sequential")) and r1:
-        rsc_1 = r1[0] if symmetry == SYMMETRIC_INVERSE else r1[-1]
-    if is_true(set2.get("sequential")) and r2:
-        rsc_2 = r2[-1] if symmetry == SYMMETRIC_INVERSE else r2[0]
+    inverse = symmetry == SYMMETRIC_INVERSE
+    if is_true(set1.get("sequential")) and (refs1 or not inverse):
+        # the last reference (the first when inverted); "the last" of no reference is unknown
+        rsc_1 = _set_member(ws, ident, (refs1[0] if inverse else refs1[-1]) if refs1 else None)
+        if rsc_1 is None:
+            return False
+    if is_true(set2.get("sequential")) and (refs2 or inverse):
+        rsc_2 = _set_member(ws, ident, (refs2[-1] if inverse else refs2[0]) if refs2 else None)
+        if rsc_2 is None:
+            return False
     if rsc_1 is not None and rsc_2 is not None:
         act.order_resource_actions(ws, rsc_1, action_1, rsc_2, action_2, flags)
     elif rsc_1 is not None:
-        for rsc in r2:
+        for ref_id in refs2:
+            rsc = _set_member(ws, ident, ref_id)
+            if rsc is None:
+                return False
             act.order_resource_actions(ws, rsc_1, action_1, rsc, action_2, flags)
     elif rsc_2 is not None:
-        for rsc in r1:
+        for ref_id in refs1:
+            rsc = _set_member(ws, ident, ref_id)
+            if rsc is None:
+                return False
             act.order_resource_actions(ws, rsc, action_1, rsc_2, action_2, flags)
     else:
-        for a in r1:
-            for b in r2:
-                act.order_resource_actions(ws, a, action_1, b, action_2, flags)
+        for ref_id in refs1:
+            first = _set_member(ws, ident, ref_id)
+            if first is None:
+                return False
+            for other_id in refs2:
+                then = _set_member(ws, ident, other_id)
+                if then is None:
+                    return False
+                act.order_resource_actions(ws, first, action_1, then, action_2, flags)
     return True
 
 

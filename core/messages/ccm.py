@@ -6,6 +6,7 @@ A client connects a DEALER and sends requests (each answered by one `Reply`):
                              (instance 0 and no members before the first view)
   CcmQuery(what="nodes")     [{"name", "member", "incarnation", "heard", "messaging", "votes"}]
   CcmQuery(what="counters")  {name: int}
+  CcmFenced(node, incarnation) that life of the node was fenced: not heard any more (crmd)
   CcmSubscribe(client, pid)  the client then gets a `MembershipEvent` pushed at every view and
                              quorum change (and the current view right after the reply), and
                              `lost` when ccm loses the messaging daemon
@@ -29,6 +30,17 @@ class CcmSubscribe:
     request_id: int
     client: str
     pid: int
+
+
+@message("ccm.fenced")
+class CcmFenced:
+    """crmd tells its ccm that stonithd confirmed the fencing of `node` while ccm's view held it
+    with `incarnation`: ccm stops hearing that life and drops its promises to it, so the
+    survivors form a view without it at once (answered by a `reply`; root or the cluster's own
+    user only)."""
+    request_id: int
+    node: str
+    incarnation: int
 
 
 @message("ccm.event")

@@ -237,7 +237,8 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     itself after a stop failure): the notice reaches the others while ccm still counts the DC
     a member, and the DC is gone before it records anything. The view that then drops that life
     is a view it was fenced in: the successor records it as fenced at its join and does not shoot
-    it a second time (Pacemaker's stonith clean-up list, which a new DC writes)."""
+    it a second time (Pacemaker's stonith clean-up list, which a new DC writes). And the survivors
+    replace it at once, as Pacemaker's controllers take a fenced peer as lost."""
     names = [f"node{i}" for i in range(1, nodes + 1)]
     cluster, checker = fenced_cluster(names, seed=seed)
     simfence.devices(cluster).boot_ms = (60_000, 60_000)  # stays off
@@ -250,9 +251,14 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     def shots() -> list[str]:
         return [target for t, _ex, target, op in simfence.devices(cluster).fenced_log if t >= start and op != "on"]
     run_until_true(cluster, lambda: dc in shots(), 4000, "the DC fenced", step_ms=1)
+    fenced_at = simfence.last_fenced(cluster, dc)
     survivors = [n for n in cluster.names if n != dc]
-    run_until_true(cluster, lambda: any(crmd_of(cluster, n).is_dc for n in survivors) and settled(cluster),
-                   15_000, "a new DC settled")
+    # ccm is told of the fencing (`CcmFenced`): the survivors' view drops that life at once,
+    # not after two deadtimes of silence and their promises to it running out
+    new_dc_at = run_until_true(cluster, lambda: any(crmd_of(cluster, n).is_dc for n in survivors), 2000,
+                               "a new DC", step_ms=1)
+    assert new_dc_at - fenced_at < TIMING.deadtime_ms // 2, (fenced_at, new_dc_at)
+    run_until_true(cluster, lambda: settled(cluster), 15_000, "settled")
     cluster.run_until(cluster.now_ms + 3000)
     assert shots() == [dc], shots()
     successor = next(crmd_of(cluster, n) for n in survivors if crmd_of(cluster, n).is_dc)

@@ -150,6 +150,40 @@ def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
     assert out[-1].ack_instance == 16
 
 
+def test_a_fenced_life_is_excluded_at_once_its_late_states_dropped_and_its_next_life_heard():
+    """crmd reports a fencing confirmed while the view still held the node: ccm stops hearing that
+    incarnation (no waiting for its state to go stale), what it promised it binds nobody (the
+    proposal without it is acked at once), a state it sent before the fencing that arrives late
+    is dropped, and its next incarnation (rebooted) is heard again."""
+    from ccm.events import PeerFenced
+    core = machine()
+    joined(core)
+    core.step(40, PeerMessage("node1", peer_state(40, FULL_ROWS, proposal=(12, ALL))))
+    settle(core, 50)
+    core.step(60, PeerMessage("node1", peer_state(60, FULL_ROWS, view=(12, ALL))))
+    core.step(600, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))
+    assert any(p[1] == "node3" for p in sent(settle(core, 700))[-1].promises)
+    core.step(705, PeerFenced("node3", 0))  # an older life than the one heard: nothing changes
+    assert "node3" in core.rows["node2"][2]
+    core.step(710, PeerFenced("node3", 1))
+    assert "node3" not in core.rows["node2"][2] and core.counters["peers_fenced"] == 1
+    core.step(712, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))  # in flight
+    assert "node3" not in core.peers and core.counters["fenced_incarnation_messages"] == 1
+    rows = {"node1": (1, 2, {"node2": 1})}
+    pair = (("node1", 1), ("node2", 1))
+    out = sent(core.step(720, PeerMessage("node1", peer_state(720, rows, view=(12, ALL), proposal=(16, pair))))
+               + settle(core, 730))
+    assert out[-1].ack_instance == 16  # long before node3's state (600) is stale or its promise ran out
+    assert all(p[1] != "node3" for s in out for p in s.promises)
+    reborn = protocol.encode(protocol.State(incarnation=2, ts_ms=800, generation=2, view_instance=0, view_members=(),
+                                            proposal_instance=0, proposal_members=(), ack_instance=0,
+                                            max_instance=16, rows={}, promises=()))
+    core.step(800, PeerMessage("node3", reborn, 2))
+    assert core.peers["node3"].incarnation == 2
+    settle(core, 810)
+    assert core.rows["node2"][2].get("node3") == 2
+
+
 def test_the_instance_floor_is_reserved_ahead_so_later_views_wait_for_no_fsync():
     """One write covers INSTANCE_RESERVE_ROUNDS proposals; a restart from that floor proposes
     above every instance the previous incarnation could have proposed."""
