@@ -441,7 +441,17 @@ def _add_matching_scores(nodes: dict[Node, int], rsc: Resource, attr: Optional[s
                     weight = 1
                 elif negative:
                     weight = -1
-        new = add_scores(weight, weight_now)
+        # add_scores(weight, weight_now), written out (114,000 calls at 32/10000)
+        if weight <= floor or weight_now <= floor:
+            new = floor
+        elif weight >= INFINITY or weight_now >= INFINITY:
+            new = INFINITY
+        else:
+            new = weight + weight_now
+            if new >= INFINITY:
+                new = INFINITY
+            elif new <= floor:
+                new = floor
         if only_positive and new < 0:
             if weight_now > 0:
                 nodes[node] = hack

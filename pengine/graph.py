@@ -145,7 +145,8 @@ def should_add_input(action: Action, wrapper: list) -> bool:
 
 
 def _add_action(ws: WorkingSet, action: Action, synapses: list[Synapse]) -> None:
-    _dedup_inputs(action)
+    if not (action.flags & A_DEDUP):  # (once per action; asked twice for each)
+        _dedup_inputs(action)
     if action.flags & A_DUMPED or not should_add_action(action):
         return
     action.flags |= A_DUMPED

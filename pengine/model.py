@@ -182,9 +182,25 @@ class ActionList(list):
 
     def add(self, action: "Action") -> None:
         self.append(action)
-        self.by_key.setdefault(action.uuid, []).append(action)
-        self.by_task.setdefault(action.task, []).append(action)
-        self.by_key_node.setdefault((action.uuid, action.node), []).append(action)
+        # (a list made only for a new key: setdefault would make one for every action,
+        # 33,000 a transition at 32/10000, and most keys have one action)
+        key = action.uuid
+        found = self.by_key.get(key)
+        if found is None:
+            self.by_key[key] = [action]
+        else:
+            found.append(action)
+        found = self.by_task.get(action.task)
+        if found is None:
+            self.by_task[action.task] = [action]
+        else:
+            found.append(action)
+        pair = (key, action.node)
+        found = self.by_key_node.get(pair)
+        if found is None:
+            self.by_key_node[pair] = [action]
+        else:
+            found.append(action)
 
     def assign_node(self, action: "Action", node: "Node") -> None:
         """Give a node-less action its node (find_actions does this) and keep the index."""
@@ -443,6 +459,10 @@ class WorkingSet:
         self.actions: list[Action] = []
         self.singletons: dict[str, Action] = {}
         self.action_id = 0
+        # bumped whenever an action enters a resource's ActionList or an indexed action's task
+        # changes: the stamp of the group member-action index (ordering._member_actions)
+        self.action_changes = 0
+        self.member_actions: dict = {}  # (group, task, remap) -> (stamp, member actions)
         self.orderings: list[Ordering] = []
         self.order_id = 0
         self.colocations: list[Colocation] = []

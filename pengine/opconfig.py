@@ -46,7 +46,7 @@ class OpEntries:
     op's interval again; a warm daemon reuses the configuration's elements (inputcache.py), so
     this is parsed once per configuration text. It depends on the element's children only."""
 
-    __slots__ = ("children", "length", "ops", "configs", "recurring")
+    __slots__ = ("children", "length", "ops", "configs", "recurring", "odd_case")
 
     def __init__(self, ops: XNode) -> None:
         self.children = ops.children
@@ -61,6 +61,9 @@ class OpEntries:
             (op, op.get("name"), parse_interval_ms(op.get("interval")),
              to_bool(op.get("enabled")) is False)
             for op in ops.children if op.tag == "op")
+        # whether an op's name is not in lower case (name="Monitor": see op_names_odd_case)
+        self.odd_case = any(name is not None and name != name.lower()
+                            for _, name, _, _ in self.ops)
 
     def valid_for(self, ops: XNode) -> bool:
         return self.children is ops.children and self.length == len(ops.children)
@@ -81,6 +84,13 @@ def recurring_plans(ops: XNode) -> dict[str, tuple[Optional[str], Optional[tuple
 def op_entries(ops: XNode) -> tuple[tuple[XNode, Optional[str], int, bool], ...]:
     """(element, name, interval_ms, disabled) of each `<op>` under `ops`, in document order."""
     return _op_index(ops).ops
+
+
+def op_names_odd_case(ops: XNode) -> bool:
+    """Whether an `<op>` under `ops` has a name not in lower case (its actions are then found
+    case-insensitively: WorkingSet.odd_case_actions), read from the kept entries instead of
+    their names, once per resource and transition."""
+    return _op_index(ops).odd_case
 
 
 def find_op_entry(rsc: Resource, key: str, include_disabled: bool = True) -> Optional[XNode]:

@@ -43,6 +43,19 @@ SETTINGS = ("promotable", "priority", "critical", "notify", "fence_device", "man
             "failure_timeout", "allow_migrate", "target_role", "next_role")
 read_settings = attrgetter(*SETTINGS)
 
+
+def write_settings(rsc: object, values: tuple) -> None:
+    """read_settings' inverse: SETTINGS' values set on `rsc`, in one assignment (a kept
+    result is applied to 10,800 resources a transition at 32/10000: a setattr per name cost
+    205,000 calls). The names are SETTINGS' in order (tests/unit/test_inputcache.py checks
+    that each value lands on its name)."""
+    (rsc.promotable, rsc.priority, rsc.critical, rsc.notify,  # type: ignore[attr-defined]
+     rsc.fence_device, rsc.managed, rsc.maintenance, rsc.unique,  # type: ignore[attr-defined]
+     rsc.recovery_type, rsc.restart_type_restart, rsc.stickiness,  # type: ignore[attr-defined]
+     rsc.migration_threshold, rsc.needs_quorum, rsc.needs_fencing,  # type: ignore[attr-defined]
+     rsc.needs_unfencing, rsc.failure_timeout, rsc.allow_migrate,  # type: ignore[attr-defined]
+     rsc.target_role, rsc.next_role) = values  # type: ignore[attr-defined]
+
 # (incarnation, the parent's meta items or None, top is a clone, top is promotable,
 #  is-managed-default, maintenance-mode, stonith-enabled, unfencing in use, no-quorum-policy,
 #  the scores of the health colours)

@@ -318,8 +318,11 @@ def _apply_probed(slot: list) -> None:
     target = rsc.target_role
     rsc.next_role = m.ROLE_UNKNOWN if target is None else target
     known = rsc.known_on
-    for node in slot[1:]:
-        known.setdefault(node, True)
+    if known:
+        for node in slot[1:]:
+            known.setdefault(node, True)
+    else:  # (the same entries in the same order, made in C: 19,000 slots at 32/10000)
+        known.update(dict.fromkeys(slot[1:], True))
     del slot[1:]
 
 
@@ -338,6 +341,7 @@ def _unpack_in_full(ws: WorkingSet, node: Node, entry: XNode) -> None:
 
 _ENTRY_FIELDS = ("id", "type", "class", "provider")
 _PROBE_FIELDS = ("operation", "rc-code", "op-status", "interval", "id", "transition-key")
+_AGENT_FIELDS = ("type", "class", "provider")
 
 
 def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
@@ -350,8 +354,7 @@ def _fast_agent(rsc: Resource, cache: dict[int, object]) -> object:
                 parent is not None and (parent.variant != m.GROUP or parent.parent is not None)):
             got = False  # clone instances (also in cloned groups) take the general path
         else:
-            xml = rsc.xml
-            got = (xml.get("type"), xml.get("class"), xml.get("provider"))
+            got = rsc.xml.values_of(_AGENT_FIELDS)  # (type, class, provider), picked at once
         cache[id(rsc)] = got
     return got
 

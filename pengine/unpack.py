@@ -320,6 +320,9 @@ def _symmetric_default(rsc: Resource, nodes: list[Node]) -> None:
     for child in rsc.children:
         _symmetric_default(child, nodes)
     allowed = rsc.allowed
+    if not allowed:  # (the same entries in the same order, in one comprehension)
+        allowed.update({node: node.weight for node in nodes})
+        return
     for node in nodes:
         if node not in allowed:
             allowed[node] = node.weight
@@ -477,8 +480,7 @@ def _kept_or_unpacked_settings(ws: WorkingSet, rsc: Resource, xml: XNode, config
     known = rscsettings.kept(xml, defaults, stamp)
     if known is not None:
         rsc.meta = dict(known[0])
-        for name, value in zip(rscsettings.SETTINGS, known[1]):
-            setattr(rsc, name, value)
+        rscsettings.write_settings(rsc, known[1])
         if rsc.fence_device:
             ws.have_stonith_resource = True
         return

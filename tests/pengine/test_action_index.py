@@ -9,6 +9,7 @@ import datetime as _dt
 from core.cib.xmltree import parse_xml
 from pengine import actions as act
 from pengine import engine
+from pengine.opconfig import op_names_odd_case
 from pengine.rscactions import new_cancel_action
 
 NOW = _dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc)
@@ -92,3 +93,14 @@ def test_the_first_found_is_find_actions_first_with_its_effect() -> None:
                                if rsc.actions.by_key_node[(k, n)])))
     assert answers[0] == answers[1]
     assert answers[1][1]  # the node-less stop was given the node, as find_actions gives it
+
+
+def test_whether_an_op_name_is_in_odd_case_follows_the_ops_element() -> None:
+    """The ops element keeps whether one of its op names is not in lower case (OpEntries,
+    valid while its child list is the same): a changed list is read again."""
+    ops = parse_xml('<operations><op id="m" name="monitor" interval="10s"/></operations>', "t")
+    assert op_names_odd_case(ops) is False
+    ops.children = ops.children + [parse_xml('<op id="M" name="Monitor" interval="20s"/>', "t")]
+    assert op_names_odd_case(ops) is True
+    ops.children = ops.children[:1]
+    assert op_names_odd_case(ops) is False

@@ -21,7 +21,7 @@ from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
 from core.messages.pe import PePrime, PeSchedule
 from core.sansio import Recv, Send
-from pengine import engine
+from pengine import engine, rscsettings
 from pengine.digest import compute_digest, rsc_params
 from pengine.daemon import PengineService
 from pengine.entryindex import EntryIndex, UnfencingScan, new_index
@@ -817,3 +817,58 @@ def test_a_spooled_input_is_decided_and_saved_as_its_bytes(tmp_path: pathlib.Pat
             files.append((tmp_path / name / f"pe-input-{i}.xml").read_bytes())
         assert files[0] == files[1] and b'execution-date="' in files[1][:200]
     assert by_file.inputs.counters == by_bytes.inputs.counters
+
+
+def test_kept_settings_are_written_back_each_on_its_name() -> None:
+    """rscsettings.write_settings (a kept result applied in one assignment) is read_settings'
+    inverse: each of SETTINGS' values lands on its own name (a name missing, misspelt or out
+    of order fails)."""
+    target = SimpleNamespace()
+    values = tuple(f"value of {name}" for name in rscsettings.SETTINGS)
+    rscsettings.write_settings(target, values)
+    assert vars(target) == dict(zip(rscsettings.SETTINGS, values))
+    assert rscsettings.read_settings(target) == values
+
+
+def _states(*contents: str) -> str:
+    """A document whose status holds one node_state per content, in order."""
+    states = "".join(f'<node_state id="{i}" uname="n{i}" in_ccm="true" crmd="online">'
+                     f'{content}</node_state>' for i, content in enumerate(contents, 1))
+    return f'<cib epoch="1"><configuration/><status>{states}</status></cib>'
+
+
+def _attrs(ident: str, value: str) -> str:
+    return (f'<transient_attributes id="{ident}"><instance_attributes id="{ident}-i">'
+            f'<nvpair id="{ident}-n" name="a" value="{value}"/></instance_attributes>'
+            f'</transient_attributes>')
+
+
+def test_a_reused_section_found_where_the_last_input_had_it_is_cut_there() -> None:
+    """The end of a section is taken without a search where the last input's section at the
+    same place ended, when its content there is a kept section's (InputCache._known_close):
+    the same tree as a whole parse, each section reused."""
+    first, second = _attrs("1", "x"), _attrs("2", "y")
+    cache = InputCache()
+    cache.parse(_states(first, second), "t")
+    text = _states(first, second).replace('crmd="online"', 'crmd="offline"', 1)
+    assert to_xml(cache.parse(text, "t")) == to_xml(parse_xml(text, "t"))
+    assert cache.counters["sections_reused"] == 2 and cache.counters["split"] == 2
+    assert cache._proven is not None  # (the last section's end was taken, not searched for)
+
+
+def test_a_changed_section_whose_old_length_ends_at_a_later_close_is_cut_at_its_own() -> None:
+    """A section that shrank so that its old length ends exactly at the next section's
+    `</node_state>`: the content up to there is no kept section's, so the end is searched for
+    (without that check the cut would hold two sections, and the whole document be parsed)."""
+    later = _attrs("2", "y")
+    shrunk = _attrs("1", "x")
+    tail = '</node_state><node_state id="2" uname="n2" in_ccm="true" crmd="online">' + later
+    padded = _attrs("1", "x" * (len(shrunk) + len(tail) - len(_attrs("1", ""))))
+    assert len(padded) == len(shrunk) + len(tail)
+    cache = InputCache()
+    cache.parse(_states(padded, later), "t")
+    text = _states(shrunk, later)
+    assert text.index("<transient_attributes") + len(padded) == text.rindex("</node_state>")
+    assert to_xml(cache.parse(text, "t")) == to_xml(parse_xml(text, "t"))
+    assert cache.counters["split"] == 2  # cut at its sections, not parsed whole
+    assert cache.counters["sections_reused"] == 1 and cache.counters["sections_parsed"] == 3
