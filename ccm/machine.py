@@ -156,7 +156,10 @@ class CcmMachine:
         self.proposed_max = 0  # the highest instance this incarnation proposed (at most the floor)
         self.alive: dict[str, int] = {}  # messaging: node -> generation, while not dead
         self.peers: dict[str, Peer] = {}
-        self.fenced: dict[str, int] = {}  # node -> the newest of its incarnations the cluster fenced
+        # node -> (the newest of its incarnations the cluster fenced, its messaging generation
+        # then), until messaging reports it dead or in another generation: its ccm incarnations
+        # restart from 1 if its state directory was lost (a reinstall, the lab's reset)
+        self.fenced: dict[str, tuple[int, int]] = {}
         self.rows: dict[str, Row] = {self.me: (self.inc, 0, {})}
         self._groups_dirty = True
         self.group: Members = (self.self_member,)
@@ -241,6 +244,11 @@ class CcmMachine:
         if event.node == self.me:
             return
         alive = event.status in ALIVE_STATUSES or (event.status == "init" and event.generation > 0)
+        fenced = self.fenced.get(event.node)
+        if fenced is not None and (not alive or event.generation != fenced[1]):
+            # the fenced life is over for messaging too (dead, or a new start): whatever comes
+            # now is a new life, whatever its incarnation
+            del self.fenced[event.node]
         if not alive:
             if self.alive.pop(event.node, None) is not None:
                 self.peers.pop(event.node, None)
@@ -269,10 +277,12 @@ class CcmMachine:
         ran out, so a DC fenced while still a member (its own stop failed, an operator's
         fencing) would be replaced only then. It cannot use what we promised it: it is off."""
         peer = self.peers.get(event.node)
-        if event.node == self.me or self.fenced.get(event.node, -1) >= event.incarnation or \
+        known = self.fenced.get(event.node)
+        if event.node == self.me or event.node not in self.alive or \
+                (known is not None and known[0] >= event.incarnation) or \
                 (peer is not None and peer.incarnation > event.incarnation):
-            return  # (a life older than the one heard: it came back since)
-        self.fenced[event.node] = event.incarnation
+            return  # (dead for messaging already, or a life older than the one heard)
+        self.fenced[event.node] = (event.incarnation, self.alive[event.node])
         self.count("peers_fenced")
         if peer is not None:
             del self.peers[event.node]
@@ -294,7 +304,8 @@ class CcmMachine:
         if peer is not None and state.incarnation < peer.incarnation:
             self.count("old_incarnation_messages")
             return
-        if state.incarnation <= self.fenced.get(source, -1):
+        fenced = self.fenced.get(source)
+        if fenced is not None and state.incarnation <= fenced[0]:
             self.count("fenced_incarnation_messages")  # sent before it was fenced, arriving late
             return
         if peer is None or state.incarnation > peer.incarnation:

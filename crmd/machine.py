@@ -343,6 +343,8 @@ class CrmdMachine:
         # view; a newer incarnation in a view means it came back, and the entry goes
         self.fenced_members: dict[str, tuple[int, bool]] = {}
         self.member_incarnations: dict[str, int] = {}  # of self.view's members, as ccm gave them
+        # each peer's messaging generation (a start of its node's stack) and when we first heard it
+        self.life_since_ms: dict[str, tuple[int, int]] = {}
         self.heard_again_ms: dict[str, int] = {}  # node -> when messaging last began to hear it again
         # nodes we saw fenced while in a quorate view, seen in none of our views since, our views
         # quorate all along: told to a new DC at our join (the DC that fenced them may be gone)
@@ -686,6 +688,7 @@ class CrmdMachine:
                         self.ping_nodes[str(entry.get("name"))] = entry.get("status") == "ping"
                     if isinstance(entry, dict) and entry.get("type") == "normal" and entry.get("name") != self.me:
                         if _heard(str(entry.get("status")), int(entry.get("generation") or 0)):
+                            self._heard_life(now_ms, str(entry.get("name")), int(entry.get("generation") or 0))
                             self.alive.add(str(entry.get("name")))
                         else:
                             self.alive.discard(str(entry.get("name")))
@@ -1191,6 +1194,7 @@ class CrmdMachine:
             if _heard(ev.status, ev.generation):
                 if node not in self.alive:
                     self.heard_again_ms[node] = now_ms
+                self._heard_life(now_ms, node, ev.generation)
                 self.alive.add(node)
             else:
                 self.alive.discard(node)
@@ -2571,7 +2575,8 @@ class CrmdMachine:
             self.fenced_in_view.add(target)
             if self.view.quorum and self.me in self.view.members and not self.stalled and not self.ccm_lost:
                 self.fenced_out.add(target)
-        elif self.view is not None and target in self.member_incarnations:
+        elif self.view is not None and target in self.member_incarnations and \
+                self._life_predates_fencing(now_ms, target, rec):
             # still a member for ccm: the view that drops this life is a view it was fenced in,
             # and ccm need not wait two deadtimes to drop it (a DC fenced while a member is
             # replaced at once, as Pacemaker's controller takes a fenced peer as lost)
@@ -2588,6 +2593,32 @@ class CrmdMachine:
             self._dc_edits(now_ms, fencing.fenced_edits(self.cib, target, ids.get(target, target)), out)
             if wait is None or ahead:
                 self._want_pe(f"{target} was fenced", out)
+
+    def _heard_life(self, now_ms: int, node: str, generation: int) -> None:
+        """Messaging hears `node` in `generation` (each start of its stack has a new one):
+        note when this life was first heard (`_life_predates_fencing`)."""
+        known = self.life_since_ms.get(node)
+        if known is None or known[0] != generation or node not in self.alive:
+            self.life_since_ms[node] = (generation, now_ms)
+
+    def _life_predates_fencing(self, now_ms: int, target: str, rec: dict[str, Any]) -> bool:
+        """Is the target's life in our view surely the one the fencing ended? A node reset
+        quickly may be back, as a new life in our view, before the notice of its fencing
+        arrives; that life runs on, and taking it for the fenced one would record it as down
+        and drop it from the membership. A life here is a start of the node's stack (a
+        messaging generation: a restarted ccm alone is the same node, and the device ended it
+        too). The device ran for `device_ms` up to its completion, which was at most settle_ms
+        (two deadtimes, the notice's trip) before now, and no life first heard after the device
+        began can be the one it ended. A life heard since before that is the fenced one;
+        anything later is left to membership, and at worst fenced a second time."""
+        try:
+            device_ms = int(rec["device_ms"])  # (a record without it proves nothing)
+        except (KeyError, TypeError, ValueError):
+            return False
+        if device_ms < 0:
+            return False
+        life = self.life_since_ms.get(target)
+        return life is not None and target in self.alive and life[1] < now_ms - device_ms - self.config.settle_ms
 
     def _graph_event(self, now_ms: int, node: str, result: dict[str, Any], out: list[object]) -> None:
         key = str(result.get("key") or "")

@@ -242,6 +242,7 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     names = [f"node{i}" for i in range(1, nodes + 1)]
     cluster, checker = fenced_cluster(names, seed=seed)
     simfence.devices(cluster).boot_ms = (60_000, 60_000)  # stays off
+    cluster.run_until(cluster.now_ms + 2 * TIMING.deadtime_ms + 100)  # (every life older than settle_ms)
     dc = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
     other = next(n for n in cluster.names if n != dc)
     start = cluster.now_ms
@@ -269,6 +270,33 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     successor = next(crmd_of(cluster, n) for n in survivors if crmd_of(cluster, n).is_dc)
     assert successor.counters.get("fenced_before_view_loss", 0) == 1, successor.counters
     assert agents.where(cluster).get("svc") and set(agents.where(cluster)["svc"]) <= set(survivors)
+
+
+def test_a_fencing_notice_for_a_life_that_joined_after_the_device_began_is_not_taken_for_it():
+    """A node reset quickly may be back, as a new life in the view, before the notice of its
+    fencing arrives: that life runs on, so the notice does not mark it fenced (its history would
+    be recorded as gone when it next leaves) nor drop it from ccm's membership. Only a life
+    (a messaging generation) heard since before the device began (device_ms and settle_ms before
+    the notice) is."""
+    cluster, _ = fenced_cluster(["node1", "node2", "node3"])
+    cluster.run_until(cluster.now_ms + 2 * TIMING.deadtime_ms + 100)
+    crmd = crmd_of(cluster, "node1")
+    target = "node3"
+    now = cluster.now_ms
+    rec = {"target": target, "state": "done", "action": "reboot", "device_ms": 200}
+    for since, taken in ((now - 50, False), (now - 200 - crmd.config.settle_ms + 1, False),
+                         (now - 200 - crmd.config.settle_ms - 1, True)):
+        crmd.life_since_ms[target] = (crmd.life_since_ms[target][0], since)
+        crmd.fenced_members.pop(target, None)
+        out: list = []
+        crmd._fence_notice(now, dict(rec), out)
+        told = [e for e in out if isinstance(e, Send) and type(e.msg).__name__ == "CcmFenced"]
+        assert (target in crmd.fenced_members) == taken and bool(told) == taken, (since, out)
+    crmd.fenced_members.pop(target, None)
+    crmd.life_since_ms[target] = (crmd.life_since_ms[target][0], now - 10_000)
+    out = []
+    crmd._fence_notice(now, {"target": target, "state": "done", "action": "reboot"}, out)  # no device_ms
+    assert target not in crmd.fenced_members
 
 
 def test_a_member_fenced_and_back_in_a_view_is_fenced_again_when_lost_again():

@@ -184,6 +184,28 @@ def test_a_fenced_life_is_excluded_at_once_its_late_states_dropped_and_its_next_
     assert core.rows["node2"][2].get("node3") == 2
 
 
+def test_a_fenced_node_that_comes_back_with_its_state_lost_is_heard_again():
+    """A node whose state directory was lost (a reinstall; the lab's reset) starts its ccm
+    incarnations from 1 again: the record of its fencing lasts only until messaging reports the
+    fenced life dead or a new start (another generation), never against every later life."""
+    from ccm.events import PeerFenced
+    for back in ("dead", "generation"):
+        core = machine()
+        joined(core)
+        core.step(100, PeerFenced("node3", 1))
+        assert "node3" not in core.rows["node2"][2]
+        if back == "dead":
+            core.step(600, PeerStatus("node3", "dead", 1))
+            core.step(1800, PeerStatus("node3", "active", 1))
+        else:
+            core.step(1800, PeerStatus("node3", "active", 2))
+        assert "node3" not in core.fenced
+        core.step(1810, PeerMessage("node3", peer_state(1810, FULL_ROWS), 1 if back == "dead" else 2))
+        assert core.peers["node3"].incarnation == 1, back
+        settle(core, 1820)
+        assert core.rows["node2"][2].get("node3") == 1, back
+
+
 def test_the_instance_floor_is_reserved_ahead_so_later_views_wait_for_no_fsync():
     """One write covers INSTANCE_RESERVE_ROUNDS proposals; a restart from that floor proposes
     above every instance the previous incarnation could have proposed."""
