@@ -36,6 +36,11 @@ def fenced_cluster(names: list[str], seed: int = 7, mode: str = "crm", watchdog:
     return cluster, checker
 
 
+def shots_since(cluster, start: int) -> list[str]:
+    """The targets the fence device shot (not powered on) since `start`, in order."""
+    return [target for t, _ex, target, op in simfence.devices(cluster).fenced_log if t >= start and op != "on"]
+
+
 def holder(cluster, rsc: str) -> str:
     (node,) = agents.where(cluster)[rsc]
     return node
@@ -249,9 +254,7 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     cluster.deliver(cluster.nodes[other], cluster.nodes[other].procs["stonithd"],
                     Recv(b"operator", st.StFence(77, dc, "reboot", 0, 0, "operator")))
 
-    def shots() -> list[str]:
-        return [target for t, _ex, target, op in simfence.devices(cluster).fenced_log if t >= start and op != "on"]
-    run_until_true(cluster, lambda: dc in shots(), 4000, "the DC fenced", step_ms=1)
+    run_until_true(cluster, lambda: dc in shots_since(cluster, start), 4000, "the DC fenced", step_ms=1)
     fenced_at = simfence.last_fenced(cluster, dc)
     survivors = [n for n in cluster.names if n != dc]
     # ccm is told of the fencing (`CcmFenced`): the survivors' view drops that life at once,
@@ -266,7 +269,7 @@ def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(s
     assert back_at - fenced_at < TIMING.deadtime_ms // 2, (fenced_at, back_at)
     run_until_true(cluster, lambda: settled(cluster), 15_000, "settled")
     cluster.run_until(cluster.now_ms + 3000)
-    assert shots() == [dc], shots()
+    assert shots_since(cluster, start) == [dc], shots_since(cluster, start)
     successor = next(crmd_of(cluster, n) for n in survivors if crmd_of(cluster, n).is_dc)
     assert successor.counters.get("fenced_before_view_loss", 0) == 1, successor.counters
     assert agents.where(cluster).get("svc") and set(agents.where(cluster)["svc"]) <= set(survivors)
@@ -311,14 +314,12 @@ def test_a_member_fenced_and_back_in_a_view_is_fenced_again_when_lost_again():
     cluster.deliver(cluster.nodes[dc_name], cluster.nodes[dc_name].procs["stonithd"],
                     Recv(b"operator", st.StFence(78, victim, "reboot", 0, 0, "operator")))
 
-    def shots() -> list[str]:
-        return [target for t, _ex, target, op in simfence.devices(cluster).fenced_log if t >= start and op != "on"]
-    run_until_true(cluster, lambda: victim in shots(), 4000, "fenced", step_ms=1)
+    run_until_true(cluster, lambda: victim in shots_since(cluster, start), 4000, "fenced", step_ms=1)
     run_until_true(cluster, lambda: settled(cluster) and victim in dc.view.members
                    and dc.member_incarnations.get(victim, 0) > 0 and victim not in dc.fenced_members,
                    15_000, "back in a view")
     cluster.pause(victim)
-    run_until_true(cluster, lambda: shots().count(victim) == 2, 8000, "fenced again")
+    run_until_true(cluster, lambda: shots_since(cluster, start).count(victim) == 2, 8000, "fenced again")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

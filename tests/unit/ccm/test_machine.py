@@ -133,8 +133,8 @@ def test_two_node_waits_for_all_before_quorum():
     assert core.view_info().members == ("node1",) and not core.view_info().quorum
 
 
-def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
-    from ccm.events import PeerClient
+def promising_node3_in_view_12() -> CcmMachine:
+    """node2 in view 12 with node1 and node3, past its quiet period: it has promised node3."""
     core = machine()
     joined(core)
     core.step(40, PeerMessage("node1", peer_state(40, FULL_ROWS, proposal=(12, ALL))))
@@ -142,6 +142,12 @@ def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
     core.step(60, PeerMessage("node1", peer_state(60, FULL_ROWS, view=(12, ALL))))
     core.step(600, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))
     assert any(p[1] == "node3" for p in sent(settle(core, 700))[-1].promises)
+    return core
+
+
+def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
+    from ccm.events import PeerClient
+    core = promising_node3_in_view_12()
     core.step(710, PeerClient("node3", "ccm", "leave"))
     rows = {"node1": (1, 2, {"node2": 1})}
     pair = (("node1", 1), ("node2", 1))
@@ -156,13 +162,7 @@ def test_a_fenced_life_is_excluded_at_once_its_late_states_dropped_and_its_next_
     proposal without it is acked at once), a state it sent before the fencing that arrives late
     is dropped, and its next incarnation (rebooted) is heard again."""
     from ccm.events import PeerFenced
-    core = machine()
-    joined(core)
-    core.step(40, PeerMessage("node1", peer_state(40, FULL_ROWS, proposal=(12, ALL))))
-    settle(core, 50)
-    core.step(60, PeerMessage("node1", peer_state(60, FULL_ROWS, view=(12, ALL))))
-    core.step(600, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))
-    assert any(p[1] == "node3" for p in sent(settle(core, 700))[-1].promises)
+    core = promising_node3_in_view_12()
     core.step(705, PeerFenced("node3", 0))  # an older life than the one heard: nothing changes
     assert "node3" in core.rows["node2"][2]
     core.step(710, PeerFenced("node3", 1))
