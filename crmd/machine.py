@@ -2618,10 +2618,16 @@ class CrmdMachine:
         arrives; that life runs on, and taking it for the fenced one would record it as down
         and drop it from the membership. A life here is a start of the node's stack (a
         messaging generation: a restarted ccm alone is the same node, and the device ended it
-        too). The device ran for `device_ms` up to its completion, which was at most settle_ms
-        (two deadtimes, the notice's trip) before now, and no life first heard after the device
-        began can be the one it ended. A life heard since before that is the fenced one;
-        anything later is left to membership, and at worst fenced a second time."""
+        too). The device ran for `device_ms` up to its completion, and no life first heard
+        after the device began can be the one it ended. A life heard since before that is the
+        fenced one; anything later is left to membership, and at worst fenced a second time.
+
+        When did the device begin? A run of our own stonithd completed at the record's
+        `completed_ms`, on this machine's wall clock as ours (`wall_offset_ms`): exact. Another
+        node's run completed at most settle_ms (two deadtimes: the notice's trip) before now,
+        whatever its clock says. (With the second rule alone, a node fenced by the very node
+        that fenced it a second before was fenced twice in the campaign: its life was younger
+        than settle_ms, so the notice was not taken for it.)"""
         try:
             device_ms = int(rec["device_ms"])  # (a record without it proves nothing)
         except (KeyError, TypeError, ValueError):
@@ -2629,7 +2635,17 @@ class CrmdMachine:
         if device_ms < 0:
             return False
         life = self.life_since_ms.get(target)
-        return life is not None and target in self.alive and life[1] < now_ms - device_ms - self.config.settle_ms
+        if life is None or target not in self.alive:
+            return False
+        completed_ms = now_ms - self.config.settle_ms
+        if rec.get("executor") == self.me:
+            try:
+                local_ms = int(rec["completed_ms"]) - self.wall_offset_ms
+            except (KeyError, TypeError, ValueError):
+                local_ms = None
+            if local_ms is not None and now_ms - self.config.settle_ms <= local_ms <= now_ms:
+                completed_ms = local_ms  # (outside that, the wall clock was set meanwhile)
+        return life[1] < completed_ms - device_ms
 
     def _graph_event(self, now_ms: int, node: str, result: dict[str, Any], out: list[object]) -> None:
         key = str(result.get("key") or "")

@@ -588,7 +588,8 @@ class HeartbeatMachine:
     def _new_generation(self, node: NodeState, generation: int, fields: Fields, now_ms: int) -> list[object]:
         effects: list[object] = []
         old = self.receive[node.name]
-        if node.generation:
+        restarted = bool(node.generation)
+        if restarted:
             released, lost = old.flush()
             for item in released:
                 effects.extend(self._on_released(node, item, now_ms))
@@ -604,6 +605,12 @@ class HeartbeatMachine:
         self.history.restart_peer(node.name)
         self.receive[node.name] = PeerReceive(generation, self.config.max_rexmit_delay_ms,
                                               ack_trigger=self.rng.randint(0, 9))
+        if restarted and node.status not in (STATUS_DEAD, STATUS_INIT) and node.node_type == "normal":
+            # A node restarted within its deadtime may come back with the status it had (its
+            # first heartbeats already say active): no status change, yet its clients' peers are
+            # new lives. Say so, with the new generation: ccm drops what it kept of the old life,
+            # crmd dates the life a fencing notice may concern (crmd _life_predates_fencing).
+            effects.append(NodeStatusChanged(node.name, node.status, node.status, node.node_type, generation))
         return effects
 
     def _on_status(self, node: NodeState, fields: Fields, now_ms: int) -> list[object]:

@@ -342,6 +342,60 @@ def test_a_fencing_notice_for_a_life_that_joined_after_the_device_began_is_not_t
     assert target not in crmd.fenced_members
 
 
+def test_a_fencing_by_our_own_stonithd_dates_the_device_exactly():
+    """Our own stonithd's record says when its run completed on this machine's wall clock: the
+    device began device_ms before that, and a life first heard before then is the one it ended,
+    however young (found by the fault campaign: an operator fenced the holder from the other
+    node a second after that node had fenced it, and its life, younger than settle_ms, was fenced
+    twice). A life first heard after the device began is not; a completion outside the last
+    settle_ms (the wall clock was set) falls back to the rule for another node's record."""
+    cluster, _ = fenced_cluster(["node1", "node2", "node3"])
+    cluster.run_until(cluster.now_ms + 2 * TIMING.deadtime_ms + 100)
+    crmd = crmd_of(cluster, "node1")
+    target = "node3"
+    now = cluster.now_ms
+    completed = now - 5  # (the notice's local trip)
+    rec = {"target": target, "state": "done", "action": "reboot", "device_ms": 200, "executor": "node1",
+           "completed_ms": completed + crmd.wall_offset_ms}
+    for since, executor, completed_ms, taken in (
+            (completed - 201, "node1", completed, True),
+            (completed - 199, "node1", completed, False),
+            (completed - 201, "node2", completed, False),  # another node's run: settle_ms before now
+            (completed - 201, "node1", now + 1000, False),  # a wall clock set meanwhile
+            (completed - 201, "node1", now - crmd.config.settle_ms - 1, False)):
+        crmd.life_since_ms[target] = (crmd.life_since_ms[target][0], since)
+        crmd.fenced_members.pop(target, None)
+        out: list = []
+        crmd._fence_notice(now, dict(rec, executor=executor, completed_ms=completed_ms + crmd.wall_offset_ms), out)
+        told = [e for e in out if isinstance(e, Send) and type(e.msg).__name__ == "CcmFenced"]
+        assert (target in crmd.fenced_members) == taken and bool(told) == taken, (since, executor, completed_ms)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_node_fenced_again_soon_after_it_came_back_is_fenced_once(seed):
+    """Two nodes; an operator fences the DC from the other node, and that node again as soon as it
+    is back in a view and settled. The second notice comes from the survivor's own stonithd: it
+    dates the device exactly and the young life is taken as fenced, so the survivor does not
+    shoot it a third time when messaging loses it."""
+    cluster, checker = fenced_cluster(["node1", "node2"], seed=seed)
+    boot_ms = TIMING.deadtime_ms + 300  # (back after the survivor's messaging lost it)
+    simfence.devices(cluster).boot_ms = (boot_ms, boot_ms)
+    cluster.run_until(cluster.now_ms + 2 * TIMING.deadtime_ms + 100)
+    start = cluster.now_ms
+    target = next(n for n in cluster.names if crmd_of(cluster, n).is_dc)
+    other = next(n for n in cluster.names if n != target)
+    for round_ in (1, 2):
+        before = len(shots_since(cluster, start))
+        cluster.deliver(cluster.nodes[other], cluster.nodes[other].procs["stonithd"],
+                        Recv(b"operator", st.StFence(80 + round_, target, "reboot", 0, 0, "operator")))
+        run_until_true(cluster, lambda: len(shots_since(cluster, start)) > before, 4000, "fenced", step_ms=1)
+        run_until_true(cluster, lambda: settled(cluster) and all(
+            (c := crmd_of(cluster, n)) is not None and c.view is not None and len(c.view.members) == 2
+            for n in cluster.names), 15_000, "both back")
+    cluster.run_until(cluster.now_ms + 3000)
+    assert len(shots_since(cluster, start)) == 2, shots_since(cluster, start)
+
+
 def test_a_member_fenced_and_back_in_a_view_is_fenced_again_when_lost_again():
     """The record of a fencing that outran ccm holds for that life only: a node fenced while a
     member that comes back (a newer ccm incarnation in a view) and is lost again is fenced again."""

@@ -85,6 +85,28 @@ def test_restart_gives_new_generation_and_is_noticed():
     assert net.status("node1", "node2") == "active"
 
 
+def test_a_restart_within_deadtime_is_reported_to_clients_with_its_generation():
+    """A node back within its deadtime may say active from its first heartbeat: no status change,
+    but a new life, which the clients must hear of (ccm drops the old life's state, crmd dates a
+    fencing notice against it). Here node1 first hears node2's new life once node2 has heard
+    node1 and says active: node1's clients still get node2's new generation."""
+    for seed in range(4):
+        net = Net(["node1", "node2"], seed=seed)
+        net.run_for(1000)
+        net.crash("node2")
+        net.run_for(100)
+        net.cut = {("node2", "node1", "eth0")}
+        net.restart("node2")
+        net.run_for(200)
+        assert net.status("node2", "node2") == "active"
+        net.cut = set()
+        net.run_for(1000)
+        assert net.status("node1", "node2") == "active"
+        reports = [e for e in net.of_type("node1", NodeStatusChanged) if e.node == "node2"]
+        assert reports and reports[-1].generation == 2 and reports[-1].status == "active", reports
+        assert not any(e.status == "dead" for e in reports)
+
+
 def test_replayed_packet_of_old_generation_is_dropped():
     net = Net(["node1", "node2"])
     net.run_for(500)
