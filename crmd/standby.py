@@ -60,7 +60,7 @@ def lift(m: "CrmdMachine", node: str = "", sticky_home: str = "", all_sticky: bo
     for group, home, _text, _members in m.config.groups:
         if all_sticky or (sticky_home and home == sticky_home):
             if _sticky(m, group):
-                edits.append(("del", _group_path(group) + (("meta_attributes", f"{group}-{PREFIX[:-1]}"),)))
+                edits.append(("del", _group_path(group) + (("meta_attributes", sticky_id(group)),)))
     return edits
 
 
@@ -85,12 +85,17 @@ def _group_path(group: str) -> tuple:
     return rq.CONFIG + (("resources", None), ("group", group))
 
 
+def sticky_id(group: str) -> str:
+    """The id of the meta attributes that make `group` sticky after an hb_standby."""
+    return f"{group}-{PREFIX[:-1]}"
+
+
 def _sticky(m: "CrmdMachine", group: str) -> bool:
-    return resolve(m.cib.root, _group_path(group) + (("meta_attributes", f"{group}-{PREFIX[:-1]}"),)) is not None
+    return resolve(m.cib.root, _group_path(group) + (("meta_attributes", sticky_id(group)),)) is not None
 
 
 def _stick(group: str) -> Edit:
-    meta = XNode("meta_attributes", {"id": f"{group}-{PREFIX[:-1]}"})
+    meta = XNode("meta_attributes", {"id": sticky_id(group)})
     meta.sub("nvpair", {"id": f"{group}-{PREFIX[:-1]}-stickiness", "name": "resource-stickiness", "value": "INFINITY"})
     return ("put", _group_path(group) + (("meta_attributes", meta.get("id")),), to_xml(meta, indent=None))
 

@@ -8,9 +8,13 @@ was down, or (haresources mode) the one derived from haresources + ha.cf.
   and its epoch is raised by one so that, at the join, it wins over replicas of the same lineage
   on nodes that were not edited. This is what "a CIB edited on disk while the cluster is down is
   picked up at start" means.
-- haresources mode: the configuration is generated from the files every start. It keeps the disk
-  replica's version when the generated configuration is the same, else takes the next epoch, so
-  edited haresources files win over the old replica and an unchanged one does not churn.
+- haresources mode: the configuration is generated from the files every start. When it is the
+  same as the disk replica's, apart from what a DC writes there while the cluster runs (its
+  properties, `DC_PROPERTIES`, and hb_standby's constraints and stickiness, crmd.standby), the
+  replica is taken as it is, version included; else the generated one with the next epoch, so
+  edited haresources files win over the old replica and an unchanged one does not churn. (Compared
+  whole, every restart of a node looked like an edit: its CIB won the join over the DC's, hb_standby's
+  state was lost, and the DC wrote its properties again; found by the fault campaign.)
 The status section is never taken from disk: each node's history is rebuilt at the join.
 """
 
@@ -22,9 +26,12 @@ from typing import Optional
 from core.cib.validate import validate
 from core.cib.xmltree import XNode, parse_xml, to_xml
 from core.errors import ConfigError
+from crmd import standby
 from crmd.cib import Cib, CibError, empty_cib, normalize, version_of
 
 SIG_SUFFIX = ".sig"
+# what a DC writes into cib-bootstrap-options (crmd.machine CrmdMachine._dc_properties)
+DC_PROPERTIES = ("dc-version", "cluster-infrastructure", "have-watchdog")
 
 
 def file_digest(text: str) -> str:
@@ -36,9 +43,24 @@ def disk_text(cib: Cib) -> str:
     return to_xml(cib.config_copy())
 
 
-def _config_digest(root: XNode) -> str:
-    config = root.find("configuration")
-    return file_digest(to_xml(config, indent=None)) if config is not None else ""
+def _generated_part(root: XNode) -> XNode:
+    """A copy of the configuration without what a running cluster adds to a generated one: the
+    DC's properties and hb_standby's constraints and stickiness."""
+    found = root.find("configuration")
+    config = parse_xml(to_xml(found if found is not None else XNode("configuration"), indent=None), "<cib>")
+    for props in config.iter("cluster_property_set"):
+        for nv in list(props.findall("nvpair")):
+            if nv.get("name") in DC_PROPERTIES:
+                props.remove(nv)
+    constraints = config.find("constraints")
+    for con in list(constraints.children) if constraints is not None else []:
+        if (con.get("id") or "").startswith(standby.PREFIX):
+            constraints.remove(con)
+    for group in config.iter("group"):
+        for meta in list(group.findall("meta_attributes")):
+            if meta.get("id") == standby.sticky_id(group.get("id") or ""):
+                group.remove(meta)
+    return config
 
 
 def _load(text: str, path: str) -> XNode:
@@ -85,12 +107,12 @@ def initial_cib(path: str, text: Optional[str], sig: Optional[str],
         root = derived
         if disk is not None:
             admin, epoch, _ = version_of(disk)
-            same = _config_digest(disk) == _config_digest(root)
+            if to_xml(_generated_part(disk), indent=None) == to_xml(_generated_part(derived), indent=None):
+                return Cib(_without_status(disk)), notes
             root.set("admin_epoch", str(admin))
-            root.set("epoch", str(epoch if same else epoch + 1))
+            root.set("epoch", str(epoch + 1))
             root.set("num_updates", "0")
-            if not same:
-                notes.append(f"haresources changed since {path} was written: epoch {epoch} -> {epoch + 1}")
+            notes.append(f"haresources changed since {path} was written: epoch {epoch} -> {epoch + 1}")
         return Cib(_without_status(root)), notes
     if disk is None:
         notes.append(f"no CIB at {path}: starting with an empty one")
