@@ -81,6 +81,8 @@ class Lab:
             network.create(spec, self._record)
         secret = stack.new_secret()
         stack.install_agents(spec)
+        if spec.mode == "netns":
+            self._start_anchor()
         for node in self.nodes:
             stack.prepare(spec, node, secret)
             self.state.nodes[node] = NodeState()
@@ -90,7 +92,7 @@ class Lab:
                 self._start_watchdog(node)
         started = {}
         for node in self.nodes if spec.run_stack else ():  # run_stack=False: see LabSpec
-            pid, start = stack.start(spec, node)
+            pid, start = stack.start(spec, node, self._anchor_pid())
             self.state.nodes[node].pid, self.state.nodes[node].start = pid, start
             self.save()
             started[node] = (pid, start)
@@ -134,12 +136,27 @@ class Lab:
         self.state.nodes[node].wd_pid, self.state.nodes[node].wd_start = pid, start
         self.save()
 
+    def _start_anchor(self) -> None:
+        """A process that only waits, started here, in the machine's mount namespace: the nodes'
+        stacks start from its mounts whoever starts them (lab.stack.launcher_argv)."""
+        log = os.path.join(self.spec.root, "anchor.out")
+        self.state.anchor = host.spawn(["sleep", "infinity"], dict(os.environ), log)
+        self.save()
+
+    def _anchor_pid(self) -> Optional[int]:
+        anchor = self.state.anchor
+        if anchor is None or not host.alive(anchor[0], anchor[1]):
+            return None  # (a lab brought up before the anchor existed: as before)
+        return anchor[0]
+
     def _teardown(self) -> list[str]:
         spec = self.spec
         wardens = [(s.wd_pid, s.wd_start) for s in self.state.nodes.values() if s.wd_pid is not None]
         problems: list[str] = []
         if wardens and not host.kill_all([(p, t) for p, t in wardens if t is not None], term_wait_s=2.0):
             problems.append("a lab watchdog would not die")
+        if self.state.anchor is not None and not host.kill_all([self.state.anchor], term_wait_s=2.0):
+            problems.append("the lab's mount anchor would not die")
         problems += stack.stop(spec, {n: (s.pid, s.start) for n, s in self.state.nodes.items()})
         if spec.mode == "netns":
             for ns in self.state.netns:  # anything else still running in our namespaces
@@ -167,7 +184,7 @@ class Lab:
         plan.node_index(self.spec, node)
         if self.pid(node) is not None:
             raise LabError(f"{node}: the stack is running already [pid {self.pid(node)}]")
-        pid, start = stack.start(self.spec, node)
+        pid, start = stack.start(self.spec, node, self._anchor_pid())
         self.state.nodes[node].pid, self.state.nodes[node].start = pid, start
         self.save()
         if wait:

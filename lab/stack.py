@@ -94,16 +94,31 @@ def node_env(spec: LabSpec, node: Optional[str]) -> dict[str, str]:
     return env
 
 
-def launcher_argv(spec: LabSpec, node: str) -> list[str]:
+def launcher_argv(spec: LabSpec, node: str, mounts_of: Optional[int] = None) -> list[str]:
+    """The command that starts a node's stack: in its network namespace (netns mode), from the
+    mount namespace of process `mounts_of` (the lab's anchor, lab.Lab) when given.
+
+    Why the anchor: `ip netns exec` gives the new stack a copy of the mount namespace it is
+    started from, and a node booted by the lab's power switch is started by its fencer, a process
+    of another node: the copy held the fencer's mounts (the campaign's file system: the booted
+    node's probe found it mounted, and the policy engine restarted it on its holder as active on
+    two nodes, an outage the fault did not cause). Every node starts from the machine's mounts,
+    as a booted machine starts from its own disks."""
     paths = node_paths(spec, node)
     argv = heartbeat_command() + ["--confdir", paths.confdir, "--rundir", paths.rundir,
                                   "--statedir", paths.statedir, "--node-name", node]
-    return host.ns_argv(plan.namespace(spec, node) if spec.mode == "netns" else None, argv)
+    if spec.mode != "netns":
+        return argv
+    argv = host.ns_argv(plan.namespace(spec, node), argv)
+    if mounts_of is None:
+        return argv
+    return ["nsenter", f"--mount=/proc/{mounts_of}/ns/mnt", f"--wd={os.getcwd()}", "--"] + argv
 
 
-def start(spec: LabSpec, node: str) -> tuple[int, int]:
+def start(spec: LabSpec, node: str, mounts_of: Optional[int] = None) -> tuple[int, int]:
     log_dir = plan.node_dirs(spec, node)["log"]
-    return host.spawn(launcher_argv(spec, node), node_env(spec, node), os.path.join(log_dir, "stack.out"))
+    return host.spawn(launcher_argv(spec, node, mounts_of), node_env(spec, node),
+                      os.path.join(log_dir, "stack.out"))
 
 
 def check_configs(spec: LabSpec) -> None:

@@ -36,6 +36,9 @@ class LabState:
     cuts: list[tuple[str, str]] = field(default_factory=list)
     loss: dict[str, float] = field(default_factory=dict)
     ready: bool = False
+    # a process left in the machine's mount namespace, which every node's stack starts from
+    # (lab.Lab._start_anchor; lab.stack.launcher_argv says why): (pid, start time)
+    anchor: Optional[tuple[int, int]] = None
 
     @property
     def path(self) -> str:
@@ -47,6 +50,7 @@ class LabState:
             "nodes": {n: {"pid": s.pid, "start": s.start, "faults": s.faults, "wd_pid": s.wd_pid,
                           "wd_start": s.wd_start} for n, s in self.nodes.items()},
             "cuts": [list(c) for c in self.cuts], "loss": self.loss, "ready": self.ready,
+            "anchor": list(self.anchor) if self.anchor else None,
         }, indent=1, sort_keys=True)
 
     @classmethod
@@ -58,7 +62,8 @@ class LabState:
                    nodes={n: NodeState(s["pid"], s["start"], list(s["faults"]), s.get("wd_pid"), s.get("wd_start"))
                           for n, s in data["nodes"].items()},
                    cuts=[(a, b) for a, b in data["cuts"]], loss={k: float(v) for k, v in data["loss"].items()},
-                   ready=bool(data.get("ready")))
+                   ready=bool(data.get("ready")),
+                   anchor=(int(data["anchor"][0]), int(data["anchor"][1])) if data.get("anchor") else None)
 
     def save(self) -> None:
         os.makedirs(self.spec.root, exist_ok=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -47,6 +48,11 @@ def fenced(lab: Lab, observer: str, target: str) -> list[dict]:
     out = io.StringIO()
     history(lab.paths(observer), target, True, out)
     return [r for r in json.loads(out.getvalue()) if r.get("state") == "done"]
+
+
+def mountpoints(pid) -> set[str]:
+    with open(f"/proc/{pid}/mounts", encoding="utf-8") as handle:
+        return {line.split()[1] for line in handle if len(line.split()) > 1}
 
 
 def node_off(lab: Lab, node: str) -> bool:
@@ -100,13 +106,22 @@ def test_a_node_that_only_looks_dead_is_fenced_before_its_resources_move(tmp_pat
             st = crmclient.status(lab.paths("node2"))
             assert st["role"] == "dc", cib_status(lab)
             recover(lab)
-            # an operator's reboot of the standby node: fenced, booted, rejoined, nothing moved
+            # an operator's reboot of the standby node: fenced, booted, rejoined, nothing moved.
+            # node1's device boots it, from node1's mount namespace, where a file system is
+            # mounted (as the holder's is): node2 boots without it, from the machine's mounts
             import io
+            mnt = tmp_path / "node1-only"
+            mnt.mkdir()
+            holder_ns = f"/proc/{lab.pid('node1')}/ns/mnt"
+            subprocess.run(["nsenter", f"--mount={holder_ns}", "--", "mount", "-t", "tmpfs", "tmpfs", str(mnt)],
+                           check=True)
             out = io.StringIO()
             assert fence(lab.paths("node1"), "node2", "reboot", 20.0, 0.0, out) == 0, out.getvalue()
             wait_idle(lab, ["node1", "node2"], 40)
             lab.refresh()
             assert not node_off(lab, "node2")
+            assert str(mnt) in mountpoints(lab.pid("node1"))
+            assert str(mnt) not in mountpoints(lab.pid("node2"))
         assert answer(lab, plan.vip(lab.spec), PORT) == "node1"
 
 
