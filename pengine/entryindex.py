@@ -75,7 +75,7 @@ class EntryIndex:
         # else None
         self.fast_ids: Optional[tuple[str, ...]] = None
         self.others: tuple[int, ...] = ()
-        fast_ids = [facts[0] for facts in plan if facts.__class__ is tuple]  # type: ignore[index]
+        fast_ids = [facts[0] for facts in plan if facts.__class__ is tuple]
         others = tuple(pos for pos, facts in zip(_positions(len(plan)), plan) if facts is None)
         unique = set(fast_ids)
         if len(unique) == len(fast_ids) and \

@@ -179,9 +179,9 @@ class ActionList(list):
 
     def __init__(self) -> None:
         super().__init__()
-        self.by_key: dict[str, list] = {}
-        self.by_task: dict[str, list] = {}
-        self.by_key_node: dict[tuple, list] = {}
+        self.by_key: dict[str, list[Action]] = {}
+        self.by_task: dict[str, list[Action]] = {}
+        self.by_key_node: dict[tuple[str, Optional[Node]], list[Action]] = {}
 
     def add(self, action: "Action") -> None:
         self.append(action)

@@ -759,7 +759,7 @@ def _agent_rules(ws: WorkingSet, quiet: dict[str, object]) -> AgentRules:
              frozenset((key, agent) for key, agent in quiet.items() if agent.__class__ is tuple))
     last = ws.carry.get("agent_rules")
     if last is not None and last == rules:
-        return last  # type: ignore[return-value]
+        return last
     ws.carry["agent_rules"] = rules
     return rules
 
