@@ -184,6 +184,9 @@ class Round:
     phase: str = "collecting"  # collecting -> fetching -> done
     fetch_from: Optional[str] = None
     full: bool = False  # a new DC: everyone joins, and the status is rebuilt for all
+    # members that were not in this DC's previous view: they come from another partition and may
+    # know of fencings its replica lacks (their join requests say which), see _maybe_fence_ahead
+    newcomers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -1082,7 +1085,8 @@ class CrmdMachine:
                 out.append(RoleChanged(new.instance, "dc", self.me))
                 out.append(Log("info", f"this node is the DC of view {new.instance} "
                                        f"({', '.join(new.members)}{', quorate' if new.quorum else ', no quorum'})"))
-                self._start_round(now_ms, set(new.members), True, out)
+                self._start_round(now_ms, set(new.members), True, out,
+                                  newcomers=set(new.members) - set(old.members if old is not None else ()))
             else:
                 out.append(RoleChanged(new.instance, "dc", self.me))
                 self._dc_view_change(now_ms, old, new, lost, out)
@@ -1347,14 +1351,17 @@ class CrmdMachine:
                 self._round_progress(now_ms, out)
 
     # -- the join: DC side ---------------------------------------------------------------------------------
-    def _start_round(self, now_ms: int, nodes: set[str], full: bool, out: list[object]) -> None:
+    def _start_round(self, now_ms: int, nodes: set[str], full: bool, out: list[object],
+                     newcomers: Optional[set[str]] = None) -> None:
         assert self.view is not None
         self.join_id += 1
+        newcomers = set(newcomers or ())
         if self.round is not None and self.round.phase != "done":
             nodes |= self.round.expected
             full = full or self.round.full
+            newcomers |= self.round.newcomers
         self.round = Round(self.join_id, self.view.instance, set(nodes) | {self.me}, deadline_ms=now_ms + self.config.join_ms,
-                           full=full)
+                           full=full, newcomers=newcomers - {self.me})
         if self.te_running is not None:
             out.append(Send("tengine", TeAbort(INFINITY, "restart", "a node is joining")))
         offer = crm.JoinOffer(self.me, self.incarnation, self.view.instance, self.join_id)
@@ -2125,7 +2132,9 @@ class CrmdMachine:
         docs/architecture.md, "Fencing ahead of the join"): its policy engine decides on the
         replica as the round's edits would make it, as far as they are known (an `Overlay`); only that graph's fencing
         actions that wait for nothing are carried out, and the schedule after the join takes them
-        over. Asked once per round, under the guards of a schedule."""
+        over. Asked once per round, under the guards of a schedule, and once the members from
+        another partition (`Round.newcomers`) have answered: their join requests name the
+        fencings they saw, which this replica may lack."""
         rnd = self.round
         if not self.is_dc or rnd is None or rnd.phase != "collecting" or not rnd.full \
                 or self.ahead_round == rnd.join_id or self.me not in rnd.requests:
@@ -2140,7 +2149,9 @@ class CrmdMachine:
             ("stonith disabled", not fencing.enabled(self.cib)),
             ("a fencing just failed", self.fence_retry_at is not None and now_ms < self.fence_retry_at),
             ("links just came back", rejoin is not None and now_ms < rejoin),
-            ("a node outside the view is heard", bool(self._alive_outside_view()))) if holds]
+            ("a node outside the view is heard", bool(self._alive_outside_view())),
+            ("members from another partition have not answered",
+             bool((rnd.newcomers & rnd.expected) - set(rnd.requests)))) if holds]
         if waits:
             if self.ahead_waits != (rnd.join_id, waits[0]):
                 self.ahead_waits = (rnd.join_id, waits[0])

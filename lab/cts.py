@@ -452,6 +452,7 @@ class Campaign:
                     group = [victim] + ([n for n in survivors if n != victim][:1] if len(lab.nodes) >= 5 else [])
                     lab.partition([",".join(group)])
                     result.notes.append(f"partition {group} | rest")
+                    result.lost_with = [n for n in group if n != victim]
                     survivors = [n for n in survivors if n not in group]
             if kind == "hang":
                 time.sleep(fault.amount * o.deadtime_ms / 1000)
@@ -699,7 +700,9 @@ class Campaign:
 
     def bound(self, fault: Fault, result: FaultResult, t0: float, cuts: list[dict]) -> None:
         """For a node loss that moved the group: the service is back (from the fault) within
-        deadtime + fencing + starts + 100 ms."""
+        deadtime + fencing + starts + 100 ms. The fencing is every fencing the group's start
+        waits for: the victim's, and in a partition of five nodes that of the node cut off with
+        it (`lost_with`), each with its device's delay (the lab's switch: plan.fence_params)."""
         if fault.kind not in ctsplan.NODE_LOSS or result.victim != result.holder_before \
                 or not result.holder_after or result.holder_after == result.victim or result.recovered_ms is None:
             return
@@ -715,6 +718,19 @@ class Campaign:
             device_ms = off[0]["done_ms"] - off[0]["began_ms"]
         delay_ms = self.fence_delay_ms(result.victim)
         fence_ms = delay_ms + device_ms
+        for other in result.lost_with:
+            # The group is ordered after the clone `base`, which runs on every node: its start
+            # waits for the clone's instances on the lost nodes to stop, which happens with their
+            # fencing, and fencings run one after the other (concurrent-fencing is false, as in
+            # Pacemaker 2.1.5). A fencing a heal cut short counts for its device's delay alone.
+            other_off = [r for r in cuts if r["node"] == other]
+            other_record = self.fence_record(result.holder_after, other, t0)
+            if other_record is not None:
+                fence_ms += self.fence_delay_ms(other) + float(other_record["device_ms"])
+            elif other_off:
+                fence_ms += self.fence_delay_ms(other) + other_off[0]["done_ms"] - other_off[0]["began_ms"]
+            else:
+                fence_ms += self.fence_delay_ms(other)
         runs = self.start_runs(result.holder_after, t0)
         starts = {rsc: run[1] for rsc, run in runs.items()}
         if set(starts) != set(self.ids.values()):

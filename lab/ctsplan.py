@@ -126,6 +126,9 @@ class FaultResult:
     recovered_ms: Optional[float] = None  # the service answered again for good (None: it never stopped)
     settled_ms: Optional[float] = None  # every audit could run: one DC, idle, answering
     fenced: list[str] = field(default_factory=list)
+    # a partition of five nodes or more: the other nodes cut off with the victim (the survivors
+    # fence them too, one after the other, before the group starts: see Campaign.bound)
+    lost_with: list[str] = field(default_factory=list)
     # for a failover after a node loss: what the outage may take (deadtime + fencing + the
     # group's own starts + 100 ms) and the parts it was computed from
     bound_ms: Optional[float] = None

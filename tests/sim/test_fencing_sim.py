@@ -236,6 +236,46 @@ def test_a_healed_partition_does_not_fence_the_same_node_twice(seed):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_dc_from_the_other_side_of_a_partition_waits_for_its_members_before_fencing_ahead(seed):
+    """As above, but node1 falls silent for node2's messaging while the members from the
+    majority have not answered node2's join yet (found by the fault campaign: 5 nodes, seed 8102,
+    a 2 | 3 partition that healed while the majority's fencing of node2 waited for its device's
+    delay). node2's replica still shows node1 in the membership and nothing outside its view is
+    heard any more, so a new DC fencing ahead of its join would shoot node1 a second time: the
+    members that knew of the fencing had not said so yet. A new DC waits for the answers of the
+    members that come from another partition before it fences ahead."""
+    cluster, checker = fenced_cluster(["node1", "node2", "node3", "node4", "node5"], seed=seed)
+    devices = simfence.devices(cluster)
+    devices.boot_ms = (60_000, 60_000)  # node1 stays off
+    minority, majority = ["node1", "node2"], ["node3", "node4", "node5"]
+    for x in minority:
+        for y in majority:
+            cluster.network.cut(x, y, True)
+            cluster.network.cut(y, x, True)
+    start = cluster.now_ms
+    run_until_true(cluster, lambda: "node1" in shots_since(cluster, start), 6000, "node1 fenced", step_ms=1)
+    devices.hang_next = 1  # the majority's fencing of node2 (next) hangs: node2 comes back meanwhile
+    for y in majority:
+        cluster.network.cut("node2", y, False)
+        cluster.network.cut(y, "node2", False)
+    node2 = crmd_of(cluster, "node2")
+    run_until_true(cluster, lambda: node2.is_dc and node2.round is not None and node2.round.full
+                   and set(majority) <= set(node2.view.members), 3000, "node2 the DC of the merged view", step_ms=1)
+    devices.hang_next = 0  # (a fencing that starts from now on is carried out)
+    for y in majority:  # their answers to node2's join are held back (a slow link) ...
+        cluster.network.cut(y, "node2", True)
+    run_until_true(cluster, lambda: "node1" not in node2.alive, 2 * TIMING.deadtime_ms, "node1 silent for node2",
+                   step_ms=1)
+    cluster.run_until(cluster.now_ms + 50)  # ... while nothing else holds node2's fencing ahead back
+    for y in majority:
+        cluster.network.cut(y, "node2", False)
+    run_until_true(cluster, lambda: settled(cluster), 15_000, "settled")
+    cluster.run_until(cluster.now_ms + 2000)
+    assert shots_since(cluster, start) == ["node1"], shots_since(cluster, start)
+    assert set(agents.where(cluster)["svc"]) <= {"node2", "node3", "node4", "node5"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("nodes", [2, 3])
 def test_a_dc_fenced_while_still_a_member_is_not_fenced_again_by_its_successor(seed, nodes):
     """An operator fences the DC through another node's device (the same holds for a DC fencing
