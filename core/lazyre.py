@@ -16,8 +16,12 @@ hiding a dependency of our own: `re` is a leaf of the standard library.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing (start-up, as above)
+if TYPE_CHECKING:
+    from typing import Any
 
-def __getattr__(name: str) -> object:
+
+def __getattr__(name: str) -> Any:  # any of re's names: a checker sees them as re declares them
     import re  # the point of this module: loaded on first use
 
     value = getattr(re, name)  # AttributeError for a name re does not have

@@ -116,7 +116,7 @@ def find_first_action(actions: list[Action], uuid: Optional[str], task: Optional
                     if action.node is node:
                         return action
                 return None
-            actions = found  # type: ignore[assignment]
+            actions = found
         elif task is not None:
             found = actions.by_task.get(task)
             if not found:
@@ -543,8 +543,8 @@ def order_migration_equivalents(ws: WorkingSet, order: Ordering) -> None:
     then_task = _task(order.then_action, order.then_task)
 
     def order_keys(first_key: str, then_key: str, flags: int) -> None:
-        new_ordering(ws, first, op_key(first.id, first_key, 0), None,  # type: ignore[union-attr]
-                         then, op_key(then.id, then_key, 0), None, flags)  # type: ignore[union-attr]
+        new_ordering(ws, first, op_key(first.id, first_key, 0), None,
+                         then, op_key(then.id, then_key, 0), None, flags)
 
     if first_task == "start" and then_task == "start":
         flags = m.O_OPTIONAL

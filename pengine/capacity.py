@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from core.cib.scores import INFINITY, leading_int
 from pengine.glibhash import iteration_order
-from pengine.model import CLONE, GROUP, Node, Resource, WorkingSet
+from pengine.model import CLONE, GROUP, Colocation, Node, Resource, WorkingSet
 from pengine.unpack import resource_location
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Callable, Optional
+    from typing import Any, Callable, Optional
 
-    Affects = Callable[[Resource, Resource, object, bool], int]
+    Affects = Callable[[Resource, Resource, Colocation, bool], int]
 
 _INT_MIN = -(2 ** 31)
 _INT_MAX = 2 ** 31 - 1
@@ -217,7 +217,7 @@ def table_values(nodes: list[tuple[Node, int]]) -> list[tuple[Node, int]]:
     return [by_id[ident] for ident in reversed(iteration_order(list(by_id)))]
 
 
-def glib_list_sort(items: list, cmp: Callable[[object, object], int]) -> list:
+def glib_list_sort(items: list, cmp: Callable[[Any, Any], int]) -> list:
     """g_list_sort (GLib 2.74 g_list_sort_real): a top-down merge sort, the first half
     n // 2 long, merging from the first half while cmp <= 0. With a transitive comparison
     any stable sort gives the same list; with balanced placement's pairwise capacity count

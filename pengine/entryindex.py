@@ -11,7 +11,7 @@ from core.cib.xmltree import XNode
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Optional, Sequence
 
 NOT_AN_ENTRY = object()  # in an EntryIndex plan: a child that is not an lrm_resource
 
@@ -49,7 +49,7 @@ class EntryIndex:
     __slots__ = ("children", "length", "plan", "loose", "first", "rules", "odd", "unfencing",
                  "fast_ids", "others")
 
-    def __init__(self, children: list[XNode], unfencing: Optional[bool] = None) -> None:
+    def __init__(self, children: Sequence[XNode], unfencing: Optional[bool] = None) -> None:
         self.children = children
         self.length = len(children)
         self.plan: list[object] = []
@@ -75,7 +75,7 @@ class EntryIndex:
         # else None
         self.fast_ids: Optional[tuple[str, ...]] = None
         self.others: tuple[int, ...] = ()
-        fast_ids = [facts[0] for facts in plan if facts.__class__ is tuple]  # type: ignore[index]
+        fast_ids = [facts[0] for facts in plan if facts.__class__ is tuple]
         others = tuple(pos for pos, facts in zip(_positions(len(plan)), plan) if facts is None)
         unique = set(fast_ids)
         if len(unique) == len(fast_ids) and \
@@ -101,7 +101,7 @@ class UnfencingScan:
 
     __slots__ = ("children", "length", "unfencing")
 
-    def __init__(self, children: list[XNode], unfencing: bool) -> None:
+    def __init__(self, children: Sequence[XNode], unfencing: bool) -> None:
         self.children = children
         self.length = len(children)
         self.unfencing = unfencing

@@ -256,7 +256,9 @@ class InputCache:
             if index is None or root.children[index].children:
                 return self._whole(text, path)
             try:
-                root.children[index] = self._configuration(text, cfg, path)
+                configuration = self._configuration(text, cfg, path)
+                root.children = [configuration if i == index else child
+                                 for i, child in enumerate(root.children)]
             except ConfigError:
                 return self._whole(text, path)
         release(open_end)

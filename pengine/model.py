@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from core import datetimes as _dt
 
+from core.cib.rules import NO_INDEX, IdIndex
 from core.cib.scores import INFINITY, parse_score
 from core.cib.xmltree import XNode
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
     from typing import Optional
+
+    from pengine.graph import Graph
 
 # Roles ------------------------------------------------------------------------------------------
 ROLE_UNKNOWN, ROLE_STOPPED, ROLE_STARTED, ROLE_UNPROMOTED, ROLE_PROMOTED = range(5)
@@ -176,9 +179,9 @@ class ActionList(list):
 
     def __init__(self) -> None:
         super().__init__()
-        self.by_key: dict[str, list] = {}
-        self.by_task: dict[str, list] = {}
-        self.by_key_node: dict[tuple, list] = {}
+        self.by_key: dict[str, list[Action]] = {}
+        self.by_task: dict[str, list[Action]] = {}
+        self.by_key_node: dict[tuple[str, Optional[Node]], list[Action]] = {}
 
     def add(self, action: "Action") -> None:
         self.append(action)
@@ -542,9 +545,9 @@ class WorkingSet:
         self.params_cache: dict = {}
         self.op_defaults: Optional[XNode] = None
         self.rsc_defaults: Optional[XNode] = None
-        self.ids = None  # IdIndex
+        self.ids: IdIndex = NO_INDEX  # the configuration's, once unpack_config has built it
         self.transition_id = 0
-        self.graph = None
+        self.graph: Optional[Graph] = None  # engine.schedule's result
         self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resources (migrations)
 
 

@@ -71,9 +71,9 @@ class OpEntries:
 
 def _op_index(ops: XNode) -> OpEntries:
     index = ops.rec
-    if index.__class__ is not OpEntries or not index.valid_for(ops):  # type: ignore[union-attr]
+    if index.__class__ is not OpEntries or not index.valid_for(ops):
         index = ops.rec = OpEntries(ops)
-    return index  # type: ignore[return-value]
+    return index
 
 
 def recurring_plans(ops: XNode) -> dict[str, tuple[Optional[str], Optional[tuple]]]:
@@ -159,7 +159,7 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
         kept = _op_index(ops).configs
         stamp = (rsc.id, rsc.clone_name, key, task, interval_ms, rsc.needs_fencing,
                  rsc.needs_quorum, ws.stonith_enabled, ws.config.get("default-action-timeout"))
-        cfg = kept.get(stamp)  # type: ignore[assignment]
+        cfg = kept.get(stamp)
         if cfg is None:
             cfg, pure = _new_op_config(ws, rsc, key, task, interval_ms)
             if pure:

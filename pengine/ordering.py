@@ -29,7 +29,7 @@ from pengine.probes import order_probes
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional, Sequence
+    from typing import Any, Callable, Optional, Sequence
 
 UPDATED_FIRST = 0x1
 UPDATED_THEN = 0x2
@@ -44,6 +44,8 @@ def _find_actions_by_task(rsc: Resource, key: str) -> Sequence[Action]:
     case, the action index's own list (no copy; 66,000 orderings a transition at 32/10000 ask
     twice each), which its callers (_order_first, _order_then) only iterate, creating no
     action while they do."""
+    find: Callable[[list[Action], str, Optional[Node]], Sequence[Action]]
+    found: Sequence[Action]
     if rsc.ws.odd_case_actions:
         find = act.find_actions_casei
         found = find(rsc.actions, key, None)
@@ -85,6 +87,7 @@ def _rsc_state(rsc: Resource) -> int:
 def _order_then(ws: WorkingSet, first_action: Optional[Action], rsc: Resource,
                 order: Ordering) -> None:
     flags = order.flags
+    then_actions: Sequence[Action]
     if order.then_action is not None:
         then_actions = (order.then_action,)
     elif ws.odd_case_actions:
@@ -109,6 +112,7 @@ def _order_then(ws: WorkingSet, first_action: Optional[Action], rsc: Resource,
 def _order_first(ws: WorkingSet, first_rsc: Resource, order: Ordering) -> None:
     first_action = order.first_action
     then_rsc = order.then_rsc
+    first_actions: Sequence[Action]
     if first_action is not None:
         first_actions = [first_action]
     elif ws.odd_case_actions:
@@ -499,7 +503,8 @@ def _update_for_ordering_flags(ws: WorkingSet, first: Action, then: Action, firs
     then_rsc = then.rsc
     # rsc->cmds->update_ordered_actions of `then`'s resource, called directly (not through
     # update(): one frame less for each of ~700 calls a transition at 3/100)
-    then_update = None if then_rsc is None else then_rsc.methods.update_ordered_actions
+    # (None without a resource: each call below is for a `then` that has one)
+    then_update: Any = None if then_rsc is None else then_rsc.methods.update_ordered_actions
     otype = order[1]
     if otype & O_IMPLIES_THEN_ON_NODE:
         otype = (otype & ~O_IMPLIES_THEN_ON_NODE) | O_IMPLIES_THEN

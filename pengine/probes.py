@@ -173,7 +173,7 @@ def _restart_actions_after(rsc: Resource, first_after: Action) -> list[Action]:
     afterwards changes nothing it saw)."""
     found: list[Action] = []
     visited: set[int] = set()
-    stack = [first_after]
+    stack: list[Action] = [first_after]
     while stack:
         after = stack.pop()
         if id(after) in visited:

@@ -708,9 +708,9 @@ def handle_config_changes(ws: WorkingSet) -> None:
     rules = _agent_rules(ws, quiet)
     busy = _busy_keys(matching)
     states: dict[str, XNode] = {}
-    for state in status.children:
-        if state.tag == "node_state" and state.get("uname") is not None:
-            states.setdefault(state.get("uname") or "", state)
+    for node_state in status.children:
+        if node_state.tag == "node_state" and node_state.get("uname") is not None:
+            states.setdefault(node_state.get("uname") or "", node_state)
     for node in ws.nodes:
         if not (node.maintenance or node.available()):
             continue
@@ -759,7 +759,7 @@ def _agent_rules(ws: WorkingSet, quiet: dict[str, object]) -> AgentRules:
              frozenset((key, agent) for key, agent in quiet.items() if agent.__class__ is tuple))
     last = ws.carry.get("agent_rules")
     if last is not None and last == rules:
-        return last  # type: ignore[return-value]
+        return last
     ws.carry["agent_rules"] = rules
     return rules
 

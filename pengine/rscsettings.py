@@ -88,9 +88,9 @@ def kept(xml: XNode, defaults: Optional[XNode], stamp: Stamp
          ) -> Optional[tuple[dict[str, str], tuple]]:
     """The result kept for this element under this stamp, if any."""
     record = xml.rec
-    if record.__class__ is not KeptSettings or not record.valid_for(xml, defaults):  # type: ignore[union-attr]
+    if record.__class__ is not KeptSettings or not record.valid_for(xml, defaults):
         return None
-    return record.by_stamp.get(stamp)  # type: ignore[union-attr]
+    return record.by_stamp.get(stamp)
 
 
 def keep(xml: XNode, defaults: Optional[XNode], stamp: Stamp, meta: dict[str, str],
@@ -99,22 +99,22 @@ def keep(xml: XNode, defaults: Optional[XNode], stamp: Stamp, meta: dict[str, st
     changed later by the scheduler). An element whose `rec` holds another reader's record is
     left alone."""
     record = xml.rec
-    if record.__class__ is not KeptSettings or not record.valid_for(xml, defaults):  # type: ignore[union-attr]
+    if record.__class__ is not KeptSettings or not record.valid_for(xml, defaults):
         if record is not None and record.__class__ is not KeptSettings:
             return
         record = xml.rec = KeptSettings(xml, defaults)
-    if len(record.by_stamp) >= _MAX_STAMPS:  # type: ignore[union-attr]
-        record.by_stamp.clear()  # type: ignore[union-attr]
-    record.by_stamp[stamp] = (dict(meta), values)  # type: ignore[union-attr]
+    if len(record.by_stamp) >= _MAX_STAMPS:
+        record.by_stamp.clear()
+    record.by_stamp[stamp] = (dict(meta), values)
 
 
 def kept_params(xml: XNode) -> Optional[dict[str, str]]:
     """The instance attributes kept for this element (see keep_params), if any."""
     record = xml.rec
     if record.__class__ is not KeptSettings or record.children is not xml.children or \
-            record.length != len(xml.children):  # type: ignore[union-attr]
+            record.length != len(xml.children):
         return None
-    return record.params  # type: ignore[union-attr]
+    return record.params
 
 
 def keep_params(xml: XNode, params: dict[str, str]) -> None:
@@ -123,11 +123,11 @@ def keep_params(xml: XNode, params: dict[str, str]) -> None:
     (as digest.rsc_params' per-run cache already has them do) and never change it."""
     record = xml.rec
     if record.__class__ is not KeptSettings or record.children is not xml.children or \
-            record.length != len(xml.children):  # type: ignore[union-attr]
+            record.length != len(xml.children):
         if record is not None and record.__class__ is not KeptSettings:
             return
         record = xml.rec = KeptSettings(xml, None)
-    record.params = params  # type: ignore[union-attr]
+    record.params = params
 
 
 def sets_are_static(parent: Optional[XNode], set_tag: str) -> bool:

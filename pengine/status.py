@@ -33,7 +33,7 @@ from pengine.entryindex import NOT_AN_ENTRY, EntryIndex, new_index
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Literal, Optional, Sequence
 
 # rc-code values as the history XML spells them (compared as text in the hot unpacking loops)
 _NOT_RUNNING_TEXT = str(OCF_NOT_RUNNING)
@@ -220,7 +220,7 @@ def _unpack_reused(ws: WorkingSet, node: Node, index: EntryIndex) -> None:
     ids = index.fast_ids
     if ids is not None:
         targets = ws.probe_targets
-        slots = list(map(targets.get, ids))
+        slots: list[Any] = list(map(targets.get, ids))  # a slot: see _probe_slot
         rest = index.others
         if not all(slots):  # (a slot is a list of at least its resource)
             by_id, cache = ws.rsc_by_id, ws.fast_probe
@@ -237,7 +237,7 @@ def _unpack_reused(ws: WorkingSet, node: Node, index: EntryIndex) -> None:
     _unpack_entries(ws, node, index.children, index.plan, True)
 
 
-def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
+def _unpack_entries(ws: WorkingSet, node: Node, children: Sequence[XNode],
                     plan: Optional[list[object]], fast: bool,
                     positions: Optional[tuple[int, ...]] = None) -> None:
     """Each lrm_resource entry in order (or those at `positions`): "probed here, not running"
@@ -291,7 +291,7 @@ def _unpack_entries(ws: WorkingSet, node: Node, children: list[XNode],
 
 
 def _probe_slot(ws: WorkingSet, ident: str, by_id: dict[str, Resource],
-                cache: dict[int, object]) -> object:
+                cache: dict[int, object]) -> list[Any] | Literal[False]:
     """The slot of a resource id in `ws.probe_targets`, made at its first probe-only entry:
     False when its probe-only entries are read in full (no primitive of that id, or not one
     whose entries may take the fast path, or one with a stop action already), else a list
@@ -300,7 +300,7 @@ def _probe_slot(ws: WorkingSet, ident: str, by_id: dict[str, Resource],
     stop action exists it stays, and only the resource's own entries read in full make one:
     _unpack_in_full then makes the slot False.)"""
     found = by_id.get(ident)
-    slot: object = False
+    slot: list[Any] | Literal[False] = False
     if found is not None and _fast_agent(found, cache) is not False \
             and not found.actions.by_task.get("stop"):
         slot = [found]
@@ -762,7 +762,7 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
     return rc, status
 
 
-def _check_recoverable(ws: WorkingSet, rsc: Resource, node: Node, task: str) -> None:
+def _check_recoverable(ws: WorkingSet, rsc: Resource, node: Node, task: Optional[str]) -> None:
     """check_recoverable: a stop that failed hard where the node cannot be fenced (fencing
     disabled, no device, or no quorum for a node outside our membership) leaves nothing to
     try: the resource is blocked (unmanaged), so no further action is planned for it."""
@@ -1067,15 +1067,11 @@ def _newer_state_after_migrate(ws: WorkingSet, rsc_id: str, node_name: Optional[
     source, target = xml_op.get("migrate_source"), xml_op.get("migrate_target")
     same_node = False
     if node_name == target:
-        if migrate_from is not None:
+        if migrate_from is not None:  # (else xml_op is migrate_to already)
             xml_op, same_node = migrate_from, True
-        else:
-            xml_op = migrate_to  # type: ignore[assignment]
     elif node_name == source:
-        if migrate_to is not None:
+        if migrate_to is not None:  # (else xml_op is migrate_from already)
             xml_op, same_node = migrate_to, True
-        else:
-            xml_op = migrate_from  # type: ignore[assignment]
     if _non_monitor_after(ws, rsc_id, node_name, xml_op, same_node):
         return True
     monitor = _find_lrm_op(ws, rsc_id, "monitor", node_name, None, OCF_NOT_RUNNING)

@@ -764,20 +764,20 @@ def unpack_location(ws: WorkingSet, xml: XNode) -> None:
             rset = ws.ids.resolve(rset)
             role = rset.get("role")
             for ref in rset.findall("resource_ref"):
-                rsc = find_rsc(ws, ref.get("id"))
-                if rsc is None:
+                member = find_rsc(ws, ref.get("id"))
+                if member is None:
                     ws.warnings.append(f"{ident}: no resource found for {ref.get('id')}")
                     return
-                _unpack_simple_location(ws, xml, ident, rsc, role_override=role,
+                _unpack_simple_location(ws, xml, ident, member, role_override=role,
                                         score_override=rset.get("score"))
         return
-    rsc = find_rsc(ws, xml.get("rsc"))
-    if rsc is None:
+    named = find_rsc(ws, xml.get("rsc"))
+    if named is None:
         if xml.get("rsc") is not None and xml.get("rsc") not in ws.rsc_by_id:
             ws.warnings.append(f"ignoring constraint '{ident}' because resource "
                                f"'{xml.get('rsc')}' does not exist")
         return
-    _unpack_simple_location(ws, xml, ident, rsc)
+    _unpack_simple_location(ws, xml, ident, named)
 
 
 def _unpack_simple_location(ws: WorkingSet, xml: XNode, ident: str, rsc: Resource,

@@ -77,7 +77,8 @@ class IdIndex:
         return self.by_id.get(ref, node)
 
 
-_NO_INDEX = IdIndex(None)
+# resolves nothing: the index of a working set before its configuration is unpacked
+NO_INDEX = _NO_INDEX = IdIndex(None)
 
 
 def _scan_ll(text: Optional[str]) -> Optional[int]:

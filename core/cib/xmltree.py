@@ -29,7 +29,7 @@ from core.errors import ConfigError
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Callable, Iterable, Iterator, Optional
+    from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 # names tuple -> {name: index}; shared by all nodes with the same attribute names
 _INDEX: dict[tuple[str, ...], dict[str, int]] = {(): {}}
@@ -74,10 +74,13 @@ class XNode:
         else:
             self.idx = _INDEX[_EMPTY]
             self.vals = ()
-        self.children: list[XNode] = children if children is not None else []  # or _LEAF
+        # a list, or the shared empty tuple _LEAF for an element parsed without children
+        self.children: Sequence[XNode] = children if children is not None else []
         self.text: Optional[str] = None
         self.line = line
-        self.rec = None  # parsed form cached by readers (e.g. core.cib.status.OpRec)
+        # parsed form cached by readers (e.g. core.cib.status.OpRec, pengine.entryindex's
+        # indexes): each reader checks the class of what it finds
+        self.rec: Any = None
 
     # attributes -------------------------------------------------------------------------------
     @property
