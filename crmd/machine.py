@@ -340,6 +340,9 @@ class CrmdMachine:
         self.ahead_waits: Optional[tuple[int, str]] = None  # (round, why) last logged
         self.fencing_ahead: set[str] = set()
         self.fenced_in_view: set[str] = set()
+        # DC: (member, resource) cleaned up there -> the member's crmd incarnation then, until the
+        # member says it forgot it or another incarnation of its crmd speaks (_send_forget)
+        self.forgetting: dict[tuple[str, str], int] = {}
         # fenced while still a member of our view (the fencing outran ccm's verdict: an operator's
         # fencing, a DC fencing itself through a peer's device): target -> (its ccm incarnation
         # then, our view quorate then). When a view drops that same life it was fenced in that
@@ -1019,6 +1022,10 @@ class CrmdMachine:
         elif kind is crm.LrmForget:
             if sender == self.dc:
                 self._forget(now_ms, msg.rsc, out)
+                out.append(self._send(sender, crm.LrmForgotten(self.me, msg.rsc)))
+        elif kind is crm.LrmForgotten:
+            if self.is_dc:
+                self.forgetting.pop((msg.node, msg.rsc), None)
         elif kind is crm.ActionDone:
             if self.is_dc:
                 self._te_event_done(msg, out)
@@ -1166,6 +1173,7 @@ class CrmdMachine:
             return
         known = self.peers.get(msg.node)
         self.peers[msg.node] = msg.incarnation
+        self._member_life(msg.node, msg.incarnation)
         if not msg.reply and known != msg.incarnation and self.view is not None and self.messaging.up:
             out.append(self._send(msg.node, crm.Hello(self.me, self.incarnation, self.view.instance, True,
                                                       self._joined_to(), self.join_id, self.join_dc)))
@@ -1416,6 +1424,7 @@ class CrmdMachine:
             # while we still collect, replaces it
             self.count("early_join_requests")
             self.peers[sender] = msg.incarnation
+            self._member_life(sender, msg.incarnation)
             rnd.requests[sender] = msg
             self._round_progress(now_ms, out)
             return
@@ -1423,6 +1432,7 @@ class CrmdMachine:
             self.count("stale_join_requests")
             return
         self.peers[sender] = msg.incarnation
+        self._member_life(sender, msg.incarnation)
         rnd.expected.add(sender)
         rnd.requests[sender] = msg
         self._round_progress(now_ms, out)
@@ -1557,6 +1567,7 @@ class CrmdMachine:
             except ConfigError:
                 lrm_elem = XNode("lrm", {"id": nid})
             lrm_elem.set("id", nid)
+            self._drop_forgotten(node, lrm_elem)
             edits.append(("put", rq.state_path(nid) + (("lrm", nid),), to_xml(lrm_elem, indent=None)))
             histories.append((node, lrm_elem))
             edits.append(("set", rq.state_path(nid), {"uname": node, "in_ccm": "true", "crmd": "online",
@@ -1633,6 +1644,7 @@ class CrmdMachine:
         for node in lost:
             self.joined_nodes.pop(node, None)
             self.held_actions.pop(node, None)
+            self.forgetting = {k: inc for k, inc in self.forgetting.items() if k[0] != node}
             self.inflight.pop(node, None)
             if self.te_running is not None:
                 out.append(Send("tengine", TeNodeLost(node)))
@@ -1657,6 +1669,7 @@ class CrmdMachine:
         self.role = "none"
         self.round = None
         self.joined_nodes = {}
+        self.forgetting = {}
         self.fsa = "idle"
         self.pe_request = None
         self.te_running = None
@@ -1923,7 +1936,7 @@ class CrmdMachine:
                     if name == self.me:
                         self._forget(now_ms, rid, out)
                     elif name in self.joined_nodes and self.view is not None:
-                        out.append(self._send(name, crm.LrmForget(self.view.instance, rid)))
+                        out.append(self._send_forget(name, rid))
             for attr in rq.transient_attrs(self.cib, nid):
                 if attr.startswith(("fail-count-", "last-failure-")):
                     target = attr.split("-", 2)[2] if attr.startswith("fail-count-") else attr.split("-", 2)[2]
@@ -1932,6 +1945,31 @@ class CrmdMachine:
         self._dc_edits(now_ms, edits, out)
         self._want_pe(f"cleanup of {rsc or 'every resource'}", out)
 
+    def _send_forget(self, node: str, rsc_id: str) -> object:
+        """LrmForget to a member; until it answers, its results for the resource are older than
+        the cleanup (they crossed it on the way) and are not recorded: a recurring monitor's first
+        result alone would read as "running there" to the policy engine, which then never probes
+        again, while the member has forgotten the resource (found by the fault campaign: the
+        cleanup after a failed stop, while the recovery's monitor was starting)."""
+        assert self.view is not None
+        self.forgetting[(node, rsc_id)] = self.joined_nodes.get(node, 0)
+        return self._send(node, crm.LrmForget(self.view.instance, rsc_id))
+
+    def _member_life(self, node: str, incarnation: int) -> None:
+        """Another incarnation of a member's crmd speaks: it never got our LrmForget (or its
+        predecessor did and is gone); what it says of its resources comes from its lrmd now."""
+        if any(n == node and inc != incarnation for (n, _r), inc in self.forgetting.items()):
+            self.forgetting = {k: inc for k, inc in self.forgetting.items() if k[0] != node or inc == incarnation}
+
+    def _drop_forgotten(self, node: str, lrm_elem: XNode) -> None:
+        """A whole history of `node` sent before it forgot resources cleaned up since: without
+        their entries."""
+        gone = {r for n, r in self.forgetting if n == node}
+        resources = lrm_elem.find("lrm_resources")
+        for entry in list(resources.findall("lrm_resource")) if gone and resources is not None else []:
+            if entry.get("id") in gone:
+                resources.remove(entry)
+
     def _dc_lrm_update(self, now_ms: int, node: str, args: dict[str, Any], out: list[object]) -> None:
         if node != self.me and node not in self.joined_nodes:
             self.count("lrm_updates_from_unjoined")
@@ -1939,6 +1977,12 @@ class CrmdMachine:
         ids = rq.node_ids(self.cib)
         nid = ids.get(node, node)
         rsc_id = str(args.get("rsc"))
+        if (node, rsc_id) in self.forgetting:
+            self.count("results_older_than_cleanup")
+            result = args.get("result")
+            if isinstance(result, dict):
+                self._graph_event(now_ms, node, result, out)  # (its engine still waits for it)
+            return
         base = rq.lrm_path(nid) + (("lrm_resource", rsc_id),)
         rsc_attrs = {"id": rsc_id, "type": str(args.get("type")), "class": str(args.get("class"))}
         if args.get("provider"):
@@ -1967,6 +2011,7 @@ class CrmdMachine:
         except ConfigError:
             return
         elem.set("id", nid)
+        self._drop_forgotten(node, elem)
         self._dc_edits(now_ms, [("put", rq.state_path(nid) + (("lrm", nid),), to_xml(elem, indent=None))], out)
         self._confirm_from_history(node, elem, out)
         self._want_pe(f"the resource history of {node} was sent again", out)
@@ -2437,7 +2482,7 @@ class CrmdMachine:
             if node == self.me:
                 self._forget(now_ms, action.rsc_id, out)
             elif node in self.joined_nodes and self.view is not None:
-                out.append(self._send(node, crm.LrmForget(self.view.instance, action.rsc_id)))
+                out.append(self._send_forget(node, action.rsc_id))
         elif action.operation == "do_shutdown":
             leaving_dc = node == self.me
             self._dc_edits(now_ms, [("set", rq.state_path(nid), {"expected": "down"})], out, ack=leaving_dc)

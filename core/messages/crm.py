@@ -36,6 +36,8 @@ Between crmds (all carry the ccm view instance they belong to):
   LrmRecall    the DC's graph was aborted: drop these chained actions if they have not begun
   ChainRecalled  a member's answer: the chained actions it dropped (they did not run)
   LrmForget    forget a resource (cleanup): unregister it from the lrmd
+  LrmForgotten a member's answer: it forgot the resource (its results sent before this one are
+               older than the cleanup)
   ActionDone   an action without a CIB record (cancel, forget) finished
   ShutdownOk   the DC has moved everything off the node: its crmd may stop
   DcState      the DC's state changed (idle after a transition, ...): for logs and tools
@@ -253,6 +255,16 @@ class ChainRecalled:
 @message("crmd.lrm_forget")
 class LrmForget:
     view: int
+    rsc: str
+
+
+@message("crmd.lrm_forgotten")
+class LrmForgotten:
+    """member -> DC: it has forgotten `rsc` (the answer to LrmForget). Messages between two
+    nodes arrive in order, so every result it sent for `rsc` before this one ran before the
+    cleanup: the DC records none of those, from its cleanup until this arrives."""
+
+    node: str
     rsc: str
 
 

@@ -360,6 +360,38 @@ def test_a_result_that_ends_after_its_resource_was_cleaned_up_brings_no_history_
                    and isinstance(wire.decode(e.msg.payload), crm.CibRequest) for e in out), "no history sent"
 
 
+def test_a_result_that_crossed_the_dcs_cleanup_brings_no_history_back():
+    """The same at the DC: the member sent a result of the resource (the recovery's first monitor)
+    before the DC's LrmForget reached it, and the DC had deleted the history meanwhile (found by
+    the fault campaign: a cleanup after a failed stop; the DC's CIB showed the resource running on
+    the member, which had forgotten it, and nothing ever probed it again). Messages between two
+    nodes arrive in order: until the member says it forgot the resource, its results for it are
+    older than the cleanup and are not recorded; afterwards they are."""
+    cluster, crmd = settled_member()
+    member = crmd.me
+    dc = crmd_of(cluster, crmd.dc)
+
+    def entry(rsc: str):
+        lrm_res = dc.cib.root.find("status")
+        found = [r for r in lrm_res.iter("lrm_resource") if r.get("id") == rsc] if lrm_res is not None else []
+        return [r for r in found if any(op.get("on_node") == member for op in r.iter("lrm_rsc_op"))]
+
+    rsc = next(r for r in ("db", "ip", "web", "fs") if entry(r))
+    before = entry(rsc)[0]
+    crossed = {"rsc": rsc, "class": before.get("class"), "type": before.get("type"),
+               "provider": before.get("provider") or "", "removed": [], "result": None, "live": True,
+               "entries": [dict(zip(op.keys, op.vals)) for op in before.iter("lrm_rsc_op")]}
+    out: list = []
+    dc._dc_cleanup(cluster.now_ms, rsc, member, out)
+    assert not entry(rsc)
+    dc._dc_lrm_update(cluster.now_ms, member, dict(crossed), out)
+    assert not entry(rsc), "a result older than the cleanup is not recorded"
+    assert dc.counters.get("results_older_than_cleanup") == 1
+    dc._dispatch(cluster.now_ms, member, crm.LrmForgotten(member, rsc), out)
+    dc._dc_lrm_update(cluster.now_ms, member, dict(crossed), out)
+    assert entry(rsc), "after the member's answer, its results are recorded again"
+
+
 def action_done(effects: list) -> list[tuple[int, int, bool]]:
     """The ActionDone messages among a crmd's effects: (transition, action, ok)."""
     found = []
