@@ -138,9 +138,11 @@ class Lab:
 
     def _start_anchor(self) -> None:
         """A process that only waits, started here, in the machine's mount namespace: the nodes'
-        stacks start from its mounts whoever starts them (lab.stack.launcher_argv)."""
-        log = os.path.join(self.spec.root, "anchor.out")
-        self.state.anchor = host.spawn(["sleep", "infinity"], dict(os.environ), log)
+        stacks start from its mounts whoever starts them (lab.stack.launcher_argv). Its pid file
+        lets `sweep` find it without the state file."""
+        self.state.anchor = host.spawn(["sleep", "infinity"], dict(os.environ), anchor_log(self.spec.root))
+        with open(os.path.join(self.spec.root, ANCHOR_PID), "w", encoding="ascii") as handle:
+            handle.write(f"{self.state.anchor[0]}\n")
         self.save()
 
     def _anchor_pid(self) -> Optional[int]:
@@ -464,10 +466,29 @@ class Lab:
         return out
 
 
+ANCHOR_PID = "anchor.pid"
+
+
+def anchor_log(root: str) -> str:
+    return os.path.join(root, "anchor.out")
+
+
+def anchors(root: str) -> list[tuple[int, int]]:
+    """The lab's mount anchor if it runs: the pid its file names, writing to the lab's anchor log
+    (so that a reused pid is never taken for it)."""
+    pid = _pidfile(os.path.join(root, ANCHOR_PID))
+    try:
+        writes_to = os.readlink(f"/proc/{pid}/fd/1") if pid else ""
+    except OSError:
+        return []
+    start = host.start_time(pid) if pid and writes_to.split(" (deleted)")[0] == anchor_log(root) else None
+    return [(pid, start)] if pid and start is not None else []
+
+
 def sweep(name: str, root: Optional[str] = None) -> list[str]:
     """Remove what a lab of this name left behind when its state file is gone or unreadable:
     processes of its node directories (found through their pid files, and checked to be running
-    with that node's run directory), everything inside its namespaces, the namespaces, its links
+    with that node's run directory), its mount anchor, everything inside its namespaces, the namespaces, its links
     and the root. Only names derived from the lab's own name are touched. Returns what it did."""
     root = root or plan.default_root(name)
     done: list[str] = []
@@ -478,6 +499,7 @@ def sweep(name: str, root: Optional[str] = None) -> list[str]:
             pid = _pidfile(os.path.join(rundir, "heartbeat.pid"))
             if pid and rundir in _cmdline(pid):
                 procs += host.tree(pid)
+        procs += anchors(root)
     namespaces = sorted(ns for ns in host.netns_list() if re.fullmatch(rf"{re.escape(name)}-(node\d+|client)", ns))
     for ns in namespaces:
         procs += host.netns_pids(ns)

@@ -12,12 +12,31 @@ from typing import Iterator
 from ccm.cli import ask
 from core.ipc import DaemonUnavailable
 from lab import host, plan
-from lab.lab import Lab, sweep, wait_until
+from lab.lab import Lab, anchor_log, sweep, wait_until
 from lab.plan import LabSpec
 
 
+def lab_anchors(root: str) -> list[tuple[int, int]]:
+    """Every live process writing to the lab's anchor log, found by scanning /proc (its pid file
+    goes with the lab's directory)."""
+    log = anchor_log(root)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            target = os.readlink(f"/proc/{entry}/fd/1")
+        except OSError:
+            continue
+        if target in (log, f"{log} (deleted)"):
+            start = host.start_time(int(entry))
+            if start is not None and host.alive(int(entry), start):
+                found.append((int(entry), start))
+    return found
+
+
 def leftovers(spec: LabSpec) -> list[str]:
-    """The namespaces, links and the lab directory of spec that still exist."""
+    """The namespaces, links, the lab directory and the mount anchor of spec that still exist."""
     spec = plan.validate(spec)
     found = [ns for ns in plan.namespaces(spec) if ns in host.netns_list()] if spec.mode == "netns" else []
     if spec.mode == "netns":
@@ -25,6 +44,8 @@ def leftovers(spec: LabSpec) -> list[str]:
         found += [link for link in links if host.link_exists(link)]
     if os.path.exists(spec.root):
         found.append(spec.root)
+    for pid, _start in lab_anchors(spec.root):
+        found.append(f"the lab's mount anchor [pid {pid}]")
     return found
 
 
