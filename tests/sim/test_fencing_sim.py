@@ -206,6 +206,19 @@ def test_a_lost_node_heard_again_before_its_fencing_was_asked_is_not_fenced_but_
     dc.fencing.pop(victim, None)
 
 
+def split_two_of_five(seed: int):
+    """Five nodes formed, then split node1, node2 | node3, node4, node5; a fenced node stays off.
+    Returns (cluster, the majority, when the split began)."""
+    cluster, _ = fenced_cluster(["node1", "node2", "node3", "node4", "node5"], seed=seed)
+    simfence.devices(cluster).boot_ms = (60_000, 60_000)
+    majority = ["node3", "node4", "node5"]
+    for x in ("node1", "node2"):
+        for y in majority:
+            cluster.network.cut(x, y, True)
+            cluster.network.cut(y, x, True)
+    return cluster, majority, cluster.now_ms
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_healed_partition_does_not_fence_the_same_node_twice(seed):
     """Five nodes split 2 | 3; the majority's DC fences node1, and node2 (the minority's other
@@ -213,14 +226,7 @@ def test_a_healed_partition_does_not_fence_the_same_node_twice(seed):
     the replica of the minority it came from, where node1 is still a member. The members tell it
     at their join that node1 was fenced (they saw it while quorate, and node1 was in none of their
     views since): node1 is recorded as fenced, not shot a second time."""
-    cluster, checker = fenced_cluster(["node1", "node2", "node3", "node4", "node5"], seed=seed)
-    simfence.devices(cluster).boot_ms = (60_000, 60_000)  # node1 stays off
-    minority, majority = ["node1", "node2"], ["node3", "node4", "node5"]
-    for x in minority:
-        for y in majority:
-            cluster.network.cut(x, y, True)
-            cluster.network.cut(y, x, True)
-    start = cluster.now_ms
+    cluster, majority, start = split_two_of_five(seed)
 
     def shots() -> list[tuple[int, str]]:
         return [(t, target) for t, _ex, target, op in simfence.devices(cluster).fenced_log
@@ -244,15 +250,8 @@ def test_a_dc_from_the_other_side_of_a_partition_waits_for_its_members_before_fe
     heard any more, so a new DC fencing ahead of its join would shoot node1 a second time: the
     members that knew of the fencing had not said so yet. A new DC waits for the answers of the
     members that come from another partition before it fences ahead."""
-    cluster, checker = fenced_cluster(["node1", "node2", "node3", "node4", "node5"], seed=seed)
+    cluster, majority, start = split_two_of_five(seed)
     devices = simfence.devices(cluster)
-    devices.boot_ms = (60_000, 60_000)  # node1 stays off
-    minority, majority = ["node1", "node2"], ["node3", "node4", "node5"]
-    for x in minority:
-        for y in majority:
-            cluster.network.cut(x, y, True)
-            cluster.network.cut(y, x, True)
-    start = cluster.now_ms
     run_until_true(cluster, lambda: "node1" in shots_since(cluster, start), 6000, "node1 fenced", step_ms=1)
     devices.hang_next = 1  # the majority's fencing of node2 (next) hangs: node2 comes back meanwhile
     for y in majority:
