@@ -61,6 +61,7 @@ CL_STATUS_TIMEOUT_S = 5.0
 # where each per-node directory is mounted inside the node's mount namespace
 MOUNTS = (("etc", "/etc/ha.d"), ("run", "/run"), ("lib", "/var/lib/heartbeat"), ("log", "/var/log"))
 # what Heartbeat, its API and the resource agents expect under /run (a reboot would create them)
+AUTH_METHODS = ("sha1", "md5", "crc")  # what its authkeys take
 RUN_SUBDIRS = ("heartbeat/ccm", "heartbeat/crm", "heartbeat/dopd", "resource-agents", "lock")
 
 
@@ -85,6 +86,11 @@ def missing(resources: bool = False) -> list[str]:
 
 def new_secret() -> str:
     return secrets.token_hex(20)
+
+
+def authkeys_text(method: str, secret: str) -> str:
+    """An authkeys file with one key, number 1, of `method` (crc takes no secret)."""
+    return f"auth 1\n1 crc\n" if method == "crc" else f"auth 1\n1 {method} {secret}\n"
 
 
 def render_hacf(nodes: Sequence[str], *, keepalive_ms: int, deadtime_ms: int, media: Sequence[str],
@@ -139,14 +145,18 @@ class Heartbeat306Node:
     """One Heartbeat 3.0.6 node: its directory, its daemon and everything the daemon forks."""
 
     def __init__(self, name: str, netns: str, root: str, hacf: str, secret: str, haresources: str = "",
-                 scripts: Optional[Mapping[str, str]] = None) -> None:
+                 scripts: Optional[Mapping[str, str]] = None, auth_method: str = "sha1") -> None:
         """name: the node name (its hostname); netns: an existing network namespace; root: a
         directory of its own (created by prepare, removed by cleanup); scripts: resource.d name ->
-        file to install there (e.g. {"tcpsvc": "bench/svc/tcpsvc"})."""
+        file to install there (e.g. {"tcpsvc": "bench/svc/tcpsvc"}); auth_method: authkeys' method
+        for key 1 (sha1, md5 or crc, which takes no secret)."""
         if not name or not all(c.isalnum() or c in "-_" for c in name):
             raise LabError(f"node name {name!r}: want letters, digits, - or _")
         if not secret or any(c.isspace() for c in secret):
             raise LabError("the authkeys secret must be one word (no blanks)")
+        if auth_method not in AUTH_METHODS:
+            raise LabError(f"auth method {auth_method!r}: Heartbeat 3.0.6 knows {', '.join(AUTH_METHODS)}")
+        self.auth_method = auth_method
         self.name = name
         self.netns = netns
         self.root = os.path.abspath(root)
@@ -188,7 +198,7 @@ class Heartbeat306Node:
                 os.chmod(d, 0o750)
         self._write("ha.cf", self.hacf)
         self._write("haresources", self.haresources)
-        self._write("authkeys", f"auth 1\n1 sha1 {self.secret}\n", mode=0o600)
+        self._write("authkeys", authkeys_text(self.auth_method, self.secret), mode=0o600)
         rsc_dir = os.path.join(self.dir("etc"), "resource.d")
         for name, source in self.scripts.items():
             if not os.path.isfile(source):

@@ -1,5 +1,8 @@
 """A pyheartbeat node and a real Heartbeat 3.0.6 node (Debian package `heartbeat`) hear each
-other as `active`, both ways, over bcast on one bridge; then each sees the other die.
+other as `active`, both ways, over bcast on one bridge; then each sees the other die. And over
+all three UDP media at once (bcast, ucast and mcast, each on its own link) with each of
+Heartbeat's authentication methods (sha1, md5, crc): every link is up both ways, and with one
+link cut each side sees that link dead and the other node still active.
 
 The real daemon runs isolated as in shared/anchors/heartbeat (lab/heartbeat306.py): its own
 network, mount and UTS namespaces, with per-node directories bind-mounted over /etc/ha.d, /run,
@@ -12,12 +15,13 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Callable
 
 import pytest
 
 from lab import heartbeat306
 from lab.heartbeat306 import Heartbeat306Node
-from netns import bridge_with_namespaces, sh, wait_for
+from netns import bridge_with_namespaces, ns_run, sh, wait_for
 
 pytestmark = [pytest.mark.compat, pytest.mark.lab]
 SECRET = "interop-secret"
@@ -41,11 +45,11 @@ def _real_node(root: str, ns: str) -> Heartbeat306Node:
     return Heartbeat306Node("realnode", ns, root, HACF, SECRET)
 
 
-def _py_node(root: str, ns: str, authkeys: str = f"auth 1\n1 sha1 {SECRET}\n") -> subprocess.Popen:
+def _py_node(root: str, ns: str, authkeys: str = f"auth 1\n1 sha1 {SECRET}\n", hacf: str = HACF) -> subprocess.Popen:
     etc = os.path.join(root, "etc")
     os.makedirs(etc, exist_ok=True)
     with open(os.path.join(etc, "ha.cf"), "w") as handle:
-        handle.write(HACF.replace("/var/log/ha-log", f"{root}/ha-log") + "realtime off\n")
+        handle.write(hacf.replace("/var/log/ha-log", f"{root}/ha-log") + "realtime off\n")
     keys = os.path.join(etc, "authkeys")
     with open(keys, "w") as handle:
         handle.write(authkeys)
@@ -56,7 +60,11 @@ def _py_node(root: str, ns: str, authkeys: str = f"auth 1\n1 sha1 {SECRET}\n") -
 
 
 def _py_status(root: str, node: str) -> str:
-    result = sh(sys.executable, "-m", "messaging.cl_status", "--rundir", f"{root}/run", "nodestatus", node, check=False)
+    return _py_cl_status(root, "nodestatus", node)
+
+
+def _py_cl_status(root: str, *args: str) -> str:
+    result = sh(sys.executable, "-m", "messaging.cl_status", "--rundir", f"{root}/run", *args, check=False)
     return result.stdout.strip()
 
 
@@ -94,5 +102,63 @@ def test_pyheartbeat_and_heartbeat306_hear_each_other_as_active(tmp_path, authke
                 py.wait(10)
             # SIGKILL every process of the real node (a graceful stop waits ~10 s for heartbeat's
             # resource transition), then its mounts and directory must be gone
+            leftover = real.cleanup(graceful=False)
+        assert leftover == []
+
+
+# three links, one medium each; the ucast line names the other node's address on eth1
+MEDIA_HACF = HACF.replace("bcast eth0\n", "bcast eth0\nucast eth1 {peer}\nmcast eth2 239.0.0.43 694 1 0\n")
+LINKS = ("eth0", "eth1", "eth2")  # bcast, ucast, mcast
+
+
+def _links(status: Callable[[str], str]) -> list[str]:
+    return [status(link) for link in LINKS]
+
+
+@pytest.mark.parametrize("method", heartbeat306.AUTH_METHODS)
+def test_every_medium_and_auth_method_with_heartbeat306(tmp_path, method):
+    problems = heartbeat306.missing()
+    if problems:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("; ".join(problems))
+    real_root, py_root = str(tmp_path / "real"), str(tmp_path / "py")
+    subnets = ["198.18.21", "198.18.22", "198.18.23"]
+    with bridge_with_namespaces("hbm", subnets, ["real", "py"]):
+        real = Heartbeat306Node("realnode", "hbm-real", real_root, MEDIA_HACF.format(peer="198.18.22.12"), SECRET,
+                                auth_method=method)
+        py = None
+        try:
+            real.start()
+            py = _py_node(py_root, "hbm-py", heartbeat306.authkeys_text(method, SECRET),
+                          MEDIA_HACF.format(peer="198.18.22.11"))
+            assert wait_for(lambda: _py_status(py_root, "realnode") == "active", 20), \
+                f"pyheartbeat sees realnode as {_py_status(py_root, 'realnode')!r}"
+            assert wait_for(lambda: real.status_of("pynode") == "active", 20), \
+                f"heartbeat 3.0.6 sees pynode as {real.status_of('pynode')!r}"
+
+            def real_sees(link: str) -> str:
+                return real.cl_status("hblinkstatus", "pynode", link)
+
+            def py_sees(link: str) -> str:
+                return _py_cl_status(py_root, "hblinkstatus", "realnode", link)
+
+            up = ["up"] * len(LINKS)
+            assert wait_for(lambda: _links(real_sees) == up and _links(py_sees) == up, 10), \
+                f"links: heartbeat 3.0.6 sees {_links(real_sees)}, pyheartbeat {_links(py_sees)}"
+            assert _py_cl_status(py_root, "auth").startswith(f"sending with key 1 ({method})")
+            # one link cut, then back: each medium alone was carrying heartbeats both ways
+            cuts = LINKS if method == "sha1" else LINKS[1:2]
+            for cut in cuts:
+                ns_run("hbm-py", "ip", "link", "set", cut, "down")
+                expected = ["dead" if link == cut else "up" for link in LINKS]
+                assert wait_for(lambda: _links(real_sees) == expected and _links(py_sees) == expected, 10), \
+                    f"{cut} cut: heartbeat 3.0.6 sees {_links(real_sees)}, pyheartbeat {_links(py_sees)}"
+                assert real.status_of("pynode") == "active" and _py_status(py_root, "realnode") == "active"
+                ns_run("hbm-py", "ip", "link", "set", cut, "up")
+                assert wait_for(lambda: _links(real_sees) == up and _links(py_sees) == up, 10), \
+                    f"{cut} back: heartbeat 3.0.6 sees {_links(real_sees)}, pyheartbeat {_links(py_sees)}"
+        finally:
+            if py is not None and py.poll() is None:
+                py.kill()
+                py.wait(10)
             leftover = real.cleanup(graceful=False)
         assert leftover == []
