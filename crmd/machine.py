@@ -356,6 +356,7 @@ class CrmdMachine:
         # quorate all along: told to a new DC at our join (the DC that fenced them may be gone)
         self.fenced_out: set[str] = set()
         self.had_quorum = False  # since start (watchdog self-fencing only concerns a node that had it)
+        self.quorum_lapse_since_ms: Optional[int] = None  # the DC's quorum lapsed in an unchanged view (_quorum_lapsed)
         # connectivity (ipfail): ping nodes messaging reaches -> this node's `pingd` attribute
         self.ping_nodes: dict[str, bool] = {}
         self.pingd_asked: Optional[tuple[int, str]] = None  # (when, value) of the last request
@@ -1065,12 +1066,16 @@ class CrmdMachine:
         else:
             self.fenced_out = set()  # without quorum we may miss a view that holds them
         self._fenced_members_settle(new)
+        if old is None or old.instance != new.instance or new.quorum:
+            self.quorum_lapse_since_ms = None
         if old is not None and old.instance == new.instance:
             if old.quorum != new.quorum:
                 out.append(Log("info", f"quorum {'gained' if new.quorum else 'lost'} in view {new.instance}"))
                 if self.is_dc:
                     self._dc_edits(now_ms, [("set", (), {"have-quorum": "1" if new.quorum else "0"})], out)
-                    self._want_pe(f"quorum {'gained' if new.quorum else 'lost'}", out)
+                    if not new.quorum and fencing.enabled(self.cib):
+                        self._quorum_lapsed(now_ms, new, out)
+                    self._want_pe(f"quorum {'gained' if new.quorum else 'lapsed' if self.quorum_lapse_since_ms is not None else 'lost'}", out)
             return
         lost = [n for n in old.members if n not in new.members] if old is not None else []
         for node in lost:
@@ -1674,6 +1679,7 @@ class CrmdMachine:
         self.pe_request = None
         self.te_running = None
         self.need_pe = False
+        self.quorum_lapse_since_ms = None
         self.digest_check_at = None
         self.held_actions = {}
         self.inflight = {}
@@ -2086,6 +2092,28 @@ class CrmdMachine:
         return graph.replace("<transition_graph ", f'<transition_graph batch-limit="{int(value)}" ', 1)
 
     # -- DC: scheduling -----------------------------------------------------------------------------------------
+    def _quorum_lapsed(self, now_ms: int, view: View, out: list[object]) -> None:
+        """The DC's quorum ran out in a view that still holds every member: a lapse, not a loss.
+
+        ccm counts a member's vote only while a promise from it, an echo of our own clock, is
+        fresh (one lease, just under deadtime); an echo is a round trip through messaging's
+        in-order delivery, which holds every message behind a lost one until it is sent again.
+        So on a lossy link the DC's quorum comes and goes for seconds while nobody left the view
+        and every other member keeps its own quorum; as the configured no-quorum-policy (stop)
+        the DC then stopped the whole cluster (`hb cts` loss faults on node1: 4-5 s outages of a
+        group on a healthy node). The DC now holds instead: its running graph is aborted (nothing
+        new is started without quorum) and the policy engine waits until quorum comes back or
+        the view changes; then it decides with what holds then, a real loss included (its view
+        changes). Only with fencing: a partition that formed without us shoots us before it
+        starts anything of ours, so what we leave running here cannot run twice. Without
+        fencing a lapse is acted on at once, as before: our stops are what keeps the other
+        side's starts safe."""
+        if self.quorum_lapse_since_ms is None:
+            self.quorum_lapse_since_ms = now_ms
+            self.count("quorum_lapses")
+            out.append(Log("warning", f"quorum lapsed in view {view.instance}, every member still in it: "
+                                      "nothing starts or stops until it is back or the view changes"))
+
     def _want_pe(self, reason: str, out: list[object]) -> None:
         if not self.is_dc:
             return
@@ -2098,6 +2126,8 @@ class CrmdMachine:
     def _maybe_schedule(self, now_ms: int, out: list[object]) -> None:
         if not self.is_dc or not self.need_pe or self.fsa != "idle" or self.stalled:
             return
+        if self.quorum_lapse_since_ms is not None:
+            return  # (_quorum_lapsed)
         if self.pe_not_before is not None and now_ms < self.pe_not_before:
             return
         if self.fence_retry_at is not None and now_ms < self.fence_retry_at:

@@ -13,6 +13,7 @@ import pytest
 from ccm.process import INSTANCE_FILE
 from core import wire
 from core.messages import crm
+from core.messages.ccm import MembershipEvent
 from core.messages.hbapi import SendCluster
 from core.messages.lrm import OpResult
 from core.sansio import Recv, Send
@@ -104,6 +105,43 @@ def test_losing_quorum_stops_everything_and_regaining_it_starts_again():
     run_until_true(cluster, lambda: len(agents.where(cluster)) == 4, 3000, "the majority runs everything")
     cluster.network.heal()
     run_until_true(cluster, lambda: settled(cluster), 5000, "merged and settled")
+
+
+@pytest.mark.parametrize("fencing", [True, False], ids=["fencing", "no-fencing"])
+def test_a_dc_whose_quorum_lapses_in_an_unchanged_view_holds_with_fencing(fencing):
+    """The DC's ccm counts a member's vote while a promise from it (an echo of the DC's clock,
+    a round trip) is fresh: on a lossy link the DC's quorum comes and goes in a view nobody left,
+    while every other member keeps its own (`hb cts` loss faults on node1: as no-quorum-policy
+    stop, the DC stopped the whole cluster for 4-5 s, a group on a healthy node included). With
+    fencing the DC holds instead: nothing is started or stopped until quorum is back or the view
+    changes (a partition formed without the DC fences it before starting anything of its).
+    Without fencing, the policy applies at once: those stops are what keep a real partition's
+    starts safe."""
+    cluster, _ = crm_cluster(["node1", "node2", "node3"], random.Random(4), TIMING, fencing=fencing)
+    for name in cluster.names:
+        cluster.start(name)
+    run_until_true(cluster, lambda: settled(cluster) and len(agents.where(cluster)) >= 4, 5000, "settles")
+    dc = crmd_of(cluster, "node1")
+    assert dc is not None and dc.is_dc and dc.view is not None and dc.view.quorum
+    running = agents.where(cluster)
+    view = dc.view
+    node = cluster.nodes["node1"]
+
+    def tell(quorum: bool) -> None:
+        incarnations = [dc.member_incarnations[m] for m in view.members]
+        event = MembershipEvent("quorum", view.instance, list(view.members), incarnations, view.dc, quorum, "node1")
+        cluster.deliver(node, node.procs["crmd"], Recv("ccm", event))
+
+    tell(False)  # ccm: quorum lost, same view
+    cluster.run_until(cluster.now_ms + 1500)
+    if not fencing:
+        assert not sum(agents.where(cluster).values(), []), "without fencing, no-quorum-policy=stop stops everything"
+        return
+    assert agents.where(cluster) == running, "nothing stopped while the DC's quorum lapsed"
+    assert dc.counters.get("quorum_lapses") == 1 and dc.need_pe and dc.fsa == "idle"
+    tell(True)
+    run_until_true(cluster, lambda: settled(cluster) and not dc.need_pe, 3000, "the DC decides again")
+    assert agents.where(cluster) == running, "and finds nothing to do"
 
 
 def test_a_node_whose_nic_fails_gives_up_before_its_peer_takes_over_and_waits_for_it_when_back():
