@@ -304,8 +304,8 @@ def watchdog_path(spec: LabSpec, node: str) -> str:
 
 def fence_params(spec: LabSpec) -> dict[str, str]:
     """The lab power switch's parameters. Fencing node K waits (K - 1) s first: in a fence race
-    (both halves of a split lose each other at once) the lower-numbered node shoots first and
-    survives, whatever the timing; fencing node1 has no delay."""
+    (both halves of a split lose each other at once) node1 is shot at once and the node whose
+    fencing waits survives, whatever the timing (the delay protects its target)."""
     names = node_names(spec)
     # pcmk_host_list: who the switch powers is known (static-list), so a fencing's query asks no
     # device run of any node (dynamic-list would run `gethosts` when its 60 s cache is cold)
