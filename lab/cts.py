@@ -772,7 +772,7 @@ class Campaign:
 
     def fence_delay_ms(self, node: str) -> float:
         spec = self._lab().spec
-        for item in plan.fence_params(spec)["pcmk_delay_base"].split(","):
+        for item in plan.fence_params(spec).get("pcmk_delay_base", "").split(","):
             name, _, value = item.partition(":")
             if name == node:
                 return float(value.rstrip("s")) * 1000

@@ -303,14 +303,19 @@ def watchdog_path(spec: LabSpec, node: str) -> str:
 
 
 def fence_params(spec: LabSpec) -> dict[str, str]:
-    """The lab power switch's parameters. Fencing node K waits (K - 1) s first: in a fence race
-    (both halves of a split lose each other at once) node1 is shot at once and the node whose
-    fencing waits survives, whatever the timing (the delay protects its target)."""
+    """The lab power switch's parameters. In a two-node lab fencing node2 waits 1 s first: in a
+    fence race (both halves of a split lose each other at once, and each keeps quorum) node1 is
+    shot at once and node2, whose fencing waits, survives whatever the timing (the delay protects
+    its target). With three nodes or more only a quorate partition fences, and there is at most
+    one, so no fencing waits (a delay there only lengthened every failover off node K by K - 1 s,
+    as Pacemaker's documentation says of pcmk_delay_base beyond two nodes)."""
     names = node_names(spec)
     # pcmk_host_list: who the switch powers is known (static-list), so a fencing's query asks no
     # device run of any node (dynamic-list would run `gethosts` when its 60 s cache is cold)
-    return {"hostlist": ",".join(names), "lab_root": spec.root, "pcmk_host_list": ",".join(names),
-            "pcmk_delay_base": ",".join(f"{n}:{(k - 1)}s" for k, n in enumerate(names, 1))}
+    params = {"hostlist": ",".join(names), "lab_root": spec.root, "pcmk_host_list": ",".join(names)}
+    if len(names) == 2:
+        params["pcmk_delay_base"] = ",".join(f"{n}:{(k - 1)}s" for k, n in enumerate(names, 1))
+    return params
 
 
 def with_stonith(spec: LabSpec, cib_text: str) -> str:
