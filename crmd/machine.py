@@ -1075,7 +1075,8 @@ class CrmdMachine:
                     self._dc_edits(now_ms, [("set", (), {"have-quorum": "1" if new.quorum else "0"})], out)
                     if not new.quorum and fencing.enabled(self.cib):
                         self._quorum_lapsed(now_ms, new, out)
-                    self._want_pe(f"quorum {'gained' if new.quorum else 'lapsed' if self.quorum_lapse_since_ms is not None else 'lost'}", out)
+                    change = "gained" if new.quorum else "lapsed" if self.quorum_lapse_since_ms is not None else "lost"
+                    self._want_pe(f"quorum {change}", out)
             return
         lost = [n for n in old.members if n not in new.members] if old is not None else []
         for node in lost:
