@@ -90,7 +90,7 @@ def new_secret() -> str:
 
 def authkeys_text(method: str, secret: str) -> str:
     """An authkeys file with one key, number 1, of `method` (crc takes no secret)."""
-    return f"auth 1\n1 crc\n" if method == "crc" else f"auth 1\n1 {method} {secret}\n"
+    return "auth 1\n1 crc\n" if method == "crc" else f"auth 1\n1 {method} {secret}\n"
 
 
 def render_hacf(nodes: Sequence[str], *, keepalive_ms: int, deadtime_ms: int, media: Sequence[str],

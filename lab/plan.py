@@ -307,8 +307,8 @@ def fence_params(spec: LabSpec) -> dict[str, str]:
     fence race (both halves of a split lose each other at once, and each keeps quorum) node1 is
     shot at once and node2, whose fencing waits, survives whatever the timing (the delay protects
     its target). With three nodes or more only a quorate partition fences, and there is at most
-    one, so no fencing waits (a delay there only lengthened every failover off node K by K - 1 s,
-    as Pacemaker's documentation says of pcmk_delay_base beyond two nodes)."""
+    one, so no fencing waits (a delay there only lengthened every failover off node K, by K - 1 s
+    when every node had one)."""
     names = node_names(spec)
     # pcmk_host_list: who the switch powers is known (static-list), so a fencing's query asks no
     # device run of any node (dynamic-list would run `gethosts` when its 60 s cache is cold)
