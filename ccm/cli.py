@@ -54,7 +54,8 @@ def render(view: dict, nodes: list[dict]) -> str:
         me = f"  (this node, uuid {view['uuid']})" if name == view["node"] and view.get("uuid") else \
             ("  (this node)" if name == view["node"] else "")
         votes = "" if node["votes"] else "  (no vote)"
-        lines.append(f"  {name:<16} {state:<7} {detail}{votes}{me}")
+        late = "  (its states come late: a lossy link?)" if node.get("late") else ""
+        lines.append(f"  {name:<16} {state:<7} {detail}{votes}{late}{me}")
     return "\n".join(lines)
 
 

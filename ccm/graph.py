@@ -7,11 +7,23 @@ ends of a one-way link still learn each other's rows through third nodes.
 
 Two nodes are *connected* when each one's row lists the other's current incarnation. A view must
 be a clique of connected nodes. `partition` splits all known nodes into cliques with a rule that
-depends only on the graph, never on who computes it: repeatedly take the remaining nodes, drop
-the node with the fewest connections inside them (ties: the lowest-ranked, i.e. latest in the
-configured node order) until the rest is a clique; that clique is a group; repeat with the dropped
-nodes. Nodes that hold the same rows therefore compute the same groups and the same leader (the
-highest-ranked node of the group), which is what keeps one-way links from making views flap.
+depends only on the rows, never on who computes it: repeatedly take the remaining nodes, drop
+the node with the fewest connections inside them until the rest is a clique; that clique is a
+group; repeat with the dropped nodes. Nodes that hold the same rows therefore compute the same
+groups and the same leader (the highest-ranked node of the group), which is what keeps one-way
+links from making views flap.
+
+Ties among the nodes with the fewest connections go first to the node with the most *troubles*,
+then to the lowest-ranked (latest in the configured node order). A row also lists the nodes whose
+states lately came in late to its origin (`CcmMachine`: a gap of more than two beats, which on
+messaging's in-order delivery means a loss and its resend); a node's troubles are the entries of
+its own list plus the lists that name it. One set of connections cannot tell a lossy node from
+its healthy peer: when node1's links drop packets and only its edge to node2 breaks, node1 and
+node2 both keep one connection (to node3). Their troubles can: node1's states come late to
+node2 and node3 and theirs to node1 (4), node2 has only the node1 pair (2). Without them the
+healthy, lower-ranked node2 was split off alone, lost quorum and stopped its resources, while
+the lossy node1 stayed with node3. Equal troubles (a single bad link: both ends count it; a clean
+cut: nobody does) leave the rank to decide, as before.
 """
 
 from __future__ import annotations
@@ -34,6 +46,13 @@ def partition(rows: dict[str, Row], key: Callable[[str], tuple[int, str]]) -> li
     inc = [rows[name][0] for name in names]
     count = len(names)
     adjacency = [0] * count
+    troubles = [0] * count
+    for i, name in enumerate(names):
+        for other in rows[name][3]:
+            j = index.get(other)
+            if j is not None and j != i:
+                troubles[i] += 1
+                troubles[j] += 1
     for i, name in enumerate(names):
         hears = rows[name][2]
         for other, other_inc in hears.items():
@@ -48,16 +67,17 @@ def partition(rows: dict[str, Row], key: Callable[[str], tuple[int, str]]) -> li
     while remaining:
         group = remaining
         while True:
-            worst, worst_degree, clique = -1, count + 1, True
+            worst, worst_degree, worst_troubles, clique = -1, count + 1, 0, True
             members = _bits(group)
             size = len(members)
             for i in members:
                 degree = bin(adjacency[i] & group).count("1")
                 if degree != size - 1:
                     clique = False
-                # lowest degree loses; among equals the lowest-ranked (largest index)
-                if degree <= worst_degree:
-                    worst, worst_degree = i, degree
+                # lowest degree loses; among equals the most troubled, then the lowest-ranked
+                # (largest index)
+                if degree < worst_degree or (degree == worst_degree and troubles[i] >= worst_troubles):
+                    worst, worst_degree, worst_troubles = i, degree, troubles[i]
             if clique:
                 break
             group &= ~(1 << worst)

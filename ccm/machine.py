@@ -14,6 +14,13 @@ dropped too), unless the cluster fenced that incarnation (`PeerFenced`: it is of
 heard and what was promised to it binds nobody). From all rows, every node computes the same split of the nodes
 into cliques (`ccm.graph.partition`); its group's first node in rank order is the group leader.
 
+Troubles. A state from a peer that comes more than two beats after the one before it was held
+up: on messaging's in-order delivery that is a loss and its resend (or a hung peer). The node
+lists such peers in its row for `troubled_ms` (four deadtimes: longer than the two it takes a
+stalled link to drop out of the rows), and the partition breaks ties among the least connected
+nodes against the most troubled one, so a lossy node is split off rather than its healthy peer
+(`ccm.graph`).
+
 Two-phase agreement. The leader proposes (instance, members) = its group. A member accepts (acks)
 a proposal only if the members are exactly its own group and the instance is newer than its
 view. When every member acks, the leader installs the view (commit) and its next state carries
@@ -149,6 +156,9 @@ class CcmMachine:
         self.margin_ms = config.margin_ms
         self.beat_ms = config.keepalive_ms
         self.stale_ms = 2 * config.deadtime_ms  # a peer whose ccm sent nothing this long is not heard
+        self.late_ms = 2 * config.keepalive_ms  # a state that came this long after the one before came late
+        self.troubled_ms = 4 * config.deadtime_ms  # how long a late state marks its sender troubled
+        self.troubled_until: dict[str, int] = {}  # peer -> our time its last late state stops counting
         full_quiet_ms = self.lease_ms + self.margin_ms
         quiet_ms = full_quiet_ms if config.quiet_ms is None else max(0, min(config.quiet_ms, full_quiet_ms))
         self.quiet_until_ms = now_ms + quiet_ms
@@ -160,7 +170,7 @@ class CcmMachine:
         # then), until messaging reports it dead or in another generation: its ccm incarnations
         # restart from 1 if its state directory was lost (a reinstall, the lab's reset)
         self.fenced: dict[str, tuple[int, int]] = {}
-        self.rows: dict[str, Row] = {self.me: (self.inc, 0, {})}
+        self.rows: dict[str, Row] = {self.me: (self.inc, 0, {}, ())}
         self._groups_dirty = True
         self.group: Members = (self.self_member,)
         self.view: Optional[tuple[int, Members]] = None
@@ -235,6 +245,7 @@ class CcmMachine:
             row = self.rows.get(name)
             out.append({"name": name, "member": name in members, "incarnation": members.get(name, row[0] if row else None),
                         "heard": name == self.me or name in self.rows[self.me][2],
+                        "late": name in self.troubled_until,
                         "messaging": "self" if name == self.me else ("alive" if name in self.alive else "dead"),
                         "votes": self.policy.vote(name)})
         return out
@@ -316,6 +327,9 @@ class CcmMachine:
         peer.proposal_members = state.proposal_members
         peer.ack_instance = state.ack_instance
         if state.ts_ms > peer.ts_ms:
+            if peer.ts_ms >= 0 and now_ms - peer.received_ms > self.late_ms:
+                self.troubled_until[source] = now_ms + self.troubled_ms
+                self.count("late_states")
             peer.ts_ms, peer.received_ms = state.ts_ms, now_ms
         for origin, row in state.rows.items():
             if origin == self.me:
@@ -357,9 +371,17 @@ class CcmMachine:
                         first_stale = fresh_until
         if first_stale is not None:
             self.wake_ms = first_stale + 1
-        inc, version, row = self.rows[self.me]
-        if hears != row:
-            self.rows[self.me] = (inc, version + 1, dict(sorted(hears.items())))
+        troubled: tuple[str, ...] = ()
+        if self.troubled_until:
+            for name, until in list(self.troubled_until.items()):
+                if until <= now_ms:
+                    del self.troubled_until[name]
+                else:
+                    self._wake(until)
+            troubled = tuple(sorted(self.troubled_until, key=self.key))
+        inc, version, row, row_troubled = self.rows[self.me]
+        if hears != row or troubled != row_troubled:
+            self.rows[self.me] = (inc, version + 1, dict(sorted(hears.items())), troubled)
             self._groups_dirty = True
             self.dirty = True
         if self._groups_dirty:

@@ -8,9 +8,12 @@ It is a msgpack array (compact: it travels every keepalive), version 1:
      proposal_instance, proposal_members, this node's proposal as a leader (0, [] when none)
      ack_instance,                       the proposal this node accepts (0 when none)
      max_instance,                       highest instance this node has seen or used
-     rows,                               [[origin, incarnation, version, [name, inc, ...]], ...]
+     rows,                               [[origin, incarnation, version, [name, inc, ...],
+                                           [troubled name, ...]], ...]
                                          (the sender's own row always; others when they changed
-                                         since its last state, and all of them every few beats)
+                                         since its last state, and all of them every few beats;
+                                         a row of 4 items, from a node before troubled links
+                                         were reported, troubles none)
      promises]                           [[granter, target, tag_instance, target_ts_ms], ...]
 
 members are flat [name, incarnation, name, incarnation, ...] lists. `decode` checks every type
@@ -28,7 +31,8 @@ VERSION = 1
 MAX_NODES = 256
 
 Member = tuple[str, int]
-Row = tuple[int, int, dict[str, int]]  # (incarnation, version, {heard node: its incarnation})
+# (incarnation, version, {heard node: its incarnation}, nodes whose states lately came in late)
+Row = tuple[int, int, dict[str, int], tuple[str, ...]]
 Promise = tuple[str, str, int, int]  # (granter, target, tag instance, target's ts)
 
 
@@ -60,7 +64,8 @@ def _flat(members: tuple[Member, ...]) -> list:
 
 
 def encode(state: State) -> bytes:
-    rows = [[origin, inc, ver, _flat(tuple(hears.items()))] for origin, (inc, ver, hears) in state.rows.items()]
+    rows = [[origin, inc, ver, _flat(tuple(hears.items())), list(troubled)]
+            for origin, (inc, ver, hears, troubled) in state.rows.items()]
     return msgpack.packb([VERSION, state.incarnation, state.ts_ms, state.generation,
                           state.view_instance, _flat(state.view_members),
                           state.proposal_instance, _flat(state.proposal_members),
@@ -104,9 +109,14 @@ def decode(data: bytes) -> State:
         raise ProtocolError("bad rows")
     rows: dict[str, Row] = {}
     for row in raw_rows:
-        if type(row) is not list or len(row) != 4:
+        if type(row) is not list or len(row) not in (4, 5):
             raise ProtocolError("bad row")
-        rows[_name(row[0])] = (_int(row[1]), _int(row[2]), dict(_members(row[3])))
+        troubled: tuple[str, ...] = ()
+        if len(row) == 5:
+            if type(row[4]) is not list or len(row[4]) > MAX_NODES:
+                raise ProtocolError("bad troubled list")
+            troubled = tuple(_name(name) for name in row[4])
+        rows[_name(row[0])] = (_int(row[1]), _int(row[2]), dict(_members(row[3])), troubled)
     if type(raw_promises) is not list or len(raw_promises) > MAX_NODES * MAX_NODES:
         raise ProtocolError("bad promises")
     promises = []

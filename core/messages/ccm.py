@@ -4,7 +4,8 @@ A client connects a DEALER and sends requests (each answered by one `Reply`):
   CcmQuery(what="view")      {"instance", "members", "incarnations", "leader", "quorum", "node",
                               "uuid", "incarnation", "votes", "votes_needed", "total_votes"}
                              (instance 0 and no members before the first view)
-  CcmQuery(what="nodes")     [{"name", "member", "incarnation", "heard", "messaging", "votes"}]
+  CcmQuery(what="nodes")     [{"name", "member", "incarnation", "heard", "late", "messaging", "votes"}]
+                             (late: a state of that node came here late in the last four deadtimes)
   CcmQuery(what="counters")  {name: int}
   CcmFenced(node, incarnation) that life of the node was fenced: not heard any more (crmd)
   CcmSubscribe(client, pid)  the client then gets a `MembershipEvent` pushed at every view and

@@ -281,3 +281,26 @@ def test_after_a_long_uptime_a_returning_node_merges_quickly():
     cluster.start("node3")
     merged = run_until_true(cluster, lambda: agreed(cluster, names, tuple(names), True), DEADTIME + BOUND)
     assert merged - started < DEADTIME
+
+
+@pytest.mark.parametrize("count", [3, 5])
+def test_a_lossy_node_is_split_off_not_its_healthy_peers(count):
+    """node1's links drop 35 % of packets both ways: its states stall on messaging's in-order
+    delivery and its edges to the others break one at a time. When only the node1-node2 edge is
+    down, node1 and node2 tie on connections; the partition must drop node1 (its states came late
+    to everyone, everyone's to it), not the lower-ranked, healthy node2. Before troubles were
+    counted, node2 (and node3 after it) sat alone without quorum for seconds in every seed."""
+    healthy = [f"node{i}" for i in range(2, count + 1)]
+    for seed in range(1, 7):
+        cluster = formed(count, seed=seed)
+        for name in healthy:
+            cluster.network.links[("node1", name)].loss = 0.35
+            cluster.network.links[(name, "node1")].loss = 0.35
+        end = cluster.now_ms + 8000
+        while cluster.now_ms < end:
+            cluster.run_until(cluster.now_ms + 5)
+            seen = views(cluster)
+            out = [name for name in healthy if not (name in seen and seen[name][2])]
+            assert not out, f"seed {seed} at {cluster.now_ms} ms: {out} without quorum: {seen}"
+        troubled = cluster.nodes["node2"].ccm.rows["node2"][3]
+        assert troubled in ((), ("node1",)), troubled  # only node1's states ever came late

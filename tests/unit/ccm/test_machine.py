@@ -35,7 +35,7 @@ def settle(core: CcmMachine, now: int) -> list:
     return effects + core.step(now, Tick())
 
 
-FULL_ROWS = {"node1": (1, 1, {"node2": 1, "node3": 1}), "node3": (1, 1, {"node1": 1, "node2": 1})}
+FULL_ROWS = {"node1": (1, 1, {"node2": 1, "node3": 1}, ()), "node3": (1, 1, {"node1": 1, "node2": 1}, ())}
 
 
 def joined(core: CcmMachine, now: int = 10) -> list:
@@ -93,11 +93,11 @@ def test_excluding_a_node_it_promised_waits_until_the_promise_ran_out():
     core.step(600, PeerMessage("node1", peer_state(600, FULL_ROWS, view=(12, ALL))))
     last_from_node3 = 600
     core.step(last_from_node3, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))
-    out = sent(settle(core, 700))
+    out = sent(settle(core, 705))  # (a beat at 703: the states of 600 came late, a row change sent at 603)
     assert ("node2", "node3", 12, 600) in out[-1].promises
     mine = out[-1].ts_ms
     # node3 stops hearing node1 (one-way trouble): the groups become {node1, node2} and {node3}
-    rows = {"node1": (1, 1, {"node2": 1, "node3": 1}), "node3": (1, 2, {"node2": 1})}
+    rows = {"node1": (1, 1, {"node2": 1, "node3": 1}, ()), "node3": (1, 2, {"node2": 1}, ())}
     pair = (("node1", 1), ("node2", 1))
     core.step(710, PeerMessage("node1", peer_state(710, rows, view=(12, ALL), proposal=(16, pair),
                                                    promises=[("node1", "node2", 12, mine)])))
@@ -149,7 +149,7 @@ def test_a_peer_whose_ccm_left_is_excluded_without_waiting_for_promises():
     from ccm.events import PeerClient
     core = promising_node3_in_view_12()
     core.step(710, PeerClient("node3", "ccm", "leave"))
-    rows = {"node1": (1, 2, {"node2": 1})}
+    rows = {"node1": (1, 2, {"node2": 1}, ())}
     pair = (("node1", 1), ("node2", 1))
     out = sent(core.step(720, PeerMessage("node1", peer_state(720, rows, view=(12, ALL), proposal=(16, pair))))
                + settle(core, 730))
@@ -169,7 +169,7 @@ def test_a_fenced_life_is_excluded_at_once_its_late_states_dropped_and_its_next_
     assert "node3" not in core.rows["node2"][2] and core.counters["peers_fenced"] == 1
     core.step(712, PeerMessage("node3", peer_state(600, FULL_ROWS, view=(12, ALL))))  # in flight
     assert "node3" not in core.peers and core.counters["fenced_incarnation_messages"] == 1
-    rows = {"node1": (1, 2, {"node2": 1})}
+    rows = {"node1": (1, 2, {"node2": 1}, ())}
     pair = (("node1", 1), ("node2", 1))
     out = sent(core.step(720, PeerMessage("node1", peer_state(720, rows, view=(12, ALL), proposal=(16, pair))))
                + settle(core, 730))
@@ -302,7 +302,7 @@ def test_the_steps_of_the_agreement_leave_at_once_and_other_changes_are_coalesce
     leader = machine("node1")
     leader.step(0, PeerStatus("node2", "active", 1))
     leader.step(0, PeerStatus("node3", "active", 1))
-    rows = {"node2": (1, 1, {"node1": 1, "node3": 1}), "node3": (1, 1, {"node1": 1, "node2": 1})}
+    rows = {"node2": (1, 1, {"node1": 1, "node3": 1}, ()), "node3": (1, 1, {"node1": 1, "node2": 1}, ())}
     leader.step(1, PeerMessage("node2", peer_state(1, rows)))
     out = sent(leader.step(1, PeerMessage("node3", peer_state(1, rows))))
     assert out and out[-1].proposal_members == ALL, "the proposal leaves in the same step"
@@ -316,3 +316,36 @@ def test_the_steps_of_the_agreement_leave_at_once_and_other_changes_are_coalesce
     joined(quiet)
     settle(quiet, 40)
     assert sent(quiet.step(41, PeerStatus("node3", "dead", 1))) == [] and quiet.send_at_ms == 41 + 3
+
+
+def test_a_late_state_marks_its_sender_troubled_for_four_deadtimes():
+    core = machine()
+    joined(core)
+    core.step(100, PeerMessage("node1", peer_state(100, FULL_ROWS)))
+    assert core.rows["node2"][3] == ()  # 90 ms after the one before: on time
+    core.step(190, PeerMessage("node3", peer_state(190, FULL_ROWS)))  # 180 ms: within two beats
+    core.step(350, PeerMessage("node3", peer_state(350, FULL_ROWS)))
+    settle(core, 400)
+    core.step(401, PeerMessage("node1", peer_state(401, FULL_ROWS)))  # 301 ms after the one before: late
+    assert core.rows["node2"][3] == ("node1",) and core.counters["late_states"] == 1
+    out = sent(settle(core, 401 + core.config.coalesce_ms))
+    assert out and out[-1].rows["node2"][3] == ("node1",)  # the changed row goes out
+    assert [n["name"] for n in core.peer_table() if n["late"]] == ["node1"]  # for `hb membership`
+    for now in range(450, 401 + 2000, 50):  # on time from now on, both
+        core.step(now, PeerMessage("node1", peer_state(now, FULL_ROWS)))
+        core.step(now, PeerMessage("node3", peer_state(now, FULL_ROWS)))
+    assert core.rows["node2"][3] == ("node1",)
+    assert core.next_deadline_ms() <= 401 + 2000
+    settle(core, 401 + 2000)
+    assert core.rows["node2"][3] == ()
+
+
+def test_hb_membership_says_whose_states_come_late():
+    from ccm.cli import render
+    view = {"instance": 12, "members": ["node1", "node2"], "incarnations": [1, 1], "leader": "node1",
+            "quorum": True, "votes": 2, "total_votes": 3, "votes_needed": 2, "node": "node2"}
+    nodes = [{"name": "node1", "late": True, "votes": 1, "messaging": "alive"},
+             {"name": "node2", "late": False, "votes": 1, "messaging": "self"},
+             {"name": "node3", "votes": 1, "messaging": "dead"}]  # (from a ccm before "late")
+    lines = render(view, nodes).splitlines()
+    assert "its states come late" in lines[1] and "late" not in lines[2] + lines[3]

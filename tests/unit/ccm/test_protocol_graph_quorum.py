@@ -16,7 +16,7 @@ from ccm.quorum import QuorumPolicy
 def state(**kw) -> protocol.State:
     base = dict(incarnation=3, ts_ms=12345, generation=7, view_instance=12,
                 view_members=(("node1", 1), ("node2", 3)), proposal_instance=0, proposal_members=(),
-                ack_instance=11, max_instance=16, rows={"node2": (3, 4, {"node1": 1})},
+                ack_instance=11, max_instance=16, rows={"node2": (3, 4, {"node1": 1}, ("node3",))},
                 promises=(("node2", "node1", 12, 12000),))
     base.update(kw)
     return protocol.State(**base)
@@ -67,7 +67,7 @@ KEY = graph.rank_key({f"node{i}": i for i in range(1, 8)})
 
 def rows_from(edges: dict[str, list[str]], incs: dict[str, int] | None = None) -> dict:
     incs = incs or {}
-    return {n: (incs.get(n, 1), 1, {h: incs.get(h, 1) for h in heard}) for n, heard in edges.items()}
+    return {n: (incs.get(n, 1), 1, {h: incs.get(h, 1) for h in heard}, ()) for n, heard in edges.items()}
 
 
 def test_everyone_connected_is_one_group_in_rank_order():
@@ -92,8 +92,8 @@ def test_two_islands():
 def test_a_stale_incarnation_is_no_connection():
     edges = {"node1": ["node2"], "node2": ["node1"]}
     rows = rows_from(edges)
-    rows["node1"] = (1, 1, {"node2": 1})
-    rows["node2"] = (2, 1, {"node1": 1})  # node2 restarted; node1 still lists its old incarnation
+    rows["node1"] = (1, 1, {"node2": 1}, ())
+    rows["node2"] = (2, 1, {"node1": 1}, ())  # node2 restarted; node1 still lists its old incarnation
     assert sorted(graph.partition(rows, KEY)) == [(("node1", 1),), (("node2", 2),)]
 
 
@@ -127,3 +127,37 @@ def test_two_node_needs_one_vote_after_both_were_seen():
     assert policy.two_node
     assert policy.votes_needed(False) == 2 and policy.votes_needed(True) == 1
     assert QuorumPolicy.for_nodes(("a", "b"), two_node=False).votes_needed(True) == 2
+
+
+def test_a_tie_on_connections_drops_the_most_troubled_node():
+    """node1 is lossy: its edge to node2 broke, its edge to node3 holds. node1 and node2 both keep
+    one connection; node1's states came late to node2 and node3 and theirs to node1."""
+    edges = {"node1": ["node3"], "node2": ["node3"], "node3": ["node1", "node2"]}
+    rows = rows_from(edges)
+    assert graph.partition(rows, KEY) == [(("node1", 1), ("node3", 1)), (("node2", 1),)]  # the rank alone
+    troubled = {"node1": ("node2", "node3"), "node2": ("node1",), "node3": ("node1",)}
+    rows = {n: (inc, ver, hears, troubled[n]) for n, (inc, ver, hears, _) in rows.items()}
+    assert graph.partition(rows, KEY) == [(("node2", 1), ("node3", 1)), (("node1", 1),)]
+    # one bad link (node1-node2) counts for both ends: the rank decides, as without troubles
+    rows = {n: (inc, ver, hears, {"node1": ("node2",), "node2": ("node1",)}.get(n, ()))
+            for n, (inc, ver, hears, _) in rows.items()}
+    assert graph.partition(rows, KEY) == [(("node1", 1), ("node3", 1)), (("node2", 1),)]
+
+
+def test_troubles_never_outweigh_connections():
+    """node4 hears nobody; node1 has the most troubles but the most connections: node4 goes."""
+    edges = {"node1": ["node2", "node3"], "node2": ["node1", "node3"], "node3": ["node1", "node2"], "node4": []}
+    rows = {n: (inc, ver, hears, ("node2", "node3") if n == "node1" else ())
+            for n, (inc, ver, hears, _) in rows_from(edges).items()}
+    assert graph.partition(rows, KEY) == [(("node1", 1), ("node2", 1), ("node3", 1)), (("node4", 1),)]
+
+
+def test_rows_without_troubles_decode_as_none_and_bad_ones_are_refused():
+    assert protocol.decode(protocol.encode(state())).rows["node2"][3] == ("node3",)
+    items = msgpack.unpackb(protocol.encode(state()), raw=False)
+    items[10] = [row[:4] for row in items[10]]  # a row as a node before troubles sends it
+    assert protocol.decode(msgpack.packb(items, use_bin_type=True)).rows["node2"][3] == ()
+    for bad in (7, [7], [""], ["x" * 256]):
+        items[10] = [row[:4] + [bad] for row in items[10]]
+        with pytest.raises(protocol.ProtocolError):
+            protocol.decode(msgpack.packb(items, use_bin_type=True))
