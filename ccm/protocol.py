@@ -8,13 +8,15 @@ It is a msgpack array (compact: it travels every keepalive), version 1:
      proposal_instance, proposal_members, this node's proposal as a leader (0, [] when none)
      ack_instance,                       the proposal this node accepts (0 when none)
      max_instance,                       highest instance this node has seen or used
-     rows,                               [[origin, incarnation, version, [name, inc, ...],
-                                           [troubled name, ...]], ...]
+     rows,                               [[origin, incarnation, version, [name, inc, ...]], ...]
                                          (the sender's own row always; others when they changed
-                                         since its last state, and all of them every few beats;
-                                         a row of 4 items, from a node before troubled links
-                                         were reported, troubles none)
-     promises]                           [[granter, target, tag_instance, target_ts_ms], ...]
+                                         since its last state, and all of them every few beats)
+     promises,                           [[granter, target, tag_instance, target_ts_ms], ...]
+     troubles]                           [[origin, [name, ...]], ...]: for each row sent whose
+                                         origin lately got late states from those nodes (none
+                                         when no row has any); a 13th item, so a ccm from
+                                         before troubles decodes the rest and ignores it
+                                         during a rolling upgrade
 
 members are flat [name, incarnation, name, incarnation, ...] lists. `decode` checks every type
 and raises `ProtocolError` for anything else; the core counts and drops such payloads.
@@ -31,7 +33,7 @@ VERSION = 1
 MAX_NODES = 256
 
 Member = tuple[str, int]
-# (incarnation, version, {heard node: its incarnation}, nodes whose states lately came in late)
+# (incarnation, version, {heard node: its incarnation}, nodes whose states lately came late to it)
 Row = tuple[int, int, dict[str, int], tuple[str, ...]]
 Promise = tuple[str, str, int, int]  # (granter, target, tag instance, target's ts)
 
@@ -64,13 +66,16 @@ def _flat(members: tuple[Member, ...]) -> list:
 
 
 def encode(state: State) -> bytes:
-    rows = [[origin, inc, ver, _flat(tuple(hears.items())), list(troubled)]
-            for origin, (inc, ver, hears, troubled) in state.rows.items()]
-    return msgpack.packb([VERSION, state.incarnation, state.ts_ms, state.generation,
-                          state.view_instance, _flat(state.view_members),
-                          state.proposal_instance, _flat(state.proposal_members),
-                          state.ack_instance, state.max_instance, rows,
-                          [list(p) for p in state.promises]], use_bin_type=True)
+    rows = [[origin, inc, ver, _flat(tuple(hears.items()))] for origin, (inc, ver, hears, _) in state.rows.items()]
+    items = [VERSION, state.incarnation, state.ts_ms, state.generation,
+             state.view_instance, _flat(state.view_members),
+             state.proposal_instance, _flat(state.proposal_members),
+             state.ack_instance, state.max_instance, rows,
+             [list(p) for p in state.promises]]
+    troubles = [[origin, list(row[3])] for origin, row in state.rows.items() if row[3]]
+    if troubles:
+        items.append(troubles)
+    return msgpack.packb(items, use_bin_type=True)
 
 
 def _int(value: Any) -> int:
@@ -109,14 +114,21 @@ def decode(data: bytes) -> State:
         raise ProtocolError("bad rows")
     rows: dict[str, Row] = {}
     for row in raw_rows:
-        if type(row) is not list or len(row) not in (4, 5):
+        if type(row) is not list or len(row) != 4:
             raise ProtocolError("bad row")
-        troubled: tuple[str, ...] = ()
-        if len(row) == 5:
-            if type(row[4]) is not list or len(row[4]) > MAX_NODES:
-                raise ProtocolError("bad troubled list")
-            troubled = tuple(_name(name) for name in row[4])
-        rows[_name(row[0])] = (_int(row[1]), _int(row[2]), dict(_members(row[3])), troubled)
+        rows[_name(row[0])] = (_int(row[1]), _int(row[2]), dict(_members(row[3])), ())
+    if len(items) > 12:
+        raw_troubles = items[12]
+        if type(raw_troubles) is not list or len(raw_troubles) > MAX_NODES:
+            raise ProtocolError("bad troubles")
+        for entry in raw_troubles:
+            if type(entry) is not list or len(entry) != 2 or type(entry[1]) is not list or len(entry[1]) > MAX_NODES:
+                raise ProtocolError("bad troubles entry")
+            origin = _name(entry[0])
+            row = rows.get(origin)
+            if row is None:
+                raise ProtocolError(f"troubles for {origin!r}, whose row was not sent")
+            rows[origin] = (row[0], row[1], row[2], tuple(_name(name) for name in entry[1]))
     if type(raw_promises) is not list or len(raw_promises) > MAX_NODES * MAX_NODES:
         raise ProtocolError("bad promises")
     promises = []

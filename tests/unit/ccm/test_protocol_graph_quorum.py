@@ -152,12 +152,13 @@ def test_troubles_never_outweigh_connections():
     assert graph.partition(rows, KEY) == [(("node1", 1), ("node2", 1), ("node3", 1)), (("node4", 1),)]
 
 
-def test_rows_without_troubles_decode_as_none_and_bad_ones_are_refused():
-    assert protocol.decode(protocol.encode(state())).rows["node2"][3] == ("node3",)
+def test_troubles_travel_as_a_thirteenth_item_and_bad_ones_are_refused():
+    """A ccm from before troubles reads the first 12 items and ignores the rest (rolling upgrade);
+    its states, without the item, decode with no troubles."""
     items = msgpack.unpackb(protocol.encode(state()), raw=False)
-    items[10] = [row[:4] for row in items[10]]  # a row as a node before troubles sends it
-    assert protocol.decode(msgpack.packb(items, use_bin_type=True)).rows["node2"][3] == ()
-    for bad in (7, [7], [""], ["x" * 256]):
-        items[10] = [row[:4] + [bad] for row in items[10]]
+    assert len(items) == 13 and items[12] == [["node2", ["node3"]]] and len(items[10][0]) == 4
+    assert len(msgpack.unpackb(protocol.encode(state(rows={"node2": (3, 4, {}, ())})), raw=False)) == 12
+    assert protocol.decode(msgpack.packb(items[:12], use_bin_type=True)).rows["node2"][3] == ()
+    for bad in (7, [7], [["node2"]], [["node2", "node3"]], [["node2", [""]]], [["node9", ["node3"]]]):
         with pytest.raises(protocol.ProtocolError):
-            protocol.decode(msgpack.packb(items, use_bin_type=True))
+            protocol.decode(msgpack.packb(items[:12] + [bad], use_bin_type=True))
