@@ -316,9 +316,15 @@ class Lab:
         return groups
 
     def cut(self, a: str, b: str) -> None:
-        """Cut the path between two lab hosts only (both ways), e.g. a node and its ping node."""
+        """Cut the path between two lab hosts only (both ways), e.g. a node and its ping node. b
+        may be `client`: the node then loses the clients' side (what a ping heuristic checks)
+        and keeps its cluster links; the node drops what comes from the client, so neither a
+        ping nor a TCP connection gets through (ARP still does)."""
         self._need_netns("a cut")
         plan.node_index(self.spec, a)
+        if b == "client":
+            self._set_cuts(set(self.state.cuts) | {(a, b)})
+            return
         plan.node_index(self.spec, b)
         self._set_cuts(set(self.state.cuts) | {(a, b), (b, a)})
 
