@@ -78,6 +78,17 @@ def test_partition_cuts_between_groups_only_and_heals(lab):
     assert all(not lab.state.nodes[n].faults for n in lab.nodes)
 
 
+def test_a_cut_from_the_client_leaves_the_cluster_links(lab):
+    lab.cut("node2", "client")
+    try:
+        assert not pings(lab, "client", "node2") and not pings(lab, "node2", "client")
+        assert pings(lab, "node2", "node1") and pings(lab, "client", "node1")
+        assert lab.status()["nodes"]["node2"]["cut_from"] == ["client"]
+    finally:
+        assert lab.heal_all() == {"node2": ["partition"]}
+    assert pings(lab, "client", "node2")
+
+
 def test_fail_partition_isolates_one_node(lab):
     lab.fail("node2", "partition")
     try:
