@@ -102,6 +102,7 @@ from crmd import requests as rq
 from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, resolve, version_of, wire_edits
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
                            split_user_data, user_data)
+from crmd.startup import DC_PROPERTIES
 
 MSGTYPE = "crmd"
 INCARNATION_FILE = "crmd_incarnation"
@@ -1611,6 +1612,8 @@ class CrmdMachine:
             # this node's launcher feeds a watchdog (ha.cf `watchdog`): watchdog self-fencing counts
             # as a fencing device for the policy engine (Pacemaker's have-watchdog)
             wanted["have-watchdog"] = "true" if self.config.watchdog else "false"
+        # (crmd.startup leaves these out when it compares a generated CIB with the one on disk)
+        assert set(wanted) <= set(DC_PROPERTIES), f"a DC property crmd.startup does not know: {set(wanted)}"
         edits: list[Edit] = []
         if self.cib.root.get("crm_feature_set") != FEATURE_SET:
             # the feature set decides how the policy engine reads the history (fail counts per
