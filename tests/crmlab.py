@@ -14,6 +14,7 @@ from lab import plan
 from lab.lab import Lab, wait_until
 from lab.vipwatch import Summary, VipWatch
 from tools import crmclient
+from tools.stonith_admin import history
 
 BENCH_SVC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "svc", "tcpsvc")
 PORT = 8080
@@ -23,6 +24,17 @@ def answer(lab: Lab, address: str, port: int = PORT) -> Optional[str]:
     """The node name the TCP service through `address` answers with, from the client namespace
     (None: no answer)."""
     return lab.answer(address, port)
+
+
+def fenced(lab: Lab, observer: str, target: str) -> list[dict]:
+    """The fencings of target that succeeded, as observer's stonithd records them
+    (`hb stonith history --json`)."""
+    import io
+    import json
+
+    out = io.StringIO()
+    history(lab.paths(observer), target, True, out)
+    return [r for r in json.loads(out.getvalue()) if r.get("state") == "done"]
 
 
 def wait_answer(lab: Lab, node: str, timeout_s: float = 20.0, address: Optional[str] = None) -> float:

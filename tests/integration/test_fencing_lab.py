@@ -21,14 +21,14 @@ import time
 import pytest
 
 from core.daemon import read_pidfile
-from crmlab import BENCH_SVC, PORT, answer, cib_status, wait_answer, wait_idle, watching
+from crmlab import BENCH_SVC, PORT, answer, cib_status, fenced, wait_answer, wait_idle, watching
 from labs import running_lab
 from lab import plan
 from lab.cibs import web_group_cib
 from lab.lab import Lab, wait_until
 from lab.plan import LabSpec
 from tools import crmclient
-from tools.stonith_admin import fence, history
+from tools.stonith_admin import fence
 
 pytestmark = [pytest.mark.lab]
 if os.geteuid() != 0:
@@ -39,15 +39,6 @@ if os.geteuid() != 0:
 GROUP_ON_NODE1 = '<rsc_location id="web-on-1" rsc="web" node="node1" score="100"/>'
 CIB = web_group_cib({"no-quorum-policy": "stop", "stonith-timeout": "20s", "stonith-action": "off"}, monitor="2s",
                     constraints=GROUP_ON_NODE1)
-
-
-def fenced(lab: Lab, observer: str, target: str) -> list[dict]:
-    import io
-    import json
-
-    out = io.StringIO()
-    history(lab.paths(observer), target, True, out)
-    return [r for r in json.loads(out.getvalue()) if r.get("state") == "done"]
 
 
 def mountpoints(pid) -> set[str]:
