@@ -7,6 +7,7 @@
     python bench/pengine_generated.py --source coloc --cases 500 --scores  # colocation chains
     python bench/pengine_generated.py --source notify-migrate --cases 1000  # notify, migration
     python bench/pengine_generated.py --source schema-none --cases 1000  # values the schema refuses
+    python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
 tests/pengine/cibgen.py (every feature the engine supports, see its docstring), by the shared
@@ -26,7 +27,11 @@ outputs are compared section by section:
 - current: the Current cluster status (how the input is read and shown) differs;
 - scores (with --scores, both tools run once more with `-s -S -Q`): the node scores differ
   (the allocation and promotion score lines, as a set) -- a rule can be wrong on scores while
-  the placement still happens to agree.
+  the placement still happens to agree;
+- graph (with --graph, both tools also write `-G`): the transition graphs differ as labelled
+  graphs (tests/pengine/graphdiff.py, the corpus's strict judge: the same actions with the same
+  attributes and the same ordering edges, ids ignored) -- the executed list is a set and says
+  nothing of the order the transition engine must keep.
 
 A case agrees when nothing differs. Printed: agreement overall, per mismatch category, and per
 feature tag of the generator (share of the cases carrying that tag that agree), then the worst
@@ -55,7 +60,7 @@ ANCHORS = pathlib.Path(os.environ.get("PYHB_ANCHORS",
                                       str(ROOT.parent / "shared" / "anchors" / "pacemaker")))
 TITLES = ("Current cluster status", "Performing Requested Modifications", "Transition Summary",
           "Executing Cluster Transition", "Revised Cluster Status")
-CATEGORIES = ("exit", "summary", "executed", "placement", "current", "scores")
+CATEGORIES = ("exit", "summary", "executed", "placement", "current", "scores", "graph")
 SCORE_LINE = re.compile(r"^\S.* (allocation|promotion) score on \S+: \S+$")
 
 
@@ -72,6 +77,7 @@ cibgen = _load_generator()
 colocgen = _load_generator("colocgen")
 notifymigrategen = _load_generator("notifymigrategen")
 schemalessgen = _load_generator("schemalessgen")
+graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen}
 
@@ -115,6 +121,7 @@ class Outcome:
     rc: Optional[int]
     out: str
     err: str
+    graph: str = ""  # the -G transition graph, with --graph
 
 
 def run_tool(cmd: list[str], timeout: float) -> Outcome:
@@ -136,7 +143,20 @@ def score_lines(text: str) -> list[str]:
     return sorted(line for line in text.splitlines() if SCORE_LINE.match(line))
 
 
-def compare(ours: Outcome, theirs: Outcome, scores: bool = False) -> list[str]:
+def graph_differences(ours: Outcome, theirs: Outcome) -> list:
+    """How our graph differs from crm_simulate's (graphdiff.Difference each; none when they
+    agree)."""
+    if not theirs.graph:
+        return [] if not ours.graph else [graphdiff.Difference("graph only in ours", "")]
+    if not ours.graph:
+        return [graphdiff.Difference("no graph written", "")]
+    try:
+        return graphdiff.graph_differences(theirs.graph, ours.graph)
+    except graphdiff.GraphFormatError as error:
+        return [graphdiff.Difference("unreadable graph", str(error))]
+
+
+def compare(ours: Outcome, theirs: Outcome, scores: bool = False, graph: bool = False) -> list[str]:
     """The mismatch categories between two runs (empty: they agree)."""
     if ours.rc != theirs.rc:
         return ["exit"]
@@ -153,6 +173,8 @@ def compare(ours: Outcome, theirs: Outcome, scores: bool = False) -> list[str]:
         found.append("current")
     if scores and score_lines(ours.out) != score_lines(theirs.out):
         found.append("scores")
+    if graph and graph_differences(ours, theirs):
+        found.append("graph")
     return found
 
 
@@ -195,18 +217,27 @@ class Result:
 
 
 def judge(case: Case, workdir: pathlib.Path, timeout: float = 60.0,
-          scores: bool = False) -> Result:
+          scores: bool = False, graph: bool = False) -> Result:
     path = workdir / f"{case.source}-{case.seed}.xml"
     path.write_text(case.cib)
-    theirs = run_tool(["crm_simulate", "-S", "-x", str(path), *case.args], timeout)
-    ours = run_tool([*hb_command(), "-S", "-x", str(path), *case.args], timeout)
+    outcomes = []
+    for who, cmd in (("theirs", ["crm_simulate"]), ("ours", hb_command())):
+        exp = workdir / f"{case.source}-{case.seed}.{who}.exp"
+        exp.unlink(missing_ok=True)
+        extra = ["-G", str(exp)] if graph else []
+        outcome = run_tool([*cmd, "-S", "-x", str(path), *extra, *case.args], timeout)
+        if graph and exp.exists():
+            outcome.graph = exp.read_text()
+            exp.unlink()
+        outcomes.append(outcome)
+    theirs, ours = outcomes
     if scores:
         # a run of its own, as Pacemaker's runner does: crm_simulate drops the section titles
         # of -S when -s is given
         for outcome, cmd in ((theirs, ["crm_simulate"]), (ours, hb_command())):
             extra = run_tool([*cmd, "-s", "-S", "-Q", "-x", str(path), *case.args], timeout)
             outcome.out += "".join(line + "\n" for line in score_lines(extra.out))
-    return Result(case, compare(ours, theirs, scores), ours, theirs)
+    return Result(case, compare(ours, theirs, scores, graph), ours, theirs)
 
 
 @dataclass
@@ -240,11 +271,11 @@ class Tally:
 
 
 def run_many(seeds: list[int], source: str, jobs: int, workdir: pathlib.Path,
-             scores: bool = False) -> Tally:
+             scores: bool = False, graph: bool = False) -> Tally:
     tally = Tally()
 
     def one(seed: int) -> Result:
-        return judge(make_case(seed, source, workdir), workdir, scores=scores)
+        return judge(make_case(seed, source, workdir), workdir, scores=scores, graph=graph)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         for result in pool.map(one, seeds):
@@ -280,6 +311,9 @@ def report(tally: Tally, label: str, show: int) -> None:
     for result in tally.failing[:show]:
         print(f"--- seed {result.case.seed} {result.case.args} {result.mismatches}")
         print(diff_text(result))
+        if "graph" in result.mismatches:
+            for difference in graph_differences(result.ours, result.theirs)[:12]:
+                print(f"graph: {difference.category}: {difference.detail}")
         if result.ours.err.strip():
             print("hb stderr:", result.ours.err.strip()[-2000:])
 
@@ -302,6 +336,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--hb", help="the hb executable to judge (default: this venv's)")
     parser.add_argument("--scores", action="store_true",
                         help="also compare the node scores (both tools run with -s)")
+    parser.add_argument("--graph", action="store_true",
+                        help="also compare the transition graphs (both tools write -G)")
     args = parser.parse_args(argv)
     if args.hb:
         HB_OVERRIDE[:] = [args.hb]
@@ -316,7 +352,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         for source in sources:
             start = time.monotonic()
-            tally = run_many(seeds, source, args.jobs, workdir, args.scores)
+            tally = run_many(seeds, source, args.jobs, workdir, args.scores, args.graph)
             report(tally, f"{source} generator, seeds {seeds[0]}..{seeds[-1]}", args.show)
             print(f"  ({time.monotonic() - start:.1f} s)")
             worst = min(worst, tally.percent())

@@ -127,7 +127,7 @@ def _min_interval_monitor(rsc: Resource) -> Optional[XNode]:
     if rsc.ops_xml is None:
         return None
     for op, name, interval, disabled in op_entries(rsc.ops_xml):
-        if name != "monitor" or disabled:
+        if (name or "").lower() != "monitor" or disabled:  # pcmk__str_casei, as find_op_entry
             continue
         if interval > 0 and (best is None or interval < best_interval):
             best, best_interval = op, interval
@@ -221,7 +221,10 @@ def _new_op_config(ws: WorkingSet, rsc: Resource, key: str, task: str,
         low = value.lower()
         chosen = low
         if low == "block":
+            # unpack_operation writes block back into the action's meta, so the graph carries
+            # it even when it came from elsewhere (a demote takes its promoted monitor's)
             on_fail = m.F_BLOCK
+            meta["on-fail"] = "block"
         elif low == "fence":
             on_fail = m.F_FENCE
             if not ws.stonith_enabled:

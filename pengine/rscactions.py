@@ -420,7 +420,7 @@ def _schedule_inactive(ws: WorkingSet, rsc: Resource, node: Optional[Node], op: 
         if node is not None and stop_node.uname == node.uname:
             _cancel_if_running(ws, rsc, node, key, name, interval)
             continue
-        optional = bool(act.find_actions_exact(rsc.actions, key, stop_node))
+        optional = bool(act.find_actions_exact(rsc.actions, key, stop_node, ws.odd_case_actions))
         mon = act.custom_action(ws, rsc, key, name, stop_node, optional, True)
         act.add_expected_result(mon, OCF_NOT_RUNNING)
         if rsc.managed:
@@ -441,8 +441,8 @@ def _schedule_inactive(ws: WorkingSet, rsc: Resource, node: Optional[Node], op: 
 
 def _cancel_if_running(ws: WorkingSet, rsc: Resource, node: Node, key: str, name: str,
                        interval: int) -> None:
-    if not act.find_actions_exact(rsc.actions, key, node):
-        return
+    if not act.find_actions_exact(rsc.actions, key, node, ws.odd_case_actions):
+        return  # (find_actions_exact compares keys with pcmk__str_casei: name="Monitor")
     cancel = new_cancel_action(ws, rsc, name, interval, node)
     if rsc.next_role in (m.ROLE_STARTED, m.ROLE_UNPROMOTED):
         act.new_ordering(ws, rsc, None, cancel, rsc, op_key(rsc.id, "start", 0), None,
@@ -478,7 +478,7 @@ def create_recurring_actions(ws: WorkingSet, rsc: Resource) -> None:
     if chosen is None:
         pass
     elif chosen.maintenance:
-        return
+        pass  # no active-role monitors there; the role=Stopped ones elsewhere still are made
     elif rsc.next_role != m.ROLE_STOPPED or not rsc.managed:
         start = act.start_action(ws, rsc, chosen, True)
     if rsc.ops_xml is None:

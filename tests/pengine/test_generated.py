@@ -8,7 +8,7 @@ Two parts:
   Pacemaker installation.
 - a short live run: the first seeds of tests/pengine/cibgen.py, judged by
   bench/pengine_generated.py exactly as the long benchmark does (our installed `hb` entry point
-  against `crm_simulate`, section by section, node scores included). It needs crm_simulate
+  against `crm_simulate`, section by section, node scores and transition graphs included). It needs crm_simulate
   (pacemaker-cli-utils): skipped without it, but a failure under CI.
 """
 
@@ -117,7 +117,7 @@ def _crm_simulate_or_skip() -> None:
 
 def test_live_generated_seeds_agree_with_crm_simulate(tmp_path):
     _crm_simulate_or_skip()
-    tally = harness.run_many(list(LIVE_SEEDS), "own", 2, tmp_path, scores=True)
+    tally = harness.run_many(list(LIVE_SEEDS), "own", 2, tmp_path, scores=True, graph=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
                for r in tally.failing]
     assert tally.total >= len(LIVE_SEEDS) - 3, "crm_simulate crashed on too many seeds"
@@ -184,3 +184,24 @@ def test_schemaless_generator_is_deterministic_and_covers_its_features():
                    "influence-junk", "op-on-fail-junk", "op-role-junk", "op-interval-junk",
                    "op-enabled-junk", "op-name-case", "ticket-junk"):
         assert needed in seen, needed
+
+
+def test_judge_compares_the_graphs_as_labelled_graphs():
+    """With --graph a case agrees only if the -G graphs are the same labelled graph: an action
+    attribute the set of executed actions cannot show (here on_fail) is a mismatch."""
+    def graph(extra: str) -> str:
+        return ('<transition_graph cluster-delay="60s" stonith-timeout="60s" '
+                'failed-stop-offset="INFINITY" failed-start-offset="INFINITY" transition_id="0">'
+                '<synapse id="0"><action_set><rsc_op id="1" operation="demote" '
+                'operation_key="r_demote_0" on_node="n1" on_node_uuid="1">'
+                '<primitive id="r" class="ocf" provider="pacemaker" type="Stateful"/>'
+                f'<attributes CRM_meta_timeout="20000"{extra}/></rsc_op></action_set>'
+                '<inputs/></synapse></transition_graph>')
+    status = "Current cluster status:\n  * Node List:\n    * Online: [ n1 ]\n"
+    theirs = harness.Outcome(0, status, "", graph(' CRM_meta_on_fail="block"'))
+    same = harness.Outcome(0, status, "", graph(' CRM_meta_on_fail="block"'))
+    other = harness.Outcome(0, status, "", graph(""))
+    assert harness.compare(same, theirs, graph=True) == []
+    assert harness.compare(other, theirs, graph=True) == ["graph"]
+    assert harness.compare(other, theirs) == []  # without --graph the graphs are not read
+    assert harness.compare(harness.Outcome(0, status, ""), theirs, graph=True) == ["graph"]
