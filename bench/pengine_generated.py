@@ -7,6 +7,7 @@
     python bench/pengine_generated.py --source coloc --cases 500 --scores  # colocation chains
     python bench/pengine_generated.py --source notify-migrate --cases 1000  # notify, migration
     python bench/pengine_generated.py --source schema-none --cases 1000  # values the schema refuses
+    python bench/pengine_generated.py --source sets --cases 1000 --graph  # resource sets
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -16,7 +17,9 @@ failure, clean node loss or quorum loss injected on the command line) or by
 tests/pengine/colocgen.py (small clusters dense in colocations, for the scores) or by
 tests/pengine/notifymigrategen.py (cibgen's model plus notify clones and live migration with
 partial, dangling and failed migration histories) or by tests/pengine/schemalessgen.py (cibgen's
-CIBs under validate-with="none" with values the schema refuses). Both tools are
+CIBs under validate-with="none" with values the schema refuses) or by tests/pengine/setsgen.py
+(cibgen's model plus order, colocation and location constraints over resource sets, and cloned
+groups). Both tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 
@@ -77,9 +80,10 @@ cibgen = _load_generator()
 colocgen = _load_generator("colocgen")
 notifymigrategen = _load_generator("notifymigrategen")
 schemalessgen = _load_generator("schemalessgen")
+setsgen = _load_generator("setsgen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
-              "schema-none": schemalessgen}
+              "schema-none": schemalessgen, "sets": setsgen}
 
 
 HB_OVERRIDE: list[str] = []
@@ -324,11 +328,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--first", type=int, default=1, help="first seed")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
-                                             "schema-none"),
+                                             "schema-none", "sets"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
-                             "tests/pengine/schemalessgen.py")
+                             "tests/pengine/schemalessgen.py; sets: tests/pengine/setsgen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

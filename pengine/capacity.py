@@ -19,6 +19,7 @@ from core.cib.scores import INFINITY, leading_int
 from pengine.glibhash import iteration_order
 from pengine.model import CLONE, GROUP, Colocation, Node, Resource, WorkingSet
 from pengine.unpack import resource_location
+from pengine.values import glib_list_sort
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -215,29 +216,6 @@ def table_values(nodes: list[tuple[Node, int]]) -> list[tuple[Node, int]]:
     is not transitive (sort_nodes_balanced)."""
     by_id = {node.id: (node, score) for node, score in nodes}
     return [by_id[ident] for ident in reversed(iteration_order(list(by_id)))]
-
-
-def glib_list_sort(items: list, cmp: Callable[[Any, Any], int]) -> list:
-    """g_list_sort (GLib 2.74 g_list_sort_real): a top-down merge sort, the first half
-    n // 2 long, merging from the first half while cmp <= 0. With a transitive comparison
-    any stable sort gives the same list; with balanced placement's pairwise capacity count
-    (not transitive: node A can beat B on capacity, B beat C on resource count and C beat A)
-    only this exact algorithm gives Pacemaker's order."""
-    if len(items) < 2:
-        return list(items)
-    half = len(items) // 2
-    left, right = glib_list_sort(items[:half], cmp), glib_list_sort(items[half:], cmp)
-    out, i, j = [], 0, 0
-    while i < len(left) and j < len(right):
-        if cmp(left[i], right[j]) <= 0:
-            out.append(left[i])
-            i += 1
-        else:
-            out.append(right[j])
-            j += 1
-    out.extend(left[i:])
-    out.extend(right[j:])
-    return out
 
 
 def sort_nodes_balanced(nodes: list[tuple[Node, int]],

@@ -21,7 +21,6 @@ The clone variant's method record (`CLONE_METHODS`, see pengine.methods), its `a
 from __future__ import annotations
 
 from core.cib.scores import INFINITY
-from core.ctools import cmp_to_key
 from pengine.assign import (W_POSITIVE, W_ROLLBACK, assign, colocation_has_influence,
                             merge_weights, show_scores, sort_nodes)
 from pengine.clone_actions import (clone_action_flags, clone_create_actions, clone_create_probe,
@@ -34,6 +33,7 @@ from pengine.graph import clone_add_graph_meta, clone_expand
 from pengine.methods import VariantMethods
 from pengine.model import CLONE, Node, Resource, WorkingSet
 from pengine.promotable import add_promotion_scores, set_instance_roles
+from pengine.values import glib_list_sort
 from pengine.variants import VARIANT_METHODS
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
@@ -69,7 +69,7 @@ def assign_clone(ws: WorkingSet, rsc: Resource, prefer: Optional[Node]) -> Optio
                 rsc.allowed = merged
     show_scores(ws, rsc, "pcmk__clone_allocate")
     nodes = [node for node, _ in sort_nodes(ws, list(rsc.allowed.items()), None)]
-    rsc.children.sort(key=cmp_to_key(cmp_instance))
+    rsc.children[:] = glib_list_sort(rsc.children, cmp_instance)  # g_list_sort: see there
     distribute_children(ws, rsc, rsc.children, nodes, rsc.clone_max, rsc.clone_node_max)
     if rsc.promotable:
         set_instance_roles(ws, rsc)

@@ -368,6 +368,11 @@ def clone_lines(ws: WorkingSet, rsc: Resource, indent: int, opts: ShowOptions) -
     for child in rsc.children:
         print_full = opts.clone_detail
         partially = rsc_active(child, False)
+        if partially and not child.running_on:
+            # pcmk__rsc_filtered_by_node: an instance active only through a member that is
+            # unmanaged on an offline node was never added to the instance's running_on (as
+            # for a top-level collective in resource_list), so it is not shown, nor stopped
+            continue
         if rsc.unique:
             if partially or not rsc.orphan:
                 print_full = True

@@ -5,7 +5,6 @@ instances to promote (`set_instance_roles`)."""
 from __future__ import annotations
 
 from core.cib.scores import INFINITY, add_scores, parse_score, score_text
-from core.ctools import cmp_to_key
 from core.cib.status import strip_clone_suffix
 from pengine import model as m
 from pengine.assign import W_POSITIVE, W_ROLLBACK, coloc_lh, colocation_has_influence, merge_weights
@@ -13,6 +12,7 @@ from pengine.clone_placement import cmp_instance
 from pengine.instances import find_clone_member, location_one, locations, rsc_state
 from pengine.model import Location, Node, Resource, WorkingSet
 from pengine.tickets import require_promotion_tickets
+from pengine.values import glib_list_sort
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def _sort_promotable_instances(clone: Resource) -> None:
             pass
         else:
             child.sort_index = clone.allowed[chosen]
-    clone.children.sort(key=cmp_to_key(_cmp_promotable_instance))
+    clone.children[:] = glib_list_sort(clone.children, _cmp_promotable_instance)
     clone.merging = False
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from itertools import repeat
 
 from core import lazyre as re
-from core.ctools import cmp_to_key, deque
+from core.ctools import deque
 from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores
 from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
@@ -26,7 +26,7 @@ from pengine import tickets
 from pengine.model import Node, Resource, WorkingSet
 from pengine.opconfig import op_config
 from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_resource
-from pengine.values import is_true
+from pengine.values import glib_list_sort, is_true
 from pengine.clone_unpack import find_anonymous_clone
 from pengine.digest import digest_mismatch
 from pengine.entryindex import NOT_AN_ENTRY, EntryIndex, new_index
@@ -507,7 +507,7 @@ def sort_ops(ops: list[XNode]) -> list[OpRec]:
     if min(ids) >= 0 and len(set(ids)) == len(ids):
         recs.sort(key=lambda r: r.call_id)
         return recs
-    return sorted(recs, key=cmp_to_key(_cmp_ops))
+    return glib_list_sort(recs, _cmp_ops)  # sort_op_by_callid's 0s make it intransitive
 
 
 def calculate_active_ops(ops: list[OpRec]) -> tuple[int, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 from core.cib.scores import INFINITY
-from core.ctools import cmp_to_key
 from core.cib.status import op_key
 from pengine import actions as act
 from pengine import capacity
@@ -19,6 +18,7 @@ from pengine import model as m
 from pengine.assign import W_FORWARD, W_INIT, current_node, native_merge_weights, sort_nodes
 from pengine.graph import should_add_input
 from pengine.model import Action, Node, Resource, WorkingSet
+from pengine.values import glib_list_sort
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def sort_resources(ws: WorkingSet) -> None:
             if w1 != w2:
                 return -1 if w1 > w2 else 1
         return 0
-    ws.resources.sort(key=cmp_to_key(cmp))
+    ws.resources[:] = glib_list_sort(ws.resources, cmp)
 
 
 def _load_stopped(ws: WorkingSet, node: Node) -> Action:

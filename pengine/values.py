@@ -11,7 +11,7 @@ from core.cib.scores import leading_int
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Callable, Optional
 
 TRUE_WORDS = {"true", "on", "yes", "y", "1"}
 
@@ -79,3 +79,29 @@ def _scan_min_int(text: str, minimum: int = 0) -> int:
     if value is None or value < minimum:
         return minimum
     return min(value, 2**31 - 1)
+
+
+def glib_list_sort(items: list, cmp: Callable[[Any, Any], int]) -> list:
+    """g_list_sort (GLib 2.74 g_list_sort_real): a top-down merge sort, the first half
+    n // 2 long, merging from the first half while cmp <= 0. With a transitive comparison
+    any stable sort gives the same list; several of Pacemaker's comparisons are not
+    transitive (balanced placement's pairwise capacity count: node A can beat B on capacity,
+    B beat C on resource count and C beat A; pcmk__cmp_instance: instance 0 before 1 as the
+    less multiply active, 1 before 2 as the one with a current node, 2 before 0 as allowed
+    where 0's current node is not), and with those only this exact algorithm gives
+    Pacemaker's order. So every g_list_sort of Pacemaker's is this, not list.sort."""
+    if len(items) < 2:
+        return list(items)
+    half = len(items) // 2
+    left, right = glib_list_sort(items[:half], cmp), glib_list_sort(items[half:], cmp)
+    out, i, j = [], 0, 0
+    while i < len(left) and j < len(right):
+        if cmp(left[i], right[j]) <= 0:
+            out.append(left[i])
+            i += 1
+        else:
+            out.append(right[j])
+            j += 1
+    out.extend(left[i:])
+    out.extend(right[j:])
+    return out

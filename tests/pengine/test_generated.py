@@ -124,6 +124,31 @@ def test_live_generated_seeds_agree_with_crm_simulate(tmp_path):
     assert not tally.failing, "\n".join(details)
 
 
+def test_sets_generator_is_deterministic_and_covers_sets_and_cloned_groups():
+    first, _ = harness.setsgen.generate(11)
+    assert first == harness.setsgen.generate(11)[0]
+    assert first != harness.cibgen.generate(11)[0]
+    seen: set[str] = set()
+    for seed in range(1, 120):
+        text, features = harness.setsgen.generate(seed)
+        seen |= features
+        assert "<resource_set" in text, seed
+    for needed in ("order-set", "order-set-multi", "colocation-set", "colocation-set-multi",
+                   "location-set", "set-unordered", "set-require-any", "set-action", "set-role",
+                   "order-set-kind", "order-set-asymmetric", "cloned-group", "calm"):
+        assert needed in seen, needed
+
+
+def test_live_sets_seeds_agree_with_crm_simulate(tmp_path):
+    """Resource sets and cloned groups (tests/pengine/setsgen.py), graphs compared too."""
+    _crm_simulate_or_skip()
+    tally = harness.run_many(list(range(1, 21)), "sets", 2, tmp_path, graph=True)
+    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
+               for r in tally.failing]
+    assert tally.total >= 17, "crm_simulate crashed on too many seeds"
+    assert not tally.failing, "\n".join(details)
+
+
 def test_judge_compares_score_lines_apart_from_the_sections():
     status = "Current cluster status:\n  * Node List:\n    * Online: [ node1 ]\n"
     line = "pcmk__primitive_assign: r allocation score on node1: {}\n"

@@ -9,7 +9,7 @@ trace of g_list_sort_real and show that an ordinary stable sort differs.
 from __future__ import annotations
 
 from core.ctools import cmp_to_key
-from pengine.capacity import glib_list_sort
+from pengine.values import glib_list_sort
 
 # A beats B, C beats D, C beats A, A beats D, D beats B, B beats C: a cycle C < A < B < C
 _BEFORE = {("A", "B"), ("C", "D"), ("C", "A"), ("A", "D"), ("D", "B"), ("B", "C")}
