@@ -857,9 +857,15 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
                 attr = score_attr
                 if submatches:
                     attr = _expand_submatches(score_attr, submatches)
-                score = ws.score(node.attrs.get(attr))
+                value = node.attrs.get(attr)
+                # get_node_score: a node without the attribute gets -INFINITY
+                score = -INFINITY if value is None else ws.score(value)
+            if not do_and:
+                # an "or" rule adds the score to a copy of the cluster's node, whose weight
+                # is -INFINITY when it is offline or shutting down (determine_online_status);
+                # an "and" rule sets it
+                score = add_scores(node.weight, score)
             location.nodes.append((node, score))
-    del do_and
     ws.locations.append(location)
     rsc.rsc_location.append(location)
 

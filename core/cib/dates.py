@@ -84,10 +84,31 @@ def add_months(when: _dt.datetime, months: int) -> _dt.datetime:
     return when.replace(year=year, month=month, day=min(when.day, days_in))
 
 
+def _add_years(when: _dt.datetime, years: int) -> _dt.datetime:
+    """crm_time_add's `answer->years += years`: Pacemaker keeps a date as a year and a day of
+    that year, so adding years keeps the day of the year, not the day of the month
+    (2000-08-13 is day 226 of a leap year; 100 years on, day 226 of 2100 is 2100-08-14), and a
+    day 366 that the new year lacks becomes the 1st of January after it (crm_time_add_days)."""
+    day_of_year = when.timetuple().tm_yday
+    year = when.year + years
+    while True:
+        length = 366 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 365
+        if day_of_year <= length:
+            break
+        day_of_year -= length
+        year += 1
+    first = when.replace(year=year, month=1, day=1)
+    return first + _dt.timedelta(days=day_of_year - 1)
+
+
 def add_duration(when: _dt.datetime, years: int = 0, months: int = 0, weeks: int = 0,
                  days: int = 0, hours: int = 0, minutes: int = 0, seconds: int = 0) -> _dt.datetime:
-    if years or months:
-        when = add_months(when, 12 * years + months)
+    """crm_time_add: years by the day of the year (`_add_years`), then months by the calendar
+    (the day of the month kept unless the month is shorter), then days and seconds."""
+    if years:
+        when = _add_years(when, years)
+    if months:
+        when = add_months(when, months)
     return when + _dt.timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes,
                                 seconds=seconds)
 

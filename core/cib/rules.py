@@ -87,11 +87,40 @@ def _scan_ll(text: Optional[str]) -> Optional[int]:
     return leading_int(text)
 
 
+# (a pattern, compiled by its first use: a module-level re.compile would load `re` at start-up)
+_STRTOD = (r"\s*([+-]?)(?:(0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?)"
+           r"|([iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN](?:\([0-9A-Za-z_]*\))?)"
+           r"|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))")
+_DBL_MIN = 2.2250738585072014e-308
+
+
 def _scan_double(text: Optional[str]) -> Optional[float]:
+    """pcmk__scan_double: what strtod reads at the start of the text (a sign, then a decimal
+    or hexadecimal number, `inf`, `infinity` or `nan` in any case; what follows is ignored),
+    None when it reads nothing or the value overflows or underflows (a comparison then falls
+    back to comparing the texts). So a node attribute `-INFINITY` is minus infinity here."""
     if text is None:
         return None
-    match = re.match(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)", text)
-    return float(match.group(1)) if match else None
+    match = re.match(_STRTOD, text)
+    if match is None:
+        return None
+    sign, hexa, word, decimal = match.groups()
+    if hexa is not None:
+        try:
+            value = float.fromhex(hexa if "p" in hexa.lower() else hexa + "p0")
+        except OverflowError:
+            return None
+    elif word is not None:
+        value = float("nan") if word.lower().startswith("nan") else float("inf")
+    else:
+        value = float(decimal)
+        if value == float("inf"):
+            return None  # ERANGE: overflow
+        if value != 0 and abs(value) <= _DBL_MIN:
+            return None  # underflow
+        if value == 0 and any(ch not in "0.eE+-" for ch in decimal):
+            return None  # a non-zero text read as 0: underflow
+    return -value if sign == "-" else value
 
 
 def compare_versions(a: str, b: str) -> int:

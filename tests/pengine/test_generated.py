@@ -149,6 +149,31 @@ def test_live_sets_seeds_agree_with_crm_simulate(tmp_path):
     assert not tally.failing, "\n".join(details)
 
 
+def test_rules_generator_is_deterministic_and_covers_rules():
+    first, _ = harness.rulesgen.generate(11)
+    assert first == harness.rulesgen.generate(11)[0]
+    seen: set[str] = set()
+    for seed in range(1, 150):
+        seen |= harness.rulesgen.generate(seed)[1]
+    for needed in ("node-attrs", "transient-attrs", "rule-expr", "rule-or", "rule-nested",
+                   "score-attribute", "rule-role", "multi-rule", "rule-date", "pingd-rule",
+                   "rule-type-integer", "rule-type-number", "rule-type-version",
+                   "rule-type-string", "rule-op-defined", "rule-op-not_defined",
+                   "rule-op-lte", "rule-op-ne"):
+        assert needed in seen, needed
+
+
+def test_live_rules_seeds_agree_with_crm_simulate(tmp_path):
+    """Location rules over node attributes and dates (tests/pengine/rulesgen.py), node scores
+    and graphs compared too."""
+    _crm_simulate_or_skip()
+    tally = harness.run_many(list(range(1, 21)), "rules", 2, tmp_path, scores=True, graph=True)
+    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
+               for r in tally.failing]
+    assert tally.total >= 17, "crm_simulate crashed on too many seeds"
+    assert not tally.failing, "\n".join(details)
+
+
 def test_judge_compares_score_lines_apart_from_the_sections():
     status = "Current cluster status:\n  * Node List:\n    * Online: [ node1 ]\n"
     line = "pcmk__primitive_assign: r allocation score on node1: {}\n"

@@ -189,3 +189,33 @@ def test_an_id_that_cannot_be_referred_to_is_an_error_with_its_line(ident):
     text = CIB.replace('<primitive id="', f'<primitive id="{ident}" x-was="', 1)
     problems = [p.format("cib.xml") for p in validate(parse_xml(text)) if p.severity == "error"]
     assert any(re.match(r"cib\.xml:\d+: error: <primitive id=.*>: id .* must be a non-empty name", p) for p in problems), problems
+
+
+def test_duration_years_keep_the_day_of_the_year_as_crm_time_add_does():
+    """Pacemaker keeps a date as a year and a day of that year: 100 years after day 226 of
+    2000 (13 August, a leap year) is day 226 of 2100 (14 August); months go by the calendar."""
+    utc = _dt.timezone.utc
+    start = _dt.datetime(2000, 8, 13, tzinfo=utc)
+    assert dates.add_duration(start, years=100) == _dt.datetime(2100, 8, 14, tzinfo=utc)
+    assert dates.add_duration(start, years=4) == _dt.datetime(2004, 8, 13, tzinfo=utc)
+    # day 366 that the new year lacks is the 1st of January after it
+    assert dates.add_duration(_dt.datetime(2000, 12, 31, tzinfo=utc), years=1) == \
+        _dt.datetime(2002, 1, 1, tzinfo=utc)
+    assert dates.add_duration(_dt.datetime(2001, 1, 31, tzinfo=utc), months=1) == \
+        _dt.datetime(2001, 2, 28, tzinfo=utc)
+    assert dates.add_duration(start, years=1, months=1, days=1, hours=1) == \
+        _dt.datetime(2001, 9, 15, 1, tzinfo=utc)
+
+
+@pytest.mark.parametrize("value,accepted", [("-INFINITY", False), ("-11", False), ("-9", True),
+                                            ("1.5abc", True), ("0x10", True), ("inf", True),
+                                            ("junk", True), ("1e999", True)])
+def test_number_comparisons_read_values_as_strtod(value, accepted):
+    """type=number reads each side as strtod (pcmk__scan_double): `-INFINITY` is minus
+    infinity, text after the number is ignored, hexadecimal is read; a value it cannot read or
+    that overflows is compared as a string ("junk" > "-10", "1e999" > "-10")."""
+    rule = parse_xml('<rule id="r" score="1"><expression id="e" attribute="w" operation="gt" '
+                     'type="number" value="-10"/></rule>')
+    ctx = RuleContext(now=_dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc),
+                      node_attrs={"w": value})
+    assert RuleEvaluator(IdIndex(rule)).rule_passes(rule, ctx) is accepted
