@@ -9,6 +9,7 @@
     python bench/pengine_generated.py --source schema-none --cases 1000  # values the schema refuses
     python bench/pengine_generated.py --source sets --cases 1000 --graph  # resource sets
     python bench/pengine_generated.py --source rules --cases 1000 --graph  # location rules
+    python bench/pengine_generated.py --source lifecycle --cases 1000 --graph  # shutdowns, fencing
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -21,7 +22,9 @@ partial, dangling and failed migration histories) or by tests/pengine/schemaless
 CIBs under validate-with="none" with values the schema refuses) or by tests/pengine/setsgen.py
 (cibgen's model plus order, colocation and location constraints over resource sets, and cloned
 groups) or by tests/pengine/rulesgen.py (cibgen's model plus configured and transient node
-attributes and location rules over them and over dates). Both tools are
+attributes and location rules over them and over dates) or by tests/pengine/lifecyclegen.py
+(cibgen's model plus node shutdowns, shutdown locks, fencing options and unfencing). Both
+tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 
@@ -84,10 +87,11 @@ notifymigrategen = _load_generator("notifymigrategen")
 schemalessgen = _load_generator("schemalessgen")
 setsgen = _load_generator("setsgen")
 rulesgen = _load_generator("rulesgen")
+lifecyclegen = _load_generator("lifecyclegen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen, "sets": setsgen,
-              "rules": rulesgen}
+              "rules": rulesgen, "lifecycle": lifecyclegen}
 
 
 HB_OVERRIDE: list[str] = []
@@ -333,12 +337,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--first", type=int, default=1, help="first seed")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
-                                             "schema-none", "sets", "rules"),
+                                             "schema-none", "sets", "rules", "lifecycle"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
                              "tests/pengine/schemalessgen.py; sets: tests/pengine/setsgen.py; "
-                             "rules: tests/pengine/rulesgen.py")
+                             "rules: tests/pengine/rulesgen.py; "
+                             "lifecycle: tests/pengine/lifecyclegen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

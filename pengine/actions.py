@@ -365,16 +365,33 @@ def fence_op(ws: WorkingSet, node: Node, op: Optional[str], optional: bool,
             optional = False
     if ws.priority_fencing_delay > 0 and (priority_delay
                                           or "priority_fencing_delay" in action.meta):
-        delay = 0
-        if priority_delay:
-            delay = ws.priority_fencing_delay  # refined in fencing scheduling
-        action.meta["priority_fencing_delay"] = str(delay)
+        # added even when 0 for the node, so that it takes precedence over a device's own
+        # pcmk_delay_base/max; recomputed when asked again (the nodes' priorities are known)
+        action.meta["priority_fencing_delay"] = str(node_priority_fencing_delay(ws, node))
     if not optional and can_fence(ws, node):
         action.flags &= ~A_OPTIONAL
         set_reason(action, reason, False)
     elif reason is not None and action.reason is None:
         action.reason = reason
     return action
+
+
+def node_priority_fencing_delay(ws: WorkingSet, node: Node) -> int:
+    """node_priority_fencing_delay (seconds): priority-fencing-delay applies to a lost cluster
+    member when its partition had at most half of the members and it ran the resources of
+    the highest priority (its node priority the highest, and not all nodes equal); otherwise
+    0 (the node survives in our partition, we have the majority, or priorities are equal)."""
+    if ws.priority_fencing_delay <= 0 or node.type != "member" or node.online:
+        return 0
+    members = [n for n in ws.nodes if n.type == "member"]
+    online = sum(1 for n in members if n.online)
+    if online > len(members) // 2:
+        return 0
+    top = max(n.priority for n in members)
+    lowest = min(n.priority for n in members)
+    if lowest == top or node.priority < top:
+        return 0
+    return ws.priority_fencing_delay
 
 
 def _unfencing_digests(ws: WorkingSet, node: Node, action: Action) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from core.cib.scores import INFINITY, add_scores, score_text
 from core.ocfcodes import OCF_NOT_RUNNING
+from pengine import actions as act
 from pengine import capacity
 from pengine import model as m
 from pengine.model import (CLONE, GROUP, PRIMITIVE, Colocation, Location, Node, Resource,
@@ -156,7 +157,11 @@ def _shutdown_time(ws: WorkingSet, node: Node) -> int:
 
 
 def shutdown_lock(ws: WorkingSet, rsc: Resource) -> None:
-    """pcmk__primitive_shutdown_lock: keep a cleanly stopped resource on its node."""
+    """pcmk__primitive_shutdown_lock: keep a cleanly stopped resource on its node (a group's
+    members each; pcmk__clone_shutdown_lock does nothing: clones are never locked, though an
+    instance keeps a lock its history records)."""
+    if rsc.variant == CLONE:
+        return
     if rsc.children:
         for child in rsc.children:
             shutdown_lock(ws, child)
@@ -166,6 +171,10 @@ def shutdown_lock(ws: WorkingSet, rsc: Resource) -> None:
         return
     if rsc.lock_node is not None:
         if rsc.running_on:
+            # started elsewhere although locked: the lock is cancelled and its node's history
+            # of the resource cleared (pe__clear_resource_history: an lrm_delete there)
+            act.custom_action(ws, rsc, f"{rsc.id}_lrm_delete_0", "lrm_delete", rsc.lock_node,
+                              False, True)
             rsc.lock_node = None
             rsc.lock_time = 0
     elif len(rsc.running_on) == 1:
@@ -176,9 +185,7 @@ def shutdown_lock(ws: WorkingSet, rsc: Resource) -> None:
     if rsc.lock_node is None:
         return
     if ws.shutdown_lock_limit > 0:
-        expires = rsc.lock_time + ws.shutdown_lock_limit + 1
-        if ws.recheck_by == 0 or expires < ws.recheck_by:
-            ws.recheck_by = expires
+        ws.update_recheck(rsc.lock_time + ws.shutdown_lock_limit + 1)  # only a future time
     for node in ws.nodes:
         if node.uname != rsc.lock_node.uname:
             resource_location(ws, rsc, node, -INFINITY, "shutdown-lock")

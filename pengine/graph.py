@@ -17,6 +17,7 @@ from pengine.model import (A_DEDUP, A_DUMPED, A_OPTIONAL, A_PRINT_ALWAYS, A_PSEU
                            A_RUNNABLE, Action, Node, Resource, WorkingSet)
 from pengine.notify import create_clone_notifications
 from pengine.ordering import action_flags
+from pengine.unpack import cluster_option
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -197,8 +198,8 @@ def create_graph(ws: WorkingSet) -> Graph:
     for action in reversed(ws.actions):
         _add_action(ws, action, synapses)
     attrs = {
-        "cluster-delay": ws.config.get("cluster-delay", "60s"),
-        "stonith-timeout": ws.config.get("stonith-timeout", "60s"),
+        "cluster-delay": cluster_option(ws, "cluster-delay"),  # validated, as pe_pref gives it
+        "stonith-timeout": cluster_option(ws, "stonith-timeout"),
         "failed-stop-offset": "INFINITY",
         "failed-start-offset": "INFINITY" if ws.start_failure_fatal else "1",
         "transition_id": str(ws.transition_id),

@@ -1175,8 +1175,10 @@ def add_running(ws: WorkingSet, rsc: Resource, node: Node, failed: bool) -> None
     rsc.running_on.append(node)
     if rsc.variant == m.PRIMITIVE:
         node.running_rsc.append(rsc)
-        if rsc.priority > 0 and ws.priority_fencing_delay > 0:
-            node.priority += rsc.priority
+        if rsc.priority != 0 and not failed:
+            # native_priority_to_node: what a lost node ran decides its priority-fencing-delay;
+            # a promoted instance counts one more
+            node.priority += rsc.priority + (1 if rsc.role == m.ROLE_PROMOTED else 0)
         if node.maintenance:
             # only unmanaged: pe_rsc_maintenance is set from configuration alone (a resource
             # seen on a maintenance node still gets its recurring actions elsewhere)

@@ -93,6 +93,15 @@ def _option_is_valid(name: str, value: str) -> bool:
     return True
 
 
+def cluster_option(ws: WorkingSet, name: str) -> str:
+    """pe_pref: a cluster option's value as the scheduler uses it, an invalid one replaced by
+    its documented default (unpack_config warned about it already)."""
+    value = ws.config.get(name)
+    if value is not None and not _option_is_valid(name, value):
+        value = None
+    return CLUSTER_DEFAULTS.get(name, "") if value is None else value
+
+
 def section(cib: XNode, name: str) -> Optional[XNode]:
     config = cib.find("configuration")
     return None if config is None else config.find(name)

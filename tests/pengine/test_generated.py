@@ -174,6 +174,30 @@ def test_live_rules_seeds_agree_with_crm_simulate(tmp_path):
     assert not tally.failing, "\n".join(details)
 
 
+def test_lifecycle_generator_is_deterministic_and_covers_shutdowns_and_fencing_options():
+    first, _ = harness.lifecyclegen.generate(11)
+    assert first == harness.lifecyclegen.generate(11)[0]
+    seen: set[str] = set()
+    for seed in range(1, 150):
+        seen |= harness.lifecyclegen.generate(seed)[1]
+    for needed in ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
+                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
+                   "record-pending", "meta-misc"):
+        assert needed in seen, needed
+
+
+def test_live_lifecycle_seeds_agree_with_crm_simulate(tmp_path):
+    """Node shutdowns, shutdown locks and fencing options (tests/pengine/lifecyclegen.py),
+    node scores and graphs compared too."""
+    _crm_simulate_or_skip()
+    tally = harness.run_many(list(range(1, 21)), "lifecycle", 2, tmp_path, scores=True,
+                             graph=True)
+    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
+               for r in tally.failing]
+    assert tally.total >= 17, "crm_simulate crashed on too many seeds"
+    assert not tally.failing, "\n".join(details)
+
+
 def test_judge_compares_score_lines_apart_from_the_sections():
     status = "Current cluster status:\n  * Node List:\n    * Online: [ node1 ]\n"
     line = "pcmk__primitive_assign: r allocation score on node1: {}\n"
