@@ -622,11 +622,17 @@ class _Gen:
         return f"<tickets>{''.join(states)}</tickets>" if states else ""
 
 
-def generate(seed: int) -> tuple[str, set[str]]:
-    """The CIB of one seed and the feature tags it exercises."""
-    gen = _Gen(seed)
-    text = gen.build()
-    return text, gen.features
+def generator(make: Callable[[int], _Gen]) -> Callable[[int], tuple[str, set[str]]]:
+    """The `generate(seed)` of a generator built on this model (`make`: its class): the CIB of
+    one seed and the feature tags it exercises."""
+    def generate(seed: int) -> tuple[str, set[str]]:
+        gen = make(seed)
+        text = gen.build()
+        return text, gen.features
+    return generate
+
+
+generate = generator(_Gen)
 
 
 def main(argv: list[str], make: Optional[Callable[[int], tuple[str, set[str]]]] = None,

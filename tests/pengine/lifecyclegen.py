@@ -27,26 +27,11 @@ generator reuses cibgen's whole model and adds:
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import sys
 
-_HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load_cibgen():
-    """cibgen as a module (tests/pengine is not a package; the bench loads it the same way)."""
-    name = "pengine_cibgen"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _HERE / "cibgen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cibgen = _load_cibgen()
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/pengine: no package
+from notifymigrategen import cibgen  # noqa: E402  (cibgen loaded once, as "pengine_cibgen")
 _STAMP = cibgen._STAMP
 
 
@@ -150,11 +135,7 @@ class _LifecycleGen(cibgen._Gen):
         return text
 
 
-def generate(seed: int) -> tuple[str, set[str]]:
-    """The CIB of one seed and the feature tags it exercises."""
-    gen = _LifecycleGen(seed)
-    text = gen.build()
-    return text, gen.features
+generate = cibgen.generator(_LifecycleGen)
 
 
 if __name__ == "__main__":

@@ -225,11 +225,7 @@ class _NotifyMigrateGen(cibgen._Gen):
                 f'{"".join(ops)}</lrm_resource>')
 
 
-def generate(seed: int) -> tuple[str, set[str]]:
-    """The CIB of one seed and the feature tags it exercises."""
-    gen = _NotifyMigrateGen(seed)
-    text = gen.build()
-    return text, gen.features
+generate = cibgen.generator(_NotifyMigrateGen)
 
 
 def main(argv: list[str]) -> int:

@@ -32,27 +32,12 @@ everything runs. This generator reuses cibgen's whole model and adds:
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import sys
 from xml.sax.saxutils import quoteattr
 
-_HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load_cibgen():
-    """cibgen as a module (tests/pengine is not a package; the bench loads it the same way)."""
-    name = "pengine_cibgen"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _HERE / "cibgen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cibgen = _load_cibgen()
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/pengine: no package
+from notifymigrategen import cibgen  # noqa: E402  (cibgen loaded once, as "pengine_cibgen")
 
 _OPS = ("eq", "ne", "lt", "gt", "lte", "gte", "defined", "not_defined")
 _TYPES = (None, "string", "integer", "number", "version")
@@ -255,11 +240,7 @@ class _RulesGen(cibgen._Gen):
         return text + "".join(out)
 
 
-def generate(seed: int) -> tuple[str, set[str]]:
-    """The CIB of one seed and the feature tags it exercises."""
-    gen = _RulesGen(seed)
-    text = gen.build()
-    return text, gen.features
+generate = cibgen.generator(_RulesGen)
 
 
 if __name__ == "__main__":

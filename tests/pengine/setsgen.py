@@ -31,26 +31,11 @@ seed space.
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import sys
 
-_HERE = pathlib.Path(__file__).resolve().parent
-
-
-def _load_cibgen():
-    """cibgen as a module (tests/pengine is not a package; the bench loads it the same way)."""
-    name = "pengine_cibgen"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _HERE / "cibgen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cibgen = _load_cibgen()
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/pengine: no package
+from notifymigrategen import cibgen  # noqa: E402  (cibgen loaded once, as "pengine_cibgen")
 
 
 class _SetsGen(cibgen._Gen):
@@ -184,11 +169,7 @@ class _SetsGen(cibgen._Gen):
         return text + "".join(out)
 
 
-def generate(seed: int) -> tuple[str, set[str]]:
-    """The CIB of one seed and the feature tags it exercises."""
-    gen = _SetsGen(seed)
-    text = gen.build()
-    return text, gen.features
+generate = cibgen.generator(_SetsGen)
 
 
 if __name__ == "__main__":

@@ -124,74 +124,42 @@ def test_live_generated_seeds_agree_with_crm_simulate(tmp_path):
     assert not tally.failing, "\n".join(details)
 
 
-def test_sets_generator_is_deterministic_and_covers_sets_and_cloned_groups():
-    first, _ = harness.setsgen.generate(11)
-    assert first == harness.setsgen.generate(11)[0]
+# the generators of one feature area each: their tags that the first seeds must cover
+AREA_GENERATORS = {
+    "sets": ("order-set", "order-set-multi", "colocation-set", "colocation-set-multi",
+             "location-set", "set-unordered", "set-require-any", "set-action", "set-role",
+             "order-set-kind", "order-set-asymmetric", "cloned-group", "calm"),
+    "rules": ("node-attrs", "transient-attrs", "rule-expr", "rule-or", "rule-nested",
+              "score-attribute", "rule-role", "multi-rule", "rule-date", "pingd-rule",
+              "rule-type-integer", "rule-type-number", "rule-type-version", "rule-type-string",
+              "rule-op-defined", "rule-op-not_defined", "rule-op-lte", "rule-op-ne",
+              "node-health", "allow-unhealthy-nodes"),
+    "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
+                  "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
+                  "record-pending", "meta-misc"),
+}
+
+
+@pytest.mark.parametrize("source", sorted(AREA_GENERATORS))
+def test_area_generator_is_deterministic_its_own_and_covers_its_features(source):
+    generate = harness.GENERATORS[source].generate
+    first, _ = generate(11)
+    assert first == generate(11)[0]
     assert first != harness.cibgen.generate(11)[0]
     seen: set[str] = set()
-    for seed in range(1, 120):
-        text, features = harness.setsgen.generate(seed)
-        seen |= features
-        assert "<resource_set" in text, seed
-    for needed in ("order-set", "order-set-multi", "colocation-set", "colocation-set-multi",
-                   "location-set", "set-unordered", "set-require-any", "set-action", "set-role",
-                   "order-set-kind", "order-set-asymmetric", "cloned-group", "calm"):
-        assert needed in seen, needed
-
-
-def test_live_sets_seeds_agree_with_crm_simulate(tmp_path):
-    """Resource sets and cloned groups (tests/pengine/setsgen.py), graphs compared too."""
-    _crm_simulate_or_skip()
-    tally = harness.run_many(list(range(1, 21)), "sets", 2, tmp_path, graph=True)
-    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
-               for r in tally.failing]
-    assert tally.total >= 17, "crm_simulate crashed on too many seeds"
-    assert not tally.failing, "\n".join(details)
-
-
-def test_rules_generator_is_deterministic_and_covers_rules():
-    first, _ = harness.rulesgen.generate(11)
-    assert first == harness.rulesgen.generate(11)[0]
-    seen: set[str] = set()
     for seed in range(1, 150):
-        seen |= harness.rulesgen.generate(seed)[1]
-    for needed in ("node-attrs", "transient-attrs", "rule-expr", "rule-or", "rule-nested",
-                   "score-attribute", "rule-role", "multi-rule", "rule-date", "pingd-rule",
-                   "rule-type-integer", "rule-type-number", "rule-type-version",
-                   "rule-type-string", "rule-op-defined", "rule-op-not_defined",
-                   "rule-op-lte", "rule-op-ne"):
-        assert needed in seen, needed
+        seen |= generate(seed)[1]
+    missing = [tag for tag in AREA_GENERATORS[source] if tag not in seen]
+    assert not missing, missing
 
 
-def test_live_rules_seeds_agree_with_crm_simulate(tmp_path):
-    """Location rules over node attributes and dates (tests/pengine/rulesgen.py), node scores
-    and graphs compared too."""
+@pytest.mark.parametrize("source", sorted(AREA_GENERATORS))
+def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
+    """Resource sets and cloned groups (setsgen), location rules over node attributes and
+    dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen):
+    seeds 1..20 of each, node scores and transition graphs compared too."""
     _crm_simulate_or_skip()
-    tally = harness.run_many(list(range(1, 21)), "rules", 2, tmp_path, scores=True, graph=True)
-    details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
-               for r in tally.failing]
-    assert tally.total >= 17, "crm_simulate crashed on too many seeds"
-    assert not tally.failing, "\n".join(details)
-
-
-def test_lifecycle_generator_is_deterministic_and_covers_shutdowns_and_fencing_options():
-    first, _ = harness.lifecyclegen.generate(11)
-    assert first == harness.lifecyclegen.generate(11)[0]
-    seen: set[str] = set()
-    for seed in range(1, 150):
-        seen |= harness.lifecyclegen.generate(seed)[1]
-    for needed in ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
-                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
-                   "record-pending", "meta-misc"):
-        assert needed in seen, needed
-
-
-def test_live_lifecycle_seeds_agree_with_crm_simulate(tmp_path):
-    """Node shutdowns, shutdown locks and fencing options (tests/pengine/lifecyclegen.py),
-    node scores and graphs compared too."""
-    _crm_simulate_or_skip()
-    tally = harness.run_many(list(range(1, 21)), "lifecycle", 2, tmp_path, scores=True,
-                             graph=True)
+    tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
                for r in tally.failing]
     assert tally.total >= 17, "crm_simulate crashed on too many seeds"
