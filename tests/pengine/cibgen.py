@@ -152,6 +152,14 @@ class _Gen:
         if all(s != "online" for s in self.state.values()):
             self.state[self.nodes[0]] = "online"
 
+    def make_calm(self) -> None:
+        """Every node online but one lost at most: the calm case of a generator built on this
+        model for one feature area, so that recoveries do not drown what it judges."""
+        lost = self.rnd.choice(self.nodes) if self.rnd.random() < 0.3 else None
+        for node in self.nodes:
+            if node != lost:
+                self.state[node] = "online"
+
     def primitive(self, rid: str, stateful: bool = False) -> Prim:
         r = self.rnd
         p = Prim(rid, stateful)

@@ -49,10 +49,7 @@ class _SetsGen(cibgen._Gen):
     def make_nodes(self) -> None:
         super().make_nodes()
         if self.calm:
-            lost = self.rnd.choice(self.nodes) if self.rnd.random() < 0.3 else None
-            for node in self.nodes:
-                if node != lost:
-                    self.state[node] = "online"
+            self.make_calm()
 
     def make_resources(self) -> None:
         super().make_resources()
