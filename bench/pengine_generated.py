@@ -10,6 +10,7 @@
     python bench/pengine_generated.py --source sets --cases 1000 --graph  # resource sets
     python bench/pengine_generated.py --source rules --cases 1000 --graph  # location rules
     python bench/pengine_generated.py --source lifecycle --cases 1000 --graph  # shutdowns, fencing
+    python bench/pengine_generated.py --source orders --cases 1000 --graph  # clone orderings
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -23,8 +24,9 @@ CIBs under validate-with="none" with values the schema refuses) or by tests/peng
 (cibgen's model plus order, colocation and location constraints over resource sets, and cloned
 groups) or by tests/pengine/rulesgen.py (cibgen's model plus configured and transient node
 attributes and location rules over them and over dates) or by tests/pengine/lifecyclegen.py
-(cibgen's model plus node shutdowns, shutdown locks, fencing options and unfencing). Both
-tools are
+(cibgen's model plus node shutdowns, shutdown locks, fencing options and unfencing) or by
+tests/pengine/ordersgen.py (orders between clones, promotable clones and groups with every
+pair of actions). Both tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 
@@ -88,10 +90,12 @@ schemalessgen = _load_generator("schemalessgen")
 setsgen = _load_generator("setsgen")
 rulesgen = _load_generator("rulesgen")
 lifecyclegen = _load_generator("lifecyclegen")
+ordersgen = _load_generator("ordersgen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen, "sets": setsgen,
-              "rules": rulesgen, "lifecycle": lifecyclegen}
+              "rules": rulesgen, "lifecycle": lifecyclegen,
+              "orders": ordersgen}
 
 
 HB_OVERRIDE: list[str] = []
@@ -337,13 +341,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--first", type=int, default=1, help="first seed")
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
-                                             "schema-none", "sets", "rules", "lifecycle"),
+                                             "schema-none", "sets", "rules", "lifecycle",
+                                             "orders"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
                              "tests/pengine/schemalessgen.py; sets: tests/pengine/setsgen.py; "
                              "rules: tests/pengine/rulesgen.py; "
-                             "lifecycle: tests/pengine/lifecyclegen.py")
+                             "lifecycle: tests/pengine/lifecyclegen.py; "
+                             "orders: tests/pengine/ordersgen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

@@ -134,6 +134,9 @@ AREA_GENERATORS = {
               "rule-type-integer", "rule-type-number", "rule-type-version", "rule-type-string",
               "rule-op-defined", "rule-op-not_defined", "rule-op-lte", "rule-op-ne",
               "node-health", "allow-unhealthy-nodes"),
+    "orders": ("order-start-start", "order-promote-start", "order-demote-stop", "order-stop-start",
+               "order-start-promote", "order-kind", "order-asymmetric", "clone-interleave",
+               "clone-ordered", "order-with-colocation", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
                   "record-pending", "meta-misc"),
@@ -156,8 +159,9 @@ def test_area_generator_is_deterministic_its_own_and_covers_its_features(source)
 @pytest.mark.parametrize("source", sorted(AREA_GENERATORS))
 def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
     """Resource sets and cloned groups (setsgen), location rules over node attributes and
-    dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen):
-    seeds 1..20 of each, node scores and transition graphs compared too."""
+    dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen),
+    orders between clones (ordersgen): seeds 1..20 of each, node scores and transition graphs
+    compared too."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
