@@ -130,6 +130,11 @@ def _tag_refs(ws: WorkingSet, name: str) -> Optional[list[str]]:
     return None
 
 
+# a tag that names itself (possible without a schema) would expand for ever in Pacemaker;
+# here the expansion gives up past this many references
+_MAX_SET_REFS = 100_000
+
+
 def _expand_sets(ws: WorkingSet, xml: XNode, find_rsc) -> Optional[XNode]:
     """pcmk__expand_tags_in_sets: the constraint with each set's template/tag references
     replaced in place by the resources they stand for, or None when there were none."""
@@ -137,7 +142,14 @@ def _expand_sets(ws: WorkingSet, xml: XNode, find_rsc) -> Optional[XNode]:
     any_refs = False
     for rset in expanded.findall("resource_set"):
         refs: list[XNode] = []
-        for ref in rset.children:
+        # the references a template or tag stands for are inserted right after it and read
+        # in turn like the set's own, so one of them that is no valid resource or tag (a
+        # primitive that failed to unpack) voids the whole expansion too
+        pending = list(rset.children)
+        at = 0
+        while at < len(pending):
+            ref = pending[at]
+            at += 1
             if ref.tag != "resource_ref":
                 refs.append(ref)
                 continue
@@ -146,11 +158,11 @@ def _expand_sets(ws: WorkingSet, xml: XNode, find_rsc) -> Optional[XNode]:
                 refs.append(ref)
                 continue
             members = _tag_refs(ws, name)
-            if members is None:
+            if members is None or len(pending) > _MAX_SET_REFS:
                 ws.warnings.append(f"Ignoring resource sets for constraint '{xml.get('id')}' "
                                    f"because '{name}' is not a valid resource or tag")
                 return None
-            refs.extend(XNode("resource_ref", {"id": member}) for member in members)
+            pending[at:at] = [XNode("resource_ref", {"id": member}) for member in members]
             any_refs = True
         rset.children = refs
     return expanded if any_refs else None
