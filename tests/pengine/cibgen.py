@@ -67,6 +67,11 @@ class Prim:
 class _Gen:
     """Builds one CIB; every choice goes through self.rnd so a seed reproduces it."""
 
+    # a generator for one feature area sets this: half of its cases are then calm (make_calm;
+    # notifymigrategen also writes failure-free histories there), so that recoveries do not
+    # drown what it judges
+    CALM_CASES = False
+
     def __init__(self, seed: int) -> None:
         self.rnd = random.Random(seed)
         self.features: set[str] = set()
@@ -82,6 +87,7 @@ class _Gen:
         self.tickets: dict[str, tuple[str, str]] = {}  # ticket -> (granted, standby)
         self.templated: list[str] = []    # primitives derived from the template
         self.tags: dict[str, list[str]] = {}
+        self.calm = self.CALM_CASES and self.chance(0.5, "calm")
 
     def chance(self, p: float, tag: Optional[str] = None) -> bool:
         hit = self.rnd.random() < p
@@ -151,6 +157,8 @@ class _Gen:
                 self.features.add(f"node-{state}")
         if all(s != "online" for s in self.state.values()):
             self.state[self.nodes[0]] = "online"
+        if self.calm:
+            self.make_calm()
 
     def make_calm(self) -> None:
         """Every node online but one lost at most: the calm case of a generator built on this

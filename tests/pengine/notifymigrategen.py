@@ -59,20 +59,14 @@ _MIGRATIONS = {"move": 4, "migrated": 3, "partial-migration": 3, "dangling-migra
 class _NotifyMigrateGen(cibgen._Gen):
     """cibgen's model plus notify clones and migratable primitives with migration histories."""
 
+    CALM_CASES = True
+
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
         self.clone_extra: dict[str, dict[str, str]] = {}
         self.migratable: set[str] = set()
         # primitive id -> (scenario, source node, target node)
         self.plan: dict[str, tuple[str, str, str]] = {}
-        # a calm case: nodes online (but for one node lost at most) and histories without
-        # failures, so that migrations and notifications are not drowned by recoveries
-        self.calm = self.chance(0.5, "calm")
-
-    def make_nodes(self) -> None:
-        super().make_nodes()
-        if self.calm:
-            self.make_calm()
 
     def options(self) -> list[tuple[str, str]]:
         opts = super().options()

@@ -32,15 +32,11 @@ from notifymigrategen import cibgen  # noqa: E402  (cibgen loaded once, as "peng
 class _OrdersGen(cibgen._Gen):
     """cibgen's model with orders between clones, promotable clones and groups."""
 
+    CALM_CASES = True
+
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
-        self.calm = self.chance(0.5, "calm")
         self.clone_meta: dict[str, dict[str, str]] = {}
-
-    def make_nodes(self) -> None:
-        super().make_nodes()
-        if self.calm:
-            self.make_calm()
 
     def make_resources(self) -> None:
         super().make_resources()

@@ -41,15 +41,11 @@ from notifymigrategen import cibgen  # noqa: E402  (cibgen loaded once, as "peng
 class _SetsGen(cibgen._Gen):
     """cibgen's model plus set constraints and cloned groups."""
 
+    CALM_CASES = True
+
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
         self.cloned_groups: dict[str, bool] = {}  # group id -> interleave
-        self.calm = self.chance(0.5, "calm")
-
-    def make_nodes(self) -> None:
-        super().make_nodes()
-        if self.calm:
-            self.make_calm()
 
     def make_resources(self) -> None:
         super().make_resources()
