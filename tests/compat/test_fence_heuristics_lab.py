@@ -80,6 +80,10 @@ def test_the_node_the_clients_still_reach_wins_the_fence_race(tmp_path):
                        "node1 to power node2 off")
             assert "off" not in lab.state.nodes["node1"].faults
             assert answer(lab, plan.vip(lab.spec), PORT) == "node1"
+            # the switch powers node2 off before the agent returns and stonithd records the
+            # fencing as done: wait for the record, not for the power
+            wait_until(lambda: bool(fenced(lab, "node1", "node2")), 20,
+                       "node1's stonithd to record node2's fencing as done")
             done = fenced(lab, "node1", "node2")
             assert [(r.get("origin"), r.get("executor")) for r in done] == [("node1", "node1")], done
             # node2 comes back and rejoins; the group never left node1
