@@ -295,15 +295,17 @@ def apply_coloc_to_weights(dependent: Resource, primary: Resource, con: Colocati
     else:
         lvalue = value.lower() if value is not None else None
         groups = value_groups(dependent.ws, attribute)
-        # the nodes of the primary's node's value (none without a value), or None where the
-        # index does not hold the primary's node
-        same = () if lvalue is None else groups.get(primary_node)
+        # the nodes of the primary's node's value (without one: the nodes without one, as
+        # pcmk__str_eq holds for two NULLs), or None where the index does not hold the
+        # primary's node
+        same = groups.get(primary_node)
         for node in work:
             if same is not None and node in groups:
                 matches = node in same
             else:
                 nval = node.attrs.get(attribute)
-                matches = nval is not None and lvalue is not None and nval.lower() == lvalue
+                matches = nval is None if lvalue is None else (
+                    nval is not None and nval.lower() == lvalue)
             if matches:
                 if score < INFINITY:
                     work[node] = add_scores(score, work[node])

@@ -91,10 +91,9 @@ def _own_params(ws: WorkingSet, rsc: Resource, node: Optional[Node]) -> dict[str
             params = kept
         else:
             params = {}
+            # get_rsc_attributes: no resource data (an rsc_expression here is false)
             ctx = RuleContext(now=ws.now, next_change=ws.next_change,
-                              node_attrs=None if node is None else node.attrs,
-                              rsc_class=xml.get("class"), rsc_provider=xml.get("provider"),
-                              rsc_type=xml.get("type"))
+                              node_attrs=None if node is None else node.attrs)
             unpack_nvpairs(xml, "instance_attributes", ctx, ws.ids, into=params)
             if ws.keep_derived and rscsettings.sets_are_static(xml, "instance_attributes"):
                 rscsettings.keep_params(xml, params)

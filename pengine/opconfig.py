@@ -180,7 +180,8 @@ def _new_op_config(ws: WorkingSet, rsc: Resource, key: str, task: str,
     entry_sets = op_entry is not None and op_entry.find("meta_attributes") is not None
     if defaults is not None or entry_sets:
         # (built only for sets to evaluate: most ops and most clusters have none)
-        ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_class=rsc.xml.get("class"),
+        ctx = RuleContext(now=ws.now, next_change=ws.next_change, rsc_known=True,
+                          rsc_class=rsc.xml.get("class"),
                           rsc_provider=rsc.xml.get("provider"), rsc_type=rsc.xml.get("type"),
                           op_name=task, op_interval_ms=interval_ms)
         if defaults is not None:

@@ -13,6 +13,7 @@ from core.cib.dates import to_epoch
 from core.cib.durations import interval_ms as parse_interval_ms
 from core.cib.durations import duration_seconds
 from core.cib.durations import msec as parse_msec
+from core.cib.posixre import translate_ere
 from core.cib.rules import (IdIndex, RuleContext, RuleEvaluator, _expand_submatches,
                             compare_versions, first_rule_score, unpack_nvpairs)
 from core.cib.scores import INFINITY, add_scores
@@ -298,8 +299,10 @@ RESOURCE_TAGS = {"primitive": PRIMITIVE, "group": GROUP, "clone": CLONE, "master
 
 
 def rule_ctx_for(ws: WorkingSet, rsc_xml: XNode, node: Optional[Node] = None) -> RuleContext:
+    """The rules' context of a resource's meta attributes (get_meta_attributes): the only
+    reading of a resource's sets where an `rsc_expression` can hold."""
     return RuleContext(now=ws.now, next_change=ws.next_change,
-                       node_attrs=None if node is None else node.attrs,
+                       node_attrs=None if node is None else node.attrs, rsc_known=True,
                        rsc_class=rsc_xml.get("class"), rsc_provider=rsc_xml.get("provider"),
                        rsc_type=rsc_xml.get("type"))
 
@@ -350,20 +353,38 @@ def _resource_node_score(rsc: Resource, node: Node, score: int, tag: str) -> Non
 
 
 def _meta_for(ws: WorkingSet, xml: XNode, parent: Optional[Resource]) -> dict[str, str]:
+    """get_meta_attributes: the element's attributes, its own sets, the sets its ancestors
+    configure themselves (nearest first, evaluated for this resource: an `rsc_expression`
+    there sees this resource's agent), rsc_defaults (evaluated for this resource too), then
+    whatever else the parent's meta holds; the first to give a value keeps it. So a default
+    that holds for a group's member but not for the group is the member's, even where the
+    group took another default."""
     meta: dict[str, str] = dict(zip(xml.idx, xml.vals))  # (an element's names are unique)
     defaults = ws.rsc_defaults
     if defaults is not None and defaults.find("meta_attributes") is None:
         defaults = None
     own = xml.find("meta_attributes") is not None
+    ancestors = []
+    above = parent
+    while above is not None:
+        if above.xml.find("meta_attributes") is not None:
+            ancestors.append(above.xml)
+        above = above.parent
     # the rule context only for sets to evaluate: most resources have none
-    ctx = rule_ctx_for(ws, xml) if own or defaults is not None else None
+    ctx = rule_ctx_for(ws, xml) if own or defaults is not None or ancestors else None
     if own:
         unpack_nvpairs(xml, "meta_attributes", ctx, ws.ids, into=meta)
-    if parent is not None:
-        for key, value in parent.meta.items():
+    if ancestors:
+        fixed: dict[str, str] = {}
+        for ancestor in ancestors:
+            unpack_nvpairs(ancestor, "meta_attributes", ctx, ws.ids, into=fixed)
+        for key, value in fixed.items():
             meta.setdefault(key, value)
     if defaults is not None:
         unpack_nvpairs(defaults, "meta_attributes", ctx, ws.ids, into=meta)
+    if parent is not None:
+        for key, value in parent.meta.items():
+            meta.setdefault(key, value)
     return meta
 
 
@@ -497,8 +518,20 @@ def _kept_or_unpacked_settings(ws: WorkingSet, rsc: Resource, xml: XNode, config
     unsupported = _unpack_settings(ws, rsc, xml, tag, parent, incarnation)
     if xml is configured and not unsupported and len(ws.warnings) == warned and \
             rscsettings.sets_are_static(xml, "meta_attributes") and \
-            rscsettings.sets_are_static(defaults, "meta_attributes"):
+            rscsettings.sets_are_static(defaults, "meta_attributes") and \
+            _ancestor_sets_are_static(parent):
         rscsettings.keep(xml, defaults, stamp, rsc.meta, rscsettings.read_settings(rsc))
+
+
+def _ancestor_sets_are_static(parent: Optional[Resource]) -> bool:
+    """Whether the ancestors' own meta sets, which _meta_for evaluates for each member, give
+    the same for every member (no rule, no id-ref): then the parent's meta in the stamp
+    stands for them."""
+    while parent is not None:
+        if not rscsettings.sets_are_static(parent.xml, "meta_attributes"):
+            return False
+        parent = parent.parent
+    return True
 
 
 def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
@@ -573,7 +606,7 @@ def unpack_primitive(ws: WorkingSet, rsc: Resource) -> bool:
             not _unpack_cloned_primitive(ws, rsc):
         return False
     if xml.find("utilization") is not None:
-        unpack_nvpairs(xml, "utilization", rule_ctx_for(ws, xml), ws.ids,
+        unpack_nvpairs(xml, "utilization", RuleContext(now=ws.now, next_change=ws.next_change), ws.ids,
                        into=rsc.utilization)
     return True
 
@@ -753,9 +786,13 @@ def unpack_location(ws: WorkingSet, xml: XNode) -> None:
         invert = pattern.startswith("!")  # "!re": every resource the expression misses
         if invert:
             pattern = pattern[1:]
+        # regcomp(REG_EXTENDED): POSIX syntax, written as Python's
+        translated = translate_ere(pattern)
         try:
-            regex = re.compile(pattern)
+            regex = re.compile(translated) if translated is not None else None
         except re.error:
+            regex = None
+        if regex is None:
             ws.warnings.append(f"ignoring {ident}: invalid rsc-pattern")
             return
         for rsc in ws.resources:
@@ -855,9 +892,9 @@ def _location_rule(ws: WorkingSet, evaluator: RuleEvaluator, rule: XNode, ident:
     accept_any_positive = score_attr is not None
     for node in ws.nodes:
         # value-source="param" compares with the resource's parameters as on that node
+        # (no resource data: an rsc_expression or op_expression in a location rule is false)
         ctx = RuleContext(now=ws.now, node_attrs=node.attrs, submatches=submatches,
-                          rsc_class=rsc.xml.get("class"), rsc_provider=rsc.xml.get("provider"),
-                          rsc_type=rsc.xml.get("type"), params=rsc_params(ws, rsc, node),
+                          params=rsc_params(ws, rsc, node),
                           meta=rsc.meta, next_change=next_change)
         if evaluator.rule_passes(rule, ctx):
             score = raw_score if not accept_any_positive else \

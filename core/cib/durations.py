@@ -109,6 +109,13 @@ def interval_duration_seconds(text: str) -> Optional[int]:
 @lru_cache(maxsize=4096)
 def interval_ms(text: Optional[str]) -> int:
     """crm_parse_interval_spec: 0 for missing or invalid, at most G_MAXUINT (a guint)."""
+    value = parse_interval_spec(text)
+    return 0 if value is None else value
+
+
+def parse_interval_spec(text: Optional[str]) -> Optional[int]:
+    """crm_parse_interval_spec with its errno: None for a value that is not an interval (the
+    caller that tests errno, like an op_expression, fails), 0 for a missing one."""
     if text is None:
         return 0
     if text.startswith("P"):
@@ -116,4 +123,4 @@ def interval_ms(text: Optional[str]) -> int:
         value = None if seconds is None else seconds * 1000
     else:
         value = msec(text)
-    return 0 if value is None or value < 0 else min(value, G_MAXUINT)
+    return None if value is None or value < 0 else min(value, G_MAXUINT)

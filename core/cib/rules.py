@@ -15,6 +15,7 @@ from core.ctools import Record, field
 from core import datetimes as _dt
 from core import lazyre as re
 from core.cib import dates
+from core.cib.durations import parse_interval_spec
 from core.cib.scores import leading_int, parse_score
 from core.cib.xmltree import XNode
 
@@ -30,15 +31,19 @@ class RuleContext:
 
     `submatches` are the regular-expression groups of a location's rsc-pattern; `next_change`
     collects the earliest future times at which a date expression's outcome changes (recheck-by).
+    `rsc_known` says the resource's class, provider and type were given (Pacemaker passes them
+    only where meta attributes and operation settings are read: an `rsc_expression` anywhere
+    else is false); an `op_expression` is false unless `op_name` is given.
     A plain slotted class, not a dataclass: importing dataclasses costs more than a small
     scheduling run.
     """
 
-    __slots__ = ("now", "node_attrs", "role", "rsc_class", "rsc_provider", "rsc_type", "op_name",
-                 "op_interval_ms", "params", "meta", "submatches", "next_change")
+    __slots__ = ("now", "node_attrs", "role", "rsc_known", "rsc_class", "rsc_provider", "rsc_type",
+                 "op_name", "op_interval_ms", "params", "meta", "submatches", "next_change")
 
     def __init__(self, *, now: Optional[_dt.datetime] = None,
                  node_attrs: Optional[dict[str, str]] = None, role: Optional[str] = None,
+                 rsc_known: bool = False,
                  rsc_class: Optional[str] = None, rsc_provider: Optional[str] = None,
                  rsc_type: Optional[str] = None, op_name: Optional[str] = None,
                  op_interval_ms: Optional[int] = None, params: Optional[dict[str, str]] = None,
@@ -48,6 +53,7 @@ class RuleContext:
         self.now = now
         self.node_attrs = node_attrs
         self.role = role
+        self.rsc_known = rsc_known
         self.rsc_class = rsc_class
         self.rsc_provider = rsc_provider
         self.rsc_type = rsc_type
@@ -258,8 +264,12 @@ class RuleEvaluator:
             # the value names a resource parameter or meta-attribute; unknown -> no value
             table = ctx.params if source == "param" else ctx.meta
             value = None if table is None else table.get(value)
-        left = None if ctx.node_attrs is None else ctx.node_attrs.get(attr)
-        return accept_attribute(left, value, expr.get("type"), op)
+        if ctx.node_attrs is None:
+            # pe_eval_subexpr: an attribute expression "can never succeed if there is no node
+            # to compare with" (a resource's meta attributes, cluster options), even
+            # `not_defined` or `ne`
+            return False
+        return accept_attribute(ctx.node_attrs.get(attr), value, expr.get("type"), op)
 
     def _role(self, expr: XNode, ctx: RuleContext) -> bool:
         op = (expr.get("operation") or "").lower()
@@ -278,21 +288,28 @@ class RuleEvaluator:
         return False
 
     def _rsc(self, expr: XNode, ctx: RuleContext) -> bool:
-        for attr, have in (("class", ctx.rsc_class), ("provider", ctx.rsc_provider),
-                           ("type", ctx.rsc_type)):
-            want = expr.get(attr)
-            if want is not None and want != have:
-                return False
-        return True
+        """pe__eval_rsc_expr: class and type compared when given, the provider always (an
+        expression without one matches only a resource without one: `class="ocf"` alone
+        never matches an OCF agent)."""
+        if not ctx.rsc_known:
+            return False
+        want = expr.get("class")
+        if want is not None and want != ctx.rsc_class:
+            return False
+        if expr.get("provider") != ctx.rsc_provider:
+            return False
+        want = expr.get("type")
+        return want is None or want == ctx.rsc_type
 
     def _op(self, expr: XNode, ctx: RuleContext) -> bool:
-        name = expr.get("name")
-        if name is not None and name != ctx.op_name:
+        """pe__eval_op_expr: the name compared always, the interval when given (one that does
+        not parse fails the expression)."""
+        if ctx.op_name is None or expr.get("name") != ctx.op_name:
             return False
         interval = expr.get("interval")
         if interval is not None:
-            from core.cib.durations import interval_ms
-            if interval_ms(interval) != (ctx.op_interval_ms or 0):
+            spec = parse_interval_spec(interval)
+            if spec is None or spec != (ctx.op_interval_ms or 0):
                 return False
         return True
 

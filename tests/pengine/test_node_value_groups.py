@@ -94,7 +94,7 @@ def test_a_merge_through_the_index_is_the_merge_through_the_table_of_values() ->
 
 
 def _applied_by_comparing(dependent, primary, con) -> dict:
-    """pcmk__apply_coloc_to_weights as written before the index: values compared per node."""
+    """pcmk__apply_coloc_to_weights as Pacemaker writes it: values compared per node."""
     attribute = con.node_attribute or "#id"
     value = None
     if primary.allocated_to is not None:
@@ -108,7 +108,8 @@ def _applied_by_comparing(dependent, primary, con) -> dict:
             work[node] = add_scores(-con.score, work[node])
             continue
         nval = node.attrs.get(attribute)
-        if nval is not None and lvalue is not None and nval.lower() == lvalue:
+        # pcmk__str_eq(casei): two missing values are equal
+        if (nval.lower() if nval is not None else None) == lvalue:
             if con.score < INFINITY:
                 work[node] = add_scores(con.score, work[node])
         elif con.score >= INFINITY:

@@ -437,9 +437,11 @@ def _kept_ids(cib: XNode) -> set[str]:
       "stonith": "false"}, {"year": 2029}, {"year": 2031}, {"g", "g1", "g2", "c", "d", "f"}),
     # unfencing required by an nvpair of the status: the configuration is the same tree
     ({}, {"status": UNFENCING_STATUS}, {"status": ""}, {"g", "g1", "g2", "c", "d", "f"}),
-    # the parent's meta-attributes, inherited by its members (kept for them, not for it)
+    # the parent's meta-attributes with a rule, read again for each member (an rsc_expression
+    # there sees the member's agent, so the parent's meta does not stand for them): kept
+    # neither for it nor for them
     ({"group_meta": _dated("gm", "meta_attributes", "target-role", "Stopped")},
-     {"year": 2029}, {"year": 2031}, {"g1", "g2", "c", "d", "f"}),
+     {"year": 2029}, {"year": 2031}, {"c", "d", "f"}),
     # a rule in the resource's own set, in rsc_defaults: not kept
     ({"own_meta": _dated("om", "meta_attributes", "is-managed", "false")},
      {"year": 2029}, {"year": 2031}, {"g", "g1", "c", "d", "f"}),
