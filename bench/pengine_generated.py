@@ -11,6 +11,7 @@
     python bench/pengine_generated.py --source rules --cases 1000 --graph  # location rules
     python bench/pengine_generated.py --source lifecycle --cases 1000 --graph  # shutdowns, fencing
     python bench/pengine_generated.py --source orders --cases 1000 --graph  # clone orderings
+    python bench/pengine_generated.py --source attrs --cases 1000 --graph  # attribute sets, op syntax
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -26,7 +27,9 @@ groups) or by tests/pengine/rulesgen.py (cibgen's model plus configured and tran
 attributes and location rules over them and over dates) or by tests/pengine/lifecyclegen.py
 (cibgen's model plus node shutdowns, shutdown locks, fencing options and unfencing) or by
 tests/pengine/ordersgen.py (orders between clones, promotable clones and groups with every
-pair of actions). Both tools are
+pair of actions) or by tests/pengine/attrsgen.py (scored and rule-bound attribute sets, defaults
+per agent and operation, operation syntax, rsc-pattern and node-attribute constraints). Both
+tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 
@@ -91,11 +94,12 @@ setsgen = _load_generator("setsgen")
 rulesgen = _load_generator("rulesgen")
 lifecyclegen = _load_generator("lifecyclegen")
 ordersgen = _load_generator("ordersgen")
+attrsgen = _load_generator("attrsgen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen, "sets": setsgen,
               "rules": rulesgen, "lifecycle": lifecyclegen,
-              "orders": ordersgen}
+              "orders": ordersgen, "attrs": attrsgen}
 
 
 HB_OVERRIDE: list[str] = []
@@ -342,14 +346,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
                                              "schema-none", "sets", "rules", "lifecycle",
-                                             "orders"),
+                                             "orders", "attrs"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
                              "tests/pengine/schemalessgen.py; sets: tests/pengine/setsgen.py; "
                              "rules: tests/pengine/rulesgen.py; "
                              "lifecycle: tests/pengine/lifecyclegen.py; "
-                             "orders: tests/pengine/ordersgen.py")
+                             "orders: tests/pengine/ordersgen.py; "
+                             "attrs: tests/pengine/attrsgen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

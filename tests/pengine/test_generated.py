@@ -137,6 +137,11 @@ AREA_GENERATORS = {
     "orders": ("order-start-start", "order-promote-start", "order-demote-stop", "order-stop-start",
                "order-start-promote", "order-kind", "order-asymmetric", "clone-interleave",
                "clone-ordered", "order-with-colocation", "calm"),
+    "attrs": ("ia-rule", "ia-score", "ia-digest-node", "meta-sets", "meta-rule", "op-syntax",
+              "op-interval-changed", "op-start-delay", "op-meta", "op-check-level",
+              "op-legacy-role", "rsc-defaults-sets", "rsc-expression", "op-defaults-sets",
+              "op-expression", "rsc-pattern", "rsc-pattern-submatch", "rsc-pattern-class",
+              "rsc-pattern-invert", "coloc-node-attribute", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
                   "record-pending", "meta-misc"),
@@ -160,7 +165,8 @@ def test_area_generator_is_deterministic_its_own_and_covers_its_features(source)
 def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
     """Resource sets and cloned groups (setsgen), location rules over node attributes and
     dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen),
-    orders between clones (ordersgen): seeds 1..20 of each, node scores and transition graphs
+    orders between clones (ordersgen), layered attribute sets, defaults, operation syntax
+    and rsc-pattern (attrsgen): seeds 1..20 of each, node scores and transition graphs
     compared too."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
