@@ -715,7 +715,13 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: 
 
 def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, expected: int,
            rc: int, status: int) -> tuple[int, int]:
-    """remap_operation: decide from rc and the expected result whether this was a failure."""
+    """remap_operation: decide from rc and the expected result whether this was a failure.
+    A monitor's degraded result counts as its undegraded one (pcmk__effective_rc), though it
+    is listed among the failed actions; any other operation's degraded result is a failure."""
+    if op.task == "monitor" and rc in (OCF_DEGRADED, OCF_DEGRADED_PROMOTED):
+        if node.online:  # record_failed_op lists nothing of an offline node
+            ws.failed_ops.append((op.xml, node, rsc))
+        rc = OCF_SUCCESS if rc == OCF_DEGRADED else OCF_RUNNING_PROMOTED
     if status != m.EXEC_DONE and status != m.EXEC_ERROR:
         return rc, status
     status = m.EXEC_DONE
@@ -739,11 +745,7 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
         rsc.role = m.ROLE_PROMOTED
     elif rc in (OCF_DEGRADED_PROMOTED, OCF_FAILED_PROMOTED):
         rsc.role = m.ROLE_PROMOTED
-        # degraded is success when the undegraded result was expected (pcmk__effective_rc)
-        if rc == OCF_DEGRADED_PROMOTED and expected == OCF_RUNNING_PROMOTED:
-            status = m.EXEC_DONE
-        else:
-            status = m.EXEC_ERROR
+        status = m.EXEC_ERROR
     elif rc == OCF_ERR_CONFIGURED:
         status = m.EXEC_ERROR_FATAL
     elif rc == OCF_ERR_UNIMPLEMENTED:
@@ -753,9 +755,6 @@ def _remap(ws: WorkingSet, op: OpRec, rsc: Resource, node: Node, state: _State, 
     elif rc in (OCF_ERR_INSTALLED, OCF_ERR_ARGS, OCF_ERR_PERM):
         _check_recoverable(ws, rsc, node, op.task)
         status = m.EXEC_ERROR_HARD
-    elif rc == OCF_DEGRADED:
-        if expected == OCF_SUCCESS:
-            status = m.EXEC_DONE
     else:
         if status == m.EXEC_DONE:
             status = m.EXEC_ERROR
