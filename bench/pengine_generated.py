@@ -12,6 +12,7 @@
     python bench/pengine_generated.py --source lifecycle --cases 1000 --graph  # shutdowns, fencing
     python bench/pengine_generated.py --source orders --cases 1000 --graph  # clone orderings
     python bench/pengine_generated.py --source attrs --cases 1000 --graph  # attribute sets, op syntax
+    python bench/pengine_generated.py --source history --cases 1000 --graph  # histories, orphans
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -28,8 +29,9 @@ attributes and location rules over them and over dates) or by tests/pengine/life
 (cibgen's model plus node shutdowns, shutdown locks, fencing options and unfencing) or by
 tests/pengine/ordersgen.py (orders between clones, promotable clones and groups with every
 pair of actions) or by tests/pengine/attrsgen.py (scored and rule-bound attribute sets, defaults
-per agent and operation, operation syntax, rsc-pattern and node-attribute constraints). Both
-tools are
+per agent and operation, operation syntax, rsc-pattern and node-attribute constraints) or by
+tests/pengine/historygen.py (operation histories with every exit code and execution status,
+orphaned resources, fence devices and clone instances). Both tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 
@@ -95,11 +97,12 @@ rulesgen = _load_generator("rulesgen")
 lifecyclegen = _load_generator("lifecyclegen")
 ordersgen = _load_generator("ordersgen")
 attrsgen = _load_generator("attrsgen")
+historygen = _load_generator("historygen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen, "sets": setsgen,
               "rules": rulesgen, "lifecycle": lifecyclegen,
-              "orders": ordersgen, "attrs": attrsgen}
+              "orders": ordersgen, "attrs": attrsgen, "history": historygen}
 
 
 HB_OVERRIDE: list[str] = []
@@ -346,7 +349,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
                                              "schema-none", "sets", "rules", "lifecycle",
-                                             "orders", "attrs"),
+                                             "orders", "attrs", "history"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
@@ -354,7 +357,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                              "rules: tests/pengine/rulesgen.py; "
                              "lifecycle: tests/pengine/lifecyclegen.py; "
                              "orders: tests/pengine/ordersgen.py; "
-                             "attrs: tests/pengine/attrsgen.py")
+                             "attrs: tests/pengine/attrsgen.py; "
+                             "history: tests/pengine/historygen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

@@ -142,6 +142,11 @@ AREA_GENERATORS = {
               "op-legacy-role", "rsc-defaults-sets", "rsc-expression", "op-defaults-sets",
               "op-expression", "rsc-pattern", "rsc-pattern-submatch", "rsc-pattern-class",
               "rsc-pattern-invert", "coloc-node-attribute", "calm"),
+    "history": ("rich-history", "rc-190", "rc-191", "rc-3", "rc-6", "op-status-1", "op-status-3",
+                "op-status-7", "op-status-8", "hist-orphan-monitor", "orphan", "orphan-stonith",
+                "orphan-instance", "stop-orphan-resources", "stop-orphan-actions",
+                "enable-startup-probes", "on-fail-demote", "maintenance", "clone-min",
+                "is-managed", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
                   "record-pending", "meta-misc"),
@@ -166,8 +171,8 @@ def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
     """Resource sets and cloned groups (setsgen), location rules over node attributes and
     dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen),
     orders between clones (ordersgen), layered attribute sets, defaults, operation syntax
-    and rsc-pattern (attrsgen): seeds 1..20 of each, node scores and transition graphs
-    compared too."""
+    and rsc-pattern (attrsgen), every exit code and execution status in histories, orphans
+    (historygen): seeds 1..20 of each, node scores and transition graphs compared too."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
