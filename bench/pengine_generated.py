@@ -13,6 +13,7 @@
     python bench/pengine_generated.py --source orders --cases 1000 --graph  # clone orderings
     python bench/pengine_generated.py --source attrs --cases 1000 --graph  # attribute sets, op syntax
     python bench/pengine_generated.py --source history --cases 1000 --graph  # histories, orphans
+    python bench/pengine_generated.py --source inject --cases 1000 --graph  # -u -d -f -g -r -b -e -w -q -i -F
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -212,7 +213,46 @@ class Case:
     features: set[str]
 
 
+def injections(text: str, rnd: random.Random) -> tuple[list[str], set[str]]:
+    """crm_simulate's synthetic events for one of cibgen's CIBs: 1-3 of nodes brought up,
+    down or failed, tickets granted, revoked, put in standby or activated (the CIB's and an
+    unknown one), the watchdog and quorum set, an operation result injected (-i) or a
+    simulated action failing (-F)."""
+    nodes = re.findall(r'<node id="[^"]*" uname="([^"]+)"', text)
+    tickets = sorted(set(re.findall(r'ticket="([^"]+)"', text))) + ["tnew"]
+    prims = re.findall(r'<primitive id="([^"]+)"', text)
+    args: list[str] = []
+    features: set[str] = set()
+    for _ in range(rnd.randint(1, 3)):
+        kind = rnd.choice(["node", "ticket", "ticket", "watchdog", "quorum", "inject", "fail"])
+        if kind == "node":
+            flag = rnd.choice(["-u", "-d", "-f"])
+            args += [flag, rnd.choice(nodes)]
+            features.add(f"inject{flag}")
+        elif kind == "ticket":
+            flag = rnd.choice(["-g", "-r", "-b", "-e"])
+            args += [flag, rnd.choice(tickets)]
+            features.add(f"inject{flag}")
+        elif kind == "watchdog":
+            args += ["-w", rnd.choice(["true", "1", "false"])]
+            features.add("inject-w")
+        elif kind == "quorum":
+            args += ["-q", rnd.choice(["true", "false"])]
+            features.add("inject-q")
+        elif prims:
+            task = rnd.choice(["monitor_10000", "monitor_0", "start_0", "stop_0"])
+            rc = rnd.choice([0, 1, 7, 2, 5])
+            flag = "-i" if kind == "inject" else "-F"
+            args += [flag, f"{rnd.choice(prims)}_{task}@{rnd.choice(nodes)}={rc}"]
+            features.add(f"inject{flag}")
+    return args, features
+
+
 def make_case(seed: int, source: str, workdir: pathlib.Path) -> Case:
+    if source == "inject":
+        text, features = cibgen.generate(seed)
+        args, more = injections(text, random.Random(seed * 7 + 1))
+        return Case(seed, source, text, args, features | more)
     if source in GENERATORS:
         text, features = GENERATORS[source].generate(seed)
         return Case(seed, source, text, [], features)
@@ -349,7 +389,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
                                              "schema-none", "sets", "rules", "lifecycle",
-                                             "orders", "attrs", "history"),
+                                             "orders", "attrs", "history", "inject"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
@@ -358,7 +398,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                              "lifecycle: tests/pengine/lifecyclegen.py; "
                              "orders: tests/pengine/ordersgen.py; "
                              "attrs: tests/pengine/attrsgen.py; "
-                             "history: tests/pengine/historygen.py")
+                             "history: tests/pengine/historygen.py; "
+                             "inject: cibgen's CIBs with crm_simulate's synthetic events")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

@@ -461,7 +461,7 @@ class WorkingSet:
         self.variant_methods: dict = {}
         self.actions: list[Action] = []
         self.singletons: dict[str, Action] = {}
-        self.action_id = 0
+        self.action_id = 1  # set_working_set_defaults: the first action is 1
         # bumped whenever an action enters a resource's ActionList or an indexed action's task
         # changes: the stamp of the group member-action index (ordering._member_actions)
         self.action_changes = 0

@@ -75,25 +75,31 @@ def _remove_children(state: XNode, tag: str) -> None:
 
 
 def inject_transient_attr(state: XNode, name: str, value: str) -> None:
+    """inject_transient_attr, merged as the CIB manager merges it: the node's first transient
+    and instance attribute sets (made with the node's id when missing) get an nvpair whose
+    id is the set's id and the name with `#` and `:` made `.` (crm_create_nvpair_xml); an
+    nvpair of that id is updated, `value++` counted from its value (expand_plus_plus, at
+    most INFINITY, written as a number), else a new one is added (`value++` is then 1), even
+    beside another nvpair of the same name (which, first, keeps its say)."""
+    node_id = state.get("id") or ""
     attrs = state.find("transient_attributes")
     if attrs is None:
-        attrs = state.sub("transient_attributes", {"id": state.get("id") or ""})
+        attrs = state.sub("transient_attributes", {"id": node_id})
     inst = attrs.find("instance_attributes")
     if inst is None:
-        inst = attrs.sub("instance_attributes", {"id": f"status-{state.get('id')}"})
+        inst = attrs.sub("instance_attributes", {"id": node_id})
+    pair_id = f"{inst.get('id') or 'nvpair'}-{name}".replace("#", ".").replace(":", ".")
     for pair in inst.children:
-        if pair.tag == "nvpair" and pair.get("name") == name:
+        if pair.tag == "nvpair" and pair.get("id") == pair_id:
             if value == "value++":
-                old = pair.get("value") or "0"
-                value = str(min(INFINITY, parse_score(old) + 1))
-                if parse_score(old) >= INFINITY:
-                    value = "INFINITY"
+                old = pair.get("value")
+                value = "1" if old is None else str(min(INFINITY, parse_score(old) + 1))
+            pair.set("name", name)
             pair.set("value", value)
             return
     if value == "value++":
         value = "1"
-    inst.sub("nvpair", {"id": f"status-{state.get('id')}-{name}", "name": name,
-                        "value": value})
+    inst.sub("nvpair", {"id": pair_id, "name": name, "value": value})
 
 
 def inject_failcount(state: XNode, rsc: str, task: str, interval: int, rc: int,
@@ -225,13 +231,63 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
 # ------------------------------------------------------------------------------------------------
 # requested modifications (before scheduling)
 
+def set_ticket_state(cib: XNode, ticket: str, name: str, value: bool) -> None:
+    """set_ticket_state_attr: the ticket's state entry (made under status/tickets when there
+    is none) gets `name` as a boolean."""
+    status = _status(cib)
+    tickets = status.find("tickets")
+    if tickets is None:
+        tickets = status.sub("tickets")
+    for state in tickets.children:
+        if state.tag == "ticket_state" and state.get("id") == ticket:
+            break
+    else:
+        state = tickets.sub("ticket_state", {"id": ticket})
+    state.set(name, "true" if value else "false")
+
+
+def set_watchdog(cib: XNode, value: str) -> None:
+    """cib__update_node_attr on crm_config: the one `have-watchdog` nvpair gets the value, or
+    the cib-bootstrap-options set a new one (crm_simulate asserts on two of them)."""
+    config = cib.find("configuration")
+    if config is None:
+        config = cib.sub("configuration")
+    crm_config = config.find("crm_config")
+    if crm_config is None:
+        crm_config = config.sub("crm_config")
+    pairs = [pair for pair in crm_config.iter("nvpair") if pair.get("name") == "have-watchdog"]
+    if len(pairs) > 1:
+        raise ValueError("have-watchdog is set more than once in crm_config")
+    if pairs:
+        pairs[0].set("value", value)
+        return
+    for props in crm_config.children:
+        if props.tag == "cluster_property_set" and props.get("id") == "cib-bootstrap-options":
+            break
+    else:
+        props = crm_config.sub("cluster_property_set", {"id": "cib-bootstrap-options"})
+    props.sub("nvpair", {"id": "cib-bootstrap-options-have-watchdog", "name": "have-watchdog",
+                         "value": value})
+
+
 def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
                         node_fail: list[str], op_inject: list[str], now: int,
-                        quorum: Optional[str] = None) -> list[str]:
+                        quorum: Optional[str] = None, watchdog: Optional[str] = None,
+                        tickets: Optional[list[tuple[str, str]]] = None,
+                        errors: Optional[list[str]] = None, ws=None) -> list[str]:
+    """pcmk__inject_scheduler_input, in its order: quorum, watchdog, nodes up, down and
+    failed, tickets (`tickets`: (grant|revoke|standby|activate, ticket) in that order of
+    kinds), operation results. What crm_simulate reports on stderr and goes on from (an
+    operation spec or resource it cannot read) is added to `errors`. `ws`, the input as
+    unpacked before these changes, names the resources an injected result may be for (by
+    id or history name, pe_find_resource); without it, the primitives configured."""
     lines: list[str] = []
     if quorum is not None:
         cib.set("have-quorum", quorum)
         lines.append(f"Setting quorum: {quorum}")
+    if watchdog is not None:
+        set_watchdog(cib, watchdog)
+        lines.append(f"Setting watchdog: {watchdog}")
     for node in node_up:
         lines.append(f"Bringing node {node} online")
         node_state_update(cib, node, True)
@@ -244,29 +300,82 @@ def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
         lines.append(f"Failing node {node}")
         state = node_state_update(cib, node, True)
         state.set("in_ccm", "false")
+    for kind, ticket in tickets or ():
+        if kind == "grant":
+            lines.append(f"Granting ticket {ticket}")
+            set_ticket_state(cib, ticket, "granted", True)
+        elif kind == "revoke":
+            lines.append(f"Revoking ticket {ticket}")
+            set_ticket_state(cib, ticket, "granted", False)
+        elif kind == "standby":
+            lines.append(f"Making ticket {ticket} standby")
+            set_ticket_state(cib, ticket, "standby", True)
+        else:
+            lines.append(f"Activating ticket {ticket}")
+            set_ticket_state(cib, ticket, "standby", False)
     for spec in op_inject:
         lines.append(f"Injecting {spec} into the configuration")
+        # inject_action: a spec or resource it cannot read is reported and skipped
         match = re.match(r"^([^@]+)@([^=]+)=(-?\d+)", spec)
         if match is None:
-            raise ValueError(f"invalid operation spec: {spec}")
+            found = 0 if not re.match(r"^[^@]+", spec) else \
+                1 if not re.match(r"^[^@]+@[^=]+", spec) else 2
+            (errors if errors is not None else lines).append(
+                f"Invalid operation spec: {spec}.  Only found {found} fields")
+            continue
         key, node, outcome = match.group(1), match.group(2), int(match.group(3))
         parsed = parse_op_key(key)
         if parsed is None:
-            raise ValueError(f"invalid operation key in {spec}")
+            found = None
+        elif ws is not None:
+            found = _find_resource(ws.resources, parsed[0])
+            found = None if found is None else found.xml
+        else:
+            found = _find_primitive(cib, parsed[0])
+            found = None if found is None else _agent_of(cib, found)
+        if found is None:
+            name = "(null)" if parsed is None else parsed[0]
+            (errors if errors is not None else lines).append(f"Invalid resource name: {name}")
+            continue
         rsc_id, task, interval = parsed
-        rsc_xml = _find_primitive(cib, rsc_id)
-        if rsc_xml is None:
-            raise ValueError(f"invalid resource name: {rsc_id}")
+        agent = found
         state = find_node_state(cib, node)
         assert state is not None
         inject_failcount(state, rsc_id, task, interval, outcome, now, lines)
         try:  # crm_simulate asserts here (modify_configuration): refused, exit 2
-            entry = inject_resource_history(state, rsc_id, rsc_id, rsc_xml.get("class"),
-                                            rsc_xml.get("type"), rsc_xml.get("provider"))
+            entry = inject_resource_history(state, rsc_id, rsc_id, agent.get("class"),
+                                            agent.get("type"), agent.get("provider"))
         except InjectionRefused as exc:
             raise ValueError(f"cannot inject {spec}: {exc}") from None
         inject_action_result(entry, rsc_id, task, interval, outcome, 0, now, None)
     return lines
+
+
+def _find_resource(resources: list, rsc_id: str):
+    """pe_find_resource (pe_find_renamed): the first resource, depth first in the working
+    set's order, whose id or name in the history (an anonymous instance's) is rsc_id; a
+    group or clone too, whose element names no agent."""
+    for rsc in resources:
+        if rsc.id == rsc_id or rsc.clone_name == rsc_id:
+            return rsc
+        found = _find_resource(rsc.children, rsc_id)
+        if found is not None:
+            return found
+    return None
+
+
+def _agent_of(cib: XNode, rsc_xml: XNode) -> XNode:
+    """The element naming a primitive's agent: its template's when it has one (the
+    expanded resource takes class, provider and type from the template alone)."""
+    name = rsc_xml.get("template")
+    if name is None:
+        return rsc_xml
+    config = cib.find("configuration")
+    resources = None if config is None else config.find("resources")
+    for node in () if resources is None else resources.children:
+        if node.tag == "template" and node.get("id") == name:
+            return node
+    return rsc_xml
 
 
 def _find_primitive(cib: XNode, rsc_id: str) -> Optional[XNode]:
@@ -297,6 +406,11 @@ def _resource_names(ws: WorkingSet, action: Action) -> tuple[str, str]:
     return resource, config
 
 
+class InfoLine(str):
+    """An executed-transition line crm_simulate prints as information (`out->info`), on its
+    own rather than as an item of the list."""
+
+
 class Execution(list):
     """The executed-action lines of a simulated transition, and whether it terminated: some
     synapse could never fire although no action failed (pcmk__execute_graph's "Terminated",
@@ -324,7 +438,10 @@ def execute_graph(ws: WorkingSet, graph: Graph, cib: XNode, now: int,
                 continue
             ready = True
             for first in syn.inputs:
-                if first.id not in confirmed or first.id in failed_actions:
+                # pcmk__update_graph: a failed action confirms its place as an input only
+                # in the synapses of priority INFINITY (those then run on)
+                if first.id not in confirmed or (first.id in failed_actions
+                                                 and syn.priority != INFINITY):
                     ready = False
                     break
             if not ready:
@@ -403,7 +520,7 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
                 except ValueError:
                     continue
                 failed = True
-                lines.append(f"Pretending action {action.id} failed with rc={rc}")
+                lines.append(InfoLine(f"Pretending action {action.id} failed with rc={rc}"))
                 state = find_node_state(cib, node.uname)
                 assert state is not None
                 inject_failcount(state, name, task, interval, rc, now, lines)

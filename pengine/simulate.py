@@ -18,7 +18,7 @@ import sys
 from core import datetimes as _dt
 from core.cib import dates
 from core.cib.validate import SCHEMA_DISABLED_WARNING, schema_disabled, validate
-from core.cib.xmltree import XNode, parse_xml_file, to_xml
+from core.cib.xmltree import XNode, parse_xml, parse_xml_file, to_xml
 from core.errors import ConfigError
 from pengine import display, engine, simexec, summary
 from pengine.graph import graph_xml
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 ON_DEMAND_MODULES = tuple(engine.ON_DEMAND.values())
 
 _OPTIONS = (
-    ("x", "xml-file", True, False, "CIB to read (required)"),
+    ("x", "xml-file", True, False, "CIB to read (this or -p is required)"),
+    ("p", "xml-pipe", False, False, "read the CIB from standard input"),
     ("S", "simulate", False, False, "simulate the transition and show the resulting status"),
     ("s", "show-scores", False, False, "show allocation scores"),
     ("R", "run", False, False, "compute the transition only (the default)"),
@@ -48,14 +49,21 @@ _OPTIONS = (
     ("i", "op-inject", True, True, "inject an operation result first: rsc_op_interval@node=rc"),
     ("F", "op-fail", True, True, "make a simulated action fail: rsc_op_interval@node=rc"),
     ("q", "quorum", True, False, "set have-quorum first (true/false)"),
+    ("w", "watchdog", True, False, "set have-watchdog first (an active watchdog device: true/false)"),
+    ("g", "ticket-grant", True, True, "grant TICKET first"),
+    ("r", "ticket-revoke", True, True, "revoke TICKET first"),
+    ("b", "ticket-standby", True, True, "make TICKET standby first"),
+    ("e", "ticket-activate", True, True, "activate TICKET first"),
     ("t", "set-datetime", True, False, "pretend 'now' is DATE"),
     ("U", "show-utilization", False, False, "show utilization information"),
+    ("I", "save-input", True, False, "write the CIB scheduled (after the modifications) to FILE"),
     ("G", "save-graph", True, False, "write the transition graph to FILE"),
     ("O", "save-output", True, False, "write the CIB after the simulated transition to FILE"),
     (None, "json", False, False, "print placement after the transition and its actions as JSON"),
 )
-USAGE = "usage: hb simulate -x CIB.xml [-S] [-s] [-U] [-R] [-Q] [-u NODE] [-d NODE] [-f NODE] " \
-        "[-i SPEC] [-F SPEC] [-q true|false] [-t DATE] [-G FILE] [-O FILE] [--json]"
+USAGE = "usage: hb simulate -x CIB.xml|-p [-S] [-s] [-U] [-R] [-Q] [-u NODE] [-d NODE] " \
+        "[-f NODE] [-i SPEC] [-F SPEC] [-q true|false] [-w true|false] [-g|-r|-b|-e TICKET] " \
+        "[-t DATE] [-I FILE] [-G FILE] [-O FILE] [--json]"
 
 
 class UsageError(Exception):
@@ -150,8 +158,10 @@ def parse_args(argv: list[str]) -> Options:
             getattr(args, attr).append(value)
         else:
             setattr(args, attr, value if takes else True)
-    if args.xml_file is None and not args.help:
-        raise UsageError("-x/--xml-file is required")
+    if args.xml_file is None and not args.xml_pipe and not args.help:
+        raise UsageError("-x/--xml-file or -p/--xml-pipe is required")
+    if args.xml_file is not None and args.xml_pipe:
+        raise UsageError("-x/--xml-file and -p/--xml-pipe are exclusive")
     return args
 
 
@@ -206,8 +216,13 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
 
 
 def _run(args: Options, stdout) -> int:
+    if args.xml_pipe:
+        args.xml_file = "<stdin>"
     try:
-        cib = parse_xml_file(args.xml_file)  # in chunks: the file's bytes are not all kept
+        if args.xml_pipe:
+            cib = parse_xml(sys.stdin.buffer.read(), "<stdin>")
+        else:
+            cib = parse_xml_file(args.xml_file)  # in chunks: the file's bytes are not all kept
     except OSError as exc:
         print(f"hb simulate: cannot read {args.xml_file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -249,12 +264,19 @@ def _run(args: Options, stdout) -> int:
             _section(out, "Current cluster status", display.cluster_status(ws, show_pending=True))
     # crm_simulate 2.1.5 applies its injections (a quorum setting included) only when a node
     # or operation is injected: `-q` on its own changes nothing (pcmk__simulate)
-    modified = bool(args.node_up or args.node_down or args.node_fail or args.op_inject)
+    tickets = [(kind, ticket) for kind in ("grant", "revoke", "standby", "activate")
+               for ticket in getattr(args, f"ticket_{kind}")]
+    modified = bool(args.node_up or args.node_down or args.node_fail or args.op_inject
+                    or tickets or args.watchdog is not None)
     if modified:
         try:
+            refused: list[str] = []
             mods = simexec.apply_modifications(cib, args.node_up, args.node_down,
                                                args.node_fail, args.op_inject, now_epoch,
-                                               args.quorum)
+                                               args.quorum, args.watchdog, tickets, refused,
+                                               ws)
+            for message in refused:
+                print(message, file=sys.stderr)
         except ValueError as exc:
             print(f"hb simulate: {exc}", file=sys.stderr)
             return 2
@@ -262,6 +284,9 @@ def _run(args: Options, stdout) -> int:
             _section(out, "Performing Requested Modifications", [f"  * {m}" for m in mods])
             out.extend(header)  # crm_simulate re-reads the CIB and says which date again
         ws = engine.unpack_cib(cib, now)
+    if args.save_input:
+        with open(args.save_input, "w", encoding="utf-8") as handle:
+            handle.write(to_xml(cib))
     ws.show_utilization = bool(args.show_utilization)
     ws = engine.schedule(cib, now, show_scores=args.show_scores, ws=ws)
     if ws.unsupported:
@@ -285,7 +310,9 @@ def _run(args: Options, stdout) -> int:
         for message in executed.errors:
             print(message, file=sys.stderr)
         if not args.json and args.simulate and not args.quiet:
-            _section(out, "Executing Cluster Transition", [f"  * {line}" for line in executed])
+            _section(out, "Executing Cluster Transition",
+                     [line if isinstance(line, simexec.InfoLine) else f"  * {line}"
+                      for line in executed])
             out.extend(header)
         if executed.terminated:
             print("Transition failed: terminated\nAn invalid transition was produced",

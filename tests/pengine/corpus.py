@@ -45,7 +45,7 @@ _HERE = pathlib.Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from graphdiff import Difference, graph_differences  # noqa: E402  (after the path set-up)
+from graphdiff import Difference, action_ids, graph_differences  # noqa: E402  (after the path set-up)
 
 ROOT = _HERE.parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "pacemaker-scheduler-2.1.5"
@@ -238,6 +238,7 @@ class Outcome:
     strict: list[Difference] = field(default_factory=list)
     stderr: str = ""
     seconds: float = 0.0
+    same_ids: Optional[bool] = None  # the graph's actions carry Pacemaker's ids (None: no graph)
 
     @property
     def strict_ok(self) -> bool:
@@ -293,10 +294,14 @@ def run_case(case: Case, command: list[str], base: Optional[pathlib.Path] = None
     if scores_file.exists():
         strict += score_differences(scores_file.read_text(), scores)
     exp_file = base / "exp" / f"{case.name}.exp"
+    same_ids = None
     if exp_file.exists():
-        strict += graph_differences(exp_file.read_text(), graph) if graph else \
+        expected_graph = exp_file.read_text()
+        strict += graph_differences(expected_graph, graph) if graph else \
             [Difference("no graph written", f"-G {graph_path.name}")]
-    return Outcome(case, loose_ok, loose_why, strict, err1 + err2, time.monotonic() - start)
+        same_ids = bool(graph) and action_ids(graph) == action_ids(expected_graph)
+    return Outcome(case, loose_ok, loose_why, strict, err1 + err2, time.monotonic() - start,
+                   same_ids)
 
 
 def run_cases(cases: list[Case], command: list[str], jobs: int = 0) -> list[Outcome]:

@@ -158,6 +158,23 @@ def read_graph(text: str) -> LabelledGraph:
     return LabelledGraph(attrs, actions, edges)
 
 
+def action_ids(text: str) -> Optional[frozenset]:
+    """Each action of a graph text with its id, as (id, label): what the judge above ignores
+    (ids are only numbers) but a reader of both graphs sees, and what crm_simulate's
+    "Pretending action N failed" names. None when the text is not a graph."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    found = set()
+    for synapse in root.findall("synapse"):
+        for part in ("action_set", "inputs/trigger"):
+            for holder in synapse.findall(part):
+                for action in holder:
+                    found.add((action.attrib.get("id"), _label(action)))
+    return frozenset(found)
+
+
 # ------------------------------------------------------------------------------------------------
 # naming actions and attributes by kind, so that differences can be counted by rule
 

@@ -64,7 +64,8 @@ def test_parse_args_fills_every_option():
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], "-x/--xml-file is required"),
+    ([], "-x/--xml-file or -p/--xml-pipe is required"),
+    (["-x", "a", "-p"], "-x/--xml-file and -p/--xml-pipe are exclusive"),
     (["-x"], "option -x requires argument"),
     (["-x", "a", "b"], "unexpected argument 'b'"),
     (["-x", "a", "--s"], "option --s not a unique prefix"),
@@ -76,3 +77,49 @@ def test_bad_lines_say_what_is_wrong(argv, message):
     with pytest.raises(UsageError) as caught:
         parse_args(argv)
     assert str(caught.value) == message
+
+
+TICKET_CIB = """<cib validate-with="pacemaker-3.9" admin_epoch="0" epoch="1" num_updates="0" have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="n1" uname="node1"/></nodes>
+    <resources><primitive id="web" class="ocf" provider="pacemaker" type="Dummy"/></resources>
+    <constraints><rsc_ticket id="web-t" rsc="web" ticket="site-a"/></constraints>
+  </configuration>
+  <status>
+    <node_state id="n1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+  </status>
+</cib>
+"""
+
+
+def test_a_cib_from_standard_input_and_the_input_saved_after_the_modifications(
+        tmp_path, monkeypatch):
+    """-p reads the CIB from standard input as -x reads a file; -I saves the CIB that was
+    scheduled: the ticket granted and the watchdog set are in it."""
+    import io
+    import sys
+
+    from core.cib.xmltree import parse_xml
+    from pengine.simulate import run
+
+    path = tmp_path / "cib.xml"
+    path.write_text(TICKET_CIB)
+    from_file = io.StringIO()
+    assert run(["-x", str(path), "-S", "-g", "site-a", "-w", "true"], stdout=from_file) == 0
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(TICKET_CIB.encode())))
+    from_pipe = io.StringIO()
+    saved = tmp_path / "input.xml"
+    assert run(["-p", "-S", "-g", "site-a", "-w", "true", "-I", str(saved)],
+               stdout=from_pipe) == 0
+    assert from_pipe.getvalue() == from_file.getvalue()
+    assert "  * Granting ticket site-a" in from_file.getvalue()
+    assert "  * Setting watchdog: true" in from_file.getvalue()
+    assert "Start      web     ( node1 )" in from_file.getvalue()
+    cib = parse_xml(saved.read_text(), "input.xml")
+    state = next(cib.find("status").find("tickets").iter("ticket_state"))
+    assert (state.get("id"), state.get("granted")) == ("site-a", "true")
+    pair = next(p for p in cib.iter("nvpair") if p.get("name") == "have-watchdog")
+    assert (pair.get("id"), pair.get("value")) == ("cib-bootstrap-options-have-watchdog", "true")
