@@ -127,11 +127,10 @@ def unpack_config(ws: WorkingSet) -> None:
         value = options.get(name)
         if value is not None and not _option_is_valid(name, value):
             # cluster_option_value: an invalid value is a configuration error, and the
-            # documented default applies
+            # documented default applies (cluster_option)
             ws.warnings.append(f"using default value for cluster option '{name}' because "
                                f"'{value}' is invalid")
-            value = None
-        return CLUSTER_DEFAULTS.get(name, "") if value is None else value
+        return cluster_option(ws, name)
 
     ws.dc_uuid = cib.get("dc-uuid")
     quorum = cib.get("have-quorum")
