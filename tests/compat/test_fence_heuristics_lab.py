@@ -20,6 +20,7 @@ import shutil
 
 import pytest
 
+import ciaware
 from crmlab import BENCH_SVC, PORT, answer, fenced, wait_answer, wait_idle, watching
 from labs import running_lab
 from lab import plan
@@ -38,8 +39,7 @@ SUBNET = "198.18.90.0/24"
 
 
 def need(what: bool, why: str) -> None:
-    if not what:
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"{why} (CI installs it: .ci/run)")
+    ciaware.need(what, f"{why} (CI installs it: .ci/run)")
 
 
 def heuristics_cib(client: str) -> str:

@@ -11,14 +11,15 @@ import sys
 
 import pytest
 
+import ciaware
+
 REAL = shutil.which("stonith", path="/usr/sbin:/sbin") if os.path.exists("/usr/sbin/stonith") else None
 SSH = "/usr/lib/stonith/plugins/external/ssh"
 DUMMY = shutil.which("fence_dummy", path="/usr/sbin:/sbin")
 
 
 def need(what: bool, why: str) -> None:
-    if not what:
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"{why} (CI installs it: .ci/run)")
+    ciaware.need(what, f"{why} (CI installs it: .ci/run)")
 
 
 def ours(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

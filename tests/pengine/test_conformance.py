@@ -22,12 +22,13 @@ Counts per tier and group are printed (`pytest -s`, or in a failure message).
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
 import sys
 import time
 
 import pytest
+
+from ciaware import missing
 
 _HERE = pathlib.Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("pengine_corpus", _HERE / "corpus.py")
@@ -43,18 +44,14 @@ MIN_LOOSE = {1: 121, 2: 198, 3: 250}
 MIN_STRICT = {1: 121, 2: 198, 3: 249}
 
 
-def _missing(why: str) -> None:
-    (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
-
-
 @pytest.fixture(scope="module")
 def outcomes() -> list:
     index = corpus.corpus_dir() / "index.tsv"
     if not index.exists():
-        _missing(f"Pacemaker scheduler corpus not present: {index}")
+        missing(f"Pacemaker scheduler corpus not present: {index}")
     hb = corpus.hb_command()
     if hb is None:
-        _missing("the `hb` command is not installed (make -s bytecode)")
+        missing("the `hb` command is not installed (make -s bytecode)")
     start = time.monotonic()
     result = corpus.run_cases(corpus.load_index(), [hb, "simulate"])
     print(f"\n{corpus.count_report(result)}\n({len(result)} cases in "

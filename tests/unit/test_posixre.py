@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 import random
 import re
 
 import pytest
 
+from ciaware import missing
 from core.cib.posixre import translate_ere
 
 REG_EXTENDED = 1
@@ -20,7 +20,7 @@ REG_EXTENDED = 1
 def _libc():
     name = ctypes.util.find_library("c")
     if name is None:
-        (pytest.fail if os.environ.get("CI") else pytest.skip)("no C library to compare with")
+        missing("no C library to compare with")
     return ctypes.CDLL(name)
 
 
