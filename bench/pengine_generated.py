@@ -14,6 +14,7 @@
     python bench/pengine_generated.py --source attrs --cases 1000 --graph  # attribute sets, op syntax
     python bench/pengine_generated.py --source history --cases 1000 --graph  # histories, orphans
     python bench/pengine_generated.py --source inject --cases 1000 --graph  # -u -d -f -g -r -b -e -w -q -i -F
+    python bench/pengine_generated.py --source mix --cases 1000 --graph  # every area at once
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -32,7 +33,8 @@ tests/pengine/ordersgen.py (orders between clones, promotable clones and groups 
 pair of actions) or by tests/pengine/attrsgen.py (scored and rule-bound attribute sets, defaults
 per agent and operation, operation syntax, rsc-pattern and node-attribute constraints) or by
 tests/pengine/historygen.py (operation histories with every exit code and execution status,
-orphaned resources, fence devices and clone instances). Both tools are
+orphaned resources, fence devices and clone instances) or by tests/pengine/mixgen.py (every
+area generator's model at once). Both tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 
@@ -99,11 +101,13 @@ lifecyclegen = _load_generator("lifecyclegen")
 ordersgen = _load_generator("ordersgen")
 attrsgen = _load_generator("attrsgen")
 historygen = _load_generator("historygen")
+mixgen = _load_generator("mixgen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen, "sets": setsgen,
               "rules": rulesgen, "lifecycle": lifecyclegen,
-              "orders": ordersgen, "attrs": attrsgen, "history": historygen}
+              "orders": ordersgen, "attrs": attrsgen, "history": historygen,
+              "mix": mixgen}
 
 
 HB_OVERRIDE: list[str] = []
@@ -389,7 +393,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--seed", type=int, action="append", help="run only these seeds")
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
                                              "schema-none", "sets", "rules", "lifecycle",
-                                             "orders", "attrs", "history", "inject"),
+                                             "orders", "attrs", "history", "inject",
+                                             "mix"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
@@ -399,7 +404,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                              "orders: tests/pengine/ordersgen.py; "
                              "attrs: tests/pengine/attrsgen.py; "
                              "history: tests/pengine/historygen.py; "
-                             "inject: cibgen's CIBs with crm_simulate's synthetic events")
+                             "inject: cibgen's CIBs with crm_simulate's synthetic events; "
+                             "mix: tests/pengine/mixgen.py")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=0, help="print diffs of N failing cases")
     parser.add_argument("--keep", help="write the CIBs to this directory")

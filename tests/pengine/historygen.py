@@ -56,8 +56,8 @@ class _HistoryGen(cibgen._Gen):
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
-        self.clone_meta: dict[str, dict[str, str]] = {}
-        self.group_meta: dict[str, dict[str, str]] = {}
+        self.hist_clone_meta: dict[str, dict[str, str]] = {}
+        self.hist_group_meta: dict[str, dict[str, str]] = {}
         self.demote_on_fail: set[str] = set()
 
     def options(self) -> list[tuple[str, str]]:
@@ -93,14 +93,14 @@ class _HistoryGen(cibgen._Gen):
                     meta["is-managed"] = "false"
                 if self.chance(0.06, "maintenance"):
                     meta["maintenance"] = "true"
-                self.clone_meta[name] = meta
+                self.hist_clone_meta[name] = meta
             elif kind == "group":
                 meta = {}
                 if self.chance(0.08, "is-managed"):
                     meta["is-managed"] = "false"
                 if self.chance(0.06, "maintenance"):
                     meta["maintenance"] = "true"
-                self.group_meta[name] = meta
+                self.hist_group_meta[name] = meta
 
     def xml_prim(self, p: cibgen.Prim) -> str:
         text = super().xml_prim(p)
@@ -113,9 +113,11 @@ class _HistoryGen(cibgen._Gen):
 
     def xml_resources(self) -> str:
         text = super().xml_resources()
-        for tag, table in (("clone", self.clone_meta), ("group", self.group_meta)):
+        for tag, table in (("clone", self.hist_clone_meta), ("group", self.hist_group_meta)):
             for name, meta in table.items():
                 head = f'<{tag} id="{name}">'
+                if head not in text:
+                    continue  # written otherwise by another generator (mixgen)
                 start = text.index(head) + len(head)
                 pairs = "".join(f'<nvpair id="{name}-hm-{k}" name="{k}" value="{v}"/>'
                                 for k, v in meta.items())

@@ -154,6 +154,8 @@ AREA_GENERATORS = {
                 "orphan-instance", "stop-orphan-resources", "stop-orphan-actions",
                 "enable-startup-probes", "on-fail-demote", "maintenance", "clone-min",
                 "is-managed", "calm"),
+    "mix": ("rich-history", "rsc-pattern", "meta-sets", "rule-expr", "order-set", "node-shutdown",
+            "notify", "allow-migrate", "clone-interleave", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
                   "record-pending", "meta-misc"),
@@ -179,7 +181,8 @@ def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
     dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen),
     orders between clones (ordersgen), layered attribute sets, defaults, operation syntax
     and rsc-pattern (attrsgen), every exit code and execution status in histories, orphans
-    (historygen): seeds 1..20 of each, node scores and transition graphs compared too."""
+    (historygen), all of them at once (mixgen): seeds 1..20 of each, node scores and
+    transition graphs compared too."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
