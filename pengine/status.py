@@ -645,11 +645,13 @@ def _unpack_rsc_op(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec, state: 
         return
     parent = rsc if rsc.unique else rsc.top
     expired = False
-    if status != m.EXEC_NOT_INSTALLED and rsc.failure_timeout > 0 and \
-            _check_operation_expiry(ws, rsc, node, rc, op):
-        expired = True
-    elif status != m.EXEC_NOT_INSTALLED and op.id.endswith("_last_failure_0"):
-        _check_param_change(ws, rsc, node, op)
+    if status != m.EXEC_NOT_INSTALLED:
+        # check_operation_expiry: with a failure-timeout, the parameter check is its own
+        # (skipped for an entry old enough to expire, even a probe that then does not)
+        if rsc.failure_timeout > 0:
+            expired = _check_operation_expiry(ws, rsc, node, rc, op)
+        elif op.id.endswith("_last_failure_0"):
+            _check_param_change(ws, rsc, node, op)
     old_rc, old_target = rc, expected
     rc, status = _remap(ws, op, rsc, node, state, expected, rc, status)
     maskable = mask_probe_failure(op)
