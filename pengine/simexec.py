@@ -30,11 +30,15 @@ if TYPE_CHECKING:
 FEATURE_SET = "3.16.2"
 
 
+def _child(parent: XNode, tag: str, attrs: Optional[dict[str, str]] = None) -> XNode:
+    """parent's first `tag` child, made (with attrs) when there is none: how a CIB update
+    merges into what is there."""
+    found = parent.find(tag)
+    return found if found is not None else parent.sub(tag, attrs)
+
+
 def _status(cib: XNode) -> XNode:
-    status = cib.find("status")
-    if status is None:
-        status = cib.sub("status")
-    return status
+    return _child(cib, "status")
 
 
 def _node_id(cib: XNode, uname: str) -> str:
@@ -82,12 +86,8 @@ def inject_transient_attr(state: XNode, name: str, value: str) -> None:
     most INFINITY, written as a number), else a new one is added (`value++` is then 1), even
     beside another nvpair of the same name (which, first, keeps its say)."""
     node_id = state.get("id") or ""
-    attrs = state.find("transient_attributes")
-    if attrs is None:
-        attrs = state.sub("transient_attributes", {"id": node_id})
-    inst = attrs.find("instance_attributes")
-    if inst is None:
-        inst = attrs.sub("instance_attributes", {"id": node_id})
+    attrs = _child(state, "transient_attributes", {"id": node_id})
+    inst = _child(attrs, "instance_attributes", {"id": node_id})
     pair_id = f"{inst.get('id') or 'nvpair'}-{name}".replace("#", ".").replace(":", ".")
     for pair in inst.children:
         if pair.tag == "nvpair" and pair.get("id") == pair_id:
@@ -234,10 +234,7 @@ def inject_action_result(entry: XNode, rsc_id: str, task: str, interval: int, rc
 def set_ticket_state(cib: XNode, ticket: str, name: str, value: bool) -> None:
     """set_ticket_state_attr: the ticket's state entry (made under status/tickets when there
     is none) gets `name` as a boolean."""
-    status = _status(cib)
-    tickets = status.find("tickets")
-    if tickets is None:
-        tickets = status.sub("tickets")
+    tickets = _child(_status(cib), "tickets")
     for state in tickets.children:
         if state.tag == "ticket_state" and state.get("id") == ticket:
             break
@@ -249,12 +246,7 @@ def set_ticket_state(cib: XNode, ticket: str, name: str, value: bool) -> None:
 def set_watchdog(cib: XNode, value: str) -> None:
     """cib__update_node_attr on crm_config: the one `have-watchdog` nvpair gets the value, or
     the cib-bootstrap-options set a new one (crm_simulate asserts on two of them)."""
-    config = cib.find("configuration")
-    if config is None:
-        config = cib.sub("configuration")
-    crm_config = config.find("crm_config")
-    if crm_config is None:
-        crm_config = config.sub("crm_config")
+    crm_config = _child(_child(cib, "configuration"), "crm_config")
     pairs = [pair for pair in crm_config.iter("nvpair") if pair.get("name") == "have-watchdog"]
     if len(pairs) > 1:
         raise ValueError("have-watchdog is set more than once in crm_config")

@@ -56,6 +56,12 @@ _TIMEOUTS = (("20s", 20000), ("20", 20000), ("20000ms", 20000), ("PT20S", 20000)
              ("90s", 90000), ("1min", 60000))
 
 
+def _one_pair_set(set_id: str, score: str, rule: str, name: str, value: str) -> str:
+    """A defaults set of one value (`score`: the attribute text or empty, `rule` its XML)."""
+    return (f'<meta_attributes id="{set_id}"{score}>{rule}<nvpair id="{set_id}-v" '
+            f'name="{name}" value="{value}"/></meta_attributes>')
+
+
 @dataclass
 class _Extra:
     """What this generator adds to one primitive."""
@@ -315,8 +321,7 @@ class _AttrsGen(cibgen._Gen):
                                     ("priority", r.choice(["3", "-3"])),
                                     ("failure-timeout", r.choice(["3650d", "60s"])),
                                     ("is-managed", "false")])
-            out.append(f'<meta_attributes id="rd{k}"{score}>{rule}<nvpair id="rd{k}-v" '
-                       f'name="{name}" value="{value}"/></meta_attributes>')
+            out.append(_one_pair_set(f"rd{k}", score, rule, name, value))
         self.features.add("rsc-defaults-sets")
         return "".join(out)
 
@@ -339,8 +344,7 @@ class _AttrsGen(cibgen._Gen):
                                     ("on-fail", r.choice(["block", "stop", "ignore", "restart"])),
                                     ("record-pending", "false"),
                                     ("timeout", "15s")])
-            out.append(f'<meta_attributes id="od{k}"{score}>{rule}<nvpair id="od{k}-v" '
-                       f'name="{name}" value="{value}"/></meta_attributes>')
+            out.append(_one_pair_set(f"od{k}", score, rule, name, value))
         self.features.add("op-defaults-sets")
         return "".join(out)
 
