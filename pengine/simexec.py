@@ -262,17 +262,16 @@ def set_watchdog(cib: XNode, value: str) -> None:
                          "value": value})
 
 
-def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
+def apply_modifications(cib: XNode, ws: WorkingSet, node_up: list[str], node_down: list[str],
                         node_fail: list[str], op_inject: list[str], now: int,
-                        quorum: Optional[str] = None, watchdog: Optional[str] = None,
-                        tickets: Optional[list[tuple[str, str]]] = None,
-                        errors: Optional[list[str]] = None, ws=None) -> list[str]:
+                        quorum: Optional[str], watchdog: Optional[str],
+                        tickets: list[tuple[str, str]], errors: list[str]) -> list[str]:
     """pcmk__inject_scheduler_input, in its order: quorum, watchdog, nodes up, down and
     failed, tickets (`tickets`: (grant|revoke|standby|activate, ticket) in that order of
     kinds), operation results. What crm_simulate reports on stderr and goes on from (an
     operation spec or resource it cannot read) is added to `errors`. `ws`, the input as
     unpacked before these changes, names the resources an injected result may be for (by
-    id or history name, pe_find_resource); without it, the primitives configured."""
+    id or history name, pe_find_resource)."""
     lines: list[str] = []
     if quorum is not None:
         cib.set("have-quorum", quorum)
@@ -292,7 +291,7 @@ def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
         lines.append(f"Failing node {node}")
         state = node_state_update(cib, node, True)
         state.set("in_ccm", "false")
-    for kind, ticket in tickets or ():
+    for kind, ticket in tickets:
         if kind == "grant":
             lines.append(f"Granting ticket {ticket}")
             set_ticket_state(cib, ticket, "granted", True)
@@ -312,25 +311,16 @@ def apply_modifications(cib: XNode, node_up: list[str], node_down: list[str],
         if match is None:
             found = 0 if not re.match(r"^[^@]+", spec) else \
                 1 if not re.match(r"^[^@]+@[^=]+", spec) else 2
-            (errors if errors is not None else lines).append(
-                f"Invalid operation spec: {spec}.  Only found {found} fields")
+            errors.append(f"Invalid operation spec: {spec}.  Only found {found} fields")
             continue
         key, node, outcome = match.group(1), match.group(2), int(match.group(3))
         parsed = parse_op_key(key)
-        if parsed is None:
-            found = None
-        elif ws is not None:
-            found = _find_resource(ws.resources, parsed[0])
-            found = None if found is None else found.xml
-        else:
-            found = _find_primitive(cib, parsed[0])
-            found = None if found is None else _agent_of(cib, found)
-        if found is None:
-            name = "(null)" if parsed is None else parsed[0]
-            (errors if errors is not None else lines).append(f"Invalid resource name: {name}")
+        found = None if parsed is None else _find_resource(ws.resources, parsed[0])
+        if parsed is None or found is None:
+            errors.append(f"Invalid resource name: {'(null)' if parsed is None else parsed[0]}")
             continue
         rsc_id, task, interval = parsed
-        agent = found
+        agent = found.xml  # a templated primitive's element as expanded: the template's agent
         state = find_node_state(cib, node)
         assert state is not None
         inject_failcount(state, rsc_id, task, interval, outcome, now, lines)
@@ -353,32 +343,6 @@ def _find_resource(resources: list, rsc_id: str):
         found = _find_resource(rsc.children, rsc_id)
         if found is not None:
             return found
-    return None
-
-
-def _agent_of(cib: XNode, rsc_xml: XNode) -> XNode:
-    """The element naming a primitive's agent: its template's when it has one (the
-    expanded resource takes class, provider and type from the template alone)."""
-    name = rsc_xml.get("template")
-    if name is None:
-        return rsc_xml
-    config = cib.find("configuration")
-    resources = None if config is None else config.find("resources")
-    for node in () if resources is None else resources.children:
-        if node.tag == "template" and node.get("id") == name:
-            return node
-    return rsc_xml
-
-
-def _find_primitive(cib: XNode, rsc_id: str) -> Optional[XNode]:
-    config = cib.find("configuration")
-    resources = None if config is None else config.find("resources")
-    if resources is None:
-        return None
-    base = rsc_id.split(":")[0]
-    for node in resources.iter("primitive"):
-        if node.get("id") in (rsc_id, base):
-            return node
     return None
 
 

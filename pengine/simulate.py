@@ -271,10 +271,9 @@ def _run(args: Options, stdout) -> int:
     if modified:
         try:
             refused: list[str] = []
-            mods = simexec.apply_modifications(cib, args.node_up, args.node_down,
+            mods = simexec.apply_modifications(cib, ws, args.node_up, args.node_down,
                                                args.node_fail, args.op_inject, now_epoch,
-                                               args.quorum, args.watchdog, tickets, refused,
-                                               ws)
+                                               args.quorum, args.watchdog, tickets, refused)
             for message in refused:
                 print(message, file=sys.stderr)
         except ValueError as exc:

@@ -123,3 +123,24 @@ def test_a_cib_from_standard_input_and_the_input_saved_after_the_modifications(
     assert (state.get("id"), state.get("granted")) == ("site-a", "true")
     pair = next(p for p in cib.iter("nvpair") if p.get("name") == "have-watchdog")
     assert (pair.get("id"), pair.get("value")) == ("cib-bootstrap-options-have-watchdog", "true")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("bogus", "Invalid operation spec: bogus.  Only found 1 fields"),
+    ("nosuch_start_0@node1=1", "Invalid resource name: nosuch"),
+    ("web_start_0@node1=x", "Invalid operation spec: web_start_0@node1=x.  Only found 2 fields"),
+])
+def test_an_injection_it_cannot_read_is_reported_and_the_rest_goes_on(tmp_path, capsys, spec,
+                                                                       message):
+    """inject_action: a spec that does not parse or names no resource is reported on stderr
+    and skipped; the run goes on (crm_simulate exits 0 too)."""
+    import io
+
+    from pengine.simulate import run
+
+    path = tmp_path / "cib.xml"
+    path.write_text(TICKET_CIB)
+    out = io.StringIO()
+    assert run(["-x", str(path), "-S", "-i", spec, "-g", "site-a"], stdout=out) == 0
+    assert message in capsys.readouterr().err.splitlines()
+    assert "Start      web     ( node1 )" in out.getvalue()
