@@ -12,6 +12,10 @@ deadtime 500 ms), and how long the simulator's soak takes.
 3. kill: node5's whole stack is SIGKILLed; until the four others announced their view (minus
    deadtime), checked against the stated bound (deadtime + bound, bound = 2 x deadtime); node5 is
    restarted between runs.
+4. lossy (`--only lossy`, not by default): node1 and node2 drop `--loss` % of packets both ways
+   for `--lossy-seconds`; the time the healthy node3..node5 spend without a quorate view (as
+   their own ccm announces it), summed over the three, per run. A healthy majority should keep
+   quorum throughout; the lossy nodes may be split off.
 
 Run as root (namespaces). Median and p99 over the runs.
 """
@@ -107,6 +111,38 @@ def measure(lab: Lab, runs: int, how: str) -> tuple[list[int], list[int]]:
     return downs, ups
 
 
+def measure_lossy(lab: Lab, runs: int, percent: float, seconds: float) -> list[int]:
+    """Per run, the healthy nodes' summed time (ms) without a quorate view while node1 and node2
+    are lossy."""
+    healthy = ALL[2:]
+    lost: list[int] = []
+    for run in range(runs):
+        watchers = [Watcher(lab, n) for n in ALL]
+        try:
+            wait_all(watchers, ALL, 30_000)
+            for lossy in ALL[:2]:
+                lab.set_loss(lossy, percent)
+            started = last = monotonic_ms()
+            out_ms = 0
+            while last - started < seconds * 1000:
+                for watcher in watchers:
+                    watcher.drain(0)
+                now = monotonic_ms()
+                out_ms += (now - last) * sum(1 for w in watchers if w.node in healthy
+                                             and not (w.current is not None and w.current.quorum))
+                last = now
+                time.sleep(0.005)
+            for lossy in ALL[:2]:
+                lab.set_loss(lossy, 0.0)
+            wait_all(watchers, ALL, 30_000)
+        finally:
+            for watcher in watchers:
+                watcher.close()
+        lost.append(out_ms)
+        print(f"  lossy run {run + 1:>3}/{runs}: healthy nodes without quorum {out_ms} ms", flush=True)
+    return lost
+
+
 def report(label: str, values: list[int], minus: int = 0) -> None:
     shifted = [v - minus for v in values]
     tail = f" minus deadtime ({minus} ms)" if minus else ""
@@ -137,7 +173,9 @@ def soak(seeds: int, jobs: int) -> int:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--only", default="cut,kill", help="cut,kill")
+    parser.add_argument("--only", default="cut,kill", help="cut,kill,lossy")
+    parser.add_argument("--loss", type=float, default=35.0, help="lossy: percent lost on node1 and node2")
+    parser.add_argument("--lossy-seconds", type=float, default=20.0)
     parser.add_argument("--soak", type=int, help="run this many simulator seeds instead of the lab")
     parser.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
     args = parser.parse_args(argv)
@@ -169,6 +207,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             report("restart -> agreed view of all 5 (includes starting the stack)", results["kill"][1])
             late = [d for d in downs if d > deadtime + bound]
             print(f"  within deadtime + bound ({deadtime + bound} ms): {len(downs) - len(late)}/{len(downs)} runs")
+        if "lossy" in args.only.split(","):
+            lost = measure_lossy(lab, args.runs, args.loss, args.lossy_seconds)
+            print(f"node1 and node2 at {args.loss:g} % loss for {args.lossy_seconds:g} s:")
+            print(f"  healthy nodes without quorum: {sum(1 for v in lost if v)}/{len(lost)} runs, "
+                  f"{sum(lost)} ms in all, max {max(lost)} ms")
     finally:
         problems = lab.down()
         if problems:

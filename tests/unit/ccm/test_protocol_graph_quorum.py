@@ -152,6 +152,75 @@ def test_troubles_never_outweigh_connections():
     assert graph.partition(rows, KEY) == [(("node1", 1), ("node2", 1), ("node3", 1)), (("node4", 1),)]
 
 
+def with_troubles(rows: dict, troubled: dict[str, tuple[str, ...]]) -> dict:
+    return {n: (inc, ver, hears, troubled.get(n, ())) for n, (inc, ver, hears, _) in rows.items()}
+
+
+FIVE = [f"node{i}" for i in range(1, 6)]
+
+
+def test_two_lossy_nodes_of_five_leave_the_healthy_majority_together():
+    """node1 and node2 drop packets; node3 lost its edges to both, each of them only its edge to
+    node3. Connections alone keep the larger clique {1, 2, 4, 5} and split the healthy node3 off
+    alone, without quorum; {3, 4, 5} is a majority too, and everything it leaves out is more
+    troubled than what it takes in."""
+    cut = {("node1", "node3"), ("node3", "node1"), ("node2", "node3"), ("node3", "node2")}
+    edges = {a: [b for b in FIVE if b != a and (a, b) not in cut] for a in FIVE}
+    rows = rows_from(edges)
+    assert graph.partition(rows, KEY) == [(("node1", 1), ("node2", 1), ("node4", 1), ("node5", 1)),
+                                          (("node3", 1),)]
+    late = {"node1": ("node2", "node3", "node4", "node5"), "node2": ("node1", "node3", "node4", "node5"),
+            "node3": ("node1", "node2"), "node4": ("node1", "node2"), "node5": ("node1", "node2")}
+    assert graph.partition(with_troubles(rows, late), KEY) == [
+        (("node3", 1), ("node4", 1), ("node5", 1)), (("node1", 1), ("node2", 1))]
+    # node3 as troubled as the lossy nodes: nothing says it is the healthy one; connections decide
+    late.update(node3=("node1", "node2", "node4", "node5"), node4=("node1", "node2", "node3"),
+                node5=("node1", "node2", "node3"))
+    assert graph.partition(with_troubles(rows, late), KEY)[0] == (
+        ("node1", 1), ("node2", 1), ("node4", 1), ("node5", 1))
+
+
+def test_a_stale_trouble_never_breaks_up_the_majority_of_a_clean_cut():
+    """A clean 3 | 2 cut has one majority clique: whoever carries troubles, it is the first group."""
+    for troubled in FIVE:
+        edges = {a: [b for b in FIVE if b != a and (a in FIVE[:3]) == (b in FIVE[:3])] for a in FIVE}
+        rows = with_troubles(rows_from(edges), {troubled: tuple(n for n in FIVE if n != troubled)})
+        assert graph.partition(rows, KEY) == [tuple((n, 1) for n in FIVE[:3]), tuple((n, 1) for n in FIVE[3:])]
+
+
+def test_troubles_only_choose_among_majorities_and_groups_stay_cliques():
+    """Random rows and troubles: the groups cover every node once, each a clique; a first group
+    other than the connections-first clique is a strict majority whose dropped nodes are all more
+    troubled than the ones it took in; with no troubles the two peels are the same."""
+    rng = random.Random(11)
+    chosen = 0
+    for _ in range(400):
+        names = FIVE + ["node6", "node7"][:rng.randrange(3)]
+        heard = {a: [b for b in names if b != a and rng.random() < 0.8] for a in names}
+        late = {a: tuple(b for b in names if b != a and rng.random() < 0.3) for a in names}
+        rows = with_troubles(rows_from(heard), late)
+        groups = graph.partition(rows, KEY)
+        assert sorted(m for g in groups for m, _ in g) == sorted(names)
+        for group in groups:
+            for a, _ in group:
+                for b, _ in group:
+                    assert a == b or (b in heard[a] and a in heard[b])
+        order, _, adjacency, troubles = graph.connectivity(rows, KEY)
+        everyone = (1 << len(order)) - 1
+        before = {order[i] for i in graph.bits(graph.peel(everyone, adjacency, troubles, troubles_first=False))}
+        first = {m for m, _ in groups[0]}
+        if first != before:
+            chosen += 1
+            assert 2 * len(first) > len(names)
+            by_name = dict(zip(order, troubles))
+            if before - first:  # (a larger clique that drops nobody needs no comparison)
+                assert min(by_name[n] for n in before - first) > max(by_name[n] for n in first - before)
+        calm = [0] * len(order)
+        assert graph.peel(everyone, adjacency, calm, troubles_first=True) == \
+            graph.peel(everyone, adjacency, calm, troubles_first=False)
+    assert chosen >= 5  # the draw does reach the choice between two majorities
+
+
 def test_troubles_travel_as_a_thirteenth_item_and_bad_ones_are_refused():
     """A ccm from before troubles reads the first 12 items and ignores the rest (rolling upgrade);
     its states, without the item, decode with no troubles."""
