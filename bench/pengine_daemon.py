@@ -195,7 +195,22 @@ def child(paths: dict[str, str], runs: int, root: str | None = None) -> dict:
                                "wall_all": wall[state], "cpu_all": cpu[state],
                                "collect_all": collect[state]}
                        for state in paths},
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS: the kernel's high-water mark of its current address space
+    (VmHWM). Not getrusage's ru_maxrss: across fork and exec that keeps the parent's peak too,
+    so a child of a benchmark that had just built the 32/10000 inputs (517 MB) reported 517 MB
+    whatever it used itself."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(paths: dict[str, str], runs: int, root: str | None) -> dict:

@@ -144,8 +144,9 @@ def test_a_tie_on_connections_drops_the_most_troubled_node():
     assert graph.partition(rows, KEY) == [(("node1", 1), ("node3", 1)), (("node2", 1),)]
 
 
-def test_troubles_never_outweigh_connections():
-    """node4 hears nobody; node1 has the most troubles but the most connections: node4 goes."""
+def test_troubles_never_outweigh_connections_but_between_two_majorities():
+    """node4 hears nobody; node1 has the most troubles but the most connections: node4 goes (the
+    troubles-first clique, {node4}, is no majority)."""
     edges = {"node1": ["node2", "node3"], "node2": ["node1", "node3"], "node3": ["node1", "node2"], "node4": []}
     rows = {n: (inc, ver, hears, ("node2", "node3") if n == "node1" else ())
             for n, (inc, ver, hears, _) in rows_from(edges).items()}
