@@ -22,6 +22,7 @@ from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
                             unpack_resources)
 from pengine.variants import ON_DEMAND, VARIANT_METHODS  # noqa: F401  (ON_DEMAND: pengine.simulate)
 from pengine.graph import create_graph
+from pengine.summary import collect as collect_summary
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
@@ -82,5 +83,9 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
     schedule_fencing_and_shutdowns(ws)
     apply_orderings(ws)
     disable_load_loops(ws)
+    # log_all_actions: Pacemaker logs the Transition Summary before it makes the graph, and the
+    # summary's look-ups by node (find_actions) give a node-less action of that key the node
+    # they ask for, which the graph then shows
+    ws.summary_items = collect_summary(ws)
     ws.graph = create_graph(ws)
     return ws

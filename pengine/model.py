@@ -548,6 +548,9 @@ class WorkingSet:
         self.ids: IdIndex = NO_INDEX  # the configuration's, once unpack_config has built it
         self.transition_id = 0
         self.graph: Optional[Graph] = None  # engine.schedule's result
+        # the Transition Summary's items as engine.schedule logs them before the graph is made
+        # (summary.collect: its look-ups give node-less actions their node, as Pacemaker's do)
+        self.summary_items: Optional[list] = None
         self.lrm_index: Optional[dict] = None  # (node name, rsc id) -> lrm_resources (migrations)
 
 

@@ -212,4 +212,8 @@ def format_items(items: list) -> list[str]:
 
 
 def transition_summary(ws: WorkingSet) -> list[str]:
-    return format_items(collect(ws))
+    """The Transition Summary's lines. A scheduled working set keeps the items it logged
+    before making its graph: collected again after it, as crm_simulate does, they are the same
+    (making the graph adds notifications only, which no summary look-up matches)."""
+    items = ws.summary_items if ws.summary_items is not None else collect(ws)
+    return format_items(items)
