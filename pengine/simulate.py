@@ -20,7 +20,7 @@ from core.cib import dates
 from core.cib.validate import SCHEMA_DISABLED_WARNING, schema_disabled, validate
 from core.cib.xmltree import XNode, parse_xml, parse_xml_file, to_xml
 from core.errors import ConfigError
-from pengine import display, engine, simexec, summary
+from pengine import display, dotfile, engine, simexec, summary
 from pengine.graph import graph_xml
 from pengine.jsonout import json_text
 from pengine.placement import placement, transition_actions  # noqa: F401  (used by --json)
@@ -40,6 +40,7 @@ _OPTIONS = (
     ("x", "xml-file", True, False, "CIB to read (this or -p is required)"),
     ("p", "xml-pipe", False, False, "read the CIB from standard input"),
     ("S", "simulate", False, False, "simulate the transition and show the resulting status"),
+    ("X", "in-place", False, False, "like -S, and write the resulting CIB back to the -x file"),
     ("s", "show-scores", False, False, "show allocation scores"),
     ("R", "run", False, False, "compute the transition only (the default)"),
     ("Q", "quiet", False, False, "only essential output"),
@@ -59,11 +60,14 @@ _OPTIONS = (
     ("I", "save-input", True, False, "write the CIB scheduled (after the modifications) to FILE"),
     ("G", "save-graph", True, False, "write the transition graph to FILE"),
     ("O", "save-output", True, False, "write the CIB after the simulated transition to FILE"),
+    ("D", "save-dotfile", True, False, "write the transition graph in dot(1) format to FILE"),
+    ("a", "all-actions", False, False, "with -D, every action: optional ones and those of "
+                                       "unmanaged resources too"),
     (None, "json", False, False, "print placement after the transition and its actions as JSON"),
 )
 USAGE = "usage: hb simulate -x CIB.xml|-p [-S] [-s] [-U] [-R] [-Q] [-u NODE] [-d NODE] " \
         "[-f NODE] [-i SPEC] [-F SPEC] [-q true|false] [-w true|false] [-g|-r|-b|-e TICKET] " \
-        "[-t DATE] [-I FILE] [-G FILE] [-O FILE] [--json]"
+        "[-t DATE] [-I FILE] [-G FILE] [-D FILE [-a]] [-O FILE] [-X] [--json]"
 
 
 class UsageError(Exception):
@@ -162,6 +166,10 @@ def parse_args(argv: list[str]) -> Options:
         raise UsageError("-x/--xml-file or -p/--xml-pipe is required")
     if args.xml_file is not None and args.xml_pipe:
         raise UsageError("-x/--xml-file and -p/--xml-pipe are exclusive")
+    if args.in_place:  # crm_simulate's --in-place: simulate, the input file is the output
+        if args.xml_file is None:
+            raise UsageError("-X/--in-place needs -x/--xml-file")
+        args.simulate, args.save_output = True, args.xml_file
     return args
 
 
@@ -301,6 +309,9 @@ def _run(args: Options, stdout) -> int:
         assert ws.graph is not None
         with open(args.save_graph, "w", encoding="utf-8") as handle:
             handle.write(graph_xml(ws, ws.graph))
+    if args.save_dotfile:
+        with open(args.save_dotfile, "w", encoding="utf-8") as handle:
+            handle.write(dotfile.dot_text(ws, all_actions=bool(args.all_actions)))
     revised = None
     status = 0
     if args.simulate or args.json or args.save_output:
