@@ -320,7 +320,8 @@ def clone_update_ordered_actions(ws: WorkingSet, rsc: Resource, first: Action, t
             child_changed = update(ws, then_child, first, child_action, node, flags, filt, otype)
         changed |= child_changed
         if child_changed & UPDATED_THEN:
-            for after in list(child_action.after):
+            # Pacemaker's actions_after is newest first (order_actions prepends)
+            for after in list(reversed(child_action.after)):
                 update_action(ws, after[0])
     return changed
 

@@ -15,7 +15,7 @@ from pengine.model import WorkingSet
 from pengine.ordering import apply_orderings
 from pengine.probes import schedule_probes
 from pengine.rscactions import create_actions, handle_config_changes, internal_constraints
-from pengine.tickets import unpack_rsc_tickets
+from pengine.tickets import unpack_rsc_ticket
 from pengine.utilization import disable_load_loops, prepare_assignment, show_node_capacities
 from pengine.status import get_failcount, unpack_status
 from pengine.unpack import (unpack_config, unpack_constraints, unpack_nodes,
@@ -65,8 +65,7 @@ def schedule(cib: XNode, now: _dt.datetime, show_scores: bool = False,
         ws = unpack_cib(cib, now)
     ws.show_scores = show_scores
     apply_node_health(ws)
-    unpack_constraints(ws)
-    unpack_rsc_tickets(ws)
+    unpack_constraints(ws, unpack_rsc_ticket)
     apply_node_criteria(ws)
     for rsc in ws.resources:
         internal_constraints(ws, rsc)

@@ -473,7 +473,6 @@ class WorkingSet:
         self.tags: dict[str, list[str]] = {}           # tag id -> tagged ids (templates.py)
         self.template_rscs: dict[str, list[str]] = {}  # template id -> derived primitive ids
         self.tickets: dict = {}                         # ticket id -> tickets.Ticket
-        self.ticket_xml: list[XNode] = []               # rsc_ticket constraints, to unpack
         self.ticket_constraints: list = []              # tickets.RscTicket
         self.dc_node: Optional[Node] = None
         self.dc_uuid: Optional[str] = None

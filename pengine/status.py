@@ -15,7 +15,8 @@ from core import lazyre as re
 from core.ctools import deque
 from core.cib.durations import interval_ms
 from core.cib.scores import INFINITY, add_scores
-from core.cib.status import (OpRec, op_record, parse_transition_magic, strip_clone_suffix)
+from core.cib.status import (OpRec, op_key, op_record, parse_transition_magic,
+                             strip_clone_suffix)
 from core.cib.xmltree import XNode
 from core.ocfcodes import (OCF_DEGRADED, OCF_DEGRADED_PROMOTED, OCF_ERR_ARGS, OCF_ERR_CONFIGURED,
                            OCF_ERR_INSTALLED, OCF_ERR_PERM, OCF_ERR_UNIMPLEMENTED, OCF_FAILED_PROMOTED,
@@ -1289,9 +1290,11 @@ def _failure_attrs(node: Node) -> list[tuple[str, str]]:
             if k.startswith("fail-count-") or k.startswith("last-failure-")]
 
 
-def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = True
-                  ) -> tuple[int, int]:
-    """pe_get_failcount: (fail count, last failure epoch) of rsc on node."""
+def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = True,
+                  xml_op: Optional[XNode] = None) -> tuple[int, int]:
+    """pe_get_failcount: (fail count, last failure epoch) of rsc on node. xml_op is the
+    history entry check_operation_expiry judges, which alone decides whether a failure with
+    on-fail=block keeps the failure timeout from applying (block_failure)."""
     attrs = ws.node_fail_attrs.get(node)
     if attrs is None:
         attrs = ws.node_fail_attrs[node] = _failure_attrs(node)
@@ -1308,7 +1311,7 @@ def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = T
                 last_failure = max(last_failure, int(value))
             except ValueError:
                 pass
-    if failcount > 0 and rsc.failure_timeout > 0 and _block_failure(ws, node, rsc):
+    if failcount > 0 and rsc.failure_timeout > 0 and _block_failure(ws, node, rsc, xml_op):
         rsc.failure_timeout = 0
     if effective and failcount > 0 and last_failure > 0 and rsc.failure_timeout != 0:
         if ws.now_epoch > last_failure + rsc.failure_timeout:
@@ -1316,35 +1319,68 @@ def get_failcount(ws: WorkingSet, node: Node, rsc: Resource, effective: bool = T
     return failcount, (last_failure if failcount > 0 else 0)
 
 
-def _block_failure(ws: WorkingSet, node: Node, rsc: Resource) -> bool:
-    """block_failure: a failed operation of rsc with on-fail=block (failure timeout then
-    does not apply)."""
-    if rsc.ops_xml is None:
-        return False
+def _block_failure(ws: WorkingSet, node: Node, rsc: Resource,
+                   xml_op: Optional[XNode] = None) -> bool:
+    """block_failure: whether a failure of rsc on node is one of an operation configured with
+    on-fail=block, so that the failure timeout does not apply. The configured operations are
+    those block_failure's XPath finds, `//primitive[@id=NAME]//op[@on-fail='block']` in the
+    resource's own XML (case-sensitive: on-fail="Block" blocks the resource, as
+    unpack_operation compares casei, but its failures expire). With a history entry
+    (check_operation_expiry passes the one it judges) only that entry is matched against them;
+    without one, every entry of the resource on the node with the operation's name and
+    interval (`@operation` and `@interval` as written) is. So a start's expired failure clears
+    the fail count even where a monitor with on-fail=block failed too (is_matched_failure:
+    same name and interval, and the entry is the last failure or a failed run)."""
     name = strip_clone_suffix(rsc.id)
-    for op in rsc.ops_xml.children:
-        # block_failure's XPath //op[@on-fail='block'] is case-sensitive: on-fail="Block"
-        # blocks the resource (unpack_operation compares casei) but its failures expire
-        if op.tag != "op" or op.get("on-fail") != "block":
+    if rsc.xml is None or rsc.xml.tag != "primitive":
+        return False
+    for conf in rsc.xml.iter("op"):
+        if conf.get("on-fail") != "block":
             continue
-        interval = interval_ms(op.get("interval"))
-        if not ws.legacy_failcounts:
-            if f"fail-count-{name}#{op.get('name')}_{interval}" in node.attrs:
+        if xml_op is not None:
+            if _is_matched_failure(name, conf, xml_op):
                 return True
             continue
-        # legacy fail counts carry no operation: look for a matching failed history entry
-        status = ws.cib.find("status")
-        if status is None:
-            continue
-        for state in status.children:
-            if state.get("uname") != node.uname:
-                continue
-            for hop in state.iter("lrm_rsc_op"):
-                rec = op_record(hop)
-                if (rec.task == op.get("name") and rec.interval == interval
-                        and rec.key.startswith(name + "_") and rec.rc != rec.target_rc):
-                    return True
+        conf_name = conf.get("name")
+        conf_interval = str(interval_ms(conf.get("interval")))
+        for entry in _history_entries(ws, node, name):
+            if entry.get("operation") == conf_name and entry.get("interval") == conf_interval \
+                    and _is_matched_failure(name, conf, entry):
+                return True
     return False
+
+
+def _history_entries(ws: WorkingSet, node: Node, name: str) -> list[XNode]:
+    """The lrm_rsc_op entries of block_failure's status XPath,
+    `//node_state[@uname=NODE]//lrm_resource[@id=NAME]/lrm_rsc_op`, in document order."""
+    found: list[XNode] = []
+    status = ws.cib.find("status")
+    if status is None:
+        return found
+    for state in status.children:
+        if state.tag != "node_state" or state.get("uname") != node.uname:
+            continue
+        for lrm_rsc in state.iter("lrm_resource"):
+            if lrm_rsc.get("id") == name:
+                found.extend(op for op in lrm_rsc.children if op.tag == "lrm_rsc_op")
+    return found
+
+
+def _is_matched_failure(name: str, conf: XNode, xml_op: XNode) -> bool:
+    """is_matched_failure: the history entry is of the configured operation (name compared
+    casei, interval parsed) and is its last failure, or its own entry with a result other
+    than the expected one."""
+    conf_name = conf.get("name")
+    conf_interval = interval_ms(conf.get("interval"))
+    rec = op_record(xml_op)
+    if rec.interval != conf_interval or conf_name is None or rec.task is None or \
+            conf_name.lower() != rec.task.lower():
+        return False
+    entry_id = rec.id.lower()
+    if entry_id == f"{name}_last_failure_0".lower():
+        return True
+    return entry_id == op_key(name, conf_name, conf_interval).lower() and \
+        rec.rc != rec.target_rc
 
 
 def _check_param_change(ws: WorkingSet, rsc: Resource, node: Node, op: OpRec) -> None:
@@ -1365,14 +1401,14 @@ def _check_operation_expiry(ws: WorkingSet, rsc: Resource, node: Node, rc: int,
     if rsc.failure_timeout > 0 and op.xml.get("last-rc-change") is not None:
         if ws.now_epoch >= last + rsc.failure_timeout:
             expired = True
-        unexpired, last_failure = get_failcount(ws, node, rsc, True)
+        unexpired, last_failure = get_failcount(ws, node, rsc, True, op.xml)
         recheck = last_failure + rsc.failure_timeout + 1
         if unexpired and ws.now_epoch < recheck:
             if ws.recheck_by == 0 or recheck < ws.recheck_by:
                 ws.recheck_by = recheck
     clear_reason = None
     if expired:
-        if get_failcount(ws, node, rsc, False)[0]:
+        if get_failcount(ws, node, rsc, False, op.xml)[0]:
             if unexpired == 0:
                 clear_reason = "it expired"
             else:

@@ -221,12 +221,6 @@ def unpack_rsc_ticket(ws: WorkingSet, xml: XNode) -> None:
         _unpack_simple(ws, xml, ident, ticket, loss_policy)
 
 
-def unpack_rsc_tickets(ws: WorkingSet) -> None:
-    """The rsc_ticket constraints unpack_constraints set aside, in document order."""
-    for xml in ws.ticket_xml:
-        unpack_rsc_ticket(ws, xml)
-
-
 def require_promotion_tickets(rsc: Resource) -> None:
     """pcmk__require_promotion_tickets: a promotable clone whose promoted role needs a
     ticket not held (or in standby) may be promoted nowhere."""

@@ -30,7 +30,7 @@ from pengine.values import _int_or_zero, insert_sorted, is_true, numeric_key, to
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Callable, Optional
 
 CLUSTER_DEFAULTS = {
     "stonith-enabled": "true",
@@ -716,7 +716,14 @@ def _find_renamed(rsc: Resource, ident: str) -> Optional[Resource]:
 # ------------------------------------------------------------------------------------------------
 # constraints
 
-def unpack_constraints(ws: WorkingSet) -> None:
+def unpack_constraints(ws: WorkingSet,
+                       unpack_ticket: Optional[Callable[[WorkingSet, XNode], None]] = None
+                       ) -> None:
+    """pcmk__unpack_constraints: every constraint in document order, an rsc_ticket among the
+    others (unpack_ticket, pengine.tickets.unpack_rsc_ticket, which imports this module): a
+    ticket lost with loss-policy=fence schedules its fencing as it is unpacked, so the fencing
+    action's id falls between those of the pseudo actions the constraints around it create.
+    Without unpack_ticket (a caller that only reads locations) rsc_ticket is skipped."""
     cons = section(ws.cib, "constraints")
     if cons is None:
         return
@@ -732,8 +739,9 @@ def unpack_constraints(ws: WorkingSet) -> None:
                                         RuleContext(now=ws.now, next_change=ws.next_change)):
                 continue
         tag = xml.tag.lower()
-        if tag == "rsc_ticket":  # pengine/tickets.py unpacks these next (it imports us)
-            ws.ticket_xml.append(xml)
+        if tag == "rsc_ticket":
+            if unpack_ticket is not None:
+                unpack_ticket(ws, xml)
             continue
         expanded = templates.expand_constraint(ws, xml, find_rsc)
         if expanded is None:
