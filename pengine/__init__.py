@@ -11,5 +11,5 @@ SANS_IO_MODULES = (
     "placement", "values", "methods", "primitive", "group", "variants", "instances",
     "clone_unpack", "clone_placement", "promotable", "clone_actions", "templates", "tickets",
     "capacity", "utilization", "glibhash", "health", "opconfig", "migration", "notify", "inputcache",
-    "rscsettings", "nodegroups",
+    "rscsettings", "nodegroups", "dotfile",
 )
