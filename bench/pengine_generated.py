@@ -15,6 +15,7 @@
     python bench/pengine_generated.py --source history --cases 1000 --graph  # histories, orphans
     python bench/pengine_generated.py --source inject --cases 1000 --graph  # -u -d -f -g -r -b -e -w -q -i -F
     python bench/pengine_generated.py --source mix --cases 1000 --graph  # every area at once
+    python bench/pengine_generated.py --source container --cases 1000 --graph  # containers
     python bench/pengine_generated.py --cases 300 --graph            # the transition graphs too
 
 Why: the visible corpus can be fitted case by case; random CIBs cannot. Each case is a CIB made by
@@ -33,7 +34,8 @@ tests/pengine/ordersgen.py (orders between clones, promotable clones and groups 
 pair of actions) or by tests/pengine/attrsgen.py (scored and rule-bound attribute sets, defaults
 per agent and operation, operation syntax, rsc-pattern and node-attribute constraints) or by
 tests/pengine/historygen.py (operation histories with every exit code and execution status,
-orphaned resources, fence devices and clone instances) or by tests/pengine/mixgen.py (every
+orphaned resources, fence devices and clone instances) or by tests/pengine/containergen.py
+(cibgen's model plus resources inside containers: the `container` meta-attribute) or by tests/pengine/mixgen.py (every
 area generator's model at once). Both tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
@@ -98,6 +100,7 @@ schemalessgen = _load_generator("schemalessgen")
 setsgen = _load_generator("setsgen")
 rulesgen = _load_generator("rulesgen")
 lifecyclegen = _load_generator("lifecyclegen")
+containergen = _load_generator("containergen")
 ordersgen = _load_generator("ordersgen")
 attrsgen = _load_generator("attrsgen")
 historygen = _load_generator("historygen")
@@ -105,7 +108,7 @@ mixgen = _load_generator("mixgen")
 graphdiff = _load_generator("graphdiff")
 GENERATORS = {"own": cibgen, "coloc": colocgen, "notify-migrate": notifymigrategen,
               "schema-none": schemalessgen, "sets": setsgen,
-              "rules": rulesgen, "lifecycle": lifecyclegen,
+              "rules": rulesgen, "lifecycle": lifecyclegen, "container": containergen,
               "orders": ordersgen, "attrs": attrsgen, "history": historygen,
               "mix": mixgen}
 
@@ -394,13 +397,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--source", choices=("own", "shared", "both", "coloc", "notify-migrate",
                                              "schema-none", "sets", "rules", "lifecycle",
                                              "orders", "attrs", "history", "inject",
-                                             "mix"),
+                                             "mix", "container"),
                         default="own",
                         help="both: own and shared; coloc: tests/pengine/colocgen.py; "
                              "notify-migrate: tests/pengine/notifymigrategen.py; schema-none: "
                              "tests/pengine/schemalessgen.py; sets: tests/pengine/setsgen.py; "
                              "rules: tests/pengine/rulesgen.py; "
                              "lifecycle: tests/pengine/lifecyclegen.py; "
+                             "container: tests/pengine/containergen.py; "
                              "orders: tests/pengine/ordersgen.py; "
                              "attrs: tests/pengine/attrsgen.py; "
                              "history: tests/pengine/historygen.py; "

@@ -117,6 +117,8 @@ def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Res
     if rsc.migration_threshold == 0 or rsc.failure_ignored:
         return None
     failcount, _ = get_failcount(ws, node, rsc, True)
+    for filler in rsc.fillers:  # pe_fc_fillers: its fillers' failures are a container's own
+        failcount += get_failcount(ws, node, filler, True)[0]
     if failcount <= 0:
         return None
     ban = rsc if rsc.unique else rsc.top

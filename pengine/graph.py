@@ -283,6 +283,11 @@ def primitive_add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
     (OCF_RESKEY_CRM_meta_clone)."""
     if rsc.incarnation is not None:
         params["CRM_meta_clone"] = rsc.incarnation
+    parent: Optional[Resource] = rsc
+    while parent is not None:  # the outermost container named wins
+        if parent.container is not None:
+            params["CRM_meta_container"] = parent.container.id
+        parent = parent.parent
 
 
 def group_add_graph_meta(rsc: Resource, params: dict[str, str]) -> None:
@@ -381,7 +386,7 @@ def _primitive_line(rsc: Resource, memo: _Memo) -> str:
         return line
     esc = memo.esc
     ident, long_id = graph_resource_ids(rsc)
-    prim = [f'{_PAD[4]}<primitive id="{esc[ident]}"']
+    prim = [f'{_PAD[4]}<{rsc.xml.tag} id="{esc[ident]}"']  # crm_element_name(rsc->xml)
     if long_id is not None:
         prim.append(f' long-id="{esc[long_id]}"')
     for name in ("class", "provider", "type"):

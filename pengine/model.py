@@ -225,7 +225,8 @@ class Resource:
                 "discover_mode", "exclusive_discover", "known_on", "running_on", "allocated_to",
                 "pending_task", "pending_node", "lock_node", "lock_time",
                 "partial_migration_source", "partial_migration_target", "dangling_migrations",
-                "notifications", "container", "actions", "rsc_cons", "rsc_cons_lhs",
+                "notifications", "container", "fillers", "orphan_container_filler", "actions",
+                "rsc_cons", "rsc_cons_lhs",
                 "rsc_location", "rsc_tickets", "is_remote_node", "utilization", "orphan",
                 "managed", "blocked", "notify", "unique", "fence_device", "promotable",
                 "provisional", "allocating", "merging", "restarting", "stop_flag", "reload",
@@ -276,7 +277,11 @@ class Resource:
         self.partial_migration_target: Optional[Node] = None
         self.dangling_migrations: list[Node] = []
         self.notifications: dict = {}  # clone: task -> notify.NotifyData, until graph time
+        # the `container` meta-attribute (setup_container): the resource this one runs inside,
+        # which is restarted when this one fails; its fillers are those it contains
         self.container: Optional[Resource] = None
+        self.fillers: list[Resource] = []
+        self.orphan_container_filler = False  # an orphan whose history names its container
         self.actions: ActionList = ActionList()
         self.rsc_cons: list[Colocation] = []       # this with others
         self.rsc_cons_lhs: list[Colocation] = []   # others with this
@@ -528,6 +533,7 @@ class WorkingSet:
         self.node_fail_attrs: dict = {}
         self.op_configs: dict = {}
         self.fast_probe: dict = {}        # id(rsc) -> agent tuple, or False (status.py)
+        self.orphan_fillers_found = False  # the node's history has an orphaned container filler
         self.probe_targets: dict = {}     # resource id -> Resource, or False (status.py)
         # attribute -> node -> the nodes sharing its lower-cased value (nodegroups.py)
         self.node_value_groups: dict = {}

@@ -158,7 +158,8 @@ def op_config(ws: WorkingSet, rsc: Resource, key: str, task: str, interval_ms: i
     else:
         kept = _op_index(ops).configs
         stamp = (rsc.id, rsc.clone_name, key, task, interval_ms, rsc.needs_fencing,
-                 rsc.needs_quorum, ws.stonith_enabled, ws.config.get("default-action-timeout"))
+                 rsc.needs_quorum, ws.stonith_enabled, ws.config.get("default-action-timeout"),
+                 rsc.container is not None)
         cfg = kept.get(stamp)
         if cfg is None:
             cfg, pure = _new_op_config(ws, rsc, key, task, interval_ms)
@@ -242,11 +243,19 @@ def _new_op_config(ws: WorkingSet, rsc: Resource, key: str, task: str,
             on_fail = m.F_RECOVER
         elif low == "demote":
             on_fail = m.F_DEMOTE
+        elif low == "restart-container":
+            # only for a resource inside a container; otherwise the default, unreported
+            if rsc.container is not None:
+                on_fail = m.F_RESTART_CONTAINER
+            else:
+                chosen = None
         else:
             ws.warnings.append(f"resource {rsc.id}: unknown failure type ({value})")
             chosen = None
     if chosen is None:
-        if task == "stop":
+        if rsc.container is not None:
+            on_fail = m.F_RESTART_CONTAINER
+        elif task == "stop":
             on_fail = m.F_FENCE if ws.stonith_enabled else m.F_BLOCK
         else:
             on_fail = m.F_RECOVER

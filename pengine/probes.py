@@ -230,6 +230,13 @@ def _add_probe_orderings_for_stops(ws: WorkingSet) -> None:
             continue
         if first is None and not (order.first_task or "").endswith("_stop_0"):
             continue
+        # not for a resource inside a stopping container: the probe could come after the
+        # container started again, a transition loop
+        if order.then_rsc is not None and order.first_rsc.container is order.then_rsc:
+            if then is not None and then.task == "stop":
+                continue
+            if then is None and (order.then_task or "").endswith("_stop_0"):
+                continue
         flags = m.O_OPTIONAL
         if order.flags & m.O_APPLY_FIRST_NON_MIGRATABLE:
             flags |= m.O_APPLY_FIRST_NON_MIGRATABLE

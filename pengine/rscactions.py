@@ -529,6 +529,17 @@ def primitive_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:
             act.new_ordering(ws, None, unfence.uuid, unfence, rsc, op_key(rsc.id, "start", 0),
                              None, m.O_IMPLIES_THEN_ON_NODE | m.O_SAME_NODE)
     create_utilization_constraints(ws, rsc)
+    container = rsc.container
+    if container is not None:
+        # a filler of its container (no guest node: those are not supported): started after
+        # it (and not without it), stopped before it, and always on the same node
+        act.new_ordering(ws, container, op_key(container.id, "start", 0), None, rsc,
+                         op_key(rsc.id, "start", 0), None,
+                         m.O_IMPLIES_THEN | m.O_RUNNABLE_LEFT)
+        act.new_ordering(ws, rsc, op_key(rsc.id, "stop", 0), None, container,
+                         op_key(container.id, "stop", 0), None, m.O_IMPLIES_FIRST)
+        add_colocation(ws, "resource-with-container", None, INFINITY, rsc, container, None,
+                       None, True)
 
 
 def group_internal_constraints(ws: WorkingSet, rsc: Resource) -> None:

@@ -26,7 +26,8 @@ from pengine import model as m
 from pengine import tickets
 from pengine.model import Node, Resource, WorkingSet
 from pengine.opconfig import op_config
-from pengine.unpack import add_node_attrs, find_node, resource_location, unpack_resource
+from pengine.unpack import (add_node_attrs, find_node, find_resource_or_instance,
+                            resource_location, unpack_resource)
 from pengine.values import glib_list_sort, is_true
 from pengine.clone_unpack import find_anonymous_clone
 from pengine.digest import digest_mismatch
@@ -202,12 +203,34 @@ def _unpack_node_lrm(ws: WorkingSet, node: Node, state: XNode) -> None:
     fast = not ws.shutdown_lock
     children = rscs.children
     index = rscs.rec
+    ws.orphan_fillers_found = False
     if fast and index.__class__ is EntryIndex and index.valid_for(rscs):
         _unpack_reused(ws, node, index)
-        return
-    _unpack_entries(ws, node, children, None, fast)
-    if fast:
-        rscs.rec = new_index(rscs)  # the facts of its entries are known now
+    else:
+        _unpack_entries(ws, node, children, None, fast)
+        if fast:
+            rscs.rec = new_index(rscs)  # the facts of its entries are known now
+    if ws.orphan_fillers_found:
+        _map_orphaned_fillers(ws, children)
+
+
+def _map_orphaned_fillers(ws: WorkingSet, entries: Sequence[XNode]) -> None:
+    """handle_orphaned_container_fillers: an orphan whose history entry names its container
+    (the controller records it) is that container's filler, once the node's entries are in."""
+    for entry in entries:
+        if entry.tag != "lrm_resource":
+            continue
+        container_id, rsc_id = entry.get("container"), entry.get("id")
+        if container_id is None or rsc_id is None:
+            continue
+        container = find_resource_or_instance(ws, container_id)
+        if container is None:
+            continue
+        rsc = find_resource_or_instance(ws, rsc_id)
+        if rsc is None or not rsc.orphan_container_filler or rsc.container is not None:
+            continue
+        rsc.container = container
+        container.fillers.append(rsc)
 
 
 def _unpack_reused(ws: WorkingSet, node: Node, index: EntryIndex) -> None:
@@ -451,6 +474,9 @@ def _process_orphan(ws: WorkingSet, entry: XNode, node: Node) -> Optional[Resour
     if rsc is None:
         return None
     rsc.orphan = True
+    if entry.get("container") is not None:
+        rsc.orphan_container_filler = True  # mapped to its container after the node's entries
+        ws.orphan_fillers_found = True
     ws.resources.append(rsc)
     if not ws.stop_rsc_orphans:
         rsc.managed = False
@@ -906,7 +932,9 @@ def _process_rsc_state(ws: WorkingSet, rsc: Resource, node: Node, on_fail: int) 
     elif on_fail == m.F_RESTART_CONTAINER:
         rsc.failed = True
         rsc.stop_flag = True
-        if rsc.role not in (m.ROLE_STOPPED, m.ROLE_UNKNOWN):
+        if rsc.container is not None:
+            act.stop_action(ws, rsc.container, node, False)  # (its filler's stop is implied)
+        elif rsc.role not in (m.ROLE_STOPPED, m.ROLE_UNKNOWN):
             act.stop_action(ws, rsc, node, False)
     if rsc.role not in (m.ROLE_STOPPED, m.ROLE_UNKNOWN):
         add_running(ws, rsc, node, save_on_fail != m.F_IGNORE)

@@ -582,8 +582,8 @@ def _unpack_settings(ws: WorkingSet, rsc: Resource, xml: XNode, tag: str,
         rsc.failure_timeout = parse_interval_ms(timeout) // 1000
     ident = xml.get("id")
     unsupported = False
-    if meta.get("remote-node") is not None or meta.get("container") is not None:
-        ws.unsupported_feature(f"guest node / container resource {ident}")
+    if meta.get("remote-node") is not None:
+        ws.unsupported_feature(f"guest node {ident}")
         unsupported = True
     if (xml.get("class") == "ocf" and xml.get("provider") == "pacemaker"
             and xml.get("type") == "remote"):
@@ -673,12 +673,47 @@ def unpack_resources(ws: WorkingSet) -> None:
         rsc = unpack_resource(ws, xml, None)
         if rsc is not None:
             ws.resources.append(rsc)
+    for rsc in ws.resources:
+        setup_container(ws, rsc)
     templates.unpack_tags(ws, ws.cib.find("configuration"))
     # stable sort by priority (highest first), as pe__cmp_rsc_priority
     ws.resources.sort(key=lambda r: -r.priority)
     if ws.stonith_enabled and not ws.have_stonith_resource:
         ws.warnings.append("Resource start-up disabled since no STONITH resources "
                            "have been defined")
+
+
+def setup_container(ws: WorkingSet, rsc: Resource) -> None:
+    """setup_container: a primitive whose `container` meta-attribute names another resource
+    (a group's or clone's reaches its members and instances) runs inside it: it is placed
+    with it and started after it, and its failure restarts the container (on-fail's default
+    becomes restart-container). An unknown container is reported and ignored."""
+    if rsc.children:
+        for child in rsc.children:
+            setup_container(ws, child)
+        return
+    ident = rsc.meta.get("container")
+    if ident is None or ident.lower() == rsc.id.lower():
+        return
+    container = find_resource_or_instance(ws, ident)
+    if container is None:
+        ws.warnings.append(f"Resource {rsc.id}: Unknown resource container ({ident})")
+        return
+    rsc.container = container
+    container.fillers.append(rsc)
+
+
+def find_resource_or_instance(ws: WorkingSet, ident: str) -> Optional[Resource]:
+    """pe_find_resource: a resource by id at any depth, or an instance by the configured name
+    its history knows it under."""
+    rsc = ws.rsc_by_id.get(ident)
+    if rsc is not None:
+        return rsc
+    for each in ws.resources:
+        found = _find_renamed(each, ident)
+        if found is not None:
+            return found
+    return None
 
 
 def all_resources(rsc: Resource) -> list[Resource]:

@@ -8,7 +8,7 @@ read as (graph attributes, actions, edges):
   `crm_event`), `operation`, `operation_key`, `internal_operation_key` (a clone instance's own
   key, when the graph shows its clone's name) and `on_node`. Action ids are ignored;
 - an action's **facts** are compared whole: the other attributes of the action element
-  (`on_node_uuid`, `router_node`, ...), its `<primitive>` (id, long-id, class, provider, type),
+  (`on_node_uuid`, `router_node`, ...), its `<primitive>` (its element name, id, long-id, class, provider, type),
   every entry of its `<attributes>` (resource parameters and every `CRM_meta_*` Pacemaker sets:
   timeout, interval, name, on_node, op_target_rc, clone and notify metadata, on_fail, role,
   record_pending, migrate_source/target, ...), the nodes of `<downed>` and its synapse's
@@ -123,8 +123,10 @@ def _attributes(elem: Optional[ET.Element]) -> tuple[tuple[str, str], ...]:
 def _facts(elem: ET.Element, priority: str) -> Facts:
     element = tuple(sorted((k, _norm_value(v)) for k, v in elem.attrib.items()
                            if k != "id" and k not in LABEL_ATTRS))
-    primitive = elem.find("primitive")
-    prim = tuple(sorted(primitive.attrib.items())) if primitive is not None else ()
+    # the resource: `<primitive>`, or the element of a group or clone acted on as a whole
+    # (add_resource_details names it after the resource's own element)
+    rsc = next((child for child in elem if child.tag not in ("attributes", "downed")), None)
+    prim = () if rsc is None else tuple(sorted(rsc.attrib.items())) + (("<element>", rsc.tag),)
     downed = elem.find("downed")
     nodes = tuple(sorted(n.attrib.get("id", "") for n in downed.findall("node"))) \
         if downed is not None else ()

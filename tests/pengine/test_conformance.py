@@ -40,8 +40,8 @@ pytestmark = pytest.mark.slow  # 1,316 short processes: ~40 s on two idle cores
 
 # The documented minimum number of listed (hence passing) cases per tier; raise them with the
 # lists, lower them only with a reason in the commit message.
-MIN_LOOSE = {1: 121, 2: 198, 3: 250}
-MIN_STRICT = {1: 121, 2: 198, 3: 249}
+MIN_LOOSE = {1: 121, 2: 198, 3: 257}
+MIN_STRICT = {1: 121, 2: 198, 3: 257}
 
 
 @pytest.fixture(scope="module")

@@ -159,6 +159,9 @@ AREA_GENERATORS = {
                 "is-managed", "calm"),
     "mix": ("rich-history", "rsc-pattern", "meta-sets", "rule-expr", "order-set", "node-shutdown",
             "notify", "allow-migrate", "clone-interleave", "calm"),
+    "container": ("container", "container-group", "container-odd", "restart-container",
+                  "orphan-filler", "container-of-clone", "container-of-group",
+                  "container-of-primitive", "container-of-member", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
                   "record-pending", "meta-misc"),
@@ -187,7 +190,8 @@ def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
     dates (rulesgen), node shutdowns, shutdown locks and fencing options (lifecyclegen),
     orders between clones (ordersgen), layered attribute sets, defaults, operation syntax
     and rsc-pattern (attrsgen), every exit code and execution status in histories, orphans
-    (historygen), all of them at once (mixgen): seeds 1..20 of each, node scores and
+    (historygen), resources inside containers (containergen), all of them at once (mixgen):
+    seeds 1..20 of each, node scores and
     transition graphs compared too."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
