@@ -707,8 +707,11 @@ def find_resource_or_instance(ws: WorkingSet, ident: str) -> Optional[Resource]:
     """pe_find_resource: a resource by id at any depth, or an instance by the configured name
     its history knows it under."""
     rsc = ws.rsc_by_id.get(ident)
-    if rsc is not None:
-        return rsc
+    return rsc if rsc is not None else _find_renamed_instance(ws, ident)
+
+
+def _find_renamed_instance(ws: WorkingSet, ident: str) -> Optional[Resource]:
+    """The first clone instance (in configuration order) its history knows as `ident`."""
     for each in ws.resources:
         found = _find_renamed(each, ident)
         if found is not None:
@@ -731,11 +734,8 @@ def find_rsc(ws: WorkingSet, ident: Optional[str]) -> Optional[Resource]:
     if rsc is not None:
         return rsc
     # an instance known under its configured name from history: the constraint means the clone
-    for each in ws.resources:
-        found = _find_renamed(each, ident)
-        if found is not None:
-            return found.top
-    return None
+    found = _find_renamed_instance(ws, ident)
+    return found.top if found is not None else None
 
 
 def _find_renamed(rsc: Resource, ident: str) -> Optional[Resource]:

@@ -638,6 +638,20 @@ class _Gen:
         return f"<tickets>{''.join(states)}</tickets>" if states else ""
 
 
+def add_history_entry(text: str, node_id: str, entry: str) -> str:
+    """The status `text` with one more `<lrm_resource>` entry first in node `node_id`'s history
+    (its `<lrm>` made when it has none): how area generators add entries cibgen does not draw,
+    such as orphans."""
+    start = text.index(f'<node_state id="{node_id}" ')
+    end = text.index("</node_state>", start)
+    section = text[start:end]
+    if "<lrm_resources>" in section:
+        section = section.replace("<lrm_resources>", "<lrm_resources>" + entry, 1)
+    else:
+        section += f'<lrm id="{node_id}"><lrm_resources>{entry}</lrm_resources></lrm>'
+    return text[:start] + section + text[end:]
+
+
 def generator(make: Callable[[int], _Gen]) -> Callable[[int], tuple[str, set[str]]]:
     """The `generate(seed)` of a generator built on this model (`make`: its class): the CIB of
     one seed and the feature tags it exercises."""

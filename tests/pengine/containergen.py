@@ -101,14 +101,7 @@ class _ContainerGen(cibgen._Gen):
                  + self.op(orphan, f"{rid}_last_0", "start", 0, 0, 0, 2)
                  + self.op(orphan, f"{rid}_monitor_10000", "monitor", 10000, 0, 0, 3)
                  + "</lrm_resource>")
-        start = text.find(f'<node_state id="{i}" ')
-        end = text.index("</node_state>", start)
-        section = text[start:end]
-        if "<lrm_resources>" in section:
-            section = section.replace("<lrm_resources>", "<lrm_resources>" + entry, 1)
-        else:
-            section += f'<lrm id="{i}"><lrm_resources>{entry}</lrm_resources></lrm>'
-        return text[:start] + section + text[end:]
+        return cibgen.add_history_entry(text, str(i), entry)
 
 
 generate = cibgen.generator(_ContainerGen)

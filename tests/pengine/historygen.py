@@ -231,14 +231,7 @@ class _HistoryGen(cibgen._Gen):
             orphans.append((str(i), f'<lrm_resource id="{rid}" class="ocf" provider="pacemaker" '
                             f'type="{agent}">{ops}</lrm_resource>'))
         for node_id, entry in orphans:
-            start = text.index(f'<node_state id="{node_id}" ')
-            end = text.index("</node_state>", start)
-            section = text[start:end]
-            if "<lrm_resources>" in section:
-                section = section.replace("<lrm_resources>", "<lrm_resources>" + entry, 1)
-            else:
-                section += f'<lrm id="{node_id}"><lrm_resources>{entry}</lrm_resources></lrm>'
-            text = text[:start] + section + text[end:]
+            text = cibgen.add_history_entry(text, node_id, entry)
         return text
 
 
