@@ -116,9 +116,7 @@ def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Res
     """pcmk__threshold_reached: the resource to ban from node, if any."""
     if rsc.migration_threshold == 0 or rsc.failure_ignored:
         return None
-    failcount, _ = get_failcount(ws, node, rsc, True)
-    for filler in rsc.fillers:  # pe_fc_fillers: its fillers' failures are a container's own
-        failcount += get_failcount(ws, node, filler, True)[0]
+    failcount = _failcount_with_fillers(ws, node, rsc)
     if failcount <= 0:
         return None
     ban = rsc if rsc.unique else rsc.top
@@ -127,6 +125,21 @@ def threshold_reached(ws: WorkingSet, rsc: Resource, node: Node) -> Optional[Res
                            f"threshold (clean up resource to allow again)")
         return ban
     return None
+
+
+def _failcount_with_fillers(ws: WorkingSet, node: Node, rsc: Resource,
+                            seen: Optional[set[int]] = None) -> int:
+    """pe_get_failcount with pe_fc_fillers: a container's failures are its own plus those of
+    the resources inside it, theirs counted the same way (a filler that is itself a
+    container brings its own fillers' failures). Containers that name each other are
+    counted once each (Pacemaker would recurse without end)."""
+    seen = set() if seen is None else seen
+    seen.add(id(rsc))
+    failcount = get_failcount(ws, node, rsc, True)[0]
+    for filler in rsc.fillers:
+        if id(filler) not in seen:
+            failcount += _failcount_with_fillers(ws, node, filler, seen)
+    return failcount
 
 
 def check_failure_threshold(ws: WorkingSet, rsc: Resource, node: Node) -> None:

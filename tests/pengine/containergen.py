@@ -10,7 +10,8 @@ failures. This generator reuses cibgen's whole model and adds:
 - `container` on primitives, on group members and on a clone's primitive, naming a top-level
   primitive, a group, a group member or a clone (tag `container`, and `container-of-<kind>`);
   now and then an unknown id or the resource's own (tag `container-odd`);
-- `container` on a whole group, which its members inherit (tag `container-group`);
+- `container` on a whole group or clone, which its members and instances inherit (tags
+  `container-group`, `container-clone`);
 - on-fail=restart-container on fillers and on resources with no container, where it means
   the default (tag `restart-container`);
 - an orphan's history entry naming its container (`<lrm_resource container=...>`, tag
@@ -38,7 +39,7 @@ class _ContainerGen(cibgen._Gen):
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
-        self.group_container: dict[str, str] = {}
+        self.group_container: dict[str, str] = {}  # group or clone id -> its container
         self.orphan: tuple[str, str] | None = None  # (orphan id, its container)
 
     def make_resources(self) -> None:
@@ -52,7 +53,8 @@ class _ContainerGen(cibgen._Gen):
             return
         for name in self.top:
             kind = self.kind[name]
-            if kind == "group" and self.chance(0.2, "container-group"):
+            if kind in ("group", "clone", "promotable") and \
+                    self.chance(0.2, "container-group" if kind == "group" else "container-clone"):
                 host = r.choice([h for h in hosts if not h.startswith(name)] or [name])
                 self.group_container[name] = host
                 continue
@@ -80,7 +82,7 @@ class _ContainerGen(cibgen._Gen):
     def xml_resources(self) -> str:
         text = super().xml_resources()
         for name, host in self.group_container.items():
-            head = f'<group id="{name}">'
+            head = f'<{"group" if self.kind[name] == "group" else "clone"} id="{name}">'
             meta = (f'<meta_attributes id="{name}-cmeta"><nvpair id="{name}-cmeta-container" '
                     f'name="container" value="{host}"/></meta_attributes>')
             text = text.replace(head, head + meta, 1)

@@ -159,7 +159,7 @@ AREA_GENERATORS = {
                 "is-managed", "calm"),
     "mix": ("rich-history", "rsc-pattern", "meta-sets", "rule-expr", "order-set", "node-shutdown",
             "notify", "allow-migrate", "clone-interleave", "calm"),
-    "container": ("container", "container-group", "container-odd", "restart-container",
+    "container": ("container", "container-group", "container-clone", "container-odd", "restart-container",
                   "orphan-filler", "container-of-clone", "container-of-group",
                   "container-of-primitive", "container-of-member", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
