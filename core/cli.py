@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "membership": ("ccm.cli", "main", "show the agreed cluster membership and quorum"),
     "sim": ("sim.cli", "main", "deterministic whole-cluster simulator"),
     "lrm": ("lrmd.cli", "main", "talk to the local resource manager (lrmadmin)"),
-    "simulate": ("pengine.simulate", "main", "run the policy engine on a CIB (crm_simulate)"),
+    "simulate": ("tools.simulate", "main", "run the policy engine on a CIB (crm_simulate)"),
     "haresources2cib": ("pengine.haresources2cib", "main", "translate haresources into a CIB"),
     "crm_mon": ("tools.crm_mon", "main", "cluster status as Pacemaker's crm_mon shows it"),
     "cibadmin": ("tools.cibadmin", "main", "query and change the CIB (Pacemaker's cibadmin)"),

@@ -2,7 +2,7 @@
 out, each input saved for replay.
 
 "Now" is the wall clock (`WallClock` offset + now_ms), written into the saved input as
-`execution-date`, so `hb simulate -x pe-input-N.xml` decides exactly as the daemon did. Saving is
+`execution-date`, so `hb simulate -x pe-input-N.xml -R` decides exactly as the daemon did. Saving is
 an effect (`SaveInput`); the shell writes the file and keeps the newest `keep` of them. A CIB the
 engine cannot read is answered with an error, never a crash.
 """

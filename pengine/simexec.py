@@ -492,6 +492,9 @@ def _fire(ws: WorkingSet, action: Action, cib: XNode, now: int, op_fail: list[st
     migration = None
     if task in ("migrate_to", "migrate_from"):
         migration = (action.meta.get("migrate_source", ""), action.meta.get("migrate_target", ""))
-    inject_action_result(entry, entry.get("id") or config_name, task, interval, rc, target,
-                         now, digest, notify=notify, migration=migration)
+    # the result is named after the graph's resource id (pcmk__event_from_graph_action: an
+    # anonymous instance's configuration name), whatever the entry it goes into is named: an
+    # older history entry "rsc:1" keeps its instance-named operations beside the new ones
+    inject_action_result(entry, config_name, task, interval, rc, target, now, digest,
+                         notify=notify, migration=migration)
     return failed

@@ -27,7 +27,7 @@ from pengine.placement import placement, transition_actions  # noqa: F401  (used
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Callable, Optional
 
 
 # (short, long, takes a value, repeatable, help). Parsed by _option_pairs rather than argparse:
@@ -42,7 +42,8 @@ _OPTIONS = (
     ("S", "simulate", False, False, "simulate the transition and show the resulting status"),
     ("X", "in-place", False, False, "like -S, and write the resulting CIB back to the -x file"),
     ("s", "show-scores", False, False, "show allocation scores"),
-    ("R", "run", False, False, "compute the transition only (the default)"),
+    ("R", "run", False, False, "compute the transition (without -R, -S, -s, -U, -G, -D or -F "
+                               "only the status is shown, as crm_simulate does)"),
     ("Q", "quiet", False, False, "only essential output"),
     ("u", "node-up", True, True, "bring NODE online first"),
     ("d", "node-down", True, True, "take NODE offline first (cleanly)"),
@@ -57,6 +58,8 @@ _OPTIONS = (
     ("e", "ticket-activate", True, True, "activate TICKET first"),
     ("t", "set-datetime", True, False, "pretend 'now' is DATE"),
     ("U", "show-utilization", False, False, "show utilization information"),
+    ("A", "show-attrs", False, False, "show node attributes"),
+    ("c", "show-failcounts", False, False, "show resource fail counts and failed actions"),
     ("I", "save-input", True, False, "write the CIB scheduled (after the modifications) to FILE"),
     ("G", "save-graph", True, False, "write the transition graph to FILE"),
     ("O", "save-output", True, False, "write the CIB after the simulated transition to FILE"),
@@ -65,9 +68,15 @@ _OPTIONS = (
                                        "unmanaged resources too"),
     (None, "json", False, False, "print placement after the transition and its actions as JSON"),
 )
-USAGE = "usage: hb simulate -x CIB.xml|-p [-S] [-s] [-U] [-R] [-Q] [-u NODE] [-d NODE] " \
+USAGE = "usage: hb simulate -x CIB.xml|-p [-S] [-s] [-U] [-A] [-c] [-R] [-Q] [-u NODE] [-d NODE] " \
         "[-f NODE] [-i SPEC] [-F SPEC] [-q true|false] [-w true|false] [-g|-r|-b|-e TICKET] " \
         "[-t DATE] [-I FILE] [-G FILE] [-D FILE [-a]] [-O FILE] [-X] [--json]"
+
+
+# The sections -A and -c add to a status (node attributes; fail counts and failed actions),
+# drawn by crm_mon's renderer: `hb simulate` (tools/simulate.py) sets it, since pengine does
+# not import tools. (working set, attributes, fail counts) -> the lines, None: not available.
+STATUS_SECTIONS: Optional[Callable[[Any, bool, bool], list[str]]] = None
 
 
 class UsageError(Exception):
@@ -202,6 +211,13 @@ def _section(out: list[str], title: str, lines: list[str]) -> None:
     out.extend(lines)
 
 
+def _extra_sections(ws: Any, args: Options) -> list[str]:
+    """What -A and -c add after a status's resource list (crm_simulate's section_opts)."""
+    if not (args.show_attrs or args.show_failcounts) or STATUS_SECTIONS is None:
+        return []
+    return STATUS_SECTIONS(ws, bool(args.show_attrs), bool(args.show_failcounts))
+
+
 def run(argv: list[str], stdout=sys.stdout) -> int:
     try:
         args = parse_args(argv)
@@ -211,6 +227,10 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
     if args.help:
         stdout.write(_help() + "\n")
         return 0
+    if (args.show_attrs or args.show_failcounts) and STATUS_SECTIONS is None:
+        print("hb simulate: -A/-c are drawn by crm_mon's renderer: run `hb simulate`",
+              file=sys.stderr)
+        return 2
     # One short computation over a large object graph that is dropped as a whole: the cyclic
     # collector would only re-scan it again and again (a third of the run time for 10,000
     # resources). Collection is paused for the run and resumed afterwards.
@@ -269,7 +289,8 @@ def _run(args: Options, stdout) -> int:
         if len(out) > len(header):  # a blank line follows the banner/counts, not the date line
             out.append("")
         if not args.quiet:
-            _section(out, "Current cluster status", display.cluster_status(ws, show_pending=True))
+            _section(out, "Current cluster status",
+                     display.cluster_status(ws, show_pending=True) + _extra_sections(ws, args))
     # crm_simulate 2.1.5 applies its injections (a quorum setting included) only when a node
     # or operation is injected: `-q` on its own changes nothing (pcmk__simulate)
     tickets = [(kind, ticket) for kind in ("grant", "revoke", "standby", "activate")
@@ -294,6 +315,17 @@ def _run(args: Options, stdout) -> int:
     if args.save_input:
         with open(args.save_input, "w", encoding="utf-8") as handle:
             handle.write(to_xml(cib))
+    # crm_simulate schedules only when an option asks for what scheduling makes (pcmk_sim_process:
+    # -R, -S, -X, -s, -U, -G, -D, -F); `hb simulate -x FILE` alone shows the status, as it does
+    process = bool(args.run or args.simulate or args.show_scores or args.show_utilization
+                   or args.save_graph or args.save_dotfile or args.op_fail or args.json
+                   or args.save_output)
+    if not process:
+        while out and out[-1] == "":
+            out.pop()
+        if out:
+            stdout.write("\n".join(out) + "\n")
+        return 0
     ws.show_utilization = bool(args.show_utilization)
     ws = engine.schedule(cib, now, show_scores=args.show_scores, ws=ws)
     if ws.unsupported:
@@ -330,7 +362,8 @@ def _run(args: Options, stdout) -> int:
             status = 1
         revised = engine.unpack_cib(cib, now)
         if not args.json and args.simulate and not args.quiet:
-            _section(out, "Revised Cluster Status", display.cluster_status(revised))
+            _section(out, "Revised Cluster Status",
+                     display.cluster_status(revised) + _extra_sections(revised, args))
         if args.save_output:
             with open(args.save_output, "w", encoding="utf-8") as handle:
                 handle.write(to_xml(cib))

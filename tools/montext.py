@@ -248,7 +248,7 @@ def _attribute_line(name: str, value: Optional[str], expected: Optional[int]) ->
     return line
 
 
-def _attributes(out: TextOut, st: MonStatus, opts: TextOptions, spacer: bool) -> bool:
+def attributes_section(out: TextOut, st: MonStatus, opts: TextOptions, spacer: bool) -> bool:
     sec = _Section(out, "Node Attributes", spacer)
     for ns in st.nodes:
         if not ns.attributes:
@@ -293,7 +293,7 @@ def operation_line(op: OperationStatus, timing: bool) -> str:
     return f"({call}) {op.task}:{interval}{extra} rc={op.rc} ({op.rc_text})"
 
 
-def _history(out: TextOut, st: MonStatus, operations: bool, opts: TextOptions,
+def history_section(out: TextOut, st: MonStatus, operations: bool, opts: TextOptions,
              spacer: bool) -> bool:
     if not st.history:
         return False
@@ -364,7 +364,7 @@ def failed_action_line(f: FailedAction, technical: bool) -> str:
     return text
 
 
-def _failures(out: TextOut, st: MonStatus, opts: TextOptions, spacer: bool) -> bool:
+def failures_section(out: TextOut, st: MonStatus, opts: TextOptions, spacer: bool) -> bool:
     sec = _Section(out, "Failed Resource Actions", spacer)
     for f in st.failures:
         sec.header()
@@ -396,11 +396,11 @@ def render(ws: WorkingSet, st: MonStatus, sections: frozenset[str], now: str,
     if "resources" in sections:
         printed = _resource_list(out, ws, opts, printed) or printed
     if "attributes" in sections:
-        printed = _attributes(out, st, opts, printed) or printed
+        printed = attributes_section(out, st, opts, printed) or printed
     if "operations" in sections or "failcounts" in sections:
-        printed = _history(out, st, "operations" in sections, opts, printed) or printed
+        printed = history_section(out, st, "operations" in sections, opts, printed) or printed
     if "failures" in sections:
-        printed = _failures(out, st, opts, printed) or printed
+        printed = failures_section(out, st, opts, printed) or printed
     if "bans" in sections:
         printed = _bans(out, st, opts, printed) or printed
     return out.text()

@@ -21,7 +21,7 @@
                                    what changed since (a DC's loss waits for that schedule)
 
 Every input scheduled is saved (pe-input-N.xml, with `execution-date` set to the "now" it was
-scheduled at), so `hb simulate -x FILE` replays the decision.
+scheduled at), so `hb simulate -x FILE -R` replays the decision.
 """
 
 from __future__ import annotations
