@@ -21,9 +21,6 @@ from tools import simulate as hb_simulate
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "pacemaker-scheduler-2.1.5" / "xml"
 STRICT = ROOT / "tests" / "pengine" / "conformance_strict.txt"
-# crm_simulate prints an empty "Migration Summary" heading in this case's current status but
-# not in its revised one (the same nodes online, no fail count in either): not understood yet
-UNEXPLAINED = {"clone-max-zero"}
 
 pytestmark = pytest.mark.compat
 
@@ -32,7 +29,7 @@ def _cases(step: int) -> list[pathlib.Path]:
     if not CORPUS.is_dir():
         missing("Pacemaker scheduler corpus not present (CI provides it beside the tree)")
     names = [n.strip() for n in STRICT.read_text().splitlines() if n.strip() and not n.startswith("#")]
-    return [CORPUS / f"{name}.xml" for name in names[::step] if name not in UNEXPLAINED]
+    return [CORPUS / f"{name}.xml" for name in names[::step]]
 
 
 def _crm_simulate() -> str:
@@ -48,17 +45,21 @@ def _crm_simulate() -> str:
 def test_status_sections_are_crm_simulates(monkeypatch, extra, step):
     crm_simulate = _crm_simulate()
     monkeypatch.setattr(simulate, "STATUS_SECTIONS", hb_simulate._sections)
-    differ = []
-    cases = _cases(step)
-    for cib in cases:
+    differ, compared = [], 0
+    for cib in _cases(step):
         theirs = subprocess.run([crm_simulate, "-x", str(cib), *extra], capture_output=True,
-                                text=True, timeout=120).stdout
+                                text=True, timeout=120)
+        if theirs.returncode < 0:
+            # crm_simulate crashed (clone-max-zero with -S -c: SIGSEGV while it prints the
+            # revised fail counts, its output cut there): nothing to compare with
+            continue
+        compared += 1
         ours = io.StringIO()
         simulate.run(["-x", str(cib), *extra], stdout=ours)
-        if ours.getvalue() != theirs:
+        if ours.getvalue() != theirs.stdout:
             differ.append(cib.stem)
-    assert len(cases) >= 40
-    assert not differ, f"{len(differ)} of {len(cases)} differ: {differ}"
+    assert compared >= 40
+    assert not differ, f"{len(differ)} of {compared} differ: {differ}"
 
 
 def test_without_the_renderer_the_options_are_refused(monkeypatch, capsys):
