@@ -133,9 +133,11 @@ def _failcount_with_fillers(ws: WorkingSet, node: Node, rsc: Resource,
     the resources inside it, theirs counted the same way (a filler that is itself a
     container brings its own fillers' failures). Containers that name each other are
     counted once each (Pacemaker would recurse without end)."""
+    failcount = get_failcount(ws, node, rsc, True)[0]
+    if not rsc.fillers:  # (nearly every resource: no set made for it)
+        return failcount
     seen = set() if seen is None else seen
     seen.add(id(rsc))
-    failcount = get_failcount(ws, node, rsc, True)[0]
     for filler in rsc.fillers:
         if id(filler) not in seen:
             failcount += _failcount_with_fillers(ws, node, filler, seen)

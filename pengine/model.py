@@ -17,7 +17,7 @@ from core.cib.xmltree import XNode
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (hb start-up: docs/pengine.md)
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Optional, Sequence
 
     from pengine.graph import Graph
 
@@ -280,7 +280,7 @@ class Resource:
         # the `container` meta-attribute (setup_container): the resource this one runs inside,
         # which is restarted when this one fails; its fillers are those it contains
         self.container: Optional[Resource] = None
-        self.fillers: list[Resource] = []
+        self.fillers: Sequence[Resource] = ()  # a list once it has one (unpack.add_filler)
         self.orphan_container_filler = False  # an orphan whose history names its container
         self.actions: ActionList = ActionList()
         self.rsc_cons: list[Colocation] = []       # this with others

@@ -26,7 +26,7 @@ from pengine import model as m
 from pengine import tickets
 from pengine.model import Node, Resource, WorkingSet
 from pengine.opconfig import op_config
-from pengine.unpack import (add_node_attrs, find_node, find_resource_or_instance,
+from pengine.unpack import (add_filler, add_node_attrs, find_node, find_resource_or_instance,
                             resource_location, unpack_resource)
 from pengine.values import glib_list_sort, is_true
 from pengine.clone_unpack import find_anonymous_clone
@@ -229,8 +229,7 @@ def _map_orphaned_fillers(ws: WorkingSet, entries: Sequence[XNode]) -> None:
         rsc = find_resource_or_instance(ws, rsc_id)
         if rsc is None or not rsc.orphan_container_filler or rsc.container is not None:
             continue
-        rsc.container = container
-        container.fillers.append(rsc)
+        add_filler(container, rsc)
 
 
 def _unpack_reused(ws: WorkingSet, node: Node, index: EntryIndex) -> None:

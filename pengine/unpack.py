@@ -699,8 +699,13 @@ def setup_container(ws: WorkingSet, rsc: Resource) -> None:
     if container is None:
         ws.warnings.append(f"Resource {rsc.id}: Unknown resource container ({ident})")
         return
+    add_filler(container, rsc)
+
+
+def add_filler(container: Resource, rsc: Resource) -> None:
+    """rsc runs inside container (rsc->container, container->fillers)."""
     rsc.container = container
-    container.fillers.append(rsc)
+    container.fillers = [*container.fillers, rsc]
 
 
 def find_resource_or_instance(ws: WorkingSet, ident: str) -> Optional[Resource]:
