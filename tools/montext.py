@@ -294,7 +294,7 @@ def operation_line(op: OperationStatus, timing: bool) -> str:
 
 
 def history_section(out: TextOut, st: MonStatus, operations: bool, opts: TextOptions,
-             spacer: bool) -> bool:
+                    spacer: bool) -> bool:
     if not st.history:
         return False
     sec = _Section(out, "Operations" if operations else "Migration Summary", spacer)

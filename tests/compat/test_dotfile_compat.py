@@ -6,34 +6,14 @@ from __future__ import annotations
 
 import io
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 
-from ciaware import missing
 from pengine import simulate
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "pacemaker-scheduler-2.1.5" / "xml"
-STRICT = ROOT / "tests" / "pengine" / "conformance_strict.txt"
+from strictcorpus import crm_simulate, strict_cases
 
 pytestmark = pytest.mark.compat
-
-
-def _cases(step: int) -> list[pathlib.Path]:
-    if not CORPUS.is_dir():
-        missing("Pacemaker scheduler corpus not present (CI provides it beside the tree)")
-    names = [n.strip() for n in STRICT.read_text().splitlines() if n.strip() and not n.startswith("#")]
-    return [CORPUS / f"{name}.xml" for name in names[::step]]
-
-
-def _crm_simulate() -> str:
-    path = shutil.which("crm_simulate")
-    if path is None:
-        missing("crm_simulate (pacemaker-cli-utils) not installed (.ci/run installs it)")
-    assert path is not None
-    return path
 
 
 def _ours(cib: pathlib.Path, dot: pathlib.Path, extra: list[str]) -> None:
@@ -42,12 +22,12 @@ def _ours(cib: pathlib.Path, dot: pathlib.Path, extra: list[str]) -> None:
 
 @pytest.mark.parametrize("extra, step", [([], 3), (["-a"], 7)], ids=["graph", "all-actions"])
 def test_dot_file_is_crm_simulates(tmp_path, extra, step):
-    crm_simulate = _crm_simulate()
+    crm = crm_simulate()
     differ = []
-    cases = _cases(step)
+    cases = strict_cases(step)
     for cib in cases:
         theirs, ours = tmp_path / "crm.dot", tmp_path / "ours.dot"
-        subprocess.run([crm_simulate, "-x", str(cib), "-S", "-Q", "-D", str(theirs), *extra],
+        subprocess.run([crm, "-x", str(cib), "-S", "-Q", "-D", str(theirs), *extra],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
         assert theirs.exists(), f"crm_simulate wrote no dot file for {cib.name}"
         _ours(cib, ours, extra)
@@ -58,7 +38,7 @@ def test_dot_file_is_crm_simulates(tmp_path, extra, step):
 
 
 def test_in_place_is_simulate_with_the_input_as_output(tmp_path):
-    cib = _cases(50)[1]
+    cib = strict_cases(50)[1]
     copy = tmp_path / "in-place.xml"
     copy.write_bytes(cib.read_bytes())
     expected = tmp_path / "output.xml"

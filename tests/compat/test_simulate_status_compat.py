@@ -9,45 +9,25 @@ from __future__ import annotations
 
 import io
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 
-from ciaware import missing
 from pengine import simulate
+from strictcorpus import ROOT, crm_simulate, strict_cases
 from tools import simulate as hb_simulate
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "pacemaker-scheduler-2.1.5" / "xml"
-STRICT = ROOT / "tests" / "pengine" / "conformance_strict.txt"
-
 pytestmark = pytest.mark.compat
-
-
-def _cases(step: int) -> list[pathlib.Path]:
-    if not CORPUS.is_dir():
-        missing("Pacemaker scheduler corpus not present (CI provides it beside the tree)")
-    names = [n.strip() for n in STRICT.read_text().splitlines() if n.strip() and not n.startswith("#")]
-    return [CORPUS / f"{name}.xml" for name in names[::step]]
-
-
-def _crm_simulate() -> str:
-    path = shutil.which("crm_simulate")
-    if path is None:
-        missing("crm_simulate (pacemaker-cli-utils) not installed (.ci/run installs it)")
-    assert path is not None
-    return path
 
 
 @pytest.mark.parametrize("extra, step", [(["-A", "-c"], 3), (["-S", "-A", "-c"], 4), ([], 7)],
                          ids=["status", "simulated", "no-schedule"])
 def test_status_sections_are_crm_simulates(monkeypatch, extra, step):
-    crm_simulate = _crm_simulate()
+    crm = crm_simulate()
     monkeypatch.setattr(simulate, "STATUS_SECTIONS", hb_simulate._sections)
     differ, compared = [], 0
-    for cib in _cases(step):
-        theirs = subprocess.run([crm_simulate, "-x", str(cib), *extra], capture_output=True,
+    for cib in strict_cases(step):
+        theirs = subprocess.run([crm, "-x", str(cib), *extra], capture_output=True,
                                 text=True, timeout=120)
         if theirs.returncode < 0:
             # crm_simulate crashed (clone-max-zero with -S -c: SIGSEGV while it prints the
