@@ -39,6 +39,7 @@ ON_DEMAND_MODULES = tuple(engine.ON_DEMAND.values())
 _OPTIONS = (
     ("x", "xml-file", True, False, "CIB to read (this or -p is required)"),
     ("p", "xml-pipe", False, False, "read the CIB from standard input"),
+    ("L", "live-check", False, False, "read the running cluster's CIB (as crm_mon does)"),
     ("S", "simulate", False, False, "simulate the transition and show the resulting status"),
     ("X", "in-place", False, False, "like -S, and write the resulting CIB back to the -x file"),
     ("s", "show-scores", False, False, "show allocation scores"),
@@ -68,7 +69,7 @@ _OPTIONS = (
                                        "unmanaged resources too"),
     (None, "json", False, False, "print placement after the transition and its actions as JSON"),
 )
-USAGE = "usage: hb simulate -x CIB.xml|-p [-S] [-s] [-U] [-A] [-c] [-R] [-Q] [-u NODE] [-d NODE] " \
+USAGE = "usage: hb simulate -x CIB.xml|-p|-L [-S] [-s] [-U] [-A] [-c] [-R] [-Q] [-u NODE] [-d NODE] " \
         "[-f NODE] [-i SPEC] [-F SPEC] [-q true|false] [-w true|false] [-g|-r|-b|-e TICKET] " \
         "[-t DATE] [-I FILE] [-G FILE] [-D FILE [-a]] [-O FILE] [-X] [--json]"
 
@@ -77,6 +78,9 @@ USAGE = "usage: hb simulate -x CIB.xml|-p [-S] [-s] [-U] [-A] [-c] [-R] [-Q] [-u
 # drawn by crm_mon's renderer: `hb simulate` (tools/simulate.py) sets it, since pengine does
 # not import tools. (working set, attributes, fail counts) -> the lines, None: not available.
 STATUS_SECTIONS: Optional[Callable[[Any, bool, bool], list[str]]] = None
+# -L: the running cluster's CIB as XML (tools/simulate.py sets it: asking the cluster needs the
+# IPC that `pengine` does not import); RuntimeError with a message a user can act on
+LIVE_CIB: Optional[Callable[[], str]] = None
 
 
 class UsageError(Exception):
@@ -171,10 +175,11 @@ def parse_args(argv: list[str]) -> Options:
             getattr(args, attr).append(value)
         else:
             setattr(args, attr, value if takes else True)
-    if args.xml_file is None and not args.xml_pipe and not args.help:
-        raise UsageError("-x/--xml-file or -p/--xml-pipe is required")
-    if args.xml_file is not None and args.xml_pipe:
-        raise UsageError("-x/--xml-file and -p/--xml-pipe are exclusive")
+    sources = (args.xml_file is not None) + bool(args.xml_pipe) + bool(args.live_check)
+    if sources == 0 and not args.help:
+        raise UsageError("-x/--xml-file, -p/--xml-pipe or -L/--live-check is required")
+    if sources > 1:
+        raise UsageError("-x/--xml-file, -p/--xml-pipe and -L/--live-check are exclusive")
     if args.in_place:  # crm_simulate's --in-place: simulate, the input file is the output
         if args.xml_file is None:
             raise UsageError("-X/--in-place needs -x/--xml-file")
@@ -218,6 +223,15 @@ def _extra_sections(ws: Any, args: Options) -> list[str]:
     return STATUS_SECTIONS(ws, bool(args.show_attrs), bool(args.show_failcounts))
 
 
+def _unhooked(args: Options) -> str:
+    """Why an option cannot be served by this module alone (its hook is not set), or ""."""
+    if (args.show_attrs or args.show_failcounts) and STATUS_SECTIONS is None:
+        return "-A/-c are drawn by crm_mon's renderer: run `hb simulate`"
+    if args.live_check and LIVE_CIB is None:
+        return "-L asks the running cluster: run `hb simulate`"
+    return ""
+
+
 def run(argv: list[str], stdout=sys.stdout) -> int:
     try:
         args = parse_args(argv)
@@ -227,9 +241,9 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
     if args.help:
         stdout.write(_help() + "\n")
         return 0
-    if (args.show_attrs or args.show_failcounts) and STATUS_SECTIONS is None:
-        print("hb simulate: -A/-c are drawn by crm_mon's renderer: run `hb simulate`",
-              file=sys.stderr)
+    refused = _unhooked(args)
+    if refused:
+        print(f"hb simulate: {refused}", file=sys.stderr)
         return 2
     # One short computation over a large object graph that is dropped as a whole: the cyclic
     # collector would only re-scan it again and again (a third of the run time for 10,000
@@ -246,8 +260,18 @@ def run(argv: list[str], stdout=sys.stdout) -> int:
 def _run(args: Options, stdout) -> int:
     if args.xml_pipe:
         args.xml_file = "<stdin>"
+    if args.live_check:
+        args.xml_file = "<live CIB>"
+        assert LIVE_CIB is not None
+        try:
+            live = LIVE_CIB()
+        except RuntimeError as exc:
+            print(f"hb simulate: {exc}", file=sys.stderr)
+            return 102  # crm_simulate's CRM_EX_DISCONNECT: the cluster could not be asked
     try:
-        if args.xml_pipe:
+        if args.live_check:
+            cib = parse_xml(live, "<live CIB>")
+        elif args.xml_pipe:
             cib = parse_xml(sys.stdin.buffer.read(), "<stdin>")
         else:
             cib = parse_xml_file(args.xml_file)  # in chunks: the file's bytes are not all kept
@@ -391,6 +415,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.help:
         print(_help())
         return 0
+    refused = _unhooked(args)
+    if refused:
+        print(f"hb simulate: {refused}", file=sys.stderr)
+        return 2
     gc.disable()
     rc = _run(args, sys.stdout)
     sys.stdout.flush()

@@ -216,6 +216,26 @@ def test_cibadmin_query_round_trip(crm, tmp_path):
     assert tool(node1, "cibadmin", "-Q", "-o", "bogus").returncode == 105
 
 
+def test_simulate_live_check_schedules_the_running_clusters_cib(crm):
+    """`hb simulate -L -s` (crm_simulate -Ls, the operator's "what would the cluster do now
+    and why"): the local crmd's CIB, the resources where they run, their allocation scores,
+    and a settled cluster's empty Transition Summary; -L with no cluster says so (exit 102)."""
+    node1 = crm[0]
+    wait_until(settled(crm), "the cluster settled")
+    out = tool(node1, "simulate", "-L", "-s")
+    assert (out.returncode, out.stderr) == (0, ""), out.stderr
+    for rsc in ("d1", "d2"):
+        where = located(node1, rsc)
+        assert f"* {rsc}\t(ocf:pyheartbeat:Dummy):\t Started {where[0]}" in out.stdout, out.stdout
+        assert f"pcmk__primitive_assign: {rsc} allocation score on node1: " in out.stdout
+    assert out.stdout.rstrip().endswith("Transition Summary:"), out.stdout
+    nowhere = str(Path(node1.paths.rundir) / "none")
+    environment = dict(os.environ, **dict(node1.paths.environ(), PYHB_RUNDIR=nowhere))
+    gone = subprocess.run([sys.executable, "-m", "tools.simulate", "-L"], capture_output=True,
+                          text=True, timeout=60, env=environment)
+    assert gone.returncode == 102 and "crmd is not running" in gone.stderr, gone.stderr
+
+
 def test_cibadmin_create_modify_delete_a_primitive(crm):
     node1, node2 = crm
     create = tool(node1, "cibadmin", "-C", "-o", "resources", "-X",

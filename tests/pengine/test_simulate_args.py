@@ -64,8 +64,9 @@ def test_parse_args_fills_every_option():
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], "-x/--xml-file or -p/--xml-pipe is required"),
-    (["-x", "a", "-p"], "-x/--xml-file and -p/--xml-pipe are exclusive"),
+    ([], "-x/--xml-file, -p/--xml-pipe or -L/--live-check is required"),
+    (["-x", "a", "-p"], "-x/--xml-file, -p/--xml-pipe and -L/--live-check are exclusive"),
+    (["-L", "-x", "a"], "-x/--xml-file, -p/--xml-pipe and -L/--live-check are exclusive"),
     (["-x"], "option -x requires argument"),
     (["-x", "a", "b"], "unexpected argument 'b'"),
     (["-x", "a", "--s"], "option --s not a unique prefix"),
