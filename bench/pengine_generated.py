@@ -35,8 +35,8 @@ pair of actions) or by tests/pengine/attrsgen.py (scored and rule-bound attribut
 per agent and operation, operation syntax, rsc-pattern and node-attribute constraints) or by
 tests/pengine/historygen.py (operation histories with every exit code and execution status,
 orphaned resources, fence devices and clone instances) or by tests/pengine/containergen.py
-(cibgen's model plus resources inside containers: the `container` meta-attribute) or by tests/pengine/mixgen.py (every
-area generator's model at once). Both tools are
+(cibgen's model plus resources inside containers: the `container` meta-attribute) or by
+tests/pengine/mixgen.py (every area generator's model at once). Both tools are
 run as a user runs them (our installed `hb` entry point, not an in-process call) and their
 outputs are compared section by section:
 

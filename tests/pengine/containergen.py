@@ -83,9 +83,13 @@ class _ContainerGen(cibgen._Gen):
         text = super().xml_resources()
         for name, host in self.group_container.items():
             head = f'<{"group" if self.kind[name] == "group" else "clone"} id="{name}">'
-            meta = (f'<meta_attributes id="{name}-cmeta"><nvpair id="{name}-cmeta-container" '
-                    f'name="container" value="{host}"/></meta_attributes>')
-            text = text.replace(head, head + meta, 1)
+            pair = f'<nvpair id="{name}-cmeta-container" name="container" value="{host}"/>'
+            block = f'<meta_attributes id="{name}-meta">'
+            if head + block in text:  # into the set cibgen wrote (other generators look for it)
+                text = text.replace(head + block, head + block + pair, 1)
+            else:
+                text = text.replace(head, f'{head}<meta_attributes id="{name}-cmeta">{pair}'
+                                    "</meta_attributes>", 1)
         return text
 
     def xml_status(self) -> str:

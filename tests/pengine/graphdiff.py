@@ -8,7 +8,8 @@ read as (graph attributes, actions, edges):
   `crm_event`), `operation`, `operation_key`, `internal_operation_key` (a clone instance's own
   key, when the graph shows its clone's name) and `on_node`. Action ids are ignored;
 - an action's **facts** are compared whole: the other attributes of the action element
-  (`on_node_uuid`, `router_node`, ...), its `<primitive>` (its element name, id, long-id, class, provider, type),
+  (`on_node_uuid`, `router_node`, ...), its `<primitive>` (the element's name, id, long-id,
+  class, provider, type),
   every entry of its `<attributes>` (resource parameters and every `CRM_meta_*` Pacemaker sets:
   timeout, interval, name, on_node, op_target_rc, clone and notify metadata, on_fail, role,
   record_pending, migrate_source/target, ...), the nodes of `<downed>` and its synapse's

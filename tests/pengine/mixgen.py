@@ -1,7 +1,7 @@
 """A seeded generator of random CIBs with every feature area's generator at once.
 
 Why: each area generator (setsgen, rulesgen, lifecyclegen, ordersgen, notifymigrategen,
-attrsgen, historygen) adds one area to cibgen's model, so a rule that only shows where two
+attrsgen, historygen, containergen) adds one area to cibgen's model, so a rule that only shows where two
 areas meet (a notify clone ordered by a set, a location rule on a node shutting down, a
 degraded history under a rule-bound meta attribute, an orphan during a migration) is drawn
 rarely or never. This generator composes them: one class inheriting from all of them in turn,
@@ -20,6 +20,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))  # tests/pengine: no package
 from attrsgen import _AttrsGen  # noqa: E402
+from containergen import _ContainerGen  # noqa: E402
 from historygen import _HistoryGen  # noqa: E402
 from lifecyclegen import _LifecycleGen  # noqa: E402
 from notifymigrategen import _NotifyMigrateGen, cibgen  # noqa: E402
@@ -29,7 +30,7 @@ from setsgen import _SetsGen  # noqa: E402
 
 
 class _MixGen(_HistoryGen, _AttrsGen, _RulesGen, _SetsGen, _OrdersGen, _LifecycleGen,
-              _NotifyMigrateGen):
+              _ContainerGen, _NotifyMigrateGen):
     """Every area generator's model at once (historygen first: its operation entries are
     written around attrsgen's, which writes each primitive whole)."""
 

@@ -158,10 +158,10 @@ AREA_GENERATORS = {
                 "enable-startup-probes", "on-fail-demote", "maintenance", "clone-min",
                 "is-managed", "calm"),
     "mix": ("rich-history", "rsc-pattern", "meta-sets", "rule-expr", "order-set", "node-shutdown",
-            "notify", "allow-migrate", "clone-interleave", "calm"),
-    "container": ("container", "container-group", "container-clone", "container-odd", "restart-container",
-                  "orphan-filler", "container-of-clone", "container-of-group",
-                  "container-of-primitive", "container-of-member", "calm"),
+            "notify", "allow-migrate", "clone-interleave", "container", "calm"),
+    "container": ("container", "container-group", "container-clone", "container-odd",
+                  "restart-container", "orphan-filler", "container-of-clone",
+                  "container-of-group", "container-of-primitive", "container-of-member", "calm"),
     "lifecycle": ("node-shutdown", "shutdown-lock", "locked-history", "priority-fencing-delay",
                   "resource-priority", "concurrent-fencing", "stonith-timeout", "unfencing",
                   "record-pending", "meta-misc"),
@@ -191,8 +191,7 @@ def test_live_area_seeds_agree_with_crm_simulate(source, tmp_path):
     orders between clones (ordersgen), layered attribute sets, defaults, operation syntax
     and rsc-pattern (attrsgen), every exit code and execution status in histories, orphans
     (historygen), resources inside containers (containergen), all of them at once (mixgen):
-    seeds 1..20 of each, node scores and
-    transition graphs compared too."""
+    seeds 1..20 of each, node scores and transition graphs compared too."""
     _crm_simulate_or_skip()
     tally = harness.run_many(list(range(1, 21)), source, 2, tmp_path, scores=True, graph=True)
     details = [f"seed {r.case.seed}: {r.mismatches}\n{harness.diff_text(r)}"
