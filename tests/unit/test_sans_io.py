@@ -8,6 +8,7 @@ the forbidden standard-library modules or ZeroMQ.
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -16,6 +17,9 @@ FORBIDDEN = {"time", "socket", "zmq", "subprocess", "random", "asyncio", "select
              "threading", "signal", "os"}
 
 
+# both memoized: every core's walk reaches mostly the same modules (core.*), and parsing each
+# again per core made this test take 14-24 s of the suite
+@functools.lru_cache(maxsize=None)
 def _module_path(name: str) -> pathlib.Path | None:
     base = ROOT.joinpath(*name.split("."))
     if base.with_suffix(".py").exists():
@@ -25,7 +29,8 @@ def _module_path(name: str) -> pathlib.Path | None:
     return None
 
 
-def _imports(path: pathlib.Path) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _imports(path: pathlib.Path) -> frozenset[str]:
     tree = ast.parse(path.read_text(), str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -34,7 +39,7 @@ def _imports(path: pathlib.Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+    return frozenset(found)
 
 
 def _declared_cores() -> list[str]:
