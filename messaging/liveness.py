@@ -178,17 +178,23 @@ class Liveness:
         return changes
 
     def next_deadline_ms(self) -> Optional[int]:
+        # (asked after every input the messaging core takes: the comparisons are written out)
         best: Optional[int] = None
+        local = self.local
         for node in self.nodes.values():
-            if node.name == self.local:
+            if node.name == local:
                 continue
             interval = self.dead_interval(node)
             if node.status != STATUS_DEAD:
                 reference = node.last_heard_ms if node.last_heard_ms is not None else self.start_ms
-                best = _min(best, reference + interval + 1)
+                due = reference + interval + 1
+                if best is None or due < best:
+                    best = due
             for link in node.links.values():
                 if link.status == LINK_UP and link.last_heard_ms is not None:
-                    best = _min(best, link.last_heard_ms + interval + 1)
+                    due = link.last_heard_ms + interval + 1
+                    if best is None or due < best:
+                        best = due
         if not self.comm_up:
             best = _min(best, self.start_ms + self.initdead_ms + 1)
         return best

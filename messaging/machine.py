@@ -176,7 +176,9 @@ class HeartbeatMachine:
         if liveness is not None and liveness < self.stall_grace_until_ms:
             liveness = self.stall_grace_until_ms
         deadlines = [self.next_heartbeat_ms, liveness]
-        deadlines += [r.next_deadline_ms() for name, r in self.receive.items() if self._is_alive(name)]
+        # (a peer with nothing missing has no deadline: asked after every input, and mostly so)
+        deadlines += [r.next_deadline_ms() for name, r in self.receive.items()
+                      if r.missing and self._is_alive(name)]
         present = [d for d in deadlines if d is not None]
         return min(present) if present else None
 
@@ -244,7 +246,8 @@ class HeartbeatMachine:
             self.next_heartbeat_ms = now_ms
         if now_ms >= self.next_heartbeat_ms:
             effects.extend(self._heartbeat(now_ms))
-        for name, receive in list(self.receive.items()):
+        # (only a peer with something missing can be due a retransmit request)
+        for name, receive in [(n, r) for n, r in self.receive.items() if r.missing]:
             if self._is_alive(name):
                 effects.extend(self._request_retransmits(name, receive, now_ms))
         effects.extend(self._drain_queue(now_ms))
@@ -379,6 +382,8 @@ class HeartbeatMachine:
         return [SendResult(event.request_id)] + self._drain_queue(now_ms)
 
     def _drain_queue(self, now_ms: int) -> list[object]:
+        if not self.queue:  # (after every input, and the queue is mostly empty)
+            return []
         effects: list[object] = []
         peers = self._flow_peers(now_ms)
         while self.queue and self.history.window_open(peers, FLOW_WINDOW):
