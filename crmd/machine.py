@@ -305,7 +305,8 @@ class CrmdMachine:
         self.stopping = False
         self.stop_deadline: Optional[int] = None
         self.stopped = False
-        self.shutdown_asked = False
+        self.shutdown_value: Optional[str] = None  # the `shutdown` attribute this node asked for
+        self.shutdown_asked_of: Optional[tuple[str, int]] = None  # the (DC, join) it last asked
         self.rsc_status = "none"
         # heartbeat's log lines (haresources mode)
         self.takeover_from: dict[str, list] = {}
@@ -434,6 +435,7 @@ class CrmdMachine:
             self._maybe_fence_ahead(now_ms, out)
             self._sync_devices(now_ms, out)
             self._sync_pingd(now_ms, out)
+            self._sync_shutdown(now_ms, out)
         return out
 
     def next_deadline_ms(self) -> Optional[int]:
@@ -3039,8 +3041,51 @@ class CrmdMachine:
             if not self.lrm.active():
                 self._finish_stop(out)
                 return
-        self._request(now_ms, "attr", {"node": self.me, "name": "shutdown", "value": str(self.wall_s(now_ms)),
+        self.shutdown_value = str(self.wall_s(now_ms))
+        self._ask_shutdown(now_ms, out)
+
+    def _ask_shutdown(self, now_ms: int, out: list[object]) -> None:
+        self.shutdown_asked_of = self._join_identity()
+        assert self.shutdown_value is not None
+        self._request(now_ms, "attr", {"node": self.me, "name": "shutdown", "value": self.shutdown_value,
                                        "lifetime": "reboot"}, out, None)
+
+    def _join_identity(self) -> Optional[tuple[str, int]]:
+        """(the DC, the join) this node is in now; None while it is in none (a round under way,
+        not joined, no view)."""
+        if self.view is None:
+            return None
+        if self.is_dc:
+            if self.round is not None and self.round.phase != "done":
+                return None
+            return (self.me, self.join_id)
+        if self.joined and self.dc is not None:
+            return (self.dc, self.join_id)
+        return None
+
+    def _sync_shutdown(self, now_ms: int, out: list[object]) -> None:
+        """While stopping, this node's `shutdown` attribute must be in the CIB of every DC it
+        joins: that attribute is what makes a DC's policy engine move everything off this node
+        and answer `ShutdownOk`. The request goes to the DC of the moment, and a DC that stops or
+        loses its role before recording it takes it along (every node stopped at once, a stop
+        while a DC election is under way); no later DC would then know, and this crmd would wait
+        for the escalation (shutdown_escalation_ms, 2 minutes by default). So at every new join
+        (as a member, or as the DC once its round is done) the replica is read and the request
+        sent again when the attribute is not there. (Pacemaker's attribute daemon writes every
+        attribute again to a new DC's CIB after an election, which covers the same race.)"""
+        if not self.stopping or self.shutdown_value is None:
+            return
+        ident = self._join_identity()
+        if ident is None or ident == self.shutdown_asked_of:
+            return
+        nid = rq.node_ids(self.cib).get(self.me, self.me)
+        if rq.transient_attrs(self.cib, nid).get("shutdown") == self.shutdown_value:
+            self.shutdown_asked_of = ident  # recorded in this DC's CIB
+            return
+        self.count("shutdown_asked_again")
+        out.append(Log("info", f"the DC {ident[0]} (join {ident[1]}) has no shutdown request from this node; "
+                               "asking again"))
+        self._ask_shutdown(now_ms, out)
 
     def _finish_stop(self, out: list[object]) -> None:
         if self.stopped:
