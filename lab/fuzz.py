@@ -79,7 +79,7 @@ def _wrong_keys(method: str, index: int):
     return keys, seal.Sealer(keys, "fuzz")
 
 
-def _wrong_key_packet(rng: random.Random, method: str, names: list[str], counter: int) -> bytes:
+def _wrong_key_packet(rng: random.Random, method: str, names: list[str], counter: int, now_s: int) -> bytes:
     from messaging import packet as pkt
 
     index = rng.choice([1, 1, 1, rng.randint(2, 15)])
@@ -88,7 +88,7 @@ def _wrong_key_packet(rng: random.Random, method: str, names: list[str], counter
     name = rng.choice(names)
     fields = pkt.Fields().add("t", rng.choice(["status", "pyhb:ccm", "NS_ackmsg", "NS_rexmit"]))
     fields.add("st", "active").add("src", name).add("seq", format(rng.randint(1, 1 << 20), "x"))
-    fields.add("hg", format(rng.randint(1, 1 << 31), "x")).add("ts", format(int(time.time()), "x"))
+    fields.add("hg", format(rng.randint(1, 1 << 31), "x")).add("ts", format(now_s, "x"))
     fields.add("data", rng.randbytes(rng.randint(0, 200)))
     if key.sealing:
         return sealer.seal(key, name, rng.randint(1, 1 << 31), counter, pkt.encode_body(fields))
@@ -119,8 +119,13 @@ def _other_tag(rng: random.Random, data: bytes) -> bytes:
 
 
 def make_packets(kind: str, rng: random.Random, count: int, captured: list[tuple[str, bytes]], method: str,
-                 names: list[str], addresses: dict[str, str]) -> list[tuple[Optional[str], bytes]]:
-    """`count` packets of `kind` as (forged source address or None, payload)."""
+                 names: list[str], addresses: dict[str, str],
+                 now_s: Optional[int] = None) -> list[tuple[Optional[str], bytes]]:
+    """`count` packets of `kind` as (forged source address or None, payload). The same for the
+    same seed and `now_s` (the wall-clock seconds a forged packet carries, now when None: a
+    second boundary between two calls otherwise made their packets differ)."""
+    if now_s is None:
+        now_s = int(time.time())
     _TAGS[:] = sorted({d[5:9] for _, d in captured if d[:3] == b"PHB"})
     datas = [d for _, d in captured]
     fragments = [(s, d) for s, d in captured if len(d) >= FRAGMENT_MIN_BYTES]
@@ -148,7 +153,7 @@ def make_packets(kind: str, rng: random.Random, count: int, captured: list[tuple
         elif kind == "random":
             out.append((None, _random_bytes(rng)))
         elif kind == "wrong_key":
-            out.append((None, _wrong_key_packet(rng, method, names, i + 1)))
+            out.append((None, _wrong_key_packet(rng, method, names, i + 1, now_s)))
         elif kind == "replay":
             out.append((None, rng.choice(datas)))
         elif kind == "forged_source":
@@ -157,7 +162,7 @@ def make_packets(kind: str, rng: random.Random, count: int, captured: list[tuple
             out.append((rng.choice(sources), _forge_source(rng, data, names)))
         elif kind == "flood":
             sub = rng.choice([k for k in KINDS if k not in ("flood", "forged_source")])
-            out.extend(make_packets(sub, rng, 1, captured, method, names, addresses))
+            out.extend(make_packets(sub, rng, 1, captured, method, names, addresses, now_s))
         else:
             raise ValueError(f"unknown kind {kind!r}; want one of {', '.join(KINDS)}")
     return out
