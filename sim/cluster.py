@@ -382,7 +382,9 @@ class Cluster:
             self.start_process(node, pname)
         self._running_changed(node)
 
-    def crash(self, name: str) -> None:
+    def crash(self, name: str, how: str = "CRASH") -> None:
+        """The node goes down at once, every process with it (`how`: what the trace says; a
+        clean shutdown ends this way too, once its stack has said goodbye)."""
         node = self.nodes[name]
         if not node.up:
             return
@@ -393,7 +395,7 @@ class Cluster:
         node.epoch += 1
         self.watchers = {k: v for k, v in self.watchers.items() if k[0] != name}
         self.watch_serial = {k: v for k, v in self.watch_serial.items() if k[0] != name}
-        self.trace.add(self.now_ms, name, "CRASH")
+        self.trace.add(self.now_ms, name, how)
         for observer in self.observers:
             crashed = getattr(observer, "node_crashed", None)
             if crashed is not None:

@@ -12,8 +12,8 @@ Invariants (`CrmChecker`):
   resource starts on a node while another node that is up (running, or hung) still runs it,
   i.e. while its last holder is neither fenced (powered off) nor confirmed stopped (fence
   devices themselves excepted: they need quorum only, as in Pacemaker);
-- settled (checked by the runner after the last fault): within the stated bound every running
-  node is in one view, the DC is idle, every member joined with a CIB identical to the DC's
+- settled (checked by the runner after the last fault): within the stated bound every node
+  asked to stop gracefully has stopped (request_stop), every running node is in one view, the DC is idle, every member joined with a CIB identical to the DC's
   (digest), every node's own operation history is the one the DC's CIB records for it (no
   result still on its way), the policy engine schedules nothing for the DC's CIB, and every
   resource runs exactly where the CIB says it runs (the placement the policy engine computes).
@@ -35,13 +35,13 @@ from core.messages import crm as crm_msgs
 from core.messages import lrm as lrm_msgs
 from core.messages.hbapi import ClusterMessage
 from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke, TeRecall, TeSignOn
-from core.sansio import Recv, Send, Stopped
+from core.sansio import Recv, Send, Stop, Stopped
 from crmd.derive import from_haresources
 from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
 from crmd.startup import initial_cib
 from lrmd import machine as lm
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
-from messaging.events import LocalLinkState
+from messaging.events import LocalLinkState, Shutdown
 from pengine import engine
 from pengine.process import PengineProcess, SaveInput, Scheduled
 from pengine.placement import placement, transition_actions
@@ -180,6 +180,54 @@ def _role(cluster: Cluster, node: SimNode, proc: SimProcess, effect: RoleChanged
 
 def _stopped(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Stopped) -> None:
     node.state["crmd_stopped"] = True
+    if _stop_asked(node) is not None:
+        # the launcher's stop goes on as the crmd has handed over (core/launcher.py): ccm signs
+        # off, messaging tells the peers it leaves (t=shutdone), then everything exits
+        cluster.trace.add(cluster.now_ms, node.name, "crmd stopped cleanly; the rest of the stack stops")
+        cluster.at(cluster.now_ms + 1, lambda: _stop_the_rest(cluster, node.name, node.epoch))
+
+
+def request_stop(cluster: Cluster, name: str) -> None:
+    """A graceful stop of a node's stack (`hb -k`, `systemctl stop`): its crmd is told to stop
+    (it asks the DC to move everything off the node and waits for its ShutdownOk), the rest of
+    the stack follows once the crmd is done (_stopped). A node that is down, or whose crmd is,
+    is not stopped again; a paused node gets the request when it resumes (a pending SIGTERM)."""
+    node = cluster.nodes[name]
+    proc = node.procs.get("crmd")
+    if not node.up or proc is None or not proc.up or _stop_asked(node) is not None:
+        return
+    node.state["stop_asked"] = (node.epoch, cluster.now_ms)
+    cluster.trace.add(cluster.now_ms, name, "STOP requested (graceful)")
+    cluster.deliver(node, proc, Stop())
+
+
+def _stop_asked(node: SimNode) -> Optional[int]:
+    """When this incarnation of the node was asked to stop (None: not asked, or it went down and
+    came back since)."""
+    asked = node.state.get("stop_asked")
+    return asked[1] if asked is not None and asked[0] == node.epoch else None
+
+
+def _stop_the_rest(cluster: Cluster, name: str, epoch: int) -> None:
+    node = cluster.nodes[name]
+    if not node.up or node.epoch != epoch:
+        return
+    for pname, event in (("ccm", Stop()), ("messaging", Shutdown())):
+        proc = node.procs.get(pname)
+        if proc is not None and proc.up:
+            cluster.deliver(node, proc, event)
+    # (the packets messaging sent are on the network already: they arrive after it exits)
+    cluster.crash(name, how="STOPPED (clean shutdown)")
+
+
+def stop_problem(cluster: Cluster) -> Optional[str]:
+    """A node asked to stop that has not (its crmd still waits for its shutdown to be handed
+    over), or None."""
+    waiting = sorted((_stop_asked(node), node.name) for node in cluster.nodes.values()
+                     if node.up and _stop_asked(node) is not None)
+    if not waiting:
+        return None
+    return "; ".join(f"{name} was asked to stop at {at} ms and has not stopped" for at, name in waiting)
 
 
 # -- the checker ---------------------------------------------------------------------------------------
@@ -381,6 +429,9 @@ def crmd_of(cluster: Cluster, name: str) -> Optional[CrmdMachine]:
 
 def settle_problem(cluster: Cluster) -> Optional[str]:
     """None when the cluster is settled (see the module docstring), else what is not yet."""
+    stopping = stop_problem(cluster)
+    if stopping is not None:
+        return stopping
     running = [n for n in cluster.names if cluster.process_running(cluster.nodes[n], "crmd")
                and cluster.process_running(cluster.nodes[n], "ccm")]
     if not running:

@@ -35,14 +35,15 @@ from sim import agents
 from sim import fencing as simfence
 from sim.checkers import Violation
 from sim.cluster import Timing
-from sim.crm import crm_cluster, crmd_of, set_nic, settle_problem
+from sim.crm import crm_cluster, crmd_of, request_stop, set_nic, settle_problem
 from sim.membership import plan_network_fault
 from sim.network import Network
 from sim.trace import Trace
 
-FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic", "stophang")
+FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic", "stophang",
+               "stop")
 FENCING_ONLY_KINDS = ("stophang",)  # a node that cannot stop what it runs: only fencing gets it off
-TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail", "nic")
+TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail", "nic", "stop")
 START_WINDOW_MS = 100
 FORM_MS = 2500
 FAULT_WINDOW_MS = 4000
@@ -152,6 +153,14 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
                 for node in agents.active_nodes(cluster, r):
                     agents.kill_resource(cluster, node, r)
             cluster.at(start, die)
+        elif kind == "stop":
+            # graceful stops (`hb -k`): one node, or several within a few hundred ms (a whole
+            # cluster stopped at once: DC changes while stops are under way)
+            victims = rng.sample(names, rng.randint(1, len(names)))
+            offsets = [rng.randint(0, 300) for _ in victims]
+            described.append("graceful stop of " + ", ".join(f"{v} at {start + o}" for v, o in zip(victims, offsets)))
+            for victim, offset in zip(victims, offsets):
+                cluster.at(start + offset, lambda v=victim: request_stop(cluster, v))
         elif kind == "stophang":
             victim = rng.choice(names)
             rsc = rng.choice(RESOURCES)

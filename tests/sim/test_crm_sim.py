@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import pytest
 
@@ -564,7 +564,15 @@ class KeepsHistoryToItself(CrmdMachine):
             super()._lrm_reset_sent(now_ms, out)
 
 
-def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factories) -> Optional[str]:
+class AsksForItsShutdownOnce(CrmdMachine):
+    """A stopping node that asks the DC of the moment for its shutdown and never again (a DC
+    that stops or changes before recording it leaves the node waiting for the escalation)."""
+
+    def _sync_shutdown(self, now_ms, out):
+        return None
+
+
+def first_violation(seeds: Iterable[int], nodes: int, kinds: tuple[str, ...], **factories) -> Optional[str]:
     for seed in seeds:
         result = run_crm_seed(seed, nodes, random.Random(seed), kinds, **factories)
         if not result.ok:
@@ -583,7 +591,9 @@ def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], **factorie
     (dict(crmd_factory=ForgetsFailures), ("rscdie",), "not settled"),
     (dict(crmd_factory=StaysWhenCutOff), ("nic",), "split brain"),
     (dict(crmd_factory=KeepsHistoryToItself), ("proc",), "history has not reached the DC's CIB"),
-], ids=["one-dc", "split-brain", "aborted-graph", "recalled-chain", "cib-replicas", "settles", "cut-off", "histories"])
+    (dict(crmd_factory=AsksForItsShutdownOnce), ("stop",), "has not stopped"),
+], ids=["one-dc", "split-brain", "aborted-graph", "recalled-chain", "cib-replicas", "settles", "cut-off", "histories",
+        "graceful-stops"])
 def test_each_checker_catches_a_broken_core(factory, kinds, expected):
     nodes = 2 if "nic" in kinds else 3  # (two nodes both keep quorum: only giving up protects them)
     violation = first_violation(range(1, 60), nodes, kinds, **factory)
@@ -595,6 +605,9 @@ def test_the_correct_cores_pass_the_same_seeds():
     for kinds in (("rscdie",), ("partition",), ("rscdie", "crash", "startfail"), ("loss", "rscdie")):
         assert first_violation(range(1, 12), 3, kinds) is None
     assert first_violation(range(1, 12), 2, ("nic",)) is None
+    # (graceful stops: seeds 28 and 42 are the first two the broken core above fails)
+    assert first_violation((28, 42), 3, ("stop",)) is None
+    assert first_violation(range(1, 6), 2, ("stop", "rscdie")) is None
 
 
 # -- the CI sweep -----------------------------------------------------------------------------------
