@@ -320,6 +320,7 @@ class CrmdMachine:
         self.alive: set[str] = set()  # nodes messaging hears (status up or active)
         self.local_links: dict[str, str] = {}  # our own media: up | dead
         self.isolated = False
+        self.isolation_asked_of: Optional[tuple[str, int]] = None  # the (DC, join) last asked
         # (time, view instance) when our links came back after an isolation: see _rejoin_wait_until
         self.reconnected: Optional[tuple[int, int]] = None
         self.giving_up: list[str] = []  # resources a cut-off node still has to stop, in order
@@ -436,6 +437,7 @@ class CrmdMachine:
             self._sync_devices(now_ms, out)
             self._sync_pingd(now_ms, out)
             self._sync_shutdown(now_ms, out)
+            self._sync_isolation(now_ms, out)
         return out
 
     def next_deadline_ms(self) -> Optional[int]:
@@ -1286,7 +1288,30 @@ class CrmdMachine:
             out.append(Log("info", f"a cluster link of {self.me} is up again: its resources may come back"))
             self.reconnected = (now_ms, self.view.instance if self.view is not None else 0)
             self.giving_up = []  # what was not stopped yet stays: the DC decides again
-        self._request(now_ms, "isolated", {"node": self.me, "on": isolated}, out, None)
+        self._ask_isolation(now_ms, out)
+
+    def _ask_isolation(self, now_ms: int, out: list[object]) -> None:
+        self.isolation_asked_of = self._join_identity()
+        self._request(now_ms, "isolated", {"node": self.me, "on": self.isolated}, out, None)
+
+    def _sync_isolation(self, now_ms: int, out: list[object]) -> None:
+        """The standby marked as this node's own (`pyhb-isolated`) in the CIB of every DC it
+        joins is what `_local_link` last asked for: set while cut off, lifted once a link is
+        up. As for the shutdown request (`_sync_shutdown`), the request goes to the DC of the
+        moment, which may change before recording it; a lift lost that way would keep the node
+        in standby for good. Read at every new join, asked again when the replica differs."""
+        ident = self._join_identity()
+        if ident is None or ident == self.isolation_asked_of:
+            return
+        nid = rq.node_ids(self.cib).get(self.me, self.me)
+        marked = rq.transient_attrs(self.cib, nid).get(ISOLATED_ATTR) is not None
+        if marked == self.isolated:
+            self.isolation_asked_of = ident
+            return
+        self.count("isolation_asked_again")
+        out.append(Log("info", f"the DC {ident[0]} (join {ident[1]}) has this node "
+                               f"{'not ' if self.isolated else ''}marked as cut off; asking again"))
+        self._ask_isolation(now_ms, out)
 
     def _note_incarnation(self, ev: MembershipEvent) -> None:
         for node, inc in zip(ev.members, ev.incarnations):
@@ -1404,6 +1429,7 @@ class CrmdMachine:
         if rnd is None or not self.lrm_ready:
             return
         rnd.requests[self.me] = self._join_request(rnd.view, rnd.join_id)
+        self._drop_superseded_updates(self.me)
         self._round_progress(now_ms, out)
 
     def _join_request(self, view: int, join_id: int) -> crm.JoinRequest:
@@ -1435,6 +1461,7 @@ class CrmdMachine:
             self.peers[sender] = msg.incarnation
             self._member_life(sender, msg.incarnation)
             rnd.requests[sender] = msg
+            self._drop_superseded_updates(sender)
             self._round_progress(now_ms, out)
             return
         if not self.is_dc or rnd is None or rnd.phase != "collecting" or msg.join_id != rnd.join_id:
@@ -1444,7 +1471,22 @@ class CrmdMachine:
         self._member_life(sender, msg.incarnation)
         rnd.expected.add(sender)
         rnd.requests[sender] = msg
+        self._drop_superseded_updates(sender)
         self._round_progress(now_ms, out)
+
+    def _drop_superseded_updates(self, node: str) -> None:
+        """A join request carries the node's whole history: the history updates it sent before
+        (queued here while the round runs; a node's messages arrive in order) are in it, and
+        applied after the round's edits they would put back what that history no longer holds
+        (a monitor cancelled since, of a resource stopped since). Their history entries are
+        dropped; what else a result brings is not in the history and stays (its fail count,
+        and its confirmation to the transition engine that waits for it)."""
+        kept = []
+        for req in self.queued:
+            now = _superseded(req) if req.origin == node else req
+            if now is not None:
+                kept.append(now)
+        self.queued = kept
 
     def _round_progress(self, now_ms: int, out: list[object]) -> None:
         rnd = self.round
@@ -1735,7 +1777,12 @@ class CrmdMachine:
             out.append(self._send(sender, crm.CibRequest(self.me, self.ids(), "lrm_replace", {"lrm": self.lrm.xml()})))
         queued, self.queued = self.queued, []
         for req in queued:
-            out.append(self._send(sender, req))
+            # a history update queued here (ours or a member's, while this node was a DC whose
+            # round did not finish): every node's join request to the new DC carried its whole
+            # history, newer than the update (see _drop_superseded_updates)
+            superseded = _superseded(req)
+            if superseded is not None:
+                out.append(self._send(sender, superseded))
 
     def _on_diff(self, now_ms: int, sender: str, msg: crm.CibDiff, out: list[object]) -> None:
         if sender != self.dc or self.is_dc or self.resync_wanted or not self.joined:
@@ -2006,6 +2053,11 @@ class CrmdMachine:
         for attrs in records:
             elem = XNode("lrm_rsc_op", {k: str(v) for k, v in attrs.items()})
             edits.append(("put", base + (("lrm_rsc_op", elem.get("id")),), to_xml(elem, indent=None)))
+        if args.get("superseded"):
+            # (the node's join request carried a newer history: only the fail count and the
+            # confirmation below are news)
+            self.count("superseded_history_updates")
+            edits = []
         result = args.get("result")
         if isinstance(result, dict) and args.get("live"):
             edits += self._failcount_edits(node, nid, rsc_id, result, now_ms)
@@ -3100,6 +3152,17 @@ class CrmdMachine:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
+def _superseded(req: crm.CibRequest) -> Optional[crm.CibRequest]:
+    """`req` once its node's join request (a whole, newer history) has reached the DC: a whole
+    history sent before it is void (None), an update keeps only what the history does not
+    hold (_dc_lrm_update); any other request is unchanged."""
+    if req.op == "lrm_replace":
+        return None
+    if req.op == "lrm":
+        return crm.CibRequest(req.origin, req.request_id, req.op, {**req.args, "superseded": True})
+    return req
+
+
 def _heard(status: str, generation: int) -> bool:
     """Messaging hears the node (a node heard once has its generation; `init` is its own state
     while it starts, not ours about it)."""

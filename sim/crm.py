@@ -13,10 +13,12 @@ Invariants (`CrmChecker`):
   i.e. while its last holder is neither fenced (powered off) nor confirmed stopped (fence
   devices themselves excepted: they need quorum only, as in Pacemaker);
 - settled (checked by the runner after the last fault): within the stated bound every node
-  asked to stop gracefully has stopped (request_stop), every running node is in one view, the DC is idle, every member joined with a CIB identical to the DC's
-  (digest), every node's own operation history is the one the DC's CIB records for it (no
-  result still on its way), the policy engine schedules nothing for the DC's CIB, and every
-  resource runs exactly where the CIB says it runs (the placement the policy engine computes).
+  asked to stop gracefully has stopped (request_stop), every running node is in one view, the
+  DC is idle, every member joined with a CIB identical to the DC's (digest), the DC's CIB marks
+  as cut off (`pyhb-isolated`, a standby) exactly the nodes whose crmd is cut off, every node's
+  own operation history is the one the DC's CIB records for it (no result still on its way),
+  the policy engine schedules nothing for the DC's CIB, and every resource runs exactly where
+  the CIB says it runs (the placement the policy engine computes).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from core.messages.hbapi import ClusterMessage
 from core.messages.te import TeAbort, TeCancel, TeGraph, TeInvoke, TeRecall, TeSignOn
 from core.sansio import Recv, Send, Stop, Stopped
 from crmd.derive import from_haresources
-from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
+from crmd import requests as rq
+from crmd.machine import (INCARNATION_FILE, ISOLATED_ATTR, CibChanged, CrmdConfig, CrmdMachine, RoleChanged,
+                          SaveCib)
 from crmd.startup import initial_cib
 from lrmd import machine as lm
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
@@ -474,6 +478,13 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
             proc = node.procs.get(session.server)
             if proc is None or not session.up or session.server_pid != proc.incarnation:
                 return f"{name}'s crmd has not caught up with its {session.server} (restarted?)"
+    ids = rq.node_ids(dc.cib)
+    for name, crmd in crmds.items():
+        assert crmd is not None
+        marked = rq.transient_attrs(dc.cib, ids.get(name, name)).get(ISOLATED_ATTR) is not None
+        if marked != crmd.isolated:
+            return (f"{name} is {'' if crmd.isolated else 'not '}cut off, but the DC's CIB "
+                    f"{'marks' if marked else 'does not mark'} it so (its standby {'stays' if marked else 'is missing'})")
     now = dates.from_epoch(WALL_BASE_S + cluster.now_ms // 1000)
     cib = parse_xml(dc.cib.xml(), "<DC CIB>")
     recorded = _histories(cib)

@@ -572,6 +572,37 @@ class AsksForItsShutdownOnce(CrmdMachine):
         return None
 
 
+class AsksForItsIsolationOnce(CrmdMachine):
+    """A node whose links came back asks the DC of the moment to lift its cut-off standby and
+    never again (that DC may change before recording it: the node stays in standby)."""
+
+    def _sync_isolation(self, now_ms, out):
+        return None
+
+
+class KeepsSupersededUpdates(CrmdMachine):
+    """A DC that applies a node's history updates queued during its join round after the
+    node's join request, whose whole history is newer."""
+
+    def _drop_superseded_updates(self, node):
+        return None
+
+
+@pytest.mark.parametrize("broken, seed, nodes, expected", [
+    # NIC of node3 down, loss, a crash: node3's standby mark stays in the DC's CIB
+    (AsksForItsIsolationOnce, 266, 4, "the DC's CIB marks it so"),
+    # node3 cut off (its own DC, round unfinished), back: a cancelled monitor comes back
+    (KeepsSupersededUpdates, 145, 3, "history has not reached the DC's CIB"),
+], ids=["isolation-lift", "superseded-updates"])
+def test_requests_that_a_dc_change_makes_stale_are_caught(broken, seed, nodes, expected):
+    """Found with the `pyhb-isolated` invariant of the settled check and a sweep of cut-off
+    faults (nic, crash, proc, loss); the correct cores settle on the same seeds."""
+    kinds = ("nic", "crash", "proc", "loss")
+    result = run_crm_seed(seed, nodes, random.Random(seed), kinds, crmd_factory=broken)
+    assert not result.ok and expected in (result.violation or ""), result.violation
+    assert run_crm_seed(seed, nodes, random.Random(seed), kinds).ok
+
+
 def first_violation(seeds: Iterable[int], nodes: int, kinds: tuple[str, ...], **factories) -> Optional[str]:
     for seed in seeds:
         result = run_crm_seed(seed, nodes, random.Random(seed), kinds, **factories)
