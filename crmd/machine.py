@@ -68,7 +68,11 @@ had says so in its status (`self_fence`); the launcher then stops feeding the wa
 
 Stopping. On `Stop` crmd asks the DC to set this node's `shutdown` attribute; the policy engine
 then moves everything off the node and schedules `do_shutdown`, which the DC answers with
-`ShutdownOk`; only then does crmd report `Stopped` (or after `shutdown_escalation_ms`).
+`ShutdownOk`; only then does crmd report `Stopped` (or after `shutdown_escalation_ms`). The DC
+asked may stop or lose its role before recording the attribute, so it is asked again at every new
+join whose CIB lacks it (`_sync_shutdown`; the lift of a cut-off standby likewise,
+`_sync_isolation`). A join request carries the node's whole history: the history entries of the
+updates it sent before it are superseded (`_drop_superseded_updates`).
 """
 
 from __future__ import annotations

@@ -484,7 +484,8 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
         marked = rq.transient_attrs(dc.cib, ids.get(name, name)).get(ISOLATED_ATTR) is not None
         if marked != crmd.isolated:
             return (f"{name} is {'' if crmd.isolated else 'not '}cut off, but the DC's CIB "
-                    f"{'marks' if marked else 'does not mark'} it so (its standby {'stays' if marked else 'is missing'})")
+                    f"{'marks' if marked else 'does not mark'} it so "
+                    f"(its standby {'stays' if marked else 'is missing'})")
     now = dates.from_epoch(WALL_BASE_S + cluster.now_ms // 1000)
     cib = parse_xml(dc.cib.xml(), "<DC CIB>")
     recorded = _histories(cib)

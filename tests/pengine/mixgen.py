@@ -1,8 +1,8 @@
 """A seeded generator of random CIBs with every feature area's generator at once.
 
 Why: each area generator (setsgen, rulesgen, lifecyclegen, ordersgen, notifymigrategen,
-attrsgen, historygen, containergen) adds one area to cibgen's model, so a rule that only shows where two
-areas meet (a notify clone ordered by a set, a location rule on a node shutting down, a
+attrsgen, historygen, containergen) adds one area to cibgen's model, so a rule that only shows
+where two areas meet (a notify clone ordered by a set, a location rule on a node shutting down, a
 degraded history under a rule-bound meta attribute, an orphan during a migration) is drawn
 rarely or never. This generator composes them: one class inheriting from all of them in turn,
 each one's methods calling the next one's (`super()`), so every case draws from every area
