@@ -457,7 +457,8 @@ class Campaign:
             if kind == "hang":
                 time.sleep(fault.amount * o.deadtime_ms / 1000)
             else:
-                # the survivors fence the victim (it reboots: stonith-action reboot) or settle without it
+                # the survivors fence the victim and what was cut off with it (each reboots:
+                # stonith-action reboot) or settle without them
                 self.wait_lost(victim, survivors, result)
             return {victim}
         if kind == "loss":
@@ -549,15 +550,20 @@ class Campaign:
         raise CampaignError(f"no way to inject {kind}")
 
     def wait_lost(self, victim: str, survivors: list[str], result: FaultResult) -> None:
-        """Hold a node loss until a node was fenced (the switch's journal has it: the victim, or,
-        in a two-node fence race, the survivor the victim shot first) or the survivors have
-        settled without the victim (bounded by --settle-timeout)."""
+        """Hold a node loss until every lost node was fenced (the switch's journal has the victim
+        and what a partition cut off with it, `result.lost_with`), or a survivor was (a two-node
+        fence race: the victim shot first), or the survivors have settled without the lost nodes
+        (bounded by --settle-timeout). Healing a partition after the first of its two fencings
+        let the other node rejoin while the survivors were still fencing it: a failover with a
+        rejoin in its middle, which the bound does not describe."""
+        lost = {victim, *result.lost_with}
         deadline = time.monotonic() + self.opts.settle_timeout_s
         picture: object = None
         while time.monotonic() < deadline:
-            if self.pdu_journal()[self.pdu_mark:]:
+            cut = {entry.get("node") for entry in self.pdu_journal()[self.pdu_mark:]}
+            if lost <= cut or cut - lost:
                 return
-            ok, picture = self.settled(survivors, (victim,))
+            ok, picture = self.settled(survivors, tuple(sorted(lost)))
             if ok:
                 return
             time.sleep(0.1)
