@@ -220,7 +220,7 @@ class Launcher:
                 return
             code = os.waitstatus_to_exitcode(status)
             child = self.supervisor.exited(pid, code, now)
-            if child is None or self.supervisor.stopping:
+            if child is None or self.supervisor.stopping or child.name in self.supervisor.stopped:
                 continue
             how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
             if child.given_up:
@@ -247,9 +247,12 @@ class Launcher:
                 pass
 
     def stop_all(self) -> None:
-        self.supervisor.stopping = True
+        """Stop the daemons one at a time, in reverse start order (crmd first: it hands its
+        resources over, which needs the others); those not yet stopped are still restarted if
+        they die meanwhile (core.supervise)."""
         self.say("info", "Heartbeat shutdown in progress.")
         for name in reversed(self.order):
+            self.supervisor.stop(name)
             child = self.supervisor.children[name]
             if child.pid is None:
                 continue
@@ -259,12 +262,16 @@ class Launcher:
                 continue
             spec = self.specs.get(name)
             self._wait_for(child, spec.stop_wait_s if spec is not None else STOP_WAIT_S)
+        self.supervisor.stopping = True
         self.say("info", f"{self.paths.node_name} Heartbeat shutdown complete.")
 
     def _wait_for(self, child, limit_s: float) -> None:
         deadline = time.monotonic() + limit_s
         while child.pid is not None and time.monotonic() < deadline:
             self.reap()
+            now = monotonic_ms()
+            for name in self.supervisor.due(now):  # (a daemon not yet stopped died: it comes back)
+                self.spawn(name, now)
             if child.pid is not None:
                 time.sleep(0.02)
         if child.pid is not None:

@@ -7,7 +7,11 @@ Rules (heartbeat 2's respawn, plus back-off so a crashing child cannot spin):
 - each restart within `stable_ms` of the previous start doubles the delay, up to `max_delay_ms`;
 - a child that ran for `stable_ms` or longer starts again from the first delay;
 - a respawn entry that exits with status 100 is not restarted (heartbeat's convention);
-- while the supervisor is stopping nothing is restarted.
+- a child the launcher is stopping (`stop`) is not restarted; the others still are, since a
+  graceful stop of the stack stops one daemon at a time and the first (crmd, handing its
+  resources over) needs the rest (a ccm that died during it and stayed dead left the crmd
+  without membership until its shutdown escalation, 2 minutes);
+- while the supervisor is stopping (everything) nothing is restarted.
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ class Supervisor:
     stable_ms: int = 60_000
     stopping: bool = False
     children: dict[str, ChildState] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)  # children being stopped or stopped: no restart
+
+    def stop(self, name: str) -> None:
+        """The launcher is stopping this child: it is not restarted any more."""
+        self.stopped.add(name)
+        self.children[name].restart_due_ms = None
 
     def add(self, name: str, respawn_entry: bool = False) -> None:
         assert name not in self.children, f"child {name} added twice"
@@ -57,7 +67,7 @@ class Supervisor:
         ran_ms = now_ms - (child.started_ms or now_ms)
         child.pid = None
         child.last_status = status
-        if self.stopping:
+        if self.stopping or child.name in self.stopped:
             return child
         if child.respawn_entry and status == NO_RESTART_STATUS:
             child.given_up = True
@@ -74,13 +84,14 @@ class Supervisor:
         if self.stopping:
             return []
         return [c.name for c in self.children.values()
-                if c.pid is None and not c.given_up and c.restart_due_ms is not None and c.restart_due_ms <= now_ms]
+                if c.pid is None and not c.given_up and c.restart_due_ms is not None and c.restart_due_ms <= now_ms
+                and c.name not in self.stopped]
 
     def next_deadline_ms(self) -> Optional[int]:
         if self.stopping:
             return None
         pending = [c.restart_due_ms for c in self.children.values()
-                   if c.pid is None and not c.given_up and c.restart_due_ms is not None]
+                   if c.pid is None and not c.given_up and c.restart_due_ms is not None and c.name not in self.stopped]
         return min(pending) if pending else None
 
     def running(self) -> list[ChildState]:

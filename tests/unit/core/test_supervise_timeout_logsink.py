@@ -41,6 +41,25 @@ def test_respawn_entry_exiting_100_is_not_restarted_and_stopping_restarts_nothin
     assert sup.exited(999, 0, 30) is None
 
 
+def test_a_child_being_stopped_is_not_restarted_and_the_others_still_are():
+    """A graceful stop stops crmd first, which needs ccm and the rest to hand its resources
+    over: one of them that dies meanwhile comes back (it stayed dead before, and the crmd
+    waited without membership for its shutdown escalation)."""
+    sup = Supervisor()
+    for name in ("ccm", "crmd"):
+        sup.add(name)
+    sup.started("ccm", 7, 0)
+    sup.started("crmd", 8, 0)
+    sup.stop("crmd")
+    assert sup.exited(7, -9, 100).restart_due_ms == 1100
+    assert sup.exited(8, 0, 200).restart_due_ms is None
+    assert sup.due(1100) == ["ccm"] and sup.next_deadline_ms() == 1100
+    sup.started("ccm", 9, 1100)
+    sup.stop("ccm")
+    sup.exited(9, 0, 1200)
+    assert sup.due(100_000) == [] and sup.next_deadline_ms() is None
+
+
 def test_timeout_fires_once_until_reset():
     t = Timeout("keepalive", 100)
     t.start(0)
