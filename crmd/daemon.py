@@ -29,7 +29,7 @@ from crmd.cib import CibError
 from crmd.derive import from_haresources
 from crmd import standby  # noqa: F401  (used by the machine on a takeover: loaded before the fork)
 from crmd.machine import INCARNATION_FILE, CibChanged, CrmdConfig, CrmdMachine, RoleChanged, SaveCib
-from crmd.startup import SIG_SUFFIX, file_digest, initial_cib
+from crmd.startup import QUORATE_SUFFIX, SIG_SUFFIX, file_digest, initial_cib, initial_mark, mark_text
 
 CIB_FILE = "cib.xml"
 
@@ -90,7 +90,8 @@ class CrmdService:
         self.core = CrmdMachine(CrmdConfig(
             node=paths.node_name, nodes=tuple(config.nodes), pid=os.getpid(), cib=cib,
             deadtime_ms=config.deadtime_ms, incarnation_floor=read_number(paths.state_file(INCARNATION_FILE)),
-            mode=mode, groups=groups, version=_version(), watchdog=bool(config.watchdog)), random.Random())
+            mode=mode, groups=groups, version=_version(), watchdog=bool(config.watchdog),
+            cib_quorate=initial_mark(cib, text, _read(self.cib_path + QUORATE_SUFFIX))), random.Random())
         ignore = lambda _effect: None  # noqa: E731
         self.driver = Driver(ctx, self.core, serve="crmd", handlers={
             SaveCib: self.save_cib, RoleChanged: ignore, CibChanged: ignore, Stopped: self.stopped})
@@ -102,6 +103,7 @@ class CrmdService:
     def save_cib(self, effect: SaveCib) -> None:
         write_durably(self.cib_path, effect.xml.encode("utf-8"))
         write_durably(self.cib_path + SIG_SUFFIX, (file_digest(effect.xml) + "\n").encode("ascii"))
+        write_durably(self.cib_path + QUORATE_SUFFIX, mark_text(effect.quorate).encode("ascii"))
 
     def request_stop(self) -> None:
         """SIGTERM: hand the resources over first; a second SIGTERM stops at once."""

@@ -29,6 +29,24 @@ one it had sends its join request at once (join id 0, `EARLY_JOIN_ID`), without 
 offer: the DC of that view takes it as the member's answer while its round collects. So about
 one trip after a view is installed, the DC is acting.
 
+Configuration changes. A partition without quorum may change the configuration too (an operator
+on the last node standing sets no-quorum-policy, say), so replicas of different partitions differ
+when they meet, and the join must choose. Pacemaker takes the highest version, which lets a
+partition that changed the configuration more often undo what the majority did, even a change the
+tools reported done. Here every replica carries a mark (`cib_mark`, persisted beside cib.xml):
+the (view instance, admin_epoch, epoch) of the last configuration change a DC made in a view with
+a majority of the configured nodes (`_majority`); members take the DC's mark with every diff and
+whole CIB. A join takes the replica with the greatest (mark, version): a minority's changes stand
+only if the majority changed nothing since they parted (its mark did not move), and two views
+with a majority never coexist and every later one shares a node with the earlier, so a change a
+majority holds is in every later majority's choice. A tool's configuration change is answered
+accordingly (`_answer_change`): made with a majority, once a majority of the configured nodes
+holds it (members acknowledge diffs and whole CIBs with `CibAck` after writing them to disk);
+made without, at once with a warning that it may be undone. A DC that loses its role first
+answers "may or may not have been carried out". A member fails a request it forwarded when the
+DC changes, when messaging loses the DC or itself, and when a join acknowledgement (`JoinAck
+pending`: what the DC still holds of this member's) shows the request never arrived.
+
 Transitions. On every event that may change the decision (a view or quorum change, a join, an
 operation failure or unexpected result, a configuration or attribute change) the DC sets
 `need_pe`; when idle it sends a CIB snapshot to the policy engine (`pengine.sock`), hands the
@@ -103,7 +121,7 @@ from core import wire
 from crmd import fencing
 from crmd.chain import ChainError, Chains, parse_then
 from crmd import requests as rq
-from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, from_wire, resolve, version_of, wire_edits
+from crmd.cib import FEATURE_SET, Cib, CibError, Edit, Overlay, Version, from_wire, resolve, version_of, wire_edits
 from crmd.lrmstate import (OP_STATUS, LocalLrm, OpRecord, hint_of, history_hint, params_digest,
                            split_user_data, user_data)
 from crmd.startup import DC_PROPERTIES
@@ -150,6 +168,7 @@ class CrmdConfig:
     groups: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()  # haresources: (group, home, text, members)
     version: str = "pyheartbeat"  # written as dc-version by the DC
     watchdog: bool = False  # ha.cf `watchdog`: the launcher feeds one while the stack is healthy
+    cib_quorate: tuple[int, int, int] = (0, 0, 0)  # the starting CIB's mark (crmd.startup.initial_mark)
 
     @property
     def join_ms(self) -> int:
@@ -212,11 +231,34 @@ class ActionCtx:
     forgotten: bool = False  # its resource was cleaned up (forgotten) while it ran: its result is void
 
 
+# (view instance, admin_epoch, epoch) of the last configuration change a DC made in a view with
+# a majority of the configured nodes ("Configuration changes")
+Mark = tuple[int, int, int]
+NO_MAJORITY_WARNING = ("this partition does not hold a majority of the cluster's nodes: the change stands "
+                       "until the others see this node again, and is lost if they changed the configuration "
+                       "meanwhile")
+
+
+@dataclass
+class DurableWait:
+    """A tool's configuration change the DC made with a majority, not answered until a majority
+    of the configured nodes holds it."""
+
+    version: Version  # the CIB's version after it
+    waiting: set[str]  # members whose acknowledgement may still come
+    acked: set[str]  # nodes that hold it (the DC, and members that acknowledged)
+    origin: str
+    rid: int
+    result: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class SaveCib:
-    """Write the replica (without status) as cib.xml and its MD5 as cib.xml.sig."""
+    """Write the replica (without status) as cib.xml and its MD5 as cib.xml.sig, and its mark
+    (`CrmdMachine.cib_mark`) beside them."""
 
     xml: str
+    quorate: tuple[int, int, int] = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -256,6 +298,11 @@ class CrmdMachine:
         self.te_uuid = _uuid(rng)
         self.wall_offset_ms = 0
         self.cib = config.cib
+        # (view, admin_epoch, epoch) of the replica's last configuration change made by a DC
+        # with a majority (see "Configuration changes" above)
+        self.cib_mark: Mark = _mark(config.cib_quorate)
+        # the DC's answers to tools' configuration changes that wait for a majority's CibAcks
+        self.durable_wait: list[DurableWait] = []
         self.lrm = LocalLrm(self.me, self.me)
         self.lrm_ready = False
         self.lrm_serial = 0  # counts changes of our history (a join ack says which one the DC got)
@@ -268,6 +315,7 @@ class CrmdMachine:
         self.resync_wanted = False
         self.queued: list[crm.CibRequest] = []  # to the DC once joined
         self.tool_waiting: dict[int, tuple[bytes, int]] = {}  # our CibRequest id -> (client, its request id)
+        self.forwarded_at_join: set[int] = set()  # those forwarded when our last join request went out
         self.subscribers: dict[bytes, int] = {}
         # local actions
         self.lrmd_waiting: list[tuple[int, str, dict]] = []  # actions that wait for our lrmd
@@ -280,6 +328,7 @@ class CrmdMachine:
         self.round: Optional[Round] = None
         self.join_id = 0
         self.join_dc = ""  # member: the DC our last join request went to
+        self.join_dc_incarnation = 0  # member: the crmd incarnation of the DC that acknowledged our join
         self.joined_nodes: dict[str, int] = {}  # node -> crmd incarnation joined
         self.joined_round: dict[str, int] = {}  # node -> the join id it joined with
         self.need_pe = False
@@ -310,7 +359,7 @@ class CrmdMachine:
         self.stop_deadline: Optional[int] = None
         self.stopped = False
         self.shutdown_value: Optional[str] = None  # the `shutdown` attribute this node asked for
-        self.shutdown_asked_of: Optional[tuple[str, int]] = None  # the (DC, join) it last asked
+        self.shutdown_asked_of: Optional[tuple[str, int, int]] = None  # the (DC, incarnation, join) it last asked
         self.rsc_status = "none"
         # heartbeat's log lines (haresources mode)
         self.takeover_from: dict[str, list] = {}
@@ -324,7 +373,7 @@ class CrmdMachine:
         self.alive: set[str] = set()  # nodes messaging hears (status up or active)
         self.local_links: dict[str, str] = {}  # our own media: up | dead
         self.isolated = False
-        self.isolation_asked_of: Optional[tuple[str, int]] = None  # the (DC, join) last asked
+        self.isolation_asked_of: Optional[tuple[str, int, int]] = None  # the (DC, incarnation, join) last asked
         # (time, view instance) when our links came back after an isolation: see _rejoin_wait_until
         self.reconnected: Optional[tuple[int, int]] = None
         self.giving_up: list[str] = []  # resources a cut-off node still has to stop, in order
@@ -582,6 +631,9 @@ class CrmdMachine:
                 self.te_running = None
                 self.fsa = "idle"
                 self.need_pe = True
+        if server == "messaging":
+            # what we forwarded may have died with it, unsent
+            self._fail_forwarded(out)
         if server in ("ccm", "messaging"):
             self._membership_unknown(now_ms, f"{server} is gone", out)
 
@@ -935,9 +987,10 @@ class CrmdMachine:
             self._dc_request(now_ms, req, out)
         elif self.is_dc:
             self.queued.append(req)
-        elif self.joined and self.dc is not None:
+        elif self.joined and self.dc is not None and self.messaging.up:
             out.append(self._send(self.dc, req))
         else:
+            # (without messaging the request would be lost: it goes at the next join)
             self.queued.append(req)
 
     def _fail_forwarded(self, out: list[object]) -> None:
@@ -971,7 +1024,12 @@ class CrmdMachine:
         view = getattr(msg, "view", None)
         if isinstance(view, int):
             mine = self.view.instance if self.view is not None else 0
-            if view > mine:
+            if view > mine and type(msg) is crm.LrmRecall and sender == self.dc:
+                # dropping chained actions is safe at any time: a recall from our DC in a view we
+                # have not installed yet (we may never: it may be a view without us) takes effect
+                # now, or the chain runs on meanwhile (hb sim crm --nodes 3 --seed 30417 --fencing on)
+                pass
+            elif view > mine:
                 if len(self.held) < HELD_LIMIT:
                     self.held.append((sender, msg))
                 else:
@@ -992,7 +1050,7 @@ class CrmdMachine:
         elif kind is crm.CibFetch:
             if sender == self.dc:
                 out.append(self._send(sender, crm.CibFull(msg.view, msg.join_id, self.cib.xml(), self.cib.digest(),
-                                                          self.me)))
+                                                          self.me, list(self.cib_mark))))
         elif kind is crm.CibFull:
             self._on_full(now_ms, sender, msg, out)
         elif kind is crm.JoinAck:
@@ -1004,7 +1062,7 @@ class CrmdMachine:
         elif kind is crm.CibResync:
             if self.is_dc:
                 out.append(self._send(msg.node, crm.CibFull(self.view.instance, self.join_id, self.cib.xml(),  # type: ignore[union-attr]
-                                                            self.cib.digest(), self.me)))
+                                                            self.cib.digest(), self.me, list(self.cib_mark))))
         elif kind is crm.CibRequest:
             if self.is_dc:
                 if self.round is not None and self.round.phase != "done":
@@ -1101,6 +1159,7 @@ class CrmdMachine:
             if not was_dc:
                 # what we had forwarded to the old DC may or may not have been carried out
                 self._fail_forwarded(out)
+                self._void_chains(self.me, out)
                 self.role = "dc"
                 self.joined = False
                 self.joined_nodes = {}
@@ -1117,6 +1176,7 @@ class CrmdMachine:
                 out.append(Log("info", f"{new.dc} is the DC of view {new.instance}; giving up the DC role"))
                 if self.te_running is not None:
                     out.append(Send("tengine", TeCancel(self.te_running)))
+                self._fail_durable_waits(out)
                 self._drop_dc()
             same_dc = old is not None and old.dc == new.dc and not was_dc
             if not self.joined:
@@ -1128,6 +1188,7 @@ class CrmdMachine:
                 # or may not have been carried out
                 self.joined = False
                 self._fail_forwarded(out)
+                self._void_chains(new.dc, out)
                 early_join = self.lrm_ready and self.messaging.up
         self._hello(now_ms, out)
         if early_join:
@@ -1233,6 +1294,8 @@ class CrmdMachine:
                 out.append(Log("warn", f"messaging lost the DC {node} for a while; joining it again"))
                 self.joined = False
                 self.join_dc = ""  # no join of ours is on its way
+                # (it may have been restarted, or what we forwarded lost on the way)
+                self._fail_forwarded(out)
             elif self.is_dc and node in self.joined_nodes:
                 self._peer_left(now_ms, node, out)
         elif ev.status in ("up", "active") and ev.previous == "dead":
@@ -1313,7 +1376,7 @@ class CrmdMachine:
             self.isolation_asked_of = ident
             return
         self.count("isolation_asked_again")
-        out.append(Log("info", f"the DC {ident[0]} (join {ident[1]}) has this node "
+        out.append(Log("info", f"the DC {ident[0]} (join {ident[2]}) has this node "
                                f"{'not ' if self.isolated else ''}marked as cut off; asking again"))
         self._ask_isolation(now_ms, out)
 
@@ -1392,6 +1455,7 @@ class CrmdMachine:
         if self.is_dc and node in self.joined_nodes:
             out.append(Log("info", f"the crmd of {node} left"))
             del self.joined_nodes[node]
+            self._durable_gone({node}, out)
             if self.round is not None and node in self.round.expected and node not in self.round.requests:
                 self.round.expected.discard(node)
                 self._round_progress(now_ms, out)
@@ -1436,10 +1500,20 @@ class CrmdMachine:
         self._drop_superseded_updates(self.me)
         self._round_progress(now_ms, out)
 
+    def _held_for(self, node: str) -> list[int]:
+        """The requests of `node` this DC holds to answer later: queued while its round ran (they
+        are carried out right after it), or carried out and waiting for the members' acks."""
+        return [q.request_id for q in self.queued if q.origin == node and q.op not in ("lrm", "lrm_replace")] + \
+            [wait.rid for wait in self.durable_wait if wait.origin == node]
+
     def _join_request(self, view: int, join_id: int) -> crm.JoinRequest:
+        # our requests already on their way to a DC: the acknowledgement of this join says which
+        # of them that DC holds (a DC's messages to us arrive in order: answers to the others
+        # arrive before the acknowledgement, or they were lost)
+        self.forwarded_at_join = {rid for rid in self.tool_waiting if not any(q.request_id == rid for q in self.queued)}
         return crm.JoinRequest(self.me, self.incarnation, view, join_id, list(self.cib.version), self.cib.digest(),
                                self.lrm.xml(self._pending_ops()), self.stopping, self.lrm_serial,
-                               self._own_fenced_claims())
+                               self._own_fenced_claims(), list(self.cib_mark))
 
     def _pending_ops(self) -> tuple[tuple[OpRecord, str, str, str], ...]:
         """Non-recurring actions this node is running (an older DC's, still in flight): the join
@@ -1519,11 +1593,12 @@ class CrmdMachine:
         rnd = self.round
         assert rnd is not None
         mine = self.cib.version
-        best, best_version = self.me, mine
+        best, best_key = self.me, (self.cib_mark, mine)
         for node, req in sorted(rnd.requests.items()):
-            version = tuple(req.version)
-            if version > best_version and req.digest != self.cib.digest():
-                best, best_version = node, version
+            key = (_mark(req.quorate), tuple(req.version))
+            if key > best_key and req.digest != self.cib.digest():
+                best, best_key = node, key
+        best_version = best_key[1]
         if best != self.me:
             rnd.phase = "fetching"
             rnd.fetch_from = best
@@ -1543,7 +1618,7 @@ class CrmdMachine:
                 except CibError as exc:
                     out.append(Log("error", f"the CIB {sender} sent is unreadable ({exc}); keeping ours"))
                     fetched = None
-                self._round_complete(now_ms, fetched, out)
+                self._round_complete(now_ms, fetched, out, _mark(msg.quorate))
             return
         if sender != self.dc:
             return
@@ -1555,6 +1630,8 @@ class CrmdMachine:
         config_changed = _config_version(cib) != _config_version(self.cib) or \
             _config_digest(cib) != _config_digest(self.cib)
         self.cib = cib
+        config_changed |= _mark(msg.quorate) != self.cib_mark  # (the mark is kept on disk too)
+        self.cib_mark = _mark(msg.quorate)
         self.resync_wanted = False
         if cib.digest() != msg.digest:
             out.append(Log("error", f"the CIB from {sender} does not match its digest; asking again"))
@@ -1562,20 +1639,24 @@ class CrmdMachine:
             return
         out.append(CibChanged(cib.version, cib.digest()))
         if config_changed:
-            out.append(SaveCib(_disk(cib)))
+            out.append(SaveCib(_disk(cib), self.cib_mark))
+        # (a DC that waits for our acknowledgement of a diff we could not apply gets it now)
+        out.append(self._send(sender, crm.CibAck(self.me, list(cib.version))))
 
-    def _round_complete(self, now_ms: int, fetched: Optional[Cib], out: list[object]) -> None:
+    def _round_complete(self, now_ms: int, fetched: Optional[Cib], out: list[object],
+                        fetched_quorate: Mark = (0, 0, 0)) -> None:
         rnd = self.round
         assert rnd is not None and self.view is not None
         rnd.phase = "done"
         if fetched is not None:
             adopt_config(self.cib, fetched)
+            self.cib_mark = fetched_quorate
             out.append(Log("info", f"join {rnd.join_id}: took the CIB of {rnd.fetch_from}, now {_v(self.cib.version)}"))
-            out.append(SaveCib(_disk(self.cib)))
+            out.append(SaveCib(_disk(self.cib), self.cib_mark))
             for node in sorted(self.joined_nodes):
                 if node not in rnd.requests and node != self.me:
                     out.append(self._send(node, crm.CibFull(rnd.view, rnd.join_id, self.cib.xml(), self.cib.digest(),
-                                                            self.me)))
+                                                            self.me, list(self.cib_mark))))
         joiners = sorted(rnd.requests)
         # members already joined follow the diff; the joiners get the whole result with their ack
         histories: list[tuple[str, XNode]] = []
@@ -1590,7 +1671,8 @@ class CrmdMachine:
                 out.append(Send("tengine", TeEvent(tid, action_id, node, 1, 4, target)))
             if node != self.me:
                 out.append(self._send(node, crm.JoinAck(rnd.view, rnd.join_id, self.me, list(self.cib.version),
-                                                        digest, xml, rnd.requests[node].serial)))
+                                                        digest, xml, rnd.requests[node].serial, list(self.cib_mark),
+                                                        self.incarnation, self._held_for(node))))
         self.joined = True
         out.append(Log("info", f"join {rnd.join_id} of view {rnd.view} complete: {', '.join(joiners)}"))
         self._want_pe(f"join {rnd.join_id}", out)
@@ -1714,6 +1796,7 @@ class CrmdMachine:
         if self.round is not None and self.round.phase != "done":
             self.round.expected -= set(lost)
             self.round.view = new.instance
+        self._durable_gone(set(lost), out)
         self._dc_edits(now_ms, edits, out)
         newcomers = {n for n in new.members if n not in self.joined_nodes and n != self.me}
         if newcomers:
@@ -1766,15 +1849,30 @@ class CrmdMachine:
             config_changed = _config_version(cib) != _config_version(self.cib) or \
                 _config_digest(cib) != _config_digest(self.cib)
             self.cib = cib
+            config_changed |= _mark(msg.quorate) != self.cib_mark  # (the mark is kept on disk too)
+            self.cib_mark = _mark(msg.quorate)
             if cib.digest() != msg.digest:
                 out.append(Log("error", f"the CIB from {sender} does not match its digest; asking again"))
                 self._resync(out)
             else:
                 out.append(CibChanged(cib.version, cib.digest()))
             if config_changed:
-                out.append(SaveCib(_disk(cib)))
+                out.append(SaveCib(_disk(cib), self.cib_mark))
+        elif _mark(msg.quorate) != self.cib_mark:
+            self.cib_mark = _mark(msg.quorate)
+            out.append(SaveCib(_disk(self.cib), self.cib_mark))
         self.resync_wanted = False
         self.joined = True
+        self.join_dc_incarnation = msg.dc_incarnation
+        for rid in sorted(self.forwarded_at_join - set(msg.pending)):
+            if rid in self.tool_waiting:
+                self.count("requests_lost")
+                self._tool_reply(rid, False, None, "the request was lost on its way to the DC, or its answer was "
+                                                   "(the link failed): it may or may not have been carried out: "
+                                                   "check and retry", out)
+        self.forwarded_at_join = set()
+        # (a DC waiting for a majority to hold a change counts us once we have its whole CIB)
+        out.append(self._send(sender, crm.CibAck(self.me, list(self.cib.version))))
         out.append(Log("info", f"joined the DC {sender} (view {msg.view}, join {msg.join_id})"))
         if self.lrm_serial != msg.serial:
             # results that came in after our join request went out: the DC gets our history again
@@ -1814,13 +1912,21 @@ class CrmdMachine:
                                     f"from {sender}"))
             self._resync(out)
             return
+        config_changed |= _mark(msg.quorate) != self.cib_mark  # (the mark is kept on disk too)
+        self.cib_mark = _mark(msg.quorate)
         out.append(CibChanged(self.cib.version, self.cib.digest()))
         if config_changed:
-            out.append(SaveCib(_disk(self.cib)))
+            out.append(SaveCib(_disk(self.cib), self.cib_mark))
         if msg.ack:
             out.append(self._send(sender, crm.CibAck(self.me, list(self.cib.version))))
 
     def _on_cib_ack(self, sender: str, msg: crm.CibAck, out: list[object]) -> None:
+        if self.durable_wait:
+            for wait in self.durable_wait:
+                if tuple(msg.version) >= wait.version and sender in wait.waiting:
+                    wait.waiting.discard(sender)
+                    wait.acked.add(sender)
+            self._durable_answers(out)
         if self.handover is None:
             return
         version, waiting, deadline = self.handover
@@ -1867,12 +1973,78 @@ class CrmdMachine:
                                                 "update-origin": self.me, "update-client": "crmd"})]
         target = self.cib.apply(edits)
         digest = self.cib.digest()
+        if (source[0], source[1]) != (target[0], target[1]) and self._majority():
+            self.cib_mark = (self.view.instance, target[0], target[1])
         out.append(self._send(None, crm.CibDiff(self.view.instance, list(source), list(target), wire_edits(edits),
-                                                digest, ack)))
+                                                digest, ack, list(self.cib_mark))))
         out.append(CibChanged(target, digest))
         if config:
-            out.append(SaveCib(_disk(self.cib)))
+            out.append(SaveCib(_disk(self.cib), self.cib_mark))
         self.digest_check_at = now_ms + DIGEST_CHECK_MS
+
+    def _majority(self) -> bool:
+        """Our view is quorate and holds more than half of the configured nodes: no other view
+        with a majority can exist at the same time, and every later one shares a node with it."""
+        view = self.view
+        return view is not None and view.quorum and 2 * len(view.members) > len(self.config.nodes)
+
+    def _answer_change(self, now_ms: int, req: crm.CibRequest, edits: list[Edit], result: dict[str, Any],
+                       out: list[object]) -> None:
+        """Carry out a tool's change and answer it. A configuration change made with a majority
+        is answered once a majority of the configured nodes holds it (this one and the members
+        that acknowledged it: each wrote it to disk first); every later view with a majority
+        shares one of them, and joins prefer the newest change made with a majority ("Configuration
+        changes"), so it survives the loss of any minority, this DC included. One made without a
+        majority is answered at once, saying that it may be undone. Any other change (status:
+        transient attributes, standby for now) is answered at once."""
+        before = _config_version(self.cib)
+        members = {n for n in self.joined_nodes if n != self.me}
+        self._dc_edits(now_ms, edits, out, ack=bool(members))
+        result = dict(result, version=list(self.cib.version))
+        if _config_version(self.cib) == before:
+            self._answer(req.origin, req.request_id, True, result, None, out)
+        elif not self._majority():
+            self._answer(req.origin, req.request_id, True, dict(result, warning=NO_MAJORITY_WARNING), None, out)
+        else:
+            self.durable_wait.append(DurableWait(self.cib.version, members, {self.me}, req.origin, req.request_id,
+                                                 result))
+            self._durable_answers(out)
+
+    def _answer(self, origin: str, rid: int, ok: bool, result: Any, error: Optional[str], out: list[object]) -> None:
+        if origin == self.me:
+            self._tool_reply(rid, ok, result, error, out)
+        else:
+            out.append(self._send(origin, crm.CibReply(rid, ok, result, error)))
+
+    def _durable_answers(self, out: list[object]) -> None:
+        """Answer, in the order they were made, the changes a majority holds; once no majority
+        can acknowledge a change any more (members left: this DC is in a minority, or its view
+        is), it stands in this partition only, and its answer says so."""
+        nodes = len(self.config.nodes)
+        while self.durable_wait:
+            wait = self.durable_wait[0]
+            if 2 * len(wait.acked) > nodes:
+                self._answer(wait.origin, wait.rid, True, wait.result, None, out)
+            elif 2 * (len(wait.acked) + len(wait.waiting)) <= nodes:
+                self._answer(wait.origin, wait.rid, True, dict(wait.result, warning=NO_MAJORITY_WARNING), None, out)
+            else:
+                return
+            self.durable_wait.pop(0)
+
+    def _durable_gone(self, nodes: set[str], out: list[object]) -> None:
+        """Members that left acknowledge nothing more."""
+        for wait in self.durable_wait:
+            wait.waiting -= nodes
+        self._durable_answers(out)
+
+    def _fail_durable_waits(self, out: list[object]) -> None:
+        """The DC role is lost before a majority acknowledged: the change may or may not stand
+        (the new DC takes the newest configuration among the members it joins)."""
+        for wait in self.durable_wait:
+            self._answer(wait.origin, wait.rid, False, None, "the DC changed before a majority of the nodes had the "
+                                                             "change; it may or may not have been carried out: "
+                                                             "check and retry", out)
+        self.durable_wait = []
 
     def _dc_request(self, now_ms: int, req: crm.CibRequest, out: list[object]) -> None:
         def answer(ok: bool, result: Any = None, error: Optional[str] = None) -> None:
@@ -1897,8 +2069,7 @@ class CrmdMachine:
                 if problems:
                     answer(False, None, "\n".join(problems))
                     return
-                self._dc_edits(now_ms, edits, out)
-                answer(True, {"version": list(self.cib.version)})
+                self._answer_change(now_ms, req, edits, {}, out)
                 if edits:
                     self._want_pe(f"CIB {args.get('op')} from {req.origin}", out)
                 return
@@ -1920,8 +2091,7 @@ class CrmdMachine:
                     self._acl_refused(args, refused, out)
                     answer(False, None, "\n".join(refused))
                     return
-                self._dc_edits(now_ms, edits, out)
-                answer(True, {"version": list(self.cib.version)})
+                self._answer_change(now_ms, req, edits, {}, out)
                 if edits:
                     self._want_pe(f"attribute {args.get('name')} of {node}", out)
                 return
@@ -1945,9 +2115,8 @@ class CrmdMachine:
                     self._acl_refused(args, refused, out)
                     answer(False, None, "\n".join(refused))
                     return
-                self._dc_edits(now_ms, edits, out)
                 out.append(Log("info", note))
-                answer(True, {"version": list(self.cib.version), "note": note})
+                self._answer_change(now_ms, req, edits, {"note": note}, out)
                 if edits:
                     self._want_pe(note, out)
                 return
@@ -2452,6 +2621,16 @@ class CrmdMachine:
                 waiting[(tid, follower_id)] = target
             out.append(self._send(node, crm.LrmInvoke(self.view.instance, tid, key, msg.action, tuple(then))))
 
+    def _void_chains(self, dc: str, out: list[object]) -> None:
+        """We follow another DC (or are the DC now): the chains an earlier one sent are void at
+        once. Left until that DC's name came back (this node its own DC in between, then a member
+        of the first again), a chain whose recall was dropped with the old view ran on
+        (`hb sim crm --nodes 3 --seed 332`, a monitor begun after its DC had recalled it)."""
+        dropped = self.chains.void_other_dcs(dc)
+        if dropped:
+            self.count("chained_dropped")
+            out.append(Log("info", f"{dropped} chained action(s) of an earlier DC dropped"))
+
     def _hold_chain(self, tid: int, wire_action: dict[str, Any], then: Any, out: list[object]) -> None:
         """Keep the chain sent with an action (tengine "Chains"): run as its inputs succeed here."""
         if not then or self.dc is None:
@@ -2724,7 +2903,7 @@ class CrmdMachine:
             if self.view.quorum and self.me in self.view.members and not self.stalled and not self.ccm_lost:
                 self.fenced_out.add(target)
         elif self.view is not None and target in self.member_incarnations and \
-                self._life_predates_fencing(now_ms, target, rec):
+                self._life_since_fencing(now_ms, target, rec) is False:
             # still a member for ccm: the view that drops this life is a view it was fenced in,
             # and ccm need not wait two deadtimes to drop it (a DC fenced while a member is
             # replaced at once, as Pacemaker's controller takes a fenced peer as lost)
@@ -2736,7 +2915,13 @@ class CrmdMachine:
             # our graph's fencing: it goes on (the stops it implies, then the recovery)
             tid, aid, target_rc, _ = wait
             out.append(Send("tengine", TeEvent(tid, aid, target, target_rc, 0, target_rc)))
-        if self.is_dc:
+        if self.is_dc and self.view is not None and target in self.view.members and \
+                self._life_since_fencing(now_ms, target, rec) is True:
+            # a life of it that began after the fencing did joined with its own history: not down
+            out.append(Log("info", f"{target} was fenced and is back in a new life: its status stays"))
+            if wait is None or ahead:
+                self._want_pe(f"{target} was fenced", out)
+        elif self.is_dc:
             ids = rq.node_ids(self.cib)
             self._dc_edits(now_ms, fencing.fenced_edits(self.cib, target, ids.get(target, target)), out)
             if wait is None or ahead:
@@ -2748,6 +2933,30 @@ class CrmdMachine:
         known = self.life_since_ms.get(node)
         if known is None or known[0] != generation or node not in self.alive:
             self.life_since_ms[node] = (generation, now_ms)
+
+    def _life_since_fencing(self, now_ms: int, target: str, rec: dict[str, Any]) -> Optional[bool]:
+        """Did the target's life we hear begin after the fencing's device did (True: a new life,
+        the fencing ended an earlier one), surely before (False: the fenced life), or is that
+        unknown (None)? See `_life_predates_fencing`; True only when the life was first heard
+        after the latest moment the device can have begun."""
+        if self._life_predates_fencing(now_ms, target, rec):
+            return False
+        try:
+            device_ms = int(rec["device_ms"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        life = self.life_since_ms.get(target)
+        if device_ms < 0 or life is None or target not in self.alive:
+            return None
+        latest_ms = now_ms  # (another node's run completed at most now)
+        if rec.get("executor") == self.me:
+            try:
+                local_ms = int(rec["completed_ms"]) - self.wall_offset_ms
+            except (KeyError, TypeError, ValueError):
+                local_ms = None
+            if local_ms is not None and now_ms - self.config.settle_ms <= local_ms <= now_ms:
+                latest_ms = local_ms
+        return True if life[1] > latest_ms - device_ms else None
 
     def _life_predates_fencing(self, now_ms: int, target: str, rec: dict[str, Any]) -> bool:
         """Is the target's life in our view surely the one the fencing ended? A node reset
@@ -3106,17 +3315,20 @@ class CrmdMachine:
         self._request(now_ms, "attr", {"node": self.me, "name": "shutdown", "value": self.shutdown_value,
                                        "lifetime": "reboot"}, out, None)
 
-    def _join_identity(self) -> Optional[tuple[str, int]]:
-        """(the DC, the join) this node is in now; None while it is in none (a round under way,
-        not joined, no view)."""
+    def _join_identity(self) -> Optional[tuple[str, int, int]]:
+        """(the DC, its crmd incarnation, the join) this node is in now; None while it is in none
+        (a round under way, not joined, no view). The incarnation, because a DC that restarted
+        counts its joins from 1 again: a join of the new one with the number of one of the old
+        looked like the same join, and a stop asked of the old one (lost with it) was not asked
+        again (`hb sim crm --nodes 2 --seed 128 --faults admin,crash,proc,nic,partition,pause,loss,oneway,stop`)."""
         if self.view is None:
             return None
         if self.is_dc:
             if self.round is not None and self.round.phase != "done":
                 return None
-            return (self.me, self.join_id)
+            return (self.me, self.incarnation, self.join_id)
         if self.joined and self.dc is not None:
-            return (self.dc, self.join_id)
+            return (self.dc, self.join_dc_incarnation, self.join_id)
         return None
 
     def _sync_shutdown(self, now_ms: int, out: list[object]) -> None:
@@ -3139,7 +3351,7 @@ class CrmdMachine:
             self.shutdown_asked_of = ident  # recorded in this DC's CIB
             return
         self.count("shutdown_asked_again")
-        out.append(Log("info", f"the DC {ident[0]} (join {ident[1]}) has no shutdown request from this node; "
+        out.append(Log("info", f"the DC {ident[0]} (join {ident[2]}) has no shutdown request from this node; "
                                "asking again"))
         self._ask_shutdown(now_ms, out)
 
@@ -3190,6 +3402,16 @@ def _v(version: Any) -> str:
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
+
+def _mark(value: Any) -> Mark:
+    """A `quorate` field of a message (or a configured mark) as a Mark; (0, 0, 0) when absent
+    or malformed."""
+    try:
+        view, admin, epoch = value
+        return int(view), int(admin), int(epoch)
+    except (TypeError, ValueError):
+        return (0, 0, 0)
 
 
 def _config_version(cib: Cib) -> tuple[int, int]:

@@ -16,6 +16,14 @@ was down, or (haresources mode) the one derived from haresources + ha.cf.
   whole, every restart of a node looked like an edit: its CIB won the join over the DC's, hb_standby's
   state was lost, and the DC wrote its properties again; found by the fault campaign.)
 The status section is never taken from disk: each node's history is rebuilt at the join.
+
+Beside them, `cib.xml.quorate` holds the replica's mark: the (view instance, admin_epoch, epoch)
+of its last configuration change made by a DC in a view with a majority (crmd/machine.py,
+"Configuration changes"), which joins compare before versions. A CIB whose epoch is raised here
+(edited by hand, unsigned, haresources changed) is an operator's change made while the cluster
+was down: its mark is the stored one with the new version, so that it wins the join over replicas
+of the same lineage as it always did. No file (a first start, or a replica written before marks
+existed): (0, 0, 0), and versions decide.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from crmd import standby
 from crmd.cib import Cib, CibError, empty_cib, normalize, version_of
 
 SIG_SUFFIX = ".sig"
+QUORATE_SUFFIX = ".quorate"
 # what a DC writes into cib-bootstrap-options (crmd.machine CrmdMachine._dc_properties)
 DC_PROPERTIES = ("dc-version", "cluster-infrastructure", "have-watchdog")
 
@@ -118,3 +127,28 @@ def initial_cib(path: str, text: Optional[str], sig: Optional[str],
         notes.append(f"no CIB at {path}: starting with an empty one")
         return Cib(empty_cib()), notes
     return Cib(_without_status(disk)), notes
+
+
+def mark_text(mark: tuple[int, int, int]) -> str:
+    return " ".join(str(n) for n in mark) + "\n"
+
+
+def initial_mark(cib: Cib, text: Optional[str], stored: Optional[str]) -> tuple[int, int, int]:
+    """The starting replica's mark (see the module docstring): `stored` is the text of
+    cib.xml.quorate, `text` that of cib.xml (None when missing). A malformed file, or one whose
+    version is above the CIB's own, counts as none."""
+    admin, epoch, _ = cib.version
+    try:
+        view, marked_admin, marked_epoch = (int(n) for n in (stored or "").split())
+    except ValueError:
+        view, marked_admin, marked_epoch = 0, 0, 0
+    if (marked_admin, marked_epoch) > (admin, epoch):
+        view, marked_admin, marked_epoch = 0, 0, 0
+    if text is not None:
+        try:
+            disk_admin, disk_epoch, _ = version_of(parse_xml(text, "cib.xml"))
+        except (ConfigError, CibError, ValueError):
+            disk_admin, disk_epoch = -1, -1
+        if (disk_admin, disk_epoch) != (admin, epoch):
+            return view, admin, epoch  # raised at start: an operator's change
+    return view, marked_admin, marked_epoch

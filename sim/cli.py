@@ -176,7 +176,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                                  f"--mode {r.mode.split('+')[0]} --fencing "
                                  f"{'watchdog' if '+watchdog' in r.mode else 'on' if '+fencing' in r.mode else 'off'} "
                                  "--trace --verbose",
-                       f" (bound {crmrun.bound_ms(crmrun.Timing(), args.fencing != 'off')} ms)")
+                       f" (bound {crmrun.bound_ms(crmrun.Timing(), args.fencing != 'off')} ms"
+                       + (f", and {crmrun.WATCHDOG_FENCING_MS} ms more per node beyond two with watchdog fencing"
+                          if args.fencing in ("watchdog", "mixed") else "") + ")")
     return _report(args, run_many(seeds, args.nodes, args.faults, jobs, keep_trace=args.trace),
                    lambda r: r.converged_ms, "convergence after heal",
                    lambda r: f"hb sim membership --nodes {r.nodes} --seed {r.seed} --faults {faults} --trace", "")

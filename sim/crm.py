@@ -13,12 +13,14 @@ Invariants (`CrmChecker`):
   i.e. while its last holder is neither fenced (powered off) nor confirmed stopped (fence
   devices themselves excepted: they need quorum only, as in Pacemaker);
 - settled (checked by the runner after the last fault): within the stated bound every node
-  asked to stop gracefully has stopped (request_stop), every running node is in one view, the
-  DC is idle, every member joined with a CIB identical to the DC's (digest), the DC's CIB marks
-  as cut off (`pyhb-isolated`, a standby) exactly the nodes whose crmd is cut off, every node's
-  own operation history is the one the DC's CIB records for it (no result still on its way),
-  the policy engine schedules nothing for the DC's CIB, and every resource runs exactly where
-  the CIB says it runs (the placement the policy engine computes).
+  asked to stop gracefully has stopped (request_stop), every running node is in one view with
+  all its daemons running (none waiting for its restart), the DC is idle, every member joined
+  with a CIB identical to the DC's (digest), the DC's CIB marks as cut off (`pyhb-isolated`, a
+  standby) exactly the nodes whose crmd is cut off, every tool request a crmd still running got
+  is answered (request_admin) and every change answered ok without "may be lost" is in the DC's
+  CIB, every node's own operation history is the one the DC's CIB records for it (no result
+  still on its way), the policy engine schedules nothing for the DC's CIB, and every resource
+  runs exactly where the CIB says it runs (the placement the policy engine computes).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from crmd.derive import from_haresources
 from crmd import requests as rq
 from crmd.machine import (INCARNATION_FILE, ISOLATED_ATTR, CibChanged, CrmdConfig, CrmdMachine, RoleChanged,
                           SaveCib)
-from crmd.startup import initial_cib
+from crmd.startup import initial_cib, initial_mark
 from lrmd import machine as lm
 from lrmd.process import LrmProcess, Published, ShellRequest, restart_inputs
 from messaging.events import LocalLinkState, Shutdown
@@ -137,13 +139,15 @@ class CrmStack(MembershipStack):
                                         SubRng(cluster.rng.randint(0, 2**31)))
         if name == "crmd":
             disk = node.disk.get("cib.xml")
-            cib, _notes = initial_cib("cib.xml", disk if disk is not None else self.cib_xml,
-                                      node.disk.get("cib.xml.sig") if disk is not None else None)
+            text = disk if disk is not None else self.cib_xml
+            cib, _notes = initial_cib("cib.xml", text, node.disk.get("cib.xml.sig") if disk is not None else None)
+            mark = initial_mark(cib, text, node.disk.get("cib.xml.quorate"))
             incarnation = int(node.disk.get(INCARNATION_FILE, 0))
             return self.crmd_factory(CrmdConfig(node=node.name, nodes=tuple(cluster.names), pid=proc.incarnation,
                                                 cib=cib, deadtime_ms=cluster.timing.deadtime_ms,
                                                 incarnation_floor=incarnation, mode=self.mode, groups=self.groups,
-                                                shutdown_escalation_ms=20_000, watchdog=bool(self.watchdog_ms)),
+                                                shutdown_escalation_ms=20_000, watchdog=bool(self.watchdog_ms),
+                                                cib_quorate=mark),
                                      SubRng(cluster.rng.randint(0, 2**31)))
         raise AssertionError(f"no process {name} in the CRM stack")
 
@@ -173,9 +177,10 @@ def _scheduled(cluster: Cluster, node: SimNode, proc: SimProcess, effect: Schedu
 
 
 def _save_cib(cluster: Cluster, node: SimNode, proc: SimProcess, effect: SaveCib) -> None:
-    from crmd.startup import file_digest
+    from crmd.startup import file_digest, mark_text
     node.disk["cib.xml"] = effect.xml
     node.disk["cib.xml.sig"] = file_digest(effect.xml)
+    node.disk["cib.xml.quorate"] = mark_text(effect.quorate)
 
 
 def _role(cluster: Cluster, node: SimNode, proc: SimProcess, effect: RoleChanged) -> None:
@@ -205,6 +210,19 @@ def request_stop(cluster: Cluster, name: str) -> None:
     cluster.deliver(node, proc, Stop())
 
 
+def crash_daemon(cluster: Cluster, name: str, pname: str) -> None:
+    """A daemon of node `name` dies (kill -9) and the launcher restarts it, unless it is the
+    crmd of a node being stopped: the launcher stops one daemon at a time, crmd first, and goes
+    on with the rest when it exits (core/launcher.py `stop_all`; the others are still restarted
+    meanwhile, core/supervise.py)."""
+    node = cluster.nodes[name]
+    stopping_crmd = pname == "crmd" and _stop_asked(node) is not None
+    cluster.crash_process(name, pname, respawn=not stopping_crmd)
+    if stopping_crmd and node.up:
+        cluster.trace.add(cluster.now_ms, name, "the crmd being stopped died: the rest of the stack stops")
+        cluster.at(cluster.now_ms + 1, lambda: _stop_the_rest(cluster, name, node.epoch))
+
+
 def _stop_asked(node: SimNode) -> Optional[int]:
     """When this incarnation of the node was asked to stop (None: not asked, or it went down and
     came back since)."""
@@ -222,6 +240,91 @@ def _stop_the_rest(cluster: Cluster, name: str, epoch: int) -> None:
             cluster.deliver(node, proc, event)
     # (the packets messaging sent are on the network already: they arrive after it exits)
     cluster.crash(name, how="STOPPED (clean shutdown)")
+
+
+# -- an operator's tool -------------------------------------------------------------------------------
+ADMIN_CLIENT = b"admin-tool"  # the local client identity tool requests come from (crm_attribute, say)
+
+
+@dataclass
+class AdminRequest:
+    """A tool's request to one node's crmd: set a permanent attribute of `target` (a change of
+    the configuration, as crm_attribute --lifetime forever makes), and what the crmd answered."""
+    node: str
+    epoch: int  # the node's incarnation (a crash breaks the tool's connection: no answer due)
+    crmd: int  # the crmd process's incarnation
+    at_ms: int
+    target: str
+    name: str
+    value: str
+    answer: Optional[bool] = None  # ok / refused or failed; None: not answered yet
+    durable: bool = False  # ok, and not "may be lost" (made without a majority: a warning says so)
+
+
+def admin_requests(cluster: Cluster) -> dict[int, AdminRequest]:
+    requests = getattr(cluster, "admin_requests", None)
+    if requests is None:
+        requests = cluster.admin_requests = {}  # type: ignore[attr-defined]
+    return requests
+
+
+def request_admin(cluster: Cluster, name: Optional[str], target: str) -> None:
+    """An operator sets a permanent node attribute with a tool on node `name` (None: on the node
+    that is DC at the moment, else the first running node): the tool's request reaches that
+    node's crmd over its local socket. A node that is down, or whose crmd is, gets none; a paused
+    node reads it when it resumes."""
+    if name is None:
+        name = next((n for n in cluster.names if (c := crmd_of(cluster, n)) is not None and c.is_dc), None) or \
+            next((n for n in cluster.names if crmd_of(cluster, n) is not None), None)
+        if name is None:
+            return
+    node = cluster.nodes[name]
+    proc = node.procs.get("crmd")
+    if not node.up or proc is None or not proc.up:
+        return
+    requests = admin_requests(cluster)
+    rid = len(requests) + 1
+    request = AdminRequest(name, node.epoch, proc.incarnation, cluster.now_ms, target, f"sim-admin-{rid}", str(rid))
+    requests[rid] = request
+    cluster.trace.add(cluster.now_ms, name, f"TOOL sets {request.name}={request.value} on {target} (forever)")
+    cluster.deliver(node, proc, Recv(ADMIN_CLIENT, crm_msgs.NodeAttr(rid, target, request.name, request.value,
+                                                                     "forever")))
+
+
+def _admin_answered(cluster: Cluster, node: SimNode, proc: SimProcess, msg: Any) -> None:
+    request = admin_requests(cluster).get(getattr(msg, "request_id", 0))
+    if request is None or request.node != node.name or request.epoch != node.epoch or request.crmd != proc.incarnation:
+        return
+    request.answer = bool(msg.ok)
+    warning = msg.result.get("warning") if isinstance(msg.result, dict) else None
+    request.durable = request.answer and not warning
+    cluster.trace.add(cluster.now_ms, node.name, f"TOOL answered for {request.name}: "
+                                                 f"{('ok' if not warning else 'ok, may be lost') if msg.ok else 'failed: ' + str(msg.error)}")
+
+
+def _permanent_attr(cib: Any, node: str, name: str) -> Optional[str]:
+    node_id = rq.node_ids(cib).get(node, node)
+    base = rq.CONFIG + (("nodes", None), ("node", node_id), ("instance_attributes", f"nodes-{node_id}"))
+    found = rq._nvpair(cib, base, name)
+    return None if found is None else found.get("value")
+
+
+def admin_problem(cluster: Cluster, dc_cib: Any) -> Optional[str]:
+    """A tool's request that a crmd still running has not answered (its client would wait out
+    its own timeout), or None; raises Violation for a change a crmd answered ok for, without
+    saying that it may be lost, that the settled DC's CIB does not hold."""
+    for request in admin_requests(cluster).values():
+        node = cluster.nodes[request.node]
+        proc = node.procs.get("crmd")
+        if request.answer is None:
+            if node.up and node.epoch == request.epoch and proc is not None and proc.up and \
+                    proc.incarnation == request.crmd:
+                return (f"the tool's request at {request.at_ms} ms to {request.node} ({request.name} on "
+                        f"{request.target}) has no answer")
+        elif request.durable and _permanent_attr(dc_cib, request.target, request.name) != request.value:
+            raise Violation(f"{request.node}'s crmd answered ok at {request.at_ms} ms or later for {request.name}="
+                            f"{request.value} on {request.target}, and the settled DC's CIB does not hold it")
+    return None
 
 
 def stop_problem(cluster: Cluster) -> Optional[str]:
@@ -269,6 +372,8 @@ class CrmChecker:
             if (node.name, proc.incarnation, tid) in self.aborted:
                 raise Violation(f"{node.name}: the transition engine fired action "
                                 f"{effect.msg.action.get('operation_key')} of transition {tid} after it was aborted")
+        elif kind is Send and effect.dest == ADMIN_CLIENT and proc.name == "crmd":
+            _admin_answered(cluster, node, proc, effect.msg)
         elif kind is Send and proc.name == "crmd" and type(effect.msg) is lrm_msgs.Execute:
             key = (node.name, effect.msg.user_data.partition("|")[0])
             if key in self.recalled_keys:
@@ -474,6 +579,11 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
             # recurring monitors, is about to be restarted)
             return f"{name}'s crmd has not read its lrmd's history yet"
         node = cluster.nodes[name]
+        down = sorted(p for p, proc in node.procs.items() if not proc.up and proc.restart_due)
+        if down:
+            # (a daemon its launcher is about to restart: what crmd knows of it is stale, e.g.
+            # recurring monitors the dead lrmd no longer runs)
+            return f"{name}'s {', '.join(down)} is down, to be restarted"
         for session in (crmd.messaging, crmd.ccm, crmd.lrmd, crmd.tengine):
             proc = node.procs.get(session.server)
             if proc is None or not session.up or session.server_pid != proc.incarnation:
@@ -486,6 +596,9 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
             return (f"{name} is {'' if crmd.isolated else 'not '}cut off, but the DC's CIB "
                     f"{'marks' if marked else 'does not mark'} it so "
                     f"(its standby {'stays' if marked else 'is missing'})")
+    admin = admin_problem(cluster, dc.cib)
+    if admin is not None:
+        return admin
     now = dates.from_epoch(WALL_BASE_S + cluster.now_ms // 1000)
     cib = parse_xml(dc.cib.xml(), "<DC CIB>")
     recorded = _histories(cib)

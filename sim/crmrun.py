@@ -35,15 +35,16 @@ from sim import agents
 from sim import fencing as simfence
 from sim.checkers import Violation
 from sim.cluster import Timing
-from sim.crm import crm_cluster, crmd_of, request_stop, set_nic, settle_problem
+from sim.crm import (WATCHDOG_FENCING_MS, crash_daemon, crm_cluster, crmd_of, request_admin, request_stop, set_nic,
+                     settle_problem)
 from sim.membership import plan_network_fault
 from sim.network import Network
 from sim.trace import Trace
 
 FAULT_KINDS = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic", "stophang",
-               "stop")
+               "stop", "admin")
 FENCING_ONLY_KINDS = ("stophang",)  # a node that cannot stop what it runs: only fencing gets it off
-TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail", "nic", "stop")
+TWO_NODE_KINDS = ("crash", "proc", "rscdie", "startfail", "nic", "stop", "admin")
 START_WINDOW_MS = 100
 FORM_MS = 2500
 FAULT_WINDOW_MS = 4000
@@ -64,12 +65,17 @@ class Rng(Protocol):
     def shuffle(self, x) -> None: ...
 
 
-def bound_ms(timing: Timing, fencing: bool = False) -> int:
+def bound_ms(timing: Timing, fencing: bool = False, watchdog_nodes: int = 0) -> int:
     """How long after heal the cluster must be settled: the membership bound (deadtime + 2 x
     deadtime), a join round, the restart of a crashed daemon (1 s), a monitor interval (1 s) to
     notice a resource that died meanwhile, and a few transitions of agent runs; with fencing, a
-    hung stop's timeout (2 s + the kill grace) and a fencing (its delay, up to 1 s, the device)."""
-    return 3 * timing.deadtime_ms + 4000 + (4000 if fencing else 0)
+    hung stop's timeout (2 s + the kill grace) and a fencing (its delay, up to 1 s, the device).
+    With watchdog fencing (`watchdog_nodes`: the cluster's size) each fencing takes
+    stonith-watchdog-timeout, one after the other, and every other node may need one: a whole
+    cluster stopped and started again with some nodes left down fences those it never saw
+    (startup-fencing), 11.5 s after heal at 5 nodes (seeds 20623, 30203, 10119)."""
+    watchdog = max(0, watchdog_nodes - 2) * WATCHDOG_FENCING_MS
+    return 3 * timing.deadtime_ms + 4000 + (4000 if fencing else 0) + watchdog
 
 
 @dataclass
@@ -138,7 +144,7 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
                 # peer takes over: two faults at once that only fencing covers in a two-node cluster
                 pname = "tengine"
             described.append(f"{pname} of {victim} crashes at {start}")
-            cluster.at(start, lambda v=victim, p=pname: cluster.crash_process(v, p))
+            cluster.at(start, lambda v=victim, p=pname: crash_daemon(cluster, v, p))
         elif kind == "nic":
             victim = rng.choice(names)
             end = min(heal_ms, start + rng.randint(100, 3 * timing.deadtime_ms))
@@ -161,6 +167,16 @@ def plan_faults(cluster, rng: Rng, kinds: tuple[str, ...], start_ms: int, heal_m
             described.append("graceful stop of " + ", ".join(f"{v} at {start + o}" for v, o in zip(victims, offsets)))
             for victim, offset in zip(victims, offsets):
                 cluster.at(start + offset, lambda v=victim: request_stop(cluster, v))
+        elif kind == "admin":
+            # an operator's tool sets permanent node attributes, on the DC of the moment or on
+            # another node, one or a few within a second (while the other faults go on)
+            count = rng.randint(1, 3)
+            for index in range(count):
+                at = min(heal_ms - 1, start + rng.randint(0, 1000))
+                origin = None if rng.random() < 0.5 else rng.choice(names)
+                target = rng.choice(names)
+                described.append(f"tool on {origin or 'the DC'} sets an attribute of {target} at {at}")
+                cluster.at(at, lambda o=origin, t=target: request_admin(cluster, o, t))
         elif kind == "stophang":
             victim = rng.choice(names)
             rsc = rng.choice(RESOURCES)
@@ -223,7 +239,7 @@ def run_crm_seed(seed: int, nodes: int, rng: Rng, kinds: tuple[str, ...] = FAULT
         trace.add(0, "-", f"planned: {text}")
     result = CrmRunResult(seed, nodes, mode + ("+watchdog" if watchdog else "+fencing" if fencing else ""), True,
                           faults)
-    deadline = heal_ms + bound_ms(timing, fencing)
+    deadline = heal_ms + bound_ms(timing, fencing, nodes if watchdog else 0)
     try:
         cluster.run_until(heal_ms - 1)
         cluster.at(heal_ms, lambda: heal_all(cluster, rng))

@@ -330,6 +330,7 @@ class StonithMachine:
                 if job.stage == "manual":
                     self._job_done(now_ms, job, False, "no operator confirmed it in time", out)
                 elif job.stage == "watchdog":
+                    job.device_ms += now_ms - job.run_started_ms
                     self._job_done(now_ms, job, True, "stonith-watchdog-timeout passed", out)
                 elif what == TERM and job.run_id is not None:
                     # a device that did not answer in time has failed now; it is killed meanwhile
@@ -871,6 +872,11 @@ class StonithMachine:
                 self._job_done(now_ms, job, job.purpose != "fence", "a watchdog cannot power a node on", out)
                 return
             job.stage = "watchdog"
+            # (the wait is the "device's run": the target reset itself somewhere in it, so a life
+            # of it first heard after it began is a new one, crmd's `_life_predates_fencing`;
+            # counted as 0, a node reset and back within the wait was dropped from the
+            # membership when the wait ended: hb sim crm --nodes 5 --seed 20671 --fencing watchdog)
+            job.run_started_ms = now_ms
             job.clock = KillClock(now_ms, self.watchdog_timeout_ms, self.config.kill_grace_ms)
             out.append(Log("notice", f"watchdog fencing of {self._target_of(job)}: it counts as fenced in "
                                      f"{self.watchdog_timeout_ms} ms (stonith-watchdog-timeout), its watchdog "

@@ -169,13 +169,17 @@ class LiveCib(CibAccess):
                             f"{self.paths.pidfile('crmd')}); start the cluster, or name a saved "
                             f"CIB with CIB_file=FILE", EX_DISCONNECT)
         try:
-            return what()
+            result = what()
         except crmclient.CrmUnavailable as exc:
             raise ToolError(f"Could not connect to the CIB: {exc} (is the cluster running on "
                             f"{self.paths.node_name}? --rundir / PYHB_RUNDIR say where to look)",
                             EX_DISCONNECT) from None
         except crmclient.CrmError as exc:
             raise ToolError(str(exc), crmd_error_code(str(exc))) from None
+        if isinstance(result, dict) and result.get("warning"):
+            # a change made without a majority (crmd/machine.py, "Configuration changes")
+            sys.stderr.write(f"warning: {result['warning']}\n")
+        return result
 
     def query(self, section: Optional[str] = None) -> XNode:
         # a configuration section is picked out of <configuration> here: that way a section the

@@ -156,6 +156,10 @@ class JoinRequest:
     # nodes this node saw fenced while in a quorate view and has seen in no view since, staying in
     # quorate views all along (crmd/machine.py `fenced_out`): the DC records them as fenced
     fenced: list[str] = field(default_factory=list)
+    # (view instance, admin_epoch, epoch) of the last configuration change a DC made in a view
+    # holding a majority of the cluster's nodes ([] = none known): joins prefer the replica with
+    # the newest such change, then the newest version (crmd/machine.py, "Configuration changes")
+    quorate: list[int] = field(default_factory=list)
 
 
 @message("crmd.cib_fetch")
@@ -171,6 +175,7 @@ class CibFull:
     xml: str
     digest: str
     sender: str = ""
+    quorate: list[int] = field(default_factory=list)  # the sender's (see JoinRequest)
 
 
 @message("crmd.join_ack")
@@ -182,6 +187,11 @@ class JoinAck:
     digest: str
     xml: str  # the whole CIB as of the end of the join (the member replaces its copy with it)
     serial: int = 0  # the history serial of the member's request that the DC used
+    quorate: list[int] = field(default_factory=list)  # the DC's, for the CIB it sends (see JoinRequest)
+    dc_incarnation: int = 0  # the DC's crmd incarnation (a restarted DC counts its joins from 1 again)
+    # the member's requests (CibRequest ids) the DC holds and answers after this acknowledgement:
+    # one the member forwarded before its join request, neither answered nor here, was lost
+    pending: list[int] = field(default_factory=list)
 
 
 @message("crmd.cib_diff")
@@ -192,6 +202,7 @@ class CibDiff:
     edits: list[Any]
     digest: str
     ack: bool = False  # members answer with CibAck once applied (a DC that leaves waits for them)
+    quorate: list[int] = field(default_factory=list)  # the DC's after the change (see JoinRequest)
 
 
 @message("crmd.cib_ack")

@@ -205,6 +205,15 @@ def test_cib_mode_placement_is_the_policy_engines(tmp_path):
             wait_idle(lab, ["node2", "node3"], 20)
             done, placement = engine_agrees(lab, "node3", str(tmp_path))
             assert done and placement["db"] == "node2" and placement["vip"] == "node2", placement
+            # an operator changes the configuration on both sides (crm_attribute --lifetime
+            # forever): node1, alone and without quorum, answers that its change may be lost;
+            # the majority's answer is plain, and its change is the one that stays
+            alone = crmclient.node_attr(lab.paths("node1"), "node1", "lab-alone", "1", "forever")
+            majority = crmclient.node_attr(lab.paths("node2"), "node2", "lab-majority", "1", "forever")
+            assert "majority" in (alone.get("warning") or ""), alone
+            assert not majority.get("warning"), majority
             lab.heal("node1")
             wait_idle(lab, nodes, 30)
             assert engine_agrees(lab, "node1", str(tmp_path))[0]
+            names = {nv.get("name") for node in cib(lab, "node1").iter("node") for nv in node.iter("nvpair")}
+            assert "lab-majority" in names and "lab-alone" not in names, names

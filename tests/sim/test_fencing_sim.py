@@ -483,6 +483,41 @@ class FeedsAlways(StackWatchdog):
         return None
 
 
+class SaysItsWatchdogTookNoTime(StonithMachine):
+    """Reports a watchdog fencing as if its device had run for no time (the wait for
+    stonith-watchdog-timeout is when the target reset itself)."""
+
+    def _publish_attempt(self, now_ms, rec, out):
+        super()._publish_attempt(now_ms, dict(rec, device_ms=0), out)
+
+
+class RecordsEveryFencedNodeDown(CrmdMachine):
+    """A DC that records a fenced node as down even when the life it hears began after the
+    fencing (the node reset quickly and joined again with its own history)."""
+
+    def _life_since_fencing(self, now_ms, target, rec):
+        found = super()._life_since_fencing(now_ms, target, rec)
+        return None if found is True else found
+
+
+@pytest.mark.parametrize("factory, expected", [
+    (dict(stonith_factory=SaysItsWatchdogTookNoTime), "split brain"),
+    (dict(crmd_factory=RecordsEveryFencedNodeDown), "history has not reached the DC's CIB"),
+], ids=["watchdog-wait-as-device-time", "new-life-not-down"])
+def test_a_node_back_before_its_watchdog_fencing_completes_stays_a_member(factory, expected):
+    """Five nodes, watchdog fencing: node5's ccm dies, the DC fences it (by watchdog: counted done
+    after stonith-watchdog-timeout), node5 resets itself, restarts and joins as a new life before
+    that time is up. When the fencing completes, that life is not the one it ended: ccm must not
+    drop it (with the wait counted as no device time, it did, while node5 kept the quorum it had
+    been promised: split brain), and the DC must not record it down (its history was wiped and
+    never sent again). `hb sim crm --nodes 5 --seed 20671 --fencing watchdog`."""
+    kinds = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic", "stophang",
+             "stop", "admin")
+    result = run_crm_seed(20671, 5, random.Random(20671), kinds, watchdog=True, **factory)
+    assert not result.ok and expected in (result.violation or ""), result.violation
+    assert run_crm_seed(20671, 5, random.Random(20671), kinds, watchdog=True).ok
+
+
 def first_violation(seeds: range, nodes: int, kinds: tuple[str, ...], expected: str = "",
                     **factories) -> Optional[str]:
     """The first violation (containing `expected`) over the seeds."""

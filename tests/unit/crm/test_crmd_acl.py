@@ -30,6 +30,7 @@ def machine(node: str, role: str, acl: str = "true") -> CrmdMachine:
                     SubRng(3))
     m.role = role
     m.view = View(5, ("node1", "node2"), True)
+    m.messaging.connected(0, 1)  # (signed on: a member forwards changes to the DC)
     if role == "dc":
         m.joined_nodes["node2"] = 1
     else:
@@ -39,6 +40,13 @@ def machine(node: str, role: str, acl: str = "true") -> CrmdMachine:
 
 def replies(effects: list[object]) -> list[Reply]:
     return [e.msg for e in effects if isinstance(e, Send) and isinstance(e.msg, Reply)]
+
+
+def acked(dc: CrmdMachine) -> list[object]:
+    """node2 acknowledges the DC's last diff: a change of the configuration is answered once a
+    majority holds it (both nodes of two)."""
+    ack = crm.CibAck("node2", list(dc.cib.version))
+    return dc.step(0, Recv("messaging", ClusterMessage(MSGTYPE, "node2", wire.encode(ack), "node1")))
 
 
 def to_dc(effects: list[object]) -> list[crm.CibRequest]:
@@ -71,6 +79,8 @@ def test_a_change_carries_its_user_to_the_dc_which_refuses_what_the_acls_do_not_
         forwarded = to_dc(member.step(0, Recv(b"tool", tool_request)))
         assert len(forwarded) == 1 and forwarded[0].args["user"] == "carol" and forwarded[0].args["groups"] == ["ops"]
         effects = dc.step(0, Recv("messaging", ClusterMessage(MSGTYPE, "node2", wire.encode(forwarded[0]), "node1")))
+        if ok:
+            effects += acked(dc)
         answers = [e.msg for e in effects if isinstance(e, Send) and isinstance(e.msg, SendCluster)
                    and isinstance(wire.decode(e.msg.payload), crm.CibReply)]
         answer = wire.decode(answers[0].payload)
@@ -90,4 +100,5 @@ def test_with_acls_disabled_a_non_root_change_is_refused_where_it_arrives():
     assert not got[0].ok and "ACLs are disabled (enable-acl is not true), so changes need root" in got[0].error
     assert 'value="Started"' in m.cib.xml()
     as_root = crm.CibUpdate(2, "modify", '<nvpair id="d1-r" name="target-role" value="Stopped"/>', None, "", "root")
-    assert replies(m.step(0, Recv(b"tool", as_root)))[0].ok  # CIB_user=root: no ACLs, as Pacemaker
+    assert not replies(m.step(0, Recv(b"tool", as_root)))  # (answered once node2 holds it too)
+    assert replies(acked(m))[0].ok  # CIB_user=root: no ACLs, as Pacemaker

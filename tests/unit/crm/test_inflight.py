@@ -100,6 +100,7 @@ def test_a_tool_request_the_lost_dc_never_answered_fails_at_once_when_this_node_
                         SubRng(5))
         m.view = View(10, ("node1", "node2", "node3"), True)
         m.role, m.joined = "member", True
+        m.messaging.connected(0, 1)
         out: list[object] = []
         m._request(0, "cleanup", {"rsc": "flaky"}, out, (b"tool", 77))
         assert [e for e in out if type(getattr(e, "msg", None)) is SendCluster and e.msg.dest == "node1"]

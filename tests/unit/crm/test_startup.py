@@ -60,3 +60,36 @@ def test_edited_files_win_with_the_next_epoch():
     ips = {nv.get("value") for nv in cib.root.iter("nvpair") if nv.get("name") == "ip"}
     assert ips == {"10.0.0.2"}
     assert not any((c.get("id") or "").startswith(standby.PREFIX) for c in cib.root.iter("rsc_location"))
+
+
+# -- the replica's mark (crmd/machine.py, "Configuration changes") -------------------------------------------
+def signed(root: XNode) -> tuple[str, str]:
+    from crmd.startup import file_digest
+    text = to_xml(root)
+    return text, file_digest(text)
+
+
+def test_a_signed_replica_keeps_its_stored_mark():
+    from crmd.startup import initial_mark, mark_text
+    root = replica_as_a_running_cluster_leaves_it()
+    root.children = [c for c in root.children if c.tag != "status"]
+    text, sig = signed(root)
+    cib, _ = initial_cib("/state/cib.xml", text, sig)
+    assert initial_mark(cib, text, mark_text((412, 0, 6))) == (412, 0, 6)
+    assert initial_mark(cib, text, None) == (0, 0, 0)  # (written before marks: versions decide)
+    assert initial_mark(cib, text, "garbage\n") == (0, 0, 0)
+    # a mark above the replica's own version does not belong to it
+    assert initial_mark(cib, text, mark_text((412, 0, 9))) == (0, 0, 0)
+
+
+def test_a_replica_edited_while_the_cluster_was_down_is_marked_with_its_raised_version():
+    """The operator's change wins the join over replicas of the same lineage, as it did by
+    version alone: same view in the mark, a newer epoch."""
+    from crmd.startup import initial_mark, mark_text
+    root = replica_as_a_running_cluster_leaves_it()
+    root.children = [c for c in root.children if c.tag != "status"]
+    text, _sig = signed(root)
+    cib, notes = initial_cib("/state/cib.xml", text, "0" * 32)
+    assert version_of(cib.root)[:2] == (0, 8) and notes
+    assert initial_mark(cib, text, mark_text((412, 0, 6))) == (412, 0, 8)
+    assert (412, 0, 8) > (412, 0, 7)  # (what the others stored after the last change they saw)

@@ -516,6 +516,18 @@ def test_changes_go_to_the_crmd(monkeypatch):
                            "constraints", "crm_resource")]
 
 
+def test_a_change_the_dc_says_may_be_undone_prints_its_warning(monkeypatch, capsys):
+    """Made in a partition without a majority, a change stands until the others see this node
+    again, unless they changed the configuration meanwhile: the crmd says so, the tool passes
+    it on (crmd/machine.py, "Configuration changes")."""
+    crmd = FakeCrmd(monkeypatch, GROUP_CIB.read_text())
+    warning = "this partition does not hold a majority of the cluster's nodes: ..."
+    monkeypatch.setattr(crmclient, "update_cib", lambda *a, **k: {"version": [0, 2, 0], "warning": warning})
+    assert run("crm_resource", ["-B", "-r", "web", "-N", "node1"])[0] == 0
+    assert capsys.readouterr().err == f"warning: {warning}\n"
+    assert crmd.calls == []
+
+
 # ------------------------------------------------------------------------------------------------
 # crm_attribute, crm_standby
 
