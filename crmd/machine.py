@@ -2903,7 +2903,7 @@ class CrmdMachine:
             if self.view.quorum and self.me in self.view.members and not self.stalled and not self.ccm_lost:
                 self.fenced_out.add(target)
         elif self.view is not None and target in self.member_incarnations and \
-                self._life_since_fencing(now_ms, target, rec) is False:
+                self._life_predates_fencing(now_ms, target, rec):
             # still a member for ccm: the view that drops this life is a view it was fenced in,
             # and ccm need not wait two deadtimes to drop it (a DC fenced while a member is
             # replaced at once, as Pacemaker's controller takes a fenced peer as lost)
@@ -2936,27 +2936,13 @@ class CrmdMachine:
 
     def _life_since_fencing(self, now_ms: int, target: str, rec: dict[str, Any]) -> Optional[bool]:
         """Did the target's life we hear begin after the fencing's device did (True: a new life,
-        the fencing ended an earlier one), surely before (False: the fenced life), or is that
-        unknown (None)? See `_life_predates_fencing`; True only when the life was first heard
-        after the latest moment the device can have begun."""
-        if self._life_predates_fencing(now_ms, target, rec):
-            return False
-        try:
-            device_ms = int(rec["device_ms"])
-        except (KeyError, TypeError, ValueError):
+        the fencing ended an earlier one), surely before (False: the fenced life, see
+        `_life_predates_fencing`), or is that unknown (None)?"""
+        window = self._device_began(now_ms, target, rec)
+        if window is None:
             return None
-        life = self.life_since_ms.get(target)
-        if device_ms < 0 or life is None or target not in self.alive:
-            return None
-        latest_ms = now_ms  # (another node's run completed at most now)
-        if rec.get("executor") == self.me:
-            try:
-                local_ms = int(rec["completed_ms"]) - self.wall_offset_ms
-            except (KeyError, TypeError, ValueError):
-                local_ms = None
-            if local_ms is not None and now_ms - self.config.settle_ms <= local_ms <= now_ms:
-                latest_ms = local_ms
-        return True if life[1] > latest_ms - device_ms else None
+        life_ms, earliest_ms, latest_ms = window
+        return False if life_ms < earliest_ms else True if life_ms > latest_ms else None
 
     def _life_predates_fencing(self, now_ms: int, target: str, rec: dict[str, Any]) -> bool:
         """Is the target's life in our view surely the one the fencing ended? A node reset
@@ -2966,7 +2952,12 @@ class CrmdMachine:
         messaging generation: a restarted ccm alone is the same node, and the device ended it
         too). The device ran for `device_ms` up to its completion, and no life first heard
         after the device began can be the one it ended. A life heard since before that is the
-        fenced one; anything later is left to membership, and at worst fenced a second time.
+        fenced one; anything later is left to membership, and at worst fenced a second time."""
+        return self._life_since_fencing(now_ms, target, rec) is False
+
+    def _device_began(self, now_ms: int, target: str, rec: dict[str, Any]) -> Optional[tuple[int, int, int]]:
+        """(when the target's life we hear was first heard, the earliest and the latest moment
+        the fencing's device can have begun), None when the record or our knowledge cannot say.
 
         When did the device begin? A run of our own stonithd completed at the record's
         `completed_ms`, on this machine's wall clock as ours (`wall_offset_ms`): exact. Another
@@ -2977,21 +2968,19 @@ class CrmdMachine:
         try:
             device_ms = int(rec["device_ms"])  # (a record without it proves nothing)
         except (KeyError, TypeError, ValueError):
-            return False
-        if device_ms < 0:
-            return False
+            return None
         life = self.life_since_ms.get(target)
-        if life is None or target not in self.alive:
-            return False
-        completed_ms = now_ms - self.config.settle_ms
+        if device_ms < 0 or life is None or target not in self.alive:
+            return None
+        earliest_ms, latest_ms = now_ms - self.config.settle_ms, now_ms
         if rec.get("executor") == self.me:
             try:
                 local_ms = int(rec["completed_ms"]) - self.wall_offset_ms
             except (KeyError, TypeError, ValueError):
                 local_ms = None
             if local_ms is not None and now_ms - self.config.settle_ms <= local_ms <= now_ms:
-                completed_ms = local_ms  # (outside that, the wall clock was set meanwhile)
-        return life[1] < completed_ms - device_ms
+                earliest_ms = latest_ms = local_ms  # (outside that, the wall clock was set meanwhile)
+        return life[1], earliest_ms - device_ms, latest_ms - device_ms
 
     def _graph_event(self, now_ms: int, node: str, result: dict[str, Any], out: list[object]) -> None:
         key = str(result.get("key") or "")
