@@ -298,8 +298,8 @@ def _admin_answered(cluster: Cluster, node: SimNode, proc: SimProcess, msg: Any)
     request.answer = bool(msg.ok)
     warning = msg.result.get("warning") if isinstance(msg.result, dict) else None
     request.durable = request.answer and not warning
-    cluster.trace.add(cluster.now_ms, node.name, f"TOOL answered for {request.name}: "
-                                                 f"{('ok' if not warning else 'ok, may be lost') if msg.ok else 'failed: ' + str(msg.error)}")
+    said = ("ok, may be lost" if warning else "ok") if msg.ok else f"failed: {msg.error}"
+    cluster.trace.add(cluster.now_ms, node.name, f"TOOL answered for {request.name}: {said}")
 
 
 def _permanent_attr(cib: Any, node: str, name: str) -> Optional[str]:
