@@ -1651,6 +1651,10 @@ class CrmdMachine:
         if fetched is not None:
             adopt_config(self.cib, fetched)
             self.cib_mark = fetched_quorate
+            # a change still waiting for a majority is gone with our configuration (the members'
+            # acknowledgements of the adopted one would count for it: its version is as new)
+            self._fail_durable_waits(out, "a join took a newer configuration than this DC's, made with a "
+                                          "majority elsewhere: the change is undone; check and retry")
             out.append(Log("info", f"join {rnd.join_id}: took the CIB of {rnd.fetch_from}, now {_v(self.cib.version)}"))
             out.append(SaveCib(_disk(self.cib), self.cib_mark))
             for node in sorted(self.joined_nodes):
@@ -2037,13 +2041,14 @@ class CrmdMachine:
             wait.waiting -= nodes
         self._durable_answers(out)
 
-    def _fail_durable_waits(self, out: list[object]) -> None:
+    def _fail_durable_waits(self, out: list[object], why: str = "the DC changed before a majority of the nodes "
+                                                                 "had the change; it may or may not have been "
+                                                                 "carried out: check and retry") -> None:
         """The DC role is lost before a majority acknowledged: the change may or may not stand
-        (the new DC takes the newest configuration among the members it joins)."""
+        (the new DC takes the newest configuration among the members it joins); or a join took
+        another configuration over ours, and the change is undone."""
         for wait in self.durable_wait:
-            self._answer(wait.origin, wait.rid, False, None, "the DC changed before a majority of the nodes had the "
-                                                             "change; it may or may not have been carried out: "
-                                                             "check and retry", out)
+            self._answer(wait.origin, wait.rid, False, None, why, out)
         self.durable_wait = []
 
     def _dc_request(self, now_ms: int, req: crm.CibRequest, out: list[object]) -> None:
