@@ -99,10 +99,19 @@ class Persist:
     value: Union[int, str]
 
 
+# what logd accepts (core/messages/log.py takes them from here)
+LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit")
+
+
 @dataclass(frozen=True)
 class Log:
     level: str  # debug | info | notice | warn | error | crit
     text: str
+
+    def __post_init__(self) -> None:
+        # logd drops a record of any other level as garbage: the line would be lost in the field
+        if self.level not in LOG_LEVELS:
+            raise ValueError(f"log level {self.level!r} is not one of logd's {LOG_LEVELS}")
 
 
 class RandomSource(Protocol):

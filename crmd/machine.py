@@ -2347,7 +2347,7 @@ class CrmdMachine:
         if self.quorum_lapse_since_ms is None:
             self.quorum_lapse_since_ms = now_ms
             self.count("quorum_lapses")
-            out.append(Log("warning", f"quorum lapsed in view {view.instance}, every member still in it: "
+            out.append(Log("warn", f"quorum lapsed in view {view.instance}, every member still in it: "
                                       "nothing starts or stops until it is back or the view changes"))
 
     def _want_pe(self, reason: str, out: list[object]) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any
 
+from core.sansio import LOG_LEVELS as LEVELS
 from core.wire import message
-
-LEVELS = ("debug", "info", "notice", "warn", "error", "crit")
 
 
 @message("log.record")

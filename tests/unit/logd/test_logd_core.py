@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgpack
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,13 @@ def test_no_frame_can_crash_the_core(parts):
 def test_every_valid_record_is_written_without_newlines(text, level):
     out = LogdCore(node="node1", pid=7).step(0, frame(rec(text, level=level)))
     assert out and all("\n" not in w.text and w.level == level for w in out)
+
+
+def test_a_core_cannot_log_at_a_level_logd_would_drop():
+    """logd counts a record of an unknown level as garbage and drops its line (crmd's quorum
+    lapse said "warning" and was lost in the lab): a core's Log effect refuses it at once."""
+    from core.sansio import Log
+
+    with pytest.raises(ValueError, match="warning"):
+        Log("warning", "quorum lapsed")
+    assert Log("warn", "quorum lapsed").level == "warn"
