@@ -613,8 +613,10 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
     if pending:
         return f"the policy engine still wants {', '.join(pending)}"
     truth = agents.where(cluster)
+    unknowable = _unfenceable(ws, running)
     for rsc, nodes in placement(ws).items():
         want = sorted(nodes) if isinstance(nodes, list) else ([nodes] if nodes else [])
+        want = [n for n in want if n not in unknowable]
         have = truth.get(rsc, [])
         if want != have:
             return f"{rsc} runs on {have or 'no node'}, the CIB says {want or 'nowhere'}"
@@ -622,6 +624,18 @@ def settle_problem(cluster: Cluster) -> Optional[str]:
         if rsc not in placement(ws):
             return f"{rsc} runs on {nodes} but is not in the CIB"
     return None
+
+
+def _unfenceable(ws: Any, running: list[str]) -> set[str]:
+    """Nodes outside the settled partition that it has not fenced and cannot fence now (no
+    quorum): what the CIB last recorded of them stays there, blocked, since only fencing would
+    tell (Pacemaker keeps an unclean node's resources so too: "blocked"). The partition's own
+    nodes, and a node the policy engine still means to fence, are compared as before."""
+    assert ws.graph is not None
+    fencing = {syn.action.node.uname for syn in ws.graph.synapses
+               if syn.action.task == "stonith" and syn.action.node is not None}
+    return {node.uname for node in ws.nodes
+            if node.unclean and node.uname not in running and node.uname not in fencing}
 
 
 def _history_of(lrm: Optional[XNode]) -> frozenset[tuple[str, ...]]:

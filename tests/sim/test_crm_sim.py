@@ -784,3 +784,14 @@ def test_seed_sweep_has_no_violations():
     seeds = int(os.environ.get("PYHB_CRM_SIM_SEEDS", "300"))
     failures = [r for r in run_many_crm(range(seeds), (2, 5), FAULT_KINDS, jobs=2, fencing="mixed") if not r.ok]
     assert not failures, "\n\n".join(f"{r.line()}\n{r.violation}\n{r.trace[-4000:]}" for r in failures[:3])
+
+
+def test_a_partition_without_quorum_keeps_what_it_cannot_know_blocked():
+    """Every node stopped gracefully while node2's NIC was down: node2 left as the DC of itself,
+    its clean stop recorded nowhere the others see, and node3, last one standing and without
+    quorum, cannot fence it. Its CIB keeps db on node2 (blocked, as Pacemaker keeps an unclean
+    node's resources) while node2 is off: settled, not a placement the cluster got wrong."""
+    result = run_crm_seed(51453, 3, random.Random(51453), mode="crm", fencing=True, keep_trace=True)
+    assert result.ok, result.violation
+    assert "db" not in result.placement
+    assert "Stop       db            ( node2 )  due to no quorum (blocked)" in result.trace
