@@ -702,16 +702,26 @@ class StonithMachine:
         op.last_reason = reason
         out.append(Log("warn", f"fencing {op.target} ({op.action}): "
                                f"{cand.device if cand else '?'} on {op.exec_node} failed: {reason}"))
-        if cand is not None and op.tries <= cand.retries:
+        if cand is not None and op.tries <= cand.retries and self._can_run(cand.node):
             self._exec(now_ms, op, out)
             return
         op.tries = 0
         op.alt += 1  # a level fails with any of its devices: the next level (or candidate)
         op.step = 0
+        # an executor that left meanwhile (stopped, or cut off) cannot run anything: trying it
+        # again only waited out the attempt's deadline (1.2 x the device timeout) before the
+        # next one, the target itself, last, among them (a DC whose stop failed fenced by the
+        # peer that then stopped: hb sim crm --nodes 2 --seed 80752 --fencing on)
+        while op.alt < len(op.plan) and not all(self._can_run(c.node) for c in op.plan[op.alt]):
+            op.alt += 1
         if op.alt < len(op.plan):
             self._exec(now_ms, op, out)
             return
         self._final_failure(now_ms, op, reason, out)
+
+    def _can_run(self, node: str) -> bool:
+        """Whether `node` can still run a device for us: ourselves, or a node messaging has up."""
+        return node == self.me or node in self.alive
 
     def _final_failure(self, now_ms: int, op: Op, reason: str, out: list[object]) -> None:
         op.phase = "done"

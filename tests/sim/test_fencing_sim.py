@@ -569,3 +569,14 @@ def test_watchdog_fencing_a_minority_node_that_cannot_stop_resets_itself(factory
         with pytest.raises(Violation, match="two owners"):
             cluster.run_until(cluster.now_ms + 15_000)
     assert first_violation(range(1, 12), 2, ("partition", "nic", "pause")) is None
+
+
+def test_a_dc_whose_stop_failed_while_stopping_fences_itself_once_its_peer_stopped():
+    """Both nodes stop gracefully; the DC's stop of ip hangs and times out, so the DC must be
+    fenced; its peer, asked to run the device, stops meanwhile. The DC's stonithd tried the
+    departed peer again and waited out the attempt's deadline (beyond the settle bound, the DC
+    still waiting to stop); now it runs the device on itself at once."""
+    result = run_crm_seed(80752, 2, random.Random(80752), mode="crm", fencing=True, keep_trace=True)
+    assert result.ok, result.violation
+    assert result.fenced == 1
+    assert "8537 ms  node1    FENCE reset node1" in result.trace  # 11 ms after node2 left

@@ -261,6 +261,22 @@ def test_an_executor_that_dies_is_given_up_and_the_next_candidate_used():
     assert [r.host for r in net.runs["n2"] if r.op == "reset"] == ["n2"]  # the target, as a last resort
 
 
+def test_an_executor_that_left_is_not_tried_again_whatever_its_retries():
+    """A DC whose stop failed asks for its own fencing; its peer runs the device and stops (or is
+    cut off) meanwhile. Trying the peer again (retries left: 2) only waited out the attempt's
+    deadline, 1.2 x the device timeout, before the last resort, the target itself
+    (hb sim crm --nodes 2 --seed 80752 --fencing on)."""
+    net = Net(["n1", "n2"])
+    devices(net, [static("pdu", "n1 n2")])
+    net.fence("n1", "n1")
+    finish_meta(net, "n2")
+    assert [r.host for r in net.runs["n2"] if r.op == "reset"] == ["n1"]  # the peer first
+    net.kill("n2")
+    finish_meta(net, "n1")
+    assert [r.host for r in net.runs["n1"] if r.op == "reset"] == ["n1"]  # at once, on the target itself
+    assert any("n2 left while fencing" in line for line in net.logs)
+
+
 def test_a_request_for_a_target_already_being_fenced_joins_it():
     net = Net(["n1", "n2"])
     devices(net, [static("pdu", "n2")])
