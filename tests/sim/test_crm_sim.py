@@ -681,6 +681,15 @@ class HoldsRecallsOfNewerViews(CrmdMachine):
         super()._dispatch(now_ms, sender, msg, out)
 
 
+class ForgetsEarlyRecalls(CrmdMachine):
+    """Takes a recall of a newer view at once but keeps nothing of it for the action that carries
+    the chain, held for that view and read after it: the chain runs on."""
+
+    def _hold_chain(self, tid, wire_action, then, out):
+        self.early_recalls.clear()
+        super()._hold_chain(tid, wire_action, then, out)
+
+
 ADMIN_KINDS = ("admin", "pause", "partition", "crash", "loss")
 ALL_KINDS_THEN = ("crash", "partition", "oneway", "loss", "pause", "proc", "rscdie", "startfail", "nic", "stophang",
                   "stop", "admin")  # FAULT_KINDS when these seeds were found (a new kind changes every seed)
@@ -700,11 +709,14 @@ CRM, HARESOURCES, FENCED = {"mode": "crm"}, {"mode": "haresources"}, {"mode": "c
     (KeepsChainsOfEarlierDcs, 332, 3, ALL_KINDS_THEN, HARESOURCES, "after its DC had recalled it"),
     # node3, on lossy links, is dropped from the DC's view while its chain runs
     (HoldsRecallsOfNewerViews, 30417, 3, ALL_KINDS_THEN, FENCED, "after its DC had recalled it"),
+    # node3, in view 30, gets transition 5's start with its chained monitor and then its recall,
+    # both of view 48: the start is held for the view, the recall taken at once
+    (ForgetsEarlyRecalls, 110288, 5, ALL_KINDS_THEN, HARESOURCES, "after its DC had recalled it"),
     # every node stopped within 300 ms (found at seeds 28 and 42; since a request made while
     # messaging is away waits for the next join instead of being lost, at 112)
     (AsksForItsShutdownOnce, 112, 3, ("stop",), CRM, "has not stopped"),
 ], ids=["answered-before-a-majority-holds-it", "joins-by-version", "undone-by-a-join", "lost-request", "dc-restart-joins",
-        "chains-of-an-earlier-dc", "recall-of-a-newer-view", "graceful-stops"])
+        "chains-of-an-earlier-dc", "recall-of-a-newer-view", "recall-before-its-chain", "graceful-stops"])
 def test_operator_changes_and_requests_across_dc_changes_are_caught(broken, seed, nodes, kinds, options, expected):
     """Found with the operator fault (`admin`: crm_attribute --lifetime forever through a node's
     crmd, the DC of the moment's or another's) and its invariants: every request a running crmd
