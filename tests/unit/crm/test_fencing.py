@@ -139,3 +139,32 @@ def test_a_node_fenced_while_the_view_still_lists_it_is_out_of_the_membership_at
     state = next(s for s in m.cib.root.find("status").iter("node_state") if s.get("uname") == "n2")
     assert (state.get("in_ccm"), state.get("crmd"), state.get("join"), state.get("expected")) == \
         ("false", "offline", "down", "down")
+
+
+def test_a_node_heard_again_in_the_same_generation_is_the_life_its_fencing_ended():
+    """The hung holder resumed just before its fencing's delay ran out: messaging had declared it
+    dead and hears it again, in the same generation, a moment before the device began. That is
+    the life the device ended (dated from its first hearing, not from its return): the DC
+    records it down at once instead of keeping its resources on it until it has rebooted
+    (hb cts --mode haresources --nodes 2 --faults 10 --seed 24103: 394 ms late)."""
+    from core.messages import stonith as st
+    from core.messages.hbapi import NodeStatusEvent
+    from core.sansio import Recv
+    from crmd.cib import Cib, empty_cib
+    from crmd.machine import CrmdConfig, CrmdMachine, View
+    from sim.cluster import SubRng
+
+    m = CrmdMachine(CrmdConfig(node="n1", nodes=("n1", "n2"), pid=1, cib=Cib(empty_cib())), SubRng(7))
+    m.role = "dc"
+    m.view = View(12, ("n1", "n2"), True)
+    m.member_incarnations = {"n1": 1, "n2": 1}
+    m.joined_nodes["n2"] = 1
+    m.step(0, Recv("messaging", NodeStatusEvent("n2", "active", "normal", 3)))
+    m.step(1000, Recv("messaging", NodeStatusEvent("n2", "dead", "normal", 3)))
+    m.step(2000, Recv("messaging", NodeStatusEvent("n2", "active", "normal", 3)))  # resumed
+    rec = {"id": "op1", "target": "n2", "action": "reboot", "state": "done", "final": True, "device": "pdu",
+           "executor": "n1", "device_ms": 110, "completed_ms": 2100}  # the device began at 1990
+    assert m._life_since_fencing(2100, "n2", rec) is False
+    m.step(2100, Recv("stonithd", st.StNotify(rec)))
+    state = next(s for s in m.cib.root.find("status").iter("node_state") if s.get("uname") == "n2")
+    assert (state.get("crmd"), state.get("join")) == ("offline", "down")
