@@ -724,6 +724,8 @@ class Campaign:
             device_ms = off[0]["done_ms"] - off[0]["began_ms"]
         delay_ms = self.fence_delay_ms(result.victim)
         fence_ms = delay_ms + device_ms
+        # the fencings run one after the other: the timeline's "fenced" is the last one's end
+        fenced_ms = float(record["completed_ms"]) if record is not None else None
         for other in result.lost_with:
             # The group is ordered after the clone `base`, which runs on every node: its start
             # waits for the clone's instances on the lost nodes to stop, which happens with their
@@ -733,6 +735,8 @@ class Campaign:
             other_record = self.fence_record(result.holder_after, other, t0)
             if other_record is not None:
                 fence_ms += self.fence_delay_ms(other) + float(other_record["device_ms"])
+                if fenced_ms is not None:
+                    fenced_ms = max(fenced_ms, float(other_record["completed_ms"]))
             elif other_off:
                 fence_ms += self.fence_delay_ms(other) + other_off[0]["done_ms"] - other_off[0]["began_ms"]
             else:
@@ -745,7 +749,8 @@ class Campaign:
                         "starts": float(sum(starts.values()))}
         result.bound_ms = round(sum(result.parts.values()) + 100.0, 1)
         if record is not None and runs:
-            result.timeline = timeline(t0, float(lab.spec.deadtime_ms), float(record["completed_ms"]), fence_ms,
+            assert fenced_ms is not None
+            result.timeline = timeline(t0, float(lab.spec.deadtime_ms), fenced_ms, fence_ms,
                                        sorted(runs.values()), t0 + result.recovered_ms)
         if result.recovered_ms > result.bound_ms:
             result.notes.append(f"back after {result.recovered_ms} ms, beyond the bound {result.bound_ms} ms "
