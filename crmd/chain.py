@@ -13,6 +13,10 @@ returns and reports as it always does.
   will not run, as the engine decides on its own);
 - `recall` drops held actions the engine recalls (its graph was aborted) and says which it
   dropped: those already begun report as usual;
+- a recall from a view the node has not installed yet may come before the action that carries
+  the chain (held for that view, read once the node installs it): what it found nothing of is
+  kept (`recall(..., ahead_view=V)`) and `hold` leaves it out, saying which; `forget_early`
+  drops what is kept once that view has been installed and its held messages read;
 - a chain belongs to the DC that sent it: when the node follows another DC it is void.
 """
 
@@ -61,13 +65,23 @@ def parse_then(then: Any) -> list[tuple[int, dict[str, Any], str, frozenset[int]
 class Chains:
     def __init__(self) -> None:
         self.by_transition: dict[int, Chain] = {}
+        # recalled before their chain arrived: (DC, the recall's view, transition) -> action ids
+        self.early: dict[tuple[str, int, int], set[int]] = {}
 
     def __len__(self) -> int:
         return sum(len(c.held) for c in self.by_transition.values())
 
     def hold(self, dc: str, tid: int, head_id: int, head_on_fail: str,
-             items: list[tuple[int, dict[str, Any], str, frozenset[int], str]]) -> None:
-        """Hold the chain sent with action head_id of transition tid (items as parse_then gives)."""
+             items: list[tuple[int, dict[str, Any], str, frozenset[int], str]]) -> list[int]:
+        """Hold the chain sent with action head_id of transition tid (items as parse_then gives);
+        returns the ids left out because their DC recalled them before the chain came."""
+        recalled: set[int] = set()
+        for (early_dc, _view, early_tid), ids in self.early.items():
+            if early_dc == dc and early_tid == tid:
+                recalled |= ids
+        gone = sorted(item[0] for item in items if item[0] in recalled)
+        if gone:
+            items = [item for item in items if item[0] not in recalled]
         chain = self.by_transition.get(tid)
         if chain is None or chain.dc != dc:
             chain = Chain(dc, {})
@@ -76,6 +90,7 @@ class Chains:
         for action_id, action, key, after, on_fail in items:
             chain.on_fail[action_id] = on_fail
             chain.held.append(Held(action_id, key, action, after))
+        return gone
 
     def result(self, dc: Optional[str], tid: int, action_id: int, rc: int, op_status: int,
                target_rc: int) -> tuple[list[Held], list[int]]:
@@ -109,9 +124,17 @@ class Chains:
             del self.by_transition[tid]
         return ready, dropped
 
-    def recall(self, dc: Optional[str], tid: int, action_ids: tuple[int, ...]) -> list[int]:
-        """Drop these held actions of transition tid (not begun yet); returns those dropped."""
+    def recall(self, dc: Optional[str], tid: int, action_ids: tuple[int, ...],
+               ahead_view: Optional[int] = None) -> list[int]:
+        """Drop these held actions of transition tid (not begun yet); returns those dropped. With
+        `ahead_view` (the recall's view, not installed here yet) the others are kept for a chain
+        that comes later (`hold`)."""
         chain = self.by_transition.get(tid)
+        if ahead_view is not None and dc is not None:
+            held = {h.action_id for h in chain.held} if chain is not None and chain.dc == dc else set()
+            missing = set(action_ids) - held
+            if missing:
+                self.early.setdefault((dc, ahead_view, tid), set()).update(missing)
         if chain is None or chain.dc != dc:
             return []
         wanted = set(action_ids)
@@ -124,8 +147,16 @@ class Chains:
     def void_other_dcs(self, dc: Optional[str]) -> int:
         """Forget the chains of every DC but dc (the node follows dc now); returns how many held
         actions went with them."""
+        for key in [k for k in self.early if k[0] != dc]:
+            del self.early[key]
         gone = [tid for tid, c in self.by_transition.items() if c.dc != dc]
         count = sum(len(self.by_transition[tid].held) for tid in gone)
         for tid in gone:
             del self.by_transition[tid]
         return count
+
+    def forget_early(self, view: int) -> None:
+        """The node installed `view` and read what was held for it: recalls kept for a chain of
+        that view or an older one have met it, or it never comes."""
+        for key in [k for k in self.early if k[1] <= view]:
+            del self.early[key]

@@ -309,9 +309,6 @@ class CrmdMachine:
         self.view: Optional[View] = None
         self.peers: dict[str, int] = {}  # node -> crmd incarnation, for members of the view
         self.held: list[tuple[str, Any]] = []  # (sender, message) for a view not installed yet
-        # chained actions our DC recalled in a view not installed yet, before the action that
-        # carries their chain (held for that view) was read: (DC, view, transition) -> ids
-        self.early_recalls: dict[tuple[str, int, int], set[int]] = {}
         self.role = "none"
         self.joined = False  # member: acked by the DC of the current view
         self.pending_offer: Optional[crm.JoinOffer] = None
@@ -1032,13 +1029,9 @@ class CrmdMachine:
                 # have not installed yet (we may never: it may be a view without us) takes effect
                 # now, or the chain runs on meanwhile (hb sim crm --nodes 3 --seed 30417 --fencing on).
                 # The action carrying the chain may itself be held for that view, read after this
-                # recall: what the recall finds nothing of here is kept for it (_hold_chain;
-                # hb sim crm --nodes 5 --seed 110288 --mode haresources)
-                chain = self.chains.by_transition.get(msg.transition_id)
-                held = {h.action_id for h in chain.held} if chain is not None and chain.dc == sender else set()
-                missing = set(msg.action_ids) - held
-                if missing:
-                    self.early_recalls.setdefault((sender, view, msg.transition_id), set()).update(missing)
+                # recall: what the recall finds nothing of here is kept for it (Chains.recall with
+                # ahead_view; hb sim crm --nodes 5 --seed 110288 --mode haresources)
+                pass
             elif view > mine:
                 if len(self.held) < HELD_LIMIT:
                     self.held.append((sender, msg))
@@ -1050,6 +1043,8 @@ class CrmdMachine:
                 # which waits for its result: it runs; anything else of an older view is void)
                 self.count("stale_messages")
                 return
+        ahead_view = view if isinstance(view, int) and view > (self.view.instance if self.view is not None else 0) \
+            else None  # (only a recall from our DC gets here from a view not installed yet)
         kind = type(msg)
         if kind is crm.Hello:
             self._on_hello(now_ms, msg, out)
@@ -1090,7 +1085,7 @@ class CrmdMachine:
                 self._run_action(now_ms, msg.transition_id, msg.key, msg.action, out)
         elif kind is crm.LrmRecall:
             if sender == self.dc:
-                dropped = self.chains.recall(self.dc, msg.transition_id, tuple(msg.action_ids))
+                dropped = self.chains.recall(self.dc, msg.transition_id, tuple(msg.action_ids), ahead_view)
                 if dropped:
                     self.count("chained_recalled")
                     out.append(self._send(sender, crm.ChainRecalled(self.me, msg.transition_id, tuple(dropped))))
@@ -1210,8 +1205,7 @@ class CrmdMachine:
         held, self.held = self.held, []
         for sender, msg in held:
             self._dispatch(now_ms, sender, msg, out)
-        for key in [k for k in self.early_recalls if k[1] <= new.instance]:
-            del self.early_recalls[key]  # what they were kept for has been read, or never comes
+        self.chains.forget_early(new.instance)
         if self.pending_offer is not None and self.pending_offer.view == new.instance:
             offer, self.pending_offer = self.pending_offer, None
             self._on_offer(now_ms, offer.dc, offer, out)
@@ -2660,18 +2654,13 @@ class CrmdMachine:
             self.count("bad_chains")
             out.append(Log("error", f"bad chain from the DC {self.dc}: {exc}"))
             return
-        recalled = set().union(*(ids for (dc, _view, t), ids in self.early_recalls.items()
-                                 if dc == self.dc and t == tid)) if self.early_recalls else set()
-        if recalled:
-            gone = sorted(item[0] for item in items if item[0] in recalled)
-            items = [item for item in items if item[0] not in recalled]
-            if gone:
-                self.count("chained_recalled")
-                if self.is_dc:
-                    self._chain_recalled(self.me, tid, tuple(gone), out)
-                else:
-                    out.append(self._send(self.dc, crm.ChainRecalled(self.me, tid, tuple(gone))))
-        self.chains.hold(self.dc, tid, head.id, head.on_fail, items)
+        gone = self.chains.hold(self.dc, tid, head.id, head.on_fail, items)
+        if gone:  # recalled before the chain came: the DC hears it as of any recall
+            self.count("chained_recalled")
+            if self.is_dc:
+                self._chain_recalled(self.me, tid, tuple(gone), out)
+            else:
+                out.append(self._send(self.dc, crm.ChainRecalled(self.me, tid, tuple(gone))))
 
     def _chain_result(self, now_ms: int, ctx: "ActionCtx", rc: int, op_status: int, out: list[object]) -> None:
         """An action of ours finished: run what its chain held for it (or drop what waited for it)."""

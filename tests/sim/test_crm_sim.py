@@ -686,7 +686,7 @@ class ForgetsEarlyRecalls(CrmdMachine):
     the chain, held for that view and read after it: the chain runs on."""
 
     def _hold_chain(self, tid, wire_action, then, out):
-        self.early_recalls.clear()
+        self.chains.early.clear()
         super()._hold_chain(tid, wire_action, then, out)
 
 

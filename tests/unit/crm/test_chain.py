@@ -88,3 +88,21 @@ def test_a_malformed_chain_is_refused_whole():
     for then in ([{"action": wire(2)}], [{"action": {"kind": "rsc_op"}, "after": [1]}], [5], "x"):
         with pytest.raises(ChainError):
             parse_then(then)
+
+
+def test_a_recall_from_a_view_not_installed_yet_waits_for_the_chain_it_recalls():
+    """The chain's action is held for view 48 while the recall of the same view is taken at once:
+    what it found nothing of is left out of the chain when that comes; kept for the DC that
+    sent it only, and forgotten once view 48 is installed and read."""
+    book = Chains()
+    assert book.recall("node1", 7, (4,), ahead_view=48) == []
+    then = [{"key": f"k{i}", "action": wire(i, "monitor" if i == 4 else "start"), "after": after}
+            for i, after in ((2, [1]), (3, [2]), (4, [2]))]
+    assert book.hold("node2", 7, 1, "", parse_then(then)) == [], "another DC's recall"
+    book.void_other_dcs("node1")
+    assert book.hold("node1", 7, 1, "", parse_then(then)) == [4]
+    assert sorted(h.action_id for h in book.by_transition[7].held) == [2, 3]
+    book.forget_early(48)
+    assert book.early == {}
+    book.recall("node1", 9, (5,))  # in an installed view: nothing is kept
+    assert book.early == {}
